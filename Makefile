@@ -1,0 +1,123 @@
+# vigil: one flat Makefile. Sources are discovered by folder, so a new module
+# is a new file; a new test is tests/test_<module>.c (cmocka) or
+# tests/e2e_<name>.sh (end-to-end, gets $VIGIL = the binary under test).
+
+DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev
+
+CC      ?= gcc
+PKGS    := rdkafka gsl jansson yaml-0.1
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
+DEFS    := -D_GNU_SOURCE -I.
+OPT     ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CFLAGS  = $(WARN) $(DEFS) $(OPT) $(PKG_CFLAGS) $(EXTRA)
+SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+LIB_SRC  := $(sort $(wildcard core/*.c consumers/*.c detectors/*.c rules/*.c sinks/*.c))
+LIB_SRC  := $(filter-out core/main.c,$(LIB_SRC))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+E2E      := $(sort $(wildcard tests/e2e_*.sh))
+
+# build/<variant>/... ; variant "rel" (optimised) and "asan" (sanitizers)
+rel_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
+asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
+
+.PHONY: all deps test unit e2e asan-test valgrind bench demo nab format format-check clean help
+.DEFAULT_GOAL := all
+
+all: deps bin/vigil
+
+help:
+	@echo "make            build bin/vigil (installs missing Debian packages as root)"
+	@echo "make demo       replay the bundled demo data set and print each team's pages"
+	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
+	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
+	@echo "make nab        score bin/vigil detect on ../shared/nab"
+	@echo "make valgrind   unit tests under valgrind"
+	@echo "make format     clang-format every C file"
+
+# Install what a fresh Debian machine lacks (root: apt-get; else print the command).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) || \
+	     { echo "apt-get install failed for:$$missing"; exit 1; }; \
+	  else echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/libvigil.a: $(rel_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/asan/libvigil.a: $(asan_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+bin/vigil: build/rel/core/main.o build/rel/libvigil.a
+	@mkdir -p bin
+	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
+
+build/asan/vigil: build/asan/core/main.o build/asan/libvigil.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+build/rel/tests/%: build/rel/tests/%.o build/rel/libvigil.a
+	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) -lcmocka
+build/asan/tests/%: build/asan/tests/%.o build/asan/libvigil.a
+	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+unit-%: deps $(%_TESTS)
+	@true
+
+# Run every unit test binary and every e2e script for one variant.
+define RUN_SUITE
+	@pass=0; fail=0; failed=""; \
+	for t in $(1); do \
+	  if (cd . && VIGIL_TEST_VARIANT=$(2) $$t >build/$(2)/$$(basename $$t).log 2>&1); then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$t"; echo "FAIL $$t (log: build/$(2)/$$(basename $$t).log)"; tail -n 30 build/$(2)/$$(basename $$t).log; fi; \
+	done; \
+	for e in $(E2E); do \
+	  if VIGIL=$(3) bash $$e >build/$(2)/$$(basename $$e).log 2>&1; then pass=$$((pass+1)); \
+	  else fail=$$((fail+1)); failed="$$failed $$e"; echo "FAIL $$e (log: build/$(2)/$$(basename $$e).log)"; tail -n 30 build/$(2)/$$(basename $$e).log; fi; \
+	done; \
+	echo "$(2): $$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
+endef
+
+test: deps bin/vigil build/asan/vigil $(rel_TESTS) $(asan_TESTS)
+	$(call RUN_SUITE,$(rel_TESTS),rel,$(CURDIR)/bin/vigil)
+	$(call RUN_SUITE,$(asan_TESTS),asan,$(CURDIR)/build/asan/vigil)
+	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 )) passed, 0 failed"
+
+valgrind: deps $(rel_TESTS)
+	@for t in $(rel_TESTS); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done; echo "valgrind clean"
+
+demo: deps bin/vigil
+	@bash data/demo/run-demo.sh
+
+bench: deps bin/vigil
+	@bash tests/bench.sh
+
+nab: deps bin/vigil
+	@bash tests/nab.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/core/main.d build/asan/core/main.d

@@ -1,0 +1,220 @@
+/* vigil detect: score one NAB-format CSV (header row, then timestamp,value)
+ * with one detector, causally, and write timestamp,value,anomaly_score with
+ * one row per input row in input order. Bad rows are reported on stderr as
+ * file:line:column, scored 0 and fed to the detector as a gap. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cmds.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "detectors/detector.h"
+
+#define MAX_SETS 64
+
+static void detect_usage(FILE *f)
+{
+	fprintf(f, "usage: vigil detect [--detector NAME] [--set KEY=VALUE ...] [--why] FILE.csv|-\n\n"
+		   "Reads a NAB-style CSV (header with `timestamp` and `value` columns, timestamps\n"
+		   "like 2014-04-01 00:00:00 or RFC 3339) and writes timestamp,value,anomaly_score\n"
+		   "to stdout, one row per input row. The score is in [0, 1] and depends only on\n"
+		   "the rows up to it (causal).\n\n"
+		   "  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
+		   "  --set KEY=VALUE   override a detector parameter (repeatable)\n"
+		   "  --why             also write expected,lower,upper columns\n",
+		det_default_name());
+}
+
+/* Split a CSV header into the indexes of the timestamp and value columns. */
+static int find_columns(char *hdr, int *ts_col, int *val_col)
+{
+	int col = 0;
+	*ts_col = *val_col = -1;
+	for (char *tok = hdr, *next; tok; tok = next, col++) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		while (*tok == ' ' || *tok == '"')
+			tok++;
+		size_t n = strlen(tok);
+		while (n && (tok[n - 1] == ' ' || tok[n - 1] == '"' || tok[n - 1] == '\r'))
+			tok[--n] = '\0';
+		if (strcmp(tok, "timestamp") == 0)
+			*ts_col = col;
+		else if (strcmp(tok, "value") == 0)
+			*val_col = col;
+	}
+	return *ts_col >= 0 && *val_col >= 0 ? 0 : -1;
+}
+
+static void print_num(FILE *out, double v)
+{
+	if (isfinite(v))
+		fprintf(out, ",%.10g", v);
+	else
+		fputs(",", out);
+}
+
+int cmd_detect(int argc, char **argv)
+{
+	const char *det_name = det_default_name(), *path = NULL;
+	struct kv sets[MAX_SETS];
+	char *set_copies[MAX_SETS];
+	size_t nsets = 0;
+	int why = 0, rc = 1, ts_col, val_col;
+	char err[512];
+	struct detector d = { 0 };
+	void *state = NULL;
+	FILE *in = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0, bad = 0;
+
+	if (cmd_wants_help(argc, argv)) {
+		detect_usage(stdout);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--detector") == 0 && i + 1 < argc) {
+			det_name = argv[++i];
+		} else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+			char *eq, *copy;
+			if (nsets == MAX_SETS || (eq = strchr(argv[i + 1], '=')) == NULL) {
+				fprintf(stderr, "vigil detect: --set wants KEY=VALUE, got '%s'\n", argv[i + 1]);
+				goto out_sets;
+			}
+			copy = strdup(argv[++i]);
+			if (copy == NULL)
+				goto out_sets;
+			copy[eq - argv[i]] = '\0';
+			set_copies[nsets] = copy;
+			sets[nsets].key = copy;
+			sets[nsets].value = copy + (eq - argv[i]) + 1;
+			sets[nsets].where = "--set";
+			nsets++;
+		} else if (strcmp(argv[i], "--why") == 0) {
+			why = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "vigil detect: unknown option '%s'\n", argv[i]);
+			detect_usage(stderr);
+			rc = 2;
+			goto out_sets;
+		} else if (path == NULL) {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "vigil detect: one input file only\n");
+			rc = 2;
+			goto out_sets;
+		}
+	}
+	if (path == NULL) {
+		detect_usage(stderr);
+		rc = 2;
+		goto out_sets;
+	}
+	if (det_new(det_name, sets, nsets, &d, err, sizeof err) != 0) {
+		fprintf(stderr, "vigil detect: %s\n", err);
+		rc = 2;
+		goto out_sets;
+	}
+	state = malloc(det_state_size(&d));
+	if (state == NULL || det_state_init(&d, state) != 0) {
+		fprintf(stderr, "vigil detect: cannot initialise detector state\n");
+		goto out;
+	}
+	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (in == NULL) {
+		fprintf(stderr, "vigil detect: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if ((len = getline(&line, &cap, in)) < 0 || find_columns(line, &ts_col, &val_col) != 0) {
+		fprintf(stderr, "vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n", path);
+		goto out;
+	}
+	lineno = 1;
+	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n" : "timestamp,value,anomaly_score\n");
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		char *fields[64], *p = line;
+		int nf = 0, bad_col = 0;
+		double ts = NAN, x = NAN;
+		struct det_result res;
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		fields[nf++] = p;
+		for (; *p && nf < 64; p++)
+			if (*p == ',') {
+				*p = '\0';
+				fields[nf++] = p + 1;
+			}
+		const char *tsf = ts_col < nf ? fields[ts_col] : "";
+		const char *vf = val_col < nf ? fields[val_col] : "";
+		int col_ts = 1, col_v = 1;
+		for (int k = 0; k < ts_col && k < nf; k++)
+			col_ts += (int)strlen(fields[k]) + 1;
+		for (int k = 0; k < val_col && k < nf; k++)
+			col_v += (int)strlen(fields[k]) + 1;
+		if (ts_col >= nf || time_parse_text(tsf, strlen(tsf), &ts, &bad_col) != 0) {
+			fprintf(stderr, "vigil detect: %s:%ld:%d: bad timestamp '%s'\n", path, lineno,
+				col_ts + (bad_col > 0 ? bad_col - 1 : 0), tsf);
+			bad++;
+			ts = NAN;
+		} else {
+			char *end;
+			errno = 0;
+			x = strtod(vf, &end);
+			if (val_col >= nf || end == vf || *end != '\0' || errno != 0 || !isfinite(x)) {
+				fprintf(stderr, "vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno, col_v, vf);
+				bad++;
+				x = NAN;
+			}
+		}
+		if (isfinite(ts)) {
+			if (d.type->update(d.cfg, state, ts, x, &res) != 0)
+				res.score = NAN;
+		} else {
+			res.score = res.expected = res.lower = res.upper = NAN;
+		}
+		double s = isfinite(res.score) ? fmin(1.0, fmax(0.0, res.score)) : 0.0;
+		fputs(tsf, stdout);
+		fputc(',', stdout);
+		fputs(vf, stdout);
+		fprintf(stdout, ",%.10g", s);
+		if (why) {
+			print_num(stdout, res.expected);
+			print_num(stdout, res.lower);
+			print_num(stdout, res.upper);
+		}
+		fputc('\n', stdout);
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "vigil detect: %s: read error: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "vigil detect: write error: %s\n", strerror(errno));
+		goto out;
+	}
+	if (bad)
+		fprintf(stderr, "vigil detect: %s: %ld bad rows (scored 0)\n", path, bad);
+	rc = 0;
+out:
+	free(line);
+	if (in && in != stdin)
+		fclose(in);
+	if (state) {
+		det_state_fini(&d, state);
+		free(state);
+	}
+	det_free(&d);
+out_sets:
+	for (size_t i = 0; i < nsets; i++)
+		free(set_copies[i]);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* Subcommands of bin/vigil. Each takes the arguments after its name
+ * (argv[0] is the subcommand) and returns the process exit status:
+ * 0 success, 1 failure of the job, 2 usage error. */
+#ifndef CORE_CMDS_H
+#define CORE_CMDS_H
+
+struct vigil_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+
+int cmd_detect(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* NULL-terminated table, defined in core/main.c. */
+extern const struct vigil_cmd vigil_cmds[];
+
+/* 1 if argv has -h/--help before any "--". */
+int cmd_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,69 @@
+/* The engine: decode -> series table -> rule match -> detectors -> rule
+ * state -> alert events. One engine holds the series of one shard (the whole
+ * input for `vigil replay`, one Kafka partition for `vigil run`), so its state
+ * can be checkpointed and moved as a unit.
+ * @thread an engine belongs to one thread; the ruleset it borrows is shared
+ * read-only. */
+#ifndef CORE_ENGINE_H
+#define CORE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consumers/point.h"
+#include "core/buf.h"
+#include "rules/rules.h"
+#include "sinks/alert.h"
+
+struct engine;
+
+/* Receives each alert event (borrowed for the call). Non-zero return is
+ * counted as a delivery failure; the engine goes on. */
+typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
+
+struct engine_opts {
+	const struct ruleset *rs; /* borrowed; must outlive the engine */
+	const char *format;       /* decoder name or "auto" (NULL = auto) */
+	const char *default_series; /* series name for formats without one (CSV) */
+	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
+	engine_alert_fn on_alert;
+	void *alert_ctx;
+};
+
+struct engine_stats {
+	uint64_t records;       /* records fed */
+	uint64_t points;        /* points decoded */
+	uint64_t rejected;      /* bad records */
+	uint64_t unmatched;     /* points of series no rule watches */
+	uint64_t series;        /* series in the table */
+	uint64_t series_refused; /* new series refused by a cardinality limit */
+	uint64_t out_of_order;  /* points older than their series' last point, skipped */
+	uint64_t alerts;        /* alert events emitted */
+	uint64_t alert_failures;
+	uint64_t det_errors;    /* detector update failures */
+	size_t bytes;           /* memory held by the series table and states */
+};
+
+int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);
+void engine_destroy(struct engine *e);
+
+/* Decode and process one record. source names the input ("path" or
+ * "topic/partition"), pos its position (line number or offset) for errors and
+ * alert identity. A bad record is rejected (counted, rate-limited error
+ * "source:pos:column: message") and returns -VIGIL_EINVAL; the engine stays
+ * usable and no other data is affected. */
+int engine_feed(struct engine *e, const char *source, int64_t pos, const char *rec, size_t len);
+/* Process one already-decoded point. */
+int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos);
+
+void engine_get_stats(const struct engine *e, struct engine_stats *out);
+
+/* Checkpoint every series' detector and rule state. The blob records the
+ * ruleset's rule names so a load against changed rules keeps what still
+ * matches and starts the rest fresh. Caller owns out. */
+int engine_save(const struct engine *e, struct buf *out);
+/* Replace the engine's series with a saved blob. On error the engine is
+ * empty (fresh) and -VIGIL_EINVAL/-VIGIL_EVERSION is returned. */
+int engine_load(struct engine *e, const uint8_t *data, size_t len);
+
+#endif

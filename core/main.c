@@ -1,0 +1,81 @@
+/* bin/vigil: dispatch to the subcommands in core/cmd_*.c. */
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cmds.h"
+#include "core/vigil.h"
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+const struct vigil_cmd vigil_cmds[] = {
+	{ "detect", "score one NAB-style CSV file: timestamp,value -> timestamp,value,anomaly_score", cmd_detect },
+	{ "replay", "run files through the whole pipeline using the data's own timestamps", cmd_replay },
+	{ "rules", "rules check PATH...: validate rule and owner files", cmd_rules },
+	{ "bench", "internal benchmarks used by `make bench`", cmd_bench },
+	{ "help", "this text; `vigil help detectors` lists detectors and parameters", cmd_help },
+	{ "version", "print the version", cmd_version },
+	{ NULL, NULL, NULL },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vigil COMMAND [ARGS...]\n\n"
+		   "vigil is a streaming anomaly-detection alert engine: it learns a model per\n"
+		   "series, turns anomalies into alerts through one central gateway and sends\n"
+		   "each to the owner a rule names.\n\ncommands:\n");
+	for (const struct vigil_cmd *c = vigil_cmds; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->summary);
+	fprintf(f, "\nRun `vigil COMMAND --help` for a command's options.\n");
+}
+
+int cmd_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("vigil %s\n", VIGIL_VERSION);
+	return 0;
+}
+
+void det_print_help(FILE *f);
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "detectors") == 0) {
+		det_print_help(stdout);
+		return 0;
+	}
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	gsl_set_error_handler_off();
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	for (const struct vigil_cmd *c = vigil_cmds; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "vigil: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,119 @@
+/* Rules v1 and owners v1: which series a rule watches, with which detector,
+ * how decisions become alerts, and which owner gets them.
+ *
+ * Files are YAML (see README "Rules and owners"). Loading is strict: an
+ * unknown key, a wrong type, an unknown detector/owner/parameter is an error
+ * "file:line:column: message". A ruleset is immutable after loading and may
+ * be read from any thread. */
+#ifndef RULES_RULES_H
+#define RULES_RULES_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/vigil.h"
+#include "detectors/detector.h"
+
+enum rule_action { ACTION_LOG = 0, ACTION_NOTIFY, ACTION_PAGE };
+enum rule_direction { DIR_BOTH = 0, DIR_UP, DIR_DOWN };
+enum match_op { MATCH_EQ = 0, MATCH_NE, MATCH_RE, MATCH_NRE, MATCH_GLOB };
+
+const char *rule_action_name(enum rule_action a);      /* "log" | "notify" | "page" */
+const char *rule_direction_name(enum rule_direction d); /* "both" | "up" | "down" */
+
+/* A tag matcher. In YAML: `match: {app: checkout, region: "=~eu-.*",
+ * host: "!=db1", zone: "!~test.*", pod: "api-*"}`; a value containing glob
+ * characters (* ? [) without an operator is a glob. A missing tag reads as "". */
+struct tag_matcher {
+	char *key;
+	enum match_op op;
+	char *value;
+	regex_t re; /* compiled, anchored, for MATCH_RE / MATCH_NRE */
+};
+
+struct destination_cfg {
+	char *type;    /* sink type name, e.g. "stdout", "file" */
+	struct kv *kv; /* settings other than type; strings owned by the ruleset */
+	size_t nkv;
+	char *where; /* file:line:col of the destination */
+};
+
+struct owner {
+	char *name;
+	char *where;
+	struct destination_cfg *dests;
+	size_t ndests;
+	size_t max_series; /* cardinality limit for this owner's rules; 0 = global only */
+};
+
+struct rule {
+	char *name;  /* unique across the ruleset */
+	char *where; /* file:line:col */
+	char *series; /* glob over the series name */
+	struct tag_matcher *match;
+	size_t nmatch;
+	struct detector det; /* owned */
+	double threshold;    /* a point is anomalous when score >= threshold */
+	enum rule_direction direction;
+	int for_k, for_n;       /* fire when k of the last n points are anomalous (1 <= k <= n <= 64) */
+	double keep_firing_for; /* seconds the episode stays open after the last anomalous point */
+	enum rule_action action;
+	const struct owner *owner; /* borrowed from the ruleset */
+	struct kv *labels;         /* extra labels for the alert */
+	size_t nlabels;
+	char *summary;     /* may be NULL */
+	char *runbook_url; /* may be NULL */
+	uint32_t index;    /* position in ruleset->rules */
+};
+
+struct ruleset {
+	struct rule *rules;
+	size_t nrules;
+	struct owner *owners;
+	size_t nowners;
+};
+
+/* Load rules from rule_paths (files, or directories whose *.yaml / *.yml are
+ * read in name order) and owners from owners_path (may be NULL when the rule
+ * files themselves hold an `owners:` section). Every rule's owner must exist.
+ * Returns 0 with *out owned by the caller (ruleset_free), or -VIGIL_E* with
+ * err = "file:line:column: message" and nothing allocated. */
+int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owners_path, struct ruleset **out,
+		 char *err, size_t errlen);
+void ruleset_free(struct ruleset *rs);
+
+const struct owner *ruleset_owner(const struct ruleset *rs, const char *name);
+
+/* Glob match of fnmatch(3) style ('*', '?', '[...]'); '*' matches dots too. */
+int rule_glob_match(const char *pattern, const char *s);
+
+/* Does rule r watch the series (name + tags)? */
+int rule_matches(const struct rule *r, const char *name, const struct tag *tags, int ntags);
+
+/* Per (rule, series) alert state, kept next to the detector state and
+ * checkpointed with it. Plain data, zero-initialised = inactive. */
+struct rule_state {
+	uint64_t hist;      /* last for_n decisions, bit 0 = newest */
+	double last_true;   /* ts of the last anomalous point */
+	double started;     /* ts of the first firing point of the open episode */
+	double peak_score;  /* max score during the episode */
+	int64_t start_pos;  /* input position of the first firing point */
+	uint32_t npoints;   /* points seen in the episode */
+	uint8_t firing;     /* 1 while an episode is open */
+	uint8_t pad[3];
+};
+
+enum rule_transition { RULE_NONE = 0, RULE_FIRE, RULE_RESOLVE };
+
+/* Feed one detector result for rule r. `pos` is the input position of the
+ * point (file line or Kafka offset). Warm-up (score NaN) changes nothing:
+ * "no opinion" never counts as recovery. Returns the transition, if any:
+ * RULE_FIRE when the k-of-n condition first holds (episode opens, started =
+ * ts, start_pos = pos), RULE_RESOLVE when an open episode has had no
+ * anomalous point for keep_firing_for seconds and the newest point is normal.
+ * Direction filters which side counts (value above / below expected). */
+enum rule_transition rule_eval(const struct rule *r, struct rule_state *st, double ts, double value,
+			       const struct det_result *res, int64_t pos);
+
+#endif

@@ -1,0 +1,50 @@
+/* An alert event: one firing or resolving transition of one rule on one
+ * series, carrying the "why". This is the unit the detecting side hands to the
+ * central gateway, in-process or as JSON over the alerts topic. */
+#ifndef SINKS_ALERT_H
+#define SINKS_ALERT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/vigil.h"
+
+enum alert_status { ALERT_FIRING = 0, ALERT_RESOLVED };
+
+#define ALERT_MAX_LABELS 48
+
+struct alert_event {
+	enum alert_status status;
+	const char *rule;     /* rule name */
+	const char *owner;    /* owner name (team / person) */
+	const char *action;   /* "log" | "notify" | "page" */
+	const char *detector; /* detector type name */
+	const char *series;   /* canonical series key: name{k=v,...} */
+	const char *name;     /* series name */
+	const char *summary;  /* may be NULL */
+	const char *runbook_url; /* may be NULL */
+	struct kv labels[ALERT_MAX_LABELS]; /* series tags then rule labels */
+	size_t nlabels;
+	double ts;      /* data time of the point that caused this transition */
+	double started; /* data time the episode started */
+	double value, expected, lower, upper, score; /* the why; NaN when unknown */
+	const char *direction; /* rule direction: "both" | "up" | "down" */
+	double threshold;      /* rule threshold on the score */
+	const char *source;    /* input source: file path or topic/partition */
+	int64_t start_pos;     /* input position (line / offset) of the first firing point */
+	int64_t pos;           /* input position of this transition's point */
+};
+
+/* Identity. fingerprint = hash(rule, series); episode = hash(fingerprint,
+ * started, start_pos). Stable across runs and restarts. out: 17 bytes. */
+void alert_fingerprint(const struct alert_event *ev, char out[17]);
+void alert_episode(const struct alert_event *ev, char out[17]);
+
+/* JSON form (the payload of stdout/file destinations and the alerts topic).
+ * Caller owns the result (json_decref). NULL on allocation failure. */
+json_t *alert_to_json(const struct alert_event *ev);
+/* Parse the JSON form back. Strings in *ev borrow from j, which must outlive
+ * ev. Returns 0 or -VIGIL_EINVAL with err filled. */
+int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen);
+
+#endif
