@@ -56,6 +56,14 @@ int engine_feed(struct engine *e, const char *source, int64_t pos, const char *r
 /* Process one already-decoded point. */
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos);
 
+/* Count and report (rate-limited) a record rejected before it reached the
+ * engine, e.g. by a caller's own decoder: "source:pos:msg". */
+void engine_note_reject(struct engine *e, const char *source, int64_t pos, const char *msg);
+
+/* The newest data timestamp seen (the engine's clock for replays); -inf
+ * before the first point. */
+double engine_now(const struct engine *e);
+
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
 
 /* Checkpoint every series' detector and rule state. The blob records the

@@ -1,0 +1,151 @@
+/* The series table, see series.h. */
+#include "core/series.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tag_cmp(const void *a, const void *b)
+{
+	const struct tag *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+static int put_escaped(char *out, size_t outlen, size_t *at, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == ',' || *s == '=' || *s == '{' || *s == '}') {
+			if (*at + 1 >= outlen)
+				return -1;
+			out[(*at)++] = '\\';
+		}
+		if (*at + 1 >= outlen)
+			return -1;
+		out[(*at)++] = *s;
+	}
+	return 0;
+}
+
+int series_key(const struct point *p, char *out, size_t outlen)
+{
+	struct tag tags[POINT_MAX_TAGS];
+	int n = p->ntags < POINT_MAX_TAGS ? p->ntags : POINT_MAX_TAGS;
+	size_t at = 0;
+
+	if (outlen == 0 || put_escaped(out, outlen, &at, p->name) != 0)
+		return -1;
+	if (n > 0) {
+		memcpy(tags, p->tags, (size_t)n * sizeof tags[0]);
+		if (n > 1)
+			qsort(tags, (size_t)n, sizeof tags[0], tag_cmp);
+		if (at + 1 >= outlen)
+			return -1;
+		out[at++] = '{';
+		for (int i = 0; i < n; i++) {
+			if (i) {
+				if (at + 1 >= outlen)
+					return -1;
+				out[at++] = ',';
+			}
+			if (put_escaped(out, outlen, &at, tags[i].key) != 0 || at + 1 >= outlen)
+				return -1;
+			out[at++] = '=';
+			if (put_escaped(out, outlen, &at, tags[i].value) != 0 || at + 1 >= outlen)
+				return -1;
+		}
+		out[at++] = '}';
+	}
+	out[at] = '\0';
+	return (int)at;
+}
+
+void series_table_init(struct series_table *t) { memset(t, 0, sizeof *t); }
+
+void series_table_fini(struct series_table *t)
+{
+	free(t->index);
+	free(t->items);
+	free(t->arena);
+	memset(t, 0, sizeof *t);
+}
+
+struct series *series_find(const struct series_table *t, const char *key, size_t len, uint64_t hash)
+{
+	if (t->cap == 0)
+		return NULL;
+	for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		uint32_t id = t->index[i];
+		if (id == 0)
+			return NULL;
+		struct series *s = &t->items[id - 1];
+		if (s->hash == hash && s->key_len == len && memcmp(t->arena + s->key_off, key, len) == 0)
+			return s;
+	}
+}
+
+static int grow_index(struct series_table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	uint32_t *idx = calloc(cap, sizeof *idx);
+	if (idx == NULL)
+		return -1;
+	for (size_t id = 1; id <= t->n; id++) {
+		size_t i = t->items[id - 1].hash & (cap - 1);
+		while (idx[i])
+			i = (i + 1) & (cap - 1);
+		idx[i] = (uint32_t)id;
+	}
+	free(t->index);
+	t->index = idx;
+	t->cap = cap;
+	return 0;
+}
+
+struct series *series_insert(struct series_table *t, const char *key, size_t len, uint64_t hash)
+{
+	if (t->n >= UINT32_MAX - 1)
+		return NULL;
+	if ((t->n + 1) * 4 > t->cap * 3 && grow_index(t) != 0) /* load factor <= 0.75 */
+		return NULL;
+	if (t->n == t->items_cap) {
+		size_t cap = t->items_cap ? t->items_cap * 2 : 256;
+		struct series *it = realloc(t->items, cap * sizeof *it);
+		if (it == NULL)
+			return NULL;
+		t->items = it;
+		t->items_cap = cap;
+	}
+	if (t->arena_len + len + 1 > t->arena_cap) {
+		size_t cap = t->arena_cap ? t->arena_cap : 4096;
+		while (cap < t->arena_len + len + 1)
+			cap *= 2;
+		if (cap > UINT32_MAX)
+			return NULL;
+		char *a = realloc(t->arena, cap);
+		if (a == NULL)
+			return NULL;
+		t->arena = a;
+		t->arena_cap = cap;
+	}
+	struct series *s = &t->items[t->n];
+	memset(s, 0, sizeof *s);
+	s->hash = hash;
+	s->key_off = (uint32_t)t->arena_len;
+	s->key_len = (uint32_t)len;
+	s->last_ts = -INFINITY;
+	memcpy(t->arena + t->arena_len, key, len);
+	t->arena[t->arena_len + len] = '\0';
+	t->arena_len += len + 1;
+	t->n++;
+	size_t i = hash & (t->cap - 1);
+	while (t->index[i])
+		i = (i + 1) & (t->cap - 1);
+	t->index[i] = (uint32_t)t->n;
+	return s;
+}
+
+size_t series_table_bytes(const struct series_table *t)
+{
+	return t->cap * sizeof *t->index + t->items_cap * sizeof *t->items + t->arena_cap;
+}
