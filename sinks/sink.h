@@ -34,6 +34,10 @@ struct sink_type {
 	void (*destroy)(void *priv);
 };
 
+/* Built-in destination types (one file each), listed in sinks/sinks.c. */
+extern const struct sink_type sink_type_stdout; /* sinks/sink_stdout.c */
+extern const struct sink_type sink_type_file;   /* sinks/sink_file.c */
+
 const struct sink_type *sink_find(const char *name);
 const struct sink_type *const *sink_all(void); /* NULL-terminated */
 

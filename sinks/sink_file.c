@@ -1,0 +1,204 @@
+/* "file" destination: an append-only JSON-lines file, one notification per
+ * line.
+ *
+ * Settings:
+ *   path   (required) the file; opened O_WRONLY|O_APPEND|O_CREAT, mode 0644.
+ *          Parent directories are not created: a missing directory is an
+ *          error at create time.
+ *   fsync  (bool, default false) fsync(2) after every line.
+ *
+ * Writes are unbuffered (one write(2) per line, looping over partial writes
+ * and EINTR) so a line is on disk, or at least in the kernel, when send()
+ * returns SINK_OK. A write error returns SINK_RETRY; if part of a line had
+ * already been written, the next successful send first terminates that torn
+ * line with a newline, so every line a reader sees either parses or is a
+ * single damaged line, never two notifications glued together.
+ * @thread gateway thread only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/params.h"
+#include "sinks/sink.h"
+
+struct file_sink {
+	int fd;
+	int fsync;
+	int torn; /* 1 when the last line was written only in part */
+	char *path;
+};
+
+static const struct param_spec fsync_spec = {
+	.name = "fsync",
+	.kind = PARAM_BOOL,
+	.def = "false",
+	.help = "fsync after every line",
+	.min = 1,
+	.max = 0,
+};
+
+static int file_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+{
+	const char *path = NULL, *path_where = NULL;
+	struct file_sink *fs = NULL;
+	int do_fsync = 0, rc = -VIGIL_EINVAL;
+	char perr[256];
+
+	for (size_t i = 0; i < nkv; i++) {
+		const char *where = kv[i].where ? kv[i].where : "?";
+		const char *key = kv[i].key ? kv[i].key : "";
+		if (!kv[i].value) {
+			snprintf(err, errlen, "%s: file destination: setting '%s' has no value", where, key);
+			goto fail;
+		}
+		if (!strcmp(key, "path")) {
+			if (!kv[i].value[0]) {
+				snprintf(err, errlen, "%s: file destination: path is empty", where);
+				goto fail;
+			}
+			path = kv[i].value;
+			path_where = where;
+		} else if (!strcmp(key, "fsync")) {
+			if (params_parse_value(&fsync_spec, kv[i].value, &do_fsync, perr, sizeof perr) != 0) {
+				snprintf(err, errlen, "%s: file destination: %s", where, perr);
+				goto fail;
+			}
+		} else {
+			snprintf(err, errlen,
+				 "%s: file destination: unknown setting '%s' (known: path, fsync)", where,
+				 key);
+			goto fail;
+		}
+	}
+	if (!path) {
+		snprintf(err, errlen, "file destination: setting 'path' is required");
+		goto fail;
+	}
+	fs = calloc(1, sizeof *fs);
+	if (!fs) {
+		snprintf(err, errlen, "file destination: out of memory");
+		rc = -VIGIL_ENOMEM;
+		goto fail;
+	}
+	fs->fd = -1;
+	fs->fsync = do_fsync;
+	fs->path = strdup(path);
+	if (!fs->path) {
+		snprintf(err, errlen, "file destination: out of memory");
+		rc = -VIGIL_ENOMEM;
+		goto fail;
+	}
+	fs->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fs->fd < 0) {
+		snprintf(err, errlen, "%s: file destination: cannot open '%s': %s", path_where, path,
+			 strerror(errno));
+		goto fail;
+	}
+	*priv = fs;
+	return 0;
+fail:
+	if (fs) {
+		if (fs->fd >= 0)
+			close(fs->fd);
+		free(fs->path);
+		free(fs);
+	}
+	return rc;
+}
+
+/* Write all of iov[0..n) (modified in place). Returns 0, or -1 with errno set
+ * and *wrote = bytes that did reach the file. */
+static int write_all(int fd, struct iovec *iov, int n, size_t *wrote)
+{
+	*wrote = 0;
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		*wrote += (size_t)w;
+		size_t left = (size_t)w;
+		while (n > 0 && left >= iov->iov_len) {
+			left -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
+	}
+	return 0;
+}
+
+static enum sink_verdict file_send(void *priv, const struct notification *n)
+{
+	struct file_sink *fs = priv;
+	static char nl[] = "\n";
+	struct iovec iov[3];
+	int niov = 0;
+	size_t wrote;
+
+	if (fs->torn) {
+		/* Close the damaged line first; only then is the new line clean. */
+		iov[0].iov_base = nl;
+		iov[0].iov_len = 1;
+		if (write_all(fs->fd, iov, 1, &wrote) != 0)
+			return SINK_RETRY;
+		fs->torn = 0;
+	}
+	iov[niov].iov_base = (void *)n->json;
+	iov[niov++].iov_len = n->json_len;
+	iov[niov].iov_base = nl;
+	iov[niov++].iov_len = 1;
+	if (write_all(fs->fd, iov, niov, &wrote) != 0) {
+		if (wrote > 0)
+			fs->torn = 1;
+		return SINK_RETRY;
+	}
+	if (fs->fsync) {
+		int rc;
+		do
+			rc = fsync(fs->fd);
+		while (rc != 0 && errno == EINTR);
+		if (rc != 0)
+			return SINK_RETRY;
+	}
+	return SINK_OK;
+}
+
+static int file_flush(void *priv)
+{
+	(void)priv; /* unbuffered: nothing to do */
+	return 0;
+}
+
+static void file_destroy(void *priv)
+{
+	struct file_sink *fs = priv;
+	if (!fs)
+		return;
+	if (fs->fd >= 0)
+		close(fs->fd);
+	free(fs->path);
+	free(fs);
+}
+
+const struct sink_type sink_type_file = {
+	.name = "file",
+	.summary = "append-only JSON-lines file (settings: path, fsync)",
+	.create = file_create,
+	.send = file_send,
+	.flush = file_flush,
+	.destroy = file_destroy,
+};

@@ -1,0 +1,26 @@
+/* The destination registry: a static, NULL-terminated table of every built-in
+ * sink type. A new destination is a new file plus one line here. */
+#include <string.h>
+
+#include "sinks/sink.h"
+
+static const struct sink_type *const sink_table[] = {
+	&sink_type_stdout,
+	&sink_type_file,
+	NULL,
+};
+
+const struct sink_type *sink_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; sink_table[i]; i++)
+		if (!strcmp(sink_table[i]->name, name))
+			return sink_table[i];
+	return NULL;
+}
+
+const struct sink_type *const *sink_all(void)
+{
+	return sink_table;
+}
