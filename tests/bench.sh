@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make bench: throughput and memory figures (never asserted in tests).
+#  1. detector-only: ns/point, points/s, bytes/series for every detector
+#  2. vigil replay end to end on 5,000,000 points over 100,000 series
+#     (Graphite plaintext, one DES rule per series), single core.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+vigil=${VIGIL:-$here/bin/vigil}
+work=${BENCH_DIR:-$here/build/bench}
+points=${BENCH_POINTS:-5000000}
+series=${BENCH_SERIES:-100000}
+mkdir -p "$work"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== detectors (pre-parsed points, 1000 series round-robin, one core)"
+taskset -c 0 "$vigil" bench detectors --points 5000000 --series 1000
+echo "== vigil replay: $points points over $series series (graphite lines, rule: des on every series)"
+f="$work/bench-$points-$series.txt"
+[ -s "$f" ] || "$vigil" bench gen --points "$points" --series "$series" >"$f"
+ls -l "$f" | awk '{printf "input: %.0f MB\n", $5/1e6}'
+/usr/bin/time -f "wall=%es maxrss=%MKB" taskset -c 0 "$vigil" replay --rules "$here/tests/bench/rules.yaml" "$f" 2>&1 >/dev/null | tr ' ' '\n' | grep -E '^(points|series|alerts|bytes_per_series|seconds|points_per_s|wall|maxrss)=' | tr '\n' ' '
+echo
