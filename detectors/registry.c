@@ -8,8 +8,18 @@
 
 /* Each detector file exports exactly one symbol: its type. Keep both lists
  * sorted by name. */
+extern const struct detector_type det_des;
+extern const struct detector_type det_gaussian;
+extern const struct detector_type det_holtwinters;
+extern const struct detector_type det_mad;
+extern const struct detector_type det_sdes;
 
 static const struct detector_type *const detector_types[] = {
+	&det_des,
+	&det_gaussian,
+	&det_holtwinters,
+	&det_mad,
+	&det_sdes,
 	NULL,
 };
 

@@ -1,0 +1,198 @@
+/* NAB windowed Gaussian, see ../shared/docs/detectors.md §4.
+ *
+ * The score of x is computed *before* x enters the window:
+ *   z = (x - mean) / std,  score = 1 - Q(|z|) = 1 - 0.5 * erfc(|z| / sqrt 2)
+ * with mean and population std of the window (std 0 is replaced by 1e-6).
+ * While the window fills, mean/std are recomputed at every point; once it is
+ * full, points are buffered and the window slides by `step_points` at a time
+ * (NAB: 6400 and 100), recomputing mean/std exactly (two passes, no running
+ * sums) after each slide. expected = mean, band = mean -/+ z(threshold) * std,
+ * where z(threshold) is the |z| at which the score reaches default_threshold.
+ *
+ * Warm-up: NaN score while the window holds fewer than `min_points` points
+ * (NAB scores the first point 0; vigil says "no opinion"). NaN input never
+ * enters the window; gaps are otherwise ignored (the window is count based).
+ * Out-of-order points (ts older than the newest) are ignored the same way.
+ *
+ * Score saturation: 1 - Q(|z|) rounds to 1.0 in double for |z| >~ 8.3, which
+ * is what NAB's threshold of 1.0 relies on; the default threshold here is
+ * 0.9999 (|z| >= 3.719).
+ *
+ * State: plain data: header + a ring of window + step_points doubles; load
+ * validates it. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "detectors/detector.h"
+
+struct gauss_cfg {
+	int window;
+	int step_points;
+	int min_points;
+};
+
+struct gauss_state {
+	int32_t cap;     /* window + step_points (checked on load) */
+	int32_t head;    /* ring index of the oldest point in the window */
+	int32_t n;       /* points in the window (<= window) */
+	int32_t pending; /* points buffered after the window, not yet in mean/std */
+	double mean, std;
+	double last_ts;
+	int32_t started, pad;
+	uint64_t late;
+	double ring[]; /* cap doubles: window points then pending points */
+};
+
+#define GAUSS_THRESHOLD 0.9999
+#define GAUSS_BAND_Z    3.7190164854555685 /* 1 - Q(z) = GAUSS_THRESHOLD */
+
+static const struct param_spec gauss_params[] = {
+	{.name = "window",
+	 .kind = PARAM_INT,
+	 .def = "6400",
+	 .offset = offsetof(struct gauss_cfg, window),
+	 .help = "window length in points (NAB: 6400)",
+	 .min = 2,
+	 .max = 1000000},
+	{.name = "step_points",
+	 .kind = PARAM_INT,
+	 .def = "100",
+	 .offset = offsetof(struct gauss_cfg, step_points),
+	 .help = "once full, slide the window and recompute every this many points (NAB: 100)",
+	 .min = 1,
+	 .max = 1000000},
+	{.name = "min_points",
+	 .kind = PARAM_INT,
+	 .def = "1",
+	 .offset = offsetof(struct gauss_cfg, min_points),
+	 .help = "warm-up: points in the window before scoring",
+	 .min = 1,
+	 .max = 1000000},
+	{.name = NULL},
+};
+
+static int gauss_config_check(void *vcfg, char *err, size_t errlen)
+{
+	struct gauss_cfg *c = vcfg;
+	if (c->step_points > c->window || c->min_points > c->window) {
+		snprintf(err, errlen, "parameters 'step_points' and 'min_points' must not exceed window (%d)",
+			 c->window);
+		return -VIGIL_EINVAL;
+	}
+	return 0;
+}
+
+static size_t gauss_state_size(const void *cfg)
+{
+	const struct gauss_cfg *c = cfg;
+	return sizeof(struct gauss_state) + ((size_t)c->window + (size_t)c->step_points) * sizeof(double);
+}
+
+static int gauss_init(const void *cfg, void *state)
+{
+	const struct gauss_cfg *c = cfg;
+	struct gauss_state *s = state;
+	memset(s, 0, gauss_state_size(cfg));
+	s->cap = c->window + c->step_points;
+	s->std = 1.0;
+	return 0;
+}
+
+/* Exact two-pass mean and population std of the window. */
+static void recompute(struct gauss_state *s)
+{
+	double sum = 0, ss = 0, m;
+	for (int32_t i = 0; i < s->n; i++)
+		sum += s->ring[(s->head + i) % s->cap];
+	m = sum / s->n;
+	for (int32_t i = 0; i < s->n; i++) {
+		double d = s->ring[(s->head + i) % s->cap] - m;
+		ss += d * d;
+	}
+	s->mean = m;
+	s->std = sqrt(ss / s->n);
+	if (!(s->std > 0))
+		s->std = 1e-6;
+}
+
+static int gauss_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
+{
+	const struct gauss_cfg *c = cfg;
+	struct gauss_state *s = state;
+
+	out->score = out->expected = out->lower = out->upper = NAN;
+	if (!isfinite(ts) || (s->started && ts < s->last_ts)) {
+		if (s->started)
+			s->late++;
+		return 0;
+	}
+	s->started = 1;
+	s->last_ts = ts;
+	if (s->n > 0) {
+		out->expected = s->mean;
+		out->lower = s->mean - GAUSS_BAND_Z * s->std;
+		out->upper = s->mean + GAUSS_BAND_Z * s->std;
+	}
+	if (!isfinite(x))
+		return 0;
+	if (s->n >= c->min_points) {
+		double z = fabs(x - s->mean) / s->std;
+		out->score = 1.0 - 0.5 * erfc(z / M_SQRT2);
+		if (!(out->score >= 0)) /* z NaN cannot happen; be safe */
+			out->score = NAN;
+	}
+	s->ring[(s->head + s->n + s->pending) % s->cap] = x;
+	if (s->n < c->window) {
+		s->n++;
+		recompute(s);
+	} else if (++s->pending == c->step_points) {
+		s->head = (s->head + c->step_points) % s->cap;
+		s->pending = 0;
+		recompute(s);
+	}
+	return 0;
+}
+
+static int gauss_save(const void *cfg, const void *state, struct buf *out)
+{
+	buf_put(out, state, gauss_state_size(cfg));
+	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
+}
+
+static int gauss_load(const void *cfg, void *state, const uint8_t *data, size_t len)
+{
+	const struct gauss_cfg *c = cfg;
+	struct gauss_state *s = state;
+	int ok;
+
+	if (len != gauss_state_size(cfg))
+		return -VIGIL_EINVAL;
+	memcpy(state, data, len);
+	ok = s->cap == c->window + c->step_points && s->head >= 0 && s->head < s->cap && s->n >= 0 &&
+	     s->n <= c->window && s->pending >= 0 && s->pending < c->step_points &&
+	     (s->pending == 0 || s->n == c->window) && (s->started == 0 || s->started == 1) &&
+	     isfinite(s->mean) && s->std > 0 && isfinite(s->std) && (!s->started || isfinite(s->last_ts));
+	for (int32_t i = 0; ok && i < s->n + s->pending; i++)
+		ok = isfinite(s->ring[(s->head + i) % s->cap]);
+	if (!ok) {
+		gauss_init(cfg, state);
+		return -VIGIL_EINVAL;
+	}
+	return 0;
+}
+
+const struct detector_type det_gaussian = {
+	.name = "gaussian",
+	.summary = "NAB windowed Gaussian: 1 - Q(|z|) against a sliding window (baseline)",
+	.state_version = 1,
+	.params = gauss_params,
+	.config_size = sizeof(struct gauss_cfg),
+	.default_threshold = GAUSS_THRESHOLD,
+	.config_check = gauss_config_check,
+	.state_size = gauss_state_size,
+	.init = gauss_init,
+	.update = gauss_update,
+	.save = gauss_save,
+	.load = gauss_load,
+};
