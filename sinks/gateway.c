@@ -127,7 +127,7 @@ static int dest_init(struct dest *d, const char *type, const struct kv *kv, size
 	serr[0] = '\0';
 	rc = d->type->create(kv, nkv, &d->priv, serr, sizeof serr);
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s: %s destination: %s", where ? where : "?", owner, d->type->name,
+		snprintf(err, errlen, "%s: %s: %s", where ? where : "?", owner,
 			 serr[0] ? serr : vigil_strerror(rc));
 		d->type = NULL;
 		d->priv = NULL;

@@ -1,0 +1,1039 @@
+/* Tests for sinks/: alert identity, the alert JSON form, the stdout and file
+ * destinations and the central gateway (episodes, replay dedup, routing,
+ * fallback, extra destinations, failing destinations). Rulesets are built by
+ * hand; files go to a fresh temporary directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "consumers/point.h" /* struct tag, used by rules/rules.h */
+#include "core/timefmt.h"
+#include "sinks/alert.h"
+#include "sinks/gateway.h"
+#include "sinks/sink.h"
+
+/* ---- helpers ---- */
+
+/* NaN-aware closeness: NaN only matches NaN. */
+static void assert_near_impl(double got, double want, double tol, const char *file, int line)
+{
+	if (isnan(want)) {
+		if (!isnan(got))
+			_fail(file, line);
+		return;
+	}
+	if (isnan(got) || fabs(got - want) > tol) {
+		print_error("got %.17g want %.17g (tol %g)\n", got, want, tol);
+		_fail(file, line);
+	}
+}
+#define assert_near(got, want, tol) assert_near_impl((got), (want), (tol), __FILE__, __LINE__)
+
+/* Bit-exact double equality (NaN == NaN of any payload). */
+static void assert_same_double_impl(double got, double want, const char *file, int line)
+{
+	if (isnan(want) && isnan(got))
+		return;
+	if (memcmp(&got, &want, sizeof got) != 0) {
+		print_error("got %.17g want %.17g (not bit-identical)\n", got, want);
+		_fail(file, line);
+	}
+}
+#define assert_same_double(got, want) assert_same_double_impl((got), (want), __FILE__, __LINE__)
+
+static void assert_same_str_impl(const char *got, const char *want, const char *file, int line)
+{
+	if (!got && !want)
+		return;
+	if (!got || !want || strcmp(got, want) != 0) {
+		print_error("got '%s' want '%s'\n", got ? got : "(null)", want ? want : "(null)");
+		_fail(file, line);
+	}
+}
+#define assert_same_str(got, want) assert_same_str_impl((got), (want), __FILE__, __LINE__)
+
+static void base_event(struct alert_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->status = ALERT_FIRING;
+	ev->rule = "disk-latency";
+	ev->owner = "storage";
+	ev->action = "page";
+	ev->detector = "des";
+	ev->series = "disk.write_latency{cluster=eu-1,host=db1}";
+	ev->name = "disk.write_latency";
+	ev->summary = "write latency 3.1x expected";
+	ev->runbook_url = "https://runbooks.example/disk";
+	ev->labels[0] = (struct kv){"cluster", "eu-1", NULL};
+	ev->labels[1] = (struct kv){"host", "db1", NULL};
+	ev->labels[2] = (struct kv){"team", "storage", NULL};
+	ev->nlabels = 3;
+	ev->started = time_from_civil(2026, 3, 2, 8, 15, 0.0);
+	ev->ts = ev->started + 0.1 + 0.2; /* an awkward double */
+	ev->value = 41.2;
+	ev->expected = 13.1;
+	ev->lower = 8.0;
+	ev->upper = 19.5;
+	ev->score = 0.9930000000000001;
+	ev->direction = "up";
+	ev->threshold = 0.99;
+	ev->source = "data/disk.csv";
+	ev->start_pos = 1234;
+	ev->pos = 1240;
+}
+
+/* Independent re-statement of the identity contract (FNV-1a 64 chains with a
+ * 0 separator after each string, splitmix64 finaliser), so that a change to
+ * the hashing in sinks/alert.c or core/hash.c is caught. */
+static uint64_t ref_fnv_str(uint64_t h, const char *s)
+{
+	size_t n = strlen(s) + 1; /* include the NUL separator */
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+static uint64_t ref_fnv_u64le(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+static uint64_t ref_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int is_hex16(const char *s)
+{
+	if (strlen(s) != 16)
+		return 0;
+	for (int i = 0; i < 16; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- identity ---- */
+
+static void test_fingerprint(void **state)
+{
+	struct alert_event a, b;
+	char fa[17], fb[17], want[17];
+	(void)state;
+
+	base_event(&a);
+	alert_fingerprint(&a, fa);
+	assert_true(is_hex16(fa));
+
+	/* the documented formula, recomputed here */
+	uint64_t h = ref_fnv_str(0xcbf29ce484222325ULL, "vigil/fp/1");
+	h = ref_fnv_str(h, a.rule);
+	h = ref_fnv_str(h, a.series);
+	snprintf(want, sizeof want, "%016llx", (unsigned long long)ref_mix(h));
+	assert_string_equal(fa, want);
+
+	/* not identity: status, times, values, labels, owner, pos */
+	b = a;
+	b.status = ALERT_RESOLVED;
+	b.ts += 3600;
+	b.started += 60;
+	b.value = -1;
+	b.nlabels = 1;
+	b.owner = "someone-else";
+	b.pos = 99;
+	b.start_pos = 98;
+	alert_fingerprint(&b, fb);
+	assert_string_equal(fa, fb);
+
+	/* identity: rule and series */
+	b = a;
+	b.rule = "disk-latency-2";
+	alert_fingerprint(&b, fb);
+	assert_string_not_equal(fa, fb);
+	b = a;
+	b.series = "disk.write_latency{cluster=eu-1,host=db2}";
+	alert_fingerprint(&b, fb);
+	assert_string_not_equal(fa, fb);
+	/* the separator keeps "ab"+"c" apart from "a"+"bc" */
+	a.rule = "ab";
+	a.series = "c";
+	b.rule = "a";
+	b.series = "bc";
+	alert_fingerprint(&a, fa);
+	alert_fingerprint(&b, fb);
+	assert_string_not_equal(fa, fb);
+}
+
+static void test_episode(void **state)
+{
+	struct alert_event a, b;
+	char ea[17], eb[17], want[17], fp[17];
+	uint64_t bits;
+	(void)state;
+
+	base_event(&a);
+	alert_episode(&a, ea);
+	assert_true(is_hex16(ea));
+
+	alert_fingerprint(&a, fp);
+	memcpy(&bits, &a.started, sizeof bits);
+	uint64_t h = ref_fnv_str(0xcbf29ce484222325ULL, "vigil/ep/1");
+	h = ref_fnv_str(h, fp);
+	h = ref_fnv_u64le(h, bits);
+	h = ref_fnv_u64le(h, (uint64_t)a.start_pos);
+	snprintf(want, sizeof want, "%016llx", (unsigned long long)ref_mix(h));
+	assert_string_equal(ea, want);
+
+	/* deterministic, and independent of this point's ts/pos/status */
+	b = a;
+	b.ts += 500;
+	b.pos += 50;
+	b.status = ALERT_RESOLVED;
+	b.value = 0;
+	alert_episode(&b, eb);
+	assert_string_equal(ea, eb);
+
+	b = a;
+	b.started += 1;
+	alert_episode(&b, eb);
+	assert_string_not_equal(ea, eb);
+	b = a;
+	b.start_pos += 1;
+	alert_episode(&b, eb);
+	assert_string_not_equal(ea, eb);
+	b = a;
+	b.series = "other";
+	alert_episode(&b, eb);
+	assert_string_not_equal(ea, eb);
+
+	/* -0.0 and 0.0 start the same episode */
+	a.started = 0.0;
+	b = a;
+	b.started = -0.0;
+	alert_episode(&a, ea);
+	alert_episode(&b, eb);
+	assert_string_equal(ea, eb);
+}
+
+/* ---- JSON ---- */
+
+static void assert_events_equal(const struct alert_event *got, const struct alert_event *want)
+{
+	assert_int_equal(got->status, want->status);
+	assert_same_str(got->rule, want->rule);
+	assert_same_str(got->owner, want->owner);
+	assert_same_str(got->action, want->action);
+	assert_same_str(got->detector, want->detector);
+	assert_same_str(got->series, want->series);
+	assert_same_str(got->name, want->name);
+	assert_same_str(got->summary, want->summary);
+	assert_same_str(got->runbook_url, want->runbook_url);
+	assert_same_str(got->direction, want->direction);
+	assert_same_str(got->source, want->source);
+	assert_int_equal(got->nlabels, want->nlabels);
+	for (size_t i = 0; i < want->nlabels; i++) {
+		assert_same_str(got->labels[i].key, want->labels[i].key);
+		assert_same_str(got->labels[i].value, want->labels[i].value);
+	}
+	assert_same_double(got->ts, want->ts);
+	assert_same_double(got->started, want->started);
+	assert_same_double(got->value, want->value);
+	assert_same_double(got->expected, want->expected);
+	assert_same_double(got->lower, want->lower);
+	assert_same_double(got->upper, want->upper);
+	assert_same_double(got->score, want->score);
+	assert_same_double(got->threshold, want->threshold);
+	assert_true(got->start_pos == want->start_pos);
+	assert_true(got->pos == want->pos);
+}
+
+/* to_json -> text -> parse -> from_json, as the wire does. */
+static void round_trip(const struct alert_event *ev)
+{
+	struct alert_event back;
+	char err[256] = "";
+	json_t *j = alert_to_json(ev);
+	assert_non_null(j);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	assert_non_null(text);
+	json_decref(j);
+	json_error_t jerr;
+	json_t *p = json_loads(text, 0, &jerr);
+	assert_non_null(p);
+	int rc = alert_from_json(p, &back, err, sizeof err);
+	if (rc != 0)
+		print_error("from_json: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_events_equal(&back, ev);
+	json_decref(p);
+	free(text);
+}
+
+static void test_json_round_trip(void **state)
+{
+	struct alert_event ev;
+	(void)state;
+
+	base_event(&ev);
+	round_trip(&ev);
+
+	/* unknowns: NaN numbers, NULL optional strings */
+	ev.expected = NAN;
+	ev.lower = NAN;
+	ev.upper = NAN;
+	ev.summary = NULL;
+	ev.runbook_url = NULL;
+	ev.detector = NULL;
+	ev.nlabels = 0;
+	ev.status = ALERT_RESOLVED;
+	ev.start_pos = -1;
+	ev.pos = INT64_MAX;
+	round_trip(&ev);
+
+	/* doubles that need all 17 digits */
+	ev.ts = 1772439300.123456789;
+	ev.value = 0.1 + 0.2;
+	ev.score = 1.0 / 3.0;
+	ev.threshold = 5e-324;
+	round_trip(&ev);
+}
+
+static void test_json_shape(void **state)
+{
+	struct alert_event ev;
+	char fp[17], ep[17], ts[40];
+	(void)state;
+
+	base_event(&ev);
+	ev.expected = NAN;
+	json_t *j = alert_to_json(&ev);
+	assert_non_null(j);
+	alert_fingerprint(&ev, fp);
+	alert_episode(&ev, ep);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "firing");
+	assert_string_equal(json_string_value(json_object_get(j, "fingerprint")), fp);
+	assert_string_equal(json_string_value(json_object_get(j, "episode")), ep);
+	assert_string_equal(json_string_value(json_object_get(j, "severity")), "page");
+	assert_string_equal(json_string_value(json_object_get(j, "startsAt")), "2026-03-02T08:15:00Z");
+	assert_string_equal(json_string_value(json_object_get(j, "endsAt")), "0001-01-01T00:00:00Z");
+	json_t *why = json_object_get(j, "why");
+	assert_true(json_is_null(json_object_get(why, "expected")));
+	assert_near(json_number_value(json_object_get(why, "observed")), 41.2, 0);
+	assert_string_equal(json_string_value(json_object_get(why, "direction")), "up");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "labels"), "host")), "db1");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "source"), "start_pos")),
+			 1234);
+	json_decref(j);
+
+	/* a resolve ends at its own point's time */
+	ev.status = ALERT_RESOLVED;
+	ev.ts = ev.started + 600;
+	j = alert_to_json(&ev);
+	assert_non_null(j);
+	time_format_rfc3339(ev.ts, ts, sizeof ts);
+	assert_string_equal(ts, "2026-03-02T08:25:00Z");
+	assert_string_equal(json_string_value(json_object_get(j, "endsAt")), ts);
+	assert_string_equal(json_string_value(json_object_get(j, "ts")), ts);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "resolved");
+	json_decref(j);
+}
+
+/* Each mutation of a valid document must be rejected with a message naming
+ * the field. */
+struct mutation {
+	const char *path;       /* "key" or "obj.key" */
+	json_t *(*value)(void); /* NULL = delete */
+	const char *want_in_err;
+};
+
+static json_t *v_pending(void)
+{
+	return json_string("pending");
+}
+static json_t *v_int(void)
+{
+	return json_integer(7);
+}
+static json_t *v_real(void)
+{
+	return json_real(1.5);
+}
+static json_t *v_str(void)
+{
+	return json_string("x");
+}
+static json_t *v_null(void)
+{
+	return json_null();
+}
+static json_t *v_badfp(void)
+{
+	return json_string("0000000000000000");
+}
+static json_t *v_badtime(void)
+{
+	return json_string("yesterday");
+}
+static json_t *v_arr(void)
+{
+	return json_array();
+}
+
+static void test_json_rejects(void **state)
+{
+	static const struct mutation muts[] = {
+		{"status", NULL, "status"},
+		{"status", v_pending, "status"},
+		{"status", v_int, "status"},
+		{"rule", v_int, "rule"},
+		{"rule", v_null, "rule"},
+		{"series", NULL, "series"},
+		{"fingerprint", v_badfp, "fingerprint"},
+		{"episode", v_badfp, "episode"},
+		{"severity", v_str, "severity"},
+		{"labels", v_arr, "labels"},
+		{"labels.host", v_int, "labels.host"},
+		{"why", NULL, "why"},
+		{"why.score", v_str, "why.score"},
+		{"why.threshold", NULL, "why.threshold"},
+		{"source.start_pos", v_real, "source.start_pos"},
+		{"source.pos", NULL, "source.pos"},
+		{"source", v_str, "source"},
+		{"ts_epoch", v_str, "ts_epoch"},
+		{"started_epoch", NULL, "started_epoch"},
+		{"startsAt", v_badtime, "startsAt"},
+		{"endsAt", v_int, "endsAt"},
+	};
+	struct alert_event ev, out;
+	char err[256];
+	(void)state;
+
+	base_event(&ev);
+	json_t *good = alert_to_json(&ev);
+	assert_non_null(good);
+	assert_int_equal(alert_from_json(good, &out, err, sizeof err), 0);
+
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(muts); i++) {
+		json_t *doc = json_deep_copy(good);
+		char key[64];
+		const char *dot = strchr(muts[i].path, '.');
+		json_t *obj = doc;
+		const char *leaf = muts[i].path;
+		assert_non_null(doc);
+		if (dot) {
+			snprintf(key, sizeof key, "%.*s", (int)(dot - muts[i].path), muts[i].path);
+			obj = json_object_get(doc, key);
+			leaf = dot + 1;
+		}
+		if (muts[i].value)
+			assert_int_equal(json_object_set_new(obj, leaf, muts[i].value()), 0);
+		else
+			assert_int_equal(json_object_del(obj, leaf), 0);
+		err[0] = '\0';
+		int rc = alert_from_json(doc, &out, err, sizeof err);
+		if (rc == 0 || !strstr(err, muts[i].want_in_err))
+			print_error("mutation %zu (%s): rc %d err '%s'\n", i, muts[i].path, rc, err);
+		assert_int_equal(rc, -VIGIL_EINVAL);
+		assert_non_null(strstr(err, muts[i].want_in_err));
+		json_decref(doc);
+	}
+
+	/* not an object at all */
+	json_t *arr = json_array();
+	assert_int_equal(alert_from_json(arr, &out, err, sizeof err), -VIGIL_EINVAL);
+	json_decref(arr);
+	assert_int_equal(alert_from_json(NULL, &out, err, sizeof err), -VIGIL_EINVAL);
+	json_decref(good);
+}
+
+/* ---- destinations and gateway fixtures ---- */
+
+struct tmp {
+	char dir[64];
+	char paths[8][128];
+	int npaths;
+};
+
+static const char *tmp_path(struct tmp *t, const char *name)
+{
+	assert_true(t->npaths < 8);
+	char tmpbuf[sizeof t->paths[0]];
+	snprintf(tmpbuf, sizeof tmpbuf, "%s/%s", t->dir, name);
+	memcpy(t->paths[t->npaths], tmpbuf, sizeof tmpbuf);
+	return t->paths[t->npaths++];
+}
+
+static void tmp_init(struct tmp *t)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->dir, sizeof t->dir, "/tmp/vigil_test_gw_XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+}
+
+static void tmp_fini(struct tmp *t)
+{
+	for (int i = 0; i < t->npaths; i++)
+		unlink(t->paths[i]);
+	rmdir(t->dir);
+}
+
+/* Parsed lines of a JSON-lines file. */
+struct lines {
+	json_t *docs[64];
+	struct alert_event evs[64];
+	int n;
+};
+
+static void read_lines(const char *path, struct lines *l)
+{
+	char buf[8192];
+	char err[256];
+	FILE *f = fopen(path, "r");
+	memset(l, 0, sizeof *l);
+	if (!f)
+		return; /* no file = no lines */
+	while (fgets(buf, sizeof buf, f)) {
+		json_error_t jerr;
+		assert_true(l->n < 64);
+		assert_non_null(strchr(buf, '\n'));
+		l->docs[l->n] = json_loads(buf, 0, &jerr);
+		assert_non_null(l->docs[l->n]);
+		int rc = alert_from_json(l->docs[l->n], &l->evs[l->n], err, sizeof err);
+		if (rc != 0)
+			print_error("%s: %s\n", path, err);
+		assert_int_equal(rc, 0);
+		l->n++;
+	}
+	fclose(f);
+}
+
+static void free_lines(struct lines *l)
+{
+	for (int i = 0; i < l->n; i++)
+		json_decref(l->docs[i]);
+	l->n = 0;
+}
+
+static const char *doc_str(const struct lines *l, int i, const char *key)
+{
+	return json_string_value(json_object_get(l->docs[i], key));
+}
+
+static void test_file_sink(void **state)
+{
+	struct tmp t;
+	char err[256];
+	void *priv = NULL;
+	(void)state;
+
+	tmp_init(&t);
+	const char *p = tmp_path(&t, "out.jsonl");
+	const struct sink_type *ft = sink_find("file");
+	assert_non_null(ft);
+	assert_ptr_equal(sink_find("stdout"), &sink_type_stdout);
+	assert_null(sink_find("carrier-pigeon"));
+	int nall = 0;
+	for (const struct sink_type *const *s = sink_all(); *s; s++)
+		nall++;
+	assert_true(nall >= 2);
+
+	struct kv kv[2] = {{"path", p, "o.yaml:3:11"}, {"fsync", "true", "o.yaml:4:12"}};
+	assert_int_equal(ft->create(kv, 2, &priv, err, sizeof err), 0);
+	struct notification n = {0};
+	n.json = "{\"a\":1}";
+	n.json_len = strlen(n.json);
+	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	n.json = "{\"b\":2}";
+	n.json_len = strlen(n.json);
+	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	assert_int_equal(ft->flush(priv), 0);
+	ft->destroy(priv);
+
+	/* append, never truncate; mode 0644 */
+	assert_int_equal(ft->create(kv, 1, &priv, err, sizeof err), 0);
+	n.json = "{\"c\":3}";
+	n.json_len = strlen(n.json);
+	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	ft->destroy(priv);
+	char buf[256] = "";
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t got = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	assert_string_equal(buf, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+	struct stat sb;
+	assert_int_equal(stat(p, &sb), 0);
+	mode_t mask = umask(0);
+	umask(mask);
+	assert_int_equal(sb.st_mode & 0777, 0644 & ~mask);
+
+	/* settings errors name where they came from */
+	struct kv bad[1] = {{"colour", "red", "o.yaml:5:3"}};
+	assert_int_equal(ft->create(bad, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "o.yaml:5:3"));
+	assert_non_null(strstr(err, "colour"));
+	assert_int_equal(ft->create(NULL, 0, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "path"));
+	struct kv badfs[2] = {{"path", p, "o.yaml:3:11"}, {"fsync", "sometimes", "o.yaml:4:12"}};
+	assert_int_equal(ft->create(badfs, 2, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "o.yaml:4:12"));
+	char missing[192];
+	snprintf(missing, sizeof missing, "%s/no-such-dir/out.jsonl", t.dir);
+	struct kv nodir[1] = {{"path", missing, "o.yaml:9:7"}};
+	assert_int_equal(ft->create(nodir, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "o.yaml:9:7"));
+	assert_non_null(strstr(err, missing));
+	struct kv so[1] = {{"path", "x", "o.yaml:2:2"}};
+	assert_int_equal(sink_type_stdout.create(so, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "o.yaml:2:2"));
+
+	/* a full device: every write fails with ENOSPC -> RETRY, no crash */
+	struct kv full[1] = {{"path", "/dev/full", "o.yaml:1:1"}};
+	if (ft->create(full, 1, &priv, err, sizeof err) == 0) {
+		assert_int_equal(ft->send(priv, &n), SINK_RETRY);
+		assert_int_equal(ft->send(priv, &n), SINK_RETRY);
+		ft->destroy(priv);
+	}
+	tmp_fini(&t);
+}
+
+/* A hand-built ruleset: owners with destinations. */
+struct fixture {
+	struct kv kv[8][2];
+	struct destination_cfg dests[8];
+	struct owner owners[4];
+	struct ruleset rs;
+};
+
+static void add_owner(struct fixture *fx, size_t oi, const char *name, size_t di, size_t nd)
+{
+	fx->owners[oi].name = (char *)name;
+	fx->owners[oi].where = (char *)"owners.yaml:1:1";
+	fx->owners[oi].dests = nd ? &fx->dests[di] : NULL;
+	fx->owners[oi].ndests = nd;
+	if (oi + 1 > fx->rs.nowners)
+		fx->rs.nowners = oi + 1;
+	fx->rs.owners = fx->owners;
+}
+
+static void set_file_dest(struct fixture *fx, size_t di, const char *path, const char *where)
+{
+	fx->kv[di][0] = (struct kv){"path", path, where};
+	fx->dests[di].type = (char *)"file";
+	fx->dests[di].kv = fx->kv[di];
+	fx->dests[di].nkv = 1;
+	fx->dests[di].where = (char *)where;
+}
+
+static void test_episodes(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev, ev2;
+	struct lines l;
+	char err[256], ep1[17], ep3[17];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	tmp_init(&t);
+	const char *p = tmp_path(&t, "storage.jsonl");
+	set_file_dest(&fx, 0, p, "owners.yaml:3:5");
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+
+	base_event(&ev);
+	alert_episode(&ev, ep1);
+	/* fire: opens and delivers */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	/* the same firing again, and a later point of it: suppressed */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	ev2 = ev;
+	ev2.ts += 60;
+	ev2.pos += 1;
+	assert_int_equal(gateway_submit(gw, &ev2), 0);
+	/* a different episode id while one is open: the open one continues */
+	ev2.started += 60;
+	ev2.start_pos += 1;
+	assert_int_equal(gateway_submit(gw, &ev2), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.received, 4);
+	assert_int_equal(st.fired, 1);
+	assert_int_equal(st.suppressed, 3);
+	assert_int_equal(st.open_episodes, 1);
+
+	/* resolve: delivered once, with the open episode's id and start even
+	 * though this event carries another start */
+	struct alert_event res = ev2;
+	res.status = ALERT_RESOLVED;
+	res.ts = ev.started + 900;
+	res.pos = ev.start_pos + 40;
+	assert_int_equal(gateway_submit(gw, &res), 0);
+	assert_int_equal(gateway_submit(gw, &res), 0); /* duplicate resolve */
+	/* replay of the original firing after close: duplicate transition */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.resolved, 1);
+	assert_int_equal(st.suppressed, 5);
+	assert_int_equal(st.open_episodes, 0);
+
+	/* a new anomaly later: new episode, new id */
+	struct alert_event ev3 = ev;
+	ev3.started = ev.started + 7200;
+	ev3.ts = ev3.started;
+	ev3.start_pos = ev.start_pos + 500;
+	ev3.pos = ev3.start_pos;
+	alert_episode(&ev3, ep3);
+	assert_string_not_equal(ep1, ep3);
+	assert_int_equal(gateway_submit(gw, &ev3), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, 2);
+	assert_int_equal(st.open_episodes, 1);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.unowned, 0);
+	gateway_flush(gw);
+
+	read_lines(p, &l);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.evs[0].status, ALERT_FIRING);
+	assert_string_equal(doc_str(&l, 0, "episode"), ep1);
+	assert_int_equal(l.evs[1].status, ALERT_RESOLVED);
+	assert_string_equal(doc_str(&l, 1, "episode"), ep1);
+	assert_string_equal(doc_str(&l, 1, "startsAt"), doc_str(&l, 0, "startsAt"));
+	assert_same_double(l.evs[1].started, ev.started);
+	assert_true(l.evs[1].start_pos == ev.start_pos);
+	assert_same_double(l.evs[1].ts, res.ts);
+	assert_string_equal(doc_str(&l, 1, "endsAt"), "2026-03-02T08:30:00Z");
+	assert_int_equal(l.evs[2].status, ALERT_FIRING);
+	assert_string_equal(doc_str(&l, 2, "episode"), ep3);
+	assert_string_equal(doc_str(&l, 2, "fingerprint"), doc_str(&l, 0, "fingerprint"));
+	free_lines(&l);
+
+	/* bad events are rejected, counted as received, and change nothing */
+	struct alert_event bad = ev;
+	bad.rule = NULL;
+	assert_int_equal(gateway_submit(gw, &bad), -VIGIL_EINVAL);
+	bad = ev;
+	bad.status = (enum alert_status)7;
+	assert_int_equal(gateway_submit(gw, &bad), -VIGIL_EINVAL);
+	assert_int_equal(gateway_submit(gw, NULL), -VIGIL_EINVAL);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, 2);
+	assert_int_equal(st.open_episodes, 1);
+
+	gateway_destroy(gw);
+	tmp_fini(&t);
+}
+
+/* Many series open at once, then closed in an interleaved order: exercises
+ * table growth and deletion; memory returns to zero open episodes. */
+static void test_many_episodes(void **state)
+{
+	enum { N = 3000 };
+	struct fixture fx;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev;
+	char err[256], series[N][32];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	set_file_dest(&fx, 0, "/dev/null", "owners.yaml:3:5");
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+	base_event(&ev);
+	for (int i = 0; i < N; i++) {
+		snprintf(series[i], sizeof series[i], "s{i=%d}", i);
+		ev.series = series[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.open_episodes, N);
+	/* resolve the odd ones */
+	ev.status = ALERT_RESOLVED;
+	for (int i = 1; i < N; i += 2) {
+		ev.series = series[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.open_episodes, N / 2);
+	assert_int_equal(st.resolved, N / 2);
+	/* the even ones are still open (a re-fire is suppressed), the odd ones
+	 * are closed (a second resolve is suppressed) */
+	uint64_t sup0 = st.suppressed;
+	for (int i = 0; i < N; i++) {
+		ev.series = series[i];
+		ev.status = (i % 2) ? ALERT_RESOLVED : ALERT_FIRING;
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.suppressed - sup0, N);
+	assert_int_equal(st.fired, N);
+	/* close the rest */
+	ev.status = ALERT_RESOLVED;
+	for (int i = 0; i < N; i += 2) {
+		ev.series = series[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.open_episodes, 0);
+	assert_int_equal(st.resolved, N);
+	assert_int_equal(st.delivered, 2 * N);
+	/* the recent memory is bounded: the first series' firing (6000
+	 * transitions ago, more than remembered) opens again, while the last
+	 * one's (recent) is still suppressed */
+	ev.status = ALERT_FIRING;
+	ev.series = series[N - 2];
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, N);
+	ev.series = series[0];
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, N + 1);
+	gateway_destroy(gw);
+}
+
+/* Run fn with stdout redirected to path. */
+static int stdout_to(const char *path)
+{
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	return saved;
+}
+
+static void stdout_back(int saved)
+{
+	fflush(stdout);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+}
+
+static void test_routing(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev;
+	struct lines l;
+	char err[256];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	tmp_init(&t);
+	const char *pa = tmp_path(&t, "storage.jsonl");
+	const char *pb = tmp_path(&t, "payments.jsonl");
+	const char *pall = tmp_path(&t, "all.jsonl");
+	const char *pout = tmp_path(&t, "stdout.jsonl");
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5");
+	set_file_dest(&fx, 1, pb, "owners.yaml:8:5");
+	set_file_dest(&fx, 2, pall, "--out");
+	/* owners not in name order: the gateway must not depend on it */
+	add_owner(&fx, 0, "storage", 0, 1);
+	add_owner(&fx, 1, "payments", 1, 1);
+	add_owner(&fx, 2, "nobody-home", 0, 0); /* no destinations: fallback */
+	struct gateway_opts o = {.fallback_sink = NULL, .extra = &fx.dests[2], .nextra = 1};
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), 0);
+
+	int saved = stdout_to(pout);
+	base_event(&ev);
+	const char *owners[] = {"storage", "payments", "storage", "ghost", "nobody-home", NULL, "payments"};
+	char series[7][32];
+	for (int i = 0; i < 7; i++) {
+		snprintf(series[i], sizeof series[i], "x{n=%d}", i);
+		ev.series = series[i];
+		ev.owner = owners[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_flush(gw);
+	stdout_back(saved);
+
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, 7);
+	assert_int_equal(st.unowned, 2); /* "ghost" and NULL */
+	assert_int_equal(st.delivered, 14);
+	assert_int_equal(st.failed, 0);
+
+	read_lines(pa, &l);
+	assert_int_equal(l.n, 2);
+	for (int i = 0; i < l.n; i++)
+		assert_string_equal(l.evs[i].owner, "storage");
+	assert_string_equal(l.evs[0].series, "x{n=0}");
+	assert_string_equal(l.evs[1].series, "x{n=2}");
+	free_lines(&l);
+	read_lines(pb, &l);
+	assert_int_equal(l.n, 2);
+	for (int i = 0; i < l.n; i++)
+		assert_string_equal(l.evs[i].owner, "payments");
+	free_lines(&l);
+	read_lines(pall, &l);
+	assert_int_equal(l.n, 7);
+	for (int i = 0; i < l.n; i++)
+		assert_string_equal(l.evs[i].series, series[i]);
+	free_lines(&l);
+	read_lines(pout, &l); /* fallback = stdout */
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.evs[0].series, "x{n=3}");
+	assert_string_equal(l.evs[0].owner, "ghost");
+	assert_string_equal(l.evs[1].owner, "nobody-home");
+	assert_null(l.evs[2].owner);
+	free_lines(&l);
+
+	gateway_destroy(gw);
+	tmp_fini(&t);
+}
+
+static void test_failing_destination(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev;
+	struct lines l;
+	char err[256];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	tmp_init(&t);
+	const char *pa = tmp_path(&t, "storage.jsonl");
+	const char *pb = tmp_path(&t, "payments.jsonl");
+	set_file_dest(&fx, 0, "/dev/full", "owners.yaml:3:5");
+	set_file_dest(&fx, 1, pa, "owners.yaml:4:5");
+	set_file_dest(&fx, 2, pb, "owners.yaml:8:5");
+	add_owner(&fx, 0, "storage", 0, 2); /* /dev/full and a good file */
+	add_owner(&fx, 1, "payments", 2, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+
+	base_event(&ev);
+	ev.owner = "storage";
+	assert_int_equal(gateway_submit(gw, &ev), -VIGIL_EIO);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.delivered, 1); /* the good file of the same owner */
+	assert_int_equal(st.fired, 1);
+
+	/* the gateway keeps working: the episode is open, other owners deliver */
+	assert_int_equal(gateway_submit(gw, &ev), 0); /* suppressed repeat */
+	struct alert_event ev2 = ev;
+	ev2.owner = "payments";
+	ev2.series = "payments.latency{}";
+	assert_int_equal(gateway_submit(gw, &ev2), 0);
+	ev.status = ALERT_RESOLVED;
+	assert_int_equal(gateway_submit(gw, &ev), -VIGIL_EIO);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.failed, 2);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.resolved, 1);
+	assert_int_equal(st.suppressed, 1);
+	assert_int_equal(st.open_episodes, 1);
+	gateway_flush(gw);
+
+	read_lines(pa, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.evs[1].status, ALERT_RESOLVED);
+	free_lines(&l);
+	read_lines(pb, &l);
+	assert_int_equal(l.n, 1);
+	free_lines(&l);
+	gateway_destroy(gw);
+	tmp_fini(&t);
+}
+
+static void test_create_errors(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *gw = NULL;
+	char err[512];
+	(void)state;
+
+	tmp_init(&t);
+	const char *pa = tmp_path(&t, "a.jsonl");
+
+	/* unknown destination type, named with its place */
+	memset(&fx, 0, sizeof fx);
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5");
+	set_file_dest(&fx, 1, pa, "owners.yaml:9:5");
+	fx.dests[1].type = (char *)"carrier-pigeon";
+	add_owner(&fx, 0, "storage", 0, 1);
+	add_owner(&fx, 1, "payments", 1, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), -VIGIL_EINVAL);
+	assert_null(gw);
+	assert_non_null(strstr(err, "owners.yaml:9:5"));
+	assert_non_null(strstr(err, "carrier-pigeon"));
+	assert_non_null(strstr(err, "payments"));
+
+	/* a bad setting: both the destination and the setting are named */
+	memset(&fx, 0, sizeof fx);
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5");
+	fx.kv[0][1] = (struct kv){"colour", "red", "owners.yaml:5:7"};
+	fx.dests[0].nkv = 2;
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "owners.yaml:3:5"));
+	assert_non_null(strstr(err, "owners.yaml:5:7"));
+
+	/* missing directory */
+	memset(&fx, 0, sizeof fx);
+	set_file_dest(&fx, 0, "/nonexistent-vigil-dir/x.jsonl", "owners.yaml:3:5");
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "/nonexistent-vigil-dir/x.jsonl"));
+
+	/* a bad extra destination; a fallback that needs settings */
+	memset(&fx, 0, sizeof fx);
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5");
+	fx.dests[0].nkv = 0;
+	struct gateway_opts o = {.extra = &fx.dests[0], .nextra = 1};
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "path"));
+	struct gateway_opts o2 = {.fallback_sink = "file"};
+	assert_int_equal(gateway_create(&fx.rs, &o2, &gw, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, "fallback"));
+
+	/* an empty ruleset is fine: everything goes to the fallback */
+	memset(&fx, 0, sizeof fx);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+	gateway_destroy(gw);
+	gateway_destroy(NULL);
+	tmp_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fingerprint),     cmocka_unit_test(test_episode),
+		cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_json_shape),
+		cmocka_unit_test(test_json_rejects),    cmocka_unit_test(test_file_sink),
+		cmocka_unit_test(test_episodes),        cmocka_unit_test(test_many_episodes),
+		cmocka_unit_test(test_routing),         cmocka_unit_test(test_failing_destination),
+		cmocka_unit_test(test_create_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
