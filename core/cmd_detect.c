@@ -40,7 +40,7 @@ static int find_columns(char *hdr, int *ts_col, int *val_col)
 		while (*tok == ' ' || *tok == '"')
 			tok++;
 		size_t n = strlen(tok);
-		while (n && (tok[n - 1] == ' ' || tok[n - 1] == '"' || tok[n - 1] == '\r'))
+		while (n && (tok[n - 1] == ' ' || tok[n - 1] == '"' || tok[n - 1] == '\r' || tok[n - 1] == '\n'))
 			tok[--n] = '\0';
 		if (strcmp(tok, "timestamp") == 0)
 			*ts_col = col;

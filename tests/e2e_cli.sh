@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end checks of the command line: help on every subcommand, exit codes,
+# `vigil detect` row-for-row output, bad input naming file:line:column, and
+# `vigil replay` summaries. $VIGIL is the binary under test.
+set -uo pipefail
+VIGIL=${VIGIL:-bin/vigil}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
+}
+
+# help and version
+check "version" bash -c "'$VIGIL' version | grep -q '^vigil [0-9]'"
+check "help lists commands" bash -c "'$VIGIL' help | grep -q 'replay'"
+for c in detect replay rules bench; do
+  check "$c --help exits 0" bash -c "'$VIGIL' $c --help >/dev/null"
+done
+check "no args is a usage error" bash -c "'$VIGIL' >/dev/null 2>&1; [ \$? -eq 2 ]"
+check "unknown command is a usage error" bash -c "'$VIGIL' frobnicate >/dev/null 2>&1; [ \$? -eq 2 ]"
+check "help detectors lists the default" bash -c "'$VIGIL' help detectors | grep -q 'default:'"
+
+# detect: one output row per input row, same order, scores in [0,1]
+{
+  echo "timestamp,value"
+  for i in $(seq 0 599); do
+    v=$(( 10 + (i % 7) ))
+    [ "$i" -eq 500 ] && v=400
+    printf '2014-04-01 %02d:%02d:00,%d\n' $((i / 60)) $((i % 60)) "$v"
+  done
+} >"$tmp/in.csv"
+"$VIGIL" detect "$tmp/in.csv" >"$tmp/out.csv" 2>"$tmp/err.txt"
+check "detect exit 0" test $? -eq 0
+check "detect header" bash -c "head -1 '$tmp/out.csv' | grep -qx 'timestamp,value,anomaly_score'"
+check "detect row count" test "$(wc -l <"$tmp/out.csv")" -eq 601
+check "detect keeps order and values" bash -c "diff -q <(cut -d, -f1,2 '$tmp/in.csv' | tail -n +2) <(cut -d, -f1,2 '$tmp/out.csv' | tail -n +2)"
+check "detect scores in [0,1]" bash -c "tail -n +2 '$tmp/out.csv' | awk -F, '\$3 < 0 || \$3 > 1 { bad=1 } END { exit bad }'"
+check "detect: spike scores highest" bash -c "tail -n +2 '$tmp/out.csv' | sort -t, -k3 -g | tail -1 | grep -q ',400,'"
+for d in $("$VIGIL" help detectors | awk '/^  [a-z]/ {print $1}'); do
+  "$VIGIL" detect --detector "$d" "$tmp/in.csv" >"$tmp/d.csv" 2>/dev/null
+  check "detect --detector $d" test "$(wc -l <"$tmp/d.csv")" -eq 601
+done
+check "detect unknown detector is a usage error" bash -c "'$VIGIL' detect --detector nope '$tmp/in.csv' >/dev/null 2>&1; [ \$? -eq 2 ]"
+check "detect bad --set names the parameter" bash -c "'$VIGIL' detect --detector des --set alpah=1 '$tmp/in.csv' 2>&1 >/dev/null | grep -q alpah"
+check "detect missing file fails" bash -c "! '$VIGIL' detect '$tmp/none.csv' >/dev/null 2>&1"
+
+# detect: bad rows are reported as file:line:column, scored 0, rows kept
+printf 'timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:01:00,abc\n2014-04-0x 00:02:00,3\n2014-04-01 00:03:00,inf\n' >"$tmp/bad.csv"
+"$VIGIL" detect "$tmp/bad.csv" >"$tmp/bad.out" 2>"$tmp/bad.err"
+check "detect bad rows keep row count" test "$(wc -l <"$tmp/bad.out")" -eq 5
+check "detect bad value names line:col" grep -q "bad.csv:3:21: bad value 'abc'" "$tmp/bad.err"
+check "detect bad timestamp names line:col" grep -q "bad.csv:4:10: bad timestamp" "$tmp/bad.err"
+check "detect non-finite value rejected" grep -q "bad.csv:5:21: bad value 'inf'" "$tmp/bad.err"
+
+# replay: default rules, alerts on stdout, summary on stderr, bad lines counted
+{
+  for i in $(seq 0 299); do
+    v=$(( 50 + (i % 5) ))
+    [ "$i" -eq 250 ] && v=900
+    echo "{\"series\":\"svc.lat\",\"tags\":{\"host\":\"a\"},\"ts\":$((1700000000 + i * 60)),\"value\":$v}"
+    echo "svc.qps;host=a $(( 100 + (i % 3) )) $((1700000000 + i * 60))"
+  done
+  echo 'garbage line'
+  printf '{"series":"svc.lat","ts":1700000000,"value":1}\xff\n'
+} >"$tmp/metrics.log"
+"$VIGIL" replay "$tmp/metrics.log" >"$tmp/alerts.jsonl" 2>"$tmp/replay.err"
+check "replay exit 0" test $? -eq 0
+check "replay summary counts points" grep -q "points=600 " "$tmp/replay.err"
+check "replay summary counts series" grep -q "series=2 " "$tmp/replay.err"
+check "replay summary counts rejected" grep -q "rejected=2 " "$tmp/replay.err"
+check "replay names the bad line" grep -q "metrics.log:601: column 1" "$tmp/replay.err"
+check "replay names invalid UTF-8" grep -q "metrics.log:602: column .*UTF-8" "$tmp/replay.err"
+check "replay alert for the spike" bash -c "grep -q '\"series\": *\"svc.lat{host=a}\"' '$tmp/alerts.jsonl'"
+check "replay alerts are JSON" python3 -c "import json,sys; [json.loads(l) for l in open('$tmp/alerts.jsonl')]"
+check "replay missing file fails" bash -c "! '$VIGIL' replay '$tmp/none.log' >/dev/null 2>&1"
+printf 'rules:\n  - name: x\n    series: "*"\n    owner: nobody\n    colour: red\n' >"$tmp/bad.yaml"
+check "replay bad rules names file:line:col" bash -c "'$VIGIL' replay --rules '$tmp/bad.yaml' '$tmp/metrics.log' 2>&1 >/dev/null | grep -q 'bad.yaml:[0-9]*:[0-9]*:'"
+check "rules check fails on bad file" bash -c "! '$VIGIL' rules check '$tmp/bad.yaml' >/dev/null 2>&1"
+check "rules check passes the demo rules" bash -c "'$VIGIL' rules check --owners data/demo/owners.yaml data/demo/rules | grep -q '^ok'"
+
+# the series cardinality limit turns a flood into one error + one alert
+for i in $(seq 1 50); do echo "flood.m$i 1 1700000000"; done >"$tmp/flood.log"
+"$VIGIL" replay --max-series 10 "$tmp/flood.log" >"$tmp/flood.out" 2>"$tmp/flood.err"
+check "series limit refuses the rest" grep -q "series=10 .*series_refused=40 " "$tmp/flood.err"
+check "series limit raises one alert" test "$(grep -c 'vigil-series-limit' "$tmp/flood.out")" -eq 1
+
+echo "e2e_cli: $fails failed"
+[ "$fails" -eq 0 ]
