@@ -79,13 +79,12 @@ struct loader {
 	size_t errlen;
 };
 
-static const char *const top_keys[] = { "rules", "owners", NULL };
+static const char *const top_keys[] = {"rules", "owners", NULL};
 enum { TOP_RULES, TOP_OWNERS, TOP_N };
 
-static const char *const rule_keys[] = { "name",      "series",    "match",           "detector", "params",
-					 "threshold", "direction", "for",             "keep_firing_for",
-					 "action",    "owner",     "labels",          "summary",
-					 "runbook_url", NULL };
+static const char *const rule_keys[] = {"name",      "series",    "match",   "detector",        "params",
+					"threshold", "direction", "for",     "keep_firing_for", "action",
+					"owner",     "labels",    "summary", "runbook_url",     NULL};
 enum {
 	RK_NAME,
 	RK_SERIES,
@@ -104,7 +103,7 @@ enum {
 	RK_N
 };
 
-static const char *const owner_keys[] = { "name", "max_series", "destinations", NULL };
+static const char *const owner_keys[] = {"name", "max_series", "destinations", NULL};
 enum { OK_NAME, OK_MAX_SERIES, OK_DESTS, OK_N };
 
 const char *rule_action_name(enum rule_action a)
@@ -135,8 +134,8 @@ static int nomem(struct loader *L)
 	return -VIGIL_ENOMEM;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail_at(struct loader *L, const yaml_mark_t *m, const char *fmt,
-							 ...)
+__attribute__((format(printf, 3, 4))) static int fail_at(struct loader *L, const yaml_mark_t *m,
+							 const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(L->err, L->errlen, "%s:%zu:%zu: ", L->file, m->line + 1, m->column + 1);
@@ -172,7 +171,9 @@ static const char *kind_name(const yaml_node_t *n)
 
 static int expect_kind(struct loader *L, const yaml_node_t *n, yaml_node_type_t want, const char *what)
 {
-	const char *w = want == YAML_SCALAR_NODE ? "a scalar" : want == YAML_SEQUENCE_NODE ? "a list" : "a map";
+	const char *w = want == YAML_SCALAR_NODE     ? "a scalar"
+			: want == YAML_SEQUENCE_NODE ? "a list"
+						     : "a map";
 
 	if (n->type == want)
 		return 0;
@@ -243,8 +244,8 @@ static int map_fields(struct loader *L, yaml_document_t *doc, yaml_node_t *map, 
 			return n;
 		}
 		if (vals[i] != NULL)
-			return fail_at(L, &k->start_mark, "duplicate key '%s' in %s (first at line %zu)", ks, what,
-				       knodes[i]->start_mark.line + 1);
+			return fail_at(L, &k->start_mark, "duplicate key '%s' in %s (first at line %zu)", ks,
+				       what, knodes[i]->start_mark.line + 1);
 		vals[i] = v;
 		knodes[i] = k;
 	}
@@ -299,14 +300,14 @@ static int read_kv_map(struct loader *L, yaml_document_t *doc, yaml_node_t *map,
 			continue;
 		for (size_t j = 0; j < n; j++) {
 			if (strcmp(kv[j].key, ks) == 0) {
-				rc = fail_at(L, &k->start_mark, "duplicate key '%s' in %s (first at %s)", ks, what,
-					     kv[j].where);
+				rc = fail_at(L, &k->start_mark, "duplicate key '%s' in %s (first at %s)", ks,
+					     what, kv[j].where);
 				goto fail;
 			}
 		}
 		if (v->type != YAML_SCALAR_NODE) {
-			rc = fail_at(L, &v->start_mark, "%s: value of '%s' must be a scalar, not %s", what, ks,
-				     kind_name(v));
+			rc = fail_at(L, &v->start_mark, "%s: value of '%s' must be a scalar, not %s", what,
+				     ks, kind_name(v));
 			goto fail;
 		}
 		if ((rc = scalar_text(L, v, "a value", &vs)) != 0)
@@ -338,12 +339,15 @@ static void matcher_free(struct tag_matcher *m)
 	free(m->value);
 }
 
-static int has_glob_chars(const char *s) { return strpbrk(s, "*?[") != NULL; }
+static int has_glob_chars(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
 
 /* Parse one `key: value` matcher into m (fully built or untouched). */
 static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node_t *v, struct tag_matcher *m)
 {
-	struct tag_matcher t = { 0 };
+	struct tag_matcher t = {0};
 	const char *ks, *vs;
 	int rc;
 
@@ -352,7 +356,8 @@ static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node
 	if (*ks == '\0')
 		return fail_at(L, &k->start_mark, "empty tag name in match");
 	if (v->type != YAML_SCALAR_NODE)
-		return fail_at(L, &v->start_mark, "match: value of '%s' must be a scalar, not %s", ks, kind_name(v));
+		return fail_at(L, &v->start_mark, "match: value of '%s' must be a scalar, not %s", ks,
+			       kind_name(v));
 	if ((rc = scalar_text(L, v, "a match value", &vs)) != 0)
 		return rc;
 	if (strncmp(vs, "=~", 2) == 0) {
@@ -379,7 +384,8 @@ static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node
 		 * escape the anchoring group below. */
 		if ((e = regcomp(&probe, vs, REG_EXTENDED | REG_NOSUB)) != 0) {
 			regerror(e, &probe, msg, sizeof msg);
-			return fail_at(L, &v->start_mark, "match '%s': bad regular expression '%s': %s", ks, vs, msg);
+			return fail_at(L, &v->start_mark, "match '%s': bad regular expression '%s': %s", ks,
+				       vs, msg);
 		}
 		regfree(&probe);
 		if (asprintf(&anchored, "^(%s)$", vs) < 0)
@@ -388,7 +394,8 @@ static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node
 		free(anchored);
 		if (e != 0) {
 			regerror(e, &t.re, msg, sizeof msg);
-			return fail_at(L, &v->start_mark, "match '%s': bad regular expression '%s': %s", ks, vs, msg);
+			return fail_at(L, &v->start_mark, "match '%s': bad regular expression '%s': %s", ks,
+				       vs, msg);
 		}
 	}
 	t.key = strdup(ks);
@@ -530,8 +537,8 @@ static int parse_detector(struct loader *L, yaml_document_t *doc, yaml_node_t *r
 		const struct detector_type *const *all = det_all();
 		size_t len;
 
-		rc = fail_at(L, dnode ? &dnode->start_mark : &rmap->start_mark, "unknown detector '%s'%s (known:",
-			     name, dnode ? "" : " (the default)");
+		rc = fail_at(L, dnode ? &dnode->start_mark : &rmap->start_mark,
+			     "unknown detector '%s'%s (known:", name, dnode ? "" : " (the default)");
 		len = strlen(L->err);
 		for (size_t i = 0; all[i] && len < L->errlen; i++)
 			len += (size_t)snprintf(L->err + len, L->errlen - len, " %s", all[i]->name);
@@ -554,7 +561,10 @@ static int parse_detector(struct loader *L, yaml_document_t *doc, yaml_node_t *r
 		if (located)
 			snprintf(L->err, L->errlen, "%s", sub);
 		else
-			fail_at(L, pnode ? &pnode->start_mark : dnode ? &dnode->start_mark : &rmap->start_mark,
+			fail_at(L,
+				pnode   ? &pnode->start_mark
+				: dnode ? &dnode->start_mark
+					: &rmap->start_mark,
 				"detector '%s': %s", name, sub);
 		if (rc == -VIGIL_ENOENT)
 			rc = -VIGIL_EINVAL;
@@ -583,8 +593,8 @@ static int grow(void **arr, size_t *cap, size_t need, size_t size)
 
 static int parse_rule(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 {
-	static const char *const directions[] = { "both", "up", "down", NULL };
-	static const char *const actions[] = { "log", "notify", "page", NULL };
+	static const char *const directions[] = {"both", "up", "down", NULL};
+	static const char *const actions[] = {"log", "notify", "page", NULL};
 	yaml_node_t *v[RK_N], *k[RK_N];
 	struct ruleset *rs = L->rs;
 	struct owner_ref *ref;
@@ -614,7 +624,9 @@ static int parse_rule(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 		return nomem(L);
 	if (v[RK_NAME] == NULL || v[RK_SERIES] == NULL || v[RK_OWNER] == NULL)
 		return fail_at(L, &map->start_mark, "rule is missing required key '%s'",
-			       rule_keys[v[RK_NAME] == NULL ? RK_NAME : v[RK_SERIES] == NULL ? RK_SERIES : RK_OWNER]);
+			       rule_keys[v[RK_NAME] == NULL     ? RK_NAME
+					 : v[RK_SERIES] == NULL ? RK_SERIES
+								: RK_OWNER]);
 	if ((rc = scalar_dup(L, v[RK_NAME], "name", 1, &r->name)) != 0)
 		return rc;
 	if ((rc = scalar_dup(L, v[RK_SERIES], "series", 1, &r->series)) != 0)
@@ -653,7 +665,8 @@ static int parse_rule(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 		return rc;
 	if ((ref->where = where_of(L, &v[RK_OWNER]->start_mark)) == NULL)
 		return nomem(L);
-	if (v[RK_LABELS] && (rc = read_kv_map(L, doc, v[RK_LABELS], "labels", NULL, &r->labels, &r->nlabels)) != 0)
+	if (v[RK_LABELS] &&
+	    (rc = read_kv_map(L, doc, v[RK_LABELS], "labels", NULL, &r->labels, &r->nlabels)) != 0)
 		return rc;
 	if (v[RK_SUMMARY] && (rc = scalar_dup(L, v[RK_SUMMARY], "summary", 0, &r->summary)) != 0)
 		return rc;
@@ -673,7 +686,8 @@ static int parse_dest(struct loader *L, yaml_document_t *doc, yaml_node_t *map, 
 		return rc;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-		if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "type") == 0) {
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "type") == 0) {
 			if (type != NULL)
 				return fail_at(L, &k->start_mark, "duplicate key 'type' in destination");
 			type = yaml_document_get_node(doc, p->value);
@@ -725,7 +739,8 @@ static int parse_owner(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 		return rc;
 	if (dl->data.sequence.items.top == dl->data.sequence.items.start)
 		return fail_at(L, &dl->start_mark, "owner '%s' needs at least one destination", o->name);
-	o->dests = calloc((size_t)(dl->data.sequence.items.top - dl->data.sequence.items.start), sizeof *o->dests);
+	o->dests = calloc((size_t)(dl->data.sequence.items.top - dl->data.sequence.items.start),
+			  sizeof *o->dests);
 	if (o->dests == NULL)
 		return nomem(L);
 	for (yaml_node_item_t *it = dl->data.sequence.items.start; it < dl->data.sequence.items.top; it++) {
@@ -748,7 +763,8 @@ static int parse_list(struct loader *L, yaml_document_t *doc, yaml_node_t *list,
 
 	if ((rc = expect_kind(L, list, YAML_SEQUENCE_NODE, what)) != 0)
 		return rc;
-	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
+	     it++) {
 		yaml_node_t *n = yaml_document_get_node(doc, *it);
 		if (n == NULL)
 			return fail_at(L, &list->start_mark, "malformed list in %s", what);
@@ -767,7 +783,7 @@ static int yaml_fail(struct loader *L, const yaml_parser_t *p, FILE *f)
 	if (p->error == YAML_READER_ERROR) {
 		/* The reader reports a byte offset, not a mark: count lines up to
 		 * it (column in bytes). */
-		yaml_mark_t m = { 0, 0, 0 };
+		yaml_mark_t m = {0, 0, 0};
 		int c;
 
 		if (f != NULL && fseek(f, 0, SEEK_SET) == 0) {
@@ -793,7 +809,7 @@ static int load_file(struct loader *L, const char *path)
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
 	yaml_node_t *root, *v[TOP_N], *k[TOP_N];
-	yaml_mark_t start = { 0, 0, 0 };
+	yaml_mark_t start = {0, 0, 0};
 	int rc = 0, have_doc = 0;
 	FILE *f;
 
@@ -823,7 +839,8 @@ static int load_file(struct loader *L, const char *path)
 		goto out;
 	}
 	if (yaml_document_get_root_node(&extra) != NULL) {
-		rc = fail_at(L, &yaml_document_get_root_node(&extra)->start_mark, "only one YAML document per file");
+		rc = fail_at(L, &yaml_document_get_root_node(&extra)->start_mark,
+			     "only one YAML document per file");
 		yaml_document_delete(&extra);
 		goto out;
 	}
@@ -846,7 +863,10 @@ out:
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int has_suffix(const char *s, const char *suf)
 {
@@ -878,7 +898,8 @@ static int load_path(struct loader *L, const char *path)
 		char *full;
 		struct stat fs;
 
-		if (de->d_name[0] == '.' || !(has_suffix(de->d_name, ".yaml") || has_suffix(de->d_name, ".yml")))
+		if (de->d_name[0] == '.' ||
+		    !(has_suffix(de->d_name, ".yaml") || has_suffix(de->d_name, ".yml")))
 			continue;
 		if (asprintf(&full, "%s%s%s", path, has_suffix(path, "/") ? "" : "/", de->d_name) < 0) {
 			rc = -VIGIL_ENOMEM;
@@ -975,10 +996,10 @@ static int check_all(struct loader *L)
 		return -VIGIL_ENOMEM;
 	}
 	for (size_t i = 0; i < rs->nowners; i++)
-		v[i] = (struct name_at){ rs->owners[i].name, rs->owners[i].where, i };
+		v[i] = (struct name_at){rs->owners[i].name, rs->owners[i].where, i};
 	rc = check_unique(L, v, rs->nowners, "owner");
 	for (size_t i = 0; rc == 0 && i < rs->nrules; i++)
-		v[i] = (struct name_at){ rs->rules[i].name, rs->rules[i].where, i };
+		v[i] = (struct name_at){rs->rules[i].name, rs->rules[i].where, i};
 	if (rc == 0)
 		rc = check_unique(L, v, rs->nrules, "rule");
 	free(v);
@@ -987,11 +1008,12 @@ static int check_all(struct loader *L)
 		r->index = (uint32_t)i;
 		r->owner = ruleset_owner(rs, L->refs[i].name);
 		if (r->owner == NULL) {
-			snprintf(L->err, L->errlen, "%s: rule '%s': unknown owner '%s'%s", L->refs[i].where, r->name,
-				 L->refs[i].name,
-				 rs->nowners ? ""
-					     : " (no owners are defined: pass an owners file or add an 'owners:' "
-					       "section)");
+			snprintf(L->err, L->errlen, "%s: rule '%s': unknown owner '%s'%s", L->refs[i].where,
+				 r->name, L->refs[i].name,
+				 rs->nowners
+					 ? ""
+					 : " (no owners are defined: pass an owners file or add an 'owners:' "
+					   "section)");
 			rc = -VIGIL_EINVAL;
 		}
 	}
@@ -1047,7 +1069,7 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		 char *err, size_t errlen)
 {
 	char dummy[1];
-	struct loader L = { 0 };
+	struct loader L = {0};
 	int rc = 0;
 
 	if (err == NULL || errlen == 0) {
