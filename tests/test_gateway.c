@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -605,6 +607,39 @@ static void test_file_sink(void **state)
 	assert_int_equal(sink_type_stdout.create(so, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "o.yaml:2:2"));
 
+	/* a torn line (partial write, here forced with RLIMIT_FSIZE) is closed
+	 * by a newline before the next line, so lines never glue together */
+	const char *pt = tmp_path(&t, "torn.jsonl");
+	struct kv tk[1] = {{"path", pt, "o.yaml:1:1"}};
+	struct rlimit old_lim, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(ft->create(tk, 1, &priv, err, sizeof err), 0);
+	n.json = "{\"first\":1}";
+	n.json_len = strlen(n.json);
+	assert_int_equal(ft->send(priv, &n), SINK_OK); /* 12 bytes */
+	lim = old_lim;
+	lim.rlim_cur = 16;
+	int lim_rc = setrlimit(RLIMIT_FSIZE, &lim);
+	n.json = "{\"second\":2}";
+	n.json_len = strlen(n.json);
+	enum sink_verdict v2 = ft->send(priv, &n); /* only 4 bytes fit */
+	/* restore before asserting, so a failure does not leak into later tests */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	signal(SIGXFSZ, old_sig);
+	assert_int_equal(lim_rc, 0);
+	assert_int_equal(v2, SINK_RETRY);
+	n.json = "{\"third\":3}";
+	n.json_len = strlen(n.json);
+	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	ft->destroy(priv);
+	f = fopen(pt, "r");
+	assert_non_null(f);
+	got = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	assert_string_equal(buf, "{\"first\":1}\n{\"se\n{\"third\":3}\n");
+
 	/* a full device: every write fails with ENOSPC -> RETRY, no crash */
 	struct kv full[1] = {{"path", "/dev/full", "o.yaml:1:1"}};
 	if (ft->create(full, 1, &priv, err, sizeof err) == 0) {
@@ -811,6 +846,22 @@ static void test_many_episodes(void **state)
 	assert_int_equal(gateway_submit(gw, &ev), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.fired, N + 1);
+	/* transition 1000 of 6000 is forgotten, transition 2500 remembered
+	 * (with 4096 remembered, the oldest kept is number 1904) */
+	ev.series = series[1000];
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	ev.series = series[2500];
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, N + 2);
+	/* every remembered firing is still found after thousands of evictions
+	 * from the hash set (this catches broken probe chains) */
+	for (int i = 2100; i < N; i++) {
+		ev.series = series[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, N + 2);
 	gateway_destroy(gw);
 }
 
