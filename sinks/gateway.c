@@ -22,7 +22,6 @@
 #include "consumers/point.h"
 #include "sinks/gateway.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -567,7 +566,16 @@ int gateway_submit(struct gateway *gw, const struct alert_event *ev)
 		gw->st.suppressed++;
 		return 0;
 	}
-	/* The resolve belongs to the open episode: same id, same startsAt. */
+	/* A replayed resolve of an earlier, already closed episode must not
+	 * close the episode that is open now. */
+	alert_episode(ev, ep);
+	epv = strtoull(ep, NULL, 16);
+	if (epv != open->ep && rc_find(gw, epv, status)) {
+		gw->st.suppressed++;
+		return 0;
+	}
+	/* Otherwise the resolve belongs to the open episode: same id, same
+	 * startsAt. */
 	e = *ev;
 	e.started = open->started;
 	e.start_pos = open->start_pos;

@@ -740,8 +740,15 @@ static void test_episodes(void **state)
 	alert_episode(&ev3, ep3);
 	assert_string_not_equal(ep1, ep3);
 	assert_int_equal(gateway_submit(gw, &ev3), 0);
+	/* a replay of the first episode's resolve must not close the new one */
+	struct alert_event old_res = ev;
+	old_res.status = ALERT_RESOLVED;
+	old_res.ts = ev.started + 900;
+	assert_int_equal(gateway_submit(gw, &old_res), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.fired, 2);
+	assert_int_equal(st.resolved, 1);
+	assert_int_equal(st.suppressed, 6);
 	assert_int_equal(st.open_episodes, 1);
 	assert_int_equal(st.delivered, 3);
 	assert_int_equal(st.failed, 0);
