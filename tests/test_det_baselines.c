@@ -1,0 +1,705 @@
+/* Unit tests for the baseline detectors (des, sdes, mad, holtwinters,
+ * gaussian) and generic contract checks run over every registered detector:
+ * save -> load -> continue == uninterrupted, gaps, score range, refusal of
+ * truncated / garbage / wrong-version state. Known answers come from
+ * ../shared/docs/detectors.md or are computed by hand in the comments. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+
+#include "core/buf.h"
+#include "detectors/detector.h"
+
+static void assert_near(double got, double want, double tol)
+{
+	if (isnan(want)) {
+		if (!isnan(got))
+			fail_msg("got %.17g want NaN", got);
+		return;
+	}
+	if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
+		fail_msg("got %.17g want %.17g", got, want);
+}
+
+/* A configured detector with one state block. */
+struct rig {
+	struct detector d;
+	void *state;
+};
+
+static void rig_open(struct rig *r, const char *name, const struct kv *set, size_t nset)
+{
+	char err[256] = "";
+	int rc = det_new(name, set, nset, &r->d, err, sizeof err);
+	if (rc != 0)
+		fail_msg("det_new(%s): %s", name, err);
+	r->state = malloc(det_state_size(&r->d));
+	assert_non_null(r->state);
+	assert_int_equal(det_state_init(&r->d, r->state), 0);
+}
+
+static void rig_close(struct rig *r)
+{
+	det_state_fini(&r->d, r->state);
+	free(r->state);
+	det_free(&r->d);
+}
+
+static struct det_result feed(struct rig *r, double ts, double x)
+{
+	struct det_result out;
+	memset(&out, 0x5a, sizeof out); /* update must write every field */
+	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &out), 0);
+	return out;
+}
+
+static void assert_same_result(const struct det_result *a, const struct det_result *b, double tol)
+{
+	assert_near(a->score, b->score, tol);
+	assert_near(a->expected, b->expected, tol);
+	assert_near(a->lower, b->lower, tol);
+	assert_near(a->upper, b->upper, tol);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_next(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+static double rng_unit(void)
+{
+	return (double)(rng_next() >> 11) / 9007199254740992.0;
+}
+
+/* ---- DES / SDES ------------------------------------------------------ */
+
+static const double des_in[] = {1.0, 1.5, 1.6, 1.7, 1.4, 1.3, 1.2, 1.0, 0, 0, 1.0, 1.1, 1.2, 1.2};
+
+static void test_des__doc_vector(void **st)
+{
+	(void)st;
+	/* detectors.md §1: training 2, alpha 0.1, beta 0.02 */
+	const double want[] = {NAN, NAN, 1.05, 1.1059, 1.1671982};
+	struct kv set[] = {{"training", "2", NULL}, {"alpha", "0.1", NULL}, {"beta", "0.02", NULL}};
+	struct rig r;
+	rig_open(&r, "des", set, 3);
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
+		struct det_result o = feed(&r, 1000 + 60.0 * (double)i, des_in[i]);
+		assert_near(o.expected, want[i], 1e-12);
+		if (isnan(want[i]))
+			assert_true(isnan(o.score));
+	}
+	rig_close(&r);
+}
+
+static void test_sdes__doc_vector(void **st)
+{
+	(void)st;
+	const double want[] = {NAN, NAN, 1.05, 1.1059, 1.61, 1.58918};
+	struct kv set[] = {{"training", "2", NULL}, {"alpha", "0.1", NULL}, {"beta", "0.02", NULL}};
+	struct rig r;
+	rig_open(&r, "sdes", set, 3);
+	/* ts 0, 60, ...: the swap blocks [0,120), [120,240), ... start with the data */
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
+		struct det_result o = feed(&r, 60.0 * (double)i, des_in[i]);
+		assert_near(o.expected, want[i], 1e-12);
+	}
+	rig_close(&r);
+}
+
+static void test_des__epic_band(void **st)
+{
+	(void)st;
+	struct kv set[] = {{"training", "2", NULL}, {"noise", "0.5", NULL}};
+	struct kv nolow[] = {{"training", "2", NULL}, {"min_percent", "nan", NULL}};
+	struct rig r;
+	struct det_result o;
+
+	rig_open(&r, "des", set, 2);
+	feed(&r, 0, 1.0);
+	feed(&r, 60, 1.5); /* s = 1.05 */
+	o = feed(&r, 120, 1.6);
+	/* p = 1.05: lower = min(1.05 - 0.5, 1.05 * 0.8) = 0.55, upper = max(1.55, 1.26) = 1.55 */
+	assert_near(o.expected, 1.05, 1e-12);
+	assert_near(o.lower, 0.55, 1e-12);
+	assert_near(o.upper, 1.55, 1e-12);
+	assert_near(o.score, 1.0, 0); /* 1.6 > 1.55 */
+	rig_close(&r);
+
+	/* graded inside the band, 1 exactly when the firing condition holds */
+	rig_open(&r, "des", set, 2);
+	feed(&r, 0, 1.0);
+	feed(&r, 60, 1.5);
+	o = feed(&r, 120, 1.3); /* p = 1.05, half-width to the upper bound 0.5 */
+	assert_near(o.score, 0.5 * 0.25 / 0.5, 1e-12);
+	rig_close(&r);
+
+	/* negative p: the band is [p - noise, p + noise] by the same formula */
+	rig_open(&r, "des", set, 2);
+	feed(&r, 0, -10);
+	feed(&r, 60, -10);
+	o = feed(&r, 120, -10.6);
+	assert_near(o.lower, -10.5, 1e-12);
+	assert_near(o.upper, -9.5, 1e-12);
+	assert_near(o.score, 1.0, 0);
+	rig_close(&r);
+
+	/* a NaN percent disables that side */
+	rig_open(&r, "des", nolow, 2);
+	feed(&r, 0, 100);
+	feed(&r, 60, 100);
+	o = feed(&r, 120, 1);
+	assert_true(isnan(o.lower));
+	assert_near(o.upper, 120, 1e-12);
+	assert_true(o.score >= 0 && o.score < 1);
+	rig_close(&r);
+}
+
+static void test_des__gaps_restart(void **st)
+{
+	(void)st;
+	struct kv set[] = {{"training", "3", NULL}};
+	struct rig r;
+	struct det_result o;
+
+	rig_open(&r, "des", set, 1);
+	for (int i = 0; i < 5; i++)
+		feed(&r, 60.0 * i, 10 + i);
+	o = feed(&r, 300, NAN); /* one gap: state kept */
+	assert_true(isnan(o.score));
+	assert_true(isfinite(o.expected));
+	o = feed(&r, 360, 20);
+	assert_true(isfinite(o.expected));
+	/* 3 skipped ticks (420, 480, 540) = training: restart */
+	o = feed(&r, 600, 20);
+	assert_true(isnan(o.expected));
+	feed(&r, 660, 20);
+	feed(&r, 720, 20);
+	o = feed(&r, 780, 20); /* three samples seen again */
+	assert_near(o.expected, 20, 1e-12);
+	/* out of order: ignored */
+	o = feed(&r, 100, 1e9);
+	assert_true(isnan(o.score));
+	o = feed(&r, 840, 20);
+	assert_near(o.expected, 20, 1e-12);
+	rig_close(&r);
+}
+
+/* ---- MAD ------------------------------------------------------------- */
+
+static void test_mad__hand_computed(void **st)
+{
+	(void)st;
+	struct kv set[] = {{"window", "5", NULL},
+			   {"min_points", "1", NULL},
+			   {"rel_floor", "0", NULL},
+			   {"z_threshold", "2", NULL}};
+	struct rig r;
+	struct det_result o;
+
+	rig_open(&r, "mad", set, 4);
+	o = feed(&r, 0, 1);
+	assert_true(isnan(o.score) && isnan(o.expected));
+	feed(&r, 1, 2);
+	feed(&r, 2, 4);
+	feed(&r, 3, 8);
+	/* window {1,2,4,8}: median 3, |dev| {2,1,1,5} -> MAD (1+2)/2 = 1.5 */
+	o = feed(&r, 4, 16);
+	assert_near(o.expected, 3, 1e-15);
+	assert_near(o.upper, 3 + 2 * 1.4826 * 1.5, 1e-12);
+	assert_near(o.lower, 3 - 2 * 1.4826 * 1.5, 1e-12);
+	assert_near(o.score, 1.0, 0); /* |16-3| / 2.2239 = 5.8 > 2 */
+	/* window {1,2,4,8,16}: median 4, |dev| {3,2,0,4,12} -> MAD 3 */
+	o = feed(&r, 5, 5);
+	assert_near(o.expected, 4, 1e-15);
+	assert_near(o.upper, 4 + 2 * 1.4826 * 3, 1e-12);
+	assert_near(o.score, (1 / (1.4826 * 3)) / 2, 1e-12);
+	/* window full: 1 left, {2,4,8,16,5}: median 5, |dev| {3,1,3,11,0} -> MAD 3 */
+	o = feed(&r, 6, 5);
+	assert_near(o.expected, 5, 1e-15);
+	assert_near(o.upper, 5 + 2 * 1.4826 * 3, 1e-12);
+	assert_near(o.score, 0, 0);
+	rig_close(&r);
+}
+
+static void test_mad__zero_mad_floors(void **st)
+{
+	(void)st;
+	struct kv rel[] = {{"window", "5", NULL}, {"min_points", "5", NULL}, {"z_threshold", "4", NULL}};
+	struct kv abs[] = {{"window", "5", NULL},
+			   {"min_points", "5", NULL},
+			   {"z_threshold", "4", NULL},
+			   {"abs_floor", "0.2", NULL}};
+	struct kv none[] = {{"window", "5", NULL}, {"min_points", "5", NULL}, {"rel_floor", "0", NULL}};
+	const double v[] = {5, 5, 7, 5, 5};
+	struct rig r;
+	struct det_result o;
+
+	/* {5,5,7,5,5}: median 5, MAD 0 -> sigma = rel_floor (0.01) * 5 = 0.05 */
+	rig_open(&r, "mad", rel, 3);
+	for (int i = 0; i < 4; i++) {
+		o = feed(&r, i, v[i]);
+		assert_true(isnan(o.score)); /* warm-up: fewer than min_points */
+	}
+	feed(&r, 4, v[4]);
+	o = feed(&r, 5, 5.1);
+	assert_near(o.upper, 5 + 4 * 0.05, 1e-12);
+	assert_near(o.score, (0.1 / 0.05) / 4, 1e-9);
+	rig_close(&r);
+
+	rig_open(&r, "mad", abs, 4);
+	for (int i = 0; i < 5; i++)
+		feed(&r, i, v[i]);
+	o = feed(&r, 5, 5);
+	assert_near(o.upper, 5 + 4 * 0.2, 1e-12);
+	assert_near(o.score, 0, 0);
+	rig_close(&r);
+
+	/* no floors: sigma is tiny but not 0, any change scores 1, no change 0 */
+	rig_open(&r, "mad", none, 3);
+	for (int i = 0; i < 5; i++)
+		feed(&r, i, v[i]);
+	o = feed(&r, 5, 5);
+	assert_near(o.score, 0, 0);
+	o = feed(&r, 6, 5.001);
+	assert_near(o.score, 1, 0);
+	rig_close(&r);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_d);
+	return n % 2 ? v[n / 2] : 0.5 * v[n / 2 - 1] + 0.5 * v[n / 2];
+}
+
+/* The streaming median/MAD equals a sort-based one on every window. */
+static void check_mad_brute(int w, int quantised)
+{
+	char wtext[16];
+	struct kv set[] = {{"window", wtext, NULL},
+			   {"min_points", "1", NULL},
+			   {"rel_floor", "0", NULL},
+			   {"z_threshold", "1", NULL}};
+	double hist[4000], tmp[200];
+	struct rig r;
+
+	snprintf(wtext, sizeof wtext, "%d", w);
+	rig_open(&r, "mad", set, 4);
+	for (int i = 0; i < 4000; i++) {
+		double x = quantised ? (double)(rng_next() % 7) : rng_unit() * 100 - 50;
+		struct det_result o = feed(&r, i, x);
+		int n = i < w ? i : w;
+		if (n > 0) {
+			double med, mad;
+			for (int k = 0; k < n; k++)
+				tmp[k] = hist[i - n + k];
+			med = median_of(tmp, n);
+			for (int k = 0; k < n; k++)
+				tmp[k] = fabs(hist[i - n + k] - med);
+			mad = median_of(tmp, n);
+			assert_near(o.expected, med, 1e-12);
+			assert_near(o.upper - o.expected, fmax(1.4826 * mad, 1e-300), 1e-9);
+		}
+		hist[i] = x;
+	}
+	rig_close(&r);
+}
+
+static void test_mad__matches_sorting(void **st)
+{
+	(void)st;
+	check_mad_brute(37, 0);
+	check_mad_brute(40, 0);
+	check_mad_brute(37, 1);
+	check_mad_brute(40, 1);
+	check_mad_brute(3, 1);
+	check_mad_brute(4, 0);
+}
+
+static void test_mad__warmup_and_horizon(void **st)
+{
+	(void)st;
+	struct kv set[] = {{"window", "10", NULL}, {"horizon", "10m", NULL}};
+	struct rig r;
+	struct det_result o;
+
+	rig_open(&r, "mad", set, 2);
+	for (int i = 0; i < 5; i++)
+		assert_true(isnan(feed(&r, 60.0 * i, i).score)); /* min_points defaults to window/2 = 5 */
+	o = feed(&r, 300, 2);
+	assert_true(isfinite(o.score));
+	/* 20 minutes later everything is older than the 10 min horizon */
+	o = feed(&r, 1500, 2);
+	assert_true(isnan(o.score) && isnan(o.expected));
+	rig_close(&r);
+}
+
+/* ---- Holt-Winters ---------------------------------------------------- */
+
+static void test_hw__graphite_vector(void **st)
+{
+	(void)st;
+	/* detectors.md §2: x_i = i mod 10, step 600 s, L = 144, 1008 bootstrap
+	 * points; first band lower 0.2841206166091448, upper 8.424944558327624 */
+	struct kv compat[] = {{"graphite_compat", "true", NULL}, {"step", "600", NULL}};
+	struct kv learn[] = {{"graphite_compat", "true", NULL}};
+	struct kv vigil[] = {{"step", "600", NULL}};
+	struct rig a, b, c;
+
+	rig_open(&a, "holtwinters", compat, 2);
+	rig_open(&b, "holtwinters", learn, 1);
+	rig_open(&c, "holtwinters", vigil, 1);
+	for (int i = 0; i < 1010; i++) {
+		double x = i % 10, ts = 600.0 * i;
+		struct det_result oa = feed(&a, ts, x), ob = feed(&b, ts, x), oc = feed(&c, ts, x);
+		if (i > 0)
+			assert_same_result(&oa, &ob, 0); /* learned step == configured step */
+		if (i < 288)
+			assert_true(isnan(oa.score) && isnan(oc.score)); /* no opinion for 2 seasons */
+		else
+			assert_true(isfinite(oc.score) && oc.score >= 0 && oc.score <= 1);
+		if (i == 1008) {
+			assert_near(oa.lower, 0.2841206166091448, 1e-12);
+			assert_near(oa.upper, 8.424944558327624, 1e-12);
+		}
+		if (i > 0) {
+			/* vigil's band uses d_{t-L}; Graphite's d_t = g|x - yhat| + (1-g) d_{t-L} */
+			double hc = oa.upper - oa.expected, hv = oc.upper - oc.expected;
+			assert_near(oc.expected, oa.expected, 1e-12);
+			assert_near(hc, 3 * 0.1 * fabs(x - oa.expected) + 0.9 * hv, 1e-9);
+		}
+	}
+	rig_close(&a);
+	rig_close(&b);
+	rig_close(&c);
+}
+
+static void test_hw__gap_keeps_phase(void **st)
+{
+	(void)st;
+	/* season 1h at 60 s: L = 60; a clean periodic signal */
+	struct kv set[] = {{"season", "1h", NULL}, {"step", "60", NULL}};
+	struct rig r;
+	struct det_result o;
+	int i;
+
+	rig_open(&r, "holtwinters", set, 2);
+	for (i = 0; i < 60 * 80; i++) /* 80 seasons: converged */
+		feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	o = feed(&r, 60.0 * i, NAN);
+	assert_true(isnan(o.score));
+	i += 37; /* 36 missing ticks, then a NaN-free point */
+	o = feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	assert_true(fabs(o.expected - (100 + 10 * sin(2 * M_PI * i / 60.0))) < 0.5);
+	assert_true(o.score < 1);
+	/* duplicate and older timestamps are ignored */
+	assert_true(isnan(feed(&r, 60.0 * i, 1e6).score));
+	assert_true(isnan(feed(&r, 60.0 * (i - 5), 1e6).score));
+	i++;
+	o = feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	assert_true(o.score < 1);
+	/* a spike is outside the band */
+	i++;
+	o = feed(&r, 60.0 * i, 200);
+	assert_near(o.score, 1, 0);
+	rig_close(&r);
+}
+
+/* ---- Gaussian -------------------------------------------------------- */
+
+static double score_of(double x, double mean, double sd)
+{
+	return 1 - 0.5 * erfc(fabs(x - mean) / sd / sqrt(2));
+}
+
+static void test_gaussian__tiny_window(void **st)
+{
+	(void)st;
+	struct kv set[] = {{"window", "4", NULL}, {"step_points", "2", NULL}};
+	struct rig r;
+	struct det_result o;
+	double sd = sqrt(1.25); /* population std of {1,2,3,4} and of {3,4,5,6} */
+
+	rig_open(&r, "gaussian", set, 2);
+	o = feed(&r, 0, 1);
+	assert_true(isnan(o.score)); /* nothing to compare with */
+	o = feed(&r, 1, 1);          /* window {1}: std 0 -> 1e-6, x == mean: 1 - Q(0) */
+	assert_near(o.expected, 1, 1e-15);
+	assert_near(o.score, 0.5, 1e-15);
+	o = feed(&r, 1, 1.001); /* window {1,1}: std 1e-6 */
+	assert_near(o.score, 1, 1e-15);
+	o = feed(&r, 2, NAN); /* gap: not entered */
+	assert_true(isnan(o.score));
+	assert_int_equal(det_state_init(&r.d, r.state), 0);
+	for (int i = 1; i <= 4; i++)
+		feed(&r, 10 + i, i);
+	o = feed(&r, 20, 5); /* window {1,2,3,4}: mean 2.5 */
+	assert_near(o.expected, 2.5, 1e-15);
+	assert_near(o.score, score_of(5, 2.5, sd), 1e-15);
+	o = feed(&r, 21, 6); /* 5 is pending: still {1,2,3,4} */
+	assert_near(o.expected, 2.5, 1e-15);
+	assert_near(o.score, score_of(6, 2.5, sd), 1e-15);
+	o = feed(&r, 22, 4); /* slid by 2: {3,4,5,6}: mean 4.5 */
+	assert_near(o.expected, 4.5, 1e-15);
+	assert_near(o.score, score_of(4, 4.5, sd), 1e-15);
+	assert_near(o.upper - o.expected, o.expected - o.lower, 1e-12);
+	rig_close(&r);
+}
+
+/* ---- generic contract checks over det_all() ---------------------------- */
+
+#define NGEN 10000
+
+static double gen_ts(int i)
+{
+	return 1.7e9 + 60.0 * i;
+}
+
+/* A random walk with occasional NaN gaps and spikes; deterministic. */
+static void gen_series(double *x, int n)
+{
+	double v = 100;
+	rng_state = 0x2545f4914f6cdd1dull;
+	for (int i = 0; i < n; i++) {
+		v += rng_unit() - 0.5;
+		x[i] = v;
+		if (rng_next() % 500 == 0)
+			x[i] = NAN;
+		else if (rng_next() % 700 == 0)
+			x[i] = v + 50;
+	}
+}
+
+static void save_state(struct rig *r, struct buf *b)
+{
+	buf_reset(b);
+	assert_int_equal(det_state_save(&r->d, r->state, b), 0);
+	assert_true(b->len > 12);
+}
+
+static void test_all__save_load_continue(void **st)
+{
+	(void)st;
+	static double x[NGEN];
+	gen_series(x, NGEN);
+	for (const struct detector_type *const *t = det_all(); *t; t++) {
+		struct rig a, b;
+		struct buf sv = {0};
+		int finite = 0;
+		rig_open(&a, (*t)->name, NULL, 0);
+		rig_open(&b, (*t)->name, NULL, 0);
+		for (int i = 0; i < NGEN; i++) {
+			struct det_result oa, ob;
+			if (i == 5000 || i == 7777) {
+				/* save b, throw its state away, restore into a fresh block */
+				save_state(&b, &sv);
+				det_state_fini(&b.d, b.state);
+				free(b.state);
+				b.state = calloc(1, det_state_size(&b.d));
+				assert_non_null(b.state);
+				if (det_state_load(&b.d, b.state, sv.data, sv.len) != 0)
+					fail_msg("%s: load of its own save failed", (*t)->name);
+			}
+			oa = feed(&a, gen_ts(i), x[i]);
+			ob = feed(&b, gen_ts(i), x[i]);
+			assert_same_result(&oa, &ob, 1e-12);
+			if (!isnan(oa.score) && !(oa.score >= 0 && oa.score <= 1))
+				fail_msg("%s: score %.17g at %d outside [0,1]", (*t)->name, oa.score, i);
+			finite += isfinite(oa.score);
+		}
+		if (finite < NGEN / 2)
+			fail_msg("%s: only %d finite scores", (*t)->name, finite);
+		buf_free(&sv);
+		rig_close(&a);
+		rig_close(&b);
+	}
+}
+
+static void test_all__nan_and_inf_keep_state_valid(void **st)
+{
+	(void)st;
+	static double x[NGEN];
+	gen_series(x, NGEN);
+	for (const struct detector_type *const *t = det_all(); *t; t++) {
+		struct rig r;
+		struct det_result o;
+		int i = 0;
+		rig_open(&r, (*t)->name, NULL, 0);
+		for (; i < 7000; i++)
+			feed(&r, gen_ts(i), x[i]);
+		o = feed(&r, gen_ts(i++), NAN);
+		assert_true(isnan(o.score));
+		feed(&r, gen_ts(i++), INFINITY);
+		feed(&r, gen_ts(i++), -INFINITY);
+		feed(&r, gen_ts(i++), NAN);
+		for (int k = 0; k < 200; k++, i++) {
+			double v = 100 + sin(i * 0.1);
+			o = feed(&r, gen_ts(i), v);
+			if (!isnan(o.score) && !(o.score >= 0 && o.score <= 1))
+				fail_msg("%s: score %.17g after gaps", (*t)->name, o.score);
+		}
+		if (!isfinite(o.score))
+			fail_msg("%s: no finite score 200 points after a gap", (*t)->name);
+		rig_close(&r);
+	}
+}
+
+/* After a refused load the state must behave exactly like a fresh one. */
+static void assert_fresh(struct rig *r, const double *x)
+{
+	struct rig f;
+	rig_open(&f, r->d.type->name, NULL, 0);
+	for (int i = 0; i < 400; i++) {
+		struct det_result a = feed(r, gen_ts(i), x[i]), b = feed(&f, gen_ts(i), x[i]);
+		assert_same_result(&a, &b, 0);
+	}
+	rig_close(&f);
+	det_state_fini(&r->d, r->state);
+	assert_int_equal(det_state_init(&r->d, r->state), 0);
+}
+
+static int is_mine(const char *name)
+{
+	static const char *const mine[] = {"des", "sdes", "mad", "holtwinters", "gaussian"};
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(mine); i++)
+		if (strcmp(mine[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_all__bad_state_refused(void **st)
+{
+	(void)st;
+	static double x[NGEN];
+	gen_series(x, NGEN);
+	for (const struct detector_type *const *t = det_all(); *t; t++) {
+		struct rig a, r;
+		struct buf sv = {0};
+		uint8_t *junk;
+		uint32_t v;
+		size_t cuts[6];
+
+		rig_open(&a, (*t)->name, NULL, 0);
+		rig_open(&r, (*t)->name, NULL, 0);
+		for (int i = 0; i < 3000; i++)
+			feed(&a, gen_ts(i), x[i]);
+		save_state(&a, &sv);
+		cuts[0] = 0;
+		cuts[1] = 3;
+		cuts[2] = 12;
+		cuts[3] = sv.len / 2;
+		cuts[4] = sv.len - 8;
+		cuts[5] = sv.len - 1;
+		for (size_t k = 0; k < VIGIL_ARRAY_LEN(cuts); k++) {
+			if (det_state_load(&r.d, r.state, sv.data, cuts[k]) == 0)
+				fail_msg("%s: truncated state (%zu of %zu bytes) accepted", (*t)->name,
+					 cuts[k], sv.len);
+			assert_fresh(&r, x);
+		}
+		/* random bytes */
+		junk = malloc(sv.len);
+		assert_non_null(junk);
+		for (size_t k = 0; k < sv.len; k++)
+			junk[k] = (uint8_t)rng_next();
+		assert_int_not_equal(det_state_load(&r.d, r.state, junk, sv.len), 0);
+		assert_fresh(&r, x);
+		/* one byte too many */
+		buf_put(&sv, "x", 1);
+		assert_int_not_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
+		assert_fresh(&r, x);
+		sv.len--;
+		/* wrong version */
+		memcpy(junk, sv.data, sv.len);
+		memcpy(&v, junk + 4, sizeof v);
+		assert_int_equal(v, (*t)->state_version);
+		v++;
+		memcpy(junk + 4, &v, sizeof v);
+		assert_int_equal(det_state_load(&r.d, r.state, junk, sv.len), -VIGIL_EVERSION);
+		assert_fresh(&r, x);
+		/* a well-formed envelope around a garbage body (0xff: NaNs, -1s) */
+		if (is_mine((*t)->name)) {
+			size_t body = 4 + 4 + 4 + strlen((*t)->name) + 4;
+			memcpy(junk, sv.data, sv.len);
+			memset(junk + body, 0xff, sv.len - body);
+			assert_int_equal(det_state_load(&r.d, r.state, junk, sv.len), -VIGIL_EINVAL);
+			assert_fresh(&r, x);
+		}
+		/* and the intact save still loads */
+		assert_int_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
+		for (int i = 3000; i < 3100; i++) {
+			struct det_result oa = feed(&a, gen_ts(i), x[i]), orr = feed(&r, gen_ts(i), x[i]);
+			assert_same_result(&oa, &orr, 1e-12);
+		}
+		free(junk);
+		buf_free(&sv);
+		rig_close(&a);
+		rig_close(&r);
+	}
+}
+
+/* Out-of-order points do not disturb the baseline detectors. */
+static void test_mine__out_of_order_ignored(void **st)
+{
+	(void)st;
+	static double x[NGEN];
+	gen_series(x, NGEN);
+	for (const struct detector_type *const *t = det_all(); *t; t++) {
+		struct rig a, b;
+		if (!is_mine((*t)->name))
+			continue;
+		rig_open(&a, (*t)->name, NULL, 0);
+		rig_open(&b, (*t)->name, NULL, 0);
+		for (int i = 0; i < 4000; i++) {
+			struct det_result oa, ob;
+			if (i % 997 == 0 && i > 0) {
+				ob = feed(&b, gen_ts(i - 3), 1e9);
+				assert_true(isnan(ob.score));
+			}
+			oa = feed(&a, gen_ts(i), x[i]);
+			ob = feed(&b, gen_ts(i), x[i]);
+			assert_same_result(&oa, &ob, 0);
+		}
+		rig_close(&a);
+		rig_close(&b);
+	}
+}
+
+int main(void)
+{
+	gsl_set_error_handler_off();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_des__doc_vector),
+		cmocka_unit_test(test_sdes__doc_vector),
+		cmocka_unit_test(test_des__epic_band),
+		cmocka_unit_test(test_des__gaps_restart),
+		cmocka_unit_test(test_mad__hand_computed),
+		cmocka_unit_test(test_mad__zero_mad_floors),
+		cmocka_unit_test(test_mad__matches_sorting),
+		cmocka_unit_test(test_mad__warmup_and_horizon),
+		cmocka_unit_test(test_hw__graphite_vector),
+		cmocka_unit_test(test_hw__gap_keeps_phase),
+		cmocka_unit_test(test_gaussian__tiny_window),
+		cmocka_unit_test(test_all__save_load_continue),
+		cmocka_unit_test(test_all__nan_and_inf_keep_state_valid),
+		cmocka_unit_test(test_all__bad_state_refused),
+		cmocka_unit_test(test_mine__out_of_order_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
