@@ -14,6 +14,10 @@ int cmd_detect(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_broker(int argc, char **argv);
+int cmd_produce(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_gateway(int argc, char **argv);
 
 /* NULL-terminated table, defined in core/main.c. */
 extern const struct vigil_cmd vigil_cmds[];

@@ -1,0 +1,316 @@
+/* Partition checkpoints on the state topic, and small helpers for reading
+ * partitions with a group-less consumer. See consumers/consumer.h.
+ *
+ * A checkpoint is one snapshot written as 1..n state messages (chunks of at
+ * most KAFKA_CKPT_CHUNK bytes) to the state topic partition that mirrors the
+ * input partition. Every chunk has key "<topic>/<partition>" and a header
+ * "vigil.ckpt" = "<snapshot id>:<index>:<count>:<next>". The snapshot bytes
+ * (concatenated chunks) are:
+ *   "VCK1" u32 version(1) i64 next u32 nalert_parts i64 hwm[nalert_parts]
+ *   u64 bloblen blob
+ * (host byte order, see core/buf.h). A reader keeps the newest snapshot whose
+ * chunks 0..count-1 it saw in order; partial snapshots (a crash mid-write, or
+ * the mock's retention cutting the head) are ignored. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "consumers/consumer.h"
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/log.h"
+
+#define CKPT_MAGIC   "VCK1"
+#define CKPT_VERSION 1u
+#define CKPT_HEADER  "vigil.ckpt"
+
+void kafka_ckpt_free(struct kafka_ckpt *k)
+{
+	if (k == NULL)
+		return;
+	free(k->alert_hwm);
+	free(k->blob);
+	memset(k, 0, sizeof *k);
+}
+
+static uint64_t snapshot_id(const char *topic, int32_t partition, int64_t next)
+{
+	struct timespec ts;
+	uint64_t h;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h = hash_str(HASH_SEED, topic);
+	h = hash_bytes(h, &partition, sizeof partition);
+	h = hash_bytes(h, &next, sizeof next);
+	h = hash_bytes(h, &ts, sizeof ts);
+	pid_t pid = getpid();
+	h = hash_bytes(h, &pid, sizeof pid);
+	return hash_mix(h);
+}
+
+int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
+		     int32_t partition, const struct kafka_ckpt *k, size_t *bytes)
+{
+	struct buf b = {0};
+	char key[300], hdr[128];
+	int rc = 0;
+
+	*bytes = 0;
+	buf_put(&b, CKPT_MAGIC, 4);
+	buf_put_u32(&b, CKPT_VERSION);
+	buf_put_u64(&b, (uint64_t)k->next);
+	buf_put_u32(&b, (uint32_t)k->nalert_parts);
+	for (int32_t i = 0; i < k->nalert_parts; i++)
+		buf_put_u64(&b, (uint64_t)k->alert_hwm[i]);
+	buf_put_u64(&b, (uint64_t)k->bloblen);
+	buf_put(&b, k->blob, k->bloblen);
+	if (!buf_ok(&b)) {
+		rc = -VIGIL_ENOMEM;
+		goto out;
+	}
+	if (b.len > KAFKA_CKPT_MAX) {
+		rc = -VIGIL_ELIMIT;
+		goto out;
+	}
+	snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
+	uint64_t id = snapshot_id(topic, partition, k->next);
+	size_t n = (b.len + KAFKA_CKPT_CHUNK - 1) / KAFKA_CKPT_CHUNK;
+	for (size_t i = 0; i < n; i++) {
+		size_t off = i * KAFKA_CKPT_CHUNK;
+		size_t len = b.len - off < KAFKA_CKPT_CHUNK ? b.len - off : KAFKA_CKPT_CHUNK;
+		void *chunk = b.data + off;
+		snprintf(hdr, sizeof hdr, "%016" PRIx64 ":%zu:%zu:%" PRId64, id, i, n, k->next);
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			prod, RD_KAFKA_V_TOPIC(state_topic), RD_KAFKA_V_PARTITION(state_part),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(chunk, len),
+			RD_KAFKA_V_KEY(key, strlen(key)),
+			RD_KAFKA_V_HEADER(CKPT_HEADER, hdr, (ssize_t)strlen(hdr)),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)2), RD_KAFKA_V_END);
+		if (e) {
+			LOG_WARN("kafka",
+				 "event=ckpt_produce_failed topic=%s partition=%" PRId32 " err=\"%s\"",
+				 state_topic, state_part, rd_kafka_err2str(e));
+			rc = -VIGIL_EIO;
+			goto out;
+		}
+	}
+	*bytes = b.len;
+out:
+	buf_free(&b);
+	return rc;
+}
+
+static int parse_snapshot(const uint8_t *p, size_t n, struct kafka_ckpt *k)
+{
+	struct reader r = reader_of(p, n);
+	char magic[4];
+	memset(k, 0, sizeof *k);
+	rd_get(&r, magic, 4);
+	if (!reader_ok(&r) || memcmp(magic, CKPT_MAGIC, 4) != 0)
+		return -VIGIL_EINVAL;
+	if (rd_u32(&r) != CKPT_VERSION)
+		return -VIGIL_EVERSION;
+	k->next = (int64_t)rd_u64(&r);
+	uint32_t na = rd_u32(&r);
+	if (!reader_ok(&r) || na > 100000 || (size_t)na * 8 > r.left)
+		return -VIGIL_EINVAL;
+	k->nalert_parts = (int32_t)na;
+	k->alert_hwm = calloc(na ? na : 1, sizeof *k->alert_hwm);
+	if (k->alert_hwm == NULL)
+		return -VIGIL_ENOMEM;
+	for (uint32_t i = 0; i < na; i++)
+		k->alert_hwm[i] = (int64_t)rd_u64(&r);
+	uint64_t bl = rd_u64(&r);
+	if (!reader_ok(&r) || bl != r.left) {
+		kafka_ckpt_free(k);
+		return -VIGIL_EINVAL;
+	}
+	k->bloblen = (size_t)bl;
+	k->blob = malloc(bl ? bl : 1);
+	if (k->blob == NULL) {
+		kafka_ckpt_free(k);
+		return -VIGIL_ENOMEM;
+	}
+	memcpy(k->blob, r.p, (size_t)bl);
+	return 0;
+}
+
+struct ckpt_scan {
+	char key[300];
+	char cur_id[17];
+	size_t cur_next_idx, cur_count;
+	struct buf cur;
+	struct buf best;
+	int have_best;
+	uint64_t bad;
+};
+
+static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
+{
+	struct ckpt_scan *s = ctx;
+	char hdr[128], id[17];
+	size_t idx, cnt;
+	long long nx;
+
+	if (m->key_len != strlen(s->key) || memcmp(m->key, s->key, m->key_len) != 0)
+		return;
+	if (kafka_header_str(m, CKPT_HEADER, hdr, sizeof hdr) != 0 ||
+	    sscanf(hdr, "%16[0-9a-f]:%zu:%zu:%lld", id, &idx, &cnt, &nx) != 4 || cnt == 0 || idx >= cnt) {
+		s->bad++;
+		return;
+	}
+	if (idx == 0) {
+		buf_reset(&s->cur);
+		memcpy(s->cur_id, id, sizeof id);
+		s->cur_count = cnt;
+		s->cur_next_idx = 0;
+	} else if (strcmp(id, s->cur_id) != 0 || idx != s->cur_next_idx || cnt != s->cur_count) {
+		/* a chunk of a snapshot whose head we did not see */
+		return;
+	}
+	buf_put(&s->cur, m->payload, m->len);
+	s->cur_next_idx = idx + 1;
+	if (s->cur_next_idx == s->cur_count && buf_ok(&s->cur)) {
+		struct buf t = s->best;
+		s->best = s->cur;
+		s->cur = t;
+		buf_reset(&s->cur);
+		s->have_best = 1;
+		s->cur_id[0] = '\0';
+	}
+}
+
+int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
+		    int32_t partition, int timeout_ms, struct kafka_ckpt *k, int *found)
+{
+	struct ckpt_scan s;
+	int truncated = 0, rc;
+
+	memset(&s, 0, sizeof s);
+	memset(k, 0, sizeof *k);
+	*found = 0;
+	snprintf(s.key, sizeof s.key, "%s/%" PRId32, topic, partition);
+	rc = kafka_scan_partition(reader, state_topic, state_part, -1, timeout_ms, ckpt_scan_msg, &s,
+				  &truncated);
+	if (rc == 0 && s.have_best) {
+		rc = parse_snapshot(s.best.data, s.best.len, k);
+		if (rc == 0)
+			*found = 1;
+		else
+			LOG_ERR("kafka", "event=ckpt_corrupt topic=%s partition=%" PRId32 " err=\"%s\"",
+				topic, partition, vigil_strerror(rc));
+		rc = rc == -VIGIL_ENOMEM ? rc : 0;
+	}
+	if (s.bad)
+		LOG_WARN("kafka", "event=ckpt_bad_messages topic=%s partition=%" PRId32 " count=%" PRIu64,
+			 state_topic, state_part, s.bad);
+	buf_free(&s.cur);
+	buf_free(&s.best);
+	return rc;
+}
+
+int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, int64_t from, int timeout_ms,
+			 kafka_scan_fn fn, void *ctx, int *truncated)
+{
+	int64_t lo = 0, hi = 0, start;
+	rd_kafka_resp_err_t e;
+	double deadline = kafka_now() + timeout_ms / 1000.0;
+	int rc = 0;
+
+	*truncated = 0;
+	e = rd_kafka_query_watermark_offsets(reader, topic, part, &lo, &hi, timeout_ms);
+	if (e) {
+		LOG_WARN("kafka", "event=watermarks_failed topic=%s partition=%" PRId32 " err=\"%s\"", topic,
+			 part, rd_kafka_err2str(e));
+		return -VIGIL_EIO;
+	}
+	start = from < 0 ? lo : from;
+	if (from >= 0 && from < lo) {
+		*truncated = 1;
+		start = lo;
+	}
+	if (start >= hi)
+		return 0;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	if (l == NULL)
+		return -VIGIL_ENOMEM;
+	rd_kafka_topic_partition_list_add(l, topic, part)->offset = start;
+	e = rd_kafka_assign(reader, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (e) {
+		LOG_WARN("kafka", "event=reader_assign_failed topic=%s err=\"%s\"", topic,
+			 rd_kafka_err2str(e));
+		return -VIGIL_EIO;
+	}
+	for (;;) {
+		if (kafka_now() > deadline) {
+			LOG_WARN("kafka",
+				 "event=scan_timeout topic=%s partition=%" PRId32 " from=%" PRId64
+				 " to=%" PRId64,
+				 topic, part, start, hi);
+			rc = -VIGIL_EIO;
+			break;
+		}
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 100);
+		if (m == NULL)
+			continue;
+		int done = 0;
+		if (m->rkt && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0 && m->partition == part) {
+			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				done = m->offset >= hi;
+			} else if (m->err) {
+				LOG_WARN("kafka",
+					 "event=scan_error topic=%s partition=%" PRId32 " err=\"%s\"", topic,
+					 part, rd_kafka_message_errstr(m));
+			} else if (m->offset >= start) {
+				fn(ctx, m);
+				done = m->offset >= hi - 1;
+			}
+		}
+		rd_kafka_message_destroy(m);
+		if (done)
+			break;
+	}
+	rd_kafka_assign(reader, NULL);
+	return rc;
+}
+
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *out)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+	int rc = -VIGIL_EIO;
+	if (t == NULL)
+		return -VIGIL_ENOMEM;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
+	if (e == 0 && md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0) {
+		*out = md->topics[0].partition_cnt;
+		rc = 0;
+	} else {
+		LOG_WARN("kafka", "event=metadata_failed topic=%s err=\"%s\"", topic,
+			 rd_kafka_err2str(e ? e
+					    : (md && md->topic_cnt ? md->topics[0].err
+								   : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)));
+	}
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(t);
+	return rc;
+}
+
+int kafka_header_str(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v;
+	size_t n;
+	if (outlen == 0 || rd_kafka_message_headers(m, &h) != 0 || h == NULL ||
+	    rd_kafka_header_get_last(h, name, &v, &n) != 0 || v == NULL)
+		return -VIGIL_ENOENT;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
