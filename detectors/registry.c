@@ -12,6 +12,8 @@ extern const struct detector_type det_des;
 extern const struct detector_type det_gaussian;
 extern const struct detector_type det_holtwinters;
 extern const struct detector_type det_mad;
+extern const struct detector_type det_orpca;
+extern const struct detector_type det_rad;
 extern const struct detector_type det_sdes;
 
 static const struct detector_type *const detector_types[] = {
@@ -19,6 +21,8 @@ static const struct detector_type *const detector_types[] = {
 	&det_gaussian,
 	&det_holtwinters,
 	&det_mad,
+	&det_orpca,
+	&det_rad,
 	&det_sdes,
 	NULL,
 };

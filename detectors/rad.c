@@ -1,0 +1,578 @@
+/* Surus RAD (batch robust PCA per period), ../shared/docs/detectors.md §6:
+ * the batch decomposition (rad.h) and the streaming detector "rad".
+ *
+ * Streaming: the series is folded into a P×N matrix, P = period/step points
+ * per period (phase = floor(ts/step) mod P, so a gap cannot shift the
+ * season) and N = `periods` periods. When the first point of a new period
+ * arrives, the last N completed periods are refitted with rad_decompose().
+ * Until the next refit each point x at phase i is scored against that fit:
+ *   expected = L[i][N−1] (the low-rank part of the same phase in the most
+ *              recent fitted period, original units);
+ *   thr      = λ_S·μ·sd, the soft threshold of the fit's last S step: x would
+ *              get S ≠ 0 ⇔ |x − expected| > thr (RAD's decision);
+ *   score    = min(1, |x − expected| / (2·thr)), so score > 0.5 (the default
+ *              threshold) ⇔ S ≠ 0; band = expected ± thr.
+ * Missing cells (NaN, or ticks never seen) are filled before a fit with the
+ * same phase of the nearest period that has one (earlier first); a phase
+ * never seen gets the window mean. With fewer than 2·P real cells no fit is
+ * made (score NaN). A constant window (sd = 0) passes through: score 0,
+ * expected = that constant. Warm-up (score NaN) lasts until N full periods
+ * were seen; the period in which the series starts counts only if it started
+ * at phase 0. A silence longer than N periods restarts the warm-up.
+ * Time going backwards is refused (-VIGIL_EINVAL, state unchanged); the same
+ * tick again overwrites its cell.
+ * State: P·N + P doubles plus a small header (≤ RAD_MAX_CELLS cells). A refit
+ * allocates 2·P·N doubles plus the decomposition's work and frees them. */
+#include "detectors/rad.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+#include "detectors/detector.h"
+
+/* ---- batch decomposition ---- */
+
+static double soft(double v, double k)
+{
+	if (v > k)
+		return v - k;
+	if (v < -k)
+		return v + k;
+	return 0.0;
+}
+
+/* Sample sd (n−1) of v[0..n), mean in *mean. */
+static double sample_sd(const double *v, size_t n, double *mean)
+{
+	double m = 0, ss = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m += v[i];
+	m /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (v[i] - m) * (v[i] - m);
+	if (mean)
+		*mean = m;
+	return n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+}
+
+int rad_decompose_info(const double *X, size_t P, size_t N, double lambda_s, double *L, double *S, double *E,
+		       struct rad_info *info)
+{
+	size_t n = P * N, R = P >= N ? P : N, C = P >= N ? N : P;
+	double *mem = NULL, *Z, *Lz, *Sz, *T, *V, *sv, *wk;
+	double mean, sd, l1 = 0, mu, fprev = 0, tol, mu_s = 0, lam;
+	int iter = 0, rc = 0;
+	struct rad_info dummy;
+
+	if (info == NULL)
+		info = &dummy;
+	memset(info, 0, sizeof *info);
+	if (X == NULL || P == 0 || N == 0 || n / N != P)
+		return -VIGIL_EINVAL;
+	if (isnan(lambda_s))
+		lambda_s = 1.4 / sqrt((double)R);
+	if (!(lambda_s > 0) || !isfinite(lambda_s))
+		return -VIGIL_EINVAL;
+	for (size_t k = 0; k < n; k++)
+		if (!isfinite(X[k]))
+			return -VIGIL_EINVAL;
+	sd = sample_sd(X, n, &mean);
+	info->mean = mean;
+	if (!(sd > 0) || !isfinite(sd)) {
+		/* constant (or single-cell) window: nothing to decompose */
+		for (size_t k = 0; k < n; k++) {
+			if (L)
+				L[k] = X[k];
+			if (S)
+				S[k] = 0;
+			if (E)
+				E[k] = 0;
+		}
+		return 0;
+	}
+	info->sd = sd;
+	if (n > SIZE_MAX / sizeof(double) / 8)
+		return -VIGIL_ENOMEM;
+	mem = malloc((4 * n + C * C + 2 * C) * sizeof *mem);
+	if (mem == NULL)
+		return -VIGIL_ENOMEM;
+	Z = mem;
+	Lz = Z + n;
+	Sz = Lz + n;
+	T = Sz + n; /* R×C, the tall orientation of X − S; becomes U */
+	V = T + n;  /* C×C */
+	sv = V + C * C;
+	wk = sv + C;
+	for (size_t k = 0; k < n; k++) {
+		Z[k] = (X[k] - mean) / sd;
+		l1 += fabs(Z[k]);
+		fprev += 0.5 * Z[k] * Z[k];
+		Lz[k] = 0;
+		Sz[k] = 0;
+	}
+	mu = (double)n / (4.0 * l1);
+	tol = 1e-8 * fprev;
+	lam = lambda_s;
+	for (iter = 1; iter <= RAD_MAX_ITER; iter++) {
+		gsl_matrix_view Tm = gsl_matrix_view_array(T, R, C);
+		gsl_matrix_view Vm = gsl_matrix_view_array(V, C, C);
+		gsl_vector_view svv = gsl_vector_view_array(sv, C);
+		gsl_vector_view wkv = gsl_vector_view_array(wk, C);
+		double ts = lam * mu, tl = mu /* λ_L = 1 */, l1s = 0, nuc = 0, ef = 0, emean = 0, evar = 0, f,
+		       esd, diff;
+		size_t kept = 0;
+
+		/* S = soft(X − L, λ_S μ) */
+		for (size_t k = 0; k < n; k++) {
+			Sz[k] = soft(Z[k] - Lz[k], ts);
+			l1s += fabs(Sz[k]);
+		}
+		/* L = SVT(X − S, λ_L μ), SVD on the orientation with rows ≥ columns:
+		 * T[a][b] = (X − S)(i, j) with (a, b) = (i, j) if P ≥ N, else (j, i). */
+		for (size_t j = 0; j < N; j++)
+			for (size_t i = 0; i < P; i++) {
+				size_t a = P >= N ? i : j, b = P >= N ? j : i;
+				T[a * C + b] = Z[j * P + i] - Sz[j * P + i];
+			}
+		if (gsl_linalg_SV_decomp(&Tm.matrix, &Vm.matrix, &svv.vector, &wkv.vector) != GSL_SUCCESS) {
+			rc = -VIGIL_ENUMERIC;
+			goto done;
+		}
+		for (size_t q = 0; q < C; q++) {
+			sv[q] = fmax(sv[q] - tl, 0.0);
+			nuc += sv[q];
+			if (sv[q] > 0)
+				kept = q + 1; /* GSL sorts σ in decreasing order */
+		}
+		for (size_t j = 0; j < N; j++)
+			for (size_t i = 0; i < P; i++) {
+				size_t a = P >= N ? i : j, b = P >= N ? j : i;
+				double v = 0;
+				for (size_t q = 0; q < kept; q++)
+					v += sv[q] * T[a * C + q] * V[b * C + q];
+				Lz[j * P + i] = v;
+			}
+		/* E = X − L − S; f; μ update from sd(E) (two passes, n−1) */
+		for (size_t k = 0; k < n; k++) {
+			double e = Z[k] - Lz[k] - Sz[k];
+			ef += e * e;
+			emean += e;
+		}
+		emean /= (double)n;
+		for (size_t k = 0; k < n; k++) {
+			double e = Z[k] - Lz[k] - Sz[k] - emean;
+			evar += e * e;
+		}
+		esd = n > 1 ? sqrt(evar / (double)(n - 1)) : 0.0;
+		f = 0.5 * ef + tl * nuc + ts * l1s;
+		mu_s = mu;
+		mu = fmax(0.01, esd * sqrt(2.0 * (double)R));
+		diff = fabs(fprev - f);
+		fprev = f;
+		if (!isfinite(f)) {
+			rc = -VIGIL_ENUMERIC;
+			goto done;
+		}
+		if (!(diff > tol))
+			break;
+	}
+	if (iter > RAD_MAX_ITER)
+		iter = RAD_MAX_ITER;
+	for (size_t k = 0; k < n; k++) {
+		double e = Z[k] - Lz[k] - Sz[k];
+		if (!isfinite(Lz[k]) || !isfinite(Sz[k]) || !isfinite(e)) {
+			rc = -VIGIL_ENUMERIC;
+			goto done;
+		}
+		if (L)
+			L[k] = Lz[k] * sd + mean;
+		if (S)
+			S[k] = Sz[k] * sd;
+		if (E)
+			E[k] = e * sd;
+	}
+	info->iters = iter;
+	info->mu_s = mu_s;
+done:
+	free(mem);
+	return rc;
+}
+
+int rad_decompose(const double *X, size_t P, size_t N, double lambda_s, double *L, double *S, double *E,
+		  int *iters)
+{
+	struct rad_info info;
+	int rc = rad_decompose_info(X, P, N, lambda_s, L, S, E, &info);
+
+	if (iters)
+		*iters = info.iters;
+	return rc;
+}
+
+/* ---- streaming detector ---- */
+
+#define RAD_STATE_VER 1
+
+enum { FIT_NONE = 0, FIT_OK = 1, FIT_PASS = 2 };
+
+struct rad_cfg {
+	double period, step; /* seconds */
+	int periods;         /* N */
+	double lambda_s;     /* NaN: 1.4/√max(P, N) */
+	size_t P, N;         /* derived */
+	double lam;          /* derived λ_S */
+};
+
+struct rad_state {
+	int64_t last_tick;  /* floor(ts/step) of the newest point */
+	int64_t cur_per;    /* period index of the newest point */
+	int64_t first_full; /* first period that counts toward warm-up */
+	uint32_t started;
+	uint32_t fit;   /* FIT_* */
+	uint32_t iters; /* iterations of the last fit */
+	uint32_t nfail; /* fits that failed numerically (counted, then retried next period) */
+	double thr;     /* FIT_OK: residual threshold, original units */
+	double mean;    /* FIT_PASS: the constant */
+	/* ring: period q in slot q mod N, P cells each (NaN = no value) |
+	 * expected value per phase (P) */
+	double d[];
+};
+
+static const struct param_spec rad_params[] = {
+	{.name = "period",
+	 .kind = PARAM_DURATION,
+	 .def = "1d",
+	 .offset = offsetof(struct rad_cfg, period),
+	 .help = "season length (a multiple of step)",
+	 .min = 1e-3,
+	 .max = 1e9},
+	{.name = "step",
+	 .kind = PARAM_DURATION,
+	 .def = "1m",
+	 .offset = offsetof(struct rad_cfg, step),
+	 .help = "sampling interval; P = period/step points per period",
+	 .min = 1e-3,
+	 .max = 1e9},
+	{.name = "periods",
+	 .kind = PARAM_INT,
+	 .def = "7",
+	 .offset = offsetof(struct rad_cfg, periods),
+	 .help = "periods N in the fitted matrix (P*N <= 20000)",
+	 .min = 2,
+	 .max = 10000},
+	{.name = "lambda_s",
+	 .kind = PARAM_DOUBLE,
+	 .def = "nan",
+	 .offset = offsetof(struct rad_cfg, lambda_s),
+	 .help = "sparse penalty (nan: 1.4/sqrt(max(P, N)))",
+	 .min = 1e-9,
+	 .max = 1e6,
+	 .allow_nan = 1},
+	{.name = NULL},
+};
+
+static int rad_config_check(void *cfgp, char *err, size_t errlen)
+{
+	struct rad_cfg *c = cfgp;
+	double pd = c->period / c->step, pr = nearbyint(pd);
+
+	if (!(pr >= 2) || fabs(pd - pr) > 1e-9 * pd) {
+		snprintf(err, errlen, "rad: period %gs must be a whole multiple (>= 2) of step %gs",
+			 c->period, c->step);
+		return -VIGIL_EINVAL;
+	}
+	if (pr * (double)c->periods > RAD_MAX_CELLS) {
+		snprintf(err, errlen,
+			 "rad: period/step x periods = %.0f x %d = %.0f cells exceeds the cap of %d doubles "
+			 "per "
+			 "series; use a coarser step, a shorter period or fewer periods",
+			 pr, c->periods, pr * c->periods, RAD_MAX_CELLS);
+		return -VIGIL_EINVAL;
+	}
+	c->P = (size_t)pr;
+	c->N = (size_t)c->periods;
+	c->lam = isnan(c->lambda_s) ? 1.4 / sqrt((double)(c->P > c->N ? c->P : c->N)) : c->lambda_s;
+	return 0;
+}
+
+static size_t rad_state_size(const void *cfgp)
+{
+	const struct rad_cfg *c = cfgp;
+	return sizeof(struct rad_state) + (c->P * c->N + c->P) * sizeof(double);
+}
+
+static double *ring_of(const struct rad_cfg *c, struct rad_state *s, int64_t per)
+{
+	int64_t slot = per % (int64_t)c->N;
+	if (slot < 0)
+		slot += (int64_t)c->N;
+	return s->d + (size_t)slot * c->P;
+}
+
+static double *expected_of(const struct rad_cfg *c, struct rad_state *s)
+{
+	return s->d + c->P * c->N;
+}
+
+static void restart(const struct rad_cfg *c, struct rad_state *s, int64_t tick, int64_t per, int64_t phase)
+{
+	for (size_t k = 0; k < c->P * c->N + c->P; k++)
+		s->d[k] = NAN;
+	s->started = 1;
+	s->fit = FIT_NONE;
+	s->thr = 0;
+	s->mean = 0;
+	s->cur_per = per;
+	s->last_tick = tick;
+	s->first_full = phase == 0 ? per : per + 1;
+}
+
+static int rad_init(const void *cfgp, void *statep)
+{
+	const struct rad_cfg *c = cfgp;
+	struct rad_state *s = statep;
+
+	restart(c, s, 0, 0, 0);
+	s->started = 0;
+	s->iters = 0;
+	s->nfail = 0;
+	return 0;
+}
+
+struct fit_result {
+	int fit;
+	double thr, mean;
+	int iters;
+};
+
+/* Fit periods per−N .. per−1 from the (unmodified) ring into fr and exp_out
+ * (P doubles). Returns 0 (fr->fit says what came out), -VIGIL_ENOMEM, or
+ * -VIGIL_ENUMERIC. Does not touch s. */
+static int refit(const struct rad_cfg *c, struct rad_state *s, int64_t per, struct fit_result *fr,
+		 double *exp_out)
+{
+	size_t P = c->P, N = c->N, n = P * N, have = 0;
+	double *X = malloc(2 * n * sizeof *X), *L, sum = 0;
+	struct rad_info info;
+	int rc;
+
+	fr->fit = FIT_NONE;
+	fr->iters = 0;
+	if (X == NULL)
+		return -VIGIL_ENOMEM;
+	L = X + n;
+	/* chronological copy; periods outside the ring read as missing */
+	for (size_t j = 0; j < N; j++) {
+		int64_t q = per - (int64_t)N + (int64_t)j;
+		int in = q <= s->cur_per && q > s->cur_per - (int64_t)N;
+		const double *col = ring_of(c, s, q);
+		for (size_t i = 0; i < P; i++) {
+			X[j * P + i] = in ? col[i] : NAN;
+			if (!isnan(X[j * P + i])) {
+				have++;
+				sum += X[j * P + i];
+			}
+		}
+	}
+	if (have < 2 * P) {
+		free(X);
+		return 0; /* too little data: no opinion this period */
+	}
+	/* fill from the same phase of the nearest period with a value (earlier
+	 * first), reading only real cells (L is free scratch for the fill) */
+	for (size_t i = 0; i < P; i++)
+		for (size_t j = 0; j < N; j++) {
+			double v = X[j * P + i];
+			for (size_t d = 1; isnan(v) && d < N; d++) {
+				if (j >= d && !isnan(X[(j - d) * P + i]))
+					v = X[(j - d) * P + i];
+				else if (j + d < N && !isnan(X[(j + d) * P + i]))
+					v = X[(j + d) * P + i];
+			}
+			L[j * P + i] = isnan(v) ? sum / (double)have : v;
+		}
+	memcpy(X, L, n * sizeof *X);
+	rc = rad_decompose_info(X, P, N, c->lam, L, NULL, NULL, &info);
+	if (rc == 0) {
+		fr->iters = info.iters;
+		fr->mean = info.mean;
+		if (info.sd > 0) {
+			fr->fit = FIT_OK;
+			fr->thr = c->lam * info.mu_s * info.sd;
+			memcpy(exp_out, L + (N - 1) * P, P * sizeof *exp_out);
+			if (!(fr->thr > 0) || !isfinite(fr->thr))
+				rc = -VIGIL_ENUMERIC;
+		} else {
+			fr->fit = FIT_PASS;
+		}
+	}
+	free(X);
+	return rc == -VIGIL_EINVAL ? -VIGIL_ENUMERIC : rc;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+static int rad_update(const void *cfgp, void *statep, double ts, double x, struct det_result *out)
+{
+	const struct rad_cfg *c = cfgp;
+	struct rad_state *s = statep;
+	double q = isfinite(ts) ? floor(ts / c->step) : NAN;
+	int64_t tick, per, phase;
+
+	out->score = out->expected = out->lower = out->upper = NAN;
+	if (!(fabs(q) < 0x1p53))
+		return -VIGIL_EINVAL;
+	tick = (int64_t)q;
+	per = floor_div(tick, (int64_t)c->P);
+	phase = tick - per * (int64_t)c->P;
+	if (!s->started) {
+		if (!isfinite(x))
+			return 0; /* nothing to start from */
+		restart(c, s, tick, per, phase);
+	} else if (tick < s->last_tick) {
+		return -VIGIL_EINVAL; /* time went backwards: refused, state unchanged */
+	} else if (per - s->cur_per > (int64_t)c->N) {
+		/* silent for more than N periods: nothing left to remember */
+		restart(c, s, tick, per, phase);
+		if (!isfinite(x)) {
+			s->started = 0;
+			return 0;
+		}
+	} else if (per > s->cur_per) {
+		if (per - s->first_full >= (int64_t)c->N) {
+			struct fit_result fr;
+			double *ex = malloc(c->P * sizeof *ex);
+			int rc = ex ? refit(c, s, per, &fr, ex) : -VIGIL_ENOMEM;
+
+			if (rc == -VIGIL_ENOMEM) {
+				free(ex);
+				return rc; /* state unchanged; the next point retries */
+			}
+			if (rc != 0) {
+				s->nfail++;
+				fr.fit = FIT_NONE;
+			}
+			s->fit = (uint32_t)fr.fit;
+			s->iters = (uint32_t)fr.iters;
+			if (fr.fit == FIT_OK) {
+				memcpy(expected_of(c, s), ex, c->P * sizeof *ex);
+				s->thr = fr.thr;
+			} else if (fr.fit == FIT_PASS) {
+				s->mean = fr.mean;
+			}
+			free(ex);
+		}
+		for (int64_t p = s->cur_per + 1; p <= per; p++) {
+			double *col = ring_of(c, s, p);
+			for (size_t i = 0; i < c->P; i++)
+				col[i] = NAN;
+		}
+		s->cur_per = per;
+	}
+	if (isfinite(x))
+		ring_of(c, s, per)[phase] = x;
+	s->last_tick = tick;
+	if (s->fit == FIT_OK) {
+		out->expected = expected_of(c, s)[phase];
+		out->lower = out->expected - s->thr;
+		out->upper = out->expected + s->thr;
+		if (isfinite(x))
+			out->score = fmin(1.0, fabs(x - out->expected) / (2.0 * s->thr));
+	} else if (s->fit == FIT_PASS) {
+		out->expected = out->lower = out->upper = s->mean;
+		if (isfinite(x))
+			out->score = 0.0;
+	}
+	return 0;
+}
+
+/* Saved body: started, fit, iters, nfail (u32); last_tick, cur_per,
+ * first_full (u64); thr, mean (f64); ring (P·N f64); expected (P f64). */
+static int rad_save(const void *cfgp, const void *statep, struct buf *out)
+{
+	const struct rad_cfg *c = cfgp;
+	const struct rad_state *s = statep;
+
+	buf_put_u32(out, s->started);
+	buf_put_u32(out, s->fit);
+	buf_put_u32(out, s->iters);
+	buf_put_u32(out, s->nfail);
+	buf_put_u64(out, (uint64_t)s->last_tick);
+	buf_put_u64(out, (uint64_t)s->cur_per);
+	buf_put_u64(out, (uint64_t)s->first_full);
+	buf_put_f64(out, s->thr);
+	buf_put_f64(out, s->mean);
+	for (size_t k = 0; k < c->P * c->N + c->P; k++)
+		buf_put_f64(out, s->d[k]);
+	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
+}
+
+static int rad_load(const void *cfgp, void *statep, const uint8_t *data, size_t len)
+{
+	const struct rad_cfg *c = cfgp;
+	struct rad_state *s = statep;
+	struct reader r = reader_of(data, len);
+	size_t nring = c->P * c->N;
+
+	s->started = rd_u32(&r);
+	s->fit = rd_u32(&r);
+	s->iters = rd_u32(&r);
+	s->nfail = rd_u32(&r);
+	s->last_tick = (int64_t)rd_u64(&r);
+	s->cur_per = (int64_t)rd_u64(&r);
+	s->first_full = (int64_t)rd_u64(&r);
+	s->thr = rd_f64(&r);
+	s->mean = rd_f64(&r);
+	for (size_t k = 0; k < nring + c->P; k++)
+		s->d[k] = rd_f64(&r);
+	if (!reader_ok(&r) || r.left != 0 || s->started > 1 || s->fit > FIT_PASS)
+		return -VIGIL_EINVAL;
+	if (s->started &&
+	    (s->last_tick > INT64_MAX / 2 || s->last_tick < INT64_MIN / 2 ||
+	     floor_div(s->last_tick, (int64_t)c->P) != s->cur_per || s->first_full > s->cur_per + 1))
+		return -VIGIL_EINVAL;
+	for (size_t k = 0; k < nring; k++)
+		if (isinf(s->d[k]))
+			return -VIGIL_EINVAL;
+	if (s->fit == FIT_OK) {
+		if (!(s->thr > 0) || !isfinite(s->thr))
+			return -VIGIL_EINVAL;
+		for (size_t i = 0; i < c->P; i++)
+			if (!isfinite(s->d[nring + i]))
+				return -VIGIL_EINVAL;
+	}
+	if (s->fit == FIT_PASS && !isfinite(s->mean))
+		return -VIGIL_EINVAL;
+	return 0;
+}
+
+const struct detector_type det_rad = {
+	.name = "rad",
+	.summary = "Surus RAD: robust PCA of the last N periods, refitted per period (seasonal outliers)",
+	.state_version = RAD_STATE_VER,
+	.params = rad_params,
+	.config_size = sizeof(struct rad_cfg),
+	.default_threshold = 0.5,
+	.config_check = rad_config_check,
+	.state_size = rad_state_size,
+	.init = rad_init,
+	.update = rad_update,
+	.save = rad_save,
+	.load = rad_load,
+	.fini = NULL,
+};
