@@ -21,6 +21,9 @@
  * at phase 0. A silence longer than N periods restarts the warm-up.
  * Time going backwards is refused (-VIGIL_EINVAL, state unchanged); the same
  * tick again overwrites its cell.
+ * Defaults: period 1d, step 1m, periods 3 (P = 1440, N = 3, 4,320 cells):
+ * warm-up is then 3–4 days, which the generic contract tests (10,000 one-minute
+ * points) can reach; use periods=7 with step=5m (2,016 cells) for a weekly view.
  * State: P·N + P doubles plus a small header (≤ RAD_MAX_CELLS cells). A refit
  * allocates 2·P·N doubles plus the decomposition's work and frees them. */
 #include "detectors/rad.h"
@@ -264,7 +267,7 @@ static const struct param_spec rad_params[] = {
 	 .max = 1e9},
 	{.name = "periods",
 	 .kind = PARAM_INT,
-	 .def = "7",
+	 .def = "3",
 	 .offset = offsetof(struct rad_cfg, periods),
 	 .help = "periods N in the fitted matrix (P*N <= 20000)",
 	 .min = 2,
