@@ -88,6 +88,8 @@ static int json_decode(void *priv, const char *rec, size_t len, point_emit_fn em
 
 	(void)priv;
 	root = json_loadb(rec, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL && json_error_code(&jerr) == json_error_numeric_overflow) /* integer > int64 */
+		root = json_loadb(rec, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "column %d: %s", jerr.position > 0 ? jerr.position : 1, jerr.text);
 		return -VIGIL_EINVAL;

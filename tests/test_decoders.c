@@ -363,7 +363,10 @@ static void test_json__good(void **state)
 	assert_int_equal(feed(d, s, "  { \"series\" : \"e\", \"tags\": null, \"ts\": 1, \"value\": 1e2 }  "),
 			 0);
 	expect_point(s, 7, "e", "", 1.0, 100.0);
-	assert_int_equal(s->n, 8);
+	/* an integer beyond int64 is read as a real */
+	assert_int_equal(feed(d, s, "{\"series\":\"f\",\"ts\":1,\"value\":100000000000000000000}"), 0);
+	expect_point(s, 8, "f", "", 1.0, 1e20);
+	assert_int_equal(s->n, 9);
 	free(s);
 	decoder_close(d);
 }
@@ -724,7 +727,14 @@ static void test_collectd__rates_and_wrap(void **state)
 	assert_int_equal(s->n, 1);
 	/* a sample not newer than the stored one is skipped, state kept */
 	assert_int_equal(feed(d, s, cd_rec(r, sizeof r, "counter", "9999", 110, "c")), 0);
+	assert_int_equal(feed(d, s, cd_rec(r, sizeof r, "counter", "9999", 105, "c")), 0);
 	assert_int_equal(s->n, 1);
+	/* ... so the next sample is measured against 1500 at 110: 700/20 s */
+	assert_int_equal(feed(d, s, cd_rec(r, sizeof r, "counter", "2200", 130, "c")), 0);
+	assert_int_equal(s->n, 2);
+	expect_point(s, 1, "interface.if_packets", "host=h,plugin_instance=eth0,type_instance=c", 130.0,
+		     35.0);
+	s->n = 1;
 	/* 32-bit wrap: 4294967290 -> 5 is 11 increments in 10 s */
 	assert_int_equal(feed(d, s, cd_rec(r, sizeof r, "counter", "4294967290", 200, "w32")), 0);
 	assert_int_equal(feed(d, s, cd_rec(r, sizeof r, "counter", "5", 210, "w32")), 0);
