@@ -9,6 +9,13 @@
 #include "core/cmds.h"
 #include "rules/rules.h"
 
+static void rules_usage_short(FILE *f)
+{
+	fprintf(f, "usage: vigil rules check [--owners FILE] PATH...\n"
+		   "       vigil rules list  [--owners FILE] PATH...\n"
+		   "Try 'vigil rules --help'.\n");
+}
+
 static void rules_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil rules check [--owners FILE] PATH...\n"
@@ -37,13 +44,13 @@ int cmd_rules(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2) {
-		rules_usage(stderr);
+		rules_usage_short(stderr);
 		return 2;
 	}
 	sub = argv[1];
 	if (strcmp(sub, "check") != 0 && strcmp(sub, "list") != 0) {
-		fprintf(stderr, "vigil rules: unknown subcommand '%s'\n\n", sub);
-		rules_usage(stderr);
+		fprintf(stderr, "vigil rules: unknown subcommand '%s'\n", sub);
+		rules_usage_short(stderr);
 		return 2;
 	}
 	/* argv outlives this call: collect pointers into it */
@@ -69,16 +76,16 @@ int cmd_rules(int argc, char **argv)
 			for (i++; i < argc; i++)
 				paths[npaths++] = argv[i];
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil rules: unknown option '%s'\n\n", argv[i]);
-			rules_usage(stderr);
+			fprintf(stderr, "vigil rules: unknown option '%s'\n", argv[i]);
+			rules_usage_short(stderr);
 			return 2;
 		} else {
 			paths[npaths++] = argv[i];
 		}
 	}
 	if (npaths == 0) {
-		fprintf(stderr, "vigil rules %s: no PATH given\n\n", sub);
-		rules_usage(stderr);
+		fprintf(stderr, "vigil rules %s: no PATH given\n", sub);
+		rules_usage_short(stderr);
 		return 2;
 	}
 	rc = ruleset_load(paths, npaths, owners, &rs, err, sizeof err);

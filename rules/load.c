@@ -208,6 +208,52 @@ static int scalar_dup(struct loader *L, const yaml_node_t *n, const char *what, 
 	return 0;
 }
 
+/* Edit distance (insert, delete, substitute, swap of neighbours) between
+ * short strings; longer ones count as far apart. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	enum { MAXL = 32 };
+	size_t la = strlen(a), lb = strlen(b), d[MAXL + 1][MAXL + 1];
+
+	if (la > MAXL || lb > MAXL)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The known key a misspelling most likely meant (distance <= 2, and less
+ * than half its length), or NULL. */
+static const char *closest_key(const char *const *keys, const char *s)
+{
+	const char *best = NULL;
+	size_t bd = SIZE_MAX;
+
+	for (size_t i = 0; keys[i]; i++) {
+		size_t dist = edit_distance(keys[i], s);
+		if (dist < bd) {
+			bd = dist;
+			best = keys[i];
+		}
+	}
+	return best != NULL && bd <= 2 && 2 * bd < strlen(best) ? best : NULL;
+}
+
 /* Split a map into known keys: vals[i] = value node of keys[i] or NULL,
  * kmarks[i] = the key's node. Unknown, duplicate or non-scalar keys fail. */
 static int map_fields(struct loader *L, yaml_document_t *doc, yaml_node_t *map, const char *what,
@@ -235,8 +281,15 @@ static int map_fields(struct loader *L, yaml_document_t *doc, yaml_node_t *map, 
 		for (i = 0; i < nkeys && strcmp(keys[i], ks) != 0; i++)
 			;
 		if (i == nkeys) {
-			int n = fail_at(L, &k->start_mark, "unknown key '%s' in %s (known:", ks, what);
-			size_t len = strlen(L->err);
+			const char *near = closest_key(keys, ks);
+			int n;
+			size_t len;
+
+			if (near != NULL)
+				return fail_at(L, &k->start_mark,
+					       "unknown key '%s' in %s (did you mean '%s'?)", ks, what, near);
+			n = fail_at(L, &k->start_mark, "unknown key '%s' in %s (known:", ks, what);
+			len = strlen(L->err);
 			for (size_t j = 0; j < nkeys && len < L->errlen; j++)
 				len += (size_t)snprintf(L->err + len, L->errlen - len, " %s", keys[j]);
 			if (len < L->errlen)

@@ -274,7 +274,9 @@ static const struct err_case err_cases[] = {
 	{"rules:\n  - x\n", 2, 5, "rule must be a map, not a scalar"},
 	{"rules: []\n---\nrules: []\n", 3, 1, "only one YAML document"},
 	/* rule keys */
-	{RULE_HEAD "    treshold: 0.5\n", 5, 5, "unknown key 'treshold' in rule"},
+	{RULE_HEAD "    treshold: 0.5\n", 5, 5, "unknown key 'treshold' in rule (did you mean 'threshold'?)"},
+	{RULE_HEAD "    colour: red\n", 5, 5, "unknown key 'colour' in rule (known: name series match"},
+	{RULE_HEAD "    tags: {a: b}\n", 5, 5, "unknown key 'tags' in rule (known: "},
 	{RULE_HEAD "    name: b\n", 5, 5, "duplicate key 'name' in rule"},
 	{"rules:\n  - series: x\n    owner: o\n", 2, 5, "missing required key 'name'"},
 	{"rules:\n  - name: a\n    owner: o\n", 2, 5, "missing required key 'series'"},
@@ -355,6 +357,7 @@ static const struct err_case err_cases[] = {
 	{"rules: [a\n", 2, 1, "YAML error"},
 	{"rules:\n  - name: a\n   series: x\n", 3, 4, "YAML error: did not find expected"},
 	{"rules: *nothing\n", 1, 8, "YAML error"},
+	{"rules: []\n# \xff\n", 2, 3, "YAML error: invalid leading UTF-8 octet"},
 };
 
 static void test_rules__errors(void **state)
@@ -422,6 +425,23 @@ static void test_rules__errors_across_files(void **state)
 	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
 	assert_non_null(strstr(err, "no *.yaml or *.yml files"));
 	assert_int_equal(rmdir(a), 0);
+}
+
+static void test_rules__config_check_error(void **state)
+{
+	char path[256];
+	const char *paths[1] = {path};
+
+	(void)state;
+	if (!need_detector("mad"))
+		skip();
+	/* an error about the combination of parameters (config_check) is
+	 * placed at the params map, not at one parameter */
+	write_tmp("mad.yaml",
+		  RULE_HEAD "    detector: mad\n    params:\n      window: 10\n      min_points: 20\n", path,
+		  sizeof path);
+	expect_error_at(paths, 1, NULL, path, 7, 7, "detector 'mad': ");
+	expect_error_at(paths, 1, NULL, path, 7, 7, "min_points");
 }
 
 static void test_rules__bad_fixtures(void **state)
@@ -665,6 +685,7 @@ static void test_rules__eval_k_of_n(void **state)
 		 * the next anomalous point, never at a normal one */
 		{2, 3, "AANNA", ".FR.."},
 		{2, 3, "AANA", ".FRF"},
+		{2, 4, "AANNNA", ".FR..."}, /* 2 of the last 4 still hold at the first N after R */
 		/* warm-up points are not points: they neither count nor age */
 		{2, 2, "A-A", "..F"},
 		{2, 2, "A---A", "....F"},
@@ -861,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_rules__load_other_detector),
 		cmocka_unit_test(test_rules__errors),
 		cmocka_unit_test(test_rules__errors_across_files),
+		cmocka_unit_test(test_rules__config_check_error),
 		cmocka_unit_test(test_rules__bad_fixtures),
 		cmocka_unit_test(test_rules__glob),
 		cmocka_unit_test(test_rules__matchers),

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end checks of `vigil rules check|list`: exit codes 0/1/2, the
+# "ok: N rules, M owners" line, errors as file:line:column on stderr, and the
+# list format. Uses tests/fixtures/rules/. $VIGIL is the binary under test.
+set -uo pipefail
+VIGIL=${VIGIL:-bin/vigil}
+cd "$(dirname "$0")/.." || exit 1
+F=tests/fixtures/rules
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; fails=$((fails+1)); fi
+}
+
+out=$("$VIGIL" rules check --owners $F/good/owners.yaml $F/good/rules.d 2>"$tmp/err"); rc=$?
+check "check good: exit 0" test $rc -eq 0
+check "check good: ok line" test "$out" = "ok: 3 rules, 2 owners"
+check "check good: no stderr" test ! -s "$tmp/err"
+
+out=$("$VIGIL" rules check $F/good/all-in-one.yaml --owners=$F/good/owners.yaml); rc=$?
+check "check all-in-one + --owners=: exit 0" test $rc -eq 0
+check "check all-in-one: counts" test "$out" = "ok: 1 rules, 3 owners"
+
+"$VIGIL" rules list --owners $F/good/owners.yaml $F/good/rules.d >"$tmp/list"; rc=$?
+check "list: exit 0" test $rc -eq 0
+check "list: one line per rule" test "$(wc -l <"$tmp/list")" -eq 3
+check "list: columns" bash -c "head -1 '$tmp/list' | grep -qxP 'checkout-latency\tapi.latency\tdes\tpage\tpayments'"
+check "list: file order" bash -c "cut -f1 '$tmp/list' | tr '\n' ' ' | grep -qx 'checkout-latency checkout-errors disk-latency '"
+
+# every bad fixture: exit 1, nothing on stdout, one line "file:L:C: ..." on stderr
+for f in $F/bad/*.yaml; do
+  out=$("$VIGIL" rules check --owners $F/good/owners.yaml $F/good/rules.d "$f" 2>"$tmp/err"); rc=$?
+  check "$(basename "$f"): exit 1" test $rc -eq 1
+  check "$(basename "$f"): no stdout" test -z "$out"
+  check "$(basename "$f"): file:line:col" grep -qE "^$f:[0-9]+:[0-9]+: " "$tmp/err"
+done
+"$VIGIL" rules check --owners $F/good/owners.yaml $F/good/rules.d $F/bad/unknown-key.yaml 2>"$tmp/err"
+check "unknown key: exact position and hint" grep -qF "$F/bad/unknown-key.yaml:5:5: unknown key 'treshold' in rule (did you mean 'threshold'?)" "$tmp/err"
+"$VIGIL" rules check $F/no-such-dir 2>"$tmp/err"; rc=$?
+check "missing path: exit 1" test $rc -eq 1
+check "missing path: named" grep -qF "$F/no-such-dir: cannot open" "$tmp/err"
+
+# usage errors exit 2
+for args in "" "check" "list" "frob x" "check --owners" "check --bogus $F/good/all-in-one.yaml"; do
+  # shellcheck disable=SC2086
+  "$VIGIL" rules $args >/dev/null 2>&1; rc=$?
+  check "usage error 'rules $args': exit 2" test $rc -eq 2
+done
+check "rules --help: exit 0" bash -c "'$VIGIL' rules --help | grep -q 'vigil rules check'"
+check "rules check --help: exit 0" bash -c "'$VIGIL' rules check --help | grep -q 'ok: N rules, M owners'"
+
+echo "e2e_rules: $fails failed"
+[ "$fails" -eq 0 ]
