@@ -10,7 +10,10 @@
  * the same data source (first sample emits nothing; 32/64-bit counter wrap
  * handled; derive may go negative; a sample not newer than the stored one is
  * skipped); absolute: value / interval. The whole record is validated before
- * any counter state changes or any point is emitted. */
+ * any counter state changes or any point is emitted. At most CD_MAX_SERIES
+ * counter/derive data sources are tracked per stream; a record bringing a new
+ * one beyond that fails with -VIGIL_ELIMIT. Counters above 2^63 make jansson
+ * read the record's integers as doubles (exact up to 2^53). */
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
