@@ -99,17 +99,47 @@ static int gauss_init(const void *cfg, void *state)
 	return 0;
 }
 
-/* Exact two-pass mean and population std of the window. */
+/* Sum of v[0..n) and of (v - m)^2 with four accumulators (breaks the add
+ * latency chain; the order is fixed, so results are deterministic). */
+static void sums(const double *v, int32_t n, double m, double *sum, double *ss)
+{
+	double a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+	int32_t i = 0;
+	for (; i + 4 <= n; i += 4) {
+		double d0 = v[i] - m, d1 = v[i + 1] - m, d2 = v[i + 2] - m, d3 = v[i + 3] - m;
+		a0 += v[i];
+		a1 += v[i + 1];
+		a2 += v[i + 2];
+		a3 += v[i + 3];
+		q0 += d0 * d0;
+		q1 += d1 * d1;
+		q2 += d2 * d2;
+		q3 += d3 * d3;
+	}
+	for (; i < n; i++) {
+		double d = v[i] - m;
+		a0 += v[i];
+		q0 += d * d;
+	}
+	*sum += (a0 + a1) + (a2 + a3);
+	*ss += (q0 + q1) + (q2 + q3);
+}
+
+/* Exact two-pass mean and population std of the window (which may wrap
+ * around the end of the ring: two contiguous runs). Pass 1 takes the sum,
+ * pass 2 the squared deviations from that mean. */
 static void recompute(struct gauss_state *s)
 {
-	double sum = 0, ss = 0, m;
-	for (int32_t i = 0; i < s->n; i++)
-		sum += s->ring[(s->head + i) % s->cap];
+	int32_t n1 = s->cap - s->head < s->n ? s->cap - s->head : s->n, n2 = s->n - n1;
+	const double *r1 = s->ring + s->head, *r2 = s->ring;
+	double sum = 0, ss = 0, m, unused = 0;
+
+	sums(r1, n1, 0, &sum, &unused);
+	sums(r2, n2, 0, &sum, &unused);
 	m = sum / s->n;
-	for (int32_t i = 0; i < s->n; i++) {
-		double d = s->ring[(s->head + i) % s->cap] - m;
-		ss += d * d;
-	}
+	sum = 0;
+	sums(r1, n1, m, &sum, &ss);
+	sums(r2, n2, m, &sum, &ss);
 	s->mean = m;
 	s->std = sqrt(ss / s->n);
 	if (!(s->std > 0))

@@ -46,6 +46,8 @@ struct mad_state {
 	int32_t n;       /* points in the window */
 	int32_t head;    /* ring index of the oldest point */
 	int32_t started; /* a point (finite or not) with a valid ts was seen */
+	int32_t hint;    /* last MAD split (distances taken from the left run); any value is safe */
+	int32_t pad;
 	double last_ts;
 	uint64_t late; /* ignored out-of-order points */
 	double data[]; /* sorted[w], ring values[w], ring ts[w] */
@@ -144,18 +146,19 @@ static int mad_init(const void *cfg, void *state)
 	return 0;
 }
 
-/* First index i in a[0..n) with !(a[i] < v). */
+/* First index i in a[0..n) with !(a[i] < v). Branch-free halving: the data
+ * is a random walk, so a branchy search mispredicts at every level. */
 static int32_t lower_bound(const double *a, int32_t n, double v)
 {
-	int32_t lo = 0, hi = n;
-	while (lo < hi) {
-		int32_t mid = lo + (hi - lo) / 2;
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
+	const double *b = a;
+	if (n == 0)
+		return 0;
+	while (n > 1) {
+		int32_t h = n / 2;
+		b = b[h] < v ? b + h : b;
+		n -= h;
 	}
-	return lo;
+	return (int32_t)(b - a) + (*b < v);
 }
 
 static void sorted_insert(double *a, int32_t n, double v)
@@ -176,8 +179,23 @@ static void sorted_remove(double *a, int32_t n, double v)
 static void evict_oldest(struct mad_state *s)
 {
 	sorted_remove(sorted_of(s), s->n, vals_of(s)[s->head]);
-	s->head = (s->head + 1) % s->w;
+	s->head = s->head + 1 == s->w ? 0 : s->head + 1;
 	s->n--;
+}
+
+/* Replace the value o (present) by v in the sorted a[0..n) with one memmove. */
+static void sorted_replace(double *a, int32_t n, double o, double v)
+{
+	int32_t p = lower_bound(a, n, o), q = lower_bound(a, n, v);
+	if (p >= n) /* cannot happen for a validated state */
+		p = n - 1;
+	if (q <= p) {
+		memmove(a + q + 1, a + q, (size_t)(p - q) * sizeof *a);
+		a[q] = v;
+	} else {
+		memmove(a + p, a + p + 1, (size_t)(q - 1 - p) * sizeof *a);
+		a[q - 1] = v;
+	}
 }
 
 static double median_sorted(const double *a, int32_t n)
@@ -205,24 +223,38 @@ static double right_d(const struct runs *r, int32_t j)
 }
 
 /* The k-th (0-based) smallest distance, and in *next the (k+1)-th (or the
- * k-th again when there is none). */
-static double kth_distance(const struct runs *r, int32_t k, double *next)
+ * k-th again when there is none). Taking i distances from the left run and
+ * j = k + 1 - i from the right one, i ranges over [lo, hi]; "too few from the
+ * left" (right_d(j-1) > left_d(i)) is true for small i and false at hi, and
+ * the first i where it is false is the split (branch-free search). */
+static double kth_distance(const struct runs *r, int32_t k, double *next, int32_t *hint)
 {
-	int32_t lo = k + 1 - r->nr, hi = k + 1 < r->nl ? k + 1 : r->nl, i = 0, j = 0;
+	int32_t lo = k + 1 - r->nr, hi = k + 1 < r->nl ? k + 1 : r->nl, i, j, n, steps = 0;
 	double kth, nx;
 
 	if (lo < 0)
 		lo = 0;
-	while (lo <= hi) {
-		i = lo + (hi - lo) / 2; /* taken from the left run */
-		j = k + 1 - i;          /* taken from the right run */
-		if (i < r->nl && j > 0 && right_d(r, j - 1) > left_d(r, i))
-			lo = i + 1;
-		else if (i > 0 && j < r->nr && left_d(r, i - 1) > right_d(r, j))
-			hi = i - 1;
-		else
-			break;
+	/* the split moves little between points: walk a few steps from the last one */
+	i = *hint < lo ? lo : *hint > hi ? hi : *hint;
+	while (i < hi && right_d(r, k - i) > left_d(r, i) && steps < 4) {
+		i++;
+		steps++;
 	}
+	while (i > lo && !(right_d(r, k - i + 1) > left_d(r, i - 1)) && steps < 4) {
+		i--;
+		steps++;
+	}
+	if (steps == 4) {
+		i = lo;
+		n = hi - lo + 1;
+		while (n > 1) {
+			int32_t h = n / 2, m = i + h - 1; /* lo <= m < hi: both runs indexable */
+			i = right_d(r, k - m) > left_d(r, m) ? i + h : i;
+			n -= h;
+		}
+	}
+	*hint = i;
+	j = k + 1 - i;
 	kth = -INFINITY;
 	if (i > 0)
 		kth = left_d(r, i - 1);
@@ -238,7 +270,7 @@ static double kth_distance(const struct runs *r, int32_t k, double *next)
 }
 
 /* Median and MAD of a sorted array of n >= 1 values. */
-static void median_mad(const double *a, int32_t n, double *med, double *mad)
+static void median_mad(const double *a, int32_t n, double *med, double *mad, int32_t *hint)
 {
 	struct runs r = {.a = a, .p = n / 2, .nl = n / 2, .nr = n - n / 2};
 	double next, kth;
@@ -246,9 +278,9 @@ static void median_mad(const double *a, int32_t n, double *med, double *mad)
 	r.m = median_sorted(a, n);
 	*med = r.m;
 	if (n % 2) {
-		*mad = kth_distance(&r, n / 2, &next);
+		*mad = kth_distance(&r, n / 2, &next, hint);
 	} else {
-		kth = kth_distance(&r, n / 2 - 1, &next);
+		kth = kth_distance(&r, n / 2 - 1, &next, hint);
 		*mad = 0.5 * kth + 0.5 * next;
 	}
 }
@@ -276,8 +308,14 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 		x += 0.0; /* -0 -> +0 so the sorted array and the ring agree bitwise */
 
 	if (s->n > 0) {
-		median_mad(sorted_of(s), s->n, &med, &mad);
-		sigma = fmax(fmax(MAD_SCALE * mad, c->abs_floor), fmax(c->rel_floor * fabs(med), MAD_EPS));
+		median_mad(sorted_of(s), s->n, &med, &mad, &s->hint);
+		sigma = MAD_SCALE * mad;
+		if (sigma < c->abs_floor)
+			sigma = c->abs_floor;
+		if (sigma < c->rel_floor * fabs(med))
+			sigma = c->rel_floor * fabs(med);
+		if (!(sigma > MAD_EPS))
+			sigma = MAD_EPS;
 		out->expected = med;
 		out->lower = med - c->z_threshold * sigma;
 		out->upper = med + c->z_threshold * sigma;
@@ -287,14 +325,19 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 		}
 	}
 	if (isfinite(x)) {
-		int32_t at;
-		if (s->n == s->w)
-			evict_oldest(s);
-		at = (s->head + s->n) % s->w;
-		vals_of(s)[at] = x;
-		tss_of(s)[at] = ts;
-		sorted_insert(sorted_of(s), s->n, x);
-		s->n++;
+		if (s->n == s->w) {
+			/* full: the oldest slot takes the new point */
+			sorted_replace(sorted_of(s), s->n, vals_of(s)[s->head], x);
+			vals_of(s)[s->head] = x;
+			tss_of(s)[s->head] = ts;
+			s->head = s->head + 1 == s->w ? 0 : s->head + 1;
+		} else {
+			int32_t at = (s->head + s->n) % s->w;
+			vals_of(s)[at] = x;
+			tss_of(s)[at] = ts;
+			sorted_insert(sorted_of(s), s->n, x);
+			s->n++;
+		}
 	}
 	return 0;
 }
