@@ -39,8 +39,11 @@ static int is_anomalous(const struct rule *r, double value, const struct det_res
  *    normal point never opens one;
  *  - while open, every scored point counts in npoints and anomalous ones
  *    raise peak_score; it closes (RULE_RESOLVE) on the first normal point
- *    with ts - last_true >= keep_firing_for; the episode fields are then
- *    cleared, the history and last_true are kept. */
+ *    with ts - last_true >= keep_firing_for: firing drops to 0 while
+ *    started, start_pos, peak_score and npoints keep describing the episode
+ *    just closed, because the caller reports them in the resolved alert
+ *    (core/engine.c reads them after this call); the next RULE_FIRE
+ *    overwrites all four. The history and last_true are never reset. */
 enum rule_transition rule_eval(const struct rule *r, struct rule_state *st, double ts, double value,
 			       const struct det_result *res, int64_t pos)
 {
@@ -62,10 +65,6 @@ enum rule_transition rule_eval(const struct rule *r, struct rule_state *st, doub
 			st->peak_score = res->score;
 		if (!bad && ts - st->last_true >= r->keep_firing_for) {
 			st->firing = 0;
-			st->started = 0;
-			st->peak_score = 0;
-			st->start_pos = 0;
-			st->npoints = 0;
 			return RULE_RESOLVE;
 		}
 		return RULE_NONE;

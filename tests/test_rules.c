@@ -861,17 +861,19 @@ static void test_rules__eval_episode_fields(void **state)
 	assert_int_equal(st.npoints, 4);
 	assert_near(st.last_true, 1180, 0);
 	assert_int_equal(feed(&r, &st, 1300, 5, 5, 0.1, 45), RULE_RESOLVE); /* 120 s after 1180 */
+	/* closed, but the resolved alert can still report the episode */
 	assert_int_equal(st.firing, 0);
-	assert_near(st.started, 0, 0);
-	assert_near(st.peak_score, 0, 0);
-	assert_int_equal(st.start_pos, 0);
-	assert_int_equal(st.npoints, 0);
+	assert_near(st.started, 1060, 0);
+	assert_near(st.peak_score, 0.95, 0);
+	assert_int_equal(st.start_pos, 41);
+	assert_int_equal(st.npoints, 5); /* 1060, 1120, 1180, 1240 and the closing 1300 */
 	/* a new episode gets its own start */
 	assert_int_equal(feed(&r, &st, 1360, 10, 5, 0.6, 46), RULE_NONE);
 	assert_int_equal(feed(&r, &st, 1420, 10, 5, 0.55, 47), RULE_FIRE);
 	assert_near(st.started, 1420, 0);
 	assert_int_equal(st.start_pos, 47);
 	assert_near(st.peak_score, 0.55, 0);
+	assert_int_equal(st.npoints, 1);
 }
 
 int main(void)
