@@ -9,6 +9,7 @@
 /* Each detector file exports exactly one symbol: its type. Keep both lists
  * sorted by name. */
 extern const struct detector_type det_des;
+extern const struct detector_type det_ensemble;
 extern const struct detector_type det_gaussian;
 extern const struct detector_type det_holtwinters;
 extern const struct detector_type det_mad;
@@ -18,6 +19,7 @@ extern const struct detector_type det_sdes;
 
 static const struct detector_type *const detector_types[] = {
 	&det_des,
+	&det_ensemble,
 	&det_gaussian,
 	&det_holtwinters,
 	&det_mad,
@@ -29,7 +31,7 @@ static const struct detector_type *const detector_types[] = {
 
 /* The engine's best general-purpose detector (used when a rule or
  * `vigil detect` names none). */
-static const char default_detector[] = "des";
+static const char default_detector[] = "ensemble";
 
 #define STATE_MAGIC 0x56474453u /* "VGDS" */
 

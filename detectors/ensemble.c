@@ -1,0 +1,366 @@
+/* ensemble: vigil's default streaming detector.
+ *
+ * Per point, O(1), no allocation, a fixed plain-data state block (raw copy
+ * save/load). Three stages:
+ *
+ *  1. Raw signals, each a signed z-like deviation measured against a scale
+ *     learned from the series' own recent past (exponentially weighted):
+ *       - fast level: x - EWMA_fast, scaled by the EW mean |residual|;
+ *       - slow level: x - EWMA_slow, scaled likewise;
+ *       - derivative: (x - x_prev) - EW mean step, scaled by EW mean |step dev|;
+ *     scales are floored at the series' quantisation step (smallest non-zero
+ *     |x - x_prev| seen) and a relative floor, so flat and integer series do
+ *     not divide by ~0. `direction` keeps only deviations up or down.
+ *     raw = max over signals of z^2 / (z^2 + knee^2), in [0, 1).
+ *  2. Anomaly likelihood (docs/detectors.md §8): m = mean raw over the last
+ *     `avg_window` points, compared with an exponentially weighted Gaussian of
+ *     m (horizon `lik_horizon`); Q = upper (or two-sided) Gaussian tail;
+ *     red-run filter; score = (-log10 Q + sensitivity) / 10, clamped to [0, 1].
+ *  3. Spatial novelty (HTM's override): a value outside the range seen so far,
+ *     widened by `range_margin` of that range, scores 1 (+ sensitivity/10).
+ *
+ * Gaps: NaN value, NaN time or a time not after the last one (out of order)
+ * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
+ * Warm-up: the first `warmup` finite points score NaN. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "detectors/detector.h"
+
+#define ENS_AVG_MAX  64
+#define ENS_CTX_MAX  8
+#define ENS_SET_BITS (1u << 16) /* seen-context set: 8 KiB */
+
+enum ens_dir { ENS_BOTH, ENS_UP, ENS_DOWN };
+static const char *const ens_dir_names[] = {"both", "up", "down", NULL};
+
+struct ens_cfg {
+	int warmup;
+	int direction;
+	double sensitivity;
+	double alpha_fast, alpha_slow, alpha_dev;
+	double knee;
+	double rel_floor;
+	int avg_window;
+	double lik_horizon;
+	double sigma_floor;
+	int two_sided;
+	double range_margin;
+	int max_gap;
+	double w_fast, w_slow, w_deriv;
+	double red_run;
+	int refractory;
+	double alert_level;
+	double refr_scale;
+	int nbins;
+	int ctx_order;
+	double w_ctx;
+	int ctx_learn;
+	int lik_warm;
+};
+
+/* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
+struct ens_lik {
+	double ring[ENS_AVG_MAX]; /* last avg_window raw values */
+	double sum;
+	int64_t n;      /* raw values seen */
+	double mu, var; /* EW Gaussian of the short mean */
+	double q_prev;  /* previous unfiltered tail probability (red-run filter) */
+};
+
+/* Plain data only: saved and loaded as a raw copy. */
+struct ens_state {
+	int64_t n;       /* finite points absorbed since the last reset */
+	int64_t gap_run; /* consecutive gaps */
+	double last_ts;
+	double x_prev;
+	double lo, hi;               /* range seen so far */
+	double quant;                /* smallest non-zero |x - x_prev| seen (0: none yet) */
+	double lf, df;               /* fast level and its EW mean |residual| */
+	double ls, ds;               /* slow level and its EW mean |residual| */
+	double dm, dd;               /* EW mean step and EW mean |step - dm| */
+	struct ens_lik lik_z, lik_c; /* level/derivative channel, context channel */
+	int64_t refr;                /* points left in the refractory period */
+	double q_base, q_width;      /* value quantiser, fixed at the end of warm-up */
+	int64_t bins[ENS_CTX_MAX];   /* last bins, newest first */
+	int64_t nbins_seen;
+	uint64_t set[ENS_SET_BITS / 64];
+};
+
+#define OFF(f) offsetof(struct ens_cfg, f)
+
+static const struct param_spec ens_params[] = {
+	{"warmup", PARAM_INT, "150", OFF(warmup), "finite points scored NaN while the model learns", 2,
+	 100000, NULL, 0},
+	{"direction", PARAM_ENUM, "both", OFF(direction),
+	 "which deviations count: both, up (above normal) or down (below)", 1, 0, ens_dir_names, 0},
+	{"sensitivity", PARAM_DOUBLE, "0", OFF(sensitivity),
+	 "shift of the score in decades of tail probability: +1 alerts on 10x likelier events", -10, 10, NULL,
+	 0},
+	{"alpha_fast", PARAM_DOUBLE, "0.3", OFF(alpha_fast), "smoothing of the fast level", 1e-4, 1, NULL, 0},
+	{"alpha_slow", PARAM_DOUBLE, "0.02", OFF(alpha_slow), "smoothing of the slow level", 1e-5, 1, NULL,
+	 0},
+	{"alpha_dev", PARAM_DOUBLE, "0.01", OFF(alpha_dev), "smoothing of the residual scales", 1e-5, 1, NULL,
+	 0},
+	{"knee", PARAM_DOUBLE, "3", OFF(knee), "z at which a raw signal reads 0.5", 0.1, 100, NULL, 0},
+	{"rel_floor", PARAM_DOUBLE, "1e-3", OFF(rel_floor), "scale floor relative to |level|", 0, 1, NULL, 0},
+	{"avg_window", PARAM_INT, "10", OFF(avg_window), "points in the short mean of the raw score", 1,
+	 ENS_AVG_MAX, NULL, 0},
+	{"lik_horizon", PARAM_DOUBLE, "2000", OFF(lik_horizon),
+	 "points of memory of the long-run Gaussian of the short mean", 10, 1e7, NULL, 0},
+	{"sigma_floor", PARAM_DOUBLE, "0.02", OFF(sigma_floor), "floor of that Gaussian's sigma", 1e-6, 1,
+	 NULL, 0},
+	{"two_sided", PARAM_BOOL, "false", OFF(two_sided),
+	 "also flag a short mean far *below* its usual level", 0, 1, NULL, 0},
+	{"range_margin", PARAM_DOUBLE, "0.05", OFF(range_margin),
+	 "a value beyond the seen range widened by this fraction of it scores 1; nan disables", 0, 100, NULL,
+	 1},
+	{"max_gap", PARAM_INT, "1000", OFF(max_gap), "consecutive gaps after which the model restarts", 1,
+	 1000000000, NULL, 0},
+	{"w_fast", PARAM_DOUBLE, "1", OFF(w_fast), "weight of the fast-level signal (0 disables)", 0, 10,
+	 NULL, 0},
+	{"w_slow", PARAM_DOUBLE, "1", OFF(w_slow), "weight of the slow-level signal (0 disables)", 0, 10,
+	 NULL, 0},
+	{"w_deriv", PARAM_DOUBLE, "1", OFF(w_deriv), "weight of the derivative signal (0 disables)", 0, 10,
+	 NULL, 0},
+	{"red_run", PARAM_DOUBLE, "1e-5", OFF(red_run),
+	 "tail probability below which only a run's first point stays red", 0, 1, NULL, 0},
+	{"refractory", PARAM_INT, "200", OFF(refractory),
+	 "points after a score >= alert_level during which scores are scaled by refr_scale", 0, 1000000, NULL,
+	 0},
+	{"alert_level", PARAM_DOUBLE, "0.5", OFF(alert_level), "score that starts a refractory period", 0, 1,
+	 NULL, 0},
+	{"refr_scale", PARAM_DOUBLE, "0.5", OFF(refr_scale), "factor on scores inside a refractory period", 0,
+	 1, NULL, 0},
+	{"nbins", PARAM_INT, "5", OFF(nbins), "quantiser bins across the warm-up range (context signal)", 2,
+	 10000, NULL, 0},
+	{"ctx_order", PARAM_INT, "3", OFF(ctx_order), "longest context of bins remembered", 1, ENS_CTX_MAX,
+	 NULL, 0},
+	{"w_ctx", PARAM_DOUBLE, "1", OFF(w_ctx), "weight of the novel-context signal (0 disables)", 0, 10,
+	 NULL, 0},
+	{"ctx_learn", PARAM_INT, "300", OFF(ctx_learn), "points whose range sets the quantiser", 2, 100000,
+	 NULL, 0},
+	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
+	 1, 100000, NULL, 0},
+	{.name = NULL},
+};
+
+static size_t ens_state_size(const void *cfg)
+{
+	(void)cfg;
+	return sizeof(struct ens_state);
+}
+
+static int ens_init(const void *cfg, void *state)
+{
+	struct ens_state *s = state;
+	(void)cfg;
+	memset(s, 0, sizeof *s);
+	s->last_ts = -INFINITY;
+	s->lik_z.q_prev = s->lik_c.q_prev = 1.0;
+	return 0;
+}
+
+/* Keep the part of a signed deviation the configured direction cares about. */
+static double ens_dir(const struct ens_cfg *c, double z)
+{
+	switch (c->direction) {
+	case ENS_UP: return z > 0 ? z : 0;
+	case ENS_DOWN: return z < 0 ? -z : 0;
+	default: return fabs(z);
+	}
+}
+
+static double ens_squash(const struct ens_cfg *c, double z, double w)
+{
+	z *= w;
+	return z * z / (z * z + c->knee * c->knee);
+}
+
+static void ens_nan(struct det_result *out)
+{
+	out->score = out->expected = out->lower = out->upper = NAN;
+}
+
+/* Push raw into a likelihood channel; return the (red-run filtered) tail
+ * probability of the short mean against the Gaussian fitted before it. */
+static double ens_lik_step(const struct ens_cfg *c, struct ens_lik *l, double raw)
+{
+	int64_t k = l->n % c->avg_window;
+	double m, q, qr, a, d;
+
+	if (l->n >= c->avg_window)
+		l->sum -= l->ring[k];
+	l->ring[k] = raw;
+	l->sum += raw;
+	l->n++;
+	m = l->sum / (double)(l->n < c->avg_window ? l->n : c->avg_window);
+	d = (m - l->mu) / fmax(sqrt(l->var), c->sigma_floor);
+	q = l->n > c->lik_warm ? 0.5 * erfc((c->two_sided ? fabs(d) : d) / M_SQRT2) : 1.0;
+	/* EW mean/variance with a running-mean start: alpha = max(1/n, 1/H) */
+	a = fmax(1.0 / (double)l->n, 1.0 / c->lik_horizon);
+	d = m - l->mu;
+	l->mu += a * d;
+	l->var = (1 - a) * (l->var + a * d * d);
+	qr = q;
+	if (q <= c->red_run && l->q_prev <= c->red_run)
+		q = 1e-3;
+	l->q_prev = qr;
+	return q;
+}
+
+static uint64_t ens_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Context novelty: share of the contexts (orders 2..ctx_order) ending at x
+ * that were never seen before; every one of them is then remembered. */
+static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
+{
+	int64_t b;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	int k, novel = 0, n = 0;
+
+	if (!(s->q_width > 0)) {
+		if (s->n < c->ctx_learn)
+			return 0;
+		s->q_base = s->lo;
+		s->q_width = fmax((s->hi - s->lo) / c->nbins, s->quant);
+		if (!(s->q_width > 0))
+			s->q_width = fmax(fabs(s->lo) * 1e-3, 1e-9);
+	}
+	b = (int64_t)floor((x - s->q_base) / s->q_width);
+	memmove(s->bins + 1, s->bins, sizeof s->bins[0] * (ENS_CTX_MAX - 1));
+	s->bins[0] = b;
+	if (s->nbins_seen < ENS_CTX_MAX)
+		s->nbins_seen++;
+	for (k = 0; k < c->ctx_order && k < s->nbins_seen; k++) {
+		uint64_t bit;
+		h = ens_mix(h ^ (uint64_t)s->bins[k]);
+		if (k == 0)
+			continue;
+		bit = (h ^ (uint64_t)k) % ENS_SET_BITS;
+		n++;
+		if (!(s->set[bit / 64] >> (bit % 64) & 1)) {
+			novel++;
+			s->set[bit / 64] |= 1ULL << (bit % 64);
+		}
+	}
+	return n ? (double)novel / n : 0;
+}
+
+static int ens_update(const void *cfgp, void *state, double ts, double x, struct det_result *out)
+{
+	const struct ens_cfg *c = cfgp;
+	struct ens_state *s = state;
+	double floor_, zf, zs, zd, raw, step, q, score;
+	int spatial = 0;
+
+	ens_nan(out);
+	if (!isfinite(ts) || !isfinite(x) || !(ts > s->last_ts)) {
+		if (++s->gap_run >= c->max_gap) {
+			double keep = s->last_ts;
+			ens_init(c, s);
+			s->last_ts = keep;
+		}
+		return 0;
+	}
+	s->gap_run = 0;
+	s->last_ts = ts;
+	if (s->n == 0) {
+		s->n = 1;
+		s->x_prev = s->lo = s->hi = s->lf = s->ls = x;
+		return 0;
+	}
+	s->n++;
+
+	/* 1. raw signals, measured against the model before x enters it */
+	step = x - s->x_prev;
+	if (fabs(step) > 0 && (s->quant <= 0 || fabs(step) < s->quant))
+		s->quant = fabs(step);
+	floor_ = fmax(s->quant, c->rel_floor * fabs(s->ls));
+	if (!(floor_ > 0))
+		floor_ = 1e-12;
+	zf = ens_dir(c, (x - s->lf) / fmax(s->df, floor_));
+	zs = ens_dir(c, (x - s->ls) / fmax(s->ds, floor_));
+	zd = ens_dir(c, (step - s->dm) / fmax(s->dd, floor_));
+	raw = fmax(ens_squash(c, zf, c->w_fast),
+		   fmax(ens_squash(c, zs, c->w_slow), ens_squash(c, zd, c->w_deriv)));
+
+	out->expected = s->lf;
+	out->lower = s->lf - c->knee * fmax(s->df, floor_);
+	out->upper = s->lf + c->knee * fmax(s->df, floor_);
+
+	/* 3. spatial novelty against the range seen before x */
+	if (s->n > c->warmup && isfinite(c->range_margin)) {
+		double w = c->range_margin * (s->hi - s->lo);
+		if ((c->direction != ENS_DOWN && x > s->hi + w) || (c->direction != ENS_UP && x < s->lo - w))
+			spatial = 1;
+	}
+
+	/* model update */
+	s->df += c->alpha_dev * (fabs(x - s->lf) - s->df);
+	s->ds += c->alpha_dev * (fabs(x - s->ls) - s->ds);
+	s->dd += c->alpha_dev * (fabs(step - s->dm) - s->dd);
+	s->lf += c->alpha_fast * (x - s->lf);
+	s->ls += c->alpha_slow * (x - s->ls);
+	s->dm += c->alpha_slow * (step - s->dm);
+	s->x_prev = x;
+	if (x < s->lo)
+		s->lo = x;
+	if (x > s->hi)
+		s->hi = x;
+
+	/* 2. anomaly likelihood of each channel; the rarer one speaks */
+	q = ens_lik_step(c, &s->lik_z, raw);
+	if (c->w_ctx > 0) {
+		double nov = ens_context(c, s, x);
+		if (isfinite(nov))
+			q = fmin(q, ens_lik_step(c, &s->lik_c, c->w_ctx * nov));
+	}
+	if (s->n <= c->warmup)
+		return 0;
+	score = (-log10(fmax(q, 1e-300)) + c->sensitivity) / 10.0;
+	if (spatial)
+		score = fmax(score, 1.0 + c->sensitivity / 10.0);
+	score = fmin(1.0, fmax(0.0, score));
+	if (s->refr > 0) {
+		s->refr--;
+		score *= c->refr_scale;
+	} else if (score >= c->alert_level) {
+		s->refr = c->refractory;
+	}
+	out->score = score;
+	return 0;
+}
+
+static int ens_check(void *cfgp, char *err, size_t errlen)
+{
+	struct ens_cfg *c = cfgp;
+	if (!(c->alpha_slow <= c->alpha_fast)) {
+		snprintf(err, errlen, "ensemble: alpha_slow (%g) must not exceed alpha_fast (%g)",
+			 c->alpha_slow, c->alpha_fast);
+		return -VIGIL_EINVAL;
+	}
+	return 0;
+}
+
+const struct detector_type det_ensemble = {
+	.name = "ensemble",
+	.summary = "fast/slow level + derivative z-scores, anomaly likelihood, range novelty (NAB-tuned)",
+	.state_version = 1,
+	.params = ens_params,
+	.config_size = sizeof(struct ens_cfg),
+	.default_threshold = 0.5,
+	.config_check = ens_check,
+	.state_size = ens_state_size,
+	.init = ens_init,
+	.update = ens_update,
+};
