@@ -54,8 +54,19 @@ static int graphite_sniff(const char *rec, size_t len)
 
 	if (n < 2 || n > 3 || rec[f[0].off] == '{' || rec[f[0].off] == '[')
 		return 0;
-	if (parse_finite(rec + f[1].off, f[1].len, &v) != 0)
-		return 0;
+	/* The value must read as a number, but a non-finite one (NaN, inf,
+	 * 1e999) still counts as Graphite so that graphite_decode rejects it
+	 * with an error that says what is wrong with the value. */
+	if (parse_finite(rec + f[1].off, f[1].len, &v) != 0) {
+		char tmp[64], *end;
+		if (f[1].len == 0 || f[1].len >= sizeof tmp)
+			return 0;
+		memcpy(tmp, rec + f[1].off, f[1].len);
+		tmp[f[1].len] = '\0';
+		(void)strtod(tmp, &end);
+		if (*end != '\0')
+			return 0;
+	}
 	return n == 2 || parse_finite(rec + f[2].off, f[2].len, &v) == 0;
 }
 

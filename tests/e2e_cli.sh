@@ -63,15 +63,17 @@ check "detect non-finite value rejected" grep -q "bad.csv:5:21: bad value 'inf'"
     echo "svc.qps;host=a $(( 100 + (i % 3) )) $((1700000000 + i * 60))"
   done
   echo 'garbage line'
+  echo 'svc.qps;host=a NaN 1700090000'
   printf '{"series":"svc.lat","ts":1700000000,"value":1}\xff\n'
 } >"$tmp/metrics.log"
 "$VIGIL" replay "$tmp/metrics.log" >"$tmp/alerts.jsonl" 2>"$tmp/replay.err"
 check "replay exit 0" test $? -eq 0
 check "replay summary counts points" grep -q "points=600 " "$tmp/replay.err"
 check "replay summary counts series" grep -q "series=2 " "$tmp/replay.err"
-check "replay summary counts rejected" grep -q "rejected=2 " "$tmp/replay.err"
+check "replay summary counts rejected" grep -q "rejected=3 " "$tmp/replay.err"
+check "replay says a NaN value is not finite" grep -q "metrics.log:602: column .*finite" "$tmp/replay.err"
 check "replay names the bad line" grep -q "metrics.log:601: column 1" "$tmp/replay.err"
-check "replay names invalid UTF-8" grep -q "metrics.log:602: column .*UTF-8" "$tmp/replay.err"
+check "replay names invalid UTF-8" grep -q "metrics.log:603: column .*UTF-8" "$tmp/replay.err"
 check "replay alert for the spike" bash -c "grep -q '\"series\": *\"svc.lat{host=a}\"' '$tmp/alerts.jsonl'"
 check "replay alerts are JSON" python3 -c "import json,sys; [json.loads(l) for l in open('$tmp/alerts.jsonl')]"
 check "replay missing file fails" bash -c "! '$VIGIL' replay '$tmp/none.log' >/dev/null 2>&1"
