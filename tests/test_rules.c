@@ -298,11 +298,11 @@ static const struct err_case err_cases[] = {
 	/* detector and params */
 	{RULE_HEAD "    detector: nope\n", 5, 15, "unknown detector 'nope'"},
 	{RULE_HEAD "    detector: [des]\n", 5, 15, "detector must be a scalar"},
-	{RULE_HEAD "    params: {alpha: 2}\n", 5, 14, "parameter 'alpha'"},
-	{RULE_HEAD "    params:\n      alpha: 0.1\n      bogus: 1\n", 7, 7, "unknown parameter 'bogus'"},
-	{RULE_HEAD "    params: {alpha: [1]}\n", 5, 21, "value of 'alpha' must be a scalar"},
-	{RULE_HEAD "    params: [alpha]\n", 5, 13, "params must be a map, not a list"},
-	{RULE_HEAD "    params: {alpha: 0.1, alpha: 0.2}\n", 5, 26, "duplicate key 'alpha' in params"},
+	{RULE_HEAD "    detector: des\n    params: {alpha: 2}\n", 6, 14, "parameter 'alpha'"},
+	{RULE_HEAD "    detector: des\n    params:\n      alpha: 0.1\n      bogus: 1\n", 8, 7, "unknown parameter 'bogus'"},
+	{RULE_HEAD "    detector: des\n    params: {alpha: [1]}\n", 6, 21, "value of 'alpha' must be a scalar"},
+	{RULE_HEAD "    detector: des\n    params: [alpha]\n", 6, 13, "params must be a map, not a list"},
+	{RULE_HEAD "    detector: des\n    params: {alpha: 0.1, alpha: 0.2}\n", 6, 26, "duplicate key 'alpha' in params"},
 	/* threshold, direction, for, keep_firing_for, action */
 	{RULE_HEAD "    threshold: 0\n", 5, 16, "outside (0, 1]"},
 	{RULE_HEAD "    threshold: 1.5\n", 5, 16, "outside (0, 1]"},
