@@ -221,7 +221,8 @@ static uint64_t ens_mix(uint64_t h)
 }
 
 /* Context novelty: share of the contexts (orders 2..ctx_order) ending at x
- * that were never seen before; every one of them is then remembered. */
+ * that were never seen before; every one of them is then remembered. Reads 0
+ * while the quantiser learns the range (the first ctx_learn points). */
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
 	int64_t b;
@@ -321,9 +322,12 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	/* 2. anomaly likelihood of each channel; the rarer one speaks */
 	q = ens_lik_step(c, &s->lik_z, raw);
 	if (c->w_ctx > 0) {
+		/* the context is remembered either way; with a direction only
+		 * a point on the watched side of the fast level can be novel */
 		double nov = ens_context(c, s, x);
-		if (isfinite(nov))
-			q = fmin(q, ens_lik_step(c, &s->lik_c, c->w_ctx * nov));
+		if (c->direction != ENS_BOTH && !(zf > 0))
+			nov = 0;
+		q = fmin(q, ens_lik_step(c, &s->lik_c, c->w_ctx * nov));
 	}
 	if (s->n <= c->warmup)
 		return 0;

@@ -1,0 +1,390 @@
+/* Tests for the ensemble detector (detectors/ensemble.c): known answers on
+ * hand-made series, invariants (warm-up, direction, gaps, save/load), and a
+ * regression on three NAB files: the score reaches the detector's threshold
+ * inside every labelled window and stays below it on almost every other row.
+ * The NAB corpus is read from $SHARED/nab or ../shared/nab (relative to the
+ * repo root, where the tests run); a missing file fails the test. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "detectors/detector.h"
+
+#define NPTS 3000
+
+static void assert_near(double got, double want, double tol)
+{
+	if (isnan(want)) {
+		if (!isnan(got))
+			fail_msg("got %.17g, want NaN", got);
+		return;
+	}
+	if (!(fabs(got - want) <= tol))
+		fail_msg("got %.17g, want %.17g (tol %g)", got, want, tol);
+}
+
+/* Deterministic uniform [0, 1) (64-bit LCG, top 53 bits). */
+static double uni(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(*st >> 11) / 9007199254740992.0;
+}
+
+struct run {
+	struct detector d;
+	void *state;
+};
+
+static void run_open(struct run *r, const struct kv *set, size_t nset)
+{
+	char err[256];
+	int rc = det_new("ensemble", set, nset, &r->d, err, sizeof err);
+	if (rc != 0)
+		fail_msg("det_new: %s", err);
+	r->state = malloc(det_state_size(&r->d));
+	assert_non_null(r->state);
+	assert_int_equal(det_state_init(&r->d, r->state), 0);
+}
+
+static void run_close(struct run *r)
+{
+	det_state_fini(&r->d, r->state);
+	free(r->state);
+	det_free(&r->d);
+}
+
+static double feed(struct run *r, double ts, double x)
+{
+	struct det_result res;
+	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &res), 0);
+	return res.score;
+}
+
+/* Noise uniform in [9, 11] at 60 s steps; xs[spike_at] replaced by spike. */
+static void make_series(double *xs, size_t n, size_t spike_at, double spike)
+{
+	uint64_t st = 42;
+	for (size_t i = 0; i < n; i++)
+		xs[i] = 9.0 + 2.0 * uni(&st);
+	if (spike_at < n)
+		xs[spike_at] = spike;
+}
+
+static void test_registered_default(void **unused)
+{
+	(void)unused;
+	assert_non_null(det_find("ensemble"));
+	assert_string_equal(det_default_name(), "ensemble");
+}
+
+static void test_warmup_is_nan(void **unused)
+{
+	struct run r;
+	struct kv set[] = {{"warmup", "100", "test"}};
+	(void)unused;
+	run_open(&r, set, 1);
+	for (int i = 0; i < 100; i++)
+		assert_true(isnan(feed(&r, 60.0 * i, 5.0 + (i % 3))));
+	double s = feed(&r, 60.0 * 100, 5.0);
+	assert_true(isfinite(s) && s >= 0 && s <= 1);
+	run_close(&r);
+}
+
+/* Returns the max score over rows [from, to) and the score at spike_at. */
+static void score_spike(const struct kv *set, size_t nset, double spike, double *before, double *at)
+{
+	static double xs[NPTS];
+	struct run r;
+	size_t spike_at = 2000;
+	make_series(xs, NPTS, spike_at, spike);
+	run_open(&r, set, nset);
+	*before = 0;
+	for (size_t i = 0; i < spike_at; i++) {
+		double s = feed(&r, 60.0 * (double)i, xs[i]);
+		if (i >= 1000 && s > *before)
+			*before = s;
+	}
+	*at = feed(&r, 60.0 * (double)spike_at, xs[spike_at]);
+	run_close(&r);
+}
+
+static void test_flat_then_spike(void **unused)
+{
+	double before, at, thr = det_find("ensemble")->default_threshold;
+	(void)unused;
+	score_spike(NULL, 0, 30.0, &before, &at);
+	assert_true(before < thr);
+	assert_true(at >= thr);
+	assert_true(at <= 1.0);
+	/* a drop as well, with the default direction (both) */
+	score_spike(NULL, 0, -10.0, &before, &at);
+	assert_true(at >= thr);
+}
+
+static void test_direction_up_ignores_drop(void **unused)
+{
+	double before, at, thr = det_find("ensemble")->default_threshold;
+	struct kv up[] = {{"direction", "up", "test"}};
+	struct kv down[] = {{"direction", "down", "test"}};
+	(void)unused;
+	score_spike(up, 1, -10.0, &before, &at);
+	assert_true(at < thr);
+	score_spike(up, 1, 30.0, &before, &at);
+	assert_true(at >= thr);
+	score_spike(down, 1, 30.0, &before, &at);
+	assert_true(at < thr);
+}
+
+/* sensitivity shifts the score by sensitivity/10 (one decade of tail
+ * probability = 0.1), as long as neither score is clamped (refractory off:
+ * it is triggered by the shifted score). */
+static void test_sensitivity_shifts(void **unused)
+{
+	static double xs[NPTS];
+	struct run a, b;
+	struct kv set[] = {{"refractory", "0", "test"}, {"sensitivity", "1", "test"}};
+	int compared = 0;
+	(void)unused;
+	make_series(xs, NPTS, NPTS, 0);
+	run_open(&a, set, 1);
+	run_open(&b, set, 2);
+	for (size_t i = 0; i < NPTS; i++) {
+		double sa = feed(&a, 60.0 * (double)i, xs[i]), sb = feed(&b, 60.0 * (double)i, xs[i]);
+		if (isfinite(sa) && sa > 0 && sa < 0.45 && sb < 1) {
+			assert_near(sb, sa + 0.1, 1e-9);
+			compared++;
+		}
+	}
+	assert_true(compared > 100);
+	run_close(&a);
+	run_close(&b);
+}
+
+/* A NaN value or an out-of-order time is a gap: it scores NaN and leaves the
+ * model as it was, so the rest of the stream scores as if it were absent. */
+static void test_gaps_leave_state_valid(void **unused)
+{
+	static double xs[NPTS];
+	struct run a, b;
+	(void)unused;
+	make_series(xs, NPTS, 2500, 25.0);
+	run_open(&a, NULL, 0);
+	run_open(&b, NULL, 0);
+	for (size_t i = 0; i < NPTS; i++) {
+		double ts = 60.0 * (double)i;
+		if (i == 700 || i == 2400) {
+			assert_true(isnan(feed(&b, ts - 30.0, NAN)));
+			assert_true(isnan(feed(&b, ts - 1e6, 10.0))); /* out of order */
+			assert_true(isnan(feed(&b, NAN, 10.0)));
+		}
+		double sa = feed(&a, ts, xs[i]), sb = feed(&b, ts, xs[i]);
+		assert_near(sb, sa, 0);
+	}
+	run_close(&a);
+	run_close(&b);
+}
+
+static void test_long_gap_restarts(void **unused)
+{
+	struct run r;
+	struct kv set[] = {{"max_gap", "5", "test"}, {"warmup", "20", "test"}};
+	(void)unused;
+	run_open(&r, set, 2);
+	for (int i = 0; i < 50; i++)
+		feed(&r, i, 1.0 + (i % 2));
+	assert_true(isfinite(feed(&r, 50, 1.0)));
+	for (int i = 0; i < 5; i++)
+		feed(&r, 51 + i, NAN);
+	/* the model restarted: back in warm-up */
+	assert_true(isnan(feed(&r, 60, 1.0)));
+	run_close(&r);
+}
+
+/* save -> load -> continue equals the uninterrupted stream (10,000 random
+ * samples with gaps, as the Atlas suite does), through the versioned envelope. */
+static void test_save_load_continue(void **unused)
+{
+	struct run a, b;
+	struct buf saved = {0};
+	uint64_t st = 7;
+	double xs[10000];
+	(void)unused;
+	for (int i = 0; i < 10000; i++)
+		xs[i] = uni(&st) < 0.01 ? NAN : 100.0 * uni(&st) + (i % 500 == 0 ? 400.0 : 0.0);
+	run_open(&a, NULL, 0);
+	run_open(&b, NULL, 0);
+	for (int i = 0; i < 5000; i++)
+		feed(&a, i, xs[i]);
+	assert_int_equal(det_state_save(&a.d, a.state, &saved), 0);
+	assert_int_equal(det_state_load(&b.d, b.state, saved.data, saved.len), 0);
+	for (int i = 5000; i < 10000; i++) {
+		double sa = feed(&a, i, xs[i]), sb = feed(&b, i, xs[i]);
+		assert_near(sb, sa, 1e-12);
+	}
+	/* a truncated blob is refused and leaves a fresh model */
+	assert_int_not_equal(det_state_load(&b.d, b.state, saved.data, saved.len - 1), 0);
+	assert_true(isnan(feed(&b, 20000, 1.0)));
+	buf_free(&saved);
+	run_close(&a);
+	run_close(&b);
+}
+
+static void test_bad_params(void **unused)
+{
+	struct detector d;
+	char err[256];
+	struct kv bad1[] = {{"direction", "sideways", "test"}};
+	struct kv bad2[] = {{"alpha_fast", "0.01", "test"}, {"alpha_slow", "0.5", "test"}};
+	(void)unused;
+	assert_int_not_equal(det_new("ensemble", bad1, 1, &d, err, sizeof err), 0);
+	assert_int_not_equal(det_new("ensemble", bad2, 2, &d, err, sizeof err), 0);
+	assert_non_null(strstr(err, "alpha_slow"));
+}
+
+/* ---- NAB regression ---- */
+
+static const char *shared_dir(void)
+{
+	const char *s = getenv("SHARED");
+	return s && *s ? s : "../shared";
+}
+
+static double parse_ts(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (end == NULL)
+		return NAN;
+	return (double)timegm(&tm);
+}
+
+static void nab_file(const char *rel)
+{
+	char path[1024], line[256];
+	double *ts = NULL, *xs = NULL, thr = det_find("ensemble")->default_threshold;
+	size_t n = 0, cap = 0, fp = 0, normal = 0;
+	json_error_t jerr;
+	json_t *labels, *wins;
+	struct run r;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/nab/data/%s", shared_dir(), rel);
+	f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("NAB file %s is missing (set SHARED)", path);
+	assert_non_null(fgets(line, sizeof line, f));
+	while (fgets(line, sizeof line, f)) {
+		char *comma = strchr(line, ',');
+		assert_non_null(comma);
+		*comma = '\0';
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			ts = realloc(ts, cap * sizeof *ts);
+			xs = realloc(xs, cap * sizeof *xs);
+			assert_non_null(ts);
+			assert_non_null(xs);
+		}
+		ts[n] = parse_ts(line);
+		xs[n] = strtod(comma + 1, NULL);
+		assert_true(isfinite(ts[n]));
+		n++;
+	}
+	fclose(f);
+	assert_true(n > 1000);
+
+	snprintf(path, sizeof path, "%s/nab/labels/combined_windows.json", shared_dir());
+	labels = json_load_file(path, 0, &jerr);
+	if (labels == NULL)
+		fail_msg("%s: %s", path, jerr.text);
+	wins = json_object_get(labels, rel);
+	assert_true(json_is_array(wins));
+	assert_true(json_array_size(wins) > 0);
+
+	double *score = calloc(n, sizeof *score);
+	char *inwin = calloc(n, 1);
+	assert_non_null(score);
+	assert_non_null(inwin);
+	run_open(&r, NULL, 0);
+	for (size_t i = 0; i < n; i++)
+		score[i] = feed(&r, ts[i], xs[i]);
+	run_close(&r);
+
+	for (size_t w = 0; w < json_array_size(wins); w++) {
+		json_t *pair = json_array_get(wins, w);
+		double a = parse_ts(json_string_value(json_array_get(pair, 0)));
+		double b = parse_ts(json_string_value(json_array_get(pair, 1)));
+		double best = 0;
+		size_t rows = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (ts[i] < a || ts[i] > b)
+				continue;
+			inwin[i] = 1;
+			rows++;
+			if (score[i] > best)
+				best = score[i];
+		}
+		assert_true(rows > 0);
+		if (!(best >= thr))
+			fail_msg("%s: window %zu: max score %.4f < threshold %.2f", rel, w, best, thr);
+	}
+	/* NAB's probation: rows before min(15 %, 750) are not scored */
+	size_t probation = (size_t)floor(0.15 * (double)n);
+	if (probation > 750)
+		probation = 750;
+	for (size_t i = probation; i < n; i++) {
+		if (inwin[i])
+			continue;
+		normal++;
+		if (score[i] >= thr)
+			fp++;
+	}
+	if (!(fp * 200 < normal))
+		fail_msg("%s: %zu of %zu unlabelled rows at/above threshold", rel, fp, normal);
+	json_decref(labels);
+	free(score);
+	free(inwin);
+	free(ts);
+	free(xs);
+}
+
+static void test_nab_ec2_latency(void **unused)
+{
+	(void)unused;
+	nab_file("realKnownCause/ec2_request_latency_system_failure.csv");
+}
+
+static void test_nab_speed(void **unused)
+{
+	(void)unused;
+	nab_file("realTraffic/speed_t4013.csv");
+}
+
+static void test_nab_jumpsup(void **unused)
+{
+	(void)unused;
+	nab_file("artificialWithAnomaly/art_daily_jumpsup.csv");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registered_default), cmocka_unit_test(test_warmup_is_nan),
+		cmocka_unit_test(test_flat_then_spike),    cmocka_unit_test(test_direction_up_ignores_drop),
+		cmocka_unit_test(test_sensitivity_shifts), cmocka_unit_test(test_gaps_leave_state_valid),
+		cmocka_unit_test(test_long_gap_restarts),  cmocka_unit_test(test_save_load_continue),
+		cmocka_unit_test(test_bad_params),         cmocka_unit_test(test_nab_ec2_latency),
+		cmocka_unit_test(test_nab_speed),          cmocka_unit_test(test_nab_jumpsup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
