@@ -507,6 +507,16 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		snprintf(err, errlen, "gateway_group: %s", e);
 		goto fail;
 	}
+	/* 2.0.2 refuses assign() without a group.id: the reader gets a private
+	 * one that never joins (no subscribe) and never commits. */
+	if (strcmp(role, "reader") == 0) {
+		const char *g = kafka_cfg_prop(c, "group.id");
+		snprintf(cid, sizeof cid, "%s-reader-%ld", g ? g : "vigil", (long)getpid());
+		if (rd_kafka_conf_set(conf, "group.id", cid, e, sizeof e) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "group.id: %s", e);
+			goto fail;
+		}
+	}
 	/* Distinct client ids per process and role (docs/kafka.md §7, #4783). */
 	const char *base = kafka_cfg_prop(c, "client.id");
 	snprintf(cid, sizeof cid, "%s-%s-%ld", base ? base : "vigil", role, (long)getpid());
