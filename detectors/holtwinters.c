@@ -7,64 +7,124 @@
  *   d_t = gamma |x_t - yhat_t| + (1 - gamma) d_{t-L}                 deviation
  *   yhat_t = a_{t-1} + b_{t-1} + c_{t-L}
  *
- * Band: yhat_t -/+ delta * d_{t-L}, the band known before x_t arrived (with
- * graphite_compat = true: delta * d_t, Graphite's form, which contains the
- * point's own error; only meant for reproducing Graphite's numbers). The first
- * point sets a = x, b = 0, yhat = x; c and d start at 0 (Graphite).
- * Score: 1 when x is outside the band; inside, 0.5 * |x - yhat| / (delta d),
- * in [0, 0.5]. NaN for the first 2 seasons (the first season's bands are too
- * narrow), on gaps and on ignored points.
+ * Two modes.
  *
- * Time: L = round(season / step) slots (at least 2). The step is the `step`
- * parameter or, when that is 0, learned from the first two timestamps (the
- * first point is held until then). A point's tick is llround(ts / step) and
- * its phase tick mod L, so gaps cannot shift the season. A point whose tick is
- * not newer than the last point's is ignored (out of order or duplicate).
+ * graphite_compat = true reproduces Graphite exactly (golden test): the first
+ * point sets a = x, b = 0, yhat = x; c and d start at 0 and d grows from 0 by
+ * gamma per season, so the bands of the first seasons are far too narrow
+ * (after 3 seasons d is ~27 % of the real mean error). Band = yhat -/+ delta
+ * d_t (contains the point's own error). Needs an explicit `season`.
+ *
+ * vigil's default mode DEVIATES from Graphite to fix that:
+ *  - Warm-up buffer. The first N ticks are kept in the state (N = 2 L for a
+ *    given season, see below for `season: 0` = auto) and the model starts
+ *    from them: a = mean of the first season (moved to its last tick along the
+ *    slope), b = (mean of season 2 - mean of season 1) / L, c[p] = x_p minus
+ *    the trend line (phases missing in season 1 take the nearest present
+ *    one), d[p] = d0 for every phase, where d0 = mean |x_{k+L} - x_k - bL|
+ *    over the buffered pairs (L = 1: mean |x_{k+1} - x_k|): the mean absolute
+ *    error of forecasting a season from the one before, which is what a
+ *    profile resting on one season does (for normal noise sqrt 2 times the
+ *    noise's E|e|; d then decays towards the real error at gamma per season).
+ *    Then season 2 .. N are replayed through the equations, so no point of
+ *    the warm-up is wasted. Scores start after max(2 L, 16) ticks.
+ *  - Band = yhat -/+ delta * max(d_{t-L}, deviation_floor * g), the band
+ *    known before x_t arrived (d_t would let the point widen its own band),
+ *    where g is a global EW mean |x - yhat| over all phases (rate
+ *    min(gamma, 1/L), starts at d0, each |e| clipped at 4 g so an incident
+ *    cannot blow the floor up): a phase that has seen few or calm samples
+ *    cannot have a band narrower than deviation_floor of the series' noise.
+ *    The half-width is at least 1e-9 |yhat| (rounding on noiseless data).
+ * Score: 1 when x is outside the band; inside, 0.5 * |x - yhat| / half-width,
+ * in [0, 0.5]. NaN while warming up, on gaps and on ignored points.
+ *
+ * Season auto-detection (`season: 0`, the default; the parameter parser has
+ * no keyword, so 0 means auto). Lmax = min(cap, round(season_max / step)), N =
+ * 2 Lmax ticks (at least 2 candidate periods of every lag considered; if Lmax
+ * < 2 no season fits and N = min(16, 2 cap)). Examples with the defaults
+ * (max_season_points 1440, season_max 1w): step 1 min -> N = 2880 (2 days);
+ * step 5 min -> N = 2880 (10 days); step 1 h -> N = 336 (2 weeks). Once the
+ * tick N-1 is reached (or passed) the buffered series is detrended (least
+ * squares line, residuals clipped at 6 mean |residual|) and its
+ * autocorrelation r(l) (Pearson over the pairs where both points are present)
+ * is computed at: one hour, one day and one week in steps (when they lie in
+ * [2, Lmax]), at the 3 highest local maxima of an ACF of the series
+ * averaged in blocks of m = ceil(Lmax / 240) ticks, each refined at full
+ * resolution within +/- m lags, and (m > 1) at the best local maximum of lags
+ * 2 .. 2m + 1 at full resolution (short periods vanish in block means). A lag l is significant when r(l) >=
+ * 0.3 and r(l) - min(r(floor(l/2)), r(ceil(l/2))) >= 0.3 (a peak, not the slow decay of a trend or random
+ * walk; this also rejects multiples of the true period). L = the smallest significant lag whose r is within
+ * 0.05 of the best one, snapped to one hour/day/week when within 2 % of it; no significant lag -> L = 1
+ * (plain Holt with bands, c = 0). Causal: decided from buffered points only. Cost: one-off O(N * 240 + 30 N)
+ * at the decision.
+ *
+ * Time: ticks are llround(ts / step); the step is the `step` parameter or,
+ * when that is 0, learned from the first two timestamps (the first point is
+ * held until then). The phase of tick t is (t - t0) mod L with t0 the first
+ * point's tick, so gaps cannot shift the season. A point whose tick is not
+ * newer than the last point's is ignored (out of order or duplicate).
  *
  * Gaps (NaN input or skipped ticks): that phase's c and d are left alone, the
- * level is carried on with a + b per missing tick. After a gap of L ticks or
- * more, the next finite point re-anchors the level (a = x - c, b = 0) and is
- * not scored; the seasonal profile survives. (Graphite instead zeroes c and d
- * and predicts 0 after a gap; not reproduced even in graphite_compat.)
+ * level is carried on with a + b per missing tick. After a gap of max(L, 16)
+ * ticks (L in graphite_compat) or more the next finite point re-anchors the
+ * level (a = x - c, b = 0) and is not scored; the seasonal profile survives.
+ * (Graphite instead zeroes c and d and predicts 0 after a gap; not reproduced
+ * even in graphite_compat.)
  *
- * State: header + rings c[cap], d[cap] (plain data, no pointers). cap = L when
- * `step` is configured, else `max_season_points` (default 1440 = 23 KB); cap is
- * limited to 10080. If a learned step gives L > cap the detector has no
- * opinion (everything NaN); configure `step` or `max_season_points`.
- * Not done: automatic season detection (`season` must be given; default 1d). */
+ * State (plain data, no pointers): header, then ring[] = c[cap] followed by
+ * d[cap] (graphite_compat: 2 cap doubles) or, in vigil mode, by a region of
+ * 2 cap doubles that holds the warm-up buffer x[0 .. N) (NaN = missing) until
+ * the model starts and d[0 .. L) afterwards (3 cap doubles; the replay writes
+ * d[p] only over buffer slots it has consumed). cap = L for a given season
+ * with a configured step; auto with a configured step: min(max_season_points,
+ * round(season_max / step)); else max_season_points (default 1440: 34.6 KB
+ * in vigil mode). cap <= 10080. A learned season that does not fit cap
+ * leaves the detector without opinion (everything NaN). The header starts
+ * with int32 cap, int32 L (0 while undecided); tests read L from there. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "detectors/detector.h"
 
-#define HW_MAX_SLOTS 10080
-#define HW_MAX_TICKS 4.0e15
+#define HW_MAX_SLOTS  10080
+#define HW_MAX_TICKS  4.0e15
+#define HW_ACF_MIN    0.3  /* r(L) needed for a season */
+#define HW_ACF_PROM   0.3  /* r(L) - r(L/2) needed for a season */
+#define HW_ACF_TIE    0.05 /* a shorter lag this close to the best wins */
+#define HW_ACF_COARSE 240  /* lags of the coarse ACF search */
+#define HW_MIN_WARM   16   /* ticks */
 
 struct hw_cfg {
 	double alpha, beta, gamma, delta;
-	double season; /* seconds */
-	double step;   /* seconds; 0 = learn */
+	double season;     /* seconds; 0 = detect */
+	double season_max; /* seconds: the longest season detection considers */
+	double step;       /* seconds; 0 = learn */
+	double dev_floor;  /* fraction of the global deviation */
 	int max_season_points;
 	int graphite_compat;
 	int cap; /* derived: ring slots */
+	int pad;
 };
 
 struct hw_state {
 	int32_t cap;     /* ring slots (checked on load) */
-	int32_t L;       /* season length in ticks; 0 until the step is known */
+	int32_t L;       /* season length in ticks; 0 until the model runs */
 	int32_t started; /* a point with a valid ts was accepted */
 	int32_t have_level;
 	int32_t disabled; /* learned L does not fit: no opinion */
-	int32_t pad;
+	int32_t npend;    /* vigil: warm-up buffer length N; 0 until the step is known */
 	double step;
 	double first_ts, first_x; /* held first point while the step is unknown */
 	double last_ts;
-	int64_t last_tick, first_tick;
-	int64_t gap_run; /* consecutive missing ticks since the last finite point */
+	int64_t last_tick;
+	int64_t origin;     /* tick of phase 0 (the first point's) */
+	int64_t level_tick; /* tick where the level started (warm-up reference) */
+	int64_t gap_run;    /* consecutive missing ticks since the last finite point */
 	uint64_t late;
 	double a, b;
-	double ring[]; /* c[cap] then d[cap] */
+	double g;      /* vigil: global EW mean |e| */
+	double ring[]; /* see the header comment */
 };
 
 static const struct param_spec hw_params[] = {
@@ -98,9 +158,17 @@ static const struct param_spec hw_params[] = {
 	 .max = 1e6},
 	{.name = "season",
 	 .kind = PARAM_DURATION,
-	 .def = "1d",
+	 .def = "0",
 	 .offset = offsetof(struct hw_cfg, season),
-	 .help = "season length (no automatic detection)",
+	 .help = "season length; 0 = detect it from the first 2 x season_max of data (autocorrelation)",
+	 .min = 0,
+	 .max = 1e10},
+	{.name = "season_max",
+	 .kind = PARAM_DURATION,
+	 .def = "1w",
+	 .offset = offsetof(struct hw_cfg, season_max),
+	 .help = "season detection: longest season considered (also bounded by max_season_points); "
+		 "the decision waits for 2 of them",
 	 .min = 0,
 	 .max = 1e10},
 	{.name = "step",
@@ -114,14 +182,22 @@ static const struct param_spec hw_params[] = {
 	 .kind = PARAM_INT,
 	 .def = "1440",
 	 .offset = offsetof(struct hw_cfg, max_season_points),
-	 .help = "ring size when step is learned (season/step must fit; 16 bytes per slot)",
+	 .help = "ring size when step is learned or the season detected (24 bytes per slot)",
 	 .min = 2,
 	 .max = HW_MAX_SLOTS},
+	{.name = "deviation_floor",
+	 .kind = PARAM_DOUBLE,
+	 .def = "0.5",
+	 .offset = offsetof(struct hw_cfg, dev_floor),
+	 .help = "a phase's deviation is at least this fraction of the series' overall deviation",
+	 .min = 0,
+	 .max = 1e6},
 	{.name = "graphite_compat",
 	 .kind = PARAM_BOOL,
 	 .def = "false",
 	 .offset = offsetof(struct hw_cfg, graphite_compat),
-	 .help = "band from d_t (Graphite's numbers) instead of d_{t-L} (can swallow its own outlier)"},
+	 .help = "Graphite's exact numbers: c, d start at 0 (bands too narrow for seasons), band from "
+		 "d_t (can swallow its own outlier); needs an explicit season"},
 	{.name = NULL},
 };
 
@@ -130,8 +206,23 @@ static int hw_config_check(void *vcfg, char *err, size_t errlen)
 	struct hw_cfg *c = vcfg;
 
 	if (!(c->season > 0)) {
-		snprintf(err, errlen, "parameter 'season': must be > 0");
-		return -VIGIL_EINVAL;
+		if (c->graphite_compat) {
+			snprintf(err, errlen,
+				 "parameter 'graphite_compat': needs an explicit 'season' (not 0 = detect)");
+			return -VIGIL_EINVAL;
+		}
+		if (!(c->season_max > 0)) {
+			snprintf(err, errlen,
+				 "parameter 'season_max': must be > 0 when the season is detected");
+			return -VIGIL_EINVAL;
+		}
+		if (c->step > 0) {
+			double l = round(c->season_max / c->step);
+			c->cap = l < c->max_season_points ? (l < 2 ? 2 : (int)l) : c->max_season_points;
+		} else {
+			c->cap = c->max_season_points;
+		}
+		return 0;
 	}
 	if (c->step > 0) {
 		double L = round(c->season / c->step);
@@ -147,10 +238,14 @@ static int hw_config_check(void *vcfg, char *err, size_t errlen)
 	return 0;
 }
 
+static size_t ring_doubles(const struct hw_cfg *c)
+{
+	return (c->graphite_compat ? 2 : 3) * (size_t)c->cap;
+}
+
 static size_t hw_state_size(const void *cfg)
 {
-	const struct hw_cfg *c = cfg;
-	return sizeof(struct hw_state) + 2 * (size_t)c->cap * sizeof(double);
+	return sizeof(struct hw_state) + ring_doubles(cfg) * sizeof(double);
 }
 
 static int hw_init(const void *cfg, void *state)
@@ -160,6 +255,9 @@ static int hw_init(const void *cfg, void *state)
 	memset(s, 0, hw_state_size(cfg));
 	s->cap = c->cap;
 	s->step = c->step;
+	if (!c->graphite_compat)
+		for (size_t i = (size_t)c->cap; i < ring_doubles(c); i++)
+			s->ring[i] = NAN; /* the warm-up buffer: nothing seen yet */
 	return 0;
 }
 
@@ -169,35 +267,47 @@ static int64_t floor_mod(int64_t a, int64_t m)
 	return r < 0 ? r + m : r;
 }
 
-/* Fix the step and L; 0, or -1 when the season does not fit. */
+/* Fix the step and, for a given season, L; 0, or -1 when it does not fit. */
 static int set_step(const struct hw_cfg *c, struct hw_state *s, double step)
 {
-	double L = round(c->season / step);
 	s->step = step;
-	if (L < 2)
-		L = 2;
-	if (L > s->cap) {
-		s->disabled = 1;
-		return -1;
+	if (c->season > 0) {
+		double L = round(c->season / step);
+		if (L < 2)
+			L = 2;
+		if (L > s->cap) {
+			s->disabled = 1;
+			return -1;
+		}
+		if (c->graphite_compat)
+			s->L = (int32_t)L;
+		else
+			s->npend = 2 * (int32_t)L;
+	} else {
+		double l = round(c->season_max / step);
+		if (l > s->cap)
+			l = s->cap;
+		s->npend = l < 2 ? (2 * s->cap < HW_MIN_WARM ? 2 * s->cap : HW_MIN_WARM) : 2 * (int32_t)l;
 	}
-	s->L = (int32_t)L;
 	return 0;
 }
 
+/* ---- graphite_compat: Graphite's recursion, unchanged ------------------ */
+
 /* Feed x at tick t (> last tick, or the first tick). */
-static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, struct det_result *out)
+static void hw_point_compat(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x,
+			    struct det_result *out)
 {
 	double *cs = s->ring, *ds = s->ring + s->cap;
 	int64_t ph = floor_mod(t, s->L);
 	double yhat, half, c_old, d_old, a_new, e;
 
-	out->score = out->expected = out->lower = out->upper = NAN;
 	if (!s->have_level) {
 		if (isfinite(x)) {
 			s->have_level = 1;
 			s->a = x;
 			s->b = 0;
-			s->first_tick = t;
+			s->level_tick = t;
 			/* Graphite's i = 0: yhat = x, c_t = gamma*0 + (1-gamma)c_old, d likewise */
 			cs[ph] = (1 - c->gamma) * cs[ph];
 			ds[ph] = (1 - c->gamma) * ds[ph];
@@ -238,12 +348,10 @@ static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	s->a = a_new;
 	cs[ph] = c->gamma * (x - a_new) + (1 - c->gamma) * c_old;
 	ds[ph] = c->gamma * fabs(e) + (1 - c->gamma) * d_old;
-	if (c->graphite_compat) {
-		half = c->delta * ds[ph];
-		out->lower = yhat - half;
-		out->upper = yhat + half;
-	}
-	if (t - s->first_tick >= 2 * (int64_t)s->L) {
+	half = c->delta * ds[ph];
+	out->lower = yhat - half;
+	out->upper = yhat + half;
+	if (t - s->level_tick >= 2 * (int64_t)s->L) {
 		if (fabs(e) > half)
 			out->score = 1.0;
 		else if (half > 0)
@@ -251,20 +359,426 @@ static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 		else
 			out->score = 0.0;
 	}
-	if (!isfinite(s->a) || !isfinite(s->b) || !isfinite(cs[ph]) || !isfinite(ds[ph])) {
-		/* overflow on absurd input: start over rather than carry NaN/inf */
-		int32_t cap = s->cap, L = s->L;
-		double step = s->step, last_ts = s->last_ts;
-		uint64_t late = s->late;
-		memset(s, 0, sizeof *s + 2 * (size_t)cap * sizeof(double));
-		s->cap = cap;
-		s->L = L;
-		s->step = step;
-		s->started = 1;
-		s->last_ts = last_ts;
-		s->last_tick = t;
-		s->late = late;
+}
+
+/* ---- vigil mode --------------------------------------------------------- */
+
+/* The model's step for x at tick t (> last tick). */
+static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, struct det_result *out)
+{
+	double *cs = s->ring, *ds = s->ring + s->cap;
+	int64_t ph = floor_mod(t - s->origin, s->L);
+	int64_t warm = 2 * (int64_t)s->L > HW_MIN_WARM ? 2 * (int64_t)s->L : HW_MIN_WARM;
+	double yhat, half, dl, c_old, d_old, a_new, e, ae, lam;
+
+	if (t - s->last_tick - 1 > 0) {
+		int64_t k = t - s->last_tick - 1;
+		s->a += (double)k * s->b;
+		s->gap_run += k;
 	}
+	s->last_tick = t;
+	c_old = cs[ph];
+	d_old = ds[ph];
+	dl = c->dev_floor * s->g;
+	if (d_old > dl)
+		dl = d_old;
+	yhat = s->a + s->b + c_old;
+	half = c->delta * dl;
+	if (half < 1e-9 * fabs(yhat))
+		half = 1e-9 * fabs(yhat); /* a noiseless series: rounding is not an anomaly */
+	if (s->have_level) {
+		out->expected = yhat;
+		out->lower = yhat - half;
+		out->upper = yhat + half;
+	}
+	if (!isfinite(x)) {
+		s->gap_run++;
+		s->a += s->b;
+		return;
+	}
+	if (!s->have_level || s->gap_run >= (s->L > HW_MIN_WARM ? s->L : HW_MIN_WARM)) {
+		/* first level, or a long gap: anchor the level on the seasonal profile */
+		if (!s->have_level)
+			s->level_tick = t;
+		s->have_level = 1;
+		s->a = x - c_old;
+		s->b = 0;
+		s->gap_run = 0;
+		return;
+	}
+	s->gap_run = 0;
+	e = x - yhat;
+	ae = fabs(e);
+	a_new = c->alpha * (x - c_old) + (1 - c->alpha) * (s->a + s->b);
+	s->b = c->beta * (a_new - s->a) + (1 - c->beta) * s->b;
+	s->a = a_new;
+	if (s->L > 1)
+		cs[ph] = c->gamma * (x - a_new) + (1 - c->gamma) * c_old;
+	ds[ph] = c->gamma * ae + (1 - c->gamma) * d_old;
+	lam = 1.0 / s->L < c->gamma ? 1.0 / s->L : c->gamma;
+	s->g += lam * ((s->g > 0 && ae > 4 * s->g ? 4 * s->g : ae) - s->g);
+	if (t - s->level_tick >= warm) {
+		if (ae > half)
+			out->score = 1.0;
+		else if (half > 0)
+			out->score = 0.5 * ae / half;
+		else
+			out->score = 0.0;
+	}
+}
+
+static double clampd(double v, double lim)
+{
+	return v > lim ? lim : v < -lim ? -lim : v;
+}
+
+/* Pearson correlation of z_k and z_{k+lag} over the pairs where both are
+ * present, z_k = clamp(y_k - p0 - q k, clip). 0 when undefined. */
+static double corr_at(const double *y, int32_t n, double p0, double q, double clip, int32_t lag)
+{
+	double sxy = 0, sxx = 0, syy = 0, r;
+	int32_t np = 0;
+
+	for (int32_t k = 0; k + lag < n; k++) {
+		double u = y[k], v = y[k + lag];
+		if (isnan(u) || isnan(v))
+			continue;
+		u = clampd(u - p0 - q * k, clip);
+		v = clampd(v - p0 - q * (k + lag), clip);
+		sxy += u * v;
+		sxx += u * u;
+		syy += v * v;
+		np++;
+	}
+	if (np < 8 || !(sxx > 0) || !(syy > 0))
+		return 0;
+	r = sxy / sqrt(sxx * syy);
+	return isfinite(r) ? r : 0;
+}
+
+struct acf_in {
+	const double *y;
+	int32_t n;
+	double p0, q, clip;
+};
+
+static double r_full(const struct acf_in *in, int32_t lag)
+{
+	return corr_at(in->y, in->n, in->p0, in->q, in->clip, lag);
+}
+
+/* Season detection over the buffered y[0 .. n) (see the header comment).
+ * scratch: at least lmax doubles. Returns L (1 = no season). */
+static int32_t detect_season(const struct hw_cfg *c, const double *y, int32_t n, int32_t lmax, double step,
+			     double *scratch)
+{
+	struct acf_in in = {.y = y, .n = n};
+	double sk = 0, sy = 0, skk = 0, sky = 0, sabs = 0, den, best_r = -2;
+	int32_t nf = 0, m, jmax, peaks[3] = {0, 0, 0}, cand[7], ncand = 0, L = 1, natural[3];
+	double peak_r[3] = {-2, -2, -2}, cand_r[7], prev2 = 0, prev1 = 0;
+	int cand_ok[7];
+
+	(void)c;
+	if (lmax < 2)
+		return 1;
+	for (int32_t k = 0; k < n; k++) {
+		if (isnan(y[k]))
+			continue;
+		sk += k;
+		sy += y[k];
+		skk += (double)k * k;
+		sky += (double)k * y[k];
+		nf++;
+	}
+	if (nf < HW_MIN_WARM)
+		return 1;
+	den = nf * skk - sk * sk;
+	in.q = den > 0 ? (nf * sky - sk * sy) / den : 0;
+	in.p0 = (sy - in.q * sk) / nf;
+	for (int32_t k = 0; k < n; k++)
+		if (!isnan(y[k]))
+			sabs += fabs(y[k] - in.p0 - in.q * k);
+	in.clip = 6 * sabs / nf;
+	if (!(in.clip > 0) || !isfinite(in.clip))
+		return 1; /* constant (or absurd) series: nothing periodic */
+
+	/* coarse ACF: block means of m ticks, lags 1 .. lmax / m */
+	m = (lmax + HW_ACF_COARSE - 1) / HW_ACF_COARSE;
+	jmax = lmax / m;
+	if (m > 1) {
+		int32_t nc = (n + m - 1) / m;
+		for (int32_t j = 0; j < nc; j++) {
+			double s = 0;
+			int32_t cnt = 0;
+			for (int32_t k = j * m; k < (j + 1) * m && k < n; k++)
+				if (!isnan(y[k])) {
+					s += clampd(y[k] - in.p0 - in.q * k, in.clip);
+					cnt++;
+				}
+			scratch[j] = cnt ? s / cnt : NAN;
+		}
+		for (int32_t j = 1; j <= jmax + 1; j++) {
+			double r = j <= jmax ? corr_at(scratch, nc, 0, 0, INFINITY, j) : -2;
+			/* prev1 = r(j-1) is a local maximum? */
+			if (j >= 3 && prev1 >= prev2 && prev1 >= r)
+				for (int i = 0; i < 3; i++)
+					if (prev1 > peak_r[i]) {
+						for (int q = 2; q > i; q--) {
+							peak_r[q] = peak_r[q - 1];
+							peaks[q] = peaks[q - 1];
+						}
+						peak_r[i] = prev1;
+						peaks[i] = j - 1;
+						break;
+					}
+			prev2 = prev1;
+			prev1 = r;
+		}
+	} else {
+		for (int32_t j = 1; j <= jmax + 1; j++) {
+			double r = j <= jmax ? r_full(&in, j) : -2;
+			if (j >= 3 && prev1 >= prev2 && prev1 >= r)
+				for (int i = 0; i < 3; i++)
+					if (prev1 > peak_r[i]) {
+						for (int q = 2; q > i; q--) {
+							peak_r[q] = peak_r[q - 1];
+							peaks[q] = peaks[q - 1];
+						}
+						peak_r[i] = prev1;
+						peaks[i] = j - 1;
+						break;
+					}
+			prev2 = prev1;
+			prev1 = r;
+		}
+	}
+	if (m > 1) {
+		/* periods shorter than 2 blocks vanish in the block means: scan
+		 * lags 2 .. 2m + 1 at full resolution for the best local maximum */
+		int32_t hi = 2 * m + 1 < lmax ? 2 * m + 1 : lmax, arg = 0;
+		double rm1 = r_full(&in, 1), r0 = r_full(&in, 2), br = -2;
+		for (int32_t l = 2; l <= hi; l++) {
+			double rp1 = l < lmax ? r_full(&in, l + 1) : -2;
+			if (r0 >= rm1 && r0 >= rp1 && r0 > br + HW_ACF_TIE) { /* ties: the shorter */
+				br = r0;
+				arg = l;
+			}
+			rm1 = r0;
+			r0 = rp1;
+		}
+		if (arg > 0)
+			cand[ncand++] = arg;
+	}
+	/* candidates: the refined coarse peaks, then one hour, one day, one week */
+	for (int i = 0; i < 3; i++) {
+		int32_t lo, hi, arg;
+		double br = -2;
+		if (peaks[i] == 0)
+			continue;
+		if (m == 1) {
+			cand[ncand++] = peaks[i];
+			continue;
+		}
+		lo = m * (peaks[i] - 1);
+		hi = m * (peaks[i] + 1);
+		lo = lo < 2 ? 2 : lo;
+		hi = hi > lmax ? lmax : hi;
+		arg = lo;
+		for (int32_t l = lo; l <= hi; l++) {
+			double r = r_full(&in, l);
+			if (r > br) {
+				br = r;
+				arg = l;
+			}
+		}
+		cand[ncand++] = arg;
+	}
+	{
+		static const double secs[3] = {3600.0, 86400.0, 604800.0};
+		for (int i = 0; i < 3; i++) {
+			double l = round(secs[i] / step);
+			natural[i] = 0;
+			if (l >= 2 && l <= lmax && fabs(secs[i] / step - l) < 0.01 * l) {
+				natural[i] = (int32_t)l;
+				cand[ncand++] = (int32_t)l;
+			}
+		}
+	}
+	for (int i = 0; i < ncand; i++) {
+		double trough;
+		cand_r[i] = r_full(&in, cand[i]);
+		trough = r_full(&in, cand[i] / 2);
+		if (cand[i] % 2) {
+			double t2 = r_full(&in, cand[i] / 2 + 1);
+			trough = t2 < trough ? t2 : trough;
+		}
+		cand_ok[i] = cand_r[i] >= HW_ACF_MIN && cand_r[i] - trough >= HW_ACF_PROM;
+		if (cand_ok[i] && cand_r[i] > best_r)
+			best_r = cand_r[i];
+	}
+	for (int i = 0; i < ncand; i++)
+		if (cand_ok[i] && cand_r[i] >= best_r - HW_ACF_TIE && (L == 1 || cand[i] < L))
+			L = cand[i];
+	for (int i = 0; L > 1 && i < 3; i++) {
+		double tol = 0.02 * natural[i];
+		if (natural[i] > 0 && fabs((double)(natural[i] - L)) <= (tol > 1 ? tol : 1)) {
+			for (int k = 0; k < ncand; k++)
+				if (cand[k] == natural[i] && cand_ok[k])
+					L = natural[i];
+		}
+	}
+	return L;
+}
+
+/* Start the model from the warm-up buffer: choose L, initialise a, b, c, d,
+ * replay ticks L .. N-1. out gets the last replayed point's result. */
+static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_result *out)
+{
+	int32_t n = s->npend, L, cap = s->cap;
+	double *cs = s->ring, *y = s->ring + cap, *ds = s->ring + cap;
+	double m1 = 0, m2 = 0, d0 = 0, a0 = 0, b0 = 0;
+	int32_t n1 = 0, n2 = 0, np = 0, first = -1, last = -1;
+
+	if (c->season > 0) {
+		L = n / 2;
+	} else {
+		double l = round(c->season_max / s->step);
+		L = detect_season(c, y, n, l > cap ? cap : (int32_t)l, s->step, cs);
+	}
+	s->L = L;
+	for (int32_t p = 0; p < cap; p++)
+		cs[p] = 0;
+	if (L == 1) {
+		for (int32_t k = 0; k + 1 < n; k++)
+			if (!isnan(y[k]) && !isnan(y[k + 1])) {
+				d0 += fabs(y[k + 1] - y[k]);
+				np++;
+			}
+		d0 = np ? d0 / np : 0;
+		for (int32_t k = 0; k < n && first < 0; k++)
+			if (!isnan(y[k]))
+				first = k;
+		/* the level starts at the first present point; d[0] overlays y[0],
+		 * which that consumed (or which is missing) */
+		if (first >= 0) {
+			s->have_level = 1;
+			s->a = y[first];
+			s->b = 0;
+			s->level_tick = s->origin + first;
+		}
+		s->last_tick = s->origin + (first >= 0 ? first : 0);
+		ds[0] = d0;
+		s->g = d0;
+		s->gap_run = 0;
+		for (int32_t k = (first >= 0 ? first : 0) + 1; k < n; k++) {
+			double x = y[k];
+			out->score = out->expected = out->lower = out->upper = NAN;
+			hw_point(c, s, s->origin + k, x, out);
+		}
+	} else {
+		for (int32_t k = 0; k < L && k < n; k++)
+			if (!isnan(y[k])) {
+				m1 += y[k];
+				n1++;
+			}
+		for (int32_t k = L; k < 2 * L && k < n; k++)
+			if (!isnan(y[k])) {
+				m2 += y[k];
+				n2++;
+			}
+		if (n1 && n2)
+			b0 = (m2 / n2 - m1 / n1) / L;
+		for (int32_t k = 0; k + L < n; k++)
+			if (!isnan(y[k]) && !isnan(y[k + L])) {
+				d0 += fabs(y[k + L] - y[k] - b0 * L);
+				np++;
+			}
+		d0 = np ? d0 / np : 0;
+		if (n1) {
+			/* a0: the mean of season 1 is the level at its middle tick */
+			a0 = m1 / n1;
+			for (int32_t p = 0; p < L; p++) {
+				if (isnan(y[p]))
+					continue;
+				cs[p] = y[p] - (a0 + b0 * (p - (L - 1) / 2.0));
+				if (first < 0) {
+					for (int32_t q = 0; q < p; q++)
+						cs[q] = cs[p];
+				} else {
+					for (int32_t q = last + 1; q < p; q++)
+						cs[q] = q - last <= p - q ? cs[last] : cs[p];
+				}
+				if (first < 0)
+					first = p;
+				last = p;
+			}
+			for (int32_t q = last + 1; q < L; q++)
+				cs[q] = cs[last];
+			s->have_level = 1;
+			s->a = a0 + b0 * (L - 1) / 2.0;
+			s->b = b0;
+			s->level_tick = s->origin;
+		}
+		/* season 1 is consumed: its buffer slots become d[0 .. L) */
+		for (int32_t p = 0; p < L; p++)
+			ds[p] = d0;
+		s->g = d0;
+		s->gap_run = 0;
+		s->last_tick = s->origin + L - 1;
+		for (int32_t k = L; k < n; k++) {
+			double x = y[k]; /* read before hw_point may write d[k mod L] (< k) */
+			out->score = out->expected = out->lower = out->upper = NAN;
+			hw_point(c, s, s->origin + k, x, out);
+		}
+	}
+	/* clear what the model does not use: the state stays fully defined */
+	for (int32_t i = cap + L; i < 3 * cap; i++)
+		s->ring[i] = 0;
+	s->npend = 0;
+}
+
+/* Feed a finite-ts point at tick t (> last tick) in vigil mode. */
+static void hw_feed(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, int first,
+		    struct det_result *out)
+{
+	if (first)
+		s->origin = t;
+	if (s->L == 0) {
+		int64_t k = t - s->origin;
+		struct det_result ignored;
+		if (k < s->npend) {
+			s->ring[s->cap + k] = x;
+			s->last_tick = t;
+			if (k == s->npend - 1)
+				hw_start(c, s, out);
+			return;
+		}
+		hw_start(c, s, &ignored);
+	}
+	hw_point(c, s, t, x, out);
+}
+
+static void point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, int first,
+		  struct det_result *out)
+{
+	if (c->graphite_compat) {
+		hw_point_compat(c, s, t, x, out);
+		return;
+	}
+	hw_feed(c, s, t, x, first, out);
+}
+
+static int state_finite(const struct hw_cfg *c, const struct hw_state *s)
+{
+	if (!isfinite(s->a) || !isfinite(s->b) || !isfinite(s->g))
+		return 0;
+	if (s->L == 0)
+		return 1;
+	for (int32_t p = 0; p < s->L; p++)
+		if (!isfinite(s->ring[p]) || !isfinite(s->ring[s->cap + p]))
+			return 0;
+	(void)c;
+	return 1;
 }
 
 static int hw_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
@@ -293,15 +807,15 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 				s->disabled = 1;
 				return 0;
 			}
-			hw_point(c, s, llround(ts / s->step), x, out);
+			point(c, s, llround(ts / s->step), x, 1, out);
 		} else {
 			s->first_ts = ts;
 			s->first_x = x;
 		}
 		return 0;
 	}
-	if (s->L == 0) {
-		/* second point: learn the step, then replay the held first point */
+	if (!(s->L > 0 || s->npend > 0)) {
+		/* second point: learn the step, then feed the held first point */
 		double st = ts - s->first_ts;
 		struct det_result ignored;
 		if (fabs(ts / st) >= HW_MAX_TICKS || fabs(s->first_ts / st) >= HW_MAX_TICKS ||
@@ -310,7 +824,8 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 			s->last_ts = ts;
 			return 0;
 		}
-		hw_point(c, s, llround(s->first_ts / st), s->first_x, &ignored);
+		ignored.score = NAN;
+		point(c, s, llround(s->first_ts / st), s->first_x, 1, &ignored);
 		s->last_tick = llround(s->first_ts / st);
 	}
 	if (fabs(ts / s->step) >= HW_MAX_TICKS) {
@@ -324,7 +839,24 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 		return 0;
 	}
 	s->last_ts = ts;
-	hw_point(c, s, t, x, out);
+	point(c, s, t, x, 0, out);
+	if (!state_finite(c, s)) {
+		/* overflow on absurd input: start over rather than carry NaN/inf */
+		double step = s->step, last_ts = s->last_ts;
+		uint64_t late = s->late;
+		hw_init(c, s);
+		s->step = step;
+		s->late = late;
+		if (set_step(c, s, step) == 0) {
+			s->started = 1;
+			s->last_ts = last_ts;
+			s->last_tick = t;
+			s->origin = t + 1;
+			if (c->graphite_compat)
+				s->origin = 0;
+		}
+		out->score = NAN;
+	}
 	return 0;
 }
 
@@ -334,22 +866,55 @@ static int hw_save(const void *cfg, const void *state, struct buf *out)
 	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
 }
 
+static int tick_ok(int64_t t)
+{
+	return t > -(int64_t)HW_MAX_TICKS - 2 && t < (int64_t)HW_MAX_TICKS + 2;
+}
+
 static int hw_load(const void *cfg, void *state, const uint8_t *data, size_t len)
 {
 	const struct hw_cfg *c = cfg;
 	struct hw_state *s = state;
+	size_t nring = ring_doubles(c);
 	int ok;
 
 	if (len != hw_state_size(cfg))
 		return -VIGIL_EINVAL;
 	memcpy(state, data, len);
-	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && s->L != 1 &&
-	     (s->started == 0 || s->started == 1) && (s->have_level == 0 || s->have_level == 1) &&
-	     (s->disabled == 0 || s->disabled == 1) && s->step >= 0 && isfinite(s->step) && isfinite(s->a) &&
-	     isfinite(s->b) && s->gap_run >= 0 && (!s->started || isfinite(s->last_ts)) &&
-	     (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0);
-	for (int32_t i = 0; ok && i < 2 * s->cap; i++)
-		ok = isfinite(s->ring[i]) && (i < s->cap || s->ring[i] >= 0);
+	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->started == 0 || s->started == 1) &&
+	     (s->have_level == 0 || s->have_level == 1) && (s->disabled == 0 || s->disabled == 1) &&
+	     s->step >= 0 && isfinite(s->step) && isfinite(s->a) && isfinite(s->b) && isfinite(s->g) &&
+	     s->g >= 0 && s->gap_run >= 0 && (!s->started || isfinite(s->last_ts)) &&
+	     (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0) && s->npend >= 0 &&
+	     s->npend <= 2 * s->cap;
+	if (ok && c->graphite_compat)
+		ok = s->L != 1 && s->npend == 0;
+	ok = ok && tick_ok(s->last_tick) && tick_ok(s->origin) && tick_ok(s->level_tick) &&
+	     (!s->started || s->L > 0 || s->npend > 0 || s->disabled ||
+	      (isfinite(s->first_ts) && !(s->step > 0)));
+	if (ok && s->started && !s->disabled && s->step > 0 && (s->L > 0 || s->npend > 0)) {
+		/* what set_step() derives from the step */
+		struct hw_state chk;
+		memset(&chk, 0, sizeof chk);
+		chk.cap = s->cap;
+		ok = set_step(c, &chk, s->step) == 0 &&
+		     (c->graphite_compat || c->season > 0
+			      ? (s->L > 0 ? s->L == (c->graphite_compat ? chk.L : chk.npend / 2)
+					  : s->npend == chk.npend)
+			      : (s->L > 0 || s->npend == chk.npend));
+	}
+	if (ok && !c->graphite_compat) {
+		ok = (s->L == 0 || s->npend == 0) && (s->npend == 0 || s->step > 0) &&
+		     (s->L == 0 || s->last_tick >= s->origin) &&
+		     (s->L > 0 || s->npend == 0 ||
+		      (s->last_tick >= s->origin && s->last_tick - s->origin < s->npend));
+	}
+	for (size_t i = 0; ok && i < nring; i++) {
+		int pending = !c->graphite_compat && s->L == 0 && i >= (size_t)s->cap;
+		ok = pending ? !isinf(s->ring[i]) : isfinite(s->ring[i]);
+		if (ok && i >= (size_t)s->cap && i < 2 * (size_t)s->cap && !pending)
+			ok = s->ring[i] >= 0;
+	}
 	if (!ok) {
 		hw_init(cfg, state);
 		return -VIGIL_EINVAL;
@@ -359,8 +924,8 @@ static int hw_load(const void *cfg, void *state, const uint8_t *data, size_t len
 
 const struct detector_type det_holtwinters = {
 	.name = "holtwinters",
-	.summary = "Holt-Winters with Brutlag seasonal deviation bands (seasonal breaks)",
-	.state_version = 1,
+	.summary = "Holt-Winters with Brutlag seasonal deviation bands, season detected (seasonal breaks)",
+	.state_version = 2,
 	.params = hw_params,
 	.config_size = sizeof(struct hw_cfg),
 	.default_threshold = 1.0,

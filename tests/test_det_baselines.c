@@ -358,37 +358,234 @@ static void test_hw__graphite_vector(void **st)
 	(void)st;
 	/* detectors.md §2: x_i = i mod 10, step 600 s, L = 144, 1008 bootstrap
 	 * points; first band lower 0.2841206166091448, upper 8.424944558327624 */
-	struct kv compat[] = {{"graphite_compat", "true", NULL}, {"step", "600", NULL}};
-	struct kv learn[] = {{"graphite_compat", "true", NULL}};
-	struct kv vigil[] = {{"step", "600", NULL}};
+	struct kv compat[] = {
+		{"graphite_compat", "true", NULL}, {"step", "600", NULL}, {"season", "1d", NULL}};
+	struct kv learn[] = {{"graphite_compat", "true", NULL}, {"season", "1d", NULL}};
+	struct kv vigil[] = {{"step", "600", NULL}, {"season", "1d", NULL}};
 	struct rig a, b, c;
 
-	rig_open(&a, "holtwinters", compat, 2);
-	rig_open(&b, "holtwinters", learn, 1);
-	rig_open(&c, "holtwinters", vigil, 1);
+	rig_open(&a, "holtwinters", compat, 3);
+	rig_open(&b, "holtwinters", learn, 2);
+	rig_open(&c, "holtwinters", vigil, 2);
 	for (int i = 0; i < 1010; i++) {
 		double x = i % 10, ts = 600.0 * i;
 		struct det_result oa = feed(&a, ts, x), ob = feed(&b, ts, x), oc = feed(&c, ts, x);
 		if (i > 0)
 			assert_same_result(&oa, &ob, 0); /* learned step == configured step */
-		if (i < 288)
+		if (i < 288) {
 			assert_true(isnan(oa.score) && isnan(oc.score)); /* no opinion for 2 seasons */
-		else
+		} else {
 			assert_true(isfinite(oc.score) && oc.score >= 0 && oc.score <= 1);
+		}
 		if (i == 1008) {
 			assert_near(oa.lower, 0.2841206166091448, 1e-12);
 			assert_near(oa.upper, 8.424944558327624, 1e-12);
-		}
-		if (i > 0) {
-			/* vigil's band uses d_{t-L}; Graphite's d_t = g|x - yhat| + (1-g) d_{t-L} */
-			double hc = oa.upper - oa.expected, hv = oc.upper - oc.expected;
-			assert_near(oc.expected, oa.expected, 1e-12);
-			assert_near(hc, 3 * 0.1 * fabs(x - oa.expected) + 0.9 * hv, 1e-9);
 		}
 	}
 	rig_close(&a);
 	rig_close(&b);
 	rig_close(&c);
+}
+
+static double rng_gauss(void)
+{
+	double u = rng_unit(), v = rng_unit();
+	if (!(u > 0))
+		u = 1e-300;
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* The season length L the detector settled on: struct hw_state starts with
+ * int32 cap, int32 L (documented in holtwinters.c); 0 = undecided. */
+static int32_t hw_season_of(struct rig *r)
+{
+	struct buf b = {0};
+	int32_t L;
+	size_t at = 4 + 4 + 4 + strlen(r->d.type->name) + 4 + 4;
+	assert_int_equal(det_state_save(&r->d, r->state, &b), 0);
+	assert_true(b.len >= at + 4);
+	memcpy(&L, b.data + at, sizeof L);
+	buf_free(&b);
+	return L;
+}
+
+/* Daily sine (L = 288 at 5 min) with N(0, sigma) noise. */
+static double daily5(int i, double sigma)
+{
+	return 100 + 20 * sin(2 * M_PI * i / 288.0) + sigma * rng_gauss();
+}
+
+static void test_hw__bands_start_right(void **st)
+{
+	(void)st;
+	/* Graphite's d starts at 0: after 3 seasons it is 1 - 0.9^3 = 27 % of
+	 * the mean error and most points of days 3-4 lie outside the band.
+	 * vigil starts d at the noise's mean absolute error, sigma sqrt(2/pi). */
+	struct kv compat[] = {
+		{"graphite_compat", "true", NULL}, {"step", "5m", NULL}, {"season", "1d", NULL}};
+	struct kv vigil[] = {{"step", "5m", NULL}, {"season", "1d", NULL}};
+	struct rig a, b;
+	int out_a = 0, out_b = 0, n = 0;
+	double sigma = 2, hw_sum = 0;
+
+	rng_state = 0x1234567887654321ull;
+	rig_open(&a, "holtwinters", compat, 3);
+	rig_open(&b, "holtwinters", vigil, 2);
+	for (int i = 0; i < 288 * 4; i++) {
+		double x = daily5(i, sigma);
+		struct det_result oa = feed(&a, 300.0 * i, x), ob = feed(&b, 300.0 * i, x);
+		if (i < 2 * 288)
+			continue;
+		assert_true(isfinite(ob.score));
+		out_a += oa.score >= 1;
+		out_b += ob.score >= 1;
+		hw_sum += (ob.upper - ob.lower) / 2;
+		n++;
+	}
+	/* band 3 d, d from E|x_{k+L} - x_k|, decaying towards E|e|: a few % */
+	if (!(out_b < n / 20))
+		fail_msg("vigil: %d of %d points outside the band", out_b, n);
+	if (!(out_a > n / 5))
+		fail_msg("graphite_compat: only %d of %d outside (the narrow start is expected)", out_a, n);
+	/* mean half-width between 3 E|e| = 3 sigma sqrt(2/pi) = 4.79 and
+	 * 3 E|x_{k+L} - x_k| = 6.77 */
+	hw_sum /= n;
+	if (!(hw_sum > 4.79 && hw_sum < 6.77))
+		fail_msg("vigil mean half-width %.3f", hw_sum);
+	rig_close(&a);
+	rig_close(&b);
+}
+
+static void test_hw__detects_daily_5min(void **st)
+{
+	(void)st;
+	struct rig r;
+	int i;
+	/* defaults: season 0 = detect, max_season_points 1440, season_max 1w,
+	 * step learned (5 min): Lmax = min(1440, 2016) = 1440, N = 2880 */
+	rng_state = 0x5555aaaa1234ull;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (i = 0; i < 2879; i++) {
+		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+		assert_true(isnan(o.score));
+	}
+	assert_int_equal(hw_season_of(&r), 0);
+	feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+	assert_int_equal(hw_season_of(&r), 288);
+	/* the replayed warm-up is a trained model: scores at once, in band */
+	for (i = 2880; i < 2890; i++) {
+		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+		assert_true(isfinite(o.score));
+		assert_near(o.expected, 100 + 20 * sin(2 * M_PI * i / 288.0), 3.0 / 100);
+	}
+	rig_close(&r);
+}
+
+/* Hour-of-week pattern: weekdays busy 08-18 h, weekends quiet. */
+static double weekly1h(int i, double sigma)
+{
+	int day = (i / 24) % 7, h = i % 24;
+	double busy = h >= 8 && h < 18 ? 1 : 0;
+	return 50 + (day < 5 ? 40 : 5) * busy + sigma * rng_gauss();
+}
+
+static void test_hw__detects_weekly_1h(void **st)
+{
+	(void)st;
+	struct rig r;
+	/* step 1 h: Lmax = min(1440, 168) = 168, N = 336 */
+	rng_state = 0x77aa77aa0011ull;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (int i = 0; i < 336; i++)
+		feed(&r, 3600.0 * (1000 + i), weekly1h(i, 3));
+	assert_int_equal(hw_season_of(&r), 168);
+	rig_close(&r);
+}
+
+static void test_hw__no_season_in_noise(void **st)
+{
+	(void)st;
+	struct kv small[] = {{"max_season_points", "300", NULL}};
+	struct rig r;
+	struct det_result o;
+	int i, alerts = 0;
+
+	/* white noise at 1 min: Lmax = 1440, N = 2880 */
+	rng_state = 0x0badc0ffee11ull;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (i = 0; i < 2880; i++)
+		feed(&r, 60.0 * i, 10 + rng_gauss());
+	assert_int_equal(hw_season_of(&r), 1);
+	/* plain Holt with bands: scores, expected near the mean */
+	for (; i < 3880; i++) {
+		o = feed(&r, 60.0 * i, 10 + rng_gauss());
+		assert_true(isfinite(o.score));
+		assert_true(fabs(o.expected - 10) < 1);
+		alerts += o.score >= 1;
+	}
+	assert_true(alerts < 50); /* 3 d with d = E|e|: ~2-3 % of 1000 */
+	rig_close(&r);
+
+	/* a random walk trends, it is not periodic: no season either */
+	rig_open(&r, "holtwinters", small, 1);
+	{
+		double v = 0;
+		for (i = 0; i < 600; i++) {
+			v += rng_gauss();
+			feed(&r, 60.0 * i, v);
+		}
+	}
+	assert_int_equal(hw_season_of(&r), 1);
+	rig_close(&r);
+
+	/* a hand-sized alternating series: period 2 */
+	rig_open(&r, "holtwinters", small, 1);
+	for (i = 0; i < 600; i++)
+		feed(&r, 60.0 * i, (i % 2 ? 5 : -5) + 0.1 * rng_gauss());
+	assert_int_equal(hw_season_of(&r), 2);
+	rig_close(&r);
+}
+
+/* k of the last n flags set (the rules' `for: k of n`) */
+static int k_of_n(const unsigned char *flags, int i, int k, int n)
+{
+	int c = 0;
+	for (int j = i - n + 1; j <= i; j++)
+		c += j >= 0 && flags[j];
+	return c >= k;
+}
+
+static void test_hw__seasonal_break(void **st)
+{
+	(void)st;
+	static unsigned char flag[288 * 15];
+	struct rig r;
+	int first_fire = -1, fires_clean = 0;
+	/* 15 days at 5 min, default config (detected season); night is at phase
+	 * 216 (sin = -1, value 80); on day 14 03:00-04:00 of "night" (phases
+	 * 204..215) the series carries the daytime level (120) */
+	rng_state = 0x31415926535ull;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (int i = 0; i < 288 * 15; i++) {
+		int brk = i >= 288 * 14 + 204 && i < 288 * 14 + 216;
+		double x = brk ? 120 + 2 * rng_gauss() : daily5(i, 2);
+		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, x);
+		flag[i] = o.score >= 1;
+		if (i < 2880)
+			continue;
+		assert_true(isfinite(o.score));
+		if (brk) {
+			assert_near(o.score, 1, 0);
+			if (first_fire < 0 && k_of_n(flag, i, 5, 10))
+				first_fire = i;
+		} else if (i < 288 * 14 + 204) {
+			fires_clean += k_of_n(flag, i, 5, 10);
+		}
+	}
+	assert_int_equal(hw_season_of(&r), 288);
+	assert_int_equal(fires_clean, 0);
+	assert_int_equal(first_fire, 288 * 14 + 204 + 4);
+	rig_close(&r);
 }
 
 static void test_hw__gap_keeps_phase(void **st)
@@ -695,6 +892,11 @@ int main(void)
 		cmocka_unit_test(test_mad__warmup_and_horizon),
 		cmocka_unit_test(test_hw__graphite_vector),
 		cmocka_unit_test(test_hw__gap_keeps_phase),
+		cmocka_unit_test(test_hw__bands_start_right),
+		cmocka_unit_test(test_hw__detects_daily_5min),
+		cmocka_unit_test(test_hw__detects_weekly_1h),
+		cmocka_unit_test(test_hw__no_season_in_noise),
+		cmocka_unit_test(test_hw__seasonal_break),
 		cmocka_unit_test(test_gaussian__tiny_window),
 		cmocka_unit_test(test_all__save_load_continue),
 		cmocka_unit_test(test_all__nan_and_inf_keep_state_valid),
