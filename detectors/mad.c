@@ -20,12 +20,28 @@
  * two sorted runs of distances (left of the median read backwards, right of it
  * forwards), found by binary search in O(log w).
  *
- * Not done: seasonal alignment (comparing against the same phase of previous
- * seasons); use holtwinters for seasonal series.
+ * Seasonal mode (`season` > 0; default 0 = off): the reference sample of
+ * tick t is the values at ticks t - j S + o for j = 1 .. `seasons` (default
+ * 5) and o = -tol .. tol (`phase_tolerance`, default 1), S = round(season /
+ * step) slots: the same phase of the previous seasons and its neighbours,
+ * up to seasons (2 tol + 1) values (missing ones are skipped). Median, MAD,
+ * floors and score as above; warm-up: fewer than `min_points` values in the
+ * sample (0 = half the full sample, at least 1). The rolling window is not
+ * used (`window` is ignored, `horizon` refused). Ticks are llround(ts / step)
+ * with the step from `step` or, when 0, learned from the first two
+ * timestamps (the first point is held until then); a point whose tick is not
+ * newer than the last one is ignored. State: a ring of H = seasons S_cap +
+ * tol + 1 values indexed by tick mod H (NaN = missing; skipped ticks are
+ * cleared), S_cap = S with a configured step, else `max_season_points`;
+ * refused at config time when H > 65536 (512 KB per series), when the
+ * sample exceeds 255 values, or when 2 tol >= S. A learned step whose S
+ * exceeds max_season_points (or S <= 2 tol) leaves the detector without
+ * opinion. Cost per point O(k log k)-ish for k = seasons (2 tol + 1)
+ * (insertion sorts of k values).
  *
  * Out-of-order points (ts older than the newest point) are ignored: score NaN,
  * state unchanged apart from a counter. The state is plain data (header + 3
- * arrays of `window` doubles); load validates it fully. */
+ * arrays of `window` doubles, or the seasonal ring); load validates it fully. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -35,10 +51,14 @@
 
 struct mad_cfg {
 	int window;
-	int min_points; /* 0 = window / 2 */
+	int min_points; /* 0 = window / 2 (seasonal: half the sample) */
 	double abs_floor, rel_floor;
 	double z_threshold;
 	double horizon; /* seconds; 0 = count-based only */
+	double season;  /* seconds; 0 = rolling window */
+	double step;    /* seasonal: seconds; 0 = learn */
+	int seasons, tol, max_season_points;
+	int hlen; /* derived, seasonal: ring length H */
 };
 
 struct mad_state {
@@ -50,8 +70,20 @@ struct mad_state {
 	int32_t pad;
 	double last_ts;
 	uint64_t late; /* ignored out-of-order points */
-	double data[]; /* sorted[w], ring values[w], ring ts[w] */
+	/* seasonal mode only (0 otherwise) */
+	int32_t hlen;     /* ring length H (checked on load) */
+	int32_t slots;    /* S; 0 until the step is known */
+	int32_t disabled; /* learned step gives an S that does not fit */
+	int32_t pad2;
+	double step;
+	double first_ts, first_x; /* held first point while the step is unknown */
+	int64_t last_tick;
+	double data[]; /* sorted[w], ring values[w], ring ts[w]; seasonal: hist[H] */
 };
+
+#define MAD_MAX_HIST    65536
+#define MAD_MAX_SAMPLES 255
+#define MAD_MAX_TICKS   4.0e15
 
 #define MAD_SCALE 1.4826
 #define MAD_EPS   1e-300
@@ -100,12 +132,93 @@ static const struct param_spec mad_params[] = {
 	 .help = "also evict points older than this (time-based window); 0 = off",
 	 .min = 0,
 	 .max = 1e10},
+	{.name = "season",
+	 .kind = PARAM_DURATION,
+	 .def = "0",
+	 .offset = offsetof(struct mad_cfg, season),
+	 .help = "seasonal mode: compare with the same phase of previous seasons; 0 = rolling window",
+	 .min = 0,
+	 .max = 1e10},
+	{.name = "seasons",
+	 .kind = PARAM_INT,
+	 .def = "5",
+	 .offset = offsetof(struct mad_cfg, seasons),
+	 .help = "seasonal mode: previous seasons in the reference sample",
+	 .min = 1,
+	 .max = MAD_MAX_SAMPLES},
+	{.name = "phase_tolerance",
+	 .kind = PARAM_INT,
+	 .def = "1",
+	 .offset = offsetof(struct mad_cfg, tol),
+	 .help = "seasonal mode: also take +/- this many neighbouring slots of each season",
+	 .min = 0,
+	 .max = MAD_MAX_SAMPLES},
+	{.name = "step",
+	 .kind = PARAM_DURATION,
+	 .def = "0",
+	 .offset = offsetof(struct mad_cfg, step),
+	 .help = "seasonal mode: series step; 0 = learn it from the first two timestamps",
+	 .min = 0,
+	 .max = 1e9},
+	{.name = "max_season_points",
+	 .kind = PARAM_INT,
+	 .def = "1440",
+	 .offset = offsetof(struct mad_cfg, max_season_points),
+	 .help = "seasonal mode with a learned step: slots per season the state is sized for",
+	 .min = 2,
+	 .max = MAD_MAX_HIST},
 	{.name = NULL},
 };
 
 static int mad_config_check(void *vcfg, char *err, size_t errlen)
 {
 	struct mad_cfg *c = vcfg;
+	if (c->season > 0) {
+		int k = c->seasons * (2 * c->tol + 1);
+		double slots = c->step > 0 ? round(c->season / c->step) : c->max_season_points, h;
+		if (c->horizon > 0) {
+			snprintf(
+				err, errlen,
+				"parameter 'horizon': applies to the rolling window only, not with 'season'");
+			return -VIGIL_EINVAL;
+		}
+		if (k > MAD_MAX_SAMPLES) {
+			snprintf(err, errlen,
+				 "seasons x (2 phase_tolerance + 1) = %d values per point exceeds the cap of "
+				 "%d",
+				 k, MAD_MAX_SAMPLES);
+			return -VIGIL_EINVAL;
+		}
+		if (!(slots > 2.0 * c->tol)) {
+			snprintf(err, errlen,
+				 "season/step = %.0f slots: phase_tolerance %d must be below half of it",
+				 slots, c->tol);
+			return -VIGIL_EINVAL;
+		}
+		h = c->seasons * slots + c->tol + 1;
+		if (h > MAD_MAX_HIST) {
+			snprintf(err, errlen,
+				 "seasonal state: seasons x slots + phase_tolerance + 1 = %.0f values "
+				 "exceeds the cap of %d "
+				 "(%s)",
+				 h, MAD_MAX_HIST,
+				 c->step > 0 ? "lower 'seasons' or use a coarser step"
+					     : "lower 'max_season_points' or 'seasons'");
+			return -VIGIL_EINVAL;
+		}
+		c->hlen = (int)h;
+		if (c->min_points == 0)
+			c->min_points = k / 2;
+		if (c->min_points > k) {
+			snprintf(err, errlen,
+				 "parameter 'min_points': %d exceeds the %d values of the seasonal sample",
+				 c->min_points, k);
+			return -VIGIL_EINVAL;
+		}
+		if (c->min_points < 1)
+			c->min_points = 1;
+		return 0;
+	}
 	if (c->min_points == 0)
 		c->min_points = c->window / 2;
 	if (c->min_points > c->window) {
@@ -121,6 +234,8 @@ static int mad_config_check(void *vcfg, char *err, size_t errlen)
 static size_t mad_state_size(const void *cfg)
 {
 	const struct mad_cfg *c = cfg;
+	if (c->season > 0)
+		return sizeof(struct mad_state) + (size_t)c->hlen * sizeof(double);
 	return sizeof(struct mad_state) + 3 * (size_t)c->window * sizeof(double);
 }
 
@@ -143,6 +258,14 @@ static int mad_init(const void *cfg, void *state)
 	struct mad_state *s = state;
 	memset(s, 0, mad_state_size(cfg));
 	s->w = c->window;
+	if (c->season > 0) {
+		s->hlen = c->hlen;
+		s->step = c->step;
+		for (int32_t i = 0; i < s->hlen; i++)
+			s->data[i] = NAN;
+		if (c->step > 0)
+			s->slots = (int32_t)round(c->season / c->step);
+	}
 	return 0;
 }
 
@@ -285,6 +408,151 @@ static void median_mad(const double *a, int32_t n, double *med, double *mad, int
 	}
 }
 
+static double sigma_of(const struct mad_cfg *c, double med, double mad)
+{
+	double sigma = MAD_SCALE * mad;
+	if (sigma < c->abs_floor)
+		sigma = c->abs_floor;
+	if (sigma < c->rel_floor * fabs(med))
+		sigma = c->rel_floor * fabs(med);
+	if (!(sigma > MAD_EPS))
+		sigma = MAD_EPS;
+	return sigma;
+}
+
+static void insertion_sort(double *a, int n)
+{
+	for (int i = 1; i < n; i++) {
+		double v = a[i];
+		int j = i;
+		while (j > 0 && a[j - 1] > v) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = v;
+	}
+}
+
+static int64_t floor_mod(int64_t a, int64_t m)
+{
+	int64_t r = a % m;
+	return r < 0 ? r + m : r;
+}
+
+/* Seasonal mode: x at tick t (> last tick). */
+static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t t, double x,
+			   struct det_result *out)
+{
+	double v[MAD_MAX_SAMPLES], dev[MAD_MAX_SAMPLES], *hist = s->data, med, mad, sigma;
+	int n = 0;
+
+	/* clear the skipped ticks (at most the whole ring) */
+	if (t - s->last_tick > s->hlen) {
+		for (int32_t i = 0; i < s->hlen; i++)
+			hist[i] = NAN;
+	} else {
+		for (int64_t k = s->last_tick + 1; k < t; k++)
+			hist[floor_mod(k, s->hlen)] = NAN;
+	}
+	for (int j = 1; j <= c->seasons; j++)
+		for (int o = -c->tol; o <= c->tol; o++) {
+			double h = hist[floor_mod(t - (int64_t)j * s->slots + o, s->hlen)];
+			if (!isnan(h))
+				v[n++] = h;
+		}
+	if (n > 0) {
+		insertion_sort(v, n);
+		med = median_sorted(v, n);
+		for (int i = 0; i < n; i++)
+			dev[i] = fabs(v[i] - med);
+		insertion_sort(dev, n);
+		mad = median_sorted(dev, n);
+		sigma = sigma_of(c, med, mad);
+		out->expected = med;
+		out->lower = med - c->z_threshold * sigma;
+		out->upper = med + c->z_threshold * sigma;
+		if (n >= c->min_points && isfinite(x)) {
+			double z = fabs(x - med) / sigma;
+			out->score = z >= c->z_threshold ? 1.0 : z / c->z_threshold;
+		}
+	}
+	hist[floor_mod(t, s->hlen)] = isfinite(x) ? x + 0.0 : NAN;
+	s->last_tick = t;
+}
+
+/* Fix the step; 0, or -1 (no opinion from now on) when the season does not fit. */
+static int seasonal_set_step(const struct mad_cfg *c, struct mad_state *s, double step)
+{
+	double slots = round(c->season / step);
+	s->step = step;
+	if ((!(c->step > 0) && !(slots <= c->max_season_points)) || !(slots > 2.0 * c->tol) ||
+	    !(c->seasons * slots + c->tol + 1 <= s->hlen)) {
+		s->disabled = 1;
+		return -1;
+	}
+	s->slots = (int32_t)slots;
+	return 0;
+}
+
+static int mad_update_seasonal(const struct mad_cfg *c, struct mad_state *s, double ts, double x,
+			       struct det_result *out)
+{
+	int64_t t;
+
+	if (!isfinite(ts) || (s->started && !(ts > s->last_ts))) {
+		if (s->started)
+			s->late++;
+		return 0;
+	}
+	if (!isfinite(x))
+		x = NAN;
+	if (s->disabled) {
+		s->last_ts = ts;
+		return 0;
+	}
+	if (!s->started) {
+		s->started = 1;
+		s->last_ts = ts;
+		if (s->step > 0) {
+			if (!(fabs(ts / s->step) < MAD_MAX_TICKS)) {
+				s->disabled = 1;
+				return 0;
+			}
+			s->last_tick = llround(ts / s->step) - 1;
+			seasonal_point(c, s, s->last_tick + 1, x, out);
+			return 0;
+		}
+		s->first_ts = ts;
+		s->first_x = x;
+		return 0;
+	}
+	if (s->slots == 0) {
+		/* second point: learn the step, then enter the held first point */
+		double st = ts - s->first_ts;
+		struct det_result ignored;
+		if (!(fabs(ts / st) < MAD_MAX_TICKS) || !(fabs(s->first_ts / st) < MAD_MAX_TICKS) ||
+		    seasonal_set_step(c, s, st) != 0) {
+			s->disabled = 1;
+			s->last_ts = ts;
+			return 0;
+		}
+		s->last_tick = llround(s->first_ts / st) - 1;
+		seasonal_point(c, s, s->last_tick + 1, s->first_x, &ignored);
+	}
+	if (!(fabs(ts / s->step) < MAD_MAX_TICKS)) {
+		s->late++;
+		return 0;
+	}
+	t = llround(ts / s->step);
+	if (t <= s->last_tick) {
+		s->late++; /* same tick as the last point: a duplicate */
+		return 0;
+	}
+	s->last_ts = ts;
+	seasonal_point(c, s, t, x, out);
+	return 0;
+}
+
 static int mad_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
 {
 	const struct mad_cfg *c = cfg;
@@ -292,6 +560,8 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 	double med, mad, sigma;
 
 	out->score = out->expected = out->lower = out->upper = NAN;
+	if (c->season > 0)
+		return mad_update_seasonal(c, s, ts, x, out);
 	if (!isfinite(ts) || (s->started && ts < s->last_ts)) {
 		if (s->started)
 			s->late++;
@@ -309,13 +579,7 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 
 	if (s->n > 0) {
 		median_mad(sorted_of(s), s->n, &med, &mad, &s->hint);
-		sigma = MAD_SCALE * mad;
-		if (sigma < c->abs_floor)
-			sigma = c->abs_floor;
-		if (sigma < c->rel_floor * fabs(med))
-			sigma = c->rel_floor * fabs(med);
-		if (!(sigma > MAD_EPS))
-			sigma = MAD_EPS;
+		sigma = sigma_of(c, med, mad);
 		out->expected = med;
 		out->lower = med - c->z_threshold * sigma;
 		out->upper = med + c->z_threshold * sigma;
@@ -360,8 +624,30 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 	double *tmp, *srt = sorted_of(s), *vals = vals_of(s), *tss = tss_of(s);
 	int ok = 1;
 
-	if (s->w != c->window || s->n < 0 || s->n > s->w || s->head < 0 || s->head >= s->w ||
-	    (s->started != 0 && s->started != 1) || (s->started && !isfinite(s->last_ts)))
+	if (s->w != c->window || (s->started != 0 && s->started != 1) ||
+	    (s->started && !isfinite(s->last_ts)))
+		return 0;
+	if (c->season > 0) {
+		struct mad_state chk;
+		if (s->hlen != c->hlen || s->n != 0 || s->head != 0 ||
+		    (s->disabled != 0 && s->disabled != 1) || !(s->step >= 0) || !isfinite(s->step) ||
+		    s->slots < 0 || !(fabs((double)s->last_tick) < MAD_MAX_TICKS + 2))
+			return 0;
+		if (s->slots > 0) {
+			memset(&chk, 0, sizeof chk);
+			chk.hlen = s->hlen;
+			if (!(s->step > 0) || seasonal_set_step(c, &chk, s->step) != 0 ||
+			    chk.slots != s->slots)
+				return 0;
+		} else if (s->started && !s->disabled && (s->step > 0 || !isfinite(s->first_ts))) {
+			return 0; /* only a held first point leaves the slots unknown */
+		}
+		for (int32_t i = 0; i < s->hlen; i++)
+			if (isinf(s->data[i]))
+				return 0;
+		return 1;
+	}
+	if (s->hlen != 0 || s->slots != 0 || s->n < 0 || s->n > s->w || s->head < 0 || s->head >= s->w)
 		return 0;
 	if (s->n == 0)
 		return 1;
@@ -396,8 +682,8 @@ static int mad_load(const void *cfg, void *state, const uint8_t *data, size_t le
 
 const struct detector_type det_mad = {
 	.name = "mad",
-	.summary = "rolling median/MAD robust z-score (spikes, robustly)",
-	.state_version = 1,
+	.summary = "rolling (or same-phase seasonal) median/MAD robust z-score (spikes, robustly)",
+	.state_version = 2,
 	.params = mad_params,
 	.config_size = sizeof(struct mad_cfg),
 	.default_threshold = 1.0,

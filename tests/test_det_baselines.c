@@ -198,6 +198,10 @@ static void test_des__gaps_restart(void **st)
 
 /* ---- MAD ------------------------------------------------------------- */
 
+#define NGEN_RT 4000
+static double rng_gauss(void);
+static void save_state(struct rig *r, struct buf *b);
+
 static void test_mad__hand_computed(void **st)
 {
 	(void)st;
@@ -349,6 +353,215 @@ static void test_mad__warmup_and_horizon(void **st)
 	o = feed(&r, 1500, 2);
 	assert_true(isnan(o.score) && isnan(o.expected));
 	rig_close(&r);
+}
+
+/* Seasonal MAD: season 4 ticks, 2 seasons, +/- 1 slot, step 1 s. Ring H =
+ * 2 * 4 + 1 + 1 = 10. The sample of tick t is ticks t-4+{-1,0,1} and
+ * t-8+{-1,0,1}. */
+static void check_mad_seasonal_known(const struct kv *set, size_t nset)
+{
+	static const double x[] = {1, 2, 3, 10, 4, 5, 6, 20, 7};
+	struct rig r;
+	struct det_result o;
+	double sd;
+
+	rig_open(&r, "mad", set, nset);
+	for (int i = 0; i < 3; i++) {
+		o = feed(&r, 100 + i, x[i]);
+		assert_true(isnan(o.expected) && isnan(o.score)); /* ticks t-5 .. t-3 not seen */
+	}
+	/* t = 3: ticks -2, -1, 0 (j = 1), none for j = 2: {1}: median 1, MAD 0 */
+	o = feed(&r, 103, x[3]);
+	assert_near(o.expected, 1, 1e-15);
+	assert_near(o.upper, 1 + 2 * 1e-300, 1e-12);
+	assert_near(o.score, 1, 0);
+	/* t = 4: ticks -1, 0, 1: {1, 2}: median 1.5, |dev| {.5, .5}: MAD 0.5;
+	 * x = 4: z = 2.5 / 0.7413 = 3.37 >= 2 */
+	o = feed(&r, 104, x[4]);
+	assert_near(o.expected, 1.5, 1e-15);
+	assert_near(o.upper, 1.5 + 2 * 1.4826 * 0.5, 1e-12);
+	assert_near(o.score, 1, 0);
+	/* t = 5: ticks 0, 1, 2: {1, 2, 3}: median 2, MAD 1; x = 5: z = 3 / 1.4826
+	 * = 2.02 >= 2 */
+	o = feed(&r, 105, x[5]);
+	assert_near(o.expected, 2, 1e-15);
+	assert_near(o.lower, 2 - 2 * 1.4826, 1e-12);
+	assert_near(o.score, 1, 0);
+	for (int i = 6; i < 9; i++)
+		feed(&r, 100 + i, x[i]);
+	/* t = 9: ticks 4, 5, 6 and 0, 1, 2: {4, 5, 6, 1, 2, 3}: median 3.5,
+	 * |dev| {.5, .5, 1.5, 1.5, 2.5, 2.5}: MAD 1.5; x = 12: z = 8.5 / 2.2239 */
+	o = feed(&r, 109, 12);
+	sd = 1.4826 * 1.5;
+	assert_near(o.expected, 3.5, 1e-15);
+	assert_near(o.lower, 3.5 - 2 * sd, 1e-12);
+	assert_near(o.score, 1, 0);
+	/* tick 10 missing; t = 11: ticks 6, 7, 8 and 2, 3, 4: {6, 20, 7, 3, 10, 4}:
+	 * median 6.5, |dev| {.5, .5, 2.5, 3.5, 3.5, 13.5}: MAD 3 */
+	o = feed(&r, 111, 6.5);
+	assert_near(o.expected, 6.5, 1e-15);
+	assert_near(o.upper, 6.5 + 2 * 1.4826 * 3, 1e-12);
+	assert_near(o.score, 0, 0);
+	/* t = 12 with a NaN: scored nothing, stored as missing; duplicate ignored */
+	o = feed(&r, 112, NAN);
+	assert_true(isnan(o.score) && isfinite(o.expected));
+	assert_true(isnan(feed(&r, 112, 1e9).score));
+	/* t = 16: ticks 11, 12 (NaN), 13 (never seen) and 7, 8, 9: {6.5, 20, 7, 12}:
+	 * median 9.5, |dev| {3, 10.5, 2.5, 2.5}: MAD 2.75 */
+	o = feed(&r, 116, 9.5);
+	assert_near(o.expected, 9.5, 1e-15);
+	assert_near(o.upper, 9.5 + 2 * 1.4826 * 2.75, 1e-12);
+	assert_near(o.score, 0, 0);
+	/* a gap longer than the ring: no sample, no opinion */
+	o = feed(&r, 200, 1);
+	assert_true(isnan(o.expected) && isnan(o.score));
+	rig_close(&r);
+}
+
+static void test_mad__seasonal_known_answer(void **st)
+{
+	(void)st;
+	struct kv fixed[] = {{"season", "4s", NULL},    {"step", "1s", NULL},
+			     {"seasons", "2", NULL},    {"phase_tolerance", "1", NULL},
+			     {"min_points", "1", NULL}, {"rel_floor", "0", NULL},
+			     {"z_threshold", "2", NULL}};
+	struct kv learn[] = {{"season", "4s", NULL},    {"max_season_points", "4", NULL},
+			     {"seasons", "2", NULL},    {"phase_tolerance", "1", NULL},
+			     {"min_points", "1", NULL}, {"rel_floor", "0", NULL},
+			     {"z_threshold", "2", NULL}};
+	check_mad_seasonal_known(fixed, VIGIL_ARRAY_LEN(fixed));
+	check_mad_seasonal_known(learn, VIGIL_ARRAY_LEN(learn));
+}
+
+static void expect_config_error(const char *det, const struct kv *set, size_t nset, const char *want)
+{
+	struct detector d;
+	char err[256] = "";
+	if (det_new(det, set, nset, &d, err, sizeof err) != -VIGIL_EINVAL)
+		fail_msg("%s: configuration accepted (want an error with '%s')", det, want);
+	if (strstr(err, want) == NULL)
+		fail_msg("%s: error '%s' lacks '%s'", det, err, want);
+}
+
+static void test_mad__seasonal_config_errors(void **st)
+{
+	(void)st;
+	struct kv big[] = {{"season", "1w", NULL}, {"step", "1s", NULL}};
+	struct kv bigl[] = {{"season", "1w", NULL}, {"max_season_points", "60000", NULL}};
+	struct kv tol[] = {{"season", "4s", NULL}, {"step", "1s", NULL}, {"phase_tolerance", "2", NULL}};
+	struct kv samp[] = {{"season", "1d", NULL}, {"seasons", "100", NULL}, {"phase_tolerance", "2", NULL}};
+	struct kv hor[] = {{"season", "1d", NULL}, {"horizon", "1h", NULL}};
+	struct kv minp[] = {{"season", "1d", NULL}, {"min_points", "16", NULL}};
+	struct kv ok[] = {{"season", "1d", NULL}, {"step", "1m", NULL}, {"seasons", "7", NULL}};
+	struct detector d;
+	char err[256];
+
+	expect_config_error("mad", big, 2, "exceeds the cap of 65536");
+	expect_config_error("mad", bigl, 2, "max_season_points");
+	expect_config_error("mad", tol, 3, "phase_tolerance 2 must be below half");
+	expect_config_error("mad", samp, 3, "500 values per point exceeds the cap of 255");
+	expect_config_error("mad", hor, 2, "horizon");
+	expect_config_error("mad", minp, 2, "exceeds the 15 values");
+	/* 7 x 1440 + 2 values: 80 KB */
+	assert_int_equal(det_new("mad", ok, 3, &d, err, sizeof err), 0);
+	assert_true(det_state_size(&d) >= (7 * 1440 + 2) * sizeof(double));
+	assert_true(det_state_size(&d) < (7 * 1440 + 2) * sizeof(double) + 256);
+	det_free(&d);
+	/* holtwinters: graphite_compat needs a season */
+	{
+		struct kv g[] = {{"graphite_compat", "true", NULL}};
+		expect_config_error("holtwinters", g, 1, "needs an explicit 'season'");
+	}
+}
+
+/* A daily cycle at 5 min with a night-time hour at the daytime level: the
+ * seasonal MAD flags it, the clean days stay quiet (5 of 10 rule). */
+static double daily5(int i, double sigma);
+static int k_of_n(const unsigned char *flags, int i, int k, int n);
+
+static void test_mad__seasonal_break(void **st)
+{
+	(void)st;
+	static unsigned char flag[288 * 8];
+	struct kv set[] = {{"season", "1d", NULL}};
+	struct rig r;
+	int fires_clean = 0, in_break = 0;
+
+	rng_state = 0x2718281828ull;
+	rig_open(&r, "mad", set, 1);
+	for (int i = 0; i < 288 * 8; i++) {
+		int brk = i >= 288 * 7 + 204 && i < 288 * 7 + 216;
+		double x = brk ? 120 + 2 * rng_gauss() : daily5(i, 2);
+		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, x);
+		flag[i] = o.score >= 1;
+		if (i >= 288 * 3 && !brk)
+			assert_true(isfinite(o.score)); /* 3 seasons x 3 >= min_points 7 */
+		if (brk)
+			in_break += o.score >= 1;
+		else if (i < 288 * 7 + 204)
+			fires_clean += k_of_n(flag, i, 5, 10);
+	}
+	assert_int_equal(in_break, 12);
+	assert_int_equal(fires_clean, 0);
+	rig_close(&r);
+}
+
+/* save -> load -> continue and garbage refusal for non-default configs */
+static void check_roundtrip(const char *name, const struct kv *set, size_t nset)
+{
+	static double x[NGEN_RT];
+	struct rig a, b;
+	struct buf sv = {0};
+	uint8_t *junk;
+
+	rng_state = 0x600dull;
+	for (int i = 0; i < NGEN_RT; i++)
+		x[i] = (i % 97 == 5) ? NAN : 50 + 10 * sin(2 * M_PI * i / 60.0) + rng_gauss();
+	rig_open(&a, name, set, nset);
+	rig_open(&b, name, set, nset);
+	for (int i = 0; i < NGEN_RT; i++) {
+		struct det_result oa, ob;
+		if (i == 50 || i == 130 || i == 2000 || i == 3333) {
+			save_state(&b, &sv);
+			det_state_fini(&b.d, b.state);
+			memset(b.state, 0, det_state_size(&b.d));
+			if (det_state_load(&b.d, b.state, sv.data, sv.len) != 0)
+				fail_msg("%s: load of its own save failed at %d", name, i);
+			/* a garbage body is refused and leaves a fresh state */
+			junk = malloc(sv.len);
+			assert_non_null(junk);
+			memcpy(junk, sv.data, sv.len);
+			memset(junk + 16 + strlen(name), 0xff, sv.len - 16 - strlen(name));
+			{
+				struct rig g;
+				rig_open(&g, name, set, nset);
+				assert_int_equal(det_state_load(&g.d, g.state, junk, sv.len), -VIGIL_EINVAL);
+				rig_close(&g);
+			}
+			free(junk);
+		}
+		oa = feed(&a, 1.7e9 + 60.0 * i, x[i]);
+		ob = feed(&b, 1.7e9 + 60.0 * i, x[i]);
+		assert_same_result(&oa, &ob, 0);
+	}
+	buf_free(&sv);
+	rig_close(&a);
+	rig_close(&b);
+}
+
+static void test_seasonal__save_load_continue(void **st)
+{
+	(void)st;
+	struct kv mad_l[] = {{"season", "1h", NULL}, {"max_season_points", "100", NULL}};
+	struct kv mad_f[] = {{"season", "1h", NULL}, {"step", "1m", NULL}, {"seasons", "3", NULL}};
+	struct kv hw_auto[] = {{"max_season_points", "200", NULL}};
+	struct kv hw_fixed[] = {{"season", "1h", NULL}, {"step", "1m", NULL}};
+	struct kv hw_compat[] = {{"season", "1h", NULL}, {"graphite_compat", "true", NULL}};
+	check_roundtrip("mad", mad_l, 2);
+	check_roundtrip("mad", mad_f, 3);
+	check_roundtrip("holtwinters", hw_auto, 1);
+	check_roundtrip("holtwinters", hw_fixed, 2);
+	check_roundtrip("holtwinters", hw_compat, 2);
 }
 
 /* ---- Holt-Winters ---------------------------------------------------- */
@@ -890,6 +1103,10 @@ int main(void)
 		cmocka_unit_test(test_mad__zero_mad_floors),
 		cmocka_unit_test(test_mad__matches_sorting),
 		cmocka_unit_test(test_mad__warmup_and_horizon),
+		cmocka_unit_test(test_mad__seasonal_known_answer),
+		cmocka_unit_test(test_mad__seasonal_config_errors),
+		cmocka_unit_test(test_mad__seasonal_break),
+		cmocka_unit_test(test_seasonal__save_load_continue),
 		cmocka_unit_test(test_hw__graphite_vector),
 		cmocka_unit_test(test_hw__gap_keeps_phase),
 		cmocka_unit_test(test_hw__bands_start_right),
