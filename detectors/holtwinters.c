@@ -735,6 +735,9 @@ static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_resu
 	for (int32_t i = cap + L; i < 3 * cap; i++)
 		s->ring[i] = 0;
 	s->npend = 0;
+	for (int32_t p = 0; p < L; p++)
+		if (!isfinite(cs[p]) || !isfinite(ds[p]))
+			s->a = NAN; /* overflow on absurd input: hw_update starts over */
 }
 
 /* Feed a finite-ts point at tick t (> last tick) in vigil mode. */
@@ -768,17 +771,17 @@ static void point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double 
 	hw_feed(c, s, t, x, first, out);
 }
 
+/* Did the last point leave non-finite numbers (overflow on absurd input)?
+ * Only a, b, g and the slot of the last tick can have changed. */
 static int state_finite(const struct hw_cfg *c, const struct hw_state *s)
 {
+	int64_t ph;
 	if (!isfinite(s->a) || !isfinite(s->b) || !isfinite(s->g))
 		return 0;
 	if (s->L == 0)
 		return 1;
-	for (int32_t p = 0; p < s->L; p++)
-		if (!isfinite(s->ring[p]) || !isfinite(s->ring[s->cap + p]))
-			return 0;
-	(void)c;
-	return 1;
+	ph = floor_mod(c->graphite_compat ? s->last_tick : s->last_tick - s->origin, s->L);
+	return isfinite(s->ring[ph]) && isfinite(s->ring[s->cap + ph]);
 }
 
 static int hw_update(const void *cfg, void *state, double ts, double x, struct det_result *out)

@@ -549,6 +549,37 @@ static void check_roundtrip(const char *name, const struct kv *set, size_t nset)
 	rig_close(&b);
 }
 
+/* Absurd magnitudes overflow the arithmetic: the model starts over, its
+ * state stays loadable and its scores stay in range. */
+static void test_hw__absurd_values(void **st)
+{
+	(void)st;
+	struct kv fixed[] = {{"season", "1h", NULL}, {"step", "1m", NULL}};
+	struct kv autos[] = {{"max_season_points", "60", NULL}};
+	const struct kv *sets[] = {fixed, autos};
+	size_t nsets[] = {2, 1};
+	for (int k = 0; k < 2; k++) {
+		struct rig r, q;
+		struct buf sv = {0};
+		rig_open(&r, "holtwinters", sets[k], nsets[k]);
+		rig_open(&q, "holtwinters", sets[k], nsets[k]);
+		for (int i = 0; i < 1000; i++) {
+			double x = i >= 150 && i < 260 ? (i % 2 ? 1.7e308 : -1.7e308) : sin(i / 9.0);
+			struct det_result o = feed(&r, 60.0 * i, x);
+			if (!isnan(o.score) && !(o.score >= 0 && o.score <= 1))
+				fail_msg("score %.17g at %d", o.score, i);
+			if (i % 50 == 0) {
+				save_state(&r, &sv);
+				assert_int_equal(det_state_load(&q.d, q.state, sv.data, sv.len), 0);
+			}
+		}
+		assert_true(isfinite(feed(&r, 60.0 * 1000, sin(1000 / 9.0)).score));
+		buf_free(&sv);
+		rig_close(&r);
+		rig_close(&q);
+	}
+}
+
 static void test_seasonal__save_load_continue(void **st)
 {
 	(void)st;
@@ -1107,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_mad__seasonal_config_errors),
 		cmocka_unit_test(test_mad__seasonal_break),
 		cmocka_unit_test(test_seasonal__save_load_continue),
+		cmocka_unit_test(test_hw__absurd_values),
 		cmocka_unit_test(test_hw__graphite_vector),
 		cmocka_unit_test(test_hw__gap_keeps_phase),
 		cmocka_unit_test(test_hw__bands_start_right),
