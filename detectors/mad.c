@@ -36,8 +36,8 @@
  * refused at config time when H > 65536 (512 KB per series), when the
  * sample exceeds 255 values, or when 2 tol >= S. A learned step whose S
  * exceeds max_season_points (or S <= 2 tol) leaves the detector without
- * opinion. Cost per point O(k log k)-ish for k = seasons (2 tol + 1)
- * (insertion sorts of k values).
+ * opinion. Cost per point: an insertion sort of the k = seasons (2 tol + 1)
+ * values, then the median and MAD of the sorted sample as above.
  *
  * Out-of-order points (ts older than the newest point) are ignored: score NaN,
  * state unchanged apart from a counter. The state is plain data (header + 3
@@ -420,19 +420,6 @@ static double sigma_of(const struct mad_cfg *c, double med, double mad)
 	return sigma;
 }
 
-static void insertion_sort(double *a, int n)
-{
-	for (int i = 1; i < n; i++) {
-		double v = a[i];
-		int j = i;
-		while (j > 0 && a[j - 1] > v) {
-			a[j] = a[j - 1];
-			j--;
-		}
-		a[j] = v;
-	}
-}
-
 static int64_t floor_mod(int64_t a, int64_t m)
 {
 	int64_t r = a % m;
@@ -443,7 +430,7 @@ static int64_t floor_mod(int64_t a, int64_t m)
 static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t t, double x,
 			   struct det_result *out)
 {
-	double v[MAD_MAX_SAMPLES], dev[MAD_MAX_SAMPLES], *hist = s->data, med, mad, sigma;
+	double v[MAD_MAX_SAMPLES], *hist = s->data, med, mad, sigma;
 	int n = 0;
 
 	/* clear the skipped ticks (at most the whole ring) */
@@ -454,19 +441,25 @@ static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t
 		for (int64_t k = s->last_tick + 1; k < t; k++)
 			hist[floor_mod(k, s->hlen)] = NAN;
 	}
-	for (int j = 1; j <= c->seasons; j++)
+	for (int j = 1; j <= c->seasons; j++) {
+		int64_t at = floor_mod(t - (int64_t)j * s->slots - c->tol, s->hlen);
 		for (int o = -c->tol; o <= c->tol; o++) {
-			double h = hist[floor_mod(t - (int64_t)j * s->slots + o, s->hlen)];
-			if (!isnan(h))
-				v[n++] = h;
+			double h = hist[at];
+			if (!isnan(h)) {
+				/* insertion into the sorted v[0 .. n) */
+				int i = n++;
+				while (i > 0 && v[i - 1] > h) {
+					v[i] = v[i - 1];
+					i--;
+				}
+				v[i] = h;
+			}
+			at = at + 1 == s->hlen ? 0 : at + 1;
 		}
+	}
 	if (n > 0) {
-		insertion_sort(v, n);
-		med = median_sorted(v, n);
-		for (int i = 0; i < n; i++)
-			dev[i] = fabs(v[i] - med);
-		insertion_sort(dev, n);
-		mad = median_sorted(dev, n);
+		int32_t hint = n / 2;
+		median_mad(v, n, &med, &mad, &hint);
 		sigma = sigma_of(c, med, mad);
 		out->expected = med;
 		out->lower = med - c->z_threshold * sigma;
