@@ -82,6 +82,12 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 		*(double *)dst = d;
 		return 0;
 	case PARAM_DURATION:
+		/* A duration may name one keyword (choices[0], e.g. "auto") that
+		 * stands for 0 = "let the detector decide". */
+		if (p->choices && p->choices[0] && strcmp(text, p->choices[0]) == 0) {
+			*(double *)dst = 0.0;
+			return 0;
+		}
 		if (params_parse_duration(text, &d) != 0) {
 			snprintf(err, errlen, "parameter '%s': '%s' is not a duration (like 90s, 5m, 2h, 1d)",
 				 p->name, text);

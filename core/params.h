@@ -25,7 +25,8 @@ struct param_spec {
 	size_t offset;   /* offsetof(config struct, field) */
 	const char *help;
 	double min, max;            /* inclusive range for numbers; ignored when min > max */
-	const char *const *choices; /* PARAM_ENUM: NULL-terminated list */
+	const char *const *choices; /* PARAM_ENUM: NULL-terminated list; PARAM_DURATION:
+				     * optional { "keyword", NULL } read as 0 */
 	int allow_nan;              /* PARAM_DOUBLE: "nan" disables the feature */
 };
 

@@ -31,8 +31,10 @@ struct cfg {
 	double window;
 	int mode;
 	double pct;
+	double season;
 };
 static const char *const modes[] = { "up", "down", "both", NULL };
+static const char *const auto_kw[] = { "auto", NULL };
 static const struct param_spec spec[] = {
 	{ "alpha", PARAM_DOUBLE, "0.1", offsetof(struct cfg, alpha), "a", 0, 1, NULL, 0 },
 	{ "n", PARAM_INT, "10", offsetof(struct cfg, n), "n", 1, 100, NULL, 0 },
@@ -40,6 +42,7 @@ static const struct param_spec spec[] = {
 	{ "window", PARAM_DURATION, "5m", offsetof(struct cfg, window), "w", 1, 0, NULL, 0 },
 	{ "mode", PARAM_ENUM, "both", offsetof(struct cfg, mode), "m", 1, 0, modes, 0 },
 	{ "pct", PARAM_DOUBLE, "nan", offsetof(struct cfg, pct), "p", 0, 1, NULL, 1 },
+	{ "season", PARAM_DURATION, "auto", offsetof(struct cfg, season), "s", 0, 1e9, auto_kw, 0 },
 	{ .name = NULL },
 };
 
@@ -56,6 +59,11 @@ static void test_params__defaults_and_overrides(void **st)
 	assert_near(c.window, 300, 1e-15);
 	assert_int_equal(c.mode, 2);
 	assert_true(isnan(c.pct));
+	assert_near(c.season, 0, 0); /* the keyword reads as 0 */
+	struct kv season[] = { { "season", "1d", NULL } }, bad_kw[] = { { "season", "automatic", NULL } };
+	assert_int_equal(params_apply(spec, &c, season, 1, err, sizeof err), 0);
+	assert_near(c.season, 86400, 0);
+	assert_int_not_equal(params_apply(spec, &c, bad_kw, 1, err, sizeof err), 0);
 	assert_int_equal(params_apply(spec, &c, set, 4, err, sizeof err), 0);
 	assert_near(c.alpha, 0.25, 1e-15);
 	assert_near(c.window, 7200, 1e-15);
