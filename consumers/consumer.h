@@ -70,6 +70,7 @@ struct kafka_counters {
 	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
 	uint64_t poison, dead_lettered, dropped_unowned, dropped_done;
 	uint64_t rebalances, assigned, revoked, lost;
+	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
 	int64_t lag; /* sum over owned partitions of high watermark - next */

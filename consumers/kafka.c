@@ -123,6 +123,8 @@ struct kpart {
 	struct hset sup; /* alerts already published for inputs < sup_max + 1 */
 	int64_t sup_max;
 	int64_t cur_offset;
+	int64_t seek_to; /* >= 0 while a seek back to it is pending (gap repair) */
+	double seek_at;
 };
 
 struct kgw;
@@ -141,6 +143,12 @@ struct kc {
 	rd_kafka_message_t **batch;
 	struct decoder *errdec; /* re-decodes poison records for the error text */
 	struct complain poison_complain, ckpt_complain, dr_complain;
+	/* Loop commits only while the group is steady (librdkafka 2.0.2 treats an
+	 * ILLEGAL_GENERATION commit reply during a cooperative rebalance as a
+	 * lost assignment, #4059): join_state from the stats callback, the time
+	 * of the last rebalance callback, and a back-off after a refused commit. */
+	int steady;
+	double last_rebalance, commit_blocked_until;
 };
 
 struct kgw {
@@ -216,6 +224,7 @@ static int part_add(struct kc *kc, const char *topic, int32_t partition)
 	p->next = -1;
 	p->ckpt_next = -1;
 	p->sup_max = -1;
+	p->seek_to = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
 	eo.rs = kc->rs;
 	eo.format = kc->cfg->format;
@@ -426,8 +435,15 @@ static int checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 	}
 	kc->ctr->checkpoints++;
 	kc->ctr->state_bytes = bytes_total;
-	if (l->cnt > 0) {
+	double now = kafka_now();
+	int in_cb = strcmp(why, "revoke") == 0;
+	if (l->cnt > 0 && !in_cb &&
+	    (!kc->steady || now < kc->last_rebalance + 3.0 || now < kc->commit_blocked_until)) {
+		LOG_DBG(COMP, "event=commit_deferred why=%s (group not steady)", why);
+	} else if (l->cnt > 0) {
 		rd_kafka_resp_err_t e = rd_kafka_commit(kc->rk, l, 0);
+		if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
+			kc->commit_blocked_until = kafka_now() + 10.0;
 		if (e)
 			LOG_WARN(COMP,
 				 "event=commit_failed why=%s err=\"%s\" (checkpoints are durable; the "
@@ -460,6 +476,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	rd_kafka_resp_err_t ae = 0;
 
 	kc->ctr->rebalances++;
+	kc->last_rebalance = kafka_now();
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++) {
 			if (part_add(kc, parts->elems[i].topic, parts->elems[i].partition) != 0)
@@ -503,6 +520,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	}
 	if (ae)
 		LOG_ERR(COMP, "event=rebalance_failed err=\"%s\"", rd_kafka_err2str(ae));
+}
+
+/* Statistics (statistics.interval.ms): only cgrp.join_state is used. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct kc *kc = opaque;
+	json_error_t je;
+	json_t *j = json_loadb(json, len, 0, &je);
+	(void)rk;
+	if (j) {
+		const char *js = json_string_value(json_object_get(json_object_get(j, "cgrp"), "join_state"));
+		kc->steady = js && strcmp(js, "steady") == 0;
+		json_decref(j);
+	}
+	return 0; /* librdkafka frees json */
 }
 
 /* ---- restore ---- */
@@ -655,6 +687,30 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 		kc->ctr->dropped_done++;
 		return;
 	}
+	/* Gap repair: librdkafka 2.0.2's batch API can skip offsets of retained
+	 * partitions across a cooperative rebalance (#4208, fixed in 2.1.0). A
+	 * message beyond `next` triggers an asynchronous seek back to `next`;
+	 * until `next` itself arrives, later messages are dropped. A gap that
+	 * persists for 3 s after the seek is real (transaction markers,
+	 * retention) and is accepted. */
+	if (p->next >= 0 && m->offset > p->next) {
+		double now = kafka_now();
+		if (p->seek_to != p->next) {
+			rd_kafka_resp_err_t e = rd_kafka_seek(m->rkt, m->partition, p->next, 0);
+			kc->ctr->gaps++;
+			LOG_WARN(COMP,
+				 "event=offset_gap partition=%s expected=%" PRId64 " got=%" PRId64 " seek=%s",
+				 p->source, p->next, m->offset, e ? rd_kafka_err2str(e) : "ok");
+			p->seek_to = p->next;
+			p->seek_at = now;
+			return;
+		}
+		if (now < p->seek_at + 3.0)
+			return;
+		LOG_WARN(COMP, "event=offset_gap_accepted partition=%s expected=%" PRId64 " got=%" PRId64,
+			 p->source, p->next, m->offset);
+	}
+	p->seek_to = -1;
 	const char *s = m->payload, *end = s ? s + m->len : NULL;
 	int any = 0;
 	p->cur_offset = m->offset;
@@ -713,6 +769,13 @@ static int make_client(const struct kafka_cfg *c, const char *role, rd_kafka_typ
 		rd_kafka_conf_set_rebalance_cb(conf, rebal);
 	if (dr)
 		rd_kafka_conf_set_dr_msg_cb(conf, dr);
+	if (rebal) {
+		rd_kafka_conf_set_stats_cb(conf, stats_cb);
+		if (kafka_cfg_prop(c, "statistics.interval.ms") == NULL &&
+		    rd_kafka_conf_set(conf, "statistics.interval.ms", "500", err, sizeof err) !=
+			    RD_KAFKA_CONF_OK)
+			LOG_WARN(COMP, "event=config_warning err=\"%s\"", err);
+	}
 	*out = rd_kafka_new(type, conf, err, sizeof err);
 	if (*out == NULL) {
 		LOG_ERR(COMP, "event=client_failed role=%s err=\"%s\"", role, err);
@@ -983,14 +1046,14 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " alerts_suppressed=%" PRIu64 " alerts_failed=%" PRIu64 " poison=%" PRIu64
 		 " dead_lettered=%" PRIu64 " dropped_unowned=%" PRIu64 " dropped_done=%" PRIu64
 		 " lag=%" PRId64 " rebalances=%" PRIu64 " assigned=%" PRIu64 " revoked=%" PRIu64
-		 " lost=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
+		 " lost=%" PRIu64 " gaps=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
 		 " state_bytes=%" PRIu64 " restores=%" PRIu64 " restore_ms_max=%.1f gw_received=%" PRIu64
 		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64,
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
-		 c->assigned, c->revoked, c->lost, c->checkpoints, c->checkpoint_skipped, c->state_bytes,
-		 c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted, c->gw_duplicates,
-		 c->gw_bad);
+		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
+		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
+		 c->gw_duplicates, c->gw_bad);
 }
 
 int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atomic_t *stop)
