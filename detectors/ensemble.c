@@ -40,7 +40,8 @@
 
 #define ENS_AVG_MAX  64
 #define ENS_CTX_MAX  8
-#define ENS_SET_BITS (1u << 16) /* seen-context set: 8 KiB */
+#define ENS_SET_BITS (1u << 16) /* seen-context set per quantiser: 8 KiB */
+#define ENS_LEVELS   3
 
 enum ens_dir { ENS_BOTH, ENS_UP, ENS_DOWN };
 static const char *const ens_dir_names[] = {"both", "up", "down", NULL};
@@ -63,11 +64,15 @@ struct ens_cfg {
 	int refractory;
 	double alert_level;
 	double refr_scale;
-	int nbins;
+	double nbins;
 	int ctx_order;
 	double w_ctx;
 	int ctx_learn;
 	int lik_warm;
+	double ctx_rate;
+	double ctx_hyst;
+	double refr_break;
+	int ctx_range;
 };
 
 /* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
@@ -92,10 +97,19 @@ struct ens_state {
 	double dm, dd;               /* EW mean step and EW mean |step - dm| */
 	struct ens_lik lik_z, lik_c; /* level/derivative channel, context channel */
 	int64_t refr;                /* points left in the refractory period */
-	double q_base, q_width;      /* value quantiser, fixed at the end of warm-up */
-	int64_t bins[ENS_CTX_MAX];   /* last bins, newest first */
-	int64_t nbins_seen;
-	uint64_t set[ENS_SET_BITS / 64];
+	double refr_dec;             /* decades of the event that started it */
+	/* pattern channel: three nested dyadic quantisers (bin widths
+	 * 2^(level-1), 2^level, 2^(level+1)); slot of level l = l mod 3 */
+	double q_lo, q_hi;     /* tracked 5 % / 95 % quantiles */
+	double sp_down, sp_up; /* spread below / above which the level moves */
+	double anchor, wbase;  /* quantiser of level l: bins (x - anchor) / (wbase 2^l) */
+	int64_t level;         /* middle quantiser's level (valid if level_set) */
+	int64_t level_set;
+	double xh[ENS_CTX_MAX]; /* last values, newest first */
+	int64_t nxh;
+	int64_t bins[ENS_LEVELS][ENS_CTX_MAX]; /* last bins per slot, newest first */
+	int64_t age[ENS_LEVELS];               /* points recorded into each slot's set */
+	uint64_t set[ENS_LEVELS][ENS_SET_BITS / 64];
 };
 
 #define OFF(f) offsetof(struct ens_cfg, f)
@@ -143,14 +157,25 @@ static const struct param_spec ens_params[] = {
 	 NULL, 0},
 	{"refr_scale", PARAM_DOUBLE, "0.5", OFF(refr_scale), "factor on scores inside a refractory period", 0,
 	 1, NULL, 0},
-	{"nbins", PARAM_INT, "5", OFF(nbins), "quantiser bins across the range of the first ctx_learn points",
-	 2, 10000, NULL, 0},
-	{"ctx_order", PARAM_INT, "4", OFF(ctx_order), "longest context of bins remembered", 1, ENS_CTX_MAX,
+	{"nbins", PARAM_DOUBLE, "5", OFF(nbins),
+	 "bins of the middle quantiser across the tracked 5-95 % quantile range", 0.1, 10000, NULL, 0},
+	{"ctx_order", PARAM_INT, "4", OFF(ctx_order), "longest context of bins remembered", 2, ENS_CTX_MAX,
 	 NULL, 0},
 	{"w_ctx", PARAM_DOUBLE, "1", OFF(w_ctx), "weight of the novel-context signal (0 disables)", 0, 10,
 	 NULL, 0},
-	{"ctx_learn", PARAM_INT, "300", OFF(ctx_learn), "points whose range sets the quantiser", 2, 100000,
+	{"ctx_learn", PARAM_INT, "300", OFF(ctx_learn),
+	 "points the quantisers record contexts before the pattern channel speaks", 1, 100000, NULL, 0},
+	{"ctx_rate", PARAM_DOUBLE, "0.05", OFF(ctx_rate),
+	 "step of the quantile trackers, as a fraction of their spread", 1e-5, 1, NULL, 0},
+	{"ctx_hyst", PARAM_DOUBLE, "0.75", OFF(ctx_hyst),
+	 "octaves the spread must leave the current level by before the quantisers move", 0.5, 4, NULL, 0},
+	{"ctx_range", PARAM_INT, "300", OFF(ctx_range),
+	 "points whose exact range seeds the quantile trackers; the quantisers start after them", 20, 100000,
 	 NULL, 0},
+	{"refr_break", PARAM_DOUBLE, "1", OFF(refr_break),
+	 "a point beyond the seen range by this many range widths, or with (1+this) times the decades of the "
+	 "event that started the refractory period, is not scaled and restarts it",
+	 0, 1000, NULL, 0},
 	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
@@ -195,7 +220,7 @@ static void ens_nan(struct det_result *out)
 
 /* Push raw into a likelihood channel; return the (red-run filtered) tail
  * probability of the short mean against the Gaussian fitted before it. */
-static double ens_lik_step(const struct ens_cfg *c, struct ens_lik *l, double raw)
+static double ens_lik_step(const struct ens_cfg *c, struct ens_lik *l, double raw, double sfloor)
 {
 	int64_t k = l->n % c->avg_window;
 	double m, q, qr, a, d;
@@ -206,7 +231,7 @@ static double ens_lik_step(const struct ens_cfg *c, struct ens_lik *l, double ra
 	l->sum += raw;
 	l->n++;
 	m = l->sum / (double)(l->n < c->avg_window ? l->n : c->avg_window);
-	d = (m - l->mu) / fmax(sqrt(l->var), c->sigma_floor);
+	d = (m - l->mu) / fmax(sqrt(l->var), sfloor);
 	q = l->n > c->lik_warm ? 0.5 * erfc((c->two_sided ? fabs(d) : d) / M_SQRT2) : 1.0;
 	/* EW mean/variance with a running-mean start: alpha = max(1/n, 1/H) */
 	a = fmax(1.0 / (double)l->n, 1.0 / c->lik_horizon);
@@ -230,48 +255,120 @@ static uint64_t ens_mix(uint64_t h)
 	return h;
 }
 
-/* Context novelty: share of the contexts (orders 2..ctx_order) ending at x
- * that were never seen before; every one of them is then remembered. Reads 0
- * while the quantiser learns the range (the first ctx_learn points). */
+static int64_t ens_bin(const struct ens_state *s, double x, int64_t level)
+{
+	double v = floor(ldexp((x - s->anchor) / s->wbase, (int)-level));
+	if (v > 4e18)
+		v = 4e18;
+	if (v < -4e18)
+		v = -4e18;
+	return (int64_t)v;
+}
+
+static int ens_slot(int64_t level)
+{
+	return (int)(((level % ENS_LEVELS) + ENS_LEVELS) % ENS_LEVELS);
+}
+
+/* Start quantiser `level` in its slot: empty set, history re-binned from the
+ * stored values (so its contexts are complete at once). */
+static void ens_level_new(struct ens_state *s, int64_t level)
+{
+	int slot = ens_slot(level);
+	memset(s->set[slot], 0, sizeof s->set[slot]);
+	s->age[slot] = 0;
+	for (int64_t j = 0; j < s->nxh; j++)
+		s->bins[slot][j] = ens_bin(s, s->xh[j], level);
+}
+
+/* Spread bounds outside which the middle level moves by one. */
+static void ens_level_bounds(const struct ens_cfg *c, struct ens_state *s)
+{
+	s->sp_down = c->nbins * ldexp(s->wbase, (int)s->level) * exp2(-c->ctx_hyst);
+	s->sp_up = c->nbins * ldexp(s->wbase, (int)s->level) * exp2(c->ctx_hyst);
+}
+
+/* Pattern channel. Tracks the 5 %/95 % quantiles of x (steps scaled by their
+ * spread, so a lone spike barely moves them) and keeps three nested dyadic
+ * quantisers around width spread/nbins; each remembers the contexts (last
+ * 2..ctx_order bins) it has seen. When the spread drifts an octave
+ * (ctx_hyst) away, the middle level moves by one: two quantisers keep their
+ * memory, one is started afresh at the far end. Returns the mean share of
+ * novel contexts over the quantisers that have recorded > ctx_learn points,
+ * or -1 while none has (the channel is then silent). */
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
-	int64_t b;
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	int k, novel = 0, n = 0;
+	double spread, sum = 0;
+	int used = 0;
 
-	if (!(s->q_width > 0)) {
-		if (s->n < c->ctx_learn)
-			return 0;
-		s->q_base = s->lo;
-		s->q_width = fmax((s->hi - s->lo) / c->nbins, s->quant);
-		if (!(s->q_width > 0))
-			s->q_width = fmax(fabs(s->lo) * 1e-3, 1e-9);
+	if (s->n <= c->ctx_range) {
+		s->q_lo = s->lo;
+		s->q_hi = s->hi;
+	} else {
+		double st = c->ctx_rate * fmax(s->q_hi - s->q_lo, s->quant);
+		s->q_hi += x >= s->q_hi ? 0.95 * st : -0.05 * st;
+		s->q_lo += x < s->q_lo ? -0.95 * st : 0.05 * st;
+		if (s->q_lo > s->q_hi)
+			s->q_lo = s->q_hi = 0.5 * (s->q_lo + s->q_hi);
 	}
-	b = (int64_t)floor((x - s->q_base) / s->q_width);
-	memmove(s->bins + 1, s->bins, sizeof s->bins[0] * (ENS_CTX_MAX - 1));
-	s->bins[0] = b;
-	if (s->nbins_seen < ENS_CTX_MAX)
-		s->nbins_seen++;
-	for (k = 0; k < c->ctx_order && k < s->nbins_seen; k++) {
-		uint64_t bit;
-		h = ens_mix(h ^ (uint64_t)s->bins[k]);
-		if (k == 0)
-			continue;
-		bit = (h ^ (uint64_t)k) % ENS_SET_BITS;
-		n++;
-		if (!(s->set[bit / 64] >> (bit % 64) & 1)) {
-			novel++;
-			s->set[bit / 64] |= 1ULL << (bit % 64);
+	spread = fmax(s->q_hi - s->q_lo, s->quant);
+	if (s->n >= c->ctx_range && spread > 0) {
+		if (!s->level_set) {
+			s->anchor = s->q_lo;
+			s->wbase = spread / c->nbins;
+			s->level = 0;
+			s->level_set = 1;
+			for (int64_t l = s->level - 1; l <= s->level + 1; l++)
+				ens_level_new(s, l);
+			ens_level_bounds(c, s);
+		} else if (spread > s->sp_up && s->level < 900) {
+			s->level++;
+			ens_level_new(s, s->level + 1);
+			ens_level_bounds(c, s);
+		} else if (spread < s->sp_down && s->level > -900) {
+			s->level--;
+			ens_level_new(s, s->level - 1);
+			ens_level_bounds(c, s);
 		}
 	}
-	return n ? (double)novel / n : 0;
+	memmove(s->xh + 1, s->xh, sizeof s->xh[0] * (ENS_CTX_MAX - 1));
+	s->xh[0] = x;
+	if (s->nxh < ENS_CTX_MAX)
+		s->nxh++;
+	if (!s->level_set)
+		return 0;
+	for (int64_t l = s->level - 1; l <= s->level + 1; l++) {
+		int slot = ens_slot(l), novel = 0, n = 0;
+		int64_t *b = s->bins[slot];
+		uint64_t h = 0x9e3779b97f4a7c15ULL;
+		memmove(b + 1, b, sizeof b[0] * (ENS_CTX_MAX - 1));
+		b[0] = ens_bin(s, x, l);
+		for (int k = 0; k < c->ctx_order && k < s->nxh; k++) {
+			uint64_t bit;
+			h = ens_mix(h ^ (uint64_t)b[k]);
+			if (k == 0)
+				continue;
+			bit = (h ^ (uint64_t)k) % ENS_SET_BITS;
+			n++;
+			if (!(s->set[slot][bit / 64] >> (bit % 64) & 1)) {
+				novel++;
+				s->set[slot][bit / 64] |= 1ULL << (bit % 64);
+			}
+		}
+		s->age[slot]++;
+		if (n > 0) {
+			sum += (double)novel / n;
+			used++;
+		}
+	}
+	return used ? sum / used : 0;
 }
 
 static int ens_update(const void *cfgp, void *state, double ts, double x, struct det_result *out)
 {
 	const struct ens_cfg *c = cfgp;
 	struct ens_state *s = state;
-	double floor_, zf, zs, zd, raw, step, q, score;
+	double floor_, zf, zs, zd, raw, step, q, score, dec, excess = 0;
 	int spatial = 0;
 
 	ens_nan(out);
@@ -311,9 +408,14 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 
 	/* 3. spatial novelty against the range seen before x */
 	if (s->n > c->warmup && isfinite(c->range_margin)) {
-		double w = c->range_margin * (s->hi - s->lo);
-		if ((c->direction != ENS_DOWN && x > s->hi + w) || (c->direction != ENS_UP && x < s->lo - w))
+		double r = s->hi - s->lo, w = c->range_margin * r;
+		if (c->direction != ENS_DOWN && x > s->hi + w) {
 			spatial = 1;
+			excess = (x - s->hi) / r;
+		} else if (c->direction != ENS_UP && x < s->lo - w) {
+			spatial = 1;
+			excess = (s->lo - x) / r;
+		}
 	}
 
 	/* model update */
@@ -330,26 +432,38 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		s->hi = x;
 
 	/* 2. anomaly likelihood of each channel; the rarer one speaks */
-	q = ens_lik_step(c, &s->lik_z, raw);
+	q = ens_lik_step(c, &s->lik_z, raw, c->sigma_floor);
 	if (c->w_ctx > 0) {
 		/* the context is remembered either way; with a direction only
 		 * a point on the watched side of the fast level can be novel */
-		double nov = ens_context(c, s, x);
+		double nov = ens_context(c, s, x), qc;
 		if (c->direction != ENS_BOTH && !(zf > 0))
 			nov = 0;
-		q = fmin(q, ens_lik_step(c, &s->lik_c, c->w_ctx * nov));
+		qc = ens_lik_step(c, &s->lik_c, c->w_ctx * nov, c->sigma_floor);
+		/* silent until the contexts have settled: the Gaussian of
+		 * the channel learns the initial burst of novelty instead
+		 * of alerting on it */
+		if (s->level_set && s->age[ens_slot(s->level)] > c->ctx_learn)
+			q = fmin(q, qc);
 	}
 	if (s->n <= c->warmup)
 		return 0;
-	score = (-log10(fmax(q, 1e-300)) + c->sensitivity) / 10.0;
-	if (spatial)
+	dec = -log10(fmax(q, 1e-300));
+	score = (dec + c->sensitivity) / 10.0;
+	if (spatial) {
 		score = fmax(score, 1.0 + c->sensitivity / 10.0);
+		dec = fmax(dec, 10.0);
+	}
 	score = fmin(1.0, fmax(0.0, score));
-	if (s->refr > 0) {
+	/* 4. refractory; a much stronger event breaks through and restarts it
+	 * (excess is inf when the seen range is empty: any novelty is far) */
+	if (s->refr > 0 && !(score >= c->alert_level && ((spatial && !(excess <= c->refr_break)) ||
+							 dec >= (1.0 + c->refr_break) * s->refr_dec))) {
 		s->refr--;
 		score *= c->refr_scale;
 	} else if (score >= c->alert_level) {
 		s->refr = c->refractory;
+		s->refr_dec = dec;
 	}
 	out->score = score;
 	return 0;
@@ -370,7 +484,7 @@ const struct detector_type det_ensemble = {
 	.name = "ensemble",
 	.summary = "level/derivative z-scores and context novelty through anomaly likelihood, range novelty "
 		   "(NAB-tuned)",
-	.state_version = 1,
+	.state_version = 2,
 	.params = ens_params,
 	.config_size = sizeof(struct ens_cfg),
 	.default_threshold = 0.5,
