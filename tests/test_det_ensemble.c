@@ -251,6 +251,77 @@ static void test_bad_params(void **unused)
 	assert_non_null(strstr(err, "alpha_slow"));
 }
 
+/* A perfectly regular sawtooth (10..16, period 7, integer steps) with one
+ * spike: the spike must be the only point at/above the threshold, and the
+ * periodic rows - including those where the pattern channel starts - must
+ * stay far below it (the quantiser's start used to fire on a normal row);
+ * the few rows whose contexts still hold the spike stay below it. */
+static void test_sawtooth_spike(void **unused)
+{
+	struct run r;
+	double thr = det_find("ensemble")->default_threshold, spike = NAN, worst = 0;
+	size_t worst_at = 0;
+	(void)unused;
+	run_open(&r, NULL, 0);
+	for (size_t i = 0; i < 1200; i++) {
+		double x = i == 500 ? 400.0 : 10.0 + (double)(i % 7);
+		double sc = feed(&r, 60.0 * (double)i, x);
+		if (i == 500)
+			spike = sc;
+		else if (i > 500 && i <= 510) /* contexts holding the spike */
+			assert_true(sc < thr);
+		else if (isfinite(sc) && sc > worst) {
+			worst = sc;
+			worst_at = i;
+		}
+	}
+	run_close(&r);
+	if (!(spike >= thr))
+		fail_msg("spike scored %.4f < threshold %.2f", spike, thr);
+	if (!(worst < 0.5 * thr))
+		fail_msg("periodic row %zu scored %.4f", worst_at, worst);
+}
+
+/* Refractory: right after a detected spike, a repeat of the same size is
+ * scaled down (NAB counts a window's first hit only), but a spike far beyond
+ * the range that includes the first one still reaches the threshold. */
+static void test_refractory_break(void **unused)
+{
+	static double xs[NPTS];
+	double thr = det_find("ensemble")->default_threshold;
+	double first = NAN, repeat = NAN, big = NAN;
+	struct run r;
+	(void)unused;
+	make_series(xs, NPTS, NPTS, 0);
+	xs[2000] = 30.0; /* range [9, 11] -> 30: detected */
+	xs[2005] = 30.5; /* same event again: suppressed */
+	xs[2010] = 80.0; /* (80 - 30.5) / (30.5 - 9) = 2.3 range widths beyond */
+	run_open(&r, NULL, 0);
+	for (size_t i = 0; i < 2011; i++) {
+		double sc = feed(&r, 60.0 * (double)i, xs[i]);
+		if (i == 2000)
+			first = sc;
+		if (i == 2005)
+			repeat = sc;
+		if (i == 2010)
+			big = sc;
+	}
+	run_close(&r);
+	assert_true(first >= thr);
+	if (!(repeat < thr))
+		fail_msg("repeat scored %.4f", repeat);
+	/* range novelty scores 1 (sensitivity 0), unscaled */
+	assert_near(big, 1.0, 0);
+	assert_true(big >= thr);
+	/* with refr_break huge the same event is scaled by refr_scale (0.5) */
+	struct kv set[] = {{"refr_break", "1000", "test"}};
+	run_open(&r, set, 1);
+	for (size_t i = 0; i < 2011; i++)
+		big = feed(&r, 60.0 * (double)i, xs[i]);
+	run_close(&r);
+	assert_near(big, 0.5, 0);
+}
+
 /* ---- NAB regression ---- */
 
 static const char *shared_dir(void)
@@ -383,7 +454,8 @@ int main(void)
 		cmocka_unit_test(test_flat_then_spike),    cmocka_unit_test(test_direction_up_ignores_drop),
 		cmocka_unit_test(test_sensitivity_shifts), cmocka_unit_test(test_gaps_leave_state_valid),
 		cmocka_unit_test(test_long_gap_restarts),  cmocka_unit_test(test_save_load_continue),
-		cmocka_unit_test(test_bad_params),         cmocka_unit_test(test_nab_ec2_latency),
+		cmocka_unit_test(test_bad_params),         cmocka_unit_test(test_sawtooth_spike),
+		cmocka_unit_test(test_refractory_break),   cmocka_unit_test(test_nab_ec2_latency),
 		cmocka_unit_test(test_nab_speed),          cmocka_unit_test(test_nab_jumpsup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
