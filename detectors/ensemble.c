@@ -1,7 +1,7 @@
 /* ensemble: vigil's default streaming detector.
  *
- * Per point O(1) (~140 ns), no allocation, a fixed plain-data state block of
- * ~9.5 KB (raw-copy save/load; 8 KiB of it is the seen-context bit set).
+ * Per point O(1) (~250-400 ns), no allocation, a fixed plain-data state block
+ * of ~26 KB (raw-copy save/load; 24 KiB of it are three seen-context bit sets).
  *
  *  1. Two raw channels, each in [0, 1]:
  *     a) level/derivative: signed z-like deviations against scales learned
@@ -12,10 +12,19 @@
  *        scales are floored at the quantisation step (smallest non-zero
  *        |x - x_prev| seen) and at rel_floor*|slow level|, so flat and integer
  *        series do not divide by ~0; raw_a = max of z^2 / (z^2 + knee^2).
- *     b) context novelty: x quantised into bins of (range of the first
- *        `ctx_learn` points)/`nbins` (fixed from then on, unbounded index); the
- *        share of the contexts of the last 2..ctx_order bins never seen before
- *        (a hashed bit set); 0 while the quantiser learns.
+ *     b) context novelty (pattern channel): the 5 %/95 % quantiles of x are
+ *        tracked (seeded by the exact range of the first `ctx_range` points,
+ *        then stochastic-approximation steps of ctx_rate x their spread, so a
+ *        lone spike barely moves them). Three nested quantisers with bin
+ *        widths w/2, w, 2w (w = spread/nbins when they start, anchored at the
+ *        5 % quantile, unbounded index) each remember the contexts (last
+ *        2..ctx_order bins, hashed bit set) they have seen; raw = mean share
+ *        of novel contexts. When the spread drifts more than ctx_hyst octaves
+ *        from nbins*w, w doubles or halves: two quantisers keep their memory
+ *        and one starts afresh at the far end (no global reset, no burst).
+ *        The channel is silent until its contexts have settled (`ctx_learn`
+ *        points after the quantisers start): its Gaussian learns the
+ *        initial burst of novelty instead of alerting on it.
  *     `direction` keeps only deviations up or down (for b: only points above /
  *     below the fast level can be novel).
  *  2. Anomaly likelihood per channel (docs/detectors.md §8): m = mean raw over
@@ -26,7 +35,12 @@
  *  3. Range novelty (HTM's spatial override): a value outside the range seen
  *     so far, widened by `range_margin` of that range, scores 1 (+ sens./10).
  *  4. Refractory: after a score >= alert_level, the next `refractory` scores
- *     are multiplied by refr_scale (NAB counts only a window's first hit).
+ *     are multiplied by refr_scale (NAB counts only a window's first hit),
+ *     unless the point is a much stronger event: range novelty more than
+ *     refr_break range widths beyond the range seen so far (which includes
+ *     the first event), or a tail probability with (1 + refr_break) times the
+ *     decades of the event that started the period (range novelty counts as
+ *     10 decades); such a point keeps its score and restarts the period.
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
@@ -294,8 +308,7 @@ static void ens_level_bounds(const struct ens_cfg *c, struct ens_state *s)
  * 2..ctx_order bins) it has seen. When the spread drifts an octave
  * (ctx_hyst) away, the middle level moves by one: two quantisers keep their
  * memory, one is started afresh at the far end. Returns the mean share of
- * novel contexts over the quantisers that have recorded > ctx_learn points,
- * or -1 while none has (the channel is then silent). */
+ * novel contexts over the three quantisers (0 until they start). */
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
 	double spread, sum = 0;
