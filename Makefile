@@ -105,6 +105,8 @@ valgrind: deps $(rel_TESTS)
 
 demo: deps bin/vigil
 	@bash data/demo/run-demo.sh
+	@echo; echo "== the same data through Kafka: embedded broker, two members, central gateway"
+	@bash data/demo/run-kafka-demo.sh
 
 bench: deps bin/vigil
 	@bash tests/bench.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End to end: replay the bundled demo (data/demo) through the whole pipeline
-# and assert that exactly the expected alerts reach exactly the expected
+# End to end: run the bundled demo (data/demo) through the whole pipeline,
+# twice — `vigil replay` on the file, and the Kafka deployment (embedded
+# broker, two members in one group, the central gateway) — and assert that exactly the expected alerts reach exactly the expected
 # owners: one firing + one resolved notification per injected incident, each
 # in its owner's file, firing inside the incident window, carrying the why.
 set -euo pipefail
@@ -9,6 +10,8 @@ export VIGIL=${VIGIL:-bin/vigil}
 out=$(bash data/demo/run-demo.sh 2>&1)
 echo "$out" | grep -q 'rejected=3 ' || { echo "FAIL: expected 3 rejected demo lines"; echo "$out"; exit 1; }
 echo "$out" | grep -q 'points=40320 ' || { echo "FAIL: expected 40320 points"; exit 1; }
+kout=$(bash data/demo/run-kafka-demo.sh 2>&1) || { echo "FAIL: kafka demo"; echo "$kout"; exit 1; }
+echo "$kout" | grep -q 'members: 40323 records, 3 poison' || { echo "FAIL: kafka demo counts"; echo "$kout"; exit 1; }
 python3 - <<'PY'
 import json, sys
 from datetime import datetime, timezone
@@ -36,8 +39,9 @@ def fail(msg):
     fails += 1
     print("FAIL: " + msg)
 
-for owner, incidents in expected.items():
-    alerts = [json.loads(l) for l in open("data/demo/out/%s.jsonl" % owner) if l.strip()]
+for outdir, owner, incidents in [(d, o, i) for d in ("data/demo/out", "data/demo/out-kafka")
+                                 for o, i in expected.items()]:
+    alerts = [json.loads(l) for l in open("%s/%s.jsonl" % (outdir, owner)) if l.strip()]
     seen = {}
     for a in alerts:
         if a["owner"] != owner:
