@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consumers/consumer.h"
 #include "consumers/decoder.h"
 #include "core/cmds.h"
 #include "core/engine.h"
@@ -21,11 +22,13 @@
 static void replay_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vigil replay [--rules PATH ...] [--owners FILE] [--format NAME] [--out FILE]\n"
-		"                    [--max-series N] [--quiet] FILE...\n\n"
+		"usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
+		"                    [--out FILE] [--max-series N] [--quiet] FILE...\n\n"
 		"Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
 		"rule match, detectors, the central gateway and the owners' destinations,\n"
 		"taking time from the data's timestamps. Files are read in the order given.\n\n"
+		"  -c CONFIG         the config file of `vigil run` (its rules, owners,\n"
+		"                    input.format, max_series); options given here win\n"
 		"  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
 		"                    one rule watching every series with the default detector\n"
 		"  --owners FILE     owners file (teams and their destinations)\n"
@@ -137,7 +140,9 @@ static int replay_file(struct engine *e, const char *path, const char *format, u
 
 int cmd_replay(int argc, char **argv)
 {
-	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = "auto", *out_file = NULL;
+	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = NULL, *out_file = NULL;
+	const char *config = NULL;
+	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
 	int quiet = 0, rc = 1, first_file = -1;
 	char err[1024];
@@ -154,7 +159,9 @@ int cmd_replay(int argc, char **argv)
 		return 0;
 	}
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
 			if (nrule_paths == MAX_RULE_PATHS) {
 				fprintf(stderr, "vigil replay: too many --rules\n");
 				return 2;
@@ -191,12 +198,31 @@ int cmd_replay(int argc, char **argv)
 		replay_usage(stderr);
 		return 2;
 	}
+	if (config) {
+		if (kafka_cfg_load(config, &kc, err, sizeof err) != 0) {
+			fprintf(stderr, "vigil replay: %s\n", err);
+			return 1;
+		}
+		for (size_t i = 0; nrule_paths == 0 && i < kc->nrules && i < MAX_RULE_PATHS; i++)
+			rule_paths[i] = kc->rules[i];
+		if (nrule_paths == 0)
+			nrule_paths = kc->nrules < MAX_RULE_PATHS ? kc->nrules : MAX_RULE_PATHS;
+		if (owners == NULL)
+			owners = kc->owners;
+		if (format == NULL)
+			format = kc->format;
+		if (max_series == 0)
+			max_series = kc->max_series;
+	}
+	if (format == NULL)
+		format = "auto";
 	if (nrule_paths)
 		rc = ruleset_load(rule_paths, nrule_paths, owners, &rs, err, sizeof err);
 	else
 		rc = load_default_rules(&rs, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "vigil replay: %s\n", err);
+		kafka_cfg_free(kc);
 		return 1;
 	}
 	rc = 1;
@@ -255,5 +281,6 @@ out:
 	engine_destroy(e);
 	gateway_destroy(gw);
 	ruleset_free(rs);
+	kafka_cfg_free(kc);
 	return rc;
 }

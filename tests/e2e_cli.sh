@@ -82,6 +82,15 @@ check "replay bad rules names file:line:col" bash -c "'$VIGIL' replay --rules '$
 check "rules check fails on bad file" bash -c "! '$VIGIL' rules check '$tmp/bad.yaml' >/dev/null 2>&1"
 check "rules check passes the demo rules" bash -c "'$VIGIL' rules check --owners data/demo/owners.yaml data/demo/rules | grep -q '^ok'"
 
+# replay -c: the `vigil run` config file supplies rules, owners and format
+printf 'rules:\n  - {name: lat, series: "svc.lat", owner: t}\nowners:\n  - {name: t, destinations: [{type: stdout}]}\n' >"$tmp/r.yaml"
+printf 'kafka: {bootstrap.servers: "127.0.0.1:9", group.id: g}\ninput: {topics: [m], format: auto}\nrules: [%s]\nmax_series: 1\n' "$tmp/r.yaml" >"$tmp/vigil.yaml"
+"$VIGIL" replay -c "$tmp/vigil.yaml" "$tmp/metrics.log" >"$tmp/c.out" 2>"$tmp/c.err"
+check "replay -c uses the config's rules" bash -c "grep -q '\"rule\": *\"lat\"' '$tmp/c.out'"
+check "replay -c uses the config's max_series" grep -q "series=1 " "$tmp/c.err"
+printf 'rules: [x]\ncolour: red\n' >"$tmp/bad-config.yaml"
+check "replay -c bad key names file:line:col" bash -c "'$VIGIL' replay -c '$tmp/bad-config.yaml' '$tmp/metrics.log' 2>&1 | grep -q 'bad-config.yaml:2:1: unknown key'"
+
 # the series cardinality limit turns a flood into one error + one alert
 for i in $(seq 1 50); do echo "flood.m$i 1 1700000000"; done >"$tmp/flood.log"
 "$VIGIL" replay --max-series 10 "$tmp/flood.log" >"$tmp/flood.out" 2>"$tmp/flood.err"
