@@ -8,21 +8,13 @@
 
 #include <cmocka.h>
 
+#include "tests/testutil.h"
+
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/params.h"
 #include "core/series.h"
 #include "core/timefmt.h"
-
-static void assert_near(double got, double want, double tol)
-{
-	if (isnan(want)) {
-		assert_true(isnan(got));
-		return;
-	}
-	if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
-		fail_msg("got %.17g want %.17g", got, want);
-}
 
 struct cfg {
 	double alpha;

@@ -13,53 +13,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "tests/testutil.h"
 #include <gsl/gsl_errno.h>
 
 #include "core/buf.h"
 #include "detectors/detector.h"
 
-static void assert_near(double got, double want, double tol)
-{
-	if (isnan(want)) {
-		if (!isnan(got))
-			fail_msg("got %.17g want NaN", got);
-		return;
-	}
-	if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
-		fail_msg("got %.17g want %.17g", got, want);
-}
-
-/* A configured detector with one state block. */
-struct rig {
-	struct detector d;
-	void *state;
-};
-
-static void rig_open(struct rig *r, const char *name, const struct kv *set, size_t nset)
-{
-	char err[256] = "";
-	int rc = det_new(name, set, nset, &r->d, err, sizeof err);
-	if (rc != 0)
-		fail_msg("det_new(%s): %s", name, err);
-	r->state = malloc(det_state_size(&r->d));
-	assert_non_null(r->state);
-	assert_int_equal(det_state_init(&r->d, r->state), 0);
-}
-
-static void rig_close(struct rig *r)
-{
-	det_state_fini(&r->d, r->state);
-	free(r->state);
-	det_free(&r->d);
-}
-
-static struct det_result feed(struct rig *r, double ts, double x)
-{
-	struct det_result out;
-	memset(&out, 0x5a, sizeof out); /* update must write every field */
-	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &out), 0);
-	return out;
-}
 
 static void assert_same_result(const struct det_result *a, const struct det_result *b, double tol)
 {
@@ -95,7 +55,7 @@ static void test_des__doc_vector(void **st)
 	struct rig r;
 	rig_open(&r, "des", set, 3);
 	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
-		struct det_result o = feed(&r, 1000 + 60.0 * (double)i, des_in[i]);
+		struct det_result o = rig_feed(&r, 1000 + 60.0 * (double)i, des_in[i]);
 		assert_near(o.expected, want[i], 1e-12);
 		if (isnan(want[i]))
 			assert_true(isnan(o.score));
@@ -112,7 +72,7 @@ static void test_sdes__doc_vector(void **st)
 	rig_open(&r, "sdes", set, 3);
 	/* ts 0, 60, ...: the swap blocks [0,120), [120,240), ... start with the data */
 	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
-		struct det_result o = feed(&r, 60.0 * (double)i, des_in[i]);
+		struct det_result o = rig_feed(&r, 60.0 * (double)i, des_in[i]);
 		assert_near(o.expected, want[i], 1e-12);
 	}
 	rig_close(&r);
@@ -127,9 +87,9 @@ static void test_des__epic_band(void **st)
 	struct det_result o;
 
 	rig_open(&r, "des", set, 2);
-	feed(&r, 0, 1.0);
-	feed(&r, 60, 1.5); /* s = 1.05 */
-	o = feed(&r, 120, 1.6);
+	rig_feed(&r, 0, 1.0);
+	rig_feed(&r, 60, 1.5); /* s = 1.05 */
+	o = rig_feed(&r, 120, 1.6);
 	/* p = 1.05: lower = min(1.05 - 0.5, 1.05 * 0.8) = 0.55, upper = max(1.55, 1.26) = 1.55 */
 	assert_near(o.expected, 1.05, 1e-12);
 	assert_near(o.lower, 0.55, 1e-12);
@@ -139,17 +99,17 @@ static void test_des__epic_band(void **st)
 
 	/* graded inside the band, 1 exactly when the firing condition holds */
 	rig_open(&r, "des", set, 2);
-	feed(&r, 0, 1.0);
-	feed(&r, 60, 1.5);
-	o = feed(&r, 120, 1.3); /* p = 1.05, half-width to the upper bound 0.5 */
+	rig_feed(&r, 0, 1.0);
+	rig_feed(&r, 60, 1.5);
+	o = rig_feed(&r, 120, 1.3); /* p = 1.05, half-width to the upper bound 0.5 */
 	assert_near(o.score, 0.5 * 0.25 / 0.5, 1e-12);
 	rig_close(&r);
 
 	/* negative p: the band is [p - noise, p + noise] by the same formula */
 	rig_open(&r, "des", set, 2);
-	feed(&r, 0, -10);
-	feed(&r, 60, -10);
-	o = feed(&r, 120, -10.6);
+	rig_feed(&r, 0, -10);
+	rig_feed(&r, 60, -10);
+	o = rig_feed(&r, 120, -10.6);
 	assert_near(o.lower, -10.5, 1e-12);
 	assert_near(o.upper, -9.5, 1e-12);
 	assert_near(o.score, 1.0, 0);
@@ -157,9 +117,9 @@ static void test_des__epic_band(void **st)
 
 	/* a NaN percent disables that side */
 	rig_open(&r, "des", nolow, 2);
-	feed(&r, 0, 100);
-	feed(&r, 60, 100);
-	o = feed(&r, 120, 1);
+	rig_feed(&r, 0, 100);
+	rig_feed(&r, 60, 100);
+	o = rig_feed(&r, 120, 1);
 	assert_true(isnan(o.lower));
 	assert_near(o.upper, 120, 1e-12);
 	assert_true(o.score >= 0 && o.score < 1);
@@ -175,23 +135,23 @@ static void test_des__gaps_restart(void **st)
 
 	rig_open(&r, "des", set, 1);
 	for (int i = 0; i < 5; i++)
-		feed(&r, 60.0 * i, 10 + i);
-	o = feed(&r, 300, NAN); /* one gap: state kept */
+		rig_feed(&r, 60.0 * i, 10 + i);
+	o = rig_feed(&r, 300, NAN); /* one gap: state kept */
 	assert_true(isnan(o.score));
 	assert_true(isfinite(o.expected));
-	o = feed(&r, 360, 20);
+	o = rig_feed(&r, 360, 20);
 	assert_true(isfinite(o.expected));
 	/* 3 skipped ticks (420, 480, 540) = training: restart */
-	o = feed(&r, 600, 20);
+	o = rig_feed(&r, 600, 20);
 	assert_true(isnan(o.expected));
-	feed(&r, 660, 20);
-	feed(&r, 720, 20);
-	o = feed(&r, 780, 20); /* three samples seen again */
+	rig_feed(&r, 660, 20);
+	rig_feed(&r, 720, 20);
+	o = rig_feed(&r, 780, 20); /* three samples seen again */
 	assert_near(o.expected, 20, 1e-12);
 	/* out of order: ignored */
-	o = feed(&r, 100, 1e9);
+	o = rig_feed(&r, 100, 1e9);
 	assert_true(isnan(o.score));
-	o = feed(&r, 840, 20);
+	o = rig_feed(&r, 840, 20);
 	assert_near(o.expected, 20, 1e-12);
 	rig_close(&r);
 }
@@ -213,24 +173,24 @@ static void test_mad__hand_computed(void **st)
 	struct det_result o;
 
 	rig_open(&r, "mad", set, 4);
-	o = feed(&r, 0, 1);
+	o = rig_feed(&r, 0, 1);
 	assert_true(isnan(o.score) && isnan(o.expected));
-	feed(&r, 1, 2);
-	feed(&r, 2, 4);
-	feed(&r, 3, 8);
+	rig_feed(&r, 1, 2);
+	rig_feed(&r, 2, 4);
+	rig_feed(&r, 3, 8);
 	/* window {1,2,4,8}: median 3, |dev| {2,1,1,5} -> MAD (1+2)/2 = 1.5 */
-	o = feed(&r, 4, 16);
+	o = rig_feed(&r, 4, 16);
 	assert_near(o.expected, 3, 1e-15);
 	assert_near(o.upper, 3 + 2 * 1.4826 * 1.5, 1e-12);
 	assert_near(o.lower, 3 - 2 * 1.4826 * 1.5, 1e-12);
 	assert_near(o.score, 1.0, 0); /* |16-3| / 2.2239 = 5.8 > 2 */
 	/* window {1,2,4,8,16}: median 4, |dev| {3,2,0,4,12} -> MAD 3 */
-	o = feed(&r, 5, 5);
+	o = rig_feed(&r, 5, 5);
 	assert_near(o.expected, 4, 1e-15);
 	assert_near(o.upper, 4 + 2 * 1.4826 * 3, 1e-12);
 	assert_near(o.score, (1 / (1.4826 * 3)) / 2, 1e-12);
 	/* window full: 1 left, {2,4,8,16,5}: median 5, |dev| {3,1,3,11,0} -> MAD 3 */
-	o = feed(&r, 6, 5);
+	o = rig_feed(&r, 6, 5);
 	assert_near(o.expected, 5, 1e-15);
 	assert_near(o.upper, 5 + 2 * 1.4826 * 3, 1e-12);
 	assert_near(o.score, 0, 0);
@@ -253,19 +213,19 @@ static void test_mad__zero_mad_floors(void **st)
 	/* {5,5,7,5,5}: median 5, MAD 0 -> sigma = rel_floor (0.01) * 5 = 0.05 */
 	rig_open(&r, "mad", rel, 3);
 	for (int i = 0; i < 4; i++) {
-		o = feed(&r, i, v[i]);
+		o = rig_feed(&r, i, v[i]);
 		assert_true(isnan(o.score)); /* warm-up: fewer than min_points */
 	}
-	feed(&r, 4, v[4]);
-	o = feed(&r, 5, 5.1);
+	rig_feed(&r, 4, v[4]);
+	o = rig_feed(&r, 5, 5.1);
 	assert_near(o.upper, 5 + 4 * 0.05, 1e-12);
 	assert_near(o.score, (0.1 / 0.05) / 4, 1e-9);
 	rig_close(&r);
 
 	rig_open(&r, "mad", abs, 4);
 	for (int i = 0; i < 5; i++)
-		feed(&r, i, v[i]);
-	o = feed(&r, 5, 5);
+		rig_feed(&r, i, v[i]);
+	o = rig_feed(&r, 5, 5);
 	assert_near(o.upper, 5 + 4 * 0.2, 1e-12);
 	assert_near(o.score, 0, 0);
 	rig_close(&r);
@@ -273,10 +233,10 @@ static void test_mad__zero_mad_floors(void **st)
 	/* no floors: sigma is tiny but not 0, any change scores 1, no change 0 */
 	rig_open(&r, "mad", none, 3);
 	for (int i = 0; i < 5; i++)
-		feed(&r, i, v[i]);
-	o = feed(&r, 5, 5);
+		rig_feed(&r, i, v[i]);
+	o = rig_feed(&r, 5, 5);
 	assert_near(o.score, 0, 0);
-	o = feed(&r, 6, 5.001);
+	o = rig_feed(&r, 6, 5.001);
 	assert_near(o.score, 1, 0);
 	rig_close(&r);
 }
@@ -308,7 +268,7 @@ static void check_mad_brute(int w, int quantised)
 	rig_open(&r, "mad", set, 4);
 	for (int i = 0; i < 4000; i++) {
 		double x = quantised ? (double)(rng_next() % 7) : rng_unit() * 100 - 50;
-		struct det_result o = feed(&r, i, x);
+		struct det_result o = rig_feed(&r, i, x);
 		int n = i < w ? i : w;
 		if (n > 0) {
 			double med, mad;
@@ -346,11 +306,11 @@ static void test_mad__warmup_and_horizon(void **st)
 
 	rig_open(&r, "mad", set, 2);
 	for (int i = 0; i < 5; i++)
-		assert_true(isnan(feed(&r, 60.0 * i, i).score)); /* min_points defaults to window/2 = 5 */
-	o = feed(&r, 300, 2);
+		assert_true(isnan(rig_feed(&r, 60.0 * i, i).score)); /* min_points defaults to window/2 = 5 */
+	o = rig_feed(&r, 300, 2);
 	assert_true(isfinite(o.score));
 	/* 20 minutes later everything is older than the 10 min horizon */
-	o = feed(&r, 1500, 2);
+	o = rig_feed(&r, 1500, 2);
 	assert_true(isnan(o.score) && isnan(o.expected));
 	rig_close(&r);
 }
@@ -367,53 +327,53 @@ static void check_mad_seasonal_known(const struct kv *set, size_t nset)
 
 	rig_open(&r, "mad", set, nset);
 	for (int i = 0; i < 3; i++) {
-		o = feed(&r, 100 + i, x[i]);
+		o = rig_feed(&r, 100 + i, x[i]);
 		assert_true(isnan(o.expected) && isnan(o.score)); /* ticks t-5 .. t-3 not seen */
 	}
 	/* t = 3: ticks -2, -1, 0 (j = 1), none for j = 2: {1}: median 1, MAD 0 */
-	o = feed(&r, 103, x[3]);
+	o = rig_feed(&r, 103, x[3]);
 	assert_near(o.expected, 1, 1e-15);
 	assert_near(o.upper, 1 + 2 * 1e-300, 1e-12);
 	assert_near(o.score, 1, 0);
 	/* t = 4: ticks -1, 0, 1: {1, 2}: median 1.5, |dev| {.5, .5}: MAD 0.5;
 	 * x = 4: z = 2.5 / 0.7413 = 3.37 >= 2 */
-	o = feed(&r, 104, x[4]);
+	o = rig_feed(&r, 104, x[4]);
 	assert_near(o.expected, 1.5, 1e-15);
 	assert_near(o.upper, 1.5 + 2 * 1.4826 * 0.5, 1e-12);
 	assert_near(o.score, 1, 0);
 	/* t = 5: ticks 0, 1, 2: {1, 2, 3}: median 2, MAD 1; x = 5: z = 3 / 1.4826
 	 * = 2.02 >= 2 */
-	o = feed(&r, 105, x[5]);
+	o = rig_feed(&r, 105, x[5]);
 	assert_near(o.expected, 2, 1e-15);
 	assert_near(o.lower, 2 - 2 * 1.4826, 1e-12);
 	assert_near(o.score, 1, 0);
 	for (int i = 6; i < 9; i++)
-		feed(&r, 100 + i, x[i]);
+		rig_feed(&r, 100 + i, x[i]);
 	/* t = 9: ticks 4, 5, 6 and 0, 1, 2: {4, 5, 6, 1, 2, 3}: median 3.5,
 	 * |dev| {.5, .5, 1.5, 1.5, 2.5, 2.5}: MAD 1.5; x = 12: z = 8.5 / 2.2239 */
-	o = feed(&r, 109, 12);
+	o = rig_feed(&r, 109, 12);
 	sd = 1.4826 * 1.5;
 	assert_near(o.expected, 3.5, 1e-15);
 	assert_near(o.lower, 3.5 - 2 * sd, 1e-12);
 	assert_near(o.score, 1, 0);
 	/* tick 10 missing; t = 11: ticks 6, 7, 8 and 2, 3, 4: {6, 20, 7, 3, 10, 4}:
 	 * median 6.5, |dev| {.5, .5, 2.5, 3.5, 3.5, 13.5}: MAD 3 */
-	o = feed(&r, 111, 6.5);
+	o = rig_feed(&r, 111, 6.5);
 	assert_near(o.expected, 6.5, 1e-15);
 	assert_near(o.upper, 6.5 + 2 * 1.4826 * 3, 1e-12);
 	assert_near(o.score, 0, 0);
 	/* t = 12 with a NaN: scored nothing, stored as missing; duplicate ignored */
-	o = feed(&r, 112, NAN);
+	o = rig_feed(&r, 112, NAN);
 	assert_true(isnan(o.score) && isfinite(o.expected));
-	assert_true(isnan(feed(&r, 112, 1e9).score));
+	assert_true(isnan(rig_feed(&r, 112, 1e9).score));
 	/* t = 16: ticks 11, 12 (NaN), 13 (never seen) and 7, 8, 9: {6.5, 20, 7, 12}:
 	 * median 9.5, |dev| {3, 10.5, 2.5, 2.5}: MAD 2.75 */
-	o = feed(&r, 116, 9.5);
+	o = rig_feed(&r, 116, 9.5);
 	assert_near(o.expected, 9.5, 1e-15);
 	assert_near(o.upper, 9.5 + 2 * 1.4826 * 2.75, 1e-12);
 	assert_near(o.score, 0, 0);
 	/* a gap longer than the ring: no sample, no opinion */
-	o = feed(&r, 200, 1);
+	o = rig_feed(&r, 200, 1);
 	assert_true(isnan(o.expected) && isnan(o.score));
 	rig_close(&r);
 }
@@ -492,7 +452,7 @@ static void test_mad__seasonal_break(void **st)
 	for (int i = 0; i < 288 * 8; i++) {
 		int brk = i >= 288 * 7 + 204 && i < 288 * 7 + 216;
 		double x = brk ? 120 + 2 * rng_gauss() : daily5(i, 2);
-		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, x);
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, x);
 		flag[i] = o.score >= 1;
 		if (i >= 288 * 3 && !brk)
 			assert_true(isfinite(o.score)); /* 3 seasons x 3 >= min_points 7 */
@@ -540,8 +500,8 @@ static void check_roundtrip(const char *name, const struct kv *set, size_t nset)
 			}
 			free(junk);
 		}
-		oa = feed(&a, 1.7e9 + 60.0 * i, x[i]);
-		ob = feed(&b, 1.7e9 + 60.0 * i, x[i]);
+		oa = rig_feed(&a, 1.7e9 + 60.0 * i, x[i]);
+		ob = rig_feed(&b, 1.7e9 + 60.0 * i, x[i]);
 		assert_same_result(&oa, &ob, 0);
 	}
 	buf_free(&sv);
@@ -565,7 +525,7 @@ static void test_hw__absurd_values(void **st)
 		rig_open(&q, "holtwinters", sets[k], nsets[k]);
 		for (int i = 0; i < 1000; i++) {
 			double x = i >= 150 && i < 260 ? (i % 2 ? 1.7e308 : -1.7e308) : sin(i / 9.0);
-			struct det_result o = feed(&r, 60.0 * i, x);
+			struct det_result o = rig_feed(&r, 60.0 * i, x);
 			if (!isnan(o.score) && !(o.score >= 0 && o.score <= 1))
 				fail_msg("score %.17g at %d", o.score, i);
 			if (i % 50 == 0) {
@@ -573,7 +533,7 @@ static void test_hw__absurd_values(void **st)
 				assert_int_equal(det_state_load(&q.d, q.state, sv.data, sv.len), 0);
 			}
 		}
-		assert_true(isfinite(feed(&r, 60.0 * 1000, sin(1000 / 9.0)).score));
+		assert_true(isfinite(rig_feed(&r, 60.0 * 1000, sin(1000 / 9.0)).score));
 		buf_free(&sv);
 		rig_close(&r);
 		rig_close(&q);
@@ -613,7 +573,7 @@ static void test_hw__graphite_vector(void **st)
 	rig_open(&c, "holtwinters", vigil, 2);
 	for (int i = 0; i < 1010; i++) {
 		double x = i % 10, ts = 600.0 * i;
-		struct det_result oa = feed(&a, ts, x), ob = feed(&b, ts, x), oc = feed(&c, ts, x);
+		struct det_result oa = rig_feed(&a, ts, x), ob = rig_feed(&b, ts, x), oc = rig_feed(&c, ts, x);
 		if (i > 0)
 			assert_same_result(&oa, &ob, 0); /* learned step == configured step */
 		if (i < 288) {
@@ -677,7 +637,7 @@ static void test_hw__bands_start_right(void **st)
 	rig_open(&b, "holtwinters", vigil, 2);
 	for (int i = 0; i < 288 * 4; i++) {
 		double x = daily5(i, sigma);
-		struct det_result oa = feed(&a, 300.0 * i, x), ob = feed(&b, 300.0 * i, x);
+		struct det_result oa = rig_feed(&a, 300.0 * i, x), ob = rig_feed(&b, 300.0 * i, x);
 		if (i < 2 * 288)
 			continue;
 		assert_true(isfinite(ob.score));
@@ -710,15 +670,15 @@ static void test_hw__detects_daily_5min(void **st)
 	rng_state = 0x5555aaaa1234ull;
 	rig_open(&r, "holtwinters", NULL, 0);
 	for (i = 0; i < 2879; i++) {
-		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
 		assert_true(isnan(o.score));
 	}
 	assert_int_equal(hw_season_of(&r), 0);
-	feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+	rig_feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
 	assert_int_equal(hw_season_of(&r), 288);
 	/* the replayed warm-up is a trained model: scores at once, in band */
 	for (i = 2880; i < 2890; i++) {
-		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, daily5(i, 2));
 		assert_true(isfinite(o.score));
 		assert_near(o.expected, 100 + 20 * sin(2 * M_PI * i / 288.0), 3.0 / 100);
 	}
@@ -741,7 +701,7 @@ static void test_hw__detects_weekly_1h(void **st)
 	rng_state = 0x77aa77aa0011ull;
 	rig_open(&r, "holtwinters", NULL, 0);
 	for (int i = 0; i < 336; i++)
-		feed(&r, 3600.0 * (1000 + i), weekly1h(i, 3));
+		rig_feed(&r, 3600.0 * (1000 + i), weekly1h(i, 3));
 	assert_int_equal(hw_season_of(&r), 168);
 	rig_close(&r);
 }
@@ -758,11 +718,11 @@ static void test_hw__no_season_in_noise(void **st)
 	rng_state = 0x0badc0ffee11ull;
 	rig_open(&r, "holtwinters", NULL, 0);
 	for (i = 0; i < 2880; i++)
-		feed(&r, 60.0 * i, 10 + rng_gauss());
+		rig_feed(&r, 60.0 * i, 10 + rng_gauss());
 	assert_int_equal(hw_season_of(&r), 1);
 	/* plain Holt with bands: scores, expected near the mean */
 	for (; i < 3880; i++) {
-		o = feed(&r, 60.0 * i, 10 + rng_gauss());
+		o = rig_feed(&r, 60.0 * i, 10 + rng_gauss());
 		assert_true(isfinite(o.score));
 		assert_true(fabs(o.expected - 10) < 1);
 		alerts += o.score >= 1;
@@ -776,7 +736,7 @@ static void test_hw__no_season_in_noise(void **st)
 		double v = 0;
 		for (i = 0; i < 600; i++) {
 			v += rng_gauss();
-			feed(&r, 60.0 * i, v);
+			rig_feed(&r, 60.0 * i, v);
 		}
 	}
 	assert_int_equal(hw_season_of(&r), 1);
@@ -785,7 +745,7 @@ static void test_hw__no_season_in_noise(void **st)
 	/* a hand-sized alternating series: period 2 */
 	rig_open(&r, "holtwinters", small, 1);
 	for (i = 0; i < 600; i++)
-		feed(&r, 60.0 * i, (i % 2 ? 5 : -5) + 0.1 * rng_gauss());
+		rig_feed(&r, 60.0 * i, (i % 2 ? 5 : -5) + 0.1 * rng_gauss());
 	assert_int_equal(hw_season_of(&r), 2);
 	rig_close(&r);
 }
@@ -813,7 +773,7 @@ static void test_hw__seasonal_break(void **st)
 	for (int i = 0; i < 288 * 15; i++) {
 		int brk = i >= 288 * 14 + 204 && i < 288 * 14 + 216;
 		double x = brk ? 120 + 2 * rng_gauss() : daily5(i, 2);
-		struct det_result o = feed(&r, 1.7e9 + 300.0 * i, x);
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, x);
 		flag[i] = o.score >= 1;
 		if (i < 2880)
 			continue;
@@ -843,22 +803,22 @@ static void test_hw__gap_keeps_phase(void **st)
 
 	rig_open(&r, "holtwinters", set, 2);
 	for (i = 0; i < 60 * 80; i++) /* 80 seasons: converged */
-		feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
-	o = feed(&r, 60.0 * i, NAN);
+		rig_feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	o = rig_feed(&r, 60.0 * i, NAN);
 	assert_true(isnan(o.score));
 	i += 37; /* 36 missing ticks, then a NaN-free point */
-	o = feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	o = rig_feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
 	assert_true(fabs(o.expected - (100 + 10 * sin(2 * M_PI * i / 60.0))) < 0.5);
 	assert_true(o.score < 1);
 	/* duplicate and older timestamps are ignored */
-	assert_true(isnan(feed(&r, 60.0 * i, 1e6).score));
-	assert_true(isnan(feed(&r, 60.0 * (i - 5), 1e6).score));
+	assert_true(isnan(rig_feed(&r, 60.0 * i, 1e6).score));
+	assert_true(isnan(rig_feed(&r, 60.0 * (i - 5), 1e6).score));
 	i++;
-	o = feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
+	o = rig_feed(&r, 60.0 * i, 100 + 10 * sin(2 * M_PI * i / 60.0));
 	assert_true(o.score < 1);
 	/* a spike is outside the band */
 	i++;
-	o = feed(&r, 60.0 * i, 200);
+	o = rig_feed(&r, 60.0 * i, 200);
 	assert_near(o.score, 1, 0);
 	rig_close(&r);
 }
@@ -879,25 +839,25 @@ static void test_gaussian__tiny_window(void **st)
 	double sd = sqrt(1.25); /* population std of {1,2,3,4} and of {3,4,5,6} */
 
 	rig_open(&r, "gaussian", set, 2);
-	o = feed(&r, 0, 1);
+	o = rig_feed(&r, 0, 1);
 	assert_true(isnan(o.score)); /* nothing to compare with */
-	o = feed(&r, 1, 1);          /* window {1}: std 0 -> 1e-6, x == mean: 1 - Q(0) */
+	o = rig_feed(&r, 1, 1);          /* window {1}: std 0 -> 1e-6, x == mean: 1 - Q(0) */
 	assert_near(o.expected, 1, 1e-15);
 	assert_near(o.score, 0.5, 1e-15);
-	o = feed(&r, 1, 1.001); /* window {1,1}: std 1e-6 */
+	o = rig_feed(&r, 1, 1.001); /* window {1,1}: std 1e-6 */
 	assert_near(o.score, 1, 1e-15);
-	o = feed(&r, 2, NAN); /* gap: not entered */
+	o = rig_feed(&r, 2, NAN); /* gap: not entered */
 	assert_true(isnan(o.score));
 	assert_int_equal(det_state_init(&r.d, r.state), 0);
 	for (int i = 1; i <= 4; i++)
-		feed(&r, 10 + i, i);
-	o = feed(&r, 20, 5); /* window {1,2,3,4}: mean 2.5 */
+		rig_feed(&r, 10 + i, i);
+	o = rig_feed(&r, 20, 5); /* window {1,2,3,4}: mean 2.5 */
 	assert_near(o.expected, 2.5, 1e-15);
 	assert_near(o.score, score_of(5, 2.5, sd), 1e-15);
-	o = feed(&r, 21, 6); /* 5 is pending: still {1,2,3,4} */
+	o = rig_feed(&r, 21, 6); /* 5 is pending: still {1,2,3,4} */
 	assert_near(o.expected, 2.5, 1e-15);
 	assert_near(o.score, score_of(6, 2.5, sd), 1e-15);
-	o = feed(&r, 22, 4); /* slid by 2: {3,4,5,6}: mean 4.5 */
+	o = rig_feed(&r, 22, 4); /* slid by 2: {3,4,5,6}: mean 4.5 */
 	assert_near(o.expected, 4.5, 1e-15);
 	assert_near(o.score, score_of(4, 4.5, sd), 1e-15);
 	assert_near(o.upper - o.expected, o.expected - o.lower, 1e-12);
@@ -958,8 +918,8 @@ static void test_all__save_load_continue(void **st)
 				if (det_state_load(&b.d, b.state, sv.data, sv.len) != 0)
 					fail_msg("%s: load of its own save failed", (*t)->name);
 			}
-			oa = feed(&a, gen_ts(i), x[i]);
-			ob = feed(&b, gen_ts(i), x[i]);
+			oa = rig_feed(&a, gen_ts(i), x[i]);
+			ob = rig_feed(&b, gen_ts(i), x[i]);
 			assert_same_result(&oa, &ob, 1e-12);
 			if (!isnan(oa.score) && !(oa.score >= 0 && oa.score <= 1))
 				fail_msg("%s: score %.17g at %d outside [0,1]", (*t)->name, oa.score, i);
@@ -984,15 +944,15 @@ static void test_all__nan_and_inf_keep_state_valid(void **st)
 		int i = 0;
 		rig_open(&r, (*t)->name, NULL, 0);
 		for (; i < 7000; i++)
-			feed(&r, gen_ts(i), x[i]);
-		o = feed(&r, gen_ts(i++), NAN);
+			rig_feed(&r, gen_ts(i), x[i]);
+		o = rig_feed(&r, gen_ts(i++), NAN);
 		assert_true(isnan(o.score));
-		feed(&r, gen_ts(i++), INFINITY);
-		feed(&r, gen_ts(i++), -INFINITY);
-		feed(&r, gen_ts(i++), NAN);
+		rig_feed(&r, gen_ts(i++), INFINITY);
+		rig_feed(&r, gen_ts(i++), -INFINITY);
+		rig_feed(&r, gen_ts(i++), NAN);
 		for (int k = 0; k < 200; k++, i++) {
 			double v = 100 + sin(i * 0.1);
-			o = feed(&r, gen_ts(i), v);
+			o = rig_feed(&r, gen_ts(i), v);
 			if (!isnan(o.score) && !(o.score >= 0 && o.score <= 1))
 				fail_msg("%s: score %.17g after gaps", (*t)->name, o.score);
 		}
@@ -1008,7 +968,7 @@ static void assert_fresh(struct rig *r, const double *x)
 	struct rig f;
 	rig_open(&f, r->d.type->name, NULL, 0);
 	for (int i = 0; i < 400; i++) {
-		struct det_result a = feed(r, gen_ts(i), x[i]), b = feed(&f, gen_ts(i), x[i]);
+		struct det_result a = rig_feed(r, gen_ts(i), x[i]), b = rig_feed(&f, gen_ts(i), x[i]);
 		assert_same_result(&a, &b, 0);
 	}
 	rig_close(&f);
@@ -1040,7 +1000,7 @@ static void test_all__bad_state_refused(void **st)
 		rig_open(&a, (*t)->name, NULL, 0);
 		rig_open(&r, (*t)->name, NULL, 0);
 		for (int i = 0; i < 3000; i++)
-			feed(&a, gen_ts(i), x[i]);
+			rig_feed(&a, gen_ts(i), x[i]);
 		save_state(&a, &sv);
 		cuts[0] = 0;
 		cuts[1] = 3;
@@ -1085,7 +1045,7 @@ static void test_all__bad_state_refused(void **st)
 		/* and the intact save still loads */
 		assert_int_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
 		for (int i = 3000; i < 3100; i++) {
-			struct det_result oa = feed(&a, gen_ts(i), x[i]), orr = feed(&r, gen_ts(i), x[i]);
+			struct det_result oa = rig_feed(&a, gen_ts(i), x[i]), orr = rig_feed(&r, gen_ts(i), x[i]);
 			assert_same_result(&oa, &orr, 1e-12);
 		}
 		free(junk);
@@ -1110,11 +1070,11 @@ static void test_mine__out_of_order_ignored(void **st)
 		for (int i = 0; i < 4000; i++) {
 			struct det_result oa, ob;
 			if (i % 997 == 0 && i > 0) {
-				ob = feed(&b, gen_ts(i - 3), 1e9);
+				ob = rig_feed(&b, gen_ts(i - 3), 1e9);
 				assert_true(isnan(ob.score));
 			}
-			oa = feed(&a, gen_ts(i), x[i]);
-			ob = feed(&b, gen_ts(i), x[i]);
+			oa = rig_feed(&a, gen_ts(i), x[i]);
+			ob = rig_feed(&b, gen_ts(i), x[i]);
 			assert_same_result(&oa, &ob, 0);
 		}
 		rig_close(&a);

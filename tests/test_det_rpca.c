@@ -13,23 +13,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "tests/testutil.h"
 #include <gsl/gsl_errno.h>
 
 #include "core/buf.h"
 #include "detectors/detector.h"
 #include "detectors/orpca_core.h"
 #include "detectors/rad.h"
-
-static void assert_near(double got, double want, double tol)
-{
-	if (isnan(want)) {
-		if (!isnan(got))
-			fail_msg("got %.17g want NaN", got);
-		return;
-	}
-	if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
-		fail_msg("got %.17g want %.17g (tol %g)", got, want, tol);
-}
 
 static int nonzero(double v)
 {
@@ -288,36 +279,6 @@ static void test_rad__edge_cases(void **st)
 
 /* ---- streaming detectors ------------------------------------------------- */
 
-struct rig {
-	struct detector d;
-	void *state;
-};
-
-static void rig_open(struct rig *r, const char *name, const struct kv *set, size_t nset)
-{
-	char err[256] = "";
-	int rc = det_new(name, set, nset, &r->d, err, sizeof err);
-	if (rc != 0)
-		fail_msg("det_new(%s): %s", name, err);
-	r->state = malloc(det_state_size(&r->d));
-	assert_non_null(r->state);
-	assert_int_equal(det_state_init(&r->d, r->state), 0);
-}
-
-static void rig_close(struct rig *r)
-{
-	det_state_fini(&r->d, r->state);
-	free(r->state);
-	det_free(&r->d);
-}
-
-static struct det_result feed(struct rig *r, double ts, double x)
-{
-	struct det_result out;
-	memset(&out, 0x5a, sizeof out);
-	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &out), 0);
-	return out;
-}
 
 static void assert_same(const struct det_result *a, const struct det_result *b, double tol)
 {
@@ -357,7 +318,7 @@ static void test_orpca_det__spike(void **st)
 	rig_open(&r, "orpca", NULL, 0);
 	thr = r.d.type->default_threshold;
 	for (t = 0; t < 600; t++) {
-		struct det_result o = feed(&r, 1000.0 + t, wave(t, 24));
+		struct det_result o = rig_feed(&r, 1000.0 + t, wave(t, 24));
 		if (t < 127)
 			assert_true(isnan(o.score));
 		else if (t >= 300 && !(o.score < thr))
@@ -366,7 +327,7 @@ static void test_orpca_det__spike(void **st)
 			assert_true(o.lower < wave(t, 24) && wave(t, 24) < o.upper);
 	}
 	{
-		struct det_result o = feed(&r, 1000.0 + t, wave(t, 24) + 15);
+		struct det_result o = rig_feed(&r, 1000.0 + t, wave(t, 24) + 15);
 		if (!(o.score >= thr))
 			fail_msg("spike scored %g < %g", o.score, thr);
 		assert_true(o.upper < wave(t, 24) + 15);
@@ -387,13 +348,13 @@ static void test_orpca_det__nan_skips(void **st)
 	for (int t = 0; t < 400; t++) {
 		struct det_result oa, ob;
 		if (t == 50 || t == 200 || t == 201) {
-			ob = feed(&b, 1000.0 + t - 0.5, NAN);
+			ob = rig_feed(&b, 1000.0 + t - 0.5, NAN);
 			assert_true(isnan(ob.score));
-			ob = feed(&b, 1000.0 + t - 0.4, INFINITY);
+			ob = rig_feed(&b, 1000.0 + t - 0.4, INFINITY);
 			assert_true(isnan(ob.score));
 		}
-		oa = feed(&a, 1000.0 + t, wave(t, 24));
-		ob = feed(&b, 1000.0 + t, wave(t, 24));
+		oa = rig_feed(&a, 1000.0 + t, wave(t, 24));
+		ob = rig_feed(&b, 1000.0 + t, wave(t, 24));
 		assert_same(&oa, &ob, 0);
 	}
 	rig_close(&a);
@@ -428,14 +389,14 @@ static void test_rad_det__spike(void **st)
 	rig_open(&r, "rad", rad_small, VIGIL_ARRAY_LEN(rad_small));
 	thr = r.d.type->default_threshold;
 	for (t = 0; t < 9 * 24 + 10; t++) {
-		struct det_result o = feed(&r, t, rad_wave(t));
+		struct det_result o = rig_feed(&r, t, rad_wave(t));
 		if (t < 7 * 24)
 			assert_true(isnan(o.score));
 		else if (!(o.score < thr))
 			fail_msg("t=%d: score %g >= %g on the clean wave", t, o.score, thr);
 	}
 	{
-		struct det_result o = feed(&r, t, rad_wave(t) + 5);
+		struct det_result o = rig_feed(&r, t, rad_wave(t) + 5);
 		if (!(o.score >= thr))
 			fail_msg("spike scored %g < %g", o.score, thr);
 		assert_true(o.upper < rad_wave(t) + 5);
@@ -455,13 +416,13 @@ static void test_rad_det__nan_is_a_missing_cell(void **st)
 	for (int t = 0; t < 12 * 24; t++) {
 		struct det_result oa, ob;
 		int gap = t == 30 || t == 100 || t == 8 * 24 + 3;
-		ob = feed(&b, t, gap ? NAN : rad_wave(t));
+		ob = rig_feed(&b, t, gap ? NAN : rad_wave(t));
 		if (gap) {
 			assert_true(isnan(ob.score));
 			reload(&b);
 			continue;
 		}
-		oa = feed(&a, t, rad_wave(t));
+		oa = rig_feed(&a, t, rad_wave(t));
 		assert_same(&oa, &ob, 0);
 	}
 	{
@@ -506,8 +467,8 @@ static void test_det__save_load_continue(void **st)
 				x += 20;
 			if (t % 701 == 0 || t == 1000 || t == 1013)
 				reload(&b);
-			oa = feed(&a, t, x);
-			ob = feed(&b, t, x);
+			oa = rig_feed(&a, t, x);
+			ob = rig_feed(&b, t, x);
 			assert_same(&oa, &ob, 1e-12);
 			finite += isfinite(oa.score);
 			if (isfinite(oa.score) && !(oa.score >= 0 && oa.score <= 1))

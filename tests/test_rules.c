@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+
+#include "tests/testutil.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +18,6 @@
 #include "rules/rules.h"
 
 #define FIX "tests/fixtures/rules/"
-
-static void assert_near(double got, double want, double tol)
-{
-	if (isnan(want)) {
-		assert_true(isnan(got));
-		return;
-	}
-	assert_true(fabs(got - want) <= tol * fmax(1.0, fabs(want)));
-}
 
 /* Loading needs real detectors; say so loudly when the registry lacks one. */
 static int need_detector(const char *name)

@@ -1,0 +1,58 @@
+/* Shared helpers for the cmocka unit tests. Include after <cmocka.h>.
+ * Everything is static so each test binary gets its own copy. */
+#ifndef TESTS_TESTUTIL_H
+#define TESTS_TESTUTIL_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detectors/detector.h"
+
+/* NaN-aware comparison with a relative tolerance (cmocka's float asserts
+ * cast to float, which is useless for doubles). */
+static inline void assert_near(double got, double want, double tol)
+{
+	if (isnan(want)) {
+		if (!isnan(got))
+			fail_msg("got %.17g want NaN", got);
+		return;
+	}
+	if (!(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
+		fail_msg("got %.17g want %.17g (tol %g)", got, want, tol);
+}
+
+/* A configured detector with one state block. */
+struct rig {
+	struct detector d;
+	void *state;
+};
+
+static inline void rig_open(struct rig *r, const char *name, const struct kv *set, size_t nset)
+{
+	char err[256] = "";
+	int rc = det_new(name, set, nset, &r->d, err, sizeof err);
+	if (rc != 0)
+		fail_msg("det_new(%s): %s", name, err);
+	r->state = malloc(det_state_size(&r->d));
+	assert_non_null(r->state);
+	assert_int_equal(det_state_init(&r->d, r->state), 0);
+}
+
+static inline void rig_close(struct rig *r)
+{
+	det_state_fini(&r->d, r->state);
+	free(r->state);
+	det_free(&r->d);
+}
+
+/* Feed one point; update() must succeed and write every field of out. */
+static inline struct det_result rig_feed(struct rig *r, double ts, double x)
+{
+	struct det_result out;
+	memset(&out, 0x5a, sizeof out);
+	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &out), 0);
+	return out;
+}
+
+#endif
