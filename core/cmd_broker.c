@@ -46,7 +46,7 @@ static void on_usr2(int sig)
 static void broker_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil broker [--partitions N] [--topics T1,T2:N,...] [--brokers N]\n"
-		   "                    [--bootstrap-file FILE] [--control FIFO]\n\n"
+		   "                    [--bootstrap-file FILE] [--control FIFO] [--debug CTX]\n\n"
 		   "Hosts librdkafka's in-memory mock Kafka cluster for development and tests.\n"
 		   "NOT a real broker: in memory only, no compaction, no transactions, static\n"
 		   "membership ignored, at most 5 MiB per partition (oldest data dropped).\n\n"
@@ -58,6 +58,8 @@ static void broker_usage(FILE *f)
 		   "  --control FIFO        read fault-injection commands from FIFO (created if absent):\n"
 		   "                        down [ID] | up [ID] | error APIKEY N [ERRCODE] | clear APIKEY | "
 		   "rtt MS\n"
+		   "  --debug CTX           librdkafka debug contexts on stderr, e.g. mock,cgrp (the\n"
+		   "                        mock's group coordinator: joins, generations, timeouts)\n"
 		   "Signals: SIGUSR1 all brokers down, SIGUSR2 all up, SIGTERM/SIGINT stop.\n");
 }
 
@@ -134,7 +136,7 @@ static void control_line(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line)
 int cmd_broker(int argc, char **argv)
 {
 	int partitions = 6, nbrokers = 1, rc = 1, fd = -1;
-	const char *topics = NULL, *bootfile = NULL, *control = NULL;
+	const char *topics = NULL, *bootfile = NULL, *control = NULL, *debug = NULL;
 	char err[512], ctl_buf[1024];
 	size_t ctl_len = 0;
 	rd_kafka_t *rk = NULL;
@@ -155,6 +157,8 @@ int cmd_broker(int argc, char **argv)
 			bootfile = argv[++i];
 		} else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc) {
 			control = argv[++i];
+		} else if (strcmp(argv[i], "--debug") == 0 && i + 1 < argc) {
+			debug = argv[++i];
 		} else {
 			fprintf(stderr, "vigil broker: unknown or incomplete option '%s'\n", argv[i]);
 			broker_usage(stderr);
@@ -177,7 +181,8 @@ int cmd_broker(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	if (rd_kafka_conf_set(conf, "client.id", "vigil-broker", err, sizeof err) != RD_KAFKA_CONF_OK) {
+	if (rd_kafka_conf_set(conf, "client.id", "vigil-broker", err, sizeof err) != RD_KAFKA_CONF_OK ||
+	    (debug && rd_kafka_conf_set(conf, "debug", debug, err, sizeof err) != RD_KAFKA_CONF_OK)) {
 		rd_kafka_conf_destroy(conf);
 		fprintf(stderr, "vigil broker: %s\n", err);
 		return 1;

@@ -43,8 +43,17 @@ for p in $victim_parts; do
 	grep -h "event=restored partition=$p checkpoint=yes" "$KT_DIR/m1.log" "$KT_DIR/m3.log" >/dev/null ||
 		kt_fail "$p was not restored from a checkpoint"
 done
-# no alert id was published twice by the survivors, nor by a survivor after the victim
-dups=$(cat "$KT_DIR"/m?.log | grep -o 'alert_published alert_id=[^ ]* fingerprint=[^ ]*' | sort | uniq -d | wc -l)
-[ "$dups" -eq 0 ] || kt_fail "$dups alerts published twice on the alerts topic"
+# No alert is on the alerts topic twice. `alert_published` in a member's log
+# means "handed to the producer", not "acknowledged": the victim's last alerts
+# may die in its producer queue with it, and the new owner then rightly
+# publishes them again. So count what the topic holds, as read by the
+# gateway: every distinct (alert_id, fingerprint) published by anyone
+# arrives exactly once (gw_received = distinct count, no duplicate dropped).
+distinct=$(cat "$KT_DIR"/m?.log | grep -o 'alert_published alert_id=[^ ]* fingerprint=[^ ]*' | sort -u | wc -l)
+gw_all() { [ "$(kt_stat gw gw_received)" -ge "$distinct" ] 2>/dev/null; }
+kt_wait 10 "gateway stats: gw_received >= $distinct" gw_all
+sleep 2 # one more stats line
+[ "$(kt_stat gw gw_duplicates)" = 0 ] || kt_fail "$(kt_stat gw gw_duplicates) alerts were on the alerts topic twice"
+[ "$(kt_stat gw gw_received)" = "$distinct" ] || kt_fail "the gateway read $(kt_stat gw gw_received) alerts, $distinct distinct ones were published"
 sup=$(( $(kt_stat m1 alerts_suppressed) + $(kt_stat m3 alerts_suppressed) ))
 kt_log "PASS: $(wc -l <"$KT_DIR/want.txt") spikes once each after kill -9; regenerated alerts suppressed: $sup; gateway duplicates dropped: $(kt_stat gw gw_duplicates)"
