@@ -42,6 +42,13 @@ struct engine_stats {
 	uint64_t alert_failures;
 	uint64_t det_errors;    /* detector update failures */
 	size_t bytes;           /* memory held by the series table and states */
+	/* peer groups (rules with peer_group:) */
+	uint64_t groups;        /* groups in the group table */
+	uint64_t group_members; /* member slots assigned */
+	uint64_t group_refused; /* series refused by a full group (max_members) */
+	uint64_t late;          /* points for a tick their group had already closed, dropped */
+	uint64_t ticks_closed;  /* group ticks closed */
+	size_t group_bytes;     /* memory held by groups (included in bytes) */
 };
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);
@@ -66,7 +73,8 @@ double engine_now(const struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
 
-/* Checkpoint every series' detector and rule state. The blob records the
+/* Checkpoint every series' detector and rule state, and every peer group
+ * (members, ticks still open, group detector state). The blob records the
  * ruleset's rule names so a load against changed rules keeps what still
  * matches and starts the rest fresh. Caller owns out. */
 int engine_save(const struct engine *e, struct buf *out);

@@ -30,6 +30,22 @@
  *       labels: {service: checkout}     # optional map of scalars (strings)
  *       summary: "checkout p99 latency anomaly"                  # optional
  *       runbook_url: "https://runbooks.example/checkout-latency" # optional
+ *       peer_group:                     # optional: judge the matched series against their
+ *                                       #   peers (detectors/group.h); needs a group detector
+ *                                       #   (detector: peerpca), which needs a peer_group
+ *         by: [app, metric_tag]         # required list of 1..16 unique tag keys; the series
+ *                                       #   with equal values of these tags form one group
+ *                                       #   (a missing tag reads as ""); members differ in
+ *                                       #   the other tags (e.g. host)
+ *         step: 1m                      # required duration > 0: a point belongs to tick
+ *                                       #   floor(ts / step)
+ *         deadline: 2m                  # optional duration >= 0, default = step, at most
+ *                                       #   62 steps: a tick closes when every known member
+ *                                       #   reported it (or a later tick), or when a member's
+ *                                       #   point arrives with ts >= tick end + deadline
+ *         min_members: 3                # optional integer >= 1 (default 3, at most the
+ *                                       #   detector's max_members): no opinion at a tick
+ *                                       #   with fewer members present
  *
  *   owners:
  *     - name: payments                  # required, non-empty, unique across all files
@@ -62,6 +78,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "detectors/group.h"
 #include "rules/rules.h"
 
 /* One rule's owner reference, resolved after every file is read. */
@@ -84,7 +101,8 @@ enum { TOP_RULES, TOP_OWNERS, TOP_N };
 
 static const char *const rule_keys[] = {"name",      "series",    "match",   "detector",        "params",
 					"threshold", "direction", "for",     "keep_firing_for", "action",
-					"owner",     "labels",    "summary", "runbook_url",     NULL};
+					"owner",     "labels",    "summary", "runbook_url",     "peer_group",
+					NULL};
 enum {
 	RK_NAME,
 	RK_SERIES,
@@ -100,8 +118,16 @@ enum {
 	RK_LABELS,
 	RK_SUMMARY,
 	RK_RUNBOOK,
+	RK_PEER,
 	RK_N
 };
+
+static const char *const peer_keys[] = {"by", "step", "deadline", "min_members", NULL};
+enum { PK_BY, PK_STEP, PK_DEADLINE, PK_MIN, PK_N };
+
+#define PEER_MAX_BY 16           /* tag keys in peer_group.by */
+#define PEER_MAX_DEADLINE_STEPS 62 /* deadline / step: bounds the ticks a group keeps open */
+#define PEER_DEFAULT_MIN 3
 
 static const char *const owner_keys[] = {"name", "max_series", "destinations", NULL};
 enum { OK_NAME, OK_MAX_SERIES, OK_DESTS, OK_N };
@@ -586,8 +612,9 @@ static int parse_detector(struct loader *L, yaml_document_t *doc, yaml_node_t *r
 		if ((rc = scalar_text(L, dnode, "detector", &name)) != 0)
 			return rc;
 	}
-	if (det_find(name) == NULL) {
+	if (det_find(name) == NULL && group_find(name) == NULL) {
 		const struct detector_type *const *all = det_all();
+		const struct group_type *const *gall = group_all();
 		size_t len;
 
 		rc = fail_at(L, dnode ? &dnode->start_mark : &rmap->start_mark,
@@ -595,13 +622,18 @@ static int parse_detector(struct loader *L, yaml_document_t *doc, yaml_node_t *r
 		len = strlen(L->err);
 		for (size_t i = 0; all[i] && len < L->errlen; i++)
 			len += (size_t)snprintf(L->err + len, L->errlen - len, " %s", all[i]->name);
+		for (size_t i = 0; gall[i] && len < L->errlen; i++)
+			len += (size_t)snprintf(L->err + len, L->errlen - len, " %s", gall[i]->det.name);
 		if (len < L->errlen)
 			snprintf(L->err + len, L->errlen - len, ")");
 		return rc;
 	}
 	if (pnode != NULL && (rc = read_kv_map(L, doc, pnode, "params", NULL, &kv, &nkv)) != 0)
 		return rc;
-	rc = det_new(name, kv, nkv, &r->det, sub, sizeof sub);
+	if (det_find(name) != NULL)
+		rc = det_new(name, kv, nkv, &r->det, sub, sizeof sub);
+	else
+		rc = group_det_new(name, kv, nkv, &r->det, sub, sizeof sub);
 	if (rc != 0) {
 		int located = 0;
 
@@ -624,6 +656,93 @@ static int parse_detector(struct loader *L, yaml_document_t *doc, yaml_node_t *r
 	}
 	kv_free(kv, nkv);
 	return rc;
+}
+
+/* A duration scalar (params_parse_duration) into *out. */
+static int parse_duration_node(struct loader *L, const yaml_node_t *v, const char *what, double *out)
+{
+	const char *s;
+	int rc;
+
+	if ((rc = scalar_text(L, v, what, &s)) != 0)
+		return rc;
+	if (params_parse_duration(s, out) != 0 || !isfinite(*out) || *out < 0)
+		return fail_at(L, &v->start_mark, "%s: '%s' is not a duration (like 90s, 5m, 2h, 1d)", what,
+			       s);
+	return 0;
+}
+
+/* `peer_group:` into r->peer (r->det must be built already). */
+static int parse_peer_group(struct loader *L, yaml_document_t *doc, yaml_node_t *map, struct rule *r)
+{
+	yaml_node_t *v[PK_N], *k[PK_N], *by;
+	struct rule_peer_group *g = &r->peer;
+	const struct group_type *gt;
+	size_t nitems;
+	int rc;
+
+	if ((rc = map_fields(L, doc, map, "peer_group", peer_keys, v, k)) != 0)
+		return rc;
+	if ((g->where = where_of(L, &map->start_mark)) == NULL)
+		return nomem(L);
+	if (v[PK_BY] == NULL || v[PK_STEP] == NULL)
+		return fail_at(L, &map->start_mark, "peer_group is missing required key '%s'",
+			       peer_keys[v[PK_BY] == NULL ? PK_BY : PK_STEP]);
+	by = v[PK_BY];
+	if ((rc = expect_kind(L, by, YAML_SEQUENCE_NODE, "peer_group.by")) != 0)
+		return rc;
+	nitems = (size_t)(by->data.sequence.items.top - by->data.sequence.items.start);
+	if (nitems == 0)
+		return fail_at(L, &by->start_mark, "peer_group.by needs at least one tag key");
+	if (nitems > PEER_MAX_BY)
+		return fail_at(L, &by->start_mark, "peer_group.by has %zu tag keys (at most %d)", nitems,
+			       PEER_MAX_BY);
+	if ((g->by = calloc(nitems, sizeof *g->by)) == NULL)
+		return nomem(L);
+	for (yaml_node_item_t *it = by->data.sequence.items.start; it < by->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(doc, *it);
+		if (n == NULL)
+			return fail_at(L, &by->start_mark, "malformed list in peer_group.by");
+		if ((rc = scalar_dup(L, n, "a peer_group.by tag key", 1, &g->by[g->nby])) != 0)
+			return rc;
+		g->nby++;
+		for (size_t j = 0; j + 1 < g->nby; j++)
+			if (strcmp(g->by[j], g->by[g->nby - 1]) == 0)
+				return fail_at(L, &n->start_mark, "duplicate tag key '%s' in peer_group.by",
+					       g->by[j]);
+	}
+	if ((rc = parse_duration_node(L, v[PK_STEP], "peer_group.step", &g->step)) != 0)
+		return rc;
+	if (!(g->step > 0))
+		return fail_at(L, &v[PK_STEP]->start_mark, "peer_group.step must be greater than 0");
+	g->deadline = g->step;
+	if (v[PK_DEADLINE] &&
+	    (rc = parse_duration_node(L, v[PK_DEADLINE], "peer_group.deadline", &g->deadline)) != 0)
+		return rc;
+	if (g->deadline > PEER_MAX_DEADLINE_STEPS * g->step)
+		return fail_at(L, v[PK_DEADLINE] ? &v[PK_DEADLINE]->start_mark : &map->start_mark,
+			       "peer_group.deadline must be at most %d steps", PEER_MAX_DEADLINE_STEPS);
+	g->min_members = PEER_DEFAULT_MIN;
+	if (v[PK_MIN]) {
+		const char *s;
+		unsigned long long m;
+		if ((rc = scalar_text(L, v[PK_MIN], "peer_group.min_members", &s)) != 0)
+			return rc;
+		if (parse_uint(s, &m) != 0 || m < 1 || m > 1000000)
+			return fail_at(L, &v[PK_MIN]->start_mark,
+				       "peer_group.min_members: '%s' is not an integer >= 1", s);
+		g->min_members = (size_t)m;
+	}
+	gt = group_of(r->det.type);
+	if (gt == NULL)
+		return fail_at(L, &map->start_mark,
+			       "peer_group needs a group detector (detector: peerpca), not '%s'",
+			       r->det.type->name);
+	if (g->min_members > gt->max_members(r->det.cfg))
+		return fail_at(L, v[PK_MIN] ? &v[PK_MIN]->start_mark : &map->start_mark,
+			       "peer_group.min_members %zu exceeds the detector's max_members %zu",
+			       g->min_members, gt->max_members(r->det.cfg));
+	return 0;
 }
 
 static int grow(void **arr, size_t *cap, size_t need, size_t size)
@@ -688,6 +807,11 @@ static int parse_rule(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 		return rc;
 	if ((rc = parse_detector(L, doc, map, v[RK_DETECTOR], v[RK_PARAMS], r)) != 0)
 		return rc;
+	if (v[RK_PEER] && (rc = parse_peer_group(L, doc, v[RK_PEER], r)) != 0)
+		return rc;
+	if (!v[RK_PEER] && group_of(r->det.type) != NULL)
+		return fail_at(L, &v[RK_DETECTOR]->start_mark,
+			       "detector '%s' judges a peer group: the rule needs a peer_group", r->det.type->name);
 	r->threshold = r->det.type->default_threshold;
 	if (v[RK_THRESHOLD] && (rc = parse_threshold(L, v[RK_THRESHOLD], r)) != 0)
 		return rc;
@@ -1101,6 +1225,10 @@ void ruleset_free(struct ruleset *rs)
 		free(r->series);
 		free(r->summary);
 		free(r->runbook_url);
+		for (size_t j = 0; j < r->peer.nby; j++)
+			free(r->peer.by[j]);
+		free(r->peer.by);
+		free(r->peer.where);
 	}
 	free(rs->rules);
 	for (size_t i = 0; i < rs->nowners; i++) {

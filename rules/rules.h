@@ -48,6 +48,20 @@ struct owner {
 	size_t max_series; /* cardinality limit for this owner's rules; 0 = global only */
 };
 
+/* A rule's peer group (`peer_group:` in YAML, see rules/load.c): the series
+ * a rule watches are grouped by the values of the `by` tag keys and judged
+ * against each other by a group detector (detectors/group.h) at aligned
+ * ticks. nby == 0 means the rule has no peer group (a per-series rule). */
+struct rule_peer_group {
+	char **by;  /* tag keys, owned, unique, in file order */
+	size_t nby;
+	double step;        /* seconds, > 0: a point belongs to tick floor(ts / step) */
+	double deadline;    /* seconds, >= 0: a tick closes when every known member
+			     * reported or a member's point has ts >= tick end + deadline */
+	size_t min_members; /* >= 1: no opinion at ticks with fewer members present */
+	char *where;        /* file:line:col of the peer_group map */
+};
+
 struct rule {
 	char *name;  /* unique across the ruleset */
 	char *where; /* file:line:col */
@@ -66,6 +80,8 @@ struct rule {
 	char *summary;     /* may be NULL */
 	char *runbook_url; /* may be NULL */
 	uint32_t index;    /* position in ruleset->rules */
+	struct rule_peer_group peer; /* nby == 0: none (det is then a per-series detector;
+				      * otherwise det is a group detector, group_of(det.type)) */
 };
 
 struct ruleset {
