@@ -20,17 +20,27 @@
  * in use; a new member slot appends a zero row to L and B (its row is then
  * learnt), so the basis of the others is kept.
  *
+ * Scoring is leave-one-out (loo_refine): with rank 2 and few members, the
+ * joint projection can explain much of one member's jump with the second
+ * basis column (whose loading on that member is free), so each member is
+ * predicted from its peers only: c_i fitted on the other members' z − e,
+ * pred_i = (L·c_i)_i, e_i = soft(z_i − pred_i, λ2); two passes starting from
+ * the joint projection's e, then c and the reconstruction are refitted on
+ * z − e with every member, and learning uses that e and c. Cost per member
+ * O(r³) on top of the core's O(m·r) per iteration.
+ *
  * Output for a present member i, once the group learnt `warmup` ticks and i
  * itself had `warmup` points:
  *   score    = min(1, |e_i| / (2k)), so score >= 0.5 (default threshold)
  *              ⇔ |e_i| >= k;
- *   expected = loc_i + s_i·(L·c)_i (its reconstruction, in its units);
+ *   expected = loc_i + s_i·pred_i (what its peers say, in its units);
  *   band     = expected ± (λ2 + k)·s_i.
  * Members are not scored while fewer than `rank` slots exist (the model has
  * not started). Non-finite values count as absent.
  *
  * State: one block for K = max_members slots: L, A, B (2·K·r + r²), per member
- * loc, mad, count, previous reconstruction (4·K), scratch (not saved). Saved
+ * loc, mad, count, previous reconstruction (4·K), scratch (not saved; about
+ * 6·K + 2·r² + the core's work). Saved
  * compactly for the slots in use: 2·m·r + r² + 4·n doubles + 16 bytes. */
 #include <math.h>
 #include <stddef.h>
