@@ -265,6 +265,7 @@ int cmd_replay(int argc, char **argv)
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
 			"unmatched=%llu out_of_order=%llu series_refused=%llu fired=%llu resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu open_episodes=%llu "
+			"groups=%llu late=%llu group_refused=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
 			(unsigned long long)lines, (unsigned long long)es.points, (unsigned long long)es.series,
 			(unsigned long long)es.alerts, (unsigned long long)es.rejected,
@@ -272,8 +273,8 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.series_refused, (unsigned long long)gs.fired,
 			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,
 			(unsigned long long)gs.delivered, (unsigned long long)gs.failed,
-			(unsigned long long)gs.open_episodes,
-			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
+			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
+			(unsigned long long)es.late, (unsigned long long)es.group_refused, es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}
 	rc = ok ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "detectors/detector.h"
+#include "detectors/group.h"
 
 /* Each detector file exports exactly one symbol: its type. Keep both lists
  * sorted by name. */
@@ -170,5 +171,10 @@ void det_print_help(FILE *f)
 		const struct detector_type *t = detector_types[i];
 		fprintf(f, "  %-14s %s\n", t->name, t->summary);
 		params_print_help(f, t->params);
+	}
+	fprintf(f, "\nPeer-group detectors (rules with `peer_group:`; one model per group of series):\n");
+	for (const struct group_type *const *g = group_all(); *g; g++) {
+		fprintf(f, "  %-14s %s\n", (*g)->det.name, (*g)->det.summary);
+		params_print_help(f, (*g)->det.params);
 	}
 }
