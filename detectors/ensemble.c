@@ -1,7 +1,7 @@
 /* ensemble: vigil's default streaming detector.
  *
- * Per point O(1) (~250-400 ns), no allocation, a fixed plain-data state block
- * of ~26 KB (raw-copy save/load; 24 KiB of it are three seen-context bit sets).
+ * Per point O(1) (~300-800 ns), no allocation, a fixed plain-data state block
+ * of ~50 KB (raw-copy save/load; 48 KiB of it are six seen-context bit sets).
  *
  *  1. Two raw channels, each in [0, 1]:
  *     a) level/derivative: signed z-like deviations against scales learned
@@ -15,10 +15,12 @@
  *     b) context novelty (pattern channel): the 5 %/95 % quantiles of x are
  *        tracked (seeded by the exact range of the first `ctx_range` points,
  *        then stochastic-approximation steps of ctx_rate x their spread, so a
- *        lone spike barely moves them). Three nested quantisers with bin
- *        widths w/2, w, 2w (w = spread/nbins when they start, anchored at the
- *        5 % quantile, unbounded index) each remember the contexts (last
- *        2..ctx_order bins, hashed bit set) they have seen; raw = mean share
+ *        lone spike barely moves them). Three nested levels of bin widths
+ *        w/2, w, 2w (w = spread/nbins when they start, anchored at the 5 %
+ *        quantile, unbounded index), each with ctx_shifts quantisers offset
+ *        by a fraction of a bin (so a value near a bin edge does not decide
+ *        novelty alone); each quantiser remembers the contexts (last
+ *        2..ctx_order bins, hashed bit set) it has seen; raw = mean share
  *        of novel contexts. When the spread drifts more than ctx_hyst octaves
  *        from nbins*w, w doubles or halves: two quantisers keep their memory
  *        and one starts afresh at the far end (no global reset, no burst).
@@ -56,6 +58,7 @@
 #define ENS_CTX_MAX  8
 #define ENS_SET_BITS (1u << 16) /* seen-context set per quantiser: 8 KiB */
 #define ENS_LEVELS   3
+#define ENS_SHIFTS   2 /* quantisers per level, offset by a fraction of a bin */
 
 enum ens_dir { ENS_BOTH, ENS_UP, ENS_DOWN };
 static const char *const ens_dir_names[] = {"both", "up", "down", NULL};
@@ -87,6 +90,7 @@ struct ens_cfg {
 	double ctx_hyst;
 	double refr_break;
 	int ctx_range;
+	int ctx_shifts;
 };
 
 /* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
@@ -121,9 +125,9 @@ struct ens_state {
 	int64_t level_set;
 	double xh[ENS_CTX_MAX]; /* last values, newest first */
 	int64_t nxh;
-	int64_t bins[ENS_LEVELS][ENS_CTX_MAX]; /* last bins per slot, newest first */
-	int64_t age[ENS_LEVELS];               /* points recorded into each slot's set */
-	uint64_t set[ENS_LEVELS][ENS_SET_BITS / 64];
+	int64_t bins[ENS_LEVELS][ENS_SHIFTS][ENS_CTX_MAX]; /* last bins per quantiser, newest first */
+	int64_t age[ENS_LEVELS];                           /* points recorded into each slot's set */
+	uint64_t set[ENS_LEVELS][ENS_SHIFTS][ENS_SET_BITS / 64];
 };
 
 #define OFF(f) offsetof(struct ens_cfg, f)
@@ -171,7 +175,7 @@ static const struct param_spec ens_params[] = {
 	 NULL, 0},
 	{"refr_scale", PARAM_DOUBLE, "0.5", OFF(refr_scale), "factor on scores inside a refractory period", 0,
 	 1, NULL, 0},
-	{"nbins", PARAM_DOUBLE, "5", OFF(nbins),
+	{"nbins", PARAM_DOUBLE, "3", OFF(nbins),
 	 "bins of the middle quantiser across the tracked 5-95 % quantile range", 0.1, 10000, NULL, 0},
 	{"ctx_order", PARAM_INT, "4", OFF(ctx_order), "longest context of bins remembered", 2, ENS_CTX_MAX,
 	 NULL, 0},
@@ -190,6 +194,8 @@ static const struct param_spec ens_params[] = {
 	 "a point beyond the seen range by this many range widths, or with (1+this) times the decades of the "
 	 "event that started the refractory period, is not scaled and restarts it",
 	 0, 1000, NULL, 0},
+	{"ctx_shifts", PARAM_INT, "2", OFF(ctx_shifts),
+	 "quantisers per level, offset from each other by 1/ctx_shifts of a bin", 1, ENS_SHIFTS, NULL, 0},
 	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
@@ -269,9 +275,9 @@ static uint64_t ens_mix(uint64_t h)
 	return h;
 }
 
-static int64_t ens_bin(const struct ens_state *s, double x, int64_t level)
+static int64_t ens_bin(const struct ens_state *s, double x, int64_t level, double shift)
 {
-	double v = floor(ldexp((x - s->anchor) / s->wbase, (int)-level));
+	double v = floor(ldexp((x - s->anchor) / s->wbase, (int)-level) + shift);
 	if (v > 4e18)
 		v = 4e18;
 	if (v < -4e18)
@@ -286,13 +292,14 @@ static int ens_slot(int64_t level)
 
 /* Start quantiser `level` in its slot: empty set, history re-binned from the
  * stored values (so its contexts are complete at once). */
-static void ens_level_new(struct ens_state *s, int64_t level)
+static void ens_level_new(const struct ens_cfg *c, struct ens_state *s, int64_t level)
 {
 	int slot = ens_slot(level);
 	memset(s->set[slot], 0, sizeof s->set[slot]);
 	s->age[slot] = 0;
-	for (int64_t j = 0; j < s->nxh; j++)
-		s->bins[slot][j] = ens_bin(s, s->xh[j], level);
+	for (int k = 0; k < c->ctx_shifts; k++)
+		for (int64_t j = 0; j < s->nxh; j++)
+			s->bins[slot][k][j] = ens_bin(s, s->xh[j], level, (double)k / c->ctx_shifts);
 }
 
 /* Spread bounds outside which the middle level moves by one. */
@@ -332,15 +339,15 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 			s->level = 0;
 			s->level_set = 1;
 			for (int64_t l = s->level - 1; l <= s->level + 1; l++)
-				ens_level_new(s, l);
+				ens_level_new(c, s, l);
 			ens_level_bounds(c, s);
 		} else if (spread > s->sp_up && s->level < 900) {
 			s->level++;
-			ens_level_new(s, s->level + 1);
+			ens_level_new(c, s, s->level + 1);
 			ens_level_bounds(c, s);
 		} else if (spread < s->sp_down && s->level > -900) {
 			s->level--;
-			ens_level_new(s, s->level - 1);
+			ens_level_new(c, s, s->level - 1);
 			ens_level_bounds(c, s);
 		}
 	}
@@ -351,28 +358,32 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 	if (!s->level_set)
 		return 0;
 	for (int64_t l = s->level - 1; l <= s->level + 1; l++) {
-		int slot = ens_slot(l), novel = 0, n = 0;
-		int64_t *b = s->bins[slot];
-		uint64_t h = 0x9e3779b97f4a7c15ULL;
-		memmove(b + 1, b, sizeof b[0] * (ENS_CTX_MAX - 1));
-		b[0] = ens_bin(s, x, l);
-		for (int k = 0; k < c->ctx_order && k < s->nxh; k++) {
-			uint64_t bit;
-			h = ens_mix(h ^ (uint64_t)b[k]);
-			if (k == 0)
-				continue;
-			bit = (h ^ (uint64_t)k) % ENS_SET_BITS;
-			n++;
-			if (!(s->set[slot][bit / 64] >> (bit % 64) & 1)) {
-				novel++;
-				s->set[slot][bit / 64] |= 1ULL << (bit % 64);
+		int slot = ens_slot(l);
+		for (int q = 0; q < c->ctx_shifts; q++) {
+			int novel = 0, n = 0;
+			int64_t *b = s->bins[slot][q];
+			uint64_t *set = s->set[slot][q];
+			uint64_t h = 0x9e3779b97f4a7c15ULL;
+			memmove(b + 1, b, sizeof b[0] * (ENS_CTX_MAX - 1));
+			b[0] = ens_bin(s, x, l, (double)q / c->ctx_shifts);
+			for (int k = 0; k < c->ctx_order && k < s->nxh; k++) {
+				uint64_t bit;
+				h = ens_mix(h ^ (uint64_t)b[k]);
+				if (k == 0)
+					continue;
+				bit = (h ^ (uint64_t)k) % ENS_SET_BITS;
+				n++;
+				if (!(set[bit / 64] >> (bit % 64) & 1)) {
+					novel++;
+					set[bit / 64] |= 1ULL << (bit % 64);
+				}
+			}
+			if (n > 0) {
+				sum += (double)novel / n;
+				used++;
 			}
 		}
 		s->age[slot]++;
-		if (n > 0) {
-			sum += (double)novel / n;
-			used++;
-		}
 	}
 	return used ? sum / used : 0;
 }
@@ -497,7 +508,7 @@ const struct detector_type det_ensemble = {
 	.name = "ensemble",
 	.summary = "level/derivative z-scores and context novelty through anomaly likelihood, range novelty "
 		   "(NAB-tuned)",
-	.state_version = 2,
+	.state_version = 3,
 	.params = ens_params,
 	.config_size = sizeof(struct ens_cfg),
 	.default_threshold = 0.5,
