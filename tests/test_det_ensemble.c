@@ -245,7 +245,12 @@ static void test_bad_params(void **unused)
 	char err[256];
 	struct kv bad1[] = {{"direction", "sideways", "test"}};
 	struct kv bad2[] = {{"alpha_fast", "0.01", "test"}, {"alpha_slow", "0.5", "test"}};
+	/* the state holds two quantisers per level: more cannot be configured */
+	struct kv bad3[] = {{"ctx_shifts", "3", "test"}};
+	struct kv bad4[] = {{"ctx_shifts", "0", "test"}};
 	(void)unused;
+	assert_int_not_equal(det_new("ensemble", bad3, 1, &d, err, sizeof err), 0);
+	assert_int_not_equal(det_new("ensemble", bad4, 1, &d, err, sizeof err), 0);
 	assert_int_not_equal(det_new("ensemble", bad1, 1, &d, err, sizeof err), 0);
 	assert_int_not_equal(det_new("ensemble", bad2, 2, &d, err, sizeof err), 0);
 	assert_non_null(strstr(err, "alpha_slow"));
