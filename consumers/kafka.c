@@ -17,7 +17,15 @@
  *    below `next` was acknowledged by the broker (producer flushed, no
  *    delivery failure), and an offset is committed only after the
  *    checkpoint covering it was acknowledged: the group's committed offset
- *    is never ahead of the newest checkpoint, so no seek is ever needed;
+ *    is never ahead of the newest checkpoint;
+ *  - offsets are committed only inside the revoke callback (a hand-over, or
+ *    the final revoke of consumer_close), never from the loop: on 2.0.2 a
+ *    commit sent while this member's JoinGroup is pending waits for the join
+ *    response and then fails with ILLEGAL_GENERATION, which the library
+ *    treats as a lost assignment (#4059); a loop that commits every second
+ *    loses its partitions in about every other rebalance, each loss costing
+ *    one more round. A new owner that starts fetching below its checkpoint
+ *    (the previous owner died) seeks forward to it once;
  *  - restores happen between polls on this thread, never inside the
  *    rebalance callback; the callback only creates empty partition entries
  *    (and, on a non-lost revoke, checkpoints and commits before unassign). */
@@ -119,11 +127,13 @@ struct kpart {
 	int restored;
 	int64_t next;      /* next input offset to process; -1 = take the first one offered */
 	int64_t ckpt_next; /* covered by the newest durable checkpoint; -1 = none */
+	int64_t committed; /* last offset this member committed; -1 = none */
 	int dirty;
 	struct hset sup; /* alerts already published for inputs < sup_max + 1 */
 	int64_t sup_max;
 	int64_t cur_offset;
-	int64_t seek_to; /* >= 0 while a seek back to it is pending (gap repair) */
+	int64_t seek_to; /* >= 0 while a seek to it is pending (gap repair, skip ahead) */
+	int skipped;     /* the one skip ahead after the restore was done */
 	double seek_at;
 };
 
@@ -143,12 +153,6 @@ struct kc {
 	rd_kafka_message_t **batch;
 	struct decoder *errdec; /* re-decodes poison records for the error text */
 	struct complain poison_complain, ckpt_complain, dr_complain;
-	/* Loop commits only while the group is steady (librdkafka 2.0.2 treats an
-	 * ILLEGAL_GENERATION commit reply during a cooperative rebalance as a
-	 * lost assignment, #4059): join_state from the stats callback, the time
-	 * of the last rebalance callback, and a back-off after a refused commit. */
-	int steady;
-	double last_rebalance, commit_blocked_until;
 };
 
 struct kgw {
@@ -223,6 +227,7 @@ static int part_add(struct kc *kc, const char *topic, int32_t partition)
 	p->partition = partition;
 	p->next = -1;
 	p->ckpt_next = -1;
+	p->committed = -1;
 	p->sup_max = -1;
 	p->seek_to = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
@@ -355,8 +360,8 @@ static int flush_ok(struct kc *kc, int kind, uint64_t fail_before)
 	return kc->dr_fail[kind] == fail_before ? 0 : -VIGIL_EIO;
 }
 
-/* Checkpoint and commit the owned, restored partitions in `only` (NULL =
- * all) that made progress since their last checkpoint. */
+/* Checkpoint the owned, restored partitions in `only` (NULL = all) that made
+ * progress since their last checkpoint (no commit: see commit_covered). */
 static int checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only, const char *why)
 {
 	struct kpart *todo[1024];
@@ -424,33 +429,12 @@ static int checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 	rc = flush_ok(kc, DR_STATE, state_fail);
 	if (rc)
 		goto skip;
-	/* 5. commit what they cover */
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
-	for (size_t i = 0; i < n; i++) {
-		if (todo[i] == NULL)
-			continue;
-		todo[i]->ckpt_next = todo[i]->next;
-		rd_kafka_topic_partition_list_add(l, todo[i]->topic, todo[i]->partition)->offset =
-			todo[i]->next;
-	}
+	/* 5. they are what a new owner restores */
+	for (size_t i = 0; i < n; i++)
+		if (todo[i])
+			todo[i]->ckpt_next = todo[i]->next;
 	kc->ctr->checkpoints++;
 	kc->ctr->state_bytes = bytes_total;
-	double now = kafka_now();
-	int in_cb = strcmp(why, "revoke") == 0;
-	if (l->cnt > 0 && !in_cb &&
-	    (!kc->steady || now < kc->last_rebalance + 3.0 || now < kc->commit_blocked_until)) {
-		LOG_DBG(COMP, "event=commit_deferred why=%s (group not steady)", why);
-	} else if (l->cnt > 0) {
-		rd_kafka_resp_err_t e = rd_kafka_commit(kc->rk, l, 0);
-		if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
-			kc->commit_blocked_until = kafka_now() + 10.0;
-		if (e)
-			LOG_WARN(COMP,
-				 "event=commit_failed why=%s err=\"%s\" (checkpoints are durable; the "
-				 "committed offset is only a hint)",
-				 why, rd_kafka_err2str(e));
-	}
-	rd_kafka_topic_partition_list_destroy(l);
 	LOG_DBG(COMP, "event=checkpoint why=%s partitions=%zu bytes=%zu ms=%.1f", why, n, bytes_total,
 		(kafka_now() - t0) * 1e3);
 	free(hwm);
@@ -465,6 +449,39 @@ skip:
 	return rc;
 }
 
+/* Commit, for the partitions in `only`, the offsets their durable
+ * checkpoints cover (never more). Called only from the revoke callback: the
+ * generation is current there and this member cannot rejoin before the
+ * callback returns, so the commit cannot meet #4059 (see the top of the
+ * file). A failure is logged and harmless: the committed offset is only
+ * where a new owner starts fetching; it restores `next` from the checkpoint
+ * and skips forward. */
+static void commit_covered(struct kc *kc, const rd_kafka_topic_partition_list_t *only, const char *why)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(only ? only->cnt : 1);
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < kc->nparts; i++) {
+		struct kpart *p = kc->parts[i];
+		if (p->restored && p->ckpt_next >= 0 && p->ckpt_next != p->committed && in_list(only, p))
+			rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->ckpt_next;
+	}
+	if (l->cnt > 0) {
+		rd_kafka_resp_err_t e = rd_kafka_commit(kc->rk, l, 0);
+		if (e)
+			LOG_WARN(COMP,
+				 "event=commit_failed why=%s err=\"%s\" (checkpoints are durable; the "
+				 "committed offset is only a hint)",
+				 why, rd_kafka_err2str(e));
+		for (int i = 0; e == 0 && i < l->cnt; i++) {
+			struct kpart *p = part_find(kc, l->elems[i].topic, l->elems[i].partition);
+			if (p)
+				p->committed = l->elems[i].offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* ---- rebalance ---- */
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -476,7 +493,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	rd_kafka_resp_err_t ae = 0;
 
 	kc->ctr->rebalances++;
-	kc->last_rebalance = kafka_now();
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++) {
 			if (part_add(kc, parts->elems[i].topic, parts->elems[i].partition) != 0)
@@ -493,8 +509,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			ae = rd_kafka_assign(rk, parts);
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
 		int lost = rd_kafka_assignment_lost(rk);
-		if (!lost)
+		if (!lost) {
 			checkpoint(kc, parts, "revoke");
+			commit_covered(kc, parts, "revoke");
+		}
 		for (int i = 0; i < parts->cnt; i++) {
 			LOG_INFO(COMP, "event=%s partition=%s/%" PRId32, lost ? "lost" : "revoked",
 				 parts->elems[i].topic, parts->elems[i].partition);
@@ -520,21 +538,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	}
 	if (ae)
 		LOG_ERR(COMP, "event=rebalance_failed err=\"%s\"", rd_kafka_err2str(ae));
-}
-
-/* Statistics (statistics.interval.ms): only cgrp.join_state is used. */
-static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
-{
-	struct kc *kc = opaque;
-	json_error_t je;
-	json_t *j = json_loadb(json, len, 0, &je);
-	(void)rk;
-	if (j) {
-		const char *js = json_string_value(json_object_get(json_object_get(j, "cgrp"), "join_state"));
-		kc->steady = js && strcmp(js, "steady") == 0;
-		json_decref(j);
-	}
-	return 0; /* librdkafka frees json */
 }
 
 /* ---- restore ---- */
@@ -684,7 +687,21 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 		return;
 	}
 	if (m->offset < p->next) {
+		/* Already processed (covered by the restored checkpoint): the group's
+		 * committed offset is behind it because the previous owner died, or
+		 * there was none. When more than a batch behind, skip ahead once
+		 * instead of fetching everything: this batch then holds nothing of
+		 * this partition at or beyond `next`, so processing cannot run past
+		 * the seek target before the seek lands (it would rewind). */
 		kc->ctr->dropped_done++;
+		if (!p->skipped && p->next - m->offset > kc->cfg->batch_size) {
+			p->skipped = 1;
+			rd_kafka_resp_err_t e = rd_kafka_seek(m->rkt, m->partition, p->next, 0);
+			LOG_INFO(COMP, "event=skip_ahead partition=%s from=%" PRId64 " to=%" PRId64 " seek=%s",
+				 p->source, m->offset, p->next, e ? rd_kafka_err2str(e) : "ok");
+			p->seek_to = p->next;
+			p->seek_at = kafka_now();
+		}
 		return;
 	}
 	/* Gap repair: librdkafka 2.0.2's batch API can skip offsets of retained
@@ -769,13 +786,6 @@ static int make_client(const struct kafka_cfg *c, const char *role, rd_kafka_typ
 		rd_kafka_conf_set_rebalance_cb(conf, rebal);
 	if (dr)
 		rd_kafka_conf_set_dr_msg_cb(conf, dr);
-	if (rebal) {
-		rd_kafka_conf_set_stats_cb(conf, stats_cb);
-		if (kafka_cfg_prop(c, "statistics.interval.ms") == NULL &&
-		    rd_kafka_conf_set(conf, "statistics.interval.ms", "500", err, sizeof err) !=
-			    RD_KAFKA_CONF_OK)
-			LOG_WARN(COMP, "event=config_warning err=\"%s\"", err);
-	}
 	*out = rd_kafka_new(type, conf, err, sizeof err);
 	if (*out == NULL) {
 		LOG_ERR(COMP, "event=client_failed role=%s err=\"%s\"", role, err);
