@@ -697,7 +697,8 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 		if (!p->skipped && p->next - m->offset > kc->cfg->batch_size) {
 			p->skipped = 1;
 			rd_kafka_resp_err_t e = rd_kafka_seek(m->rkt, m->partition, p->next, 0);
-			LOG_INFO(COMP, "event=skip_ahead partition=%s from=%" PRId64 " to=%" PRId64 " seek=%s",
+			LOG_INFO(COMP,
+				 "event=skip_ahead partition=%s from=%" PRId64 " to=%" PRId64 " seek=%s",
 				 p->source, m->offset, p->next, e ? rd_kafka_err2str(e) : "ok");
 			p->seek_to = p->next;
 			p->seek_at = kafka_now();
