@@ -3,10 +3,12 @@
  * The score of x is computed *before* x enters the window:
  *   z = (x - mean) / std,  score = 1 - Q(|z|) = 1 - 0.5 * erfc(|z| / sqrt 2)
  * with mean and population std of the window (std 0 is replaced by 1e-6).
- * While the window fills, mean/std are recomputed at every point; once it is
- * full, points are buffered and the window slides by `step_points` at a time
- * (NAB: 6400 and 100), recomputing mean/std exactly (two passes, no running
- * sums) after each slide. expected = mean, band = mean -/+ z(threshold) * std,
+ * While the window fills, mean/std follow every point (NAB recomputes them over
+ * the whole window each time, O(window) per point; vigil updates them with
+ * Welford's recurrence, O(1), equal to rounding). When the window becomes full,
+ * and after each slide, they are recomputed exactly (two passes, no running
+ * sums): points are buffered and the window slides by `step_points` at a time
+ * (NAB: 6400 and 100). expected = mean, band = mean -/+ z(threshold) * std,
  * where z(threshold) is the |z| at which the score reaches default_threshold.
  *
  * Warm-up: NaN score while the window holds fewer than `min_points` points
@@ -38,6 +40,7 @@ struct gauss_state {
 	int32_t n;       /* points in the window (<= window) */
 	int32_t pending; /* points buffered after the window, not yet in mean/std */
 	double mean, std;
+	double m2; /* sum of squared deviations while filling (Welford) */
 	double last_ts;
 	int32_t started, pad;
 	uint64_t late;
@@ -174,8 +177,17 @@ static int gauss_update(const void *cfg, void *state, double ts, double x, struc
 	}
 	s->ring[(s->head + s->n + s->pending) % s->cap] = x;
 	if (s->n < c->window) {
+		double d = x - s->mean;
 		s->n++;
-		recompute(s);
+		if (s->n == c->window) {
+			recompute(s);
+		} else {
+			s->mean += d / s->n;
+			s->m2 += d * (x - s->mean);
+			s->std = sqrt(s->m2 / s->n);
+			if (!(s->std > 0))
+				s->std = 1e-6;
+		}
 	} else if (++s->pending == c->step_points) {
 		s->head = (s->head + c->step_points) % s->cap;
 		s->pending = 0;
@@ -202,7 +214,8 @@ static int gauss_load(const void *cfg, void *state, const uint8_t *data, size_t 
 	ok = s->cap == c->window + c->step_points && s->head >= 0 && s->head < s->cap && s->n >= 0 &&
 	     s->n <= c->window && s->pending >= 0 && s->pending < c->step_points &&
 	     (s->pending == 0 || s->n == c->window) && (s->started == 0 || s->started == 1) &&
-	     isfinite(s->mean) && s->std > 0 && isfinite(s->std) && (!s->started || isfinite(s->last_ts));
+	     isfinite(s->mean) && s->std > 0 && isfinite(s->std) && isfinite(s->m2) && s->m2 >= 0 &&
+	     (!s->started || isfinite(s->last_ts));
 	for (int32_t i = 0; ok && i < s->n + s->pending; i++)
 		ok = isfinite(s->ring[(s->head + i) % s->cap]);
 	if (!ok) {
@@ -215,7 +228,7 @@ static int gauss_load(const void *cfg, void *state, const uint8_t *data, size_t 
 const struct detector_type det_gaussian = {
 	.name = "gaussian",
 	.summary = "NAB windowed Gaussian: 1 - Q(|z|) against a sliding window (baseline)",
-	.state_version = 1,
+	.state_version = 2,
 	.params = gauss_params,
 	.config_size = sizeof(struct gauss_cfg),
 	.default_threshold = GAUSS_THRESHOLD,
