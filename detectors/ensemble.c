@@ -23,7 +23,10 @@
  *        2..ctx_order bins, hashed bit set) it has seen; raw = mean share
  *        of novel contexts. When the spread drifts more than ctx_hyst octaves
  *        from nbins*w, w doubles or halves: two quantisers keep their memory
- *        and one starts afresh at the far end (no global reset, no burst).
+ *        and one starts afresh at the far end (no global reset; the empty
+ *        third still reads novel for a while, a burst of up to 1/3 that the
+ *        NAB score depends on: on nyc_taxi three window hits follow such
+ *        moves, which is why ctx_hyst, ctx_rate and ctx_range sit on peaks).
  *        The channel is silent until its contexts have settled (`ctx_learn`
  *        points after the quantisers start): its Gaussian learns the
  *        initial burst of novelty instead of alerting on it.
