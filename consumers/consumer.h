@@ -108,17 +108,21 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 		     int32_t partition, const struct kafka_ckpt *k, size_t *bytes);
 /* Read state_topic partition state_part from its start and keep the newest
  * complete checkpoint of topic/partition. Returns 0 with *found 0/1 (k
- * filled when 1), or -VIGIL_EIO when the partition could not be read in
- * timeout_ms. reader is a group-less consumer handle (assign only). */
+ * filled when 1), -VIGIL_EIO when the partition could not be read in
+ * timeout_ms, or -VIGIL_EAGAIN as soon as *stop (may be NULL) is non-zero.
+ * reader is a group-less consumer handle (assign only). */
 int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
-		    int32_t partition, int timeout_ms, struct kafka_ckpt *k, int *found);
+		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
+		    int *found);
 
 /* Read partition `part` of `topic` from offset `from` (clamped to the low
  * watermark; *truncated set when it had to be) to the high watermark at the
- * time of the call, handing every message to fn. Returns 0 or -VIGIL_EIO. */
+ * time of the call, handing every message to fn. Returns 0, -VIGIL_EIO when
+ * it could not finish in timeout_ms, or -VIGIL_EAGAIN as soon as *stop (may
+ * be NULL) is non-zero (checked at least every 0.5 s). */
 typedef void (*kafka_scan_fn)(void *ctx, const rd_kafka_message_t *m);
 int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, int64_t from, int timeout_ms,
-			 kafka_scan_fn fn, void *ctx, int *truncated);
+			 volatile sig_atomic_t *stop, kafka_scan_fn fn, void *ctx, int *truncated);
 
 /* Partition count of a topic from metadata, or -VIGIL_E*. */
 int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *out);

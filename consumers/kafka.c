@@ -48,7 +48,8 @@
 
 #define COMP               "kafka"
 #define FLUSH_MS           5000
-#define RESTORE_TIMEOUT_MS 30000
+#define RESTORE_TIMEOUT_MS 10000 /* per read; the poll loop waits that long at most */
+#define RESTORE_BACKOFF_S  1.0
 
 enum dr_kind { DR_ALERT = 1, DR_STATE = 2, DR_DLQ = 3 };
 
@@ -132,8 +133,11 @@ struct kpart {
 	struct hset sup; /* alerts already published for inputs < sup_max + 1 */
 	int64_t sup_max;
 	int64_t cur_offset;
-	int64_t seek_to; /* >= 0 while a seek to it is pending (gap repair, skip ahead) */
-	int skipped;     /* the one skip ahead after the restore was done */
+	int64_t seek_to;          /* >= 0 while a seek to it is pending (gap repair, skip ahead) */
+	int skipped;              /* the one skip ahead after the restore was done */
+	int64_t first_unrestored; /* first offset dropped while not restored; -1 = none */
+	double retry_at;          /* a failed restore is tried again from then on */
+	uint64_t restore_fails;
 	double seek_at;
 };
 
@@ -152,7 +156,7 @@ struct kc {
 	struct kafka_counters *ctr;
 	rd_kafka_message_t **batch;
 	struct decoder *errdec; /* re-decodes poison records for the error text */
-	struct complain poison_complain, ckpt_complain, dr_complain;
+	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain;
 };
 
 struct kgw {
@@ -228,6 +232,7 @@ static int part_add(struct kc *kc, const char *topic, int32_t partition)
 	p->next = -1;
 	p->ckpt_next = -1;
 	p->committed = -1;
+	p->first_unrestored = -1;
 	p->sup_max = -1;
 	p->seek_to = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
@@ -566,7 +571,7 @@ static void sup_scan_msg(void *ctx, const rd_kafka_message_t *m)
 	}
 }
 
-static int restore_part(struct kc *kc, struct kpart *p)
+static int restore_part(struct kc *kc, struct kpart *p, volatile sig_atomic_t *stop)
 {
 	struct kafka_ckpt k;
 	int found = 0, rc, truncated = 0;
@@ -574,7 +579,7 @@ static int restore_part(struct kc *kc, struct kpart *p)
 	struct sup_scan ss = {p, 0};
 
 	rc = kafka_ckpt_read(kc->reader, kc->cfg->state_topic, p->partition % kc->state_nparts, p->topic,
-			     p->partition, RESTORE_TIMEOUT_MS, &k, &found);
+			     p->partition, RESTORE_TIMEOUT_MS, stop, &k, &found);
 	if (rc)
 		return rc;
 	if (found) {
@@ -590,7 +595,7 @@ static int restore_part(struct kc *kc, struct kpart *p)
 	for (int32_t i = 0; i < kc->alert_nparts; i++) {
 		int64_t from = found && i < k.nalert_parts ? k.alert_hwm[i] : -1;
 		rc = kafka_scan_partition(kc->reader, kc->cfg->alerts_topic, i, from, RESTORE_TIMEOUT_MS,
-					  sup_scan_msg, &ss, &truncated);
+					  stop, sup_scan_msg, &ss, &truncated);
 		if (rc) {
 			kafka_ckpt_free(&k);
 			hset_clear(&p->sup);
@@ -618,21 +623,44 @@ static int restore_part(struct kc *kc, struct kpart *p)
 	return 0;
 }
 
+/* Restore every owned partition that is not restored yet: one attempt per
+ * partition per call, none after a failure, a failed one again after
+ * RESTORE_BACKOFF_S. Never loops here: the caller keeps polling, so rebalance callbacks are served
+ * (a member stuck in restores would stall the whole group's rebalance) and
+ * a stop request is seen. Messages of a partition that arrive before its
+ * restore are dropped; the first such offset is remembered so that the
+ * partition resumes from there (a checkpoint's `next`, or that offset, and
+ * the gap repair seeks back to it). */
 static void restore_pending(struct kc *kc, volatile sig_atomic_t *stop)
 {
 	if (!kc->pending_restore)
 		return;
-	for (size_t i = 0; i < kc->nparts; i++) {
+	int left = 0;
+	double now = kafka_now();
+	for (size_t i = 0; i < kc->nparts && !*stop; i++) {
 		struct kpart *p = kc->parts[i];
-		while (!p->restored) {
-			if (restore_part(kc, p) == 0)
-				break;
-			LOG_WARN(COMP, "event=restore_retry partition=%s", p->source);
-			if (*stop)
-				return;
+		if (p->restored)
+			continue;
+		if (now < p->retry_at) {
+			left = 1;
+			continue;
 		}
+		int rc = restore_part(kc, p, stop);
+		now = kafka_now();
+		if (rc == 0) {
+			if (p->next < 0 && p->first_unrestored >= 0)
+				p->next = p->first_unrestored;
+			continue;
+		}
+		left = 1;
+		p->restore_fails++;
+		p->retry_at = now + RESTORE_BACKOFF_S;
+		if (rc != -VIGIL_EAGAIN && complain_due(&kc->restore_complain, now, 10, 6))
+			LOG_WARN(COMP, "event=restore_retry partition=%s attempts=%" PRIu64 " err=\"%s\"",
+				 p->source, p->restore_fails, vigil_strerror(rc));
+		break; /* the broker is in trouble: poll before the next attempt */
 	}
-	kc->pending_restore = 0;
+	kc->pending_restore = left || *stop;
 }
 
 /* ---- processing ---- */
@@ -684,6 +712,8 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 	struct kpart *p = part_find(kc, rd_kafka_topic_name(m->rkt), m->partition);
 	if (p == NULL || !p->restored) {
 		kc->ctr->dropped_unowned++;
+		if (p && (p->first_unrestored < 0 || m->offset < p->first_unrestored))
+			p->first_unrestored = m->offset;
 		return;
 	}
 	if (m->offset < p->next) {

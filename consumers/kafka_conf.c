@@ -457,6 +457,7 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		{"enable.auto.offset.store", "false"},
 		{"fetch.wait.max.ms", "10"},
 		{"enable.partition.eof", "true"},
+		{"auto.offset.reset", "earliest"}, /* a cut head is detected, not skipped */
 		{NULL, NULL},
 	};
 	const struct kdef *defs;
@@ -494,7 +495,7 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		if (strcmp(role, "reader") == 0 &&
 		    (strcmp(k, "group.id") == 0 || strcmp(k, "enable.auto.commit") == 0 ||
 		     strcmp(k, "enable.partition.eof") == 0 || strcmp(k, "group.instance.id") == 0 ||
-		     strcmp(k, "enable.auto.offset.store") == 0 ||
+		     strcmp(k, "enable.auto.offset.store") == 0 || strcmp(k, "auto.offset.reset") == 0 ||
 		     strcmp(k, "partition.assignment.strategy") == 0))
 			continue;
 		if (rd_kafka_conf_set(conf, k, c->props[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {

@@ -183,7 +183,8 @@ static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 }
 
 int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
-		    int32_t partition, int timeout_ms, struct kafka_ckpt *k, int *found)
+		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
+		    int *found)
 {
 	struct ckpt_scan s;
 	int truncated = 0, rc;
@@ -192,7 +193,7 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 	memset(k, 0, sizeof *k);
 	*found = 0;
 	snprintf(s.key, sizeof s.key, "%s/%" PRId32, topic, partition);
-	rc = kafka_scan_partition(reader, state_topic, state_part, -1, timeout_ms, ckpt_scan_msg, &s,
+	rc = kafka_scan_partition(reader, state_topic, state_part, -1, timeout_ms, stop, ckpt_scan_msg, &s,
 				  &truncated);
 	if (rc == 0 && s.have_best) {
 		rc = parse_snapshot(s.best.data, s.best.len, k);
@@ -211,33 +212,28 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 	return rc;
 }
 
+/* No rd_kafka_query_watermark_offsets here: in 2.0.2 it waits without a
+ * deadline while the broker keeps failing the ListOffsets request (seen with
+ * transport errors injected on the mock: a restore, and so a SIGTERM, hung
+ * for minutes). The scan reads from `from` (or the beginning) until the
+ * partition-EOF event (the reader has enable.partition.eof and
+ * auto.offset.reset=earliest), with its own deadline and stop check. Offsets
+ * of the mock are contiguous, so a first offset above `from` means the head
+ * was cut (retention); on a real broker transaction markers can make this
+ * a false alarm, which only costs a warning. */
 int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, int64_t from, int timeout_ms,
-			 kafka_scan_fn fn, void *ctx, int *truncated)
+			 volatile sig_atomic_t *stop, kafka_scan_fn fn, void *ctx, int *truncated)
 {
-	int64_t lo = 0, hi = 0, start;
-	rd_kafka_resp_err_t e;
 	double deadline = kafka_now() + timeout_ms / 1000.0;
-	int rc = 0;
+	int rc = 0, first = 1;
 
 	*truncated = 0;
-	e = rd_kafka_query_watermark_offsets(reader, topic, part, &lo, &hi, timeout_ms);
-	if (e) {
-		LOG_WARN("kafka", "event=watermarks_failed topic=%s partition=%" PRId32 " err=\"%s\"", topic,
-			 part, rd_kafka_err2str(e));
-		return -VIGIL_EIO;
-	}
-	start = from < 0 ? lo : from;
-	if (from >= 0 && from < lo) {
-		*truncated = 1;
-		start = lo;
-	}
-	if (start >= hi)
-		return 0;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 	if (l == NULL)
 		return -VIGIL_ENOMEM;
-	rd_kafka_topic_partition_list_add(l, topic, part)->offset = start;
-	e = rd_kafka_assign(reader, l);
+	rd_kafka_topic_partition_list_add(l, topic, part)->offset =
+		from >= 0 ? from : RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_resp_err_t e = rd_kafka_assign(reader, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e) {
 		LOG_WARN("kafka", "event=reader_assign_failed topic=%s err=\"%s\"", topic,
@@ -245,11 +241,13 @@ int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, in
 		return -VIGIL_EIO;
 	}
 	for (;;) {
+		if (stop && *stop) {
+			rc = -VIGIL_EAGAIN;
+			break;
+		}
 		if (kafka_now() > deadline) {
-			LOG_WARN("kafka",
-				 "event=scan_timeout topic=%s partition=%" PRId32 " from=%" PRId64
-				 " to=%" PRId64,
-				 topic, part, start, hi);
+			LOG_WARN("kafka", "event=scan_timeout topic=%s partition=%" PRId32 " from=%" PRId64,
+				 topic, part, from);
 			rc = -VIGIL_EIO;
 			break;
 		}
@@ -259,14 +257,19 @@ int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, in
 		int done = 0;
 		if (m->rkt && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0 && m->partition == part) {
 			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				done = m->offset >= hi;
+				if (first && from >= 0 && m->offset > from)
+					*truncated = 1;
+				done = 1;
 			} else if (m->err) {
 				LOG_WARN("kafka",
 					 "event=scan_error topic=%s partition=%" PRId32 " err=\"%s\"", topic,
 					 part, rd_kafka_message_errstr(m));
-			} else if (m->offset >= start) {
-				fn(ctx, m);
-				done = m->offset >= hi - 1;
+			} else {
+				if (first && from >= 0 && m->offset > from)
+					*truncated = 1;
+				first = 0;
+				if (m->offset >= from)
+					fn(ctx, m);
 			}
 		}
 		rd_kafka_message_destroy(m);
