@@ -317,13 +317,6 @@ static int des_update(const void *cfg, void *state, double ts, double x, struct 
 	return 0;
 }
 
-static int des_save(const void *cfg, const void *state, struct buf *out)
-{
-	(void)cfg;
-	buf_put(out, state, sizeof(struct des_state));
-	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
-}
-
 static int one_valid(const struct des_cfg *c, const struct des_one *m)
 {
 	if (m->n < 0 || m->missing < 0 || m->missing >= c->training)
@@ -333,32 +326,16 @@ static int one_valid(const struct des_cfg *c, const struct des_one *m)
 	return 1;
 }
 
-static int load_common(const void *cfg, void *state, const uint8_t *data, size_t len, int sliding)
+static int state_valid(const struct des_cfg *c, const struct des_state *t, int sliding)
 {
-	const struct des_cfg *c = cfg;
-	struct des_state t;
-
-	if (len != sizeof t)
-		return -VIGIL_EINVAL;
-	memcpy(&t, data, sizeof t);
-	if (t.sliding != sliding || (t.started != 0 && t.started != 1) || !(t.step >= 0) ||
-	    !(t.step < INFINITY) || !one_valid(c, &t.m[0]) || !one_valid(c, &t.m[1]))
-		return -VIGIL_EINVAL;
-	if (t.started && !isfinite(t.last_ts))
-		return -VIGIL_EINVAL;
-	memcpy(state, &t, sizeof t);
-	return 0;
+	if (t->sliding != sliding || (t->started != 0 && t->started != 1) || !(t->step >= 0) ||
+	    !(t->step < INFINITY) || !one_valid(c, &t->m[0]) || !one_valid(c, &t->m[1]))
+		return 0;
+	return !t->started || isfinite(t->last_ts);
 }
 
-static int des_load(const void *cfg, void *state, const uint8_t *data, size_t len)
-{
-	return load_common(cfg, state, data, len, 0);
-}
-
-static int sdes_load(const void *cfg, void *state, const uint8_t *data, size_t len)
-{
-	return load_common(cfg, state, data, len, 1);
-}
+static int des_valid(const void *cfg, const void *state) { return state_valid(cfg, state, 0); }
+static int sdes_valid(const void *cfg, const void *state) { return state_valid(cfg, state, 1); }
 
 const struct detector_type det_des = {
 	.name = "des",
@@ -371,8 +348,7 @@ const struct detector_type det_des = {
 	.state_size = des_state_size,
 	.init = des_init,
 	.update = des_update,
-	.save = des_save,
-	.load = des_load,
+	.valid = des_valid,
 };
 
 const struct detector_type det_sdes = {
@@ -386,6 +362,5 @@ const struct detector_type det_sdes = {
 	.state_size = des_state_size,
 	.init = sdes_init,
 	.update = des_update,
-	.save = des_save,
-	.load = sdes_load,
+	.valid = sdes_valid,
 };

@@ -52,10 +52,15 @@ struct detector_type {
 	 * Returns 0, or -VIGIL_E* with the state unchanged. */
 	int (*update)(const void *cfg, void *state, double ts, double x, struct det_result *out);
 	/* Serialise / restore the state. Optional: NULL means the state block is
-	 * plain data and is copied as it is. load() gets a zeroed state and must
-	 * refuse (-VIGIL_EINVAL) data it cannot fully consume. */
+	 * plain data and is copied as it is (then valid(), if set, vets the copy).
+	 * load() gets a zeroed state and must refuse (-VIGIL_EINVAL) data it
+	 * cannot fully consume. */
 	int (*save)(const void *cfg, const void *state, struct buf *out);
 	int (*load)(const void *cfg, void *state, const uint8_t *data, size_t len);
+	/* For plain-data states (save/load NULL): 1 if a restored block is
+	 * internally consistent, 0 to refuse it (the registry then starts a fresh
+	 * model). Optional: NULL accepts any block of the right size. */
+	int (*valid)(const void *cfg, const void *state);
 	/* Free allocations held inside state. Optional. */
 	void (*fini)(const void *cfg, void *state);
 };

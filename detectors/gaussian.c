@@ -196,21 +196,12 @@ static int gauss_update(const void *cfg, void *state, double ts, double x, struc
 	return 0;
 }
 
-static int gauss_save(const void *cfg, const void *state, struct buf *out)
-{
-	buf_put(out, state, gauss_state_size(cfg));
-	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
-}
-
-static int gauss_load(const void *cfg, void *state, const uint8_t *data, size_t len)
+static int gauss_valid(const void *cfg, const void *state)
 {
 	const struct gauss_cfg *c = cfg;
-	struct gauss_state *s = state;
+	const struct gauss_state *s = state;
 	int ok;
 
-	if (len != gauss_state_size(cfg))
-		return -VIGIL_EINVAL;
-	memcpy(state, data, len);
 	ok = s->cap == c->window + c->step_points && s->head >= 0 && s->head < s->cap && s->n >= 0 &&
 	     s->n <= c->window && s->pending >= 0 && s->pending < c->step_points &&
 	     (s->pending == 0 || s->n == c->window) && (s->started == 0 || s->started == 1) &&
@@ -218,11 +209,7 @@ static int gauss_load(const void *cfg, void *state, const uint8_t *data, size_t 
 	     (!s->started || isfinite(s->last_ts));
 	for (int32_t i = 0; ok && i < s->n + s->pending; i++)
 		ok = isfinite(s->ring[(s->head + i) % s->cap]);
-	if (!ok) {
-		gauss_init(cfg, state);
-		return -VIGIL_EINVAL;
-	}
-	return 0;
+	return ok;
 }
 
 const struct detector_type det_gaussian = {
@@ -236,6 +223,5 @@ const struct detector_type det_gaussian = {
 	.state_size = gauss_state_size,
 	.init = gauss_init,
 	.update = gauss_update,
-	.save = gauss_save,
-	.load = gauss_load,
+	.valid = gauss_valid,
 };

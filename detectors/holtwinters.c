@@ -866,27 +866,18 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 	return 0;
 }
 
-static int hw_save(const void *cfg, const void *state, struct buf *out)
-{
-	buf_put(out, state, hw_state_size(cfg));
-	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
-}
-
 static int tick_ok(int64_t t)
 {
 	return t > -(int64_t)HW_MAX_TICKS - 2 && t < (int64_t)HW_MAX_TICKS + 2;
 }
 
-static int hw_load(const void *cfg, void *state, const uint8_t *data, size_t len)
+static int hw_valid(const void *cfg, const void *state)
 {
 	const struct hw_cfg *c = cfg;
-	struct hw_state *s = state;
+	const struct hw_state *s = state;
 	size_t nring = ring_doubles(c);
 	int ok;
 
-	if (len != hw_state_size(cfg))
-		return -VIGIL_EINVAL;
-	memcpy(state, data, len);
 	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->started == 0 || s->started == 1) &&
 	     (s->have_level == 0 || s->have_level == 1) && (s->disabled == 0 || s->disabled == 1) &&
 	     s->step >= 0 && isfinite(s->step) && isfinite(s->a) && isfinite(s->b) && isfinite(s->g) &&
@@ -921,11 +912,7 @@ static int hw_load(const void *cfg, void *state, const uint8_t *data, size_t len
 		if (ok && i >= (size_t)s->cap && i < 2 * (size_t)s->cap && !pending)
 			ok = s->ring[i] >= 0;
 	}
-	if (!ok) {
-		hw_init(cfg, state);
-		return -VIGIL_EINVAL;
-	}
-	return 0;
+	return ok;
 }
 
 const struct detector_type det_holtwinters = {
@@ -939,6 +926,5 @@ const struct detector_type det_holtwinters = {
 	.state_size = hw_state_size,
 	.init = hw_init,
 	.update = hw_update,
-	.save = hw_save,
-	.load = hw_load,
+	.valid = hw_valid,
 };

@@ -599,12 +599,6 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 	return 0;
 }
 
-static int mad_save(const void *cfg, const void *state, struct buf *out)
-{
-	buf_put(out, state, mad_state_size(cfg));
-	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -661,16 +655,11 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 	return ok;
 }
 
-static int mad_load(const void *cfg, void *state, const uint8_t *data, size_t len)
+/* The vtable's form of mad_valid (which only reads the state; the accessors
+ * it uses take a non-const pointer). */
+static int mad_valid_state(const void *cfg, const void *state)
 {
-	if (len != mad_state_size(cfg))
-		return -VIGIL_EINVAL;
-	memcpy(state, data, len);
-	if (!mad_valid(cfg, state)) {
-		mad_init(cfg, state);
-		return -VIGIL_EINVAL;
-	}
-	return 0;
+	return mad_valid(cfg, (struct mad_state *)(uintptr_t)state);
 }
 
 const struct detector_type det_mad = {
@@ -684,6 +673,5 @@ const struct detector_type det_mad = {
 	.state_size = mad_state_size,
 	.init = mad_init,
 	.update = mad_update,
-	.save = mad_save,
-	.load = mad_load,
+	.valid = mad_valid_state,
 };

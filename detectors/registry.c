@@ -150,7 +150,7 @@ int det_state_load(const struct detector *d, void *state, const uint8_t *data, s
 		rc = d->type->load(d->cfg, state, r.p, r.left);
 	} else if (r.left == det_state_size(d)) {
 		memcpy(state, r.p, r.left);
-		rc = 0;
+		rc = d->type->valid && !d->type->valid(d->cfg, state) ? -VIGIL_EINVAL : 0;
 	} else {
 		rc = -VIGIL_EINVAL;
 	}
