@@ -24,9 +24,18 @@ void buf_put(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-void buf_put_u32(struct buf *b, uint32_t v) { buf_put(b, &v, sizeof v); }
-void buf_put_u64(struct buf *b, uint64_t v) { buf_put(b, &v, sizeof v); }
-void buf_put_f64(struct buf *b, double v) { buf_put(b, &v, sizeof v); }
+void buf_put_u32(struct buf *b, uint32_t v)
+{
+	buf_put(b, &v, sizeof v);
+}
+void buf_put_u64(struct buf *b, uint64_t v)
+{
+	buf_put(b, &v, sizeof v);
+}
+void buf_put_f64(struct buf *b, double v)
+{
+	buf_put(b, &v, sizeof v);
+}
 
 void buf_put_str(struct buf *b, const char *s)
 {

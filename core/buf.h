@@ -21,7 +21,10 @@ void buf_put_u32(struct buf *b, uint32_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 void buf_put_f64(struct buf *b, double v);
 void buf_put_str(struct buf *b, const char *s); /* u32 length + bytes, no NUL */
-static inline int buf_ok(const struct buf *b) { return !b->failed; }
+static inline int buf_ok(const struct buf *b)
+{
+	return !b->failed;
+}
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 
@@ -33,7 +36,7 @@ struct reader {
 
 static inline struct reader reader_of(const void *p, size_t n)
 {
-	struct reader r = { (const uint8_t *)p, n, 0 };
+	struct reader r = {(const uint8_t *)p, n, 0};
 	return r;
 }
 /* Reads return 0 (and zero-fill) once the reader has failed; check reader_ok(). */
@@ -41,6 +44,9 @@ void rd_get(struct reader *r, void *dst, size_t n);
 uint32_t rd_u32(struct reader *r);
 uint64_t rd_u64(struct reader *r);
 double rd_f64(struct reader *r);
-static inline int reader_ok(const struct reader *r) { return !r->failed; }
+static inline int reader_ok(const struct reader *r)
+{
+	return !r->failed;
+}
 
 #endif

@@ -30,7 +30,10 @@ static uint64_t rng_next(uint64_t *s)
 	*s ^= *s >> 27;
 	return *s * 2685821657736338717ULL;
 }
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) / 9007199254740992.0; }
+static double rng_unit(uint64_t *s)
+{
+	return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+}
 
 static void bench_usage(FILE *f)
 {
@@ -56,7 +59,8 @@ static int bench_gen(long points, long series, int json)
 			if (rng_next(&rng) % 100000 == 0)
 				v *= 5; /* a rare spike so alerts happen */
 			if (json)
-				printf("{\"series\":\"svc.req\",\"tags\":{\"host\":\"h%ld\",\"app\":\"a%ld\"},"
+				printf("{\"series\":\"svc.req\",\"tags\":{\"host\":\"h%ld\",\"app\":\"a%ld\"}"
+				       ","
 				       "\"ts\":%.0f,\"value\":%.3f}\n",
 				       s, s % 100, t, v);
 			else
@@ -100,7 +104,8 @@ static int bench_one(const struct detector_type *t, long points, long series)
 		}
 	}
 	double secs = now_s() - t0, n = (double)(steps * series);
-	printf("%-12s %10.1f ns/point %14.0f points/s %10zu bytes/series  (series=%ld, points=%.0f, hits=%.0f)\n",
+	printf("%-12s %10.1f ns/point %14.0f points/s %10zu bytes/series  (series=%ld, points=%.0f, "
+	       "hits=%.0f)\n",
 	       t->name, secs * 1e9 / n, n / secs, sz, series, n, sink);
 	for (long s = 0; s < series; s++)
 		det_state_fini(&d, states + stride * (size_t)s);

@@ -17,14 +17,15 @@
 
 static void detect_usage(FILE *f)
 {
-	fprintf(f, "usage: vigil detect [--detector NAME] [--set KEY=VALUE ...] [--why] FILE.csv|-\n\n"
-		   "Reads a NAB-style CSV (header with `timestamp` and `value` columns, timestamps\n"
-		   "like 2014-04-01 00:00:00 or RFC 3339) and writes timestamp,value,anomaly_score\n"
-		   "to stdout, one row per input row. The score is in [0, 1] and depends only on\n"
-		   "the rows up to it (causal).\n\n"
-		   "  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
-		   "  --set KEY=VALUE   override a detector parameter (repeatable)\n"
-		   "  --why             also write expected,lower,upper columns\n",
+	fprintf(f,
+		"usage: vigil detect [--detector NAME] [--set KEY=VALUE ...] [--why] FILE.csv|-\n\n"
+		"Reads a NAB-style CSV (header with `timestamp` and `value` columns, timestamps\n"
+		"like 2014-04-01 00:00:00 or RFC 3339) and writes timestamp,value,anomaly_score\n"
+		"to stdout, one row per input row. The score is in [0, 1] and depends only on\n"
+		"the rows up to it (causal).\n\n"
+		"  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
+		"  --set KEY=VALUE   override a detector parameter (repeatable)\n"
+		"  --why             also write expected,lower,upper columns\n",
 		det_default_name());
 }
 
@@ -40,7 +41,8 @@ static int find_columns(char *hdr, int *ts_col, int *val_col)
 		while (*tok == ' ' || *tok == '"')
 			tok++;
 		size_t n = strlen(tok);
-		while (n && (tok[n - 1] == ' ' || tok[n - 1] == '"' || tok[n - 1] == '\r' || tok[n - 1] == '\n'))
+		while (n &&
+		       (tok[n - 1] == ' ' || tok[n - 1] == '"' || tok[n - 1] == '\r' || tok[n - 1] == '\n'))
 			tok[--n] = '\0';
 		if (strcmp(tok, "timestamp") == 0)
 			*ts_col = col;
@@ -66,7 +68,7 @@ int cmd_detect(int argc, char **argv)
 	size_t nsets = 0;
 	int why = 0, rc = 1, ts_col, val_col;
 	char err[512];
-	struct detector d = { 0 };
+	struct detector d = {0};
 	void *state = NULL;
 	FILE *in = NULL;
 	char *line = NULL;
@@ -84,7 +86,8 @@ int cmd_detect(int argc, char **argv)
 		} else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
 			char *eq, *copy;
 			if (nsets == MAX_SETS || (eq = strchr(argv[i + 1], '=')) == NULL) {
-				fprintf(stderr, "vigil detect: --set wants KEY=VALUE, got '%s'\n", argv[i + 1]);
+				fprintf(stderr, "vigil detect: --set wants KEY=VALUE, got '%s'\n",
+					argv[i + 1]);
 				goto out_sets;
 			}
 			copy = strdup(argv[++i]);
@@ -132,11 +135,13 @@ int cmd_detect(int argc, char **argv)
 		goto out;
 	}
 	if ((len = getline(&line, &cap, in)) < 0 || find_columns(line, &ts_col, &val_col) != 0) {
-		fprintf(stderr, "vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n", path);
+		fprintf(stderr, "vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n",
+			path);
 		goto out;
 	}
 	lineno = 1;
-	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n" : "timestamp,value,anomaly_score\n");
+	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n"
+		   : "timestamp,value,anomaly_score\n");
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		char *fields[64], *p = line;
 		int nf = 0, bad_col = 0;
@@ -170,7 +175,8 @@ int cmd_detect(int argc, char **argv)
 			errno = 0;
 			x = strtod(vf, &end);
 			if (val_col >= nf || end == vf || *end != '\0' || errno != 0 || !isfinite(x)) {
-				fprintf(stderr, "vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno, col_v, vf);
+				fprintf(stderr, "vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno,
+					col_v, vf);
 				bad++;
 				x = NAN;
 			}

@@ -21,24 +21,23 @@
 
 static void replay_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
-		"                    [--out FILE] [--max-series N] [--quiet] FILE...\n\n"
-		"Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
-		"rule match, detectors, the central gateway and the owners' destinations,\n"
-		"taking time from the data's timestamps. Files are read in the order given.\n\n"
-		"  -c CONFIG         the config file of `vigil run` (its rules, owners,\n"
-		"                    input.format, max_series); options given here win\n"
-		"  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
-		"                    one rule watching every series with the default detector\n"
-		"  --owners FILE     owners file (teams and their destinations)\n"
-		"  --format NAME     input format: auto (default), json, influx, graphite,\n"
-		"                    collectd, nabcsv\n"
-		"  --out FILE        also append every notification to FILE (JSON lines)\n"
-		"  --max-series N    global series limit (default 1000000)\n"
-		"  --quiet           no summary on stderr\n\n"
-		"Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
-		"stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n");
+	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
+		   "                    [--out FILE] [--max-series N] [--quiet] FILE...\n\n"
+		   "Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
+		   "rule match, detectors, the central gateway and the owners' destinations,\n"
+		   "taking time from the data's timestamps. Files are read in the order given.\n\n"
+		   "  -c CONFIG         the config file of `vigil run` (its rules, owners,\n"
+		   "                    input.format, max_series); options given here win\n"
+		   "  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
+		   "                    one rule watching every series with the default detector\n"
+		   "  --owners FILE     owners file (teams and their destinations)\n"
+		   "  --format NAME     input format: auto (default), json, influx, graphite,\n"
+		   "                    collectd, nabcsv\n"
+		   "  --out FILE        also append every notification to FILE (JSON lines)\n"
+		   "  --max-series N    global series limit (default 1000000)\n"
+		   "  --quiet           no summary on stderr\n\n"
+		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
+		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n");
 }
 
 static const char default_rules_yaml[] = "rules:\n"
@@ -64,13 +63,16 @@ static int load_default_rules(struct ruleset **rs, char *err, size_t errlen)
 		return -VIGIL_EIO;
 	}
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	const char *paths[] = { path };
+	const char *paths[] = {path};
 	rc = ruleset_load(paths, 1, NULL, rs, err, errlen);
 	close(fd);
 	return rc;
 }
 
-static int on_alert(void *ctx, const struct alert_event *ev) { return gateway_submit(ctx, ev); }
+static int on_alert(void *ctx, const struct alert_event *ev)
+{
+	return gateway_submit(ctx, ev);
+}
 
 struct file_ctx {
 	struct engine *e;
@@ -99,13 +101,13 @@ static void base_series(const char *path, char *out, size_t outlen)
 static int replay_file(struct engine *e, const char *path, const char *format, uint64_t *lines)
 {
 	char series[256], err[512], msg[600];
-	struct decoder_opts o = { .default_series = series };
+	struct decoder_opts o = {.default_series = series};
 	struct decoder *dec = NULL;
 	FILE *in;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	struct file_ctx fc = { e, path, 0 };
+	struct file_ctx fc = {e, path, 0};
 
 	base_series(path, series, sizeof series);
 	if (decoder_open(format, &o, &dec, err, sizeof err) != 0) {
@@ -150,7 +152,7 @@ int cmd_replay(int argc, char **argv)
 	struct gateway *gw = NULL;
 	struct engine *e = NULL;
 	struct kv out_kv[1];
-	struct destination_cfg extra = { 0 };
+	struct destination_cfg extra = {0};
 	uint64_t lines = 0;
 	struct timespec t0, t1;
 
@@ -226,7 +228,7 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
-	struct gateway_opts go = { .fallback_sink = "stdout" };
+	struct gateway_opts go = {.fallback_sink = "stdout"};
 	if (out_file) {
 		out_kv[0].key = "path";
 		out_kv[0].value = out_file;
@@ -242,8 +244,8 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
-	struct engine_opts eo = { .rs = rs, .format = format, .max_series = max_series, .on_alert = on_alert,
-				  .alert_ctx = gw };
+	struct engine_opts eo = {
+		.rs = rs, .format = format, .max_series = max_series, .on_alert = on_alert, .alert_ctx = gw};
 	if (engine_create(&eo, &e, err, sizeof err) != 0) {
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
@@ -267,14 +269,16 @@ int cmd_replay(int argc, char **argv)
 			"suppressed=%llu delivered=%llu delivery_failed=%llu open_episodes=%llu "
 			"groups=%llu late=%llu group_refused=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
-			(unsigned long long)lines, (unsigned long long)es.points, (unsigned long long)es.series,
-			(unsigned long long)es.alerts, (unsigned long long)es.rejected,
-			(unsigned long long)es.unmatched, (unsigned long long)es.out_of_order,
-			(unsigned long long)es.series_refused, (unsigned long long)gs.fired,
-			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,
-			(unsigned long long)gs.delivered, (unsigned long long)gs.failed,
-			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
-			(unsigned long long)es.late, (unsigned long long)es.group_refused, es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
+			(unsigned long long)lines, (unsigned long long)es.points,
+			(unsigned long long)es.series, (unsigned long long)es.alerts,
+			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
+			(unsigned long long)es.out_of_order, (unsigned long long)es.series_refused,
+			(unsigned long long)gs.fired, (unsigned long long)gs.resolved,
+			(unsigned long long)gs.suppressed, (unsigned long long)gs.delivered,
+			(unsigned long long)gs.failed, (unsigned long long)gs.open_episodes,
+			(unsigned long long)es.groups, (unsigned long long)es.late,
+			(unsigned long long)es.group_refused,
+			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}
 	rc = ok ? 0 : 1;

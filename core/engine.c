@@ -31,13 +31,13 @@
 #include "core/series.h"
 #include "detectors/group.h"
 
-#define KEY_MAX 4096
+#define KEY_MAX            4096
 #define DEFAULT_MAX_SERIES 1000000
-#define ENGINE_MAGIC 0x4e454756u /* "VGEN" */
-#define ENGINE_VERSION 2u /* 2: peer groups */
-#define NO_GROUP UINT32_MAX
-#define REFUSED_GROUP (UINT32_MAX - 1)
-#define TICK_NONE INT64_MIN
+#define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
+#define ENGINE_VERSION     2u          /* 2: peer groups */
+#define NO_GROUP           UINT32_MAX
+#define REFUSED_GROUP      (UINT32_MAX - 1)
+#define TICK_NONE          INT64_MIN
 
 struct slot {
 	uint32_t rule;
@@ -55,7 +55,7 @@ struct pval {
 };
 
 struct pend {
-	int64_t tick; /* TICK_NONE: ring slot unused */
+	int64_t tick;   /* TICK_NONE: ring slot unused */
 	struct pval *v; /* [cap] */
 };
 
@@ -107,12 +107,15 @@ static const struct group_type *rule_group(const struct rule *r)
 	return r->peer.nby ? group_of(r->det.type) : NULL;
 }
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof *e);
-	struct decoder_opts dopts = { .default_series = o->default_series };
+	struct decoder_opts dopts = {.default_series = o->default_series};
 	int rc;
 
 	if (e == NULL)
@@ -225,11 +228,15 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 				 (unsigned long long)e->reject_complain.suppressed);
 			e->reject_complain.suppressed = 0;
 		}
-		LOG_WARN("input", "event=rejected where=%s:%lld: %s", source ? source : "-", (long long)pos, msg);
+		LOG_WARN("input", "event=rejected where=%s:%lld: %s", source ? source : "-", (long long)pos,
+			 msg);
 	}
 }
 
-double engine_now(const struct engine *e) { return e->now; }
+double engine_now(const struct engine *e)
+{
+	return e->now;
+}
 
 /* Emit a meta alert about a refused series (once per limit). */
 static void limit_alert(struct engine *e, const char *owner, size_t limit, const struct point *p)
@@ -266,8 +273,8 @@ static int refuse(struct engine *e, const struct point *p, const struct owner *o
 	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
 	e->st.series_refused++;
 	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
-		LOG_ERR("series", "event=series_refused limit=%zu owner=%s series=%s refused_total=%llu", limit,
-			o ? o->name : "(global)", e->key, (unsigned long long)e->st.series_refused);
+		LOG_ERR("series", "event=series_refused limit=%zu owner=%s series=%s refused_total=%llu",
+			limit, o ? o->name : "(global)", e->key, (unsigned long long)e->st.series_refused);
 	if (o ? !e->owner_limit_told[oi] : !e->global_limit_told) {
 		if (o)
 			e->owner_limit_told[oi] = 1;
@@ -396,7 +403,10 @@ static uint32_t ring_at(const struct group *g, int64_t tick)
 	return (uint32_t)(w < 0 ? w + (int64_t)g->W : w);
 }
 
-static struct group *group_at(const struct engine *e, uint32_t gi) { return e->gtab.items[gi].block; }
+static struct group *group_at(const struct engine *e, uint32_t gi)
+{
+	return e->gtab.items[gi].block;
+}
 
 /* Bytes a group holds for its current member capacity. */
 static size_t group_size(const struct group_type *gt, const struct rule *r, const struct group *g)
@@ -512,7 +522,9 @@ static void group_join(struct engine *e, struct series *s, struct slot *sl, cons
 		sl->group = REFUSED_GROUP;
 		e->st.group_refused++;
 		if (complain_due(&e->group_complain, p->ts, 60.0, 5))
-			LOG_ERR("group", "event=member_refused rule=%s group=%s max_members=%u series=%s refused_total=%llu",
+			LOG_ERR("group",
+				"event=member_refused rule=%s group=%s max_members=%u series=%s "
+				"refused_total=%llu",
 				r->name, series_key_str(&e->gtab, &e->gtab.items[gi]), g->K, e->key,
 				(unsigned long long)e->st.group_refused);
 		return;
@@ -563,7 +575,8 @@ static void group_close(struct engine *e, struct group *g, uint32_t w)
 	}
 	if (npresent < r->peer.min_members || g->n == 0)
 		goto clear; /* no opinion, nothing learnt */
-	if (gt->update(r->det.cfg, g->det, (double)tick * r->peer.step, g->n, e->gx, e->gpresent, e->gres) != 0) {
+	if (gt->update(r->det.cfg, g->det, (double)tick * r->peer.step, g->n, e->gx, e->gpresent, e->gres) !=
+	    0) {
 		e->st.det_errors++;
 		goto clear;
 	}
@@ -595,7 +608,8 @@ static uint32_t oldest_open(const struct group *g)
 {
 	uint32_t best = UINT32_MAX;
 	for (uint32_t w = 0; w < g->W; w++)
-		if (g->pend[w].tick != TICK_NONE && (best == UINT32_MAX || g->pend[w].tick < g->pend[best].tick))
+		if (g->pend[w].tick != TICK_NONE &&
+		    (best == UINT32_MAX || g->pend[w].tick < g->pend[best].tick))
 			best = w;
 	return best;
 }
@@ -622,7 +636,8 @@ static void group_close_due(struct engine *e, struct group *g)
 	}
 }
 
-static void group_point(struct engine *e, struct series *s, struct slot *sl, const struct point *p, int64_t pos)
+static void group_point(struct engine *e, struct series *s, struct slot *sl, const struct point *p,
+			int64_t pos)
 {
 	const struct rule *r = &e->rs->rules[sl->rule];
 	struct group *g;
@@ -660,7 +675,7 @@ static void group_point(struct engine *e, struct series *s, struct slot *sl, con
 		for (uint32_t i = 0; i < g->cap; i++)
 			pd->v[i].present = 0;
 	}
-	pd->v[sl->member] = (struct pval){ .val = p->value, .ts = p->ts, .pos = pos, .present = 1 };
+	pd->v[sl->member] = (struct pval){.val = p->value, .ts = p->ts, .pos = pos, .present = 1};
 	if (g->mem[sl->member].tick == TICK_NONE || t > g->mem[sl->member].tick)
 		g->mem[sl->member].tick = t;
 	group_close_due(e, g); /* every member reported */
@@ -703,7 +718,8 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			group_point(e, s, &sl[i], p, pos);
 			continue;
 		}
-		if (r->det.type->update(r->det.cfg, (char *)s->block + sl[i].det_off, p->ts, p->value, &res) != 0) {
+		if (r->det.type->update(r->det.cfg, (char *)s->block + sl[i].det_off, p->ts, p->value,
+					&res) != 0) {
 			e->st.det_errors++;
 			continue;
 		}
@@ -729,7 +745,7 @@ static int feed_emit(void *ctx, const struct point *p)
 
 int engine_feed(struct engine *e, const char *source, int64_t pos, const char *rec, size_t len)
 {
-	struct feed_ctx fc = { e, source, pos };
+	struct feed_ctx fc = {e, source, pos};
 	char err[512];
 	int rc;
 
@@ -764,8 +780,14 @@ void engine_get_stats(const struct engine *e, struct engine_stats *out)
  *   (group_state_save envelope).
  * Version 1 blobs (before peer groups) are refused with -VIGIL_EVERSION. */
 
-static void put_i64(struct buf *out, int64_t v) { buf_put_u64(out, (uint64_t)v); }
-static int64_t rd_i64(struct reader *r) { return (int64_t)rd_u64(r); }
+static void put_i64(struct buf *out, int64_t v)
+{
+	buf_put_u64(out, (uint64_t)v);
+}
+static int64_t rd_i64(struct reader *r)
+{
+	return (int64_t)rd_u64(r);
+}
 
 static int save_groups(const struct engine *e, struct buf *out)
 {
@@ -801,7 +823,8 @@ static int save_groups(const struct engine *e, struct buf *out)
 			put_i64(out, g->pend[w].tick);
 			for (uint32_t m = 0; m < g->n; m++) {
 				const struct pval *v = &g->pend[w].v[m];
-				buf_put(out, &v->present, 1); /* an absent member's entry is written as zeros */
+				buf_put(out, &v->present,
+					1); /* an absent member's entry is written as zeros */
 				buf_put_f64(out, v->present ? v->val : 0.0);
 				buf_put_f64(out, v->present ? v->ts : 0.0);
 				put_i64(out, v->present ? v->pos : 0);
@@ -946,7 +969,8 @@ static int load_group(struct engine *e, struct reader *r, const int32_t *map, ui
 			goto out;
 		if (!ok)
 			continue;
-		struct series *ms = series_find(&e->tab, key, mlen, hash_mix(hash_bytes(HASH_SEED, key, mlen)));
+		struct series *ms =
+			series_find(&e->tab, key, mlen, hash_mix(hash_bytes(HASH_SEED, key, mlen)));
 		struct slot *sl = ms ? slot_of(ms, (uint32_t)map[ri]) : NULL;
 		for (uint32_t j = 0; sl && j < m; j++)
 			if (slots[j] == sl)
@@ -1096,7 +1120,8 @@ int engine_load(struct engine *e, const uint8_t *data, size_t len)
 					sl[k].st = st; /* group membership comes with the groups */
 					continue;
 				}
-				if (det_state_load(&ru->det, (char *)s->block + sl[k].det_off, blob, blen) == 0)
+				if (det_state_load(&ru->det, (char *)s->block + sl[k].det_off, blob, blen) ==
+				    0)
 					sl[k].st = st;
 			}
 		}

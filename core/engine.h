@@ -22,26 +22,26 @@ struct engine;
 typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
 
 struct engine_opts {
-	const struct ruleset *rs; /* borrowed; must outlive the engine */
-	const char *format;       /* decoder name or "auto" (NULL = auto) */
+	const struct ruleset *rs;   /* borrowed; must outlive the engine */
+	const char *format;         /* decoder name or "auto" (NULL = auto) */
 	const char *default_series; /* series name for formats without one (CSV) */
-	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
+	size_t max_series;          /* global cardinality limit; 0 = 1,000,000 */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 };
 
 struct engine_stats {
-	uint64_t records;       /* records fed */
-	uint64_t points;        /* points decoded */
-	uint64_t rejected;      /* bad records */
-	uint64_t unmatched;     /* points of series no rule watches */
-	uint64_t series;        /* series in the table */
+	uint64_t records;        /* records fed */
+	uint64_t points;         /* points decoded */
+	uint64_t rejected;       /* bad records */
+	uint64_t unmatched;      /* points of series no rule watches */
+	uint64_t series;         /* series in the table */
 	uint64_t series_refused; /* new series refused by a cardinality limit */
-	uint64_t out_of_order;  /* points older than their series' last point, skipped */
-	uint64_t alerts;        /* alert events emitted */
+	uint64_t out_of_order;   /* points older than their series' last point, skipped */
+	uint64_t alerts;         /* alert events emitted */
 	uint64_t alert_failures;
-	uint64_t det_errors;    /* detector update failures */
-	size_t bytes;           /* memory held by the series table and states */
+	uint64_t det_errors; /* detector update failures */
+	size_t bytes;        /* memory held by the series table and states */
 	/* peer groups (rules with peer_group:) */
 	uint64_t groups;        /* groups in the group table */
 	uint64_t group_members; /* member slots assigned */

@@ -6,7 +6,7 @@
 
 int log_level = LOG_LEVEL_INFO;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_write(int level, const char *comp, const char *fmt, ...)
 {

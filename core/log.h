@@ -12,25 +12,25 @@ extern int log_level; /* lines above this level are skipped; default INFO */
 
 void log_write(int level, const char *comp, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define LOG_ERR(comp, ...)                                                                  \
-	do {                                                                                \
-		if (log_level >= LOG_LEVEL_ERR)                                             \
-			log_write(LOG_LEVEL_ERR, (comp), __VA_ARGS__);                      \
+#define LOG_ERR(comp, ...)                                                                                   \
+	do {                                                                                                 \
+		if (log_level >= LOG_LEVEL_ERR)                                                              \
+			log_write(LOG_LEVEL_ERR, (comp), __VA_ARGS__);                                       \
 	} while (0)
-#define LOG_WARN(comp, ...)                                                                 \
-	do {                                                                                \
-		if (log_level >= LOG_LEVEL_WARN)                                            \
-			log_write(LOG_LEVEL_WARN, (comp), __VA_ARGS__);                     \
+#define LOG_WARN(comp, ...)                                                                                  \
+	do {                                                                                                 \
+		if (log_level >= LOG_LEVEL_WARN)                                                             \
+			log_write(LOG_LEVEL_WARN, (comp), __VA_ARGS__);                                      \
 	} while (0)
-#define LOG_INFO(comp, ...)                                                                 \
-	do {                                                                                \
-		if (log_level >= LOG_LEVEL_INFO)                                            \
-			log_write(LOG_LEVEL_INFO, (comp), __VA_ARGS__);                     \
+#define LOG_INFO(comp, ...)                                                                                  \
+	do {                                                                                                 \
+		if (log_level >= LOG_LEVEL_INFO)                                                             \
+			log_write(LOG_LEVEL_INFO, (comp), __VA_ARGS__);                                      \
 	} while (0)
-#define LOG_DBG(comp, ...)                                                                  \
-	do {                                                                                \
-		if (log_level >= LOG_LEVEL_DEBUG)                                           \
-			log_write(LOG_LEVEL_DEBUG, (comp), __VA_ARGS__);                    \
+#define LOG_DBG(comp, ...)                                                                                   \
+	do {                                                                                                 \
+		if (log_level >= LOG_LEVEL_DEBUG)                                                            \
+			log_write(LOG_LEVEL_DEBUG, (comp), __VA_ARGS__);                                     \
 	} while (0)
 
 /* Rate limiter for a recurring complaint: the first call is due, then at most

@@ -10,17 +10,19 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 const struct vigil_cmd vigil_cmds[] = {
-	{ "detect", "score one NAB-style CSV file: timestamp,value -> timestamp,value,anomaly_score", cmd_detect },
-	{ "replay", "run files through the whole pipeline using the data's own timestamps", cmd_replay },
-	{ "rules", "rules check PATH...: validate rule and owner files", cmd_rules },
-	{ "bench", "internal benchmarks used by `make bench`", cmd_bench },
-	{ "run", "run -c CONFIG: join a Kafka consumer group and alert (member or single mode)", cmd_run },
-	{ "gateway", "gateway -c CONFIG: the alert gateway as a consumer group on the alerts topic", cmd_gateway },
-	{ "produce", "publish metric lines to a Kafka topic, keyed by series", cmd_produce },
-	{ "broker", "a development Kafka broker (librdkafka mock cluster, in memory)", cmd_broker },
-	{ "help", "this text; `vigil help detectors` lists detectors and parameters", cmd_help },
-	{ "version", "print the version", cmd_version },
-	{ NULL, NULL, NULL },
+	{"detect", "score one NAB-style CSV file: timestamp,value -> timestamp,value,anomaly_score",
+	 cmd_detect},
+	{"replay", "run files through the whole pipeline using the data's own timestamps", cmd_replay},
+	{"rules", "rules check PATH...: validate rule and owner files", cmd_rules},
+	{"bench", "internal benchmarks used by `make bench`", cmd_bench},
+	{"run", "run -c CONFIG: join a Kafka consumer group and alert (member or single mode)", cmd_run},
+	{"gateway", "gateway -c CONFIG: the alert gateway as a consumer group on the alerts topic",
+	 cmd_gateway},
+	{"produce", "publish metric lines to a Kafka topic, keyed by series", cmd_produce},
+	{"broker", "a development Kafka broker (librdkafka mock cluster, in memory)", cmd_broker},
+	{"help", "this text; `vigil help detectors` lists detectors and parameters", cmd_help},
+	{"version", "print the version", cmd_version},
+	{NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)

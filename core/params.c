@@ -76,7 +76,8 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 			return -VIGIL_EINVAL;
 		}
 		if (out_of_range(p, d)) {
-			snprintf(err, errlen, "parameter '%s': %g is outside [%g, %g]", p->name, d, p->min, p->max);
+			snprintf(err, errlen, "parameter '%s': %g is outside [%g, %g]", p->name, d, p->min,
+				 p->max);
 			return -VIGIL_EINVAL;
 		}
 		*(double *)dst = d;
@@ -94,8 +95,8 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 			return -VIGIL_EINVAL;
 		}
 		if (out_of_range(p, d)) {
-			snprintf(err, errlen, "parameter '%s': %gs is outside [%g, %g] seconds", p->name, d, p->min,
-				 p->max);
+			snprintf(err, errlen, "parameter '%s': %gs is outside [%g, %g] seconds", p->name, d,
+				 p->min, p->max);
 			return -VIGIL_EINVAL;
 		}
 		*(double *)dst = d;
@@ -108,7 +109,8 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 			return -VIGIL_EINVAL;
 		}
 		if (out_of_range(p, (double)l)) {
-			snprintf(err, errlen, "parameter '%s': %ld is outside [%g, %g]", p->name, l, p->min, p->max);
+			snprintf(err, errlen, "parameter '%s': %ld is outside [%g, %g]", p->name, l, p->min,
+				 p->max);
 			return -VIGIL_EINVAL;
 		}
 		*(int *)dst = (int)l;
@@ -134,7 +136,8 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 			}
 		}
 		{
-			size_t n = (size_t)snprintf(err, errlen, "parameter '%s': '%s' is not one of", p->name, text);
+			size_t n = (size_t)snprintf(err, errlen, "parameter '%s': '%s' is not one of",
+						    p->name, text);
 			for (int i = 0; p->choices && p->choices[i] && n < errlen; i++)
 				n += (size_t)snprintf(err + n, errlen - n, " %s", p->choices[i]);
 		}
@@ -163,8 +166,8 @@ int params_apply(const struct param_spec *spec, void *cfg, const struct kv *set,
 			p++;
 		if (p == NULL || p->name == NULL) {
 			size_t n = (size_t)snprintf(err, errlen, "%s%sunknown parameter '%s' (known:",
-						    set[i].where ? set[i].where : "", set[i].where ? ": " : "",
-						    set[i].key);
+						    set[i].where ? set[i].where : "",
+						    set[i].where ? ": " : "", set[i].key);
 			for (p = spec; p && p->name && n < errlen; p++)
 				n += (size_t)snprintf(err + n, errlen - n, " %s", p->name);
 			if (n < errlen)
@@ -173,8 +176,8 @@ int params_apply(const struct param_spec *spec, void *cfg, const struct kv *set,
 		}
 		rc = params_parse_value(p, set[i].value, (char *)cfg + p->offset, sub, sizeof sub);
 		if (rc != 0) {
-			snprintf(err, errlen, "%s%s%s", set[i].where ? set[i].where : "", set[i].where ? ": " : "",
-				 sub);
+			snprintf(err, errlen, "%s%s%s", set[i].where ? set[i].where : "",
+				 set[i].where ? ": " : "", sub);
 			return rc;
 		}
 	}

@@ -60,7 +60,10 @@ int series_key(const struct point *p, char *out, size_t outlen)
 	return (int)at;
 }
 
-void series_table_init(struct series_table *t) { memset(t, 0, sizeof *t); }
+void series_table_init(struct series_table *t)
+{
+	memset(t, 0, sizeof *t);
+}
 
 void series_table_fini(struct series_table *t)
 {

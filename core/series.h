@@ -16,9 +16,9 @@ struct series {
 	uint64_t hash;
 	uint32_t key_off; /* into the arena */
 	uint32_t key_len;
-	double last_ts;   /* ts of the newest point processed (-inf before the first) */
-	void *block;      /* per-series rule/detector states; owned by the table user */
-	uint32_t nslots;  /* rule slots in block (0 = no rule watches this series) */
+	double last_ts;  /* ts of the newest point processed (-inf before the first) */
+	void *block;     /* per-series rule/detector states; owned by the table user */
+	uint32_t nslots; /* rule slots in block (0 = no rule watches this series) */
 	uint32_t flags;
 };
 

@@ -53,20 +53,20 @@ static int digits(const char *s, size_t n, size_t at, size_t cnt, int *out)
 	return -2;
 }
 
-#define NEED_DIGITS(at, cnt, dst)                                                      \
-	do {                                                                           \
-		int r_ = digits(s, n, (at), (cnt), (dst));                             \
-		if (r_ != -2) {                                                        \
-			*bad_col = (r_ < 0 ? (int)n : r_) + 1;                         \
-			return -VIGIL_EINVAL;                                          \
-		}                                                                      \
+#define NEED_DIGITS(at, cnt, dst)                                                                            \
+	do {                                                                                                 \
+		int r_ = digits(s, n, (at), (cnt), (dst));                                                   \
+		if (r_ != -2) {                                                                              \
+			*bad_col = (r_ < 0 ? (int)n : r_) + 1;                                               \
+			return -VIGIL_EINVAL;                                                                \
+		}                                                                                            \
 	} while (0)
-#define NEED_CHAR(at, ok)                                                              \
-	do {                                                                           \
-		if ((at) >= n || !(ok)) {                                              \
-			*bad_col = (int)((at) < n ? (at) : n) + 1;                     \
-			return -VIGIL_EINVAL;                                          \
-		}                                                                      \
+#define NEED_CHAR(at, ok)                                                                                    \
+	do {                                                                                                 \
+		if ((at) >= n || !(ok)) {                                                                    \
+			*bad_col = (int)((at) < n ? (at) : n) + 1;                                           \
+			return -VIGIL_EINVAL;                                                                \
+		}                                                                                            \
 	} while (0)
 
 int time_parse_text(const char *s, size_t n, double *out, int *bad_col)

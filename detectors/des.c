@@ -334,8 +334,14 @@ static int state_valid(const struct des_cfg *c, const struct des_state *t, int s
 	return !t->started || isfinite(t->last_ts);
 }
 
-static int des_valid(const void *cfg, const void *state) { return state_valid(cfg, state, 0); }
-static int sdes_valid(const void *cfg, const void *state) { return state_valid(cfg, state, 1); }
+static int des_valid(const void *cfg, const void *state)
+{
+	return state_valid(cfg, state, 0);
+}
+static int sdes_valid(const void *cfg, const void *state)
+{
+	return state_valid(cfg, state, 1);
+}
 
 const struct detector_type det_des = {
 	.name = "des",

@@ -36,11 +36,11 @@ struct det_result {
 
 struct detector_type {
 	const char *name;
-	const char *summary;          /* one line for `vigil help detectors` */
-	uint32_t state_version;       /* bump when the state layout changes */
+	const char *summary;             /* one line for `vigil help detectors` */
+	uint32_t state_version;          /* bump when the state layout changes */
 	const struct param_spec *params; /* { .name = NULL }-terminated */
-	size_t config_size;           /* bytes of the config struct params fill */
-	double default_threshold;     /* score at/above which a rule calls a point anomalous */
+	size_t config_size;              /* bytes of the config struct params fill */
+	double default_threshold;        /* score at/above which a rule calls a point anomalous */
 
 	/* Derive and check config after params were applied. Optional (NULL). */
 	int (*config_check)(void *cfg, char *err, size_t errlen);

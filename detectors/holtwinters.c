@@ -127,7 +127,7 @@ struct hw_state {
 	double ring[]; /* see the header comment */
 };
 
-static const char *const auto_keyword[] = { "auto", NULL };
+static const char *const auto_keyword[] = {"auto", NULL};
 
 static const struct param_spec hw_params[] = {
 	{.name = "alpha",
@@ -163,7 +163,8 @@ static const struct param_spec hw_params[] = {
 	 .def = "auto",
 	 .choices = auto_keyword,
 	 .offset = offsetof(struct hw_cfg, season),
-	 .help = "season length; auto (or 0) = detect it from the first 2 x season_max of data (autocorrelation)",
+	 .help = "season length; auto (or 0) = detect it from the first 2 x season_max of data "
+		 "(autocorrelation)",
 	 .min = 0,
 	 .max = 1e10},
 	{.name = "season_max",

@@ -19,15 +19,8 @@ extern const struct detector_type det_rad;
 extern const struct detector_type det_sdes;
 
 static const struct detector_type *const detector_types[] = {
-	&det_des,
-	&det_ensemble,
-	&det_gaussian,
-	&det_holtwinters,
-	&det_mad,
-	&det_orpca,
-	&det_rad,
-	&det_sdes,
-	NULL,
+	&det_des, &det_ensemble, &det_gaussian, &det_holtwinters, &det_mad, &det_orpca,
+	&det_rad, &det_sdes,     NULL,
 };
 
 /* The engine's best general-purpose detector (used when a rule or
@@ -44,9 +37,15 @@ const struct detector_type *det_find(const char *name)
 	return NULL;
 }
 
-const struct detector_type *const *det_all(void) { return detector_types; }
+const struct detector_type *const *det_all(void)
+{
+	return detector_types;
+}
 
-const char *det_default_name(void) { return default_detector; }
+const char *det_default_name(void)
+{
+	return default_detector;
+}
 
 int det_new(const char *type_name, const struct kv *set, size_t nset, struct detector *out, char *err,
 	    size_t errlen)
@@ -89,7 +88,10 @@ void det_free(struct detector *d)
 	d->type = NULL;
 }
 
-size_t det_state_size(const struct detector *d) { return d->type->state_size(d->cfg); }
+size_t det_state_size(const struct detector *d)
+{
+	return d->type->state_size(d->cfg);
+}
 
 int det_state_init(const struct detector *d, void *state)
 {

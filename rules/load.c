@@ -125,9 +125,9 @@ enum {
 static const char *const peer_keys[] = {"by", "step", "deadline", "min_members", NULL};
 enum { PK_BY, PK_STEP, PK_DEADLINE, PK_MIN, PK_N };
 
-#define PEER_MAX_BY 16           /* tag keys in peer_group.by */
+#define PEER_MAX_BY             16 /* tag keys in peer_group.by */
 #define PEER_MAX_DEADLINE_STEPS 62 /* deadline / step: bounds the ticks a group keeps open */
-#define PEER_DEFAULT_MIN 3
+#define PEER_DEFAULT_MIN        3
 
 static const char *const owner_keys[] = {"name", "max_series", "destinations", NULL};
 enum { OK_NAME, OK_MAX_SERIES, OK_DESTS, OK_N };
@@ -811,7 +811,8 @@ static int parse_rule(struct loader *L, yaml_document_t *doc, yaml_node_t *map)
 		return rc;
 	if (!v[RK_PEER] && group_of(r->det.type) != NULL)
 		return fail_at(L, &v[RK_DETECTOR]->start_mark,
-			       "detector '%s' judges a peer group: the rule needs a peer_group", r->det.type->name);
+			       "detector '%s' judges a peer group: the rule needs a peer_group",
+			       r->det.type->name);
 	r->threshold = r->det.type->default_threshold;
 	if (v[RK_THRESHOLD] && (rc = parse_threshold(L, v[RK_THRESHOLD], r)) != 0)
 		return rc;

@@ -20,7 +20,7 @@ enum rule_action { ACTION_LOG = 0, ACTION_NOTIFY, ACTION_PAGE };
 enum rule_direction { DIR_BOTH = 0, DIR_UP, DIR_DOWN };
 enum match_op { MATCH_EQ = 0, MATCH_NE, MATCH_RE, MATCH_NRE, MATCH_GLOB };
 
-const char *rule_action_name(enum rule_action a);      /* "log" | "notify" | "page" */
+const char *rule_action_name(enum rule_action a);       /* "log" | "notify" | "page" */
 const char *rule_direction_name(enum rule_direction d); /* "both" | "up" | "down" */
 
 /* A tag matcher. In YAML: `match: {app: checkout, region: "=~eu-.*",
@@ -53,7 +53,7 @@ struct owner {
  * against each other by a group detector (detectors/group.h) at aligned
  * ticks. nby == 0 means the rule has no peer group (a per-series rule). */
 struct rule_peer_group {
-	char **by;  /* tag keys, owned, unique, in file order */
+	char **by; /* tag keys, owned, unique, in file order */
 	size_t nby;
 	double step;        /* seconds, > 0: a point belongs to tick floor(ts / step) */
 	double deadline;    /* seconds, >= 0: a tick closes when every known member
@@ -63,8 +63,8 @@ struct rule_peer_group {
 };
 
 struct rule {
-	char *name;  /* unique across the ruleset */
-	char *where; /* file:line:col */
+	char *name;   /* unique across the ruleset */
+	char *where;  /* file:line:col */
 	char *series; /* glob over the series name */
 	struct tag_matcher *match;
 	size_t nmatch;
@@ -77,9 +77,9 @@ struct rule {
 	const struct owner *owner; /* borrowed from the ruleset */
 	struct kv *labels;         /* extra labels for the alert */
 	size_t nlabels;
-	char *summary;     /* may be NULL */
-	char *runbook_url; /* may be NULL */
-	uint32_t index;    /* position in ruleset->rules */
+	char *summary;               /* may be NULL */
+	char *runbook_url;           /* may be NULL */
+	uint32_t index;              /* position in ruleset->rules */
 	struct rule_peer_group peer; /* nby == 0: none (det is then a per-series detector;
 				      * otherwise det is a group detector, group_of(det.type)) */
 };
@@ -111,13 +111,13 @@ int rule_matches(const struct rule *r, const char *name, const struct tag *tags,
 /* Per (rule, series) alert state, kept next to the detector state and
  * checkpointed with it. Plain data, zero-initialised = inactive. */
 struct rule_state {
-	uint64_t hist;      /* last for_n decisions, bit 0 = newest */
-	double last_true;   /* ts of the last anomalous point */
-	double started;     /* ts of the first firing point of the open episode */
-	double peak_score;  /* max score during the episode */
-	int64_t start_pos;  /* input position of the first firing point */
-	uint32_t npoints;   /* points seen in the episode */
-	uint8_t firing;     /* 1 while an episode is open */
+	uint64_t hist;     /* last for_n decisions, bit 0 = newest */
+	double last_true;  /* ts of the last anomalous point */
+	double started;    /* ts of the first firing point of the open episode */
+	double peak_score; /* max score during the episode */
+	int64_t start_pos; /* input position of the first firing point */
+	uint32_t npoints;  /* points seen in the episode */
+	uint8_t firing;    /* 1 while an episode is open */
 	uint8_t pad[3];
 };
 

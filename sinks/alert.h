@@ -15,24 +15,24 @@ enum alert_status { ALERT_FIRING = 0, ALERT_RESOLVED };
 
 struct alert_event {
 	enum alert_status status;
-	const char *rule;     /* rule name */
-	const char *owner;    /* owner name (team / person) */
-	const char *action;   /* "log" | "notify" | "page" */
-	const char *detector; /* detector type name */
-	const char *series;   /* canonical series key: name{k=v,...} */
-	const char *name;     /* series name */
-	const char *summary;  /* may be NULL */
-	const char *runbook_url; /* may be NULL */
+	const char *rule;                   /* rule name */
+	const char *owner;                  /* owner name (team / person) */
+	const char *action;                 /* "log" | "notify" | "page" */
+	const char *detector;               /* detector type name */
+	const char *series;                 /* canonical series key: name{k=v,...} */
+	const char *name;                   /* series name */
+	const char *summary;                /* may be NULL */
+	const char *runbook_url;            /* may be NULL */
 	struct kv labels[ALERT_MAX_LABELS]; /* series tags then rule labels */
 	size_t nlabels;
-	double ts;      /* data time of the point that caused this transition */
-	double started; /* data time the episode started */
+	double ts;                                   /* data time of the point that caused this transition */
+	double started;                              /* data time the episode started */
 	double value, expected, lower, upper, score; /* the why; NaN when unknown */
-	const char *direction; /* rule direction: "both" | "up" | "down" */
-	double threshold;      /* rule threshold on the score */
-	const char *source;    /* input source: file path or topic/partition */
-	int64_t start_pos;     /* input position (line / offset) of the first firing point */
-	int64_t pos;           /* input position of this transition's point */
+	const char *direction;                       /* rule direction: "both" | "up" | "down" */
+	double threshold;                            /* rule threshold on the score */
+	const char *source;                          /* input source: file path or topic/partition */
+	int64_t start_pos; /* input position (line / offset) of the first firing point */
+	int64_t pos;       /* input position of this transition's point */
 };
 
 /* Identity. fingerprint = hash(rule, series); episode = hash(fingerprint,

@@ -25,17 +25,17 @@ struct cfg {
 	double pct;
 	double season;
 };
-static const char *const modes[] = { "up", "down", "both", NULL };
-static const char *const auto_kw[] = { "auto", NULL };
+static const char *const modes[] = {"up", "down", "both", NULL};
+static const char *const auto_kw[] = {"auto", NULL};
 static const struct param_spec spec[] = {
-	{ "alpha", PARAM_DOUBLE, "0.1", offsetof(struct cfg, alpha), "a", 0, 1, NULL, 0 },
-	{ "n", PARAM_INT, "10", offsetof(struct cfg, n), "n", 1, 100, NULL, 0 },
-	{ "flag", PARAM_BOOL, "false", offsetof(struct cfg, flag), "f", 1, 0, NULL, 0 },
-	{ "window", PARAM_DURATION, "5m", offsetof(struct cfg, window), "w", 1, 0, NULL, 0 },
-	{ "mode", PARAM_ENUM, "both", offsetof(struct cfg, mode), "m", 1, 0, modes, 0 },
-	{ "pct", PARAM_DOUBLE, "nan", offsetof(struct cfg, pct), "p", 0, 1, NULL, 1 },
-	{ "season", PARAM_DURATION, "auto", offsetof(struct cfg, season), "s", 0, 1e9, auto_kw, 0 },
-	{ .name = NULL },
+	{"alpha", PARAM_DOUBLE, "0.1", offsetof(struct cfg, alpha), "a", 0, 1, NULL, 0},
+	{"n", PARAM_INT, "10", offsetof(struct cfg, n), "n", 1, 100, NULL, 0},
+	{"flag", PARAM_BOOL, "false", offsetof(struct cfg, flag), "f", 1, 0, NULL, 0},
+	{"window", PARAM_DURATION, "5m", offsetof(struct cfg, window), "w", 1, 0, NULL, 0},
+	{"mode", PARAM_ENUM, "both", offsetof(struct cfg, mode), "m", 1, 0, modes, 0},
+	{"pct", PARAM_DOUBLE, "nan", offsetof(struct cfg, pct), "p", 0, 1, NULL, 1},
+	{"season", PARAM_DURATION, "auto", offsetof(struct cfg, season), "s", 0, 1e9, auto_kw, 0},
+	{.name = NULL},
 };
 
 static void test_params__defaults_and_overrides(void **st)
@@ -43,8 +43,10 @@ static void test_params__defaults_and_overrides(void **st)
 	(void)st;
 	struct cfg c;
 	char err[256];
-	struct kv set[] = { { "alpha", "0.25", "f.yaml:3:5" }, { "window", "2h", NULL }, { "mode", "up", NULL },
-			    { "flag", "yes", NULL } };
+	struct kv set[] = {{"alpha", "0.25", "f.yaml:3:5"},
+			   {"window", "2h", NULL},
+			   {"mode", "up", NULL},
+			   {"flag", "yes", NULL}};
 	assert_int_equal(params_apply(spec, &c, NULL, 0, err, sizeof err), 0);
 	assert_near(c.alpha, 0.1, 1e-15);
 	assert_int_equal(c.n, 10);
@@ -52,7 +54,7 @@ static void test_params__defaults_and_overrides(void **st)
 	assert_int_equal(c.mode, 2);
 	assert_true(isnan(c.pct));
 	assert_near(c.season, 0, 0); /* the keyword reads as 0 */
-	struct kv season[] = { { "season", "1d", NULL } }, bad_kw[] = { { "season", "automatic", NULL } };
+	struct kv season[] = {{"season", "1d", NULL}}, bad_kw[] = {{"season", "automatic", NULL}};
 	assert_int_equal(params_apply(spec, &c, season, 1, err, sizeof err), 0);
 	assert_near(c.season, 86400, 0);
 	assert_int_not_equal(params_apply(spec, &c, bad_kw, 1, err, sizeof err), 0);
@@ -68,11 +70,11 @@ static void test_params__errors_name_the_source(void **st)
 	(void)st;
 	struct cfg c;
 	char err[256];
-	struct kv unknown[] = { { "alpah", "0.2", "r.yaml:7:9" } };
-	struct kv range[] = { { "alpha", "1.5", "r.yaml:8:9" } };
-	struct kv notnum[] = { { "n", "ten", "r.yaml:9:9" } };
-	struct kv badenum[] = { { "mode", "sideways", NULL } };
-	struct kv inf[] = { { "alpha", "inf", NULL } };
+	struct kv unknown[] = {{"alpah", "0.2", "r.yaml:7:9"}};
+	struct kv range[] = {{"alpha", "1.5", "r.yaml:8:9"}};
+	struct kv notnum[] = {{"n", "ten", "r.yaml:9:9"}};
+	struct kv badenum[] = {{"mode", "sideways", NULL}};
+	struct kv inf[] = {{"alpha", "inf", NULL}};
 	assert_int_equal(params_apply(spec, &c, unknown, 1, err, sizeof err), -1);
 	assert_non_null(strstr(err, "r.yaml:7:9: unknown parameter 'alpah'"));
 	assert_int_equal(params_apply(spec, &c, range, 1, err, sizeof err), -1);
@@ -153,7 +155,7 @@ static void test_hash__stable_values(void **st)
 static void test_buf__roundtrip_and_overrun(void **st)
 {
 	(void)st;
-	struct buf b = { 0 };
+	struct buf b = {0};
 	buf_put_u32(&b, 7);
 	buf_put_f64(&b, -2.5);
 	buf_put_str(&b, "hey");
@@ -174,10 +176,10 @@ static void test_buf__roundtrip_and_overrun(void **st)
 static void test_series__key_is_canonical(void **st)
 {
 	(void)st;
-	struct point a = { .name = "api.lat", .ntags = 2 }, b = { .name = "api.lat", .ntags = 2 };
+	struct point a = {.name = "api.lat", .ntags = 2}, b = {.name = "api.lat", .ntags = 2};
 	char ka[256], kb[256];
-	a.tags[0] = (struct tag){ "region", "eu" };
-	a.tags[1] = (struct tag){ "app", "co,x" };
+	a.tags[0] = (struct tag){"region", "eu"};
+	a.tags[1] = (struct tag){"app", "co,x"};
 	b.tags[0] = a.tags[1];
 	b.tags[1] = a.tags[0];
 	assert_true(series_key(&a, ka, sizeof ka) > 0);
@@ -185,7 +187,7 @@ static void test_series__key_is_canonical(void **st)
 	assert_string_equal(ka, "api.lat{app=co\\,x,region=eu}");
 	assert_string_equal(ka, kb);
 	assert_int_equal(series_key(&a, ka, 5), -1);
-	struct point c = { .name = "plain" };
+	struct point c = {.name = "plain"};
 	assert_int_equal(series_key(&c, ka, sizeof ka), 5);
 	assert_string_equal(ka, "plain");
 }

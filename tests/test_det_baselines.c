@@ -20,7 +20,6 @@
 #include "core/buf.h"
 #include "detectors/detector.h"
 
-
 static void assert_same_result(const struct det_result *a, const struct det_result *b, double tol)
 {
 	assert_near(a->score, b->score, tol);
@@ -573,7 +572,8 @@ static void test_hw__graphite_vector(void **st)
 	rig_open(&c, "holtwinters", vigil, 2);
 	for (int i = 0; i < 1010; i++) {
 		double x = i % 10, ts = 600.0 * i;
-		struct det_result oa = rig_feed(&a, ts, x), ob = rig_feed(&b, ts, x), oc = rig_feed(&c, ts, x);
+		struct det_result oa = rig_feed(&a, ts, x), ob = rig_feed(&b, ts, x),
+				  oc = rig_feed(&c, ts, x);
 		if (i > 0)
 			assert_same_result(&oa, &ob, 0); /* learned step == configured step */
 		if (i < 288) {
@@ -841,7 +841,7 @@ static void test_gaussian__tiny_window(void **st)
 	rig_open(&r, "gaussian", set, 2);
 	o = rig_feed(&r, 0, 1);
 	assert_true(isnan(o.score)); /* nothing to compare with */
-	o = rig_feed(&r, 1, 1);          /* window {1}: std 0 -> 1e-6, x == mean: 1 - Q(0) */
+	o = rig_feed(&r, 1, 1);      /* window {1}: std 0 -> 1e-6, x == mean: 1 - Q(0) */
 	assert_near(o.expected, 1, 1e-15);
 	assert_near(o.score, 0.5, 1e-15);
 	o = rig_feed(&r, 1, 1.001); /* window {1,1}: std 1e-6 */
@@ -1045,7 +1045,8 @@ static void test_all__bad_state_refused(void **st)
 		/* and the intact save still loads */
 		assert_int_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
 		for (int i = 3000; i < 3100; i++) {
-			struct det_result oa = rig_feed(&a, gen_ts(i), x[i]), orr = rig_feed(&r, gen_ts(i), x[i]);
+			struct det_result oa = rig_feed(&a, gen_ts(i), x[i]),
+					  orr = rig_feed(&r, gen_ts(i), x[i]);
 			assert_same_result(&oa, &orr, 1e-12);
 		}
 		free(junk);

@@ -279,7 +279,6 @@ static void test_rad__edge_cases(void **st)
 
 /* ---- streaming detectors ------------------------------------------------- */
 
-
 static void assert_same(const struct det_result *a, const struct det_result *b, double tol)
 {
 	assert_near(a->score, b->score, tol);

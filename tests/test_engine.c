@@ -75,7 +75,7 @@ static struct ruleset *load_rules(void)
 	close(fd);
 	struct ruleset *rs = NULL;
 	char err[512];
-	const char *paths[] = { path };
+	const char *paths[] = {path};
 	int rc = ruleset_load(paths, 1, NULL, &rs, err, sizeof err);
 	unlink(path);
 	if (rc != 0)
@@ -87,8 +87,8 @@ static struct engine *new_engine(struct ruleset *rs, struct got *g, size_t max_s
 {
 	struct engine *e = NULL;
 	char err[256];
-	struct engine_opts o = { .rs = rs, .format = "auto", .max_series = max_series, .on_alert = collect,
-				 .alert_ctx = g };
+	struct engine_opts o = {
+		.rs = rs, .format = "auto", .max_series = max_series, .on_alert = collect, .alert_ctx = g};
 	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
 	return e;
 }
@@ -98,12 +98,13 @@ static void feed_range(struct engine *e, int from, int to)
 {
 	char line[256];
 	for (int i = from; i < to; i++) {
-		static const char *hosts[] = { "a", "b", "c" };
+		static const char *hosts[] = {"a", "b", "c"};
 		for (int h = 0; h < 3; h++) {
 			double v = 100.0 + 5.0 * sin(i * 0.05 + h) + ((i * 7 + h * 3) % 11) * 0.3;
 			if (h == 0 && i >= 700 && i < 705)
 				v = 400.0;
-			int n = snprintf(line, sizeof line, "svc.lat;host=%s %.4f %d", hosts[h], v, 1700000000 + 60 * i);
+			int n = snprintf(line, sizeof line, "svc.lat;host=%s %.4f %d", hosts[h], v,
+					 1700000000 + 60 * i);
 			assert_int_equal(engine_feed(e, "test", i, line, (size_t)n), 0);
 		}
 	}
@@ -154,7 +155,7 @@ static void test_engine__checkpoint_continues_exactly(void **st)
 	struct ruleset *rs = load_rules();
 	struct got *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
 	struct engine *ea = new_engine(rs, a, 0), *eb = new_engine(rs, b, 0);
-	struct buf blob = { 0 };
+	struct buf blob = {0};
 
 	feed_range(ea, 0, 1000);
 	feed_range(eb, 0, 702); /* save in the middle of the spike episode */
@@ -175,7 +176,7 @@ static void test_engine__checkpoint_continues_exactly(void **st)
 		assert_true(memcmp(&a->ev[i].score, &b->ev[i].score, sizeof(double)) == 0);
 	}
 	/* a second save of both engines is byte-identical */
-	struct buf sa = { 0 }, sb = { 0 };
+	struct buf sa = {0}, sb = {0};
 	assert_int_equal(engine_save(ea, &sa), 0);
 	assert_int_equal(engine_save(eb, &sb), 0);
 	assert_int_equal(sa.len, sb.len);
@@ -196,7 +197,7 @@ static void test_engine__bad_checkpoint_leaves_fresh_engine(void **st)
 	struct ruleset *rs = load_rules();
 	struct got *g = calloc(1, sizeof *g);
 	struct engine *e = new_engine(rs, g, 0);
-	struct buf blob = { 0 };
+	struct buf blob = {0};
 	struct engine_stats es;
 	feed_range(e, 0, 100);
 	assert_int_equal(engine_save(e, &blob), 0);
