@@ -5,11 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tag_cmp(const void *a, const void *b)
+static int tag_cmp(const struct tag *x, const struct tag *y)
 {
-	const struct tag *x = a, *y = b;
 	int c = strcmp(x->key, y->key);
 	return c ? c : strcmp(x->value, y->value);
+}
+
+/* Insertion sort: points carry a handful of tags, and this runs per point. */
+static void sort_tags(struct tag *t, int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct tag v = t[i];
+		int j = i;
+		for (; j > 0 && tag_cmp(&t[j - 1], &v) > 0; j--)
+			t[j] = t[j - 1];
+		t[j] = v;
+	}
 }
 
 static int put_escaped(char *out, size_t outlen, size_t *at, const char *s)
@@ -37,8 +48,7 @@ int series_key(const struct point *p, char *out, size_t outlen)
 		return -1;
 	if (n > 0) {
 		memcpy(tags, p->tags, (size_t)n * sizeof tags[0]);
-		if (n > 1)
-			qsort(tags, (size_t)n, sizeof tags[0], tag_cmp);
+		sort_tags(tags, n);
 		if (at + 1 >= outlen)
 			return -1;
 		out[at++] = '{';
