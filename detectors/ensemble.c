@@ -1,7 +1,8 @@
 /* ensemble: vigil's default streaming detector.
  *
  * Per point O(1) (~300-800 ns), no allocation, a fixed plain-data state block
- * of ~50 KB (raw-copy save/load; 48 KiB of it are six seen-context bit sets).
+ * of ~50 KB (raw-copy save/load; 48 KiB of it are six seen-context bit sets);
+ * a loaded block is vetted (ens_valid) and an inconsistent one refused.
  *
  *  1. Two raw channels, each in [0, 1]:
  *     a) level/derivative: signed z-like deviations against scales learned
@@ -49,6 +50,8 @@
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
+ * Overflow: a value so large that the model's sums or ranges overflow (|x|
+ * near DBL_MAX) resets the model (that point scores NaN).
  * Warm-up: the first `warmup` finite points score NaN.
  * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
@@ -105,7 +108,9 @@ struct ens_lik {
 	double q_prev;  /* previous unfiltered tail probability (red-run filter) */
 };
 
-/* Plain data only: saved and loaded as a raw copy. */
+/* Plain data only: saved and loaded as a raw copy, vetted by ens_valid().
+ * tests/test_det_ensemble.c relies on it starting with int64 n, int64
+ * gap_run, double last_ts and ending with the seen-context bit sets. */
 struct ens_state {
 	int64_t n;       /* finite points absorbed since the last reset */
 	int64_t gap_run; /* consecutive gaps */
@@ -233,7 +238,8 @@ static double ens_dir(const struct ens_cfg *c, double z)
 static double ens_squash(const struct ens_cfg *c, double z, double w)
 {
 	z *= w;
-	return z * z / (z * z + c->knee * c->knee);
+	z *= z;
+	return z < 1e300 ? z / (z + c->knee * c->knee) : 1.0; /* inf/inf would be NaN */
 }
 
 static void ens_nan(struct det_result *out)
@@ -283,7 +289,7 @@ static int64_t ens_bin(const struct ens_state *s, double x, int64_t level, doubl
 	double v = floor(ldexp((x - s->anchor) / s->wbase, (int)-level) + shift);
 	if (v > 4e18)
 		v = 4e18;
-	if (v < -4e18)
+	if (!(v >= -4e18)) /* NaN too: never cast it */
 		v = -4e18;
 	return (int64_t)v;
 }
@@ -306,10 +312,15 @@ static void ens_level_new(const struct ens_cfg *c, struct ens_state *s, int64_t 
 }
 
 /* Spread bounds outside which the middle level moves by one. */
+static double ens_bound(const struct ens_cfg *c, const struct ens_state *s, double octaves)
+{
+	return c->nbins * ldexp(s->wbase, (int)s->level) * exp2(octaves);
+}
+
 static void ens_level_bounds(const struct ens_cfg *c, struct ens_state *s)
 {
-	s->sp_down = c->nbins * ldexp(s->wbase, (int)s->level) * exp2(-c->ctx_hyst);
-	s->sp_up = c->nbins * ldexp(s->wbase, (int)s->level) * exp2(c->ctx_hyst);
+	s->sp_down = ens_bound(c, s, -c->ctx_hyst);
+	s->sp_up = ens_bound(c, s, c->ctx_hyst);
 }
 
 /* Pattern channel. Tracks the 5 %/95 % quantiles of x (steps scaled by their
@@ -389,6 +400,15 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 		s->age[slot]++;
 	}
 	return used ? sum / used : 0;
+}
+
+/* The model's running sums are finite and the ranges the quantisers are
+ * built from do not overflow (an invariant valid() relies on). */
+static int ens_finite_model(const struct ens_state *s)
+{
+	return isfinite(s->lf) && isfinite(s->ls) && isfinite(s->df) && isfinite(s->ds) && isfinite(s->dm) &&
+	       isfinite(s->dd) && isfinite(s->quant) && isfinite(s->hi - s->lo) &&
+	       isfinite(s->q_hi - s->q_lo) && isfinite(s->lik_z.sum) && isfinite(s->lik_c.sum);
 }
 
 static int ens_update(const void *cfgp, void *state, double ts, double x, struct det_result *out)
@@ -473,6 +493,15 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		if (s->level_set && s->age[ens_slot(s->level)] > c->ctx_learn)
 			q = fmin(q, qc);
 	}
+	/* absurd magnitudes (|x| near DBL_MAX) can overflow the arithmetic:
+	 * the model starts over rather than carry inf/NaN for good */
+	if (!ens_finite_model(s)) {
+		double keep = s->last_ts;
+		ens_init(c, s);
+		s->last_ts = keep;
+		ens_nan(out);
+		return 0;
+	}
 	if (s->n <= c->warmup)
 		return 0;
 	dec = -log10(fmax(q, 1e-300));
@@ -494,6 +523,96 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	}
 	out->score = score;
 	return 0;
+}
+
+/* One likelihood channel: n raw values in [0, rmax] were pushed. */
+static int ens_lik_valid(const struct ens_lik *l, int64_t n, double rmax)
+{
+	double sum = 0;
+	if (l->n != n || !isfinite(l->sum) || !isfinite(l->mu) || !(l->var >= 0) || !isfinite(l->var) ||
+	    !(l->q_prev >= 0 && l->q_prev <= 1))
+		return 0;
+	for (int k = 0; k < ENS_AVG_MAX; k++) {
+		if (!(l->ring[k] >= 0 && l->ring[k] <= rmax))
+			return 0;
+		sum += l->ring[k];
+	}
+	/* the running sum drifts by rounding only */
+	return fabs(l->sum - sum) <= 1e-6 * (1 + sum);
+}
+
+/* Vet a raw-copied state (the registry's load): every count, index and value
+ * in the ranges update() keeps them in, and everything derived from other
+ * fields (likelihood counts, the quantisers' bounds and bin histories, the
+ * seen-context sets' fill) re-derives exactly. A state saved under other
+ * context parameters (nbins, ctx_hyst, ctx_shifts, w_ctx, refractory) fails
+ * these checks too: it starts afresh. Reads the state only. */
+static int ens_valid(const void *cfgp, const void *state)
+{
+	const struct ens_cfg *c = cfgp;
+	const struct ens_state *s = state;
+	int64_t pushed = s->n > 0 ? s->n - 1 : 0, nxh;
+
+	if (s->n < 0 || s->gap_run < 0 || s->gap_run >= c->max_gap || isnan(s->last_ts) ||
+	    !(s->last_ts < INFINITY) || (s->n > 0 && !isfinite(s->last_ts)))
+		return 0;
+	if (!isfinite(s->x_prev) || !isfinite(s->lo) || !isfinite(s->hi) || !(s->quant >= 0) ||
+	    !ens_finite_model(s) || !(s->df >= 0) || !(s->ds >= 0) || !(s->dd >= 0) || !(s->q_lo <= s->q_hi))
+		return 0;
+	if (s->n > 0 && !(s->lo <= s->x_prev && s->x_prev <= s->hi))
+		return 0;
+	if (!ens_lik_valid(&s->lik_z, pushed, 1.0) ||
+	    !ens_lik_valid(&s->lik_c, c->w_ctx > 0 ? pushed : 0, c->w_ctx))
+		return 0;
+	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000))
+		return 0;
+	/* pattern channel: the value history */
+	nxh = c->w_ctx > 0 ? (pushed < ENS_CTX_MAX ? pushed : ENS_CTX_MAX) : 0;
+	if (s->nxh != nxh || (nxh > 0 && memcmp(&s->xh[0], &s->x_prev, sizeof s->x_prev) != 0))
+		return 0;
+	for (int64_t j = 0; j < ENS_CTX_MAX; j++)
+		if (j < nxh ? !(s->lo <= s->xh[j] && s->xh[j] <= s->hi) : !(fabs(s->xh[j]) <= 0))
+			return 0;
+	if (s->level_set != 0 && s->level_set != 1)
+		return 0;
+	if (!s->level_set) {
+		for (int l = 0; l < ENS_LEVELS; l++) {
+			if (s->age[l] != 0)
+				return 0;
+			for (int q = 0; q < ENS_SHIFTS; q++)
+				for (size_t w = 0; w < ENS_SET_BITS / 64; w++)
+					if (s->set[l][q][w])
+						return 0;
+		}
+		return 1;
+	}
+	/* the quantisers: geometry, bounds and bins re-derive exactly */
+	if (!isfinite(s->anchor) || !(s->wbase > 0) || !isfinite(s->wbase) || s->level < -900 ||
+	    s->level > 900)
+		return 0;
+	{
+		double down = ens_bound(c, s, -c->ctx_hyst), up = ens_bound(c, s, c->ctx_hyst);
+		if (memcmp(&down, &s->sp_down, sizeof down) != 0 || memcmp(&up, &s->sp_up, sizeof up) != 0)
+			return 0;
+	}
+	for (int64_t l = s->level - 1; l <= s->level + 1; l++) {
+		int slot = ens_slot(l);
+		if (s->age[slot] < 0 || s->age[slot] > s->n)
+			return 0;
+		for (int q = 0; q < ENS_SHIFTS; q++) {
+			int64_t bits = 0;
+			for (int64_t j = 0; q < c->ctx_shifts && j < nxh; j++)
+				if (s->bins[slot][q][j] != ens_bin(s, s->xh[j], l, (double)q / c->ctx_shifts))
+					return 0;
+			for (size_t w = 0; w < ENS_SET_BITS / 64; w++)
+				bits += __builtin_popcountll(s->set[slot][q][w]);
+			/* each point records at most ctx_order - 1 contexts */
+			if ((s->age[slot] < ENS_SET_BITS && bits > s->age[slot] * (c->ctx_order - 1)) ||
+			    (q >= c->ctx_shifts && bits > 0))
+				return 0;
+		}
+	}
+	return 1;
 }
 
 static int ens_check(void *cfgp, char *err, size_t errlen)
@@ -519,4 +638,5 @@ const struct detector_type det_ensemble = {
 	.state_size = ens_state_size,
 	.init = ens_init,
 	.update = ens_update,
+	.valid = ens_valid,
 };

@@ -239,6 +239,196 @@ static void test_save_load_continue(void **unused)
 	run_close(&b);
 }
 
+/* ---- restored states are vetted ---- */
+
+#define CS_POINTS 5000
+
+/* Level noise, a period of 50 whose amplitude grows 8-fold at 2000 (the
+ * quantisers move), a few spikes and a gap every 701 points; the last point
+ * before CS_POINTS is a gap. */
+static double cs_value(size_t i, uint64_t *st)
+{
+	double a = i < 2000 ? 5.0 : 40.0;
+	if (i % 701 == 700 || i == CS_POINTS - 1)
+		return NAN;
+	return 100.0 + a * sin(2.0 * M_PI * (double)i / 50.0) + uni(st) + (i % 997 == 0 ? 300.0 : 0.0);
+}
+
+/* The state must behave exactly like a fresh model (after a refused load). */
+static void assert_fresh(struct run *r)
+{
+	struct run f;
+	uint64_t st = 99;
+	run_open(&f, NULL, 0);
+	for (size_t i = 0; i < 400; i++) {
+		double x = cs_value(i, &st);
+		assert_near(feed(r, 60.0 * (double)i, x), feed(&f, 60.0 * (double)i, x), 0);
+	}
+	run_close(&f);
+	assert_int_equal(det_state_init(&r->d, r->state), 0);
+}
+
+/* Load a corrupted copy of saved (body at `body`): word `at` replaced by the
+ * 8 bytes at `v`; must be refused and leave a fresh model. */
+static void refuse_word(struct run *r, const struct buf *saved, size_t body, size_t at, const void *v,
+			const char *what)
+{
+	uint8_t *junk = malloc(saved->len);
+	int rc;
+	assert_non_null(junk);
+	memcpy(junk, saved->data, saved->len);
+	memcpy(junk + body + at, v, 8);
+	rc = det_state_load(&r->d, r->state, junk, saved->len);
+	free(junk);
+	if (rc != -VIGIL_EINVAL)
+		fail_msg("corrupt state (%s, body offset %zu) loaded: rc %d", what, at, rc);
+	assert_fresh(r);
+}
+
+static void test_corrupt_state_refused(void **unused)
+{
+	struct run a, b;
+	struct buf saved = {0};
+	uint64_t st = 11;
+	size_t body = 4 + 4 + 4 + strlen("ensemble") + 4, len, sets = 6 * 8192, refused = 0;
+	int64_t n = 0, i64;
+	double last_ts = NAN, d, xs[2 * CS_POINTS];
+	(void)unused;
+	for (size_t i = 0; i < 2 * CS_POINTS; i++)
+		xs[i] = cs_value(i, &st);
+	run_open(&a, NULL, 0);
+	run_open(&b, NULL, 0);
+	for (size_t i = 0; i < CS_POINTS; i++) {
+		feed(&a, 60.0 * (double)i, xs[i]);
+		if (isfinite(xs[i])) {
+			n++;
+			last_ts = 60.0 * (double)i;
+		}
+	}
+	assert_int_equal(det_state_save(&a.d, a.state, &saved), 0);
+	len = saved.len - body;
+	assert_int_equal(len, det_state_size(&a.d));
+	assert_true(len > sets);
+	/* the layout the corruptions below rely on (see struct ens_state) */
+	memcpy(&i64, saved.data + body, 8);
+	assert_int_equal(i64, n);
+	memcpy(&i64, saved.data + body + 8, 8);
+	assert_int_equal(i64, 1); /* the last point was a gap */
+	memcpy(&d, saved.data + body + 16, 8);
+	assert_near(d, last_ts, 0);
+
+	/* named fields */
+	i64 = -1;
+	refuse_word(&b, &saved, body, 0, &i64, "n = -1");
+	i64 = n + 1;
+	refuse_word(&b, &saved, body, 0, &i64, "n disagrees with the channels");
+	i64 = -1;
+	refuse_word(&b, &saved, body, 8, &i64, "gap_run = -1");
+	i64 = 1000; /* max_gap: the model would have restarted */
+	refuse_word(&b, &saved, body, 8, &i64, "gap_run = max_gap");
+	d = NAN;
+	refuse_word(&b, &saved, body, 16, &d, "last_ts NaN");
+	d = INFINITY;
+	refuse_word(&b, &saved, body, 16, &d, "last_ts inf");
+	d = NAN;
+	refuse_word(&b, &saved, body, 24, &d, "x_prev NaN");
+	/* every word before the bit sets (counts, indices, levels, values,
+	 * bins) set to all-ones (-1 / NaN) or to 0x7ff8...0 (NaN / a huge
+	 * count): refused unless it already held that pattern */
+	for (size_t at = 0; at + 8 <= len - sets; at += 8) {
+		static const uint64_t pats[] = {~0ULL, 0x7ff8000000000000ULL};
+		for (size_t k = 0; k < 2; k++) {
+			char what[64];
+			if (memcmp(saved.data + body + at, &pats[k], 8) == 0)
+				continue;
+			snprintf(what, sizeof what, "pattern %016llx", (unsigned long long)pats[k]);
+			refuse_word(&b, &saved, body, at, &pats[k], what);
+			refused++;
+		}
+	}
+	assert_true(refused > 100);
+	/* a seen-context set fuller than its age allows */
+	{
+		uint8_t *junk = malloc(saved.len);
+		assert_non_null(junk);
+		memcpy(junk, saved.data, saved.len);
+		memset(junk + saved.len - 8192, 0xff, 8192);
+		assert_int_equal(det_state_load(&b.d, b.state, junk, saved.len), -VIGIL_EINVAL);
+		assert_fresh(&b);
+		free(junk);
+	}
+	/* the intact state loads and continues exactly like the original */
+	assert_int_equal(det_state_load(&b.d, b.state, saved.data, saved.len), 0);
+	for (size_t i = CS_POINTS; i < 2 * CS_POINTS; i++) {
+		double sa = feed(&a, 60.0 * (double)i, xs[i]), sb = feed(&b, 60.0 * (double)i, xs[i]);
+		assert_near(sb, sa, 0);
+	}
+	buf_free(&saved);
+	run_close(&a);
+	run_close(&b);
+}
+
+/* Every state the detector passes through loads (the vetting accepts all of
+ * them): saved at many points, before and after the quantisers start. */
+static void test_valid_states_load(void **unused)
+{
+	struct run a, b;
+	struct buf saved = {0};
+	uint64_t st = 5;
+	(void)unused;
+	run_open(&a, NULL, 0);
+	run_open(&b, NULL, 0);
+	for (size_t i = 0; i < CS_POINTS; i++) {
+		feed(&a, 60.0 * (double)i, cs_value(i, &st));
+		if (i < 400 || i % 37 == 0) {
+			buf_reset(&saved);
+			assert_int_equal(det_state_save(&a.d, a.state, &saved), 0);
+			if (det_state_load(&b.d, b.state, saved.data, saved.len) != 0)
+				fail_msg("own state after %zu points refused", i + 1);
+		}
+	}
+	buf_free(&saved);
+	run_close(&a);
+	run_close(&b);
+}
+
+/* Values near DBL_MAX overflow the model's sums: the model restarts instead
+ * of carrying inf/NaN (which used to pin the score at 0.5 for good); the
+ * scores stay in range, the states stay loadable, and afterwards normal data
+ * scores normally again. */
+static void test_absurd_values_restart(void **unused)
+{
+	struct run a, b;
+	struct buf saved = {0};
+	double thr = det_find("ensemble")->default_threshold, late = 0;
+	int finite = 0;
+	(void)unused;
+	run_open(&a, NULL, 0);
+	run_open(&b, NULL, 0);
+	for (size_t i = 0; i < 3000; i++) {
+		double x = i >= 1000 && i < 1010 ? (i % 2 ? 1.7e308 : -1.7e308) : 10.0 + (double)(i % 7);
+		double sc = feed(&a, 60.0 * (double)i, x);
+		if (!isnan(sc) && !(sc >= 0 && sc <= 1))
+			fail_msg("score %.17g at %zu", sc, i);
+		if (i >= 2800) {
+			finite += isfinite(sc);
+			if (sc > late)
+				late = sc;
+		}
+		if (i >= 995 && i < 1020) {
+			buf_reset(&saved);
+			assert_int_equal(det_state_save(&a.d, a.state, &saved), 0);
+			assert_int_equal(det_state_load(&b.d, b.state, saved.data, saved.len), 0);
+		}
+	}
+	assert_int_equal(finite, 200);
+	if (!(late < thr))
+		fail_msg("normal rows after the overflow score up to %.4f", late);
+	buf_free(&saved);
+	run_close(&a);
+	run_close(&b);
+}
+
 static void test_bad_params(void **unused)
 {
 	struct detector d;
@@ -455,13 +645,23 @@ static void test_nab_jumpsup(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_registered_default), cmocka_unit_test(test_warmup_is_nan),
-		cmocka_unit_test(test_flat_then_spike),    cmocka_unit_test(test_direction_up_ignores_drop),
-		cmocka_unit_test(test_sensitivity_shifts), cmocka_unit_test(test_gaps_leave_state_valid),
-		cmocka_unit_test(test_long_gap_restarts),  cmocka_unit_test(test_save_load_continue),
-		cmocka_unit_test(test_bad_params),         cmocka_unit_test(test_sawtooth_spike),
-		cmocka_unit_test(test_refractory_break),   cmocka_unit_test(test_nab_ec2_latency),
-		cmocka_unit_test(test_nab_speed),          cmocka_unit_test(test_nab_jumpsup),
+		cmocka_unit_test(test_registered_default),
+		cmocka_unit_test(test_warmup_is_nan),
+		cmocka_unit_test(test_flat_then_spike),
+		cmocka_unit_test(test_direction_up_ignores_drop),
+		cmocka_unit_test(test_sensitivity_shifts),
+		cmocka_unit_test(test_gaps_leave_state_valid),
+		cmocka_unit_test(test_long_gap_restarts),
+		cmocka_unit_test(test_save_load_continue),
+		cmocka_unit_test(test_corrupt_state_refused),
+		cmocka_unit_test(test_valid_states_load),
+		cmocka_unit_test(test_absurd_values_restart),
+		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_sawtooth_spike),
+		cmocka_unit_test(test_refractory_break),
+		cmocka_unit_test(test_nab_ec2_latency),
+		cmocka_unit_test(test_nab_speed),
+		cmocka_unit_test(test_nab_jumpsup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
