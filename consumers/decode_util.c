@@ -1,6 +1,7 @@
 /* Shared helpers for the record decoders: strict UTF-8 validation and strict
  * finite-number parsing. See consumers/decoder.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,64 @@ int utf8_valid(const char *s, size_t n, size_t *bad_col)
 	return 1;
 }
 
+/* Exact powers of ten: every 10^k for k <= 22 is a double without rounding. */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+				       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* The common case without strtod: s (grammar already checked) has at most
+ * 19 significant digits whose integer value m is below 2^53, and a decimal
+ * exponent e with |e| <= 22. Then m and 10^|e| are both exact doubles, and
+ * one IEEE multiplication or division rounds the exact quotient or product
+ * once, to nearest: the same correctly rounded result strtod returns (Clinger's
+ * fast path). Returns 1 with *out set, or 0 when the caller must use strtod. */
+static int fast_decimal(const char *s, size_t n, double *out)
+{
+	size_t i = 0;
+	int neg = 0, digits = 0;
+	long frac = 0, e10 = 0;
+	uint64_t m = 0;
+
+	if (s[i] == '+' || s[i] == '-')
+		neg = s[i++] == '-';
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (m == 0 && s[i] == '0')
+			continue; /* leading zeros are not significant */
+		if (++digits > 19)
+			return 0;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			frac++;
+			if (m == 0 && s[i] == '0')
+				continue;
+			if (++digits > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(s[i] - '0');
+		}
+	}
+	if (i < n) { /* exponent: [eE][+-]digits */
+		int eneg = 0;
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			eneg = s[i++] == '-';
+		for (; i < n; i++) {
+			if (e10 > 100000)
+				return 0;
+			e10 = e10 * 10 + (s[i] - '0');
+		}
+		if (eneg)
+			e10 = -e10;
+	}
+	e10 -= frac;
+	if (m > (1ull << 53) || e10 > 22 || e10 < -22)
+		return 0;
+	double v = (double)m;
+	v = e10 >= 0 ? v * pow10_exact[e10] : v / pow10_exact[-e10];
+	*out = neg ? -v : v;
+	return 1;
+}
+
 /* Grammar: [+-] (digits [. digits*] | . digits) [(e|E) [+-] digits]. No
  * whitespace, no hex, no inf/nan; the value must be finite after rounding
  * (1e999 is rejected, 1e-999 underflows to 0 and is accepted). */
@@ -99,6 +158,8 @@ int parse_finite(const char *s, size_t n, double *out)
 	}
 	if (i != n)
 		return -VIGIL_EINVAL;
+	if (fast_decimal(s, n, out))
+		return 0;
 	/* The grammar is checked; strtod needs a NUL-terminated copy. */
 	if (n >= sizeof small) {
 		buf = malloc(n + 1);

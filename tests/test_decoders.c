@@ -223,6 +223,71 @@ static void test_parse_finite__strict(void **state)
 	}
 }
 
+/* parse_finite's fast path must return exactly strtod's double: random
+ * numbers in every shape (integers, fractions, exponents, leading and
+ * trailing zeros, 1 to 22 digits, signs) compared bit for bit. */
+static void test_parse_finite__same_bits_as_strtod(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char buf[64];
+	size_t fast_shapes = 0;
+	(void)state;
+	for (int iter = 0; iter < 400000; iter++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t n = 0;
+		int sign = (int)(x % 3), ndig = 1 + (int)((x >> 4) % 22), dot = (int)((x >> 10) % (ndig + 2)),
+		    lead0 = (int)((x >> 16) % 3), exp = (int)((x >> 20) % 4);
+		uint64_t r = x * 0x2545f4914f6cdd1dull;
+		if (sign == 1)
+			buf[n++] = '-';
+		else if (sign == 2)
+			buf[n++] = '+';
+		for (int k = 0; k < lead0; k++)
+			buf[n++] = '0';
+		for (int k = 0; k < ndig; k++) {
+			if (k == dot)
+				buf[n++] = '.';
+			buf[n++] = (char)('0' + (r % 10));
+			r = r / 10 ? r / 10 : x ^ (uint64_t)k * 0x9e3779b97f4a7c15ull;
+		}
+		if (exp == 1)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, "e%d", (int)((x >> 32) % 60) - 30);
+		else if (exp == 2)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, "E+%d", (int)((x >> 32) % 25));
+		buf[n] = '\0';
+		double got = NAN, want = strtod(buf, NULL);
+		int rc = parse_finite(buf, n, &got);
+		if (rc != 0)
+			fail_msg("\"%s\" rejected", buf);
+		if (memcmp(&got, &want, sizeof got) != 0)
+			fail_msg("\"%s\": parse_finite %.17g, strtod %.17g", buf, got, want);
+		fast_shapes += ndig <= 15 && exp != 1;
+	}
+	assert_true(fast_shapes > 100000); /* the fast path's shapes were covered */
+	/* boundaries of the fast path: 2^53 +- 1, 19 and 20 digits, 10^+-22 and 10^+-23 */
+	static const char *const edge[] = {"9007199254740992",
+					   "9007199254740993",
+					   "9007199254740991",
+					   "1234567890123456789",
+					   "12345678901234567890",
+					   "1e22",
+					   "1e23",
+					   "1e-22",
+					   "1e-23",
+					   "0.000000000000000000000001",
+					   "-0.0",
+					   "4.9e-324",
+					   "8.98846567431158e307"};
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+		double got = NAN, want = strtod(edge[i], NULL);
+		assert_int_equal(parse_finite(edge[i], strlen(edge[i]), &got), 0);
+		if (memcmp(&got, &want, sizeof got) != 0)
+			fail_msg("\"%s\": parse_finite %.17g, strtod %.17g", edge[i], got, want);
+	}
+}
+
 /* ---- registry and streams ---- */
 
 static void test_registry__names_and_order(void **state)
@@ -1021,6 +1086,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8__valid_and_invalid),
 		cmocka_unit_test(test_parse_finite__strict),
+		cmocka_unit_test(test_parse_finite__same_bits_as_strtod),
 		cmocka_unit_test(test_registry__names_and_order),
 		cmocka_unit_test(test_feed__blank_comment_length_utf8),
 		cmocka_unit_test(test_feed__emit_stop_value_is_returned),
