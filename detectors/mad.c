@@ -15,10 +15,15 @@
  * holds fewer than `min_points` points (0 = window / 2).
  *
  * Exact streaming: the state holds the window twice, as a ring in insertion
- * order (values + timestamps) and as a sorted array (memmove insert/delete,
- * O(w)). The median is a rank lookup; the MAD is the k-th smallest element of
- * two sorted runs of distances (left of the median read backwards, right of it
- * forwards), found by binary search in O(log w).
+ * order (values, plus timestamps only with a horizon) and as a sorted array
+ * (one memmove per point, O(w)). The median is a rank lookup; the MAD is the
+ * k-th smallest element of two sorted runs of distances (left of the median
+ * read backwards, right of it forwards): a few steps from the last split, or
+ * a binary search in O(log w). Per point, once the window is full: one
+ * interleaved pair of branch-free binary searches (the leaving value and the
+ * new one; on integer bit patterns when the window and x are >= 0), one
+ * memmove. With many series the state is rarely cached, so an update first
+ * prefetches the header and sorted array (windows up to ~500 points).
  *
  * Seasonal mode (`season` > 0; default 0 = off): the reference sample of
  * tick t is the values at ticks t - j S + o for j = 1 .. `seasons` (default
@@ -40,8 +45,9 @@
  * values, then the median and MAD of the sorted sample as above.
  *
  * Out-of-order points (ts older than the newest point) are ignored: score NaN,
- * state unchanged apart from a counter. The state is plain data (header + 3
- * arrays of `window` doubles, or the seasonal ring); load validates it fully. */
+ * state unchanged apart from a counter. The state is plain data (header + 2
+ * arrays of `window` doubles, 3 with a horizon, or the seasonal ring); load
+ * validates it fully (mad_valid). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -78,7 +84,7 @@ struct mad_state {
 	double step;
 	double first_ts, first_x; /* held first point while the step is unknown */
 	int64_t last_tick;
-	double data[]; /* sorted[w], ring values[w], ring ts[w]; seasonal: hist[H] */
+	double data[]; /* sorted[w], ring values[w], ring ts[w] (horizon > 0 only); seasonal: hist[H] */
 };
 
 #define MAD_MAX_HIST    65536
@@ -236,7 +242,7 @@ static size_t mad_state_size(const void *cfg)
 	const struct mad_cfg *c = cfg;
 	if (c->season > 0)
 		return sizeof(struct mad_state) + (size_t)c->hlen * sizeof(double);
-	return sizeof(struct mad_state) + 3 * (size_t)c->window * sizeof(double);
+	return sizeof(struct mad_state) + (c->horizon > 0 ? 3 : 2) * (size_t)c->window * sizeof(double);
 }
 
 static double *sorted_of(struct mad_state *s)
@@ -284,6 +290,45 @@ static int32_t lower_bound(const double *a, int32_t n, double v)
 	return (int32_t)(b - a) + (*b < v);
 }
 
+/* lower_bound() of two values in the same array (n >= 1), interleaved: the
+ * two dependency chains run side by side instead of one after the other. */
+static void lower_bound2(const double *a, int32_t n, double u, double v, int32_t *iu, int32_t *iv)
+{
+	const double *bu = a, *bv = a;
+	while (n > 1) {
+		int32_t h = n / 2;
+		bu = bu[h] < u ? bu + h : bu;
+		bv = bv[h] < v ? bv + h : bv;
+		n -= h;
+	}
+	*iu = (int32_t)(bu - a) + (*bu < u);
+	*iv = (int32_t)(bv - a) + (*bv < v);
+}
+
+static uint64_t bits_at(const double *p)
+{
+	uint64_t b;
+	memcpy(&b, p, sizeof b);
+	return b;
+}
+
+/* lower_bound2() for a[0..n) and u, v all >= +0 (no -0: update() stores
+ * none): their bit patterns, read as integers, sort like the numbers, and an
+ * integer load-compare chain is shorter than a floating-point one. */
+static void lower_bound2_pos(const double *a, int32_t n, double u, double v, int32_t *iu, int32_t *iv)
+{
+	const double *bu = a, *bv = a;
+	uint64_t ku = bits_at(&u), kv = bits_at(&v);
+	while (n > 1) {
+		int32_t h = n / 2;
+		bu = bits_at(bu + h) < ku ? bu + h : bu;
+		bv = bits_at(bv + h) < kv ? bv + h : bv;
+		n -= h;
+	}
+	*iu = (int32_t)(bu - a) + (bits_at(bu) < ku);
+	*iv = (int32_t)(bv - a) + (bits_at(bv) < kv);
+}
+
 static void sorted_insert(double *a, int32_t n, double v)
 {
 	int32_t i = lower_bound(a, n, v);
@@ -306,19 +351,14 @@ static void evict_oldest(struct mad_state *s)
 	s->n--;
 }
 
-/* Replace the value o (present) by v in the sorted a[0..n) with one memmove. */
-static void sorted_replace(double *a, int32_t n, double o, double v)
+/* Replace a[p] (the value leaving, p < n) by v, whose lower bound is q, in the
+ * sorted a[0..n) with one shift. */
+static void sorted_replace_at(double *a, int32_t p, int32_t q, double v)
 {
-	int32_t p = lower_bound(a, n, o), q = lower_bound(a, n, v);
-	if (p >= n) /* cannot happen for a validated state */
-		p = n - 1;
-	if (q <= p) {
-		memmove(a + q + 1, a + q, (size_t)(p - q) * sizeof *a);
-		a[q] = v;
-	} else {
-		memmove(a + p, a + p + 1, (size_t)(q - 1 - p) * sizeof *a);
-		a[q - 1] = v;
-	}
+	int32_t down = q > p; /* a coin toss: indices selected without a branch */
+	int32_t lo = down ? p : q, len = down ? q - 1 - p : p - q;
+	memmove(a + lo + 1 - down, a + lo + down, (size_t)len * sizeof *a);
+	a[q - down] = v;
 }
 
 static double median_sorted(const double *a, int32_t n)
@@ -546,15 +586,54 @@ static int mad_update_seasonal(const struct mad_cfg *c, struct mad_state *s, dou
 	return 0;
 }
 
+/* Windows whose header + sorted array fit in this many bytes are prefetched
+ * whole at the start of an update (see mad_update). */
+#define MAD_PREFETCH_MAX 4096
+#define PREFETCH8(p)                                                                                         \
+	do {                                                                                                 \
+		__builtin_prefetch((p));                                                                     \
+		__builtin_prefetch((p) + 64);                                                                \
+		__builtin_prefetch((p) + 128);                                                               \
+		__builtin_prefetch((p) + 192);                                                               \
+		__builtin_prefetch((p) + 256);                                                               \
+		__builtin_prefetch((p) + 320);                                                               \
+		__builtin_prefetch((p) + 384);                                                               \
+		__builtin_prefetch((p) + 448);                                                               \
+	} while (0)
+
 static int mad_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
 {
 	const struct mad_cfg *c = cfg;
 	struct mad_state *s = state;
-	double med, mad, sigma;
+	double med, mad, sigma, *srt = s->data, *vals;
+	int32_t n;
 
 	out->score = out->expected = out->lower = out->upper = NAN;
 	if (c->season > 0)
 		return mad_update_seasonal(c, s, ts, x, out);
+	{
+		/* With many series each update touches a state that is probably
+		 * not cached: ask for the header and the whole sorted array at
+		 * once, so the dependent loads of the searches below find their
+		 * lines on the way instead of waiting for them one by one. Eight
+		 * lines a round, the last round shifted back to end inside the
+		 * block (a line asked twice costs nothing). Inline, not a helper:
+		 * GCC finds a void function made of prefetches "pure" and drops
+		 * the call. */
+		const char *b = (const char *)s;
+		size_t end = offsetof(struct mad_state, data) + (size_t)c->window * sizeof(double), off;
+		if (end > MAD_PREFETCH_MAX)
+			end = 64;
+		if (end >= 512) {
+			for (off = 0; off + 512 < end; off += 512)
+				PREFETCH8(b + off);
+			PREFETCH8(b + end - 512);
+		} else {
+			for (off = 0; off < end; off += 64)
+				__builtin_prefetch(b + off);
+		}
+		__builtin_prefetch(b + end - 1);
+	}
 	if (!isfinite(ts) || (s->started && ts < s->last_ts)) {
 		if (s->started)
 			s->late++;
@@ -562,6 +641,7 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 	}
 	s->started = 1;
 	s->last_ts = ts;
+	vals = vals_of(s);
 	if (c->horizon > 0)
 		while (s->n > 0 && !(tss_of(s)[s->head] > ts - c->horizon))
 			evict_oldest(s);
@@ -570,31 +650,38 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 	else
 		x += 0.0; /* -0 -> +0 so the sorted array and the ring agree bitwise */
 
-	if (s->n > 0) {
-		median_mad(sorted_of(s), s->n, &med, &mad, &s->hint);
+	n = s->n;
+	if (n > 0) {
+		median_mad(srt, n, &med, &mad, &s->hint);
 		sigma = sigma_of(c, med, mad);
 		out->expected = med;
 		out->lower = med - c->z_threshold * sigma;
 		out->upper = med + c->z_threshold * sigma;
-		if (s->n >= c->min_points && isfinite(x)) {
+		if (n >= c->min_points && isfinite(x)) {
 			double z = fabs(x - med) / sigma;
 			out->score = z >= c->z_threshold ? 1.0 : z / c->z_threshold;
 		}
 	}
 	if (isfinite(x)) {
-		if (s->n == s->w) {
-			/* full: the oldest slot takes the new point */
-			sorted_replace(sorted_of(s), s->n, vals_of(s)[s->head], x);
-			vals_of(s)[s->head] = x;
-			tss_of(s)[s->head] = ts;
+		int32_t at = s->head + n - (s->head + n >= s->w ? s->w : 0), p, q;
+		if (n == s->w) {
+			/* full: the oldest point leaves, x takes its ring slot */
+			double o = vals[at];
+			if (!signbit(srt[0]) && !signbit(x))
+				lower_bound2_pos(srt, n, o, x, &p, &q);
+			else
+				lower_bound2(srt, n, o, x, &p, &q);
+			if (p >= n) /* cannot happen for a validated state */
+				p = n - 1;
+			sorted_replace_at(srt, p, q, x);
 			s->head = s->head + 1 == s->w ? 0 : s->head + 1;
 		} else {
-			int32_t at = (s->head + s->n) % s->w;
-			vals_of(s)[at] = x;
-			tss_of(s)[at] = ts;
-			sorted_insert(sorted_of(s), s->n, x);
-			s->n++;
+			sorted_insert(srt, n, x);
+			s->n = n + 1;
 		}
+		vals[at] = x;
+		if (c->horizon > 0)
+			tss_of(s)[at] = ts;
 	}
 	return 0;
 }
@@ -605,20 +692,42 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Check that a loaded state is one update() could have produced. */
+static int is_neg_zero(double v)
+{
+	return !(v < 0) && !(v > 0) && signbit(v);
+}
+
+static int is_zero_bits(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* Check that a loaded state is one update() could have produced: the header
+ * fields of the other mode still zero, counts and indices in range, values
+ * finite (NaN only as a missing seasonal slot), no -0 (update() stores +0),
+ * and in the rolling mode the sorted array sorted and equal to the ring's
+ * points, the timestamps (with a horizon) in order and inside the horizon. */
 static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 {
-	double *tmp, *srt = sorted_of(s), *vals = vals_of(s), *tss = tss_of(s);
+	double *tmp, *srt = sorted_of(s), *vals = vals_of(s);
 	int ok = 1;
 
-	if (s->w != c->window || (s->started != 0 && s->started != 1) ||
-	    (s->started && !isfinite(s->last_ts)))
+	if (s->w != c->window || (s->started != 0 && s->started != 1) || s->pad != 0 || s->pad2 != 0 ||
+	    (s->started && !isfinite(s->last_ts)) ||
+	    (!s->started && !is_zero_bits(&s->last_ts, sizeof s->last_ts)))
 		return 0;
 	if (c->season > 0) {
 		struct mad_state chk;
-		if (s->hlen != c->hlen || s->n != 0 || s->head != 0 ||
+		if (s->hlen != c->hlen || s->n != 0 || s->head != 0 || s->hint != 0 ||
 		    (s->disabled != 0 && s->disabled != 1) || !(s->step >= 0) || !isfinite(s->step) ||
-		    s->slots < 0 || !(fabs((double)s->last_tick) < MAD_MAX_TICKS + 2))
+		    s->slots < 0 || !(fabs((double)s->last_tick) < MAD_MAX_TICKS + 2) || isinf(s->first_x) ||
+		    !isfinite(s->first_ts))
+			return 0;
+		if (c->step > 0 && memcmp(&s->step, &c->step, sizeof s->step) != 0)
 			return 0;
 		if (s->slots > 0) {
 			memset(&chk, 0, sizeof chk);
@@ -630,11 +739,13 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 			return 0; /* only a held first point leaves the slots unknown */
 		}
 		for (int32_t i = 0; i < s->hlen; i++)
-			if (isinf(s->data[i]))
+			if (isinf(s->data[i]) || is_neg_zero(s->data[i]))
 				return 0;
 		return 1;
 	}
-	if (s->hlen != 0 || s->slots != 0 || s->n < 0 || s->n > s->w || s->head < 0 || s->head >= s->w)
+	if (s->hlen != 0 || s->slots != 0 || s->disabled != 0 || s->n < 0 || s->n > s->w || s->head < 0 ||
+	    s->head >= s->w || s->hint < 0 || s->hint > s->w || (!s->started && s->n != 0) ||
+	    !is_zero_bits(&s->step, offsetof(struct mad_state, data) - offsetof(struct mad_state, step)))
 		return 0;
 	if (s->n == 0)
 		return 1;
@@ -643,8 +754,13 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 		return 0;
 	for (int32_t i = 0; i < s->n && ok; i++) {
 		int32_t at = (s->head + i) % s->w;
-		ok = isfinite(vals[at]) && isfinite(tss[at]) && !(tss[at] > s->last_ts) && isfinite(srt[i]) &&
+		ok = isfinite(vals[at]) && !is_neg_zero(vals[at]) && isfinite(srt[i]) &&
 		     (i == 0 || !(srt[i] < srt[i - 1]));
+		if (ok && c->horizon > 0) {
+			double t = tss_of(s)[at], prev = tss_of(s)[at > 0 ? at - 1 : s->w - 1];
+			ok = isfinite(t) && !(t > s->last_ts) && t > s->last_ts - c->horizon &&
+			     (i == 0 || !(t < prev));
+		}
 		tmp[i] = vals[at];
 	}
 	if (ok) {
@@ -665,7 +781,7 @@ static int mad_valid_state(const void *cfg, const void *state)
 const struct detector_type det_mad = {
 	.name = "mad",
 	.summary = "rolling (or same-phase seasonal) median/MAD robust z-score (spikes, robustly)",
-	.state_version = 2,
+	.state_version = 3,
 	.params = mad_params,
 	.config_size = sizeof(struct mad_cfg),
 	.default_threshold = 1.0,
