@@ -466,24 +466,40 @@ static int64_t floor_mod(int64_t a, int64_t m)
 	return r < 0 ? r + m : r;
 }
 
-/* Seasonal mode: x at tick t (> last tick). */
+/* Seasonal mode: x at tick t (> last tick). Ring indices wrap by one
+ * compare-and-add (slots + tol < H), one floor_mod per point. */
 static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t t, double x,
 			   struct det_result *out)
 {
 	double v[MAD_MAX_SAMPLES], *hist = s->data, med, mad, sigma;
-	int n = 0;
+	int32_t hlen = s->hlen, now = (int32_t)floor_mod(t, hlen), start[MAD_MAX_SAMPLES], at;
+	int n = 0, span = 2 * c->tol;
 
-	/* clear the skipped ticks (at most the whole ring) */
-	if (t - s->last_tick > s->hlen) {
-		for (int32_t i = 0; i < s->hlen; i++)
+	/* clear the skipped ticks t-1 .. last_tick+1 (at most the whole ring) */
+	if (t - s->last_tick > hlen) {
+		for (int32_t i = 0; i < hlen; i++)
 			hist[i] = NAN;
 	} else {
-		for (int64_t k = s->last_tick + 1; k < t; k++)
-			hist[floor_mod(k, s->hlen)] = NAN;
+		at = now;
+		for (int64_t k = t - 1; k > s->last_tick; k--) {
+			at = at == 0 ? hlen - 1 : at - 1;
+			hist[at] = NAN;
+		}
 	}
-	for (int j = 1; j <= c->seasons; j++) {
-		int64_t at = floor_mod(t - (int64_t)j * s->slots - c->tol, s->hlen);
-		for (int o = -c->tol; o <= c->tol; o++) {
+	/* the first slot of each season, t - j S - tol, and its line asked
+	 * for before the reads below wait on it */
+	at = now;
+	for (int j = 0; j < c->seasons; j++) {
+		at -= j == 0 ? s->slots + c->tol : s->slots;
+		if (at < 0)
+			at += hlen;
+		start[j] = at;
+		__builtin_prefetch(hist + at);
+		__builtin_prefetch(hist + (at + span < hlen ? at + span : hlen - 1));
+	}
+	for (int j = 0; j < c->seasons; j++) {
+		at = start[j];
+		for (int o = 0; o <= span; o++) {
 			double h = hist[at];
 			if (!isnan(h)) {
 				/* insertion into the sorted v[0 .. n) */
@@ -494,11 +510,12 @@ static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t
 				}
 				v[i] = h;
 			}
-			at = at + 1 == s->hlen ? 0 : at + 1;
+			at = at + 1 == hlen ? 0 : at + 1;
 		}
 	}
 	if (n > 0) {
-		int32_t hint = n / 2;
+		int32_t hint =
+			n / 4; /* the split takes about half of the k + 1 ~ n / 2 distances from the left */
 		median_mad(v, n, &med, &mad, &hint);
 		sigma = sigma_of(c, med, mad);
 		out->expected = med;
@@ -509,7 +526,7 @@ static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t
 			out->score = z >= c->z_threshold ? 1.0 : z / c->z_threshold;
 		}
 	}
-	hist[floor_mod(t, s->hlen)] = isfinite(x) ? x + 0.0 : NAN;
+	hist[now] = isfinite(x) ? x + 0.0 : NAN;
 	s->last_tick = t;
 }
 
