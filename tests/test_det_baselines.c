@@ -296,6 +296,344 @@ static void test_mad__matches_sorting(void **st)
 	check_mad_brute(4, 0);
 }
 
+/* ---- mad: the incremental window against a brute-force recomputation ---- */
+
+/* Which floors a brute-force check replicates (the detector's config). */
+struct mad_ref {
+	double zt, abs_floor, rel_floor;
+	int min_points;
+};
+
+/* What update() must return for x scored against the reference values
+ * v[0..n): median and MAD by sorting copies, sigma and score as
+ * detectors.md §3 and the header of detectors/mad.c define them, in the same
+ * floating-point operations, so the comparison is exact. */
+static struct det_result mad_brute(const struct mad_ref *ref, const double *v, int n, double x)
+{
+	struct det_result r = {NAN, NAN, NAN, NAN};
+	double *t, med, mad, sigma;
+
+	if (n == 0)
+		return r;
+	t = malloc((size_t)n * sizeof *t);
+	assert_non_null(t);
+	memcpy(t, v, (size_t)n * sizeof *t);
+	med = median_of(t, n);
+	for (int k = 0; k < n; k++)
+		t[k] = fabs(v[k] - med);
+	mad = median_of(t, n);
+	free(t);
+	sigma = 1.4826 * mad;
+	if (sigma < ref->abs_floor)
+		sigma = ref->abs_floor;
+	if (sigma < ref->rel_floor * fabs(med))
+		sigma = ref->rel_floor * fabs(med);
+	if (!(sigma > 1e-300))
+		sigma = 1e-300;
+	r.expected = med;
+	r.lower = med - ref->zt * sigma;
+	r.upper = med + ref->zt * sigma;
+	if (n >= ref->min_points && isfinite(x)) {
+		double z = fabs(x - med) / sigma;
+		r.score = z >= ref->zt ? 1.0 : z / ref->zt;
+	}
+	return r;
+}
+
+/* A value of the test streams: a random walk, small integers (many
+ * duplicates), spikes, -0, NaN and +-inf. */
+static double mad_stream_value(double *walk)
+{
+	uint64_t r = rng_next() % 100;
+	*walk += rng_unit() - 0.5;
+	if (r < 3)
+		return NAN;
+	if (r < 4)
+		return rng_next() % 2 ? INFINITY : -INFINITY;
+	if (r < 6)
+		return -0.0;
+	if (r < 40)
+		return (double)(rng_next() % 5) - 1;
+	if (r == 99)
+		return *walk + 100;
+	return *walk;
+}
+
+/* Save the state and load it back (the raw copy + valid() path): every state
+ * update() produces must be accepted. */
+static void mad_save_load(struct rig *r, int i)
+{
+	struct buf sv = {0};
+	save_state(r, &sv);
+	memset(r->state, 0, det_state_size(&r->d));
+	if (det_state_load(&r->d, r->state, sv.data, sv.len) != 0)
+		fail_msg("mad: load of its own save refused at point %d", i);
+	buf_free(&sv);
+}
+
+#define MAD_NBRUTE 20000
+
+/* Rolling window of w points (horizon in seconds, 0 = none), 20,000 points
+ * with gaps (NaN/inf values and time jumps), duplicate and out-of-order
+ * timestamps: every output equals the brute force over the window the
+ * header defines (the last w finite points, without those older than
+ * ts - horizon), bit for bit. */
+static void check_mad_rolling_brute(int w, double horizon, const struct mad_ref *ref)
+{
+	static double pts_x[MAD_NBRUTE], pts_t[MAD_NBRUTE], win[MAD_NBRUTE];
+	char wtext[16], htext[32], zt[32], af[32], rf[32], mp[16];
+	struct kv set[] = {{"window", wtext, NULL}, {"z_threshold", zt, NULL}, {"abs_floor", af, NULL},
+			   {"rel_floor", rf, NULL}, {"min_points", mp, NULL},  {"horizon", htext, NULL}};
+	double ts = 1.7e9, last = -INFINITY, walk = 0;
+	int npts = 0, finite = 0;
+	struct rig r;
+
+	snprintf(wtext, sizeof wtext, "%d", w);
+	snprintf(htext, sizeof htext, "%.0fs", horizon);
+	snprintf(zt, sizeof zt, "%.17g", ref->zt);
+	snprintf(af, sizeof af, "%.17g", ref->abs_floor);
+	snprintf(rf, sizeof rf, "%.17g", ref->rel_floor);
+	snprintf(mp, sizeof mp, "%d", ref->min_points);
+	rig_open(&r, "mad", set, VIGIL_ARRAY_LEN(set));
+	for (int i = 0; i < MAD_NBRUTE; i++) {
+		uint64_t g = rng_next() % 1000;
+		double t, x = mad_stream_value(&walk);
+		struct det_result o, want;
+		int n = 0;
+
+		if (g < 4)
+			t = last - 60.0 * (double)(1 + rng_next() % 3); /* out of order: ignored */
+		else if (g < 9)
+			t = ts; /* same timestamp again: accepted */
+		else if (g < 12)
+			t = ts += 60.0 * (double)(rng_next() % 100); /* a time gap */
+		else
+			t = ts += 60.0;
+		o = rig_feed(&r, t, x);
+		if (!isfinite(t) || t < last) {
+			struct det_result none = {NAN, NAN, NAN, NAN};
+			assert_same_result(&o, &none, 0);
+			continue;
+		}
+		last = t;
+		/* the window: the last w finite points, inside the horizon */
+		for (int k = npts - 1; k >= 0 && n < w; k--) {
+			if (horizon > 0 && !(pts_t[k] > t - horizon))
+				break;
+			win[n++] = pts_x[k];
+		}
+		want = mad_brute(ref, win, n, x);
+		if (!(isnan(o.expected) && isnan(want.expected)) &&
+		    (fabs(o.expected - want.expected) > 0 || fabs(o.lower - want.lower) > 0 ||
+		     fabs(o.upper - want.upper) > 0))
+			fail_msg("mad w=%d horizon=%g point %d (window of %d): got median %.17g band "
+				 "[%.17g, %.17g], brute force %.17g [%.17g, %.17g]",
+				 w, horizon, i, n, o.expected, o.lower, o.upper, want.expected, want.lower,
+				 want.upper);
+		assert_same_result(&o, &want, 0);
+		finite += isfinite(o.score);
+		if (isfinite(x)) {
+			pts_x[npts] = x + 0.0;
+			pts_t[npts++] = t;
+		}
+		if (i % 1500 == 700)
+			mad_save_load(&r, i);
+	}
+	if (finite < MAD_NBRUTE / 2)
+		fail_msg("mad w=%d: only %d finite scores", w, finite);
+	rig_close(&r);
+}
+
+static void test_mad__rolling_matches_brute_force(void **st)
+{
+	(void)st;
+	struct mad_ref plain = {.zt = 3, .min_points = 1};
+	struct mad_ref floors = {.zt = 4.5, .abs_floor = 0.2, .rel_floor = 0.05, .min_points = 7};
+
+	rng_state = 0x5eed0001ull;
+	check_mad_rolling_brute(41, 0, &plain);
+	check_mad_rolling_brute(240, 0, &floors);
+	check_mad_rolling_brute(40, 1800, &plain);
+	check_mad_rolling_brute(3, 0, &plain);
+	check_mad_rolling_brute(600, 7200, &floors);
+}
+
+#define MAD_T0 28333334.0 /* a tick number near 1.7e9 s / 60 s */
+
+/* Seasonal mode (season 10 min, step 1 min: S = 10 slots; 3 seasons, +-1
+ * slot), configured or learned step, 20,000 points with jittered timestamps,
+ * NaN/inf values, skipped ticks, long gaps, duplicate and out-of-order
+ * timestamps: every output equals the brute force over the finite values
+ * fed at ticks t - j S + o (j = 1..3, o = -1..1), bit for bit. */
+static void check_mad_seasonal_brute(const struct kv *set, size_t nset, const struct mad_ref *ref)
+{
+	enum { S = 10, SEASONS = 3, TOL = 1, NTICK = 3 * MAD_NBRUTE };
+	static double by_tick[NTICK];
+	double v[SEASONS * (2 * TOL + 1)], last_ts = -INFINITY, walk = 0;
+	int64_t tick = 0, last_tick = -1;
+	int finite = 0;
+	struct rig r;
+
+	for (int k = 0; k < NTICK; k++)
+		by_tick[k] = NAN;
+	rig_open(&r, "mad", set, nset);
+	for (int i = 0; i < MAD_NBRUTE && tick < NTICK - 200; i++) {
+		uint64_t g = rng_next() % 1000;
+		double t, x = mad_stream_value(&walk);
+		struct det_result o, want;
+		int64_t tk;
+		int n = 0;
+
+		if (i < 2) {
+			t = 60.0 * (MAD_T0 + (double)i); /* exact: a learned step is 60 s */
+			tick = i;
+		} else if (g < 4) {
+			t = last_ts - 60.0 * (double)(rng_next() % 3); /* out of order or a duplicate */
+		} else if (g < 8) {
+			t = last_ts + 1; /* a later time in the same tick */
+		} else {
+			tick += g < 20 ? 1 + (int64_t)(rng_next() % (g < 12 ? 80 : 5)) : 1;
+			t = 60.0 * (MAD_T0 + (double)tick) + 20.0 * (rng_unit() - 0.5);
+		}
+		o = rig_feed(&r, t, x);
+		tk = llround(t / 60.0) - (int64_t)MAD_T0;
+		if (!(t > last_ts) || tk <= last_tick) {
+			struct det_result none = {NAN, NAN, NAN, NAN};
+			assert_same_result(&o, &none, 0);
+			continue;
+		}
+		last_ts = t;
+		last_tick = tk;
+		for (int j = 1; j <= SEASONS; j++)
+			for (int64_t at = tk - j * S - TOL; at <= tk - j * S + TOL; at++)
+				if (at >= 0 && isfinite(by_tick[at]))
+					v[n++] = by_tick[at];
+		want = mad_brute(ref, v, n, x);
+		if (i == 0) /* a learned step holds the first point: no output either way */
+			assert_true(isnan(o.expected) && isnan(want.expected));
+		assert_same_result(&o, &want, 0);
+		finite += isfinite(o.score);
+		by_tick[tk] = isfinite(x) ? x + 0.0 : NAN;
+		if (i % 1500 == 700)
+			mad_save_load(&r, i);
+	}
+	if (finite < MAD_NBRUTE / 2)
+		fail_msg("mad seasonal: only %d finite scores", finite);
+	rig_close(&r);
+}
+
+static void test_mad__seasonal_matches_brute_force(void **st)
+{
+	(void)st;
+	struct kv fixed[] = {{"season", "10m", NULL},   {"step", "1m", NULL},
+			     {"seasons", "3", NULL},    {"phase_tolerance", "1", NULL},
+			     {"min_points", "1", NULL}, {"z_threshold", "3", NULL},
+			     {"rel_floor", "0", NULL}};
+	struct kv learn[] = {{"season", "10m", NULL},    {"max_season_points", "20", NULL},
+			     {"seasons", "3", NULL},     {"phase_tolerance", "1", NULL},
+			     {"min_points", "4", NULL},  {"z_threshold", "5", NULL},
+			     {"abs_floor", "0.3", NULL}, {"rel_floor", "0.02", NULL}};
+	struct mad_ref rf = {.zt = 3, .min_points = 1};
+	struct mad_ref rl = {.zt = 5, .abs_floor = 0.3, .rel_floor = 0.02, .min_points = 4};
+
+	rng_state = 0x5eed0002ull;
+	check_mad_seasonal_brute(fixed, VIGIL_ARRAY_LEN(fixed), &rf);
+	check_mad_seasonal_brute(learn, VIGIL_ARRAY_LEN(learn), &rl);
+}
+
+/* Load a copy of the save sv with 8 bytes at body offset off replaced by
+ * what p points to; the registry must refuse it (valid() says no). */
+static void expect_mad_refused(struct rig *r, const struct buf *sv, size_t body, size_t off, const void *p,
+			       size_t len, const char *what)
+{
+	uint8_t *bad = malloc(sv->len);
+	assert_non_null(bad);
+	memcpy(bad, sv->data, sv->len);
+	memcpy(bad + body + off, p, len);
+	if (det_state_load(&r->d, r->state, bad, sv->len) != -VIGIL_EINVAL)
+		fail_msg("mad: state with %s accepted", what);
+	free(bad);
+}
+
+/* valid() refuses states update() cannot produce. The body is the raw
+ * struct mad_state: int32 w, n, head at offsets 0, 4, 8, then the header,
+ * then (rolling) sorted[w], ring[w] and with a horizon ts[w] doubles at the
+ * end of the block. */
+static void test_mad__bad_state_refused(void **st)
+{
+	(void)st;
+	enum { W = 20 };
+	struct kv roll[] = {{"window", "20", NULL}};
+	struct kv hor[] = {{"window", "20", NULL}, {"horizon", "1h", NULL}};
+	struct kv seas[] = {{"season", "10m", NULL}, {"step", "1m", NULL}};
+	struct buf sv = {0};
+	struct rig r;
+	size_t body = 4 + 4 + 4 + 3 + 4, data;
+	double d, nan = NAN, inf = INFINITY, srt[W];
+	int32_t i32;
+
+	/* rolling: a full window of distinct values */
+	rig_open(&r, "mad", roll, 1);
+	for (int i = 0; i < 2 * W + 3; i++)
+		rig_feed(&r, 1000.0 + i, 10.0 + (double)((i * 7) % 23));
+	save_state(&r, &sv);
+	data = sv.len - body - 2 * W * sizeof(double);
+	memcpy(srt, sv.data + body + data, sizeof srt);
+	for (int k = 1; k < W; k++)
+		assert_true(srt[k - 1] < srt[k]); /* the layout the offsets assume */
+	expect_mad_refused(&r, &sv, body, data + 3 * 8, &srt[10], 8, "an unsorted window");
+	expect_mad_refused(&r, &sv, body, data + 5 * 8, &nan, 8, "NaN in the window");
+	expect_mad_refused(&r, &sv, body, data + (W - 1) * 8, &inf, 8, "inf in the window");
+	d = srt[W - 1] + 1; /* still sorted, no longer the ring's values */
+	expect_mad_refused(&r, &sv, body, data + (W - 1) * 8, &d, 8, "window != ring");
+	d = srt[4] + 0.5;
+	expect_mad_refused(&r, &sv, body, data + (W + 2) * 8, &d, 8, "ring != window");
+	i32 = W + 1;
+	expect_mad_refused(&r, &sv, body, 4, &i32, 4, "n > window");
+	i32 = -1;
+	expect_mad_refused(&r, &sv, body, 4, &i32, 4, "n < 0");
+	expect_mad_refused(&r, &sv, body, 8, &i32, 4, "head < 0");
+	i32 = W;
+	expect_mad_refused(&r, &sv, body, 8, &i32, 4, "head = window");
+	assert_int_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
+	rig_close(&r);
+
+	/* horizon: the timestamps ring must be ordered and not in the future */
+	rig_open(&r, "mad", hor, 2);
+	for (int i = 0; i < 2 * W + 3; i++)
+		rig_feed(&r, 1000.0 + i, 10.0 + (double)((i * 7) % 23));
+	save_state(&r, &sv);
+	data = sv.len - body - W * sizeof(double); /* ts[w] */
+	d = 1000.0 + 2 * W + 3 + 10;
+	for (int k = 0; k < W; k++)
+		expect_mad_refused(&r, &sv, body, data + (size_t)k * 8, &d, 8, "a timestamp in the future");
+	d = 0;
+	expect_mad_refused(&r, &sv, body, data + 7 * 8, &d, 8, "timestamps out of order");
+	assert_int_equal(det_state_load(&r.d, r.state, sv.data, sv.len), 0);
+	rig_close(&r);
+
+	/* seasonal: the ring takes NaN (missing) but not inf */
+	rig_open(&r, "mad", seas, 2);
+	for (int i = 0; i < 50; i++)
+		rig_feed(&r, 60.0 * (1000 + i), (double)i);
+	save_state(&r, &sv);
+	data = sv.len - body - 8;
+	expect_mad_refused(&r, &sv, body, data, &inf, 8, "inf in the seasonal ring");
+	i32 = 3;
+	expect_mad_refused(&r, &sv, body, 4, &i32, 4, "a rolling count in the seasonal mode");
+	{
+		/* control: a missing slot (NaN) is a state update() produces */
+		uint8_t *ok = malloc(sv.len);
+		assert_non_null(ok);
+		memcpy(ok, sv.data, sv.len);
+		memcpy(ok + body + data, &nan, 8);
+		assert_int_equal(det_state_load(&r.d, r.state, ok, sv.len), 0);
+		free(ok);
+	}
+	rig_close(&r);
+	buf_free(&sv);
+}
+
 static void test_mad__warmup_and_horizon(void **st)
 {
 	(void)st;
@@ -1094,6 +1432,9 @@ int main(void)
 		cmocka_unit_test(test_mad__hand_computed),
 		cmocka_unit_test(test_mad__zero_mad_floors),
 		cmocka_unit_test(test_mad__matches_sorting),
+		cmocka_unit_test(test_mad__rolling_matches_brute_force),
+		cmocka_unit_test(test_mad__seasonal_matches_brute_force),
+		cmocka_unit_test(test_mad__bad_state_refused),
 		cmocka_unit_test(test_mad__warmup_and_horizon),
 		cmocka_unit_test(test_mad__seasonal_known_answer),
 		cmocka_unit_test(test_mad__seasonal_config_errors),
