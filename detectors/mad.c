@@ -514,8 +514,8 @@ static void seasonal_point(const struct mad_cfg *c, struct mad_state *s, int64_t
 		}
 	}
 	if (n > 0) {
-		int32_t hint =
-			n / 4; /* the split takes about half of the k + 1 ~ n / 2 distances from the left */
+		/* the split takes about half of the k + 1 ~ n / 2 distances from the left */
+		int32_t hint = n / 4;
 		median_mad(v, n, &med, &mad, &hint);
 		sigma = sigma_of(c, med, mad);
 		out->expected = med;
