@@ -290,7 +290,7 @@ static void test_corrupt_state_refused(void **unused)
 	struct run a, b;
 	struct buf saved = {0};
 	uint64_t st = 11;
-	size_t body = 4 + 4 + 4 + strlen("ensemble") + 4, len, sets = 6 * 8192, refused = 0;
+	size_t body = 4 + 4 + 4 + strlen("ensemble") + 4, len, sets = 10 * 8192, refused = 0;
 	int64_t n = 0, i64;
 	double last_ts = NAN, d, xs[2 * CS_POINTS];
 	(void)unused;
@@ -332,7 +332,7 @@ static void test_corrupt_state_refused(void **unused)
 	refuse_word(&b, &saved, body, 16, &d, "last_ts inf");
 	d = NAN;
 	refuse_word(&b, &saved, body, 24, &d, "x_prev NaN");
-	/* every word before the bit sets (counts, indices, levels, values,
+	/* every word before the stamp tables (counts, indices, levels, values,
 	 * bins) set to all-ones (-1 / NaN) or to 0x7ff8...0 (NaN / a huge
 	 * count): refused unless it already held that pattern */
 	for (size_t at = 0; at + 8 <= len - sets; at += 8) {
@@ -347,7 +347,8 @@ static void test_corrupt_state_refused(void **unused)
 		}
 	}
 	assert_true(refused > 100);
-	/* a seen-context set fuller than its age allows */
+	/* a stamp table whose stamps are newer than its quantiser's
+	 * recordings (every stamp 0xffff) */
 	{
 		uint8_t *junk = malloc(saved.len);
 		assert_non_null(junk);
