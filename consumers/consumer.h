@@ -65,6 +65,8 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 /* The user's value of a librdkafka property, or NULL. */
 const char *kafka_cfg_prop(const struct kafka_cfg *c, const char *key);
 
+#define KAFKA_LAT_WINDOW 4096
+
 /* Counters of one process, logged as `event=stats` and at exit. */
 struct kafka_counters {
 	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
@@ -73,8 +75,17 @@ struct kafka_counters {
 	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
-	int64_t lag; /* sum over owned partitions of high watermark - next */
+	int64_t lag;     /* sum over owned partitions of high watermark - next */
+	uint64_t points; /* points decoded by this member's engines (gauge, refreshed with lag) */
+	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
+						   processed batch; 0 = none yet */
 	uint64_t gw_received, gw_duplicates, gw_bad, gw_submitted;
+	/* produce-to-delivery latency of alerts handed to destinations by the
+	 * gateway: wall clock at hand-off minus the input record's Kafka
+	 * timestamp (CreateTime), over the newest KAFKA_LAT_WINDOW alerts */
+	double lat_ms[KAFKA_LAT_WINDOW];
+	uint64_t lat_n; /* samples ever recorded; the ring holds the newest
+			  min(n, KAFKA_LAT_WINDOW) */
 };
 
 /* Run a member / gateway / single-mode process until *stop becomes non-zero
@@ -132,5 +143,7 @@ int kafka_header_str(const rd_kafka_message_t *m, const char *name, char *out, s
 
 /* Monotonic seconds. */
 double kafka_now(void);
+/* Wall-clock seconds since the epoch (comparable with Kafka timestamps). */
+double kafka_wall(void);
 
 #endif

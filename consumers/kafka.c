@@ -133,6 +133,7 @@ struct kpart {
 	struct hset sup; /* alerts already published for inputs < sup_max + 1 */
 	int64_t sup_max;
 	int64_t cur_offset;
+	int64_t cur_ts_ms;        /* Kafka timestamp of the record being processed; -1 = none */
 	int64_t seek_to;          /* >= 0 while a seek to it is pending (gap repair, skip ahead) */
 	int skipped;              /* the one skip ahead after the restore was done */
 	int64_t first_unrestored; /* first offset dropped while not restored; -1 = none */
@@ -154,6 +155,7 @@ struct kc {
 	int pending_restore;
 	uint64_t dr_fail[4];
 	struct kafka_counters *ctr;
+	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
 	rd_kafka_message_t **batch;
 	struct decoder *errdec; /* re-decodes poison records for the error text */
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain;
@@ -168,6 +170,8 @@ struct kgw {
 	size_t gen_max;
 	struct kafka_counters *ctr;
 	rd_kafka_message_t **batch;
+	double *lat_src; /* input timestamps (ms) of the alerts submitted in this batch */
+	size_t nlat_src;
 	double next_commit;
 	int stored;
 	struct complain bad_complain;
@@ -197,6 +201,11 @@ static void part_drop(struct kc *kc, const char *topic, int32_t partition)
 	for (size_t i = 0; i < kc->nparts; i++) {
 		struct kpart *p = kc->parts[i];
 		if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+			if (p->eng) {
+				struct engine_stats st;
+				engine_get_stats(p->eng, &st);
+				kc->points_retired += st.points;
+			}
 			part_free(p);
 			kc->parts[i] = kc->parts[--kc->nparts];
 			return;
@@ -235,6 +244,7 @@ static int part_add(struct kc *kc, const char *topic, int32_t partition)
 	p->first_unrestored = -1;
 	p->sup_max = -1;
 	p->seek_to = -1;
+	p->cur_ts_ms = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
 	eo.rs = kc->rs;
 	eo.format = kc->cfg->format;
@@ -318,7 +328,8 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 	if (json_object_set_new(j, "alert_id", json_string(id)) ||
 	    json_object_set_new(j, "input_topic", json_string(p->topic)) ||
 	    json_object_set_new(j, "input_partition", json_integer(p->partition)) ||
-	    json_object_set_new(j, "input_offset", json_integer(ev->pos))) {
+	    json_object_set_new(j, "input_offset", json_integer(ev->pos)) ||
+	    (p->cur_ts_ms >= 0 && json_object_set_new(j, "input_time_ms", json_integer(p->cur_ts_ms)))) {
 		json_decref(j);
 		return -VIGIL_ENOMEM;
 	}
@@ -762,6 +773,7 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 	const char *s = m->payload, *end = s ? s + m->len : NULL;
 	int any = 0;
 	p->cur_offset = m->offset;
+	p->cur_ts_ms = rd_kafka_message_timestamp(m, NULL);
 	while (s && s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;
@@ -782,11 +794,16 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 	p->dirty = 1;
 }
 
-static void update_lag(struct kc *kc)
+/* Refresh the gauges: lag and points. */
+static void update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
+	uint64_t points = kc->points_retired;
 	for (size_t i = 0; i < kc->nparts; i++) {
 		struct kpart *p = kc->parts[i];
+		struct engine_stats st;
+		engine_get_stats(p->eng, &st);
+		points += st.points;
 		int64_t lo, hi;
 		if (rd_kafka_get_watermark_offsets(kc->rk, p->topic, p->partition, &lo, &hi) == 0 &&
 		    hi >= 0) {
@@ -796,6 +813,7 @@ static void update_lag(struct kc *kc)
 		}
 	}
 	kc->ctr->lag = lag;
+	kc->ctr->points = points;
 }
 
 /* ---- member open/close ---- */
@@ -913,16 +931,42 @@ fail:
 	return rc;
 }
 
+/* Up to max messages (or events) from q without waiting for a full batch:
+ * what is already queued, or else the first message to arrive within
+ * timeout_ms plus whatever came with it. (rd_kafka_consume_batch_queue alone
+ * waits until max messages arrived or the timeout passed, which at a low
+ * input rate adds the whole timeout to every alert's latency.) Serves the
+ * rebalance callback like the batch call. Returns the count or -1. */
+static ssize_t consume_some(rd_kafka_queue_t *q, int timeout_ms, rd_kafka_message_t **out, size_t max)
+{
+	ssize_t n = rd_kafka_consume_batch_queue(q, 0, out, max);
+	if (n != 0 || timeout_ms <= 0)
+		return n;
+	rd_kafka_message_t *m = rd_kafka_consume_queue(q, timeout_ms);
+	if (m == NULL)
+		return 0;
+	out[0] = m;
+	n = max > 1 ? rd_kafka_consume_batch_queue(q, 0, out + 1, max - 1) : 0;
+	return n < 0 ? 1 : n + 1;
+}
+
 /* One poll of the member: a batch, restores, processing. */
 static void kc_step(struct kc *kc, int timeout_ms, volatile sig_atomic_t *stop)
 {
-	ssize_t n = rd_kafka_consume_batch_queue(kc->q, timeout_ms, kc->batch, (size_t)kc->cfg->batch_size);
+	ssize_t n = consume_some(kc->q, timeout_ms, kc->batch, (size_t)kc->cfg->batch_size);
 	if (n < 0)
 		LOG_WARN(COMP, "event=consume_failed err=\"%s\"", rd_kafka_err2str(rd_kafka_last_error()));
 	restore_pending(kc, stop);
+	uint64_t before = kc->ctr->records;
+	double t0 = n > 0 && kc->ctr->first_record_at <= 0 ? kafka_wall() : 0;
 	for (ssize_t i = 0; i < n; i++) {
 		process(kc, kc->batch[i]);
 		rd_kafka_message_destroy(kc->batch[i]);
+	}
+	if (kc->ctr->records != before) {
+		kc->ctr->last_record_at = kafka_wall();
+		if (kc->ctr->first_record_at <= 0)
+			kc->ctr->first_record_at = t0;
 	}
 	rd_kafka_poll(kc->prod, 0);
 }
@@ -948,6 +992,7 @@ static void kgw_close(struct kgw *g)
 	hset_clear(&g->seen[0]);
 	hset_clear(&g->seen[1]);
 	free(g->batch);
+	free(g->lat_src);
 	free(g);
 }
 
@@ -966,7 +1011,8 @@ static int kgw_open(const struct kafka_cfg *c, const struct ruleset *rs, struct 
 	g->ctr = ctr;
 	g->gen_max = 500000;
 	g->batch = calloc((size_t)c->batch_size, sizeof *g->batch);
-	if (g->batch == NULL)
+	g->lat_src = calloc((size_t)c->batch_size, sizeof *g->lat_src);
+	if (g->batch == NULL || g->lat_src == NULL)
 		goto fail;
 	if ((rc = gateway_create(rs, &go, &g->gw, err, sizeof err)) != 0) {
 		LOG_ERR(COMP, "event=gateway_failed err=\"%s\"", err);
@@ -1031,10 +1077,15 @@ static void kgw_message(struct kgw *g, rd_kafka_message_t *m)
 	json_object_del(j, "input_topic");
 	json_object_del(j, "input_partition");
 	json_object_del(j, "input_offset");
+	json_t *jt = json_object_get(j, "input_time_ms");
+	double src_ms = json_is_integer(jt) ? (double)json_integer_value(jt) : -1;
+	json_object_del(j, "input_time_ms");
 	if (alert_from_json(j, &ev, err, sizeof err) != 0)
 		goto bad;
 	gateway_submit(g->gw, &ev);
 	g->ctr->gw_submitted++;
+	if (src_ms > 0 && g->nlat_src < (size_t)g->cfg->batch_size)
+		g->lat_src[g->nlat_src++] = src_ms;
 	json_decref(j);
 	if (g->seen[0].n >= g->gen_max) {
 		hset_clear(&g->seen[1]);
@@ -1063,13 +1114,20 @@ store:;
 
 static void kgw_step(struct kgw *g, int timeout_ms)
 {
-	ssize_t n = rd_kafka_consume_batch_queue(g->q, timeout_ms, g->batch, (size_t)g->cfg->batch_size);
+	ssize_t n = consume_some(g->q, timeout_ms, g->batch, (size_t)g->cfg->batch_size);
 	for (ssize_t i = 0; i < n; i++) {
 		kgw_message(g, g->batch[i]);
 		rd_kafka_message_destroy(g->batch[i]);
 	}
 	if (n > 0)
 		gateway_flush(g->gw);
+	if (g->nlat_src) {
+		/* every alert of the batch has been handed to its destinations */
+		double wall_ms = kafka_wall() * 1e3;
+		for (size_t i = 0; i < g->nlat_src; i++)
+			g->ctr->lat_ms[g->ctr->lat_n++ % KAFKA_LAT_WINDOW] = wall_ms - g->lat_src[i];
+		g->nlat_src = 0;
+	}
 	double now = kafka_now();
 	if (g->stored && now >= g->next_commit) {
 		rd_kafka_commit(g->rk, NULL, 1);
@@ -1080,8 +1138,31 @@ static void kgw_step(struct kgw *g, int timeout_ms)
 
 /* ---- the loop ---- */
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* p50 / p99 / max of the latency window into out[3]; 0 when empty. */
+static void latency_summary(const struct kafka_counters *c, double out[3])
+{
+	size_t n = c->lat_n < KAFKA_LAT_WINDOW ? (size_t)c->lat_n : KAFKA_LAT_WINDOW;
+	double v[KAFKA_LAT_WINDOW];
+	out[0] = out[1] = out[2] = 0;
+	if (n == 0)
+		return;
+	memcpy(v, c->lat_ms, n * sizeof v[0]);
+	qsort(v, n, sizeof v[0], cmp_double);
+	out[0] = v[(n - 1) / 2];
+	out[1] = v[(size_t)((double)(n - 1) * 0.99 + 0.5)];
+	out[2] = v[n - 1];
+}
+
 static void log_stats(const struct kafka_counters *c, const char *event, size_t nparts)
 {
+	double lat[3];
+	latency_summary(c, lat);
 	LOG_INFO(COMP,
 		 "event=%s partitions=%zu records=%" PRIu64 " alerts_published=%" PRIu64
 		 " alerts_suppressed=%" PRIu64 " alerts_failed=%" PRIu64 " poison=%" PRIu64
@@ -1089,12 +1170,15 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " lag=%" PRId64 " rebalances=%" PRIu64 " assigned=%" PRIu64 " revoked=%" PRIu64
 		 " lost=%" PRIu64 " gaps=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
 		 " state_bytes=%" PRIu64 " restores=%" PRIu64 " restore_ms_max=%.1f gw_received=%" PRIu64
-		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64,
+		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64 " points=%" PRIu64
+		 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
+		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f",
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
 		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
-		 c->gw_duplicates, c->gw_bad);
+		 c->gw_duplicates, c->gw_bad, c->points, c->first_record_at, c->last_record_at, c->lat_n,
+		 lat[0], lat[1], lat[2]);
 }
 
 int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atomic_t *stop)
@@ -1130,7 +1214,7 @@ int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atom
 		}
 		if (c->stats_interval > 0 && now >= next_stats) {
 			if (kc)
-				update_lag(kc);
+				update_gauges(kc);
 			log_stats(&ctr, "stats", kc ? kc->nparts : 0);
 			next_stats = now + c->stats_interval;
 		}
@@ -1144,7 +1228,7 @@ int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atom
 	rc = 0;
 out:
 	if (kc)
-		update_lag(kc);
+		update_gauges(kc);
 	log_stats(&ctr, "final", kc ? kc->nparts : 0);
 	kc_close(kc);
 	kgw_close(g);

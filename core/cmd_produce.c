@@ -28,12 +28,18 @@ static void produce_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil produce (-b BOOTSTRAP | --bootstrap-file F) -t TOPIC [--rate N]\n"
 		   "                     [--key series|group:TAG1,TAG2|none] [--format NAME]\n"
-		   "                     [--set PROP=VALUE ...] FILE...|-\n\n"
+		   "                     [--lines N] [--set PROP=VALUE ...] FILE...|-\n\n"
 		   "Publishes each non-empty line of the files as one message. The key is the\n"
 		   "canonical series key of the line's first point (decoded with --format,\n"
 		   "default auto), or the values of the named tags (group:), or none. Every\n"
 		   "delivery is confirmed; exits 1 if any message was not delivered.\n\n"
-		   "  --rate N        messages per second (default: as fast as possible)\n"
+		   "  --rate N        lines per second (default: as fast as possible)\n"
+		   "  --lines N       pack up to N lines into one message (newline-separated),\n"
+		   "                  only lines whose keys map to the same partition, so every\n"
+		   "                  series still lands on one partition (the same one as with\n"
+		   "                  --lines 1, librdkafka's default key hash); packed messages\n"
+		   "                  carry no key and go out when full, after 64 KiB, or at\n"
+		   "                  the end (default 1; with --key none lines are packed in order)\n"
 		   "  --set P=V       extra librdkafka producer property\n");
 }
 
@@ -88,6 +94,65 @@ static void produce_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
 	}
 }
 
+/* Enqueue one message (copied), waiting while librdkafka's queue is full.
+ * Returns 0, or -1 after printing the error. */
+static int send_msg(rd_kafka_t *rk, const char *topic, int32_t part, const char *key, const void *val,
+		    size_t len)
+{
+	for (;;) {
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)val, len),
+			RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_END);
+		if (e == 0)
+			break;
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			fprintf(stderr, "vigil produce: %s\n", rd_kafka_err2str(e));
+			return -1;
+		}
+		rd_kafka_poll(rk, 50);
+	}
+	rd_kafka_poll(rk, 0);
+	return 0;
+}
+
+/* --lines N: the lines waiting for one partition, newline-separated. */
+#define PACK_MAX_BYTES (64u * 1024u)
+struct pack {
+	char *buf;
+	size_t len, cap, lines;
+};
+
+static int pack_add(struct pack *pk, const char *line, size_t len)
+{
+	if (pk->len + len + 1 > pk->cap) {
+		size_t nc = pk->cap ? pk->cap * 2 : 4096;
+		while (nc < pk->len + len + 1)
+			nc *= 2;
+		char *nb = realloc(pk->buf, nc);
+		if (nb == NULL)
+			return -1;
+		pk->buf = nb;
+		pk->cap = nc;
+	}
+	if (pk->lines)
+		pk->buf[pk->len++] = '\n';
+	memcpy(pk->buf + pk->len, line, len);
+	pk->len += len;
+	pk->lines++;
+	return 0;
+}
+
+static int pack_send(rd_kafka_t *rk, const char *topic, int32_t part, struct pack *pk, uint64_t *sent)
+{
+	if (send_msg(rk, topic, part, NULL, pk->buf, pk->len) != 0)
+		return -1;
+	(*sent)++;
+	pk->len = 0;
+	pk->lines = 0;
+	return 0;
+}
+
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -117,7 +182,11 @@ int cmd_produce(int argc, char **argv)
 	size_t nfiles = 0, nsets = 0;
 	double rate = 0;
 	char err[512], bootbuf[1024];
-	uint64_t counts[2] = {0, 0}, sent = 0, bad_key = 0;
+	uint64_t counts[2] = {0, 0}, sent = 0, bad_key = 0, nsent_lines = 0;
+	size_t nlines = 1;
+	int32_t npart = 0;
+	struct pack *packs = NULL;
+	rd_kafka_topic_t *rkt = NULL;
 	int rc = 1;
 	rd_kafka_t *rk = NULL;
 	char *line = NULL;
@@ -141,7 +210,16 @@ int cmd_produce(int argc, char **argv)
 			keymode = argv[++i];
 		else if (strcmp(a, "--format") == 0 && i + 1 < argc)
 			format = argv[++i];
-		else if (strcmp(a, "--set") == 0 && i + 1 < argc && nsets < VIGIL_ARRAY_LEN(sets))
+		else if (strcmp(a, "--lines") == 0 && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || v < 1 || v > 1000000) {
+				fprintf(stderr, "vigil produce: --lines wants 1..1000000, got '%s'\n",
+					argv[i]);
+				return 2;
+			}
+			nlines = (size_t)v;
+		} else if (strcmp(a, "--set") == 0 && i + 1 < argc && nsets < VIGIL_ARRAY_LEN(sets))
 			sets[nsets++] = argv[++i];
 		else if ((a[0] != '-' || strcmp(a, "-") == 0) && nfiles < VIGIL_ARRAY_LEN(files))
 			files[nfiles++] = a;
@@ -198,6 +276,18 @@ int cmd_produce(int argc, char **argv)
 	if (rk == NULL)
 		goto conf_fail;
 
+	if (nlines > 1) {
+		if (kafka_partition_count(rk, topic, 10000, &npart) != 0) {
+			fprintf(stderr, "vigil produce: cannot read the partition count of %s\n", topic);
+			goto out;
+		}
+		packs = calloc((size_t)npart + 1, sizeof *packs); /* [npart]: unkeyed lines */
+		rkt = rd_kafka_topic_new(rk, topic, NULL);
+		if (packs == NULL || rkt == NULL) {
+			fprintf(stderr, "vigil produce: out of memory\n");
+			goto out;
+		}
+	}
 	double t0 = mono_now();
 	for (size_t fi = 0; fi < nfiles && !produce_stop; fi++) {
 		struct decoder_opts dopts = {0};
@@ -221,7 +311,8 @@ int cmd_produce(int argc, char **argv)
 			goto out;
 		}
 		ssize_t len;
-		while (!produce_stop && (len = getline(&line, &cap, in)) >= 0) {
+		int failed = 0;
+		while (!failed && !produce_stop && (len = getline(&line, &cap, in)) >= 0) {
 			while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 				line[--len] = '\0';
 			if (len == 0)
@@ -234,48 +325,65 @@ int cmd_produce(int argc, char **argv)
 			     !kc.got))
 				bad_key++; /* still sent (unkeyed): the consumer counts and dead-letters it */
 			if (rate > 0) {
-				double due = t0 + (double)sent / rate;
+				double due = t0 + (double)nsent_lines / rate;
 				double now;
 				while ((now = mono_now()) < due) {
 					int ms = (int)((due - now) * 1e3);
 					rd_kafka_poll(rk, ms > 0 ? ms : 0);
 				}
 			}
-			for (;;) {
-				rd_kafka_resp_err_t e = rd_kafka_producev(
-					rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-					RD_KAFKA_V_VALUE(line, (size_t)len),
-					RD_KAFKA_V_KEY(key[0] ? key : NULL, key[0] ? strlen(key) : 0),
-					RD_KAFKA_V_END);
-				if (e == 0)
-					break;
-				if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-					fprintf(stderr, "vigil produce: %s\n", rd_kafka_err2str(e));
-					decoder_close(dec);
-					if (in != stdin)
-						fclose(in);
-					goto out;
-				}
-				rd_kafka_poll(rk, 50);
+			nsent_lines++;
+			if (packs == NULL) {
+				failed = send_msg(rk, topic, RD_KAFKA_PARTITION_UA, key[0] ? key : NULL, line,
+						  (size_t)len) != 0;
+				sent += !failed;
+				continue;
 			}
-			sent++;
-			rd_kafka_poll(rk, 0);
+			int32_t part = key[0] ? rd_kafka_msg_partitioner_consistent_random(
+							rkt, key, strlen(key), npart, NULL, NULL)
+					      : npart;
+			struct pack *pk = &packs[part];
+			if (pk->lines && pk->len + (size_t)len + 1 > PACK_MAX_BYTES) {
+				failed = pack_send(rk, topic, part == npart ? RD_KAFKA_PARTITION_UA : part,
+						   pk, &sent) != 0;
+				if (failed)
+					break;
+			}
+			if (pack_add(pk, line, (size_t)len) != 0) {
+				fprintf(stderr, "vigil produce: out of memory\n");
+				failed = 1;
+			} else if (pk->lines >= nlines) {
+				failed = pack_send(rk, topic, part == npart ? RD_KAFKA_PARTITION_UA : part,
+						   pk, &sent) != 0;
+			}
 		}
 		if (dec)
 			decoder_close(dec);
 		if (in != stdin)
 			fclose(in);
+		if (failed)
+			goto out;
 	}
+	for (int32_t i = 0; packs && i <= npart; i++)
+		if (packs[i].lines &&
+		    pack_send(rk, topic, i == npart ? RD_KAFKA_PARTITION_UA : i, &packs[i], &sent) != 0)
+			goto out;
 	while (rd_kafka_outq_len(rk) > 0 && !produce_stop)
 		rd_kafka_flush(rk, 1000);
 	double dt = mono_now() - t0;
 	fprintf(stderr,
-		"vigil produce: sent=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64 " unkeyed=%" PRIu64
-		" seconds=%.3f rate=%.0f/s\n",
-		sent, counts[0], counts[1], bad_key, dt, dt > 0 ? (double)counts[0] / dt : 0.0);
+		"vigil produce: lines=%" PRIu64 " sent=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64
+		" unkeyed=%" PRIu64 " seconds=%.3f rate=%.0f/s lines_per_s=%.0f\n",
+		nsent_lines, sent, counts[0], counts[1], bad_key, dt, dt > 0 ? (double)counts[0] / dt : 0.0,
+		dt > 0 ? (double)nsent_lines / dt : 0.0);
 	rc = (counts[1] == 0 && counts[0] == sent) ? 0 : 1;
 out:
 	free(line);
+	for (int32_t i = 0; packs && i <= npart; i++)
+		free(packs[i].buf);
+	free(packs);
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
 	if (rk)
 		rd_kafka_destroy(rk);
 	return rc;

@@ -19,3 +19,5 @@ f="$work/bench-$points-$series.txt"
 ls -l "$f" | awk '{printf "input: %.0f MB\n", $5/1e6}'
 /usr/bin/time -f "wall=%es maxrss=%MKB" taskset -c 0 "$vigil" replay --rules "$here/tests/bench/rules.yaml" "$f" 2>&1 >/dev/null | tr ' ' '\n' | grep -E '^(points|series|alerts|bytes_per_series|seconds|points_per_s|wall|maxrss)=' | tr '\n' ' '
 echo
+echo "== Kafka (tests/bench_kafka.sh)"
+VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# make bench, Kafka part: vigil end to end through the embedded broker
+# (`vigil broker`, librdkafka's mock cluster, on loopback). Never asserted in
+# tests; figures go to BENCHMARKS.md by hand.
+#
+#  1. throughput: POINTS points (Graphite, `vigil bench gen`, SERIES series,
+#     one DES rule per series) are produced into the input topic first, then
+#     1, 2 or 3 members start together and drain it. Rate = points /
+#     (last processed batch - first processed batch) over all members, from
+#     their `event=final` lines (points, first_record_at, last_record_at).
+#     Two layouts: one point per Kafka message, and up to 100 points of one
+#     partition per message (`vigil produce --lines 100`).
+#  2. latency: a member and the central gateway (two processes, the
+#     production shape) while `vigil produce` sends spiky series at a steady
+#     rate with the default producer settings; the gateway reports the
+#     produce-to-delivery latency of every alert (input record's Kafka
+#     CreateTime -> alert handed to its destination): p50/p99/max.
+#
+# env: BENCH_KAFKA_POINTS (1000000), BENCH_KAFKA_SERIES (10000),
+#      BENCH_KAFKA_PARTITIONS (24), BENCH_KAFKA_RATE (20000 points/s),
+#      BENCH_KAFKA_SECONDS (20), BENCH_KAFKA_MEMBERS ("1 2 3").
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/tests/fixtures/kafka/lib.sh"
+points=${BENCH_KAFKA_POINTS:-1000000}
+series=${BENCH_KAFKA_SERIES:-10000}
+nparts=${BENCH_KAFKA_PARTITIONS:-24}
+rate=${BENCH_KAFKA_RATE:-20000}
+secs=${BENCH_KAFKA_SECONDS:-20}
+members=${BENCH_KAFKA_MEMBERS:-1 2 3}
+
+"$VIGIL" bench gen --points "$points" --series "$series" >"$KT_DIR/in.txt" || kt_fail "bench gen"
+cat >"$KT_DIR/rules.yaml" <<EOT
+rules:
+  - name: bench-des
+    series: "svc.*"
+    detector: des
+    action: log
+    owner: bench
+  - name: kt-spike
+    series: "kt.load"
+    detector: des
+    params: {training: 10, alpha: 0.1, beta: 0.02, max_percent: 0.5, noise: 20}
+    direction: up
+    for: 1
+    keep_firing_for: 0
+    action: page
+    owner: bench
+owners:
+  - name: bench
+    destinations:
+      - type: file
+        path: $KT_DIR/alerts.jsonl
+EOT
+
+# bench_config NAME GROUP: a member/gateway config on the current broker.
+bench_config() {
+	cat >"$KT_DIR/$1.yaml" <<EOT
+kafka:
+  bootstrap.servers: "$KT_BOOT"
+  group.id: $2
+input: {topics: [metrics], format: graphite}
+state_topic: metrics.state
+alerts_topic: alerts
+rules: [$KT_DIR/rules.yaml]
+checkpoint_interval: ${BENCH_CKPT:-5s}
+stats_interval: 0.5s
+EOT
+}
+
+# final_sum NAMES...: total points and the window over the members' final lines.
+final_sum() {
+	python3 - "$@" <<'PY'
+import re, sys
+pts, first, last = 0, None, None
+for path in sys.argv[1:]:
+    lines = [l for l in open(path, errors="replace") if "event=final" in l]
+    if not lines:
+        sys.exit("no final line in %s" % path)
+    d = dict(re.findall(r"(\w+)=(\S+)", lines[-1]))
+    pts += int(d["points"])
+    f, l = float(d["first_record_at"]), float(d["last_record_at"])
+    if f > 0:
+        first = f if first is None else min(first, f)
+        last = l if last is None else max(last, l)
+if not first or last <= first:
+    sys.exit("no processing window")
+print("points=%d seconds=%.3f points_per_s=%.0f" % (pts, last - first, pts / (last - first)))
+PY
+}
+
+# points_of NAME: the newest points= of a member's stats.
+points_of() { kt_stat "$1" points; }
+all_done() {
+	local total=0 n
+	for m in "$@"; do n=$(points_of "$m"); total=$((total + ${n:-0})); done
+	[ "$total" -ge "$points" ]
+}
+
+throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
+	local nm=$1 lines=$2 names=() logs=()
+	kt_broker "$nparts"
+	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines "$lines" \
+		--set linger.ms=100 --set batch.num.messages=100000 "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
+		kt_fail "produce"
+	for i in $(seq "$nm"); do
+		bench_config "m$i" "bench-$nm-$lines"
+		names+=("m$i")
+		logs+=("$KT_DIR/m$i.log")
+	done
+	for m in "${names[@]}"; do kt_member "$m"; done
+	kt_wait 300 "all points processed" all_done "${names[@]}"
+	local pids=()
+	for m in "${names[@]}"; do eval "pids+=(\$KT_PID_$m)"; done
+	kt_stop "${pids[@]}"
+	sleep 0.3
+	local shares=""
+	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; done
+	echo "members=$nm points_per_message=$lines partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
+	kt_stop "$KT_BROKER_PID"
+	rm -f "$KT_DIR"/m*.log "$KT_DIR/boot"
+}
+
+echo "== kafka: $points points over $series series, $nparts partitions, members drain a preloaded topic"
+for lines in 1 100; do
+	for nm in $members; do throughput "$nm" "$lines"; done
+done
+
+echo "== kafka: produce-to-alert latency, member + gateway, $rate points/s for ${secs}s (producer linger.ms=5)"
+kt_broker "$nparts"
+bench_config m1 bench-lat
+bench_config gw bench-lat
+kt_member m1 ${BENCH_MEMBER_ARGS:-}
+kt_gateway gw
+restored_all() { [ "$(kt_stat m1 restores)" -ge "$nparts" ] 2>/dev/null; }
+kt_wait 60 "every partition assigned and restored" restored_all
+nser=1000
+npts=$(( rate * secs / nser ))
+kt_gen "$nser" "$npts" "$KT_DIR/spiky.txt" "$KT_DIR/spikes.txt"
+nspikes=$(wc -l <"$KT_DIR/spikes.txt")
+"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --rate "$rate" "$KT_DIR/spiky.txt" \
+	2>>"$KT_DIR/produce.log" || kt_fail "produce"
+delivered() {
+	local pub got
+	pub=$(kt_stat m1 alerts_published)
+	got=$(kt_stat gw gw_received)
+	[ "$(kt_stat m1 lag)" = 0 ] && [ "${pub:-0}" -ge "$nspikes" ] && [ "${got:-0}" -ge "$pub" ]
+}
+kt_wait 60 "every alert delivered" delivered
+kt_stop "$KT_PID_m1" "$KT_PID_gw"
+sleep 0.3
+grep 'event=final' "$KT_DIR/gw.log" | tr ' ' '\n' | grep -E '^alert_latency_' | tr '\n' ' '
+echo "spikes=$nspikes points=$(( npts * nser ))"
