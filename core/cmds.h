@@ -16,6 +16,7 @@ int cmd_rules(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
 

@@ -19,6 +19,7 @@ const struct vigil_cmd vigil_cmds[] = {
 	{"gateway", "gateway -c CONFIG: the alert gateway as a consumer group on the alerts topic",
 	 cmd_gateway},
 	{"produce", "publish metric lines to a Kafka topic, keyed by series", cmd_produce},
+	{"consume", "read a topic (e.g. the dead-letter topic) as JSON lines, without a group", cmd_consume},
 	{"broker", "a development Kafka broker (librdkafka mock cluster, in memory)", cmd_broker},
 	{"help", "this text; `vigil help detectors` lists detectors and parameters", cmd_help},
 	{"version", "print the version", cmd_version},
