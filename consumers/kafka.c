@@ -706,7 +706,8 @@ static void poison(struct kc *kc, struct kpart *p, const rd_kafka_message_t *m, 
 		memcpy(key, m->key, m->key_len);
 		key[m->key_len] = '\0';
 	}
-	if (produce(kc, kc->cfg->dead_letter_topic, key, rec, len, h, DR_DLQ) == 0)
+	/* a record without a key is dead-lettered without one (not with "") */
+	if (produce(kc, kc->cfg->dead_letter_topic, m->key ? key : NULL, rec, len, h, DR_DLQ) == 0)
 		kc->ctr->dead_lettered++;
 	rd_kafka_headers_destroy(h);
 }

@@ -103,8 +103,8 @@ for d, i in zip(dlq, inp):
         bad.append("asked for %s@%s, got %s@%d" % (d["headers"]["vigil.src"], d["headers"]["vigil.offset"], src, i["offset"]))
     if i["value"] != d["value"]:
         bad.append("%s@%d holds %r, the dead-letter copy %r" % (src, i["offset"], i["value"], d["value"]))
-    # the original key travels along (the member writes "no key" as an empty one)
-    if (i["key"] or "") != (d["key"] or ""):
+    # the original key travels along, a missing key stays missing (null)
+    if i["key"] != d["key"]:
         bad.append("%s@%d key %r, the dead-letter copy %r" % (src, i["offset"], i["key"], d["key"]))
 for b in bad[:20]:
     print("dlq input check:", b, file=sys.stderr)
