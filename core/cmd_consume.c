@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
+#include "consumers/consumer.h"
 #include "core/cmds.h"
 #include "core/vigil.h"
 
@@ -366,31 +367,10 @@ struct cpart {
 	int done;          /* reached `high` (without --follow) */
 };
 
-static double consume_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int ms_left(double deadline)
 {
-	double left = deadline - consume_now();
+	double left = deadline - kafka_now();
 	return left > 0 ? (int)(left * 1e3) + 1 : 1;
-}
-
-static int read_first_line(const char *path, char *out, size_t outlen)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	if (fgets(out, (int)outlen, f) == NULL) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	out[strcspn(out, "\r\n")] = '\0';
-	return out[0] ? 0 : -1;
 }
 
 /* Parse a non-negative decimal integer (all of s). 0 or -1. */
@@ -506,7 +486,7 @@ int cmd_consume(int argc, char **argv)
 		}
 	}
 	if (bootfile && boot == NULL) {
-		if (read_first_line(bootfile, bootbuf, sizeof bootbuf) != 0) {
+		if (cmd_read_first_line(bootfile, bootbuf, sizeof bootbuf) != 0) {
 			fprintf(stderr, "vigil consume: cannot read bootstrap servers from %s\n", bootfile);
 			return 2;
 		}
@@ -580,7 +560,7 @@ int cmd_consume(int argc, char **argv)
 
 	/* Metadata of all topics: asking for the topic by name could create it
 	 * (the mock broker auto-creates topics named in a Metadata request). */
-	double deadline = consume_now() + timeout;
+	double deadline = kafka_now() + timeout;
 	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, ms_left(deadline));
 	if (e != 0) {
 		rd_kafka_consumer_poll(rk, 0); /* collect the connection errors */
@@ -653,13 +633,13 @@ int cmd_consume(int argc, char **argv)
 	size_t left = 0;
 	for (size_t i = 0; i < nparts; i++)
 		left += !parts[i].done;
-	double last_progress = consume_now();
+	double last_progress = kafka_now();
 	int failed = 0;
 	while (!consume_stop && !failed && !ce.fatal && (follow || left > 0) &&
 	       (count == 0 || printed < (uint64_t)count)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (m == NULL) {
-			if (!follow && consume_now() - last_progress > timeout) {
+			if (!follow && kafka_now() - last_progress > timeout) {
 				fprintf(stderr, "vigil consume: no progress for %g s; unfinished:", timeout);
 				for (size_t i = 0; i < nparts; i++)
 					if (!parts[i].done)
@@ -679,14 +659,14 @@ int cmd_consume(int argc, char **argv)
 				p->done = 1;
 				left--;
 			}
-			last_progress = consume_now();
+			last_progress = kafka_now();
 		} else if (m->err) {
 			fprintf(stderr, "vigil consume: %s/%" PRId32 ": %s\n",
 				m->rkt ? rd_kafka_topic_name(m->rkt) : topic, m->partition,
 				rd_kafka_message_errstr(m));
 			failed = 1;
 		} else if (p && (follow || m->offset < p->high) && m->offset >= p->next) {
-			last_progress = consume_now();
+			last_progress = kafka_now();
 			if (print_msg(m) != 0)
 				failed = 1;
 			printed++;

@@ -153,27 +153,6 @@ static int pack_send(rd_kafka_t *rk, const char *topic, int32_t part, struct pac
 	return 0;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int read_first_line(const char *path, char *out, size_t outlen)
-{
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	if (fgets(out, (int)outlen, f) == NULL) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	out[strcspn(out, "\r\n")] = '\0';
-	return out[0] ? 0 : -1;
-}
-
 int cmd_produce(int argc, char **argv)
 {
 	const char *boot = NULL, *bootfile = NULL, *topic = NULL, *keymode = "series", *format = "auto";
@@ -230,7 +209,7 @@ int cmd_produce(int argc, char **argv)
 		}
 	}
 	if (bootfile && boot == NULL) {
-		if (read_first_line(bootfile, bootbuf, sizeof bootbuf) != 0) {
+		if (cmd_read_first_line(bootfile, bootbuf, sizeof bootbuf) != 0) {
 			fprintf(stderr, "vigil produce: cannot read bootstrap servers from %s\n", bootfile);
 			return 2;
 		}
@@ -288,7 +267,7 @@ int cmd_produce(int argc, char **argv)
 			goto out;
 		}
 	}
-	double t0 = mono_now();
+	double t0 = kafka_now();
 	for (size_t fi = 0; fi < nfiles && !produce_stop; fi++) {
 		struct decoder_opts dopts = {0};
 		struct decoder *dec = NULL;
@@ -327,7 +306,7 @@ int cmd_produce(int argc, char **argv)
 			if (rate > 0) {
 				double due = t0 + (double)nsent_lines / rate;
 				double now;
-				while ((now = mono_now()) < due) {
+				while ((now = kafka_now()) < due) {
 					int ms = (int)((due - now) * 1e3);
 					rd_kafka_poll(rk, ms > 0 ? ms : 0);
 				}
@@ -370,7 +349,7 @@ int cmd_produce(int argc, char **argv)
 			goto out;
 	while (rd_kafka_outq_len(rk) > 0 && !produce_stop)
 		rd_kafka_flush(rk, 1000);
-	double dt = mono_now() - t0;
+	double dt = kafka_now() - t0;
 	fprintf(stderr,
 		"vigil produce: lines=%" PRIu64 " sent=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64
 		" unkeyed=%" PRIu64 " seconds=%.3f rate=%.0f/s lines_per_s=%.0f\n",

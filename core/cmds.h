@@ -4,6 +4,8 @@
 #ifndef CORE_CMDS_H
 #define CORE_CMDS_H
 
+#include <stddef.h>
+
 struct vigil_cmd {
 	const char *name;
 	const char *summary;
@@ -25,5 +27,8 @@ extern const struct vigil_cmd vigil_cmds[];
 
 /* 1 if argv has -h/--help before any "--". */
 int cmd_wants_help(int argc, char **argv);
+/* The first line of a file (e.g. a --bootstrap-file) into out, without its
+ * line end. 0, or -1 if the file cannot be read or the line is empty. */
+int cmd_read_first_line(const char *path, char *out, size_t outlen);
 
 #endif

@@ -6,6 +6,20 @@
 #include "core/cmds.h"
 #include "core/vigil.h"
 
+int cmd_read_first_line(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(out, (int)outlen, f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return out[0] ? 0 : -1;
+}
+
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
