@@ -13,6 +13,8 @@ mkdir -p "$work"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== detectors (pre-parsed points, 1000 series round-robin, one core)"
 taskset -c 0 "$vigil" bench detectors --points 5000000 --series 1000
+echo "== holtwinters over two weeks of 1-minute points per series (warm-up amortised)"
+taskset -c 0 "$vigil" bench detectors --points 20000000 --series 1000 --detector holtwinters
 echo "== vigil replay: $points points over $series series (graphite lines, rule: des on every series)"
 f="$work/bench-$points-$series.txt"
 [ -s "$f" ] || "$vigil" bench gen --points "$points" --series "$series" >"$f"
