@@ -282,16 +282,17 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 			m->rkt ? rd_kafka_topic_name(m->rkt) : "-", rd_kafka_err2str(m->err));
 }
 
-/* Enqueue one message; waits (serving delivery reports) while the local
- * queue is full. Returns 0 or -VIGIL_EIO. */
-static int produce(struct kc *kc, const char *topic, const char *key, const void *val, size_t len,
-		   rd_kafka_headers_t *hdrs, uintptr_t kind)
+/* Enqueue one message (key: keylen bytes, or NULL for no key); waits
+ * (serving delivery reports) while the local queue is full. Returns 0 or
+ * -VIGIL_EIO. */
+static int produce(struct kc *kc, const char *topic, const void *key, size_t keylen, const void *val,
+		   size_t len, rd_kafka_headers_t *hdrs, uintptr_t kind)
 {
 	for (int tries = 0;; tries++) {
 		rd_kafka_headers_t *h = hdrs ? rd_kafka_headers_copy(hdrs) : NULL;
 		rd_kafka_resp_err_t e = rd_kafka_producev(
 			kc->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+			RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_KEY(key, keylen),
 			RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE((void *)kind), RD_KAFKA_V_END);
 		if (e == 0)
 			return 0;
@@ -343,7 +344,8 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 	rd_kafka_header_add(h, "vigil.fp", -1, fp, -1);
 	rd_kafka_header_add(h, "vigil.src", -1, p->source, -1);
 	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
-	rc = produce(kc, kc->cfg->alerts_topic, ev->owner ? ev->owner : "", s, strlen(s), h, DR_ALERT);
+	const char *owner = ev->owner ? ev->owner : "";
+	rc = produce(kc, kc->cfg->alerts_topic, owner, strlen(owner), s, strlen(s), h, DR_ALERT);
 	rd_kafka_headers_destroy(h);
 	free(s);
 	if (rc == 0) {
@@ -701,13 +703,8 @@ static void poison(struct kc *kc, struct kpart *p, const rd_kafka_message_t *m, 
 	rd_kafka_header_add(h, "vigil.error", -1, err, -1);
 	rd_kafka_header_add(h, "vigil.src", -1, p->source, -1);
 	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
-	char key[512] = "";
-	if (m->key && m->key_len < sizeof key) {
-		memcpy(key, m->key, m->key_len);
-		key[m->key_len] = '\0';
-	}
-	/* a record without a key is dead-lettered without one (not with "") */
-	if (produce(kc, kc->cfg->dead_letter_topic, m->key ? key : NULL, rec, len, h, DR_DLQ) == 0)
+	/* the original key as it was, any length; none stays none */
+	if (produce(kc, kc->cfg->dead_letter_topic, m->key, m->key_len, rec, len, h, DR_DLQ) == 0)
 		kc->ctr->dead_lettered++;
 	rd_kafka_headers_destroy(h);
 }

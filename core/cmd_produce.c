@@ -119,6 +119,7 @@ static int send_msg(rd_kafka_t *rk, const char *topic, int32_t part, const char 
 /* --lines N: the lines waiting for one partition, newline-separated. */
 #define PACK_MAX_BYTES (64u * 1024u)
 struct pack {
+	int32_t part; /* target partition; RD_KAFKA_PARTITION_UA for unkeyed lines */
 	char *buf;
 	size_t len, cap, lines;
 };
@@ -143,14 +144,28 @@ static int pack_add(struct pack *pk, const char *line, size_t len)
 	return 0;
 }
 
-static int pack_send(rd_kafka_t *rk, const char *topic, int32_t part, struct pack *pk, uint64_t *sent)
+static int pack_send(rd_kafka_t *rk, const char *topic, struct pack *pk, uint64_t *sent)
 {
-	if (send_msg(rk, topic, part, NULL, pk->buf, pk->len) != 0)
+	if (send_msg(rk, topic, pk->part, NULL, pk->buf, pk->len) != 0)
 		return -1;
 	(*sent)++;
 	pk->len = 0;
 	pk->lines = 0;
 	return 0;
+}
+
+/* Add a line to pk, sending the pack first if the line would take it over
+ * PACK_MAX_BYTES and after if it now holds max_lines. 0 or -1 (printed). */
+static int pack_put(rd_kafka_t *rk, const char *topic, struct pack *pk, const char *line, size_t len,
+		    size_t max_lines, uint64_t *sent)
+{
+	if (pk->lines && pk->len + len + 1 > PACK_MAX_BYTES && pack_send(rk, topic, pk, sent) != 0)
+		return -1;
+	if (pack_add(pk, line, len) != 0) {
+		fprintf(stderr, "vigil produce: out of memory\n");
+		return -1;
+	}
+	return pk->lines >= max_lines ? pack_send(rk, topic, pk, sent) : 0;
 }
 
 int cmd_produce(int argc, char **argv)
@@ -266,6 +281,8 @@ int cmd_produce(int argc, char **argv)
 			fprintf(stderr, "vigil produce: out of memory\n");
 			goto out;
 		}
+		for (int32_t i = 0; i <= npart; i++)
+			packs[i].part = i < npart ? i : RD_KAFKA_PARTITION_UA;
 	}
 	double t0 = kafka_now();
 	for (size_t fi = 0; fi < nfiles && !produce_stop; fi++) {
@@ -321,20 +338,7 @@ int cmd_produce(int argc, char **argv)
 			int32_t part = key[0] ? rd_kafka_msg_partitioner_consistent_random(
 							rkt, key, strlen(key), npart, NULL, NULL)
 					      : npart;
-			struct pack *pk = &packs[part];
-			if (pk->lines && pk->len + (size_t)len + 1 > PACK_MAX_BYTES) {
-				failed = pack_send(rk, topic, part == npart ? RD_KAFKA_PARTITION_UA : part,
-						   pk, &sent) != 0;
-				if (failed)
-					break;
-			}
-			if (pack_add(pk, line, (size_t)len) != 0) {
-				fprintf(stderr, "vigil produce: out of memory\n");
-				failed = 1;
-			} else if (pk->lines >= nlines) {
-				failed = pack_send(rk, topic, part == npart ? RD_KAFKA_PARTITION_UA : part,
-						   pk, &sent) != 0;
-			}
+			failed = pack_put(rk, topic, &packs[part], line, (size_t)len, nlines, &sent) != 0;
 		}
 		if (dec)
 			decoder_close(dec);
@@ -344,8 +348,7 @@ int cmd_produce(int argc, char **argv)
 			goto out;
 	}
 	for (int32_t i = 0; packs && i <= npart; i++)
-		if (packs[i].lines &&
-		    pack_send(rk, topic, i == npart ? RD_KAFKA_PARTITION_UA : i, &packs[i], &sent) != 0)
+		if (packs[i].lines && pack_send(rk, topic, &packs[i], &sent) != 0)
 			goto out;
 	while (rd_kafka_outq_len(rk) > 0 && !produce_stop)
 		rd_kafka_flush(rk, 1000);

@@ -153,4 +153,45 @@ expect_err 2 "sasl.oauthbearer.client.secret" C -t ctest --set sasl.oauthbearer.
 C -t ctest --set sasl.password=Hunter2pw --set fetch.wait.max.ms=Hunter2pw 2>&1 >/dev/null | grep -q Hunter2pw && kt_fail "password echoed"
 C -t ctest --set ssl.key.password:Hunter2pw 2>&1 >/dev/null | grep -q Hunter2pw && kt_fail "password echoed (no '=')"
 C -t ctest --set sasl.oauthbearer.client.secret=Hunter2pw --set sasl.oauthbearer.client.secret.bogus=1 2>&1 >/dev/null | grep -q Hunter2pw && kt_fail "secret echoed"
-kt_log "PASS: consume read-back, --count, --partition/--from, --from end, --follow, errors, masking"
+# produce --lines: 40 series x 5 points packed 3 lines a message; every line
+# arrives once, in order per series, no message holds more than 3 lines or
+# lines of two partitions, and each series sits on the partition the same
+# line gets unpacked and keyed (topic cunpacked).
+python3 - "$KT_DIR/many.txt" <<'PY2'
+import sys
+with open(sys.argv[1], "w") as f:
+    for k in range(5):
+        for s in range(40):
+            f.write("pk.load;host=h%02d %d %d\n" % (s, k, 1700000000 + 60 * k))
+PY2
+"$VIGIL" produce -b "$KT_BOOT" -t cpacked --format graphite --lines 3 "$KT_DIR/many.txt" 2>>"$KT_DIR/produce.log" || kt_fail "produce --lines"
+"$VIGIL" produce -b "$KT_BOOT" -t cunpacked --format graphite "$KT_DIR/many.txt" 2>>"$KT_DIR/produce.log" || kt_fail "produce unpacked"
+C -t cpacked >"$KT_DIR/packed.jsonl" 2>>"$KT_DIR/all.err" || kt_fail "consume cpacked"
+C -t cunpacked >"$KT_DIR/unpacked.jsonl" 2>>"$KT_DIR/all.err" || kt_fail "consume cunpacked"
+python3 - "$KT_DIR/many.txt" "$KT_DIR/packed.jsonl" "$KT_DIR/unpacked.jsonl" <<'PY2' || kt_fail "produce --lines packing"
+import sys, json, collections
+want = open(sys.argv[1]).read().splitlines()
+packed = [json.loads(l) for l in open(sys.argv[2])]
+home = {json.loads(l)["value"].split()[0]: json.loads(l)["partition"] for l in open(sys.argv[3])}
+bad, got = [], collections.defaultdict(list)
+for r in sorted(packed, key=lambda r: (r["partition"], r["offset"])):
+    lines = r["value"].split("\n")
+    if len(lines) > 3 or r["key"] is not None:
+        bad.append("message %d lines, key %r" % (len(lines), r["key"]))
+    for line in lines:
+        ser = line.split()[0]
+        if home.get(ser) != r["partition"]:
+            bad.append("%s on partition %d, unpacked on %s" % (ser, r["partition"], home.get(ser)))
+        got[ser].append(line)
+exp = collections.defaultdict(list)
+for line in want:
+    exp[line.split()[0]].append(line)
+if got != exp:
+    bad.append("lines per series differ (%d vs %d series)" % (len(got), len(exp)))
+if len(packed) >= len(want):
+    bad.append("%d messages for %d lines: nothing packed" % (len(packed), len(want)))
+for b in bad[:10]:
+    print("packing:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY2
+kt_log "PASS: consume read-back, --count, --partition/--from, --from end, --follow, errors, masking, produce --lines"
