@@ -24,7 +24,6 @@
 #define NTICKS  1100
 #define T_ROGUE 700
 #define ROGUE   3
-#define MAX_EV  512
 
 /* ---- data ---- */
 
@@ -177,33 +176,6 @@ static void test_peer__detector_absent_member(void **state)
 
 /* ---- through the engine ---- */
 
-struct got {
-	int n;
-	struct {
-		int status;
-		char rule[64], owner[64], series[128];
-		double ts, value, score;
-		long long pos;
-	} ev[MAX_EV];
-};
-
-static int collect(void *ctx, const struct alert_event *ev)
-{
-	struct got *g = ctx;
-	if (g->n == MAX_EV)
-		return -1;
-	g->ev[g->n].status = ev->status;
-	snprintf(g->ev[g->n].rule, sizeof g->ev[0].rule, "%s", ev->rule);
-	snprintf(g->ev[g->n].owner, sizeof g->ev[0].owner, "%s", ev->owner);
-	snprintf(g->ev[g->n].series, sizeof g->ev[0].series, "%s", ev->series);
-	g->ev[g->n].ts = ev->ts;
-	g->ev[g->n].value = ev->value;
-	g->ev[g->n].score = ev->score;
-	g->ev[g->n].pos = (long long)ev->pos;
-	g->n++;
-	return 0;
-}
-
 static struct ruleset *load_text(const char *yaml, char *err, size_t errlen, int *rc)
 {
 	char path[] = "/tmp/vigil-test-peer-XXXXXX";
@@ -248,11 +220,11 @@ static struct ruleset *peer_rules(const char *yaml)
 	return rs;
 }
 
-static struct engine *new_engine(struct ruleset *rs, struct got *g)
+static struct engine *new_engine(struct ruleset *rs, struct alerts_got *g)
 {
 	struct engine *e = NULL;
 	char err[256];
-	struct engine_opts o = {.rs = rs, .format = "auto", .on_alert = collect, .alert_ctx = g};
+	struct engine_opts o = {.rs = rs, .format = "auto", .on_alert = alerts_collect, .alert_ctx = g};
 	if (engine_create(&o, &e, err, sizeof err) != 0)
 		fail_msg("engine: %s", err);
 	return e;
@@ -289,7 +261,7 @@ static void run(struct engine *e, int t0, int t1, int rogue, int silent, int sil
 	}
 }
 
-static int count_firing(const struct got *g, const char *series, double from_ts)
+static int count_firing(const struct alerts_got *g, const char *series, double from_ts)
 {
 	int n = 0;
 	for (int i = 0; i < g->n; i++)
@@ -302,7 +274,7 @@ static int count_firing(const struct got *g, const char *series, double from_ts)
 static void test_peer__engine_rogue(void **state)
 {
 	struct ruleset *rs = peer_rules(PEER_RULES(""));
-	static struct got g, g0;
+	static struct alerts_got g, g0;
 	struct engine *e = new_engine(rs, &g), *e0 = new_engine(rs, &g0);
 	struct engine_stats es;
 
@@ -345,7 +317,7 @@ static void test_peer__engine_rogue(void **state)
 static void test_peer__engine_silent_member(void **state)
 {
 	struct ruleset *rs = peer_rules(PEER_RULES(""));
-	static struct got g;
+	static struct alerts_got g;
 	struct engine *e = new_engine(rs, &g);
 	struct engine_stats es;
 
@@ -376,7 +348,7 @@ static void test_peer__engine_silent_member(void **state)
 static void test_peer__engine_max_members(void **state)
 {
 	struct ruleset *rs = peer_rules(PEER_RULES("    params: {max_members: 5}\n"));
-	static struct got g;
+	static struct alerts_got g;
 	struct engine *e = new_engine(rs, &g);
 	struct engine_stats es;
 
@@ -396,7 +368,7 @@ static void test_peer__engine_max_members(void **state)
 static void test_peer__checkpoint_round_trip(void **state)
 {
 	struct ruleset *rs = peer_rules(PEER_RULES(""));
-	static struct got ga, gb;
+	static struct alerts_got ga, gb;
 	struct engine *a = new_engine(rs, &ga), *b = new_engine(rs, &gb), *c;
 	struct buf blob = {0}, fa = {0}, fc = {0};
 	int cut = 650;

@@ -12,38 +12,9 @@
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
 
+#include "tests/testutil.h"
+
 #include "core/engine.h"
-
-#define MAX_EV 256
-
-struct got {
-	int n;
-	struct {
-		int status;
-		char rule[64], owner[64], series[128];
-		double ts, value, expected, score, started;
-		long long start_pos;
-	} ev[MAX_EV];
-};
-
-static int collect(void *ctx, const struct alert_event *ev)
-{
-	struct got *g = ctx;
-	if (g->n == MAX_EV)
-		return -1;
-	g->ev[g->n].status = ev->status;
-	snprintf(g->ev[g->n].rule, sizeof g->ev[0].rule, "%s", ev->rule);
-	snprintf(g->ev[g->n].owner, sizeof g->ev[0].owner, "%s", ev->owner);
-	snprintf(g->ev[g->n].series, sizeof g->ev[0].series, "%s", ev->series);
-	g->ev[g->n].ts = ev->ts;
-	g->ev[g->n].value = ev->value;
-	g->ev[g->n].expected = ev->expected;
-	g->ev[g->n].score = ev->score;
-	g->ev[g->n].started = ev->started;
-	g->ev[g->n].start_pos = (long long)ev->start_pos;
-	g->n++;
-	return 0;
-}
 
 static const char rules_yaml[] = "rules:\n"
 				 "  - name: lat\n"
@@ -83,12 +54,15 @@ static struct ruleset *load_rules(void)
 	return rs;
 }
 
-static struct engine *new_engine(struct ruleset *rs, struct got *g, size_t max_series)
+static struct engine *new_engine(struct ruleset *rs, struct alerts_got *g, size_t max_series)
 {
 	struct engine *e = NULL;
 	char err[256];
-	struct engine_opts o = {
-		.rs = rs, .format = "auto", .max_series = max_series, .on_alert = collect, .alert_ctx = g};
+	struct engine_opts o = {.rs = rs,
+				.format = "auto",
+				.max_series = max_series,
+				.on_alert = alerts_collect,
+				.alert_ctx = g};
 	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
 	return e;
 }
@@ -114,7 +88,7 @@ static void test_engine__spike_alerts_both_rules(void **st)
 {
 	(void)st;
 	struct ruleset *rs = load_rules();
-	struct got *g = calloc(1, sizeof *g);
+	struct alerts_got *g = calloc(1, sizeof *g);
 	struct engine *e = new_engine(rs, g, 0);
 	feed_range(e, 0, 1000);
 	int lat_fire = 0, des_fire = 0, wrong = 0;
@@ -153,7 +127,7 @@ static void test_engine__checkpoint_continues_exactly(void **st)
 {
 	(void)st;
 	struct ruleset *rs = load_rules();
-	struct got *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	struct alerts_got *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
 	struct engine *ea = new_engine(rs, a, 0), *eb = new_engine(rs, b, 0);
 	struct buf blob = {0};
 
@@ -195,7 +169,7 @@ static void test_engine__bad_checkpoint_leaves_fresh_engine(void **st)
 {
 	(void)st;
 	struct ruleset *rs = load_rules();
-	struct got *g = calloc(1, sizeof *g);
+	struct alerts_got *g = calloc(1, sizeof *g);
 	struct engine *e = new_engine(rs, g, 0);
 	struct buf blob = {0};
 	struct engine_stats es;
@@ -223,7 +197,7 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 {
 	(void)st;
 	struct ruleset *rs = load_rules();
-	struct got *g = calloc(1, sizeof *g);
+	struct alerts_got *g = calloc(1, sizeof *g);
 	struct engine *e = new_engine(rs, g, 0);
 	struct engine_stats es;
 	char line[128];

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "detectors/detector.h"
+#include "sinks/alert.h"
 
 /* NaN-aware comparison with a relative tolerance (cmocka's float asserts
  * cast to float, which is useless for doubles). */
@@ -53,6 +56,39 @@ static inline struct det_result rig_feed(struct rig *r, double ts, double x)
 	memset(&out, 0x5a, sizeof out);
 	assert_int_equal(r->d.type->update(r->d.cfg, r->state, ts, x, &out), 0);
 	return out;
+}
+
+/* An engine's alert callback for tests: alerts_collect(ctx = struct
+ * alerts_got *) copies each event; fails (-1) once ALERTS_GOT_MAX are held. */
+#define ALERTS_GOT_MAX 512
+struct alerts_got {
+	int n;
+	struct {
+		int status;
+		char rule[64], owner[64], series[128];
+		double ts, value, expected, score, started;
+		long long pos, start_pos;
+	} ev[ALERTS_GOT_MAX];
+};
+
+static inline int alerts_collect(void *ctx, const struct alert_event *ev)
+{
+	struct alerts_got *g = ctx;
+	if (g->n == ALERTS_GOT_MAX)
+		return -1;
+	g->ev[g->n].status = ev->status;
+	snprintf(g->ev[g->n].rule, sizeof g->ev[0].rule, "%s", ev->rule);
+	snprintf(g->ev[g->n].owner, sizeof g->ev[0].owner, "%s", ev->owner);
+	snprintf(g->ev[g->n].series, sizeof g->ev[0].series, "%s", ev->series);
+	g->ev[g->n].ts = ev->ts;
+	g->ev[g->n].value = ev->value;
+	g->ev[g->n].expected = ev->expected;
+	g->ev[g->n].score = ev->score;
+	g->ev[g->n].started = ev->started;
+	g->ev[g->n].pos = (long long)ev->pos;
+	g->ev[g->n].start_pos = (long long)ev->start_pos;
+	g->n++;
+	return 0;
 }
 
 #endif
