@@ -666,8 +666,9 @@ static int32_t detect_season(const struct hw_cfg *c, const double *y, int32_t n,
 	/* coarse ACF: block means of m ticks, lags 1 .. lmax / m */
 	m = (lmax + HW_ACF_COARSE - 1) / HW_ACF_COARSE;
 	jmax = lmax / m; /* <= HW_ACF_COARSE */
+	struct acf_in blk = {.y = scratch, .p0 = 0, .q = 0, .clip = INFINITY};
+	const struct acf_in *src = &in;
 	if (m > 1) {
-		struct acf_in blk = {.y = scratch, .p0 = 0, .q = 0, .clip = INFINITY};
 		int32_t nc = (n + m - 1) / m;
 		for (int32_t j = 0; j < nc; j++) {
 			double s = 0;
@@ -680,42 +681,25 @@ static int32_t detect_season(const struct hw_cfg *c, const double *y, int32_t n,
 			scratch[j] = cnt ? s / cnt : NAN;
 		}
 		blk.n = nc;
-		corr_range(&blk, 1, jmax, rc + 1);
-		for (int32_t j = 1; j <= jmax + 1; j++) {
-			double r = j <= jmax ? rc[j] : -2;
-			/* prev1 = r(j-1) is a local maximum? */
-			if (j >= 3 && prev1 >= prev2 && prev1 >= r)
-				for (int i = 0; i < 3; i++)
-					if (prev1 > peak_r[i]) {
-						for (int q = 2; q > i; q--) {
-							peak_r[q] = peak_r[q - 1];
-							peaks[q] = peaks[q - 1];
-						}
-						peak_r[i] = prev1;
-						peaks[i] = j - 1;
-						break;
+		src = &blk;
+	}
+	corr_range(src, 1, jmax, rc + 1);
+	for (int32_t j = 1; j <= jmax + 1; j++) {
+		double r = j <= jmax ? rc[j] : -2;
+		/* prev1 = r(j-1) is a local maximum? keep the 3 highest */
+		if (j >= 3 && prev1 >= prev2 && prev1 >= r)
+			for (int i = 0; i < 3; i++)
+				if (prev1 > peak_r[i]) {
+					for (int q = 2; q > i; q--) {
+						peak_r[q] = peak_r[q - 1];
+						peaks[q] = peaks[q - 1];
 					}
-			prev2 = prev1;
-			prev1 = r;
-		}
-	} else {
-		corr_range(&in, 1, jmax, rc + 1);
-		for (int32_t j = 1; j <= jmax + 1; j++) {
-			double r = j <= jmax ? rc[j] : -2;
-			if (j >= 3 && prev1 >= prev2 && prev1 >= r)
-				for (int i = 0; i < 3; i++)
-					if (prev1 > peak_r[i]) {
-						for (int q = 2; q > i; q--) {
-							peak_r[q] = peak_r[q - 1];
-							peaks[q] = peaks[q - 1];
-						}
-						peak_r[i] = prev1;
-						peaks[i] = j - 1;
-						break;
-					}
-			prev2 = prev1;
-			prev1 = r;
-		}
+					peak_r[i] = prev1;
+					peaks[i] = j - 1;
+					break;
+				}
+		prev2 = prev1;
+		prev1 = r;
 	}
 	if (m > 1) {
 		/* periods shorter than 2 blocks vanish in the block means: scan
