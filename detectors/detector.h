@@ -93,4 +93,15 @@ int det_state_load(const struct detector *d, void *state, const uint8_t *data, s
 
 void det_print_help(FILE *f);
 
+/* Soft thresholding (the proximal map of k|v|): v shrunk towards 0 by k,
+ * 0 inside [-k, k]. Shared by the robust-PCA detectors. */
+static inline double det_soft(double v, double k)
+{
+	if (v > k)
+		return v - k;
+	if (v < -k)
+		return v + k;
+	return 0.0;
+}
+
 #endif

@@ -12,6 +12,7 @@
 #include <gsl/gsl_vector.h>
 
 #include "core/vigil.h"
+#include "detectors/detector.h"
 
 /* Scratch layout (doubles):
  *   M r² (Cholesky of LᵀL + λ1 I) | At r² (Ã) | A2 r² | L2 m·r | B2 m·r |
@@ -157,15 +158,6 @@ void orpca_reconstruct(const struct orpca_cfg *c, const double *st, const double
 	gsl_blas_dgemv(CblasNoTrans, 1.0, &L.matrix, &cv.vector, 0.0, &out.vector);
 }
 
-static double soft(double v, double k)
-{
-	if (v > k)
-		return v - k;
-	if (v < -k)
-		return v + k;
-	return 0.0;
-}
-
 /* The projection into the work arrays: k.cv = c, k.e = e, k.t = L·c. */
 static int project(const struct orpca_cfg *c, const double *st, struct work *k, const double *z, int *iters)
 {
@@ -208,7 +200,7 @@ static int project(const struct orpca_cfg *c, const double *st, struct work *k, 
 		if (gsl_blas_dgemv(CblasNoTrans, 1.0, &L.matrix, &cv.vector, 0.0, &t.vector) != GSL_SUCCESS)
 			return -VIGIL_ENUMERIC;
 		for (size_t i = 0; i < m; i++) {
-			k->e[i] = soft(z[i] - k->t[i], c->lambda2);
+			k->e[i] = det_soft(z[i] - k->t[i], c->lambda2);
 			de += (k->e[i] - k->ep[i]) * (k->e[i] - k->ep[i]);
 		}
 		for (size_t j = 0; j < r; j++)
@@ -223,27 +215,40 @@ static int project(const struct orpca_cfg *c, const double *st, struct work *k, 
 	return 0;
 }
 
+/* On failure the outputs read NaN (and *iters 0). */
+static void outputs_nan(const struct orpca_cfg *c, double *e, double *recon, double *coef, int *iters)
+{
+	fill_nan(e, c->m);
+	fill_nan(recon, c->m);
+	fill_nan(coef, c->r);
+	if (iters)
+		*iters = 0;
+}
+
+/* project() and copy its results to the optional outputs (NaN on failure). */
+static int project_out(const struct orpca_cfg *c, const double *st, struct work *k, const double *z,
+		       double *e, double *recon, double *coef, int *iters)
+{
+	int rc = project(c, st, k, z, iters);
+
+	if (rc != 0) {
+		outputs_nan(c, e, recon, coef, iters);
+		return rc;
+	}
+	if (e)
+		memcpy(e, k->e, c->m * sizeof *e);
+	if (recon)
+		memcpy(recon, k->t, c->m * sizeof *recon);
+	if (coef)
+		memcpy(coef, k->cv, c->r * sizeof *coef);
+	return 0;
+}
+
 int orpca_project(const struct orpca_cfg *c, const double *st, double *work, const double *z, double *e,
 		  double *recon, double *coef, int *iters)
 {
 	struct work k = work_of(c, work);
-	int rc = project(c, st, &k, z, iters);
-
-	if (rc != 0) {
-		fill_nan(e, c->m);
-		fill_nan(recon, c->m);
-		fill_nan(coef, c->r);
-		if (iters)
-			*iters = 0;
-		return rc;
-	}
-	if (e)
-		memcpy(e, k.e, c->m * sizeof *e);
-	if (recon)
-		memcpy(recon, k.t, c->m * sizeof *recon);
-	if (coef)
-		memcpy(coef, k.cv, c->r * sizeof *coef);
-	return 0;
+	return project_out(c, st, &k, z, e, recon, coef, iters);
 }
 
 /* Learn into k->A2, k->B2, k->L2; st is only read. */
@@ -312,25 +317,14 @@ int orpca_update(const struct orpca_cfg *c, double *st, double *work, const doub
 		 double *recon, double *coef, int *iters)
 {
 	struct work k = work_of(c, work);
-	int rc = project(c, st, &k, z, iters);
-
 	/* Outputs are copied first: they belong to the old basis, and learn()
 	 * reuses k.t. */
-	if (rc == 0) {
-		if (e)
-			memcpy(e, k.e, c->m * sizeof *e);
-		if (recon)
-			memcpy(recon, k.t, c->m * sizeof *recon);
-		if (coef)
-			memcpy(coef, k.cv, c->r * sizeof *coef);
+	int rc = project_out(c, st, &k, z, e, recon, coef, iters);
+
+	if (rc == 0)
 		rc = learn(c, st, &k, z, k.e, k.cv);
-	}
 	if (rc != 0) {
-		fill_nan(e, c->m);
-		fill_nan(recon, c->m);
-		fill_nan(coef, c->r);
-		if (iters)
-			*iters = 0;
+		outputs_nan(c, e, recon, coef, iters);
 		return rc;
 	}
 	commit(c, st, &k);

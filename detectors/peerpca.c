@@ -292,11 +292,6 @@ static int spd_solve(double *M, double *b, size_t r)
 	return 0;
 }
 
-static double soft(double v, double k)
-{
-	return v > k ? v - k : v < -k ? v + k : 0.0;
-}
-
 /* Judge every ready member against its peers only (leave one out): with
  * G = LᵀL and h = Lᵀ(z − e), member i's coefficients come from
  * (G − l_i l_iᵀ + λ1 I) c_i = h − l_i (z_i − e_i), its prediction is
@@ -342,7 +337,7 @@ static int loo_refine(const struct peer_cfg *c, struct parts *p, size_t m, const
 			p->pred[i] = pr;
 		}
 		for (size_t i = 0; i < m; i++)
-			p->e[i] = ready[i] ? soft(p->z[i] - p->pred[i], c->lambda2) : 0.0;
+			p->e[i] = ready[i] ? det_soft(p->z[i] - p->pred[i], c->lambda2) : 0.0;
 	}
 	for (size_t a = 0; a < r; a++) {
 		double v = 0;

@@ -43,15 +43,6 @@
 
 /* ---- batch decomposition ---- */
 
-static double soft(double v, double k)
-{
-	if (v > k)
-		return v - k;
-	if (v < -k)
-		return v + k;
-	return 0.0;
-}
-
 /* Sample sd (n−1) of v[0..n), mean in *mean. */
 static double sample_sd(const double *v, size_t n, double *mean)
 {
@@ -136,7 +127,7 @@ int rad_decompose_info(const double *X, size_t P, size_t N, double lambda_s, dou
 
 		/* S = soft(X − L, λ_S μ) */
 		for (size_t k = 0; k < n; k++) {
-			Sz[k] = soft(Z[k] - Lz[k], ts);
+			Sz[k] = det_soft(Z[k] - Lz[k], ts);
 			l1s += fabs(Sz[k]);
 		}
 		/* L = SVT(X − S, λ_L μ), SVD on the orientation with rows ≥ columns:
