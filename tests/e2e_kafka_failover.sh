@@ -9,12 +9,7 @@ kt_broker 6
 for n in m1 m2 m3 gw; do kt_config $n; done
 kt_gateway gw
 kt_member m1; kt_member m2; kt_member m3
-settled() {
-	local a b c
-	a=$(kt_nowned m1); b=$(kt_nowned m2); c=$(kt_nowned m3)
-	[ "$a" -ge 1 ] && [ "$b" -ge 1 ] && [ "$c" -ge 1 ] && [ $((a + b + c)) -eq 6 ]
-}
-kt_wait 60 "three members owning six partitions" settled
+kt_wait 60 "three members owning six partitions" kt_split 6 m1 m2 m3
 kt_gen 24 160 "$KT_DIR/data.txt" "$KT_DIR/spikes.txt"
 sort "$KT_DIR/spikes.txt" >"$KT_DIR/want.txt"
 sent=$(wc -l <"$KT_DIR/data.txt")

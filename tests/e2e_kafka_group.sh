@@ -8,12 +8,7 @@ kt_broker 6
 for n in m1 m2 m3 gw; do kt_config $n; done
 kt_gateway gw
 kt_member m1; kt_member m2; kt_member m3
-settled() {
-	local a b c
-	a=$(kt_nowned m1); b=$(kt_nowned m2); c=$(kt_nowned m3)
-	[ "$a" -ge 1 ] && [ "$b" -ge 1 ] && [ "$c" -ge 1 ] && [ $((a + b + c)) -eq 6 ]
-}
-kt_wait 60 "three members owning six partitions" settled
+kt_wait 60 "three members owning six partitions" kt_split 6 m1 m2 m3
 all=$( (kt_owned m1; kt_owned m2; kt_owned m3) | tr ' ' '\n' | grep . | sort)
 [ "$(echo "$all" | wc -l)" -eq 6 ] || kt_fail "owned partitions: $all"
 [ "$(echo "$all" | sort -u | wc -l)" -eq 6 ] || kt_fail "a partition has two owners: $all"

@@ -9,8 +9,7 @@ kt_broker 6
 for n in m1 m2 m3 gw; do kt_config $n; done
 kt_gateway gw
 kt_member m1; kt_member m2
-two() { [ "$(kt_nowned m1)" -ge 1 ] && [ "$(kt_nowned m2)" -ge 1 ] && [ $(( $(kt_nowned m1) + $(kt_nowned m2) )) -eq 6 ]; }
-kt_wait 60 "two members owning six partitions" two
+kt_wait 60 "two members owning six partitions" kt_split 6 m1 m2
 kt_gen 24 160 "$KT_DIR/data.txt" "$KT_DIR/spikes.txt"
 sort "$KT_DIR/spikes.txt" >"$KT_DIR/want.txt"
 sent=$(wc -l <"$KT_DIR/data.txt")
