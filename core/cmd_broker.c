@@ -25,13 +25,8 @@
 #include "core/cmds.h"
 #include "core/log.h"
 
-static volatile sig_atomic_t broker_stop, broker_down_req, broker_up_req;
+static volatile sig_atomic_t broker_down_req, broker_up_req;
 
-static void on_term(int sig)
-{
-	(void)sig;
-	broker_stop = 1;
-}
 static void on_usr1(int sig)
 {
 	(void)sig;
@@ -169,11 +164,9 @@ int cmd_broker(int argc, char **argv)
 		fprintf(stderr, "vigil broker: --partitions must be 1..1000 and --brokers 1..16\n");
 		return 2;
 	}
+	cmd_stop_on_signals();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_usr2;
@@ -246,7 +239,7 @@ int cmd_broker(int argc, char **argv)
 	LOG_INFO("broker",
 		 "event=started bootstrap=%s brokers=%d (development mock: in memory, 5 MiB/partition)", boot,
 		 nbrokers);
-	while (!broker_stop) {
+	while (!cmd_stop) {
 		struct pollfd pfd = {fd, POLLIN, 0};
 		int pr = poll(&pfd, fd >= 0 ? 1 : 0, 200);
 		if (broker_down_req) {

@@ -31,14 +31,6 @@
 
 #define CONSUME_MAX_SETS 64
 
-static volatile sig_atomic_t consume_stop;
-
-static void consume_on_term(int sig)
-{
-	(void)sig;
-	consume_stop = 1;
-}
-
 static void consume_usage(FILE *f)
 {
 	fprintf(f,
@@ -501,11 +493,7 @@ int cmd_consume(int argc, char **argv)
 	}
 	ce.follow = follow;
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = consume_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cmd_stop_on_signals();
 
 	/* Defaults, then the user's --set (which win), then what this tool
 	 * depends on: no commits and partition EOF events. */
@@ -635,7 +623,7 @@ int cmd_consume(int argc, char **argv)
 		left += !parts[i].done;
 	double last_progress = kafka_now();
 	int failed = 0;
-	while (!consume_stop && !failed && !ce.fatal && (follow || left > 0) &&
+	while (!cmd_stop && !failed && !ce.fatal && (follow || left > 0) &&
 	       (count == 0 || printed < (uint64_t)count)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (m == NULL) {
@@ -684,7 +672,7 @@ int cmd_consume(int argc, char **argv)
 		fprintf(stderr, "vigil consume: writing stdout failed\n");
 		failed = 1;
 	}
-	if (consume_stop && !follow && left > 0 && !failed) {
+	if (cmd_stop && !follow && left > 0 && !failed) {
 		fprintf(stderr, "vigil consume: interrupted before the end of %s\n", topic);
 		failed = 1;
 	}

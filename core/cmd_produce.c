@@ -16,14 +16,6 @@
 #include "core/cmds.h"
 #include "core/series.h"
 
-static volatile sig_atomic_t produce_stop;
-
-static void produce_on_term(int sig)
-{
-	(void)sig;
-	produce_stop = 1;
-}
-
 static void produce_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil produce (-b BOOTSTRAP | --bootstrap-file F) -t TOPIC [--rate N]\n"
@@ -236,11 +228,7 @@ int cmd_produce(int argc, char **argv)
 		produce_usage(stderr);
 		return 2;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = produce_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cmd_stop_on_signals();
 
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	static const char *const defs[][2] = {{"linger.ms", "5"},
@@ -285,7 +273,7 @@ int cmd_produce(int argc, char **argv)
 			packs[i].part = i < npart ? i : RD_KAFKA_PARTITION_UA;
 	}
 	double t0 = kafka_now();
-	for (size_t fi = 0; fi < nfiles && !produce_stop; fi++) {
+	for (size_t fi = 0; fi < nfiles && !cmd_stop; fi++) {
 		struct decoder_opts dopts = {0};
 		struct decoder *dec = NULL;
 		char series_default[256];
@@ -308,7 +296,7 @@ int cmd_produce(int argc, char **argv)
 		}
 		ssize_t len;
 		int failed = 0;
-		while (!failed && !produce_stop && (len = getline(&line, &cap, in)) >= 0) {
+		while (!failed && !cmd_stop && (len = getline(&line, &cap, in)) >= 0) {
 			while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 				line[--len] = '\0';
 			if (len == 0)
@@ -350,7 +338,7 @@ int cmd_produce(int argc, char **argv)
 	for (int32_t i = 0; packs && i <= npart; i++)
 		if (packs[i].lines && pack_send(rk, topic, &packs[i], &sent) != 0)
 			goto out;
-	while (rd_kafka_outq_len(rk) > 0 && !produce_stop)
+	while (rd_kafka_outq_len(rk) > 0 && !cmd_stop)
 		rd_kafka_flush(rk, 1000);
 	double dt = kafka_now() - t0;
 	fprintf(stderr,

@@ -10,14 +10,6 @@
 #include "core/cmds.h"
 #include "core/log.h"
 
-static volatile sig_atomic_t run_stop;
-
-static void run_on_term(int sig)
-{
-	(void)sig;
-	run_stop = 1;
-}
-
 static void run_usage(FILE *f, const char *name)
 {
 	fprintf(f,
@@ -80,13 +72,9 @@ static int run_common(int argc, char **argv, int gateway)
 		kafka_cfg_free(c);
 		return 2;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = run_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	cmd_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);
-	int rc = kafka_run(c, mode, &run_stop);
+	int rc = kafka_run(c, mode, &cmd_stop);
 	kafka_cfg_free(c);
 	return rc == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #ifndef CORE_CMDS_H
 #define CORE_CMDS_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct vigil_cmd {
@@ -30,5 +31,9 @@ int cmd_wants_help(int argc, char **argv);
 /* The first line of a file (e.g. a --bootstrap-file) into out, without its
  * line end. 0, or -1 if the file cannot be read or the line is empty. */
 int cmd_read_first_line(const char *path, char *out, size_t outlen);
+/* Set to 1 by SIGTERM / SIGINT once cmd_stop_on_signals() ran: the
+ * long-running subcommands (one per process) poll it to finish cleanly. */
+extern volatile sig_atomic_t cmd_stop;
+void cmd_stop_on_signals(void);
 
 #endif

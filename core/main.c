@@ -20,6 +20,23 @@ int cmd_read_first_line(const char *path, char *out, size_t outlen)
 	return out[0] ? 0 : -1;
 }
 
+volatile sig_atomic_t cmd_stop;
+
+static void cmd_on_term(int sig)
+{
+	(void)sig;
+	cmd_stop = 1;
+}
+
+void cmd_stop_on_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cmd_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
