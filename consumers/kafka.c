@@ -156,6 +156,9 @@ struct kc {
 	uint64_t dr_fail[4];
 	struct kafka_counters *ctr;
 	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
+	/* the entry of the previous message (batches come in runs of one
+	 * partition); reset when an entry is freed */
+	struct kpart *hot;
 	rd_kafka_message_t **batch;
 	struct decoder *errdec; /* re-decodes poison records for the error text */
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain;
@@ -206,6 +209,8 @@ static void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				engine_get_stats(p->eng, &st);
 				kc->points_retired += st.points;
 			}
+			if (kc->hot == p)
+				kc->hot = NULL;
 			part_free(p);
 			kc->parts[i] = kc->parts[--kc->nparts];
 			return;
@@ -718,7 +723,10 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 				 rd_kafka_message_errstr(m));
 		return;
 	}
-	struct kpart *p = part_find(kc, rd_kafka_topic_name(m->rkt), m->partition);
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct kpart *p = kc->hot;
+	if (p == NULL || m->partition != p->partition || strcmp(topic, p->topic) != 0)
+		p = kc->hot = part_find(kc, topic, m->partition);
 	if (p == NULL || !p->restored) {
 		kc->ctr->dropped_unowned++;
 		if (p && (p->first_unrestored < 0 || m->offset < p->first_unrestored))
