@@ -15,8 +15,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CFLAGS  = $(WARN) $(DEFS) $(OPT) $(PKG_CFLAGS) $(EXTRA)
 SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-LIB_SRC  := $(sort $(wildcard core/*.c consumers/*.c detectors/*.c rules/*.c sinks/*.c))
-LIB_SRC  := $(filter-out core/main.c,$(LIB_SRC))
+LIB_SRC  := $(sort $(wildcard core/*.c detectors/*.c rules/*.c engine/*.c sinks/*.c consumers/*.c cli/*.c))
+LIB_SRC  := $(filter-out cli/main.c,$(LIB_SRC))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 E2E      := $(sort $(wildcard tests/e2e_*.sh))
 
@@ -65,11 +65,11 @@ build/rel/libvigil.a: $(rel_OBJ)
 build/asan/libvigil.a: $(asan_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-bin/vigil: build/rel/core/main.o build/rel/libvigil.a
+bin/vigil: build/rel/cli/main.o build/rel/libvigil.a
 	@mkdir -p bin
 	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
 
-build/asan/vigil: build/asan/core/main.o build/asan/libvigil.a
+build/asan/vigil: build/asan/cli/main.o build/asan/libvigil.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 build/rel/tests/%: build/rel/tests/%.o build/rel/libvigil.a
@@ -122,4 +122,4 @@ format-check:
 clean:
 	rm -rf build bin
 
--include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/core/main.d build/asan/core/main.d
+-include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/cli/main.d build/asan/cli/main.d

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "consumers/point.h"
+#include "core/point.h"
 #include "core/vigil.h"
 
 #define DECODER_MAX_RECORD (1u << 20) /* longer records are rejected unread */

@@ -1,8 +1,12 @@
 /* log_write and the complaint rate limiter declared in log.h. */
 #include "core/log.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
+
+#include "core/clock.h"
 
 int log_level = LOG_LEVEL_INFO;
 
@@ -16,7 +20,16 @@ void log_write(int level, const char *comp, const char *fmt, ...)
 
 	if (level < 0 || level > LOG_LEVEL_DEBUG)
 		level = LOG_LEVEL_ERR;
-	n = snprintf(line, sizeof line, "vigil %s [%s] ", level_names[level], comp ? comp : "-");
+	/* RFC 3339 UTC with milliseconds: 2026-12-06T19:30:00.123Z */
+	double now = clock_wall(), whole = floor(now);
+	time_t secs = (time_t)whole;
+	int ms = (int)((now - whole) * 1000.0);
+	struct tm tm;
+	char stamp[32] = "1970-01-01T00:00:00";
+	if (gmtime_r(&secs, &tm))
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof line, "%s.%03dZ vigil %s [%s] ", stamp, ms > 999 ? 999 : ms,
+		     level_names[level], comp ? comp : "-");
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	va_start(ap, fmt);

@@ -1,5 +1,7 @@
-/* One logging family for vigil: key=value lines on stderr with a component
- * prefix, printf-checked, plus a rate limiter for repeated complaints.
+/* One logging family for vigil: key=value lines on stderr, each starting
+ * with an RFC 3339 UTC timestamp with milliseconds and a component prefix
+ * ("2026-12-06T19:30:00.123Z vigil info [kafka] event=..."), printf-checked,
+ * plus a rate limiter for repeated complaints.
  * @thread any; each line is written with one fprintf call. */
 #ifndef CORE_LOG_H
 #define CORE_LOG_H

@@ -2,7 +2,7 @@
  * matchers (see rules.h). Pure functions, no allocation, any thread. */
 #include <string.h>
 
-#include "consumers/point.h"
+#include "core/point.h"
 #include "rules/rules.h"
 
 /* Match one bracket expression starting at p (just after '['). Returns the

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumers/point.h" /* struct tag */
+#include "core/point.h" /* struct tag */
 #include "core/vigil.h"
 #include "detectors/detector.h"
 

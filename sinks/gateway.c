@@ -19,7 +19,7 @@
  * COMPLAIN_INTERVAL seconds per destination. A durable outbox comes later.
  * @thread single-threaded (see gateway.h). */
 /* rules/rules.h uses struct tag without declaring it: pull it in first. */
-#include "consumers/point.h"
+#include "core/point.h"
 #include "sinks/gateway.h"
 
 #include <inttypes.h>

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "rules/rules.h"
-#include "sinks/alert.h"
+#include "core/alert.h"
 
 struct gateway;
 

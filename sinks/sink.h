@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "core/vigil.h"
-#include "sinks/alert.h"
+#include "core/alert.h"
 
 enum sink_verdict { SINK_OK = 0, SINK_RETRY, SINK_DROP };
 

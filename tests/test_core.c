@@ -13,7 +13,7 @@
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/params.h"
-#include "core/series.h"
+#include "engine/series.h"
 #include "core/timefmt.h"
 
 struct cfg {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
 
-#include "core/engine.h"
+#include "engine/engine.h"
 #include "core/log.h"
 #include "detectors/group.h"
 #include "tests/testutil.h"
@@ -224,7 +224,7 @@ static struct engine *new_engine(struct ruleset *rs, struct alerts_got *g)
 {
 	struct engine *e = NULL;
 	char err[256];
-	struct engine_opts o = {.rs = rs, .format = "auto", .on_alert = alerts_collect, .alert_ctx = g};
+	struct engine_opts o = {.rs = rs, .on_alert = alerts_collect, .alert_ctx = g};
 	if (engine_create(&o, &e, err, sizeof err) != 0)
 		fail_msg("engine: %s", err);
 	return e;

@@ -14,7 +14,20 @@
 
 #include "tests/testutil.h"
 
-#include "core/engine.h"
+#include "consumers/feed.h"
+#include "engine/engine.h"
+
+/* The decode step of a consumer (consumers/feed.h) with one "auto" decoder
+ * stream for the whole test process. */
+static int test_feed(struct engine *e, const char *source, int64_t pos, const char *rec, size_t len)
+{
+	static struct decoder *dec;
+	char err[512];
+	struct decoder_opts o = {0};
+	if (dec == NULL && decoder_open("auto", &o, &dec, err, sizeof err) != 0)
+		fail_msg("decoder: %s", err);
+	return feed_record(dec, e, source, pos, rec, len, err, sizeof err);
+}
 
 static const char rules_yaml[] = "rules:\n"
 				 "  - name: lat\n"
@@ -58,11 +71,8 @@ static struct engine *new_engine(struct ruleset *rs, struct alerts_got *g, size_
 {
 	struct engine *e = NULL;
 	char err[256];
-	struct engine_opts o = {.rs = rs,
-				.format = "auto",
-				.max_series = max_series,
-				.on_alert = alerts_collect,
-				.alert_ctx = g};
+	struct engine_opts o = {
+		.rs = rs, .max_series = max_series, .on_alert = alerts_collect, .alert_ctx = g};
 	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
 	return e;
 }
@@ -79,7 +89,7 @@ static void feed_range(struct engine *e, int from, int to)
 				v = 400.0;
 			int n = snprintf(line, sizeof line, "svc.lat;host=%s %.4f %d", hosts[h], v,
 					 1700000000 + 60 * i);
-			assert_int_equal(engine_feed(e, "test", i, line, (size_t)n), 0);
+			assert_int_equal(test_feed(e, "test", i, line, (size_t)n), 0);
 		}
 	}
 }
@@ -204,7 +214,7 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	/* team-a may own 3 series: the 4th and 5th are refused with one alert */
 	for (int h = 0; h < 5; h++) {
 		int n = snprintf(line, sizeof line, "svc.x;host=h%d 1 1700000000", h);
-		engine_feed(e, "t", h, line, (size_t)n);
+		test_feed(e, "t", h, line, (size_t)n);
 	}
 	engine_get_stats(e, &es);
 	assert_int_equal(es.series, 3);
@@ -213,27 +223,27 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	assert_string_equal(g->ev[0].rule, "vigil-series-limit");
 	assert_string_equal(g->ev[0].owner, "team-a");
 	/* a canary series is not watched by rule "lat" and so is not team-a's */
-	assert_int_equal(engine_feed(e, "t", 9, "svc.x;host=h9;tier=canary 1 1700000000", 37), 0);
+	assert_int_equal(test_feed(e, "t", 9, "svc.x;host=h9;tier=canary 1 1700000000", 37), 0);
 	engine_get_stats(e, &es);
 	assert_int_equal(es.series, 4);
 	assert_int_equal(es.unmatched, 1);
 	/* out of order: same series, older ts */
-	assert_int_equal(engine_feed(e, "t", 10, "svc.x;host=h0 1 1699999999", 26), 0);
+	assert_int_equal(test_feed(e, "t", 10, "svc.x;host=h0 1 1699999999", 26), 0);
 	engine_get_stats(e, &es);
 	assert_int_equal(es.out_of_order, 1);
 	/* bad records are rejected and counted; the engine goes on */
-	assert_int_equal(engine_feed(e, "t", 11, "svc.x;host=h0 NaN 1700000060", 28), -VIGIL_EINVAL);
-	assert_int_equal(engine_feed(e, "t", 12, "not a metric", 12), -VIGIL_EINVAL);
+	assert_int_equal(test_feed(e, "t", 11, "svc.x;host=h0 NaN 1700000060", 28), -VIGIL_EINVAL);
+	assert_int_equal(test_feed(e, "t", 12, "not a metric", 12), -VIGIL_EINVAL);
 	engine_get_stats(e, &es);
 	assert_int_equal(es.rejected, 2);
-	assert_int_equal(engine_feed(e, "t", 13, "svc.x;host=h0 2 1700000060", 26), 0);
+	assert_int_equal(test_feed(e, "t", 13, "svc.x;host=h0 2 1700000060", 26), 0);
 	engine_destroy(e);
 	/* global limit */
 	g->n = 0;
 	e = new_engine(rs, g, 2);
 	for (int h = 0; h < 4; h++) {
 		int n = snprintf(line, sizeof line, "other.m%d 1 1700000000", h);
-		engine_feed(e, "t", h, line, (size_t)n);
+		test_feed(e, "t", h, line, (size_t)n);
 	}
 	engine_get_stats(e, &es);
 	assert_int_equal(es.series, 2);

@@ -19,9 +19,9 @@
 
 #include <cmocka.h>
 
-#include "consumers/point.h" /* struct tag, used by rules/rules.h */
+#include "core/point.h" /* struct tag, used by rules/rules.h */
 #include "core/timefmt.h"
-#include "sinks/alert.h"
+#include "core/alert.h"
 #include "sinks/gateway.h"
 #include "sinks/sink.h"
 

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "detectors/detector.h"
-#include "sinks/alert.h"
+#include "core/alert.h"
 
 /* NaN-aware comparison with a relative tolerance (cmocka's float asserts
  * cast to float, which is useless for doubles). */

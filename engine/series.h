@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumers/point.h"
+#include "core/htab.h"
+#include "core/point.h"
 
 struct series {
 	uint64_t hash;
@@ -23,9 +24,8 @@ struct series {
 };
 
 struct series_table {
-	uint32_t *index; /* 1-based series ids, 0 = empty; capacity a power of two */
-	size_t cap;
-	struct series *items; /* items[id - 1] */
+	struct htab index;    /* series ids (items[id]) by key hash */
+	struct series *items; /* items[id] */
 	size_t n, items_cap;
 	char *arena;
 	size_t arena_len, arena_cap;

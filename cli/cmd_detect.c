@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cmds.h"
+#include "cli/cmds.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "detectors/detector.h"

@@ -25,8 +25,9 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
-#include "consumers/consumer.h"
-#include "core/cmds.h"
+#include "core/clock.h"
+#include "core/kafka.h"
+#include "cli/cmds.h"
 #include "core/vigil.h"
 
 #define CONSUME_MAX_SETS 64
@@ -361,7 +362,7 @@ struct cpart {
 
 static int ms_left(double deadline)
 {
-	double left = deadline - kafka_now();
+	double left = deadline - clock_mono();
 	return left > 0 ? (int)(left * 1e3) + 1 : 1;
 }
 
@@ -548,7 +549,7 @@ int cmd_consume(int argc, char **argv)
 
 	/* Metadata of all topics: asking for the topic by name could create it
 	 * (the mock broker auto-creates topics named in a Metadata request). */
-	double deadline = kafka_now() + timeout;
+	double deadline = clock_mono() + timeout;
 	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, ms_left(deadline));
 	if (e != 0) {
 		rd_kafka_consumer_poll(rk, 0); /* collect the connection errors */
@@ -621,13 +622,13 @@ int cmd_consume(int argc, char **argv)
 	size_t left = 0;
 	for (size_t i = 0; i < nparts; i++)
 		left += !parts[i].done;
-	double last_progress = kafka_now();
+	double last_progress = clock_mono();
 	int failed = 0;
 	while (!cmd_stop && !failed && !ce.fatal && (follow || left > 0) &&
 	       (count == 0 || printed < (uint64_t)count)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (m == NULL) {
-			if (!follow && kafka_now() - last_progress > timeout) {
+			if (!follow && clock_mono() - last_progress > timeout) {
 				fprintf(stderr, "vigil consume: no progress for %g s; unfinished:", timeout);
 				for (size_t i = 0; i < nparts; i++)
 					if (!parts[i].done)
@@ -647,14 +648,14 @@ int cmd_consume(int argc, char **argv)
 				p->done = 1;
 				left--;
 			}
-			last_progress = kafka_now();
+			last_progress = clock_mono();
 		} else if (m->err) {
 			fprintf(stderr, "vigil consume: %s/%" PRId32 ": %s\n",
 				m->rkt ? rd_kafka_topic_name(m->rkt) : topic, m->partition,
 				rd_kafka_message_errstr(m));
 			failed = 1;
 		} else if (p && (follow || m->offset < p->high) && m->offset >= p->next) {
-			last_progress = kafka_now();
+			last_progress = clock_mono();
 			if (print_msg(m) != 0)
 				failed = 1;
 			printed++;

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "consumers/consumer.h"
+#include "core/kafka.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
 
@@ -38,13 +38,14 @@ void kafka_ckpt_free(struct kafka_ckpt *k)
 
 static uint64_t snapshot_id(const char *topic, int32_t partition, int64_t next)
 {
-	struct timespec ts;
-	uint64_t h;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	static _Atomic uint64_t seq;
+	uint64_t h, n = ++seq;
+	double now = clock_wall();
 	h = hash_str(HASH_SEED, topic);
 	h = hash_bytes(h, &partition, sizeof partition);
 	h = hash_bytes(h, &next, sizeof next);
-	h = hash_bytes(h, &ts, sizeof ts);
+	h = hash_bytes(h, &now, sizeof now);
+	h = hash_bytes(h, &n, sizeof n);
 	pid_t pid = getpid();
 	h = hash_bytes(h, &pid, sizeof pid);
 	return hash_mix(h);
@@ -87,7 +88,7 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(chunk, len),
 			RD_KAFKA_V_KEY(key, strlen(key)),
 			RD_KAFKA_V_HEADER(CKPT_HEADER, hdr, (ssize_t)strlen(hdr)),
-			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)2), RD_KAFKA_V_END);
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE), RD_KAFKA_V_END);
 		if (e) {
 			LOG_WARN("kafka",
 				 "event=ckpt_produce_failed topic=%s partition=%" PRId32 " err=\"%s\"",
@@ -210,110 +211,4 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 	buf_free(&s.cur);
 	buf_free(&s.best);
 	return rc;
-}
-
-/* No rd_kafka_query_watermark_offsets here: in 2.0.2 it waits without a
- * deadline while the broker keeps failing the ListOffsets request (seen with
- * transport errors injected on the mock: a restore, and so a SIGTERM, hung
- * for minutes). The scan reads from `from` (or the beginning) until the
- * partition-EOF event (the reader has enable.partition.eof and
- * auto.offset.reset=earliest), with its own deadline and stop check. Offsets
- * of the mock are contiguous, so a first offset above `from` means the head
- * was cut (retention); on a real broker transaction markers can make this
- * a false alarm, which only costs a warning. */
-int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, int64_t from, int timeout_ms,
-			 volatile sig_atomic_t *stop, kafka_scan_fn fn, void *ctx, int *truncated)
-{
-	double deadline = kafka_now() + timeout_ms / 1000.0;
-	int rc = 0, first = 1;
-
-	*truncated = 0;
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-	if (l == NULL)
-		return -VIGIL_ENOMEM;
-	rd_kafka_topic_partition_list_add(l, topic, part)->offset =
-		from >= 0 ? from : RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_resp_err_t e = rd_kafka_assign(reader, l);
-	rd_kafka_topic_partition_list_destroy(l);
-	if (e) {
-		LOG_WARN("kafka", "event=reader_assign_failed topic=%s err=\"%s\"", topic,
-			 rd_kafka_err2str(e));
-		return -VIGIL_EIO;
-	}
-	for (;;) {
-		if (stop && *stop) {
-			rc = -VIGIL_EAGAIN;
-			break;
-		}
-		if (kafka_now() > deadline) {
-			LOG_WARN("kafka", "event=scan_timeout topic=%s partition=%" PRId32 " from=%" PRId64,
-				 topic, part, from);
-			rc = -VIGIL_EIO;
-			break;
-		}
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 100);
-		if (m == NULL)
-			continue;
-		int done = 0;
-		if (m->rkt && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0 && m->partition == part) {
-			if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				if (first && from >= 0 && m->offset > from)
-					*truncated = 1;
-				done = 1;
-			} else if (m->err) {
-				LOG_WARN("kafka",
-					 "event=scan_error topic=%s partition=%" PRId32 " err=\"%s\"", topic,
-					 part, rd_kafka_message_errstr(m));
-			} else {
-				if (first && from >= 0 && m->offset > from)
-					*truncated = 1;
-				first = 0;
-				if (m->offset >= from)
-					fn(ctx, m);
-			}
-		}
-		rd_kafka_message_destroy(m);
-		if (done)
-			break;
-	}
-	rd_kafka_assign(reader, NULL);
-	return rc;
-}
-
-int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *out)
-{
-	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-	int rc = -VIGIL_EIO;
-	if (t == NULL)
-		return -VIGIL_ENOMEM;
-	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
-	if (e == 0 && md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0) {
-		*out = md->topics[0].partition_cnt;
-		rc = 0;
-	} else {
-		LOG_WARN("kafka", "event=metadata_failed topic=%s err=\"%s\"", topic,
-			 rd_kafka_err2str(e ? e
-					    : (md && md->topic_cnt ? md->topics[0].err
-								   : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)));
-	}
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(t);
-	return rc;
-}
-
-int kafka_header_str(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
-{
-	rd_kafka_headers_t *h = NULL;
-	const void *v;
-	size_t n;
-	if (outlen == 0 || rd_kafka_message_headers(m, &h) != 0 || h == NULL ||
-	    rd_kafka_header_get_last(h, name, &v, &n) != 0 || v == NULL)
-		return -VIGIL_ENOENT;
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, v, n);
-	out[n] = '\0';
-	return 0;
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/cmds.h"
+#include "cli/cmds.h"
 #include "rules/rules.h"
 
 static void rules_usage_short(FILE *f)

@@ -22,7 +22,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "core/cmds.h"
+#include "cli/cmds.h"
 #include "core/log.h"
 
 static volatile sig_atomic_t broker_down_req, broker_up_req;

@@ -1,5 +1,5 @@
 /* The series table, see series.h. */
-#include "core/series.h"
+#include "engine/series.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,53 +73,48 @@ int series_key(const struct point *p, char *out, size_t outlen)
 void series_table_init(struct series_table *t)
 {
 	memset(t, 0, sizeof *t);
+	htab_init(&t->index);
 }
 
 void series_table_fini(struct series_table *t)
 {
-	free(t->index);
+	htab_fini(&t->index);
 	free(t->items);
 	free(t->arena);
 	memset(t, 0, sizeof *t);
 }
 
-struct series *series_find(const struct series_table *t, const char *key, size_t len, uint64_t hash)
+struct lookup {
+	const char *key;
+	size_t len;
+	uint64_t hash;
+};
+
+static uint64_t item_hash(const void *ctx, uint32_t id)
 {
-	if (t->cap == 0)
-		return NULL;
-	for (size_t i = hash & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		uint32_t id = t->index[i];
-		if (id == 0)
-			return NULL;
-		struct series *s = &t->items[id - 1];
-		if (s->hash == hash && s->key_len == len && memcmp(t->arena + s->key_off, key, len) == 0)
-			return s;
-	}
+	const struct series_table *t = ctx;
+	return t->items[id].hash;
 }
 
-static int grow_index(struct series_table *t)
+static int item_eq(const void *ctx, uint32_t id, const void *key)
 {
-	size_t cap = t->cap ? t->cap * 2 : 1024;
-	uint32_t *idx = calloc(cap, sizeof *idx);
-	if (idx == NULL)
-		return -1;
-	for (size_t id = 1; id <= t->n; id++) {
-		size_t i = t->items[id - 1].hash & (cap - 1);
-		while (idx[i])
-			i = (i + 1) & (cap - 1);
-		idx[i] = (uint32_t)id;
-	}
-	free(t->index);
-	t->index = idx;
-	t->cap = cap;
-	return 0;
+	const struct series_table *t = ctx;
+	const struct lookup *l = key;
+	const struct series *s = &t->items[id];
+	return s->hash == l->hash && s->key_len == l->len &&
+	       memcmp(t->arena + s->key_off, l->key, l->len) == 0;
+}
+
+struct series *series_find(const struct series_table *t, const char *key, size_t len, uint64_t hash)
+{
+	struct lookup l = {key, len, hash};
+	uint32_t id = htab_find(&t->index, hash, item_eq, item_hash, t, &l);
+	return id == HTAB_NONE ? NULL : &t->items[id];
 }
 
 struct series *series_insert(struct series_table *t, const char *key, size_t len, uint64_t hash)
 {
-	if (t->n >= UINT32_MAX - 1)
-		return NULL;
-	if ((t->n + 1) * 4 > t->cap * 3 && grow_index(t) != 0) /* load factor <= 0.75 */
+	if (t->n >= UINT32_MAX - 2)
 		return NULL;
 	if (t->n == t->items_cap) {
 		size_t cap = t->items_cap ? t->items_cap * 2 : 256;
@@ -147,18 +142,16 @@ struct series *series_insert(struct series_table *t, const char *key, size_t len
 	s->key_off = (uint32_t)t->arena_len;
 	s->key_len = (uint32_t)len;
 	s->last_ts = -INFINITY;
+	if (htab_insert(&t->index, hash, (uint32_t)t->n, item_hash, t) != 0)
+		return NULL;
 	memcpy(t->arena + t->arena_len, key, len);
 	t->arena[t->arena_len + len] = '\0';
 	t->arena_len += len + 1;
 	t->n++;
-	size_t i = hash & (t->cap - 1);
-	while (t->index[i])
-		i = (i + 1) & (t->cap - 1);
-	t->index[i] = (uint32_t)t->n;
 	return s;
 }
 
 size_t series_table_bytes(const struct series_table *t)
 {
-	return t->cap * sizeof *t->index + t->items_cap * sizeof *t->items + t->arena_cap;
+	return htab_bytes(&t->index) + t->items_cap * sizeof *t->items + t->arena_cap;
 }

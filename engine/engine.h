@@ -1,7 +1,8 @@
-/* The engine: decode -> series table -> rule match -> detectors -> rule
- * state -> alert events. One engine holds the series of one shard (the whole
- * input for `vigil replay`, one Kafka partition for `vigil run`), so its state
- * can be checkpointed and moved as a unit.
+/* The engine: decoded points -> series table -> rule match -> detectors ->
+ * rule state -> alert events, handed to a callback. It decodes nothing (the
+ * consumers do) and sends nothing (the callback's owner does). One engine holds the series of one shard (the
+ * whole input for `vigil replay`, one Kafka partition for `vigil run`), so its state can be checkpointed and
+ * moved as a unit.
  * @thread an engine belongs to one thread; the ruleset it borrows is shared
  * read-only. */
 #ifndef CORE_ENGINE_H
@@ -10,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "consumers/point.h"
+#include "core/point.h"
 #include "core/buf.h"
 #include "rules/rules.h"
-#include "sinks/alert.h"
+#include "core/alert.h"
 
 struct engine;
 
@@ -22,18 +23,15 @@ struct engine;
 typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
 
 struct engine_opts {
-	const struct ruleset *rs;   /* borrowed; must outlive the engine */
-	const char *format;         /* decoder name or "auto" (NULL = auto) */
-	const char *default_series; /* series name for formats without one (CSV) */
-	size_t max_series;          /* global cardinality limit; 0 = 1,000,000 */
+	const struct ruleset *rs; /* borrowed; must outlive the engine */
+	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 };
 
 struct engine_stats {
-	uint64_t records;        /* records fed */
-	uint64_t points;         /* points decoded */
-	uint64_t rejected;       /* bad records */
+	uint64_t points;         /* points received */
+	uint64_t rejected;       /* bad records reported by the consumer (engine_note_reject) */
 	uint64_t unmatched;      /* points of series no rule watches */
 	uint64_t series;         /* series in the table */
 	uint64_t series_refused; /* new series refused by a cardinality limit */
@@ -54,17 +52,14 @@ struct engine_stats {
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);
 void engine_destroy(struct engine *e);
 
-/* Decode and process one record. source names the input ("path" or
+/* Process one decoded point. source names the input ("path" or
  * "topic/partition"), pos its position (line number or offset) for errors and
- * alert identity. A bad record is rejected (counted, rate-limited error
- * "source:pos:column: message") and returns -VIGIL_EINVAL; the engine stays
- * usable and no other data is affected. */
-int engine_feed(struct engine *e, const char *source, int64_t pos, const char *rec, size_t len);
-/* Process one already-decoded point. */
+ * alert identity. Returns 0, or -VIGIL_E* for a point that was counted and
+ * skipped (a refused series, a detector error); the engine stays usable. */
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos);
 
-/* Count and report (rate-limited) a record rejected before it reached the
- * engine, e.g. by a caller's own decoder: "source:pos:msg". */
+/* Count and report (rate-limited) a record the consumer's decoder rejected:
+ * "source:pos: msg". Kept here so one engine's stats cover its input. */
 void engine_note_reject(struct engine *e, const char *source, int64_t pos, const char *msg);
 
 /* The newest data timestamp seen (the engine's clock for replays); -inf

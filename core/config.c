@@ -1,5 +1,5 @@
 /* The config file of `vigil run` / `vigil gateway` (YAML, strict) and the
- * librdkafka confs built from it. See consumers/consumer.h.
+ * librdkafka confs built from it. See core/config.h.
  *
  *   kafka:                       # librdkafka properties, passed through
  *     bootstrap.servers: 127.0.0.1:9092
@@ -22,11 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
-#include "consumers/consumer.h"
+#include "core/config.h"
 #include "core/params.h"
 
 struct yctx {
@@ -537,18 +536,4 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 fail:
 	rd_kafka_conf_destroy(conf);
 	return -VIGIL_EINVAL;
-}
-
-double kafka_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-double kafka_wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

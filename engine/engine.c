@@ -19,16 +19,15 @@
  * through rule_eval, so alerts carry the member series' key and labels. A
  * point for a closed tick is dropped and counted as `late`. Ticks still open
  * when the input ends stay open (and are checkpointed). */
-#include "core/engine.h"
+#include "engine/engine.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumers/decoder.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "core/series.h"
+#include "engine/series.h"
 #include "detectors/group.h"
 
 #define KEY_MAX            4096
@@ -78,7 +77,6 @@ struct group {
 
 struct engine {
 	const struct ruleset *rs;
-	struct decoder *dec;
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 	size_t max_series;
@@ -115,8 +113,6 @@ static size_t align8(size_t n)
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof *e);
-	struct decoder_opts dopts = {.default_series = o->default_series};
-	int rc;
 
 	if (e == NULL)
 		goto nomem;
@@ -142,11 +138,6 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 		e->gres = calloc(e->maxK, sizeof *e->gres);
 		if (e->gx == NULL || e->gpresent == NULL || e->gres == NULL)
 			goto nomem;
-	}
-	rc = decoder_open(o->format ? o->format : "auto", &dopts, &e->dec, err, errlen);
-	if (rc != 0) {
-		engine_destroy(e);
-		return rc;
 	}
 	*out = e;
 	return 0;
@@ -213,7 +204,6 @@ void engine_destroy(struct engine *e)
 	free(e->gx);
 	free(e->gpresent);
 	free(e->gres);
-	decoder_close(e->dec);
 	free(e->owner_series);
 	free(e->owner_limit_told);
 	free(e);
@@ -726,34 +716,6 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 		enum rule_transition tr = rule_eval(r, &sl[i].st, p->ts, p->value, &res, pos);
 		if (tr != RULE_NONE)
 			emit(e, r, &sl[i].st, tr, e->key, p, pos, &res);
-	}
-	return 0;
-}
-
-struct feed_ctx {
-	struct engine *e;
-	const char *source;
-	int64_t pos;
-};
-
-static int feed_emit(void *ctx, const struct point *p)
-{
-	struct feed_ctx *fc = ctx;
-	engine_point(fc->e, p, fc->source, fc->pos);
-	return 0;
-}
-
-int engine_feed(struct engine *e, const char *source, int64_t pos, const char *rec, size_t len)
-{
-	struct feed_ctx fc = {e, source, pos};
-	char err[512];
-	int rc;
-
-	e->st.records++;
-	rc = decoder_feed(e->dec, rec, len, feed_emit, &fc, err, sizeof err);
-	if (rc != 0) {
-		engine_note_reject(e, source, pos, err);
-		return -VIGIL_EINVAL;
 	}
 	return 0;
 }

@@ -11,10 +11,11 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "consumers/consumer.h"
+#include "core/clock.h"
+#include "core/kafka.h"
 #include "consumers/decoder.h"
-#include "core/cmds.h"
-#include "core/series.h"
+#include "cli/cmds.h"
+#include "engine/series.h"
 
 static void produce_usage(FILE *f)
 {
@@ -272,7 +273,7 @@ int cmd_produce(int argc, char **argv)
 		for (int32_t i = 0; i <= npart; i++)
 			packs[i].part = i < npart ? i : RD_KAFKA_PARTITION_UA;
 	}
-	double t0 = kafka_now();
+	double t0 = clock_mono();
 	for (size_t fi = 0; fi < nfiles && !cmd_stop; fi++) {
 		struct decoder_opts dopts = {0};
 		struct decoder *dec = NULL;
@@ -311,7 +312,7 @@ int cmd_produce(int argc, char **argv)
 			if (rate > 0) {
 				double due = t0 + (double)nsent_lines / rate;
 				double now;
-				while ((now = kafka_now()) < due) {
+				while ((now = clock_mono()) < due) {
 					int ms = (int)((due - now) * 1e3);
 					rd_kafka_poll(rk, ms > 0 ? ms : 0);
 				}
@@ -340,7 +341,7 @@ int cmd_produce(int argc, char **argv)
 			goto out;
 	while (rd_kafka_outq_len(rk) > 0 && !cmd_stop)
 		rd_kafka_flush(rk, 1000);
-	double dt = kafka_now() - t0;
+	double dt = clock_mono() - t0;
 	fprintf(stderr,
 		"vigil produce: lines=%" PRIu64 " sent=%" PRIu64 " delivered=%" PRIu64 " failed=%" PRIu64
 		" unkeyed=%" PRIu64 " seconds=%.3f rate=%.0f/s lines_per_s=%.0f\n",

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/cmds.h"
+#include "cli/cmds.h"
 #include "detectors/detector.h"
 
 static double now_s(void)

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cli/cmds.h"
 #include "consumers/consumer.h"
-#include "consumers/decoder.h"
-#include "core/cmds.h"
-#include "core/engine.h"
+#include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "engine/engine.h"
 #include "sinks/gateway.h"
 
 #define MAX_RULE_PATHS 64
@@ -74,72 +74,6 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 	return gateway_submit(ctx, ev);
 }
 
-struct file_ctx {
-	struct engine *e;
-	const char *source;
-	int64_t line;
-};
-
-static int file_emit(void *ctx, const struct point *p)
-{
-	struct file_ctx *fc = ctx;
-	engine_point(fc->e, p, fc->source, fc->line);
-	return 0;
-}
-
-/* Base name without directory and extension, for formats without a series name. */
-static void base_series(const char *path, char *out, size_t outlen)
-{
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	snprintf(out, outlen, "%s", b);
-	char *dot = strrchr(out, '.');
-	if (dot && dot != out)
-		*dot = '\0';
-}
-
-static int replay_file(struct engine *e, const char *path, const char *format, uint64_t *lines)
-{
-	char series[256], err[512], msg[600];
-	struct decoder_opts o = {.default_series = series};
-	struct decoder *dec = NULL;
-	FILE *in;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	struct file_ctx fc = {e, path, 0};
-
-	base_series(path, series, sizeof series);
-	if (decoder_open(format, &o, &dec, err, sizeof err) != 0) {
-		fprintf(stderr, "vigil replay: %s\n", err);
-		return -1;
-	}
-	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	if (in == NULL) {
-		fprintf(stderr, "vigil replay: %s: %s\n", path, strerror(errno));
-		decoder_close(dec);
-		return -1;
-	}
-	while ((len = getline(&line, &cap, in)) >= 0) {
-		fc.line++;
-		(*lines)++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (decoder_feed(dec, line, (size_t)len, file_emit, &fc, err, sizeof err) != 0) {
-			snprintf(msg, sizeof msg, "%s", err);
-			engine_note_reject(e, path, fc.line, msg);
-		}
-	}
-	int rc = ferror(in) ? -1 : 0;
-	if (rc)
-		fprintf(stderr, "vigil replay: %s: read error: %s\n", path, strerror(errno));
-	free(line);
-	if (in != stdin)
-		fclose(in);
-	decoder_close(dec);
-	return rc;
-}
-
 int cmd_replay(int argc, char **argv)
 {
 	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = NULL, *out_file = NULL;
@@ -153,8 +87,8 @@ int cmd_replay(int argc, char **argv)
 	struct engine *e = NULL;
 	struct kv out_kv[1];
 	struct destination_cfg extra = {0};
-	uint64_t lines = 0;
-	struct timespec t0, t1;
+	struct consumer in = {0};
+	struct consumer_stats cs = {0};
 
 	if (cmd_wants_help(argc, argv)) {
 		replay_usage(stdout);
@@ -244,23 +178,23 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
-	struct engine_opts eo = {
-		.rs = rs, .format = format, .max_series = max_series, .on_alert = on_alert, .alert_ctx = gw};
-	if (engine_create(&eo, &e, err, sizeof err) != 0) {
+	struct engine_opts eo = {.rs = rs, .max_series = max_series, .on_alert = on_alert, .alert_ctx = gw};
+	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
+	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format, e,
+			       &in, err, sizeof err) != 0) {
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int ok = 1;
-	for (int i = first_file; i < argc; i++)
-		if (replay_file(e, argv[i], format, &lines) != 0)
-			ok = 0;
+	double t0 = clock_mono();
+	for (int done = 0; !done;)
+		in.ops->step(in.self, 0, &done);
+	int ok = in.ops->finish(in.self) == 0;
 	gateway_flush(gw);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = clock_mono() - t0;
+	consumer_file_stats(&in, &cs);
 	if (!quiet) {
 		struct engine_stats es;
 		struct gateway_stats gs;
-		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		engine_get_stats(e, &es);
 		gateway_get_stats(gw, &gs);
 		fprintf(stderr,
@@ -269,7 +203,7 @@ int cmd_replay(int argc, char **argv)
 			"suppressed=%llu delivered=%llu delivery_failed=%llu open_episodes=%llu "
 			"groups=%llu late=%llu group_refused=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
-			(unsigned long long)lines, (unsigned long long)es.points,
+			(unsigned long long)cs.lines, (unsigned long long)es.points,
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
 			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
 			(unsigned long long)es.out_of_order, (unsigned long long)es.series_refused,
@@ -283,6 +217,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	rc = ok ? 0 : 1;
 out:
+	if (in.ops)
+		in.ops->close(in.self);
 	engine_destroy(e);
 	gateway_destroy(gw);
 	ruleset_free(rs);

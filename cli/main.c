@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/cmds.h"
+#include "cli/cmds.h"
 #include "core/vigil.h"
 
 int cmd_read_first_line(const char *path, char *out, size_t outlen)

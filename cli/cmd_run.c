@@ -1,0 +1,196 @@
+/* vigil run / vigil gateway: the Kafka roles.
+ *   vigil run -c CONFIG [--mode member|single]   a consumer-group member
+ *                                                 (consumers/kafka_member.c)
+ *   vigil gateway -c CONFIG                       the alert gateway group
+ *                                                 (consumers/gateway_intake.c)
+ * Single mode runs both in one thread. This file owns the loop and the
+ * process counters' log lines (`event=stats` every stats_interval, `event=final`).
+ * SIGTERM/SIGINT stop cleanly: finish the batch, checkpoint, commit, close. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmds.h"
+#include "consumers/consumer.h"
+#include "consumers/gateway_intake.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#define COMP "kafka"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* p50 / p99 / max of the latency window into out[3]; 0 when empty. */
+static void latency_summary(const struct kafka_counters *c, double out[3])
+{
+	size_t n = c->lat_n < KAFKA_LAT_WINDOW ? (size_t)c->lat_n : KAFKA_LAT_WINDOW;
+	double v[KAFKA_LAT_WINDOW];
+	out[0] = out[1] = out[2] = 0;
+	if (n == 0)
+		return;
+	memcpy(v, c->lat_ms, n * sizeof v[0]);
+	qsort(v, n, sizeof v[0], cmp_double);
+	out[0] = v[(n - 1) / 2];
+	out[1] = v[(size_t)((double)(n - 1) * 0.99 + 0.5)];
+	out[2] = v[n - 1];
+}
+
+static void log_stats(const struct kafka_counters *c, const char *event, size_t nparts)
+{
+	double lat[3];
+	latency_summary(c, lat);
+	LOG_INFO(COMP,
+		 "event=%s partitions=%zu records=%" PRIu64 " alerts_published=%" PRIu64
+		 " alerts_suppressed=%" PRIu64 " alerts_failed=%" PRIu64 " poison=%" PRIu64
+		 " dead_lettered=%" PRIu64 " dropped_unowned=%" PRIu64 " dropped_done=%" PRIu64
+		 " lag=%" PRId64 " rebalances=%" PRIu64 " assigned=%" PRIu64 " revoked=%" PRIu64
+		 " lost=%" PRIu64 " gaps=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
+		 " state_bytes=%" PRIu64 " restores=%" PRIu64 " restore_ms_max=%.1f gw_received=%" PRIu64
+		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64 " points=%" PRIu64
+		 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
+		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f",
+		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
+		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
+		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
+		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
+		 c->gw_duplicates, c->gw_bad, c->points, c->first_record_at, c->last_record_at, c->lat_n,
+		 lat[0], lat[1], lat[2]);
+}
+
+/* Run a member / gateway / single-mode process until *stop becomes non-zero,
+ * then finish the batch, checkpoint, commit and close. Returns 0 on a clean
+ * stop, -VIGIL_E* on a startup or fatal error (logged). */
+static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atomic_t *stop)
+{
+	struct kafka_counters ctr;
+	struct ruleset *rs = NULL;
+	struct consumer member = {0};
+	struct gateway_intake *g = NULL;
+	char err[1024];
+	int rc, done = 0;
+	size_t nparts = 0;
+
+	memset(&ctr, 0, sizeof ctr);
+	rc = ruleset_load((const char *const *)c->rules, c->nrules, c->owners, &rs, err, sizeof err);
+	if (rc) {
+		LOG_ERR(COMP, "event=rules_failed err=\"%s\"", err);
+		return rc;
+	}
+	if (mode != KAFKA_MODE_GATEWAY && (rc = consumer_kafka_open(c, rs, &ctr, stop, &member)) != 0)
+		goto out;
+	if (mode != KAFKA_MODE_MEMBER && (rc = gateway_intake_open(c, rs, &ctr, &g)) != 0)
+		goto out;
+	double now = clock_mono();
+	double next_stats = now + c->stats_interval;
+	while (!*stop) {
+		if (member.ops)
+			member.ops->step(member.self, g ? 20 : 100, &done);
+		if (g)
+			gateway_intake_step(g, member.ops ? 0 : 100);
+		now = clock_mono();
+		if (member.ops)
+			member.ops->tick(member.self, now);
+		if (c->stats_interval > 0 && now >= next_stats) {
+			nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
+			log_stats(&ctr, "stats", nparts);
+			next_stats = now + c->stats_interval;
+		}
+	}
+	LOG_INFO(COMP, "event=stopping");
+	if (member.ops)
+		member.ops->finish(member.self);
+	rc = 0;
+out:
+	nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
+	log_stats(&ctr, "final", nparts);
+	if (member.ops)
+		member.ops->close(member.self);
+	gateway_intake_close(g);
+	ruleset_free(rs);
+	return rc;
+}
+
+static void run_usage(FILE *f, const char *name)
+{
+	fprintf(f,
+		"usage: vigil %s -c CONFIG%s [-v]\n\n"
+		"Joins a Kafka consumer group as described by the YAML config file (keys:\n"
+		"kafka, input, state_topic, alerts_topic, dead_letter_topic, rules, owners,\n"
+		"gateway_group, checkpoint_interval, stats_interval, batch_size, max_series,\n"
+		"mode). See README \"Running as a Kafka consumer group\".\n\n"
+		"  -c CONFIG   config file\n%s"
+		"  -v          debug logging\n",
+		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",
+		strcmp(name, "run") == 0 ? "  --mode M    override the config's mode (member or single)\n"
+					 : "");
+}
+
+static int run_common(int argc, char **argv, int gateway)
+{
+	const char *path = NULL, *mode_s = NULL;
+	struct kafka_cfg *c = NULL;
+	char err[1024];
+
+	if (cmd_wants_help(argc, argv)) {
+		run_usage(stdout, argv[0]);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!gateway && strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+			mode_s = argv[++i];
+		} else if (strcmp(argv[i], "-v") == 0) {
+			log_level = LOG_LEVEL_DEBUG;
+		} else {
+			fprintf(stderr, "vigil %s: unknown or incomplete option '%s'\n", argv[0], argv[i]);
+			run_usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		run_usage(stderr, argv[0]);
+		return 2;
+	}
+	if (kafka_cfg_load(path, &c, err, sizeof err) != 0) {
+		fprintf(stderr, "vigil %s: %s\n", argv[0], err);
+		return 2;
+	}
+	enum kafka_mode mode = gateway ? KAFKA_MODE_GATEWAY : c->mode;
+	if (mode_s) {
+		if (strcmp(mode_s, "member") == 0)
+			mode = KAFKA_MODE_MEMBER;
+		else if (strcmp(mode_s, "single") == 0)
+			mode = KAFKA_MODE_SINGLE;
+		else {
+			fprintf(stderr, "vigil run: --mode must be member or single\n");
+			kafka_cfg_free(c);
+			return 2;
+		}
+	} else if (!gateway && mode == KAFKA_MODE_GATEWAY) {
+		fprintf(stderr, "vigil run: %s says mode: gateway; use `vigil gateway -c %s`\n", path, path);
+		kafka_cfg_free(c);
+		return 2;
+	}
+	cmd_stop_on_signals();
+	signal(SIGPIPE, SIG_IGN);
+	int rc = kafka_run(c, mode, &cmd_stop);
+	kafka_cfg_free(c);
+	return rc == 0 ? 0 : 1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run_common(argc, argv, 0);
+}
+
+int cmd_gateway(int argc, char **argv)
+{
+	return run_common(argc, argv, 1);
+}

@@ -1,0 +1,26 @@
+/* The gateway's intake: its own consumer group on the alerts topic
+ * (sinks/alert_topic.h), feeding the central gateway (sinks/gateway.h) and
+ * dropping duplicates by alert id + fingerprint (two generations of
+ * remembered keys). Offsets are stored after each message was handed to
+ * the gateway and committed about once a second.
+ * @thread the caller's; one thread owns an intake. */
+#ifndef CONSUMERS_GATEWAY_INTAKE_H
+#define CONSUMERS_GATEWAY_INTAKE_H
+
+#include "core/config.h"
+#include "core/kafka.h"
+#include "rules/rules.h"
+
+struct gateway_intake;
+
+/* Create the gateway for rs (borrowed) and join the gateway group of c
+ * (borrowed). Returns 0 or -VIGIL_E* (logged). */
+int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, struct kafka_counters *ctr,
+			struct gateway_intake **out);
+/* Consume up to a batch (waiting at most timeout_ms), submit, flush the
+ * destinations, commit when due. Returns the messages handled. */
+int gateway_intake_step(struct gateway_intake *g, int timeout_ms);
+/* Commit, flush and free (NULL is fine). */
+void gateway_intake_close(struct gateway_intake *g);
+
+#endif

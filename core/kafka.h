@@ -1,0 +1,114 @@
+/* Kafka client services shared by the members, the gateway intake and the
+ * alerts-topic publisher (librdkafka 2.0.2; see shared docs/kafka.md):
+ * client construction from a config, a queue-full-tolerant produce, the
+ * per-partition checkpoint codec on the state topic, partition scans,
+ * metadata and header helpers, and the process counters.
+ * @thread every function runs on the caller's thread; handles are owned by
+ * the caller. */
+#ifndef CORE_KAFKA_H
+#define CORE_KAFKA_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "core/config.h"
+#include "core/vigil.h"
+
+/* What a produced message is, as its delivery-report opaque (_private). */
+enum kafka_msg_kind { KAFKA_MSG_ALERT = 1, KAFKA_MSG_STATE = 2, KAFKA_MSG_DLQ = 3, KAFKA_MSG_KINDS = 4 };
+
+#define KAFKA_LAT_WINDOW 4096
+
+/* Counters of one process, logged as `event=stats` and at exit. */
+struct kafka_counters {
+	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
+	uint64_t poison, dead_lettered, dropped_unowned, dropped_done;
+	uint64_t rebalances, assigned, revoked, lost;
+	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
+	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
+	double restore_ms_total, restore_ms_max;
+	int64_t lag;     /* sum over owned partitions of high watermark - next */
+	uint64_t points; /* points decoded by this member's engines (gauge, refreshed with lag) */
+	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
+						   processed batch; 0 = none yet */
+	uint64_t gw_received, gw_duplicates, gw_bad, gw_submitted;
+	/* produce-to-delivery latency of alerts handed to destinations by the
+	 * gateway: wall clock at hand-off minus the input record's Kafka
+	 * timestamp (CreateTime), over the newest KAFKA_LAT_WINDOW alerts */
+	double lat_ms[KAFKA_LAT_WINDOW];
+	uint64_t lat_n; /* samples ever recorded; the ring holds the newest
+			  min(n, KAFKA_LAT_WINDOW) */
+};
+
+/* A client for role ("consumer", "producer", "reader", "gateway"; see
+ * kafka_conf_build) with an opaque and optional callbacks. Logs and returns
+ * -VIGIL_EINVAL on a config error. Caller owns *out (rd_kafka_destroy). */
+int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t type, void *opaque,
+		 void (*rebal)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
+		 void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **out);
+
+/* Enqueue one message (value and key copied; key NULL = none; headers
+ * copied, hdrs stays the caller's) with opaque as the message's _private
+ * for the delivery report. While the local queue is full it serves delivery
+ * reports and waits, up to about a minute. Returns 0 or -VIGIL_EIO (logged). */
+int kafka_produce(rd_kafka_t *prod, const char *topic, const void *key, size_t keylen, const void *val,
+		  size_t len, const rd_kafka_headers_t *hdrs, void *opaque);
+
+/* --- checkpoints on the state topic (core/kafka_ckpt.c) --- */
+
+/* One partition's checkpoint: the input offset it covers, the alerts topic
+ * high watermarks after the alerts below `next` were acknowledged, and the
+ * engine blob. */
+struct kafka_ckpt {
+	int64_t next;
+	int32_t nalert_parts;
+	int64_t *alert_hwm; /* nalert_parts entries; owned */
+	uint8_t *blob;      /* engine_save output; owned */
+	size_t bloblen;
+};
+void kafka_ckpt_free(struct kafka_ckpt *k);
+
+#define KAFKA_CKPT_CHUNK (512u * 1024u)       /* bytes of blob per state message (< 900 KB) */
+#define KAFKA_CKPT_MAX   (4u * 1024u * 1024u) /* refuse larger snapshots (mock retention 5 MiB) */
+
+/* Encode k as state messages for input topic/partition and enqueue them on
+ * producer prod to state_topic partition state_part. Returns 0 and the bytes
+ * queued, -VIGIL_ELIMIT if the snapshot is too large, -VIGIL_EIO on a queue
+ * failure (nothing is durable until the caller's flush succeeds). */
+int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
+		     int32_t partition, const struct kafka_ckpt *k, size_t *bytes);
+/* Read state_topic partition state_part from its start and keep the newest
+ * complete checkpoint of topic/partition. Returns 0 with *found 0/1 (k
+ * filled when 1), -VIGIL_EIO when the partition could not be read in
+ * timeout_ms, or -VIGIL_EAGAIN as soon as *stop (may be NULL) is non-zero.
+ * reader is a group-less consumer handle (assign only). */
+int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
+		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
+		    int *found);
+
+/* Read partition `part` of `topic` from offset `from` (clamped to the low
+ * watermark; *truncated set when it had to be) to the high watermark at the
+ * time of the call, handing every message to fn. Returns 0, -VIGIL_EIO when
+ * it could not finish in timeout_ms, or -VIGIL_EAGAIN as soon as *stop (may
+ * be NULL) is non-zero (checked at least every 0.5 s). */
+typedef void (*kafka_scan_fn)(void *ctx, const rd_kafka_message_t *m);
+int kafka_scan_partition(rd_kafka_t *reader, const char *topic, int32_t part, int64_t from, int timeout_ms,
+			 volatile sig_atomic_t *stop, kafka_scan_fn fn, void *ctx, int *truncated);
+
+/* Up to max messages (or events) from q without waiting for a full batch:
+ * what is already queued, or else the first message to arrive within
+ * timeout_ms plus whatever came with it. Serves the rebalance callback like
+ * the batch call. Returns the count or -1. */
+ssize_t kafka_consume_some(rd_kafka_queue_t *q, int timeout_ms, rd_kafka_message_t **out, size_t max);
+
+/* Partition count of a topic from metadata, or -VIGIL_E*. */
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *out);
+
+/* A string header value of m (copied into out, NUL-terminated), 0 or -VIGIL_ENOENT. */
+int kafka_header_str(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen);
+
+#endif
