@@ -5,13 +5,13 @@
  *    instantiated destinations (none = the shared fallback destination);
  *  - the fallback destination (also the "unowned" route) and the extra
  *    destinations that receive every notification;
- *  - the episode table: open-addressing hash map fingerprint -> open episode
- *    (episode id, started, start_pos). Closed episodes are removed, so memory
- *    is bounded by the number of series that are firing right now;
+ *  - the open episodes: a packed array of (fingerprint, episode id, started,
+ *    start_pos) indexed by fingerprint (core/htab.h). Closed episodes are
+ *    removed, so memory is bounded by the number of series firing right now;
  *  - the recent-transition memory: the last GW_RECENT accepted (episode,
- *    status) pairs, a ring for eviction order plus a fixed hash set for
- *    lookup, so an exact duplicate transition re-submitted after its episode
- *    closed (a replay) is suppressed.
+ *    status) pairs, a ring for eviction order indexed by the pair, so an
+ *    exact duplicate transition re-submitted after its episode closed (a
+ *    replay) is suppressed.
  *
  * Delivery v1: every destination's send() is tried up to GW_ATTEMPTS times
  * back to back on SINK_RETRY; a send that still fails, or returns SINK_DROP,
@@ -26,17 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/hash.h"
+#include "core/htab.h"
 #include "core/log.h"
 #include "sinks/sink.h"
 
-#define GW_RECENT         4096            /* remembered (episode, status) transitions */
-#define GW_RECENT_SLOTS   (2 * GW_RECENT) /* hash set size: load <= 0.5 */
-#define GW_ATTEMPTS       3               /* send attempts on SINK_RETRY */
-#define GW_EP_MIN_CAP     64              /* initial episode table size (power of 2) */
-#define COMPLAIN_INTERVAL 60.0            /* seconds */
+#define GW_RECENT         4096 /* remembered (episode, status) transitions */
+#define GW_ATTEMPTS       3    /* send attempts on SINK_RETRY */
+#define GW_EP_MIN_CAP     64   /* initial episode table size (power of 2) */
+#define COMPLAIN_INTERVAL 60.0 /* seconds */
 #define COMPLAIN_BURST    5
 
 static const char comp[] = "gateway";
@@ -60,13 +60,11 @@ struct open_ep {
 	uint64_t ep;
 	double started;
 	int64_t start_pos;
-	uint8_t used;
 };
 
 struct recent {
 	uint64_t ep;
 	uint8_t status;
-	uint8_t used;
 };
 
 struct gateway {
@@ -78,24 +76,17 @@ struct gateway {
 	struct dest *extra; /* owned */
 	size_t nextra;
 
-	struct open_ep *eps; /* owned, epcap slots, power of 2 */
+	struct open_ep *eps; /* owned: eps[0..nep) */
 	size_t epcap, nep;
+	struct htab ep_index; /* eps by fingerprint */
 
 	struct recent ring[GW_RECENT]; /* insertion order; ring_head = oldest */
 	size_t ring_head, ring_n;
-	struct recent rset[GW_RECENT_SLOTS];
+	struct htab rc_index; /* ring positions by (episode, status) */
 
 	struct gateway_stats st;
 	struct complain unowned_c, invalid_c;
 };
-
-static double mono_now(void)
-{
-	struct timespec t;
-	if (clock_gettime(CLOCK_MONOTONIC, &t) != 0)
-		return 0.0;
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* ---- destinations ---- */
 
@@ -158,7 +149,7 @@ static int dest_send(struct gateway *gw, struct dest *d, const struct notificati
 		return 0;
 	}
 	gw->st.failed++;
-	if (complain_due(&d->complain, mono_now(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
+	if (complain_due(&d->complain, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
 		LOG_WARN(
 			comp,
 			"delivery failed owner=%s type=%s where=%s verdict=%s attempts=%d rule=%s episode=%s "
@@ -186,137 +177,101 @@ static const struct route *route_find(const struct gateway *gw, const char *owne
 	return bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
 }
 
-/* ---- episode table (fingerprint -> open episode), linear probing ---- */
+/* ---- open episodes: a pool of records indexed by fingerprint ---- */
 
-static size_t ep_home(uint64_t fp, size_t mask)
+static uint64_t ep_hash(const void *ctx, uint32_t id)
 {
-	return (size_t)(hash_mix(fp) & mask);
+	const struct gateway *gw = ctx;
+	return hash_mix(gw->eps[id].fp);
+}
+
+static int ep_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct gateway *gw = ctx;
+	return gw->eps[id].fp == *(const uint64_t *)key;
 }
 
 static struct open_ep *ep_find(struct gateway *gw, uint64_t fp)
 {
-	size_t mask = gw->epcap - 1;
-	for (size_t i = ep_home(fp, mask);; i = (i + 1) & mask) {
-		if (!gw->eps[i].used)
-			return NULL;
-		if (gw->eps[i].fp == fp)
-			return &gw->eps[i];
-	}
+	uint32_t id = htab_find(&gw->ep_index, hash_mix(fp), ep_eq, ep_hash, gw, &fp);
+	return id == HTAB_NONE ? NULL : &gw->eps[id];
 }
 
-static void ep_put(struct open_ep *tab, size_t cap, const struct open_ep *rec)
-{
-	size_t mask = cap - 1;
-	size_t i = ep_home(rec->fp, mask);
-	while (tab[i].used)
-		i = (i + 1) & mask;
-	tab[i] = *rec;
-	tab[i].used = 1;
-}
-
-/* Insert (fp not present). Grows at load 1/2. 0 or -VIGIL_ENOMEM. */
+/* Insert (fp not present). 0 or -VIGIL_ENOMEM. */
 static int ep_insert(struct gateway *gw, const struct open_ep *rec)
 {
-	if ((gw->nep + 1) * 2 > gw->epcap) {
-		size_t ncap = gw->epcap * 2;
-		struct open_ep *n = calloc(ncap, sizeof *n);
+	if (gw->nep == gw->epcap) {
+		size_t ncap = gw->epcap ? gw->epcap * 2 : GW_EP_MIN_CAP;
+		struct open_ep *n = ncap < UINT32_MAX - 2 ? realloc(gw->eps, ncap * sizeof *n) : NULL;
 		if (!n)
 			return -VIGIL_ENOMEM;
-		for (size_t i = 0; i < gw->epcap; i++)
-			if (gw->eps[i].used)
-				ep_put(n, ncap, &gw->eps[i]);
-		free(gw->eps);
 		gw->eps = n;
 		gw->epcap = ncap;
 	}
-	ep_put(gw->eps, gw->epcap, rec);
+	gw->eps[gw->nep] = *rec;
+	if (htab_insert(&gw->ep_index, hash_mix(rec->fp), (uint32_t)gw->nep, ep_hash, gw) != 0)
+		return -VIGIL_ENOMEM;
 	gw->nep++;
 	return 0;
 }
 
-/* Is slot k's home h outside the cyclic range (i, j]? Then the entry at j may
- * move into the hole at i. */
-static int may_fill(size_t i, size_t j, size_t h)
-{
-	if (i <= j)
-		return h <= i || h > j;
-	return h <= i && h > j;
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
+/* Remove e; the last record moves into its place (re-indexed). */
 static void ep_remove(struct gateway *gw, struct open_ep *e)
 {
-	size_t mask = gw->epcap - 1;
-	size_t i = (size_t)(e - gw->eps), j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!gw->eps[j].used)
-			break;
-		if (may_fill(i, j, ep_home(gw->eps[j].fp, mask))) {
-			gw->eps[i] = gw->eps[j];
-			i = j;
-		}
+	uint32_t id = (uint32_t)(e - gw->eps), last = (uint32_t)(gw->nep - 1);
+	htab_remove(&gw->ep_index, hash_mix(e->fp), id, ep_hash, gw);
+	if (id != last) {
+		htab_remove(&gw->ep_index, hash_mix(gw->eps[last].fp), last, ep_hash, gw);
+		gw->eps[id] = gw->eps[last];
+		htab_insert(&gw->ep_index, hash_mix(gw->eps[id].fp), id, ep_hash, gw); /* slot freed above */
 	}
-	memset(&gw->eps[i], 0, sizeof gw->eps[i]);
 	gw->nep--;
 }
 
-/* ---- recent transitions: ring + fixed hash set ---- */
+/* ---- recent transitions: a ring indexed by (episode, status) ---- */
 
-static size_t rc_home(uint64_t ep, uint8_t status)
+static uint64_t rc_key(uint64_t ep, uint8_t status)
 {
-	return (size_t)(hash_mix(ep ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(status + 1))) &
-			(GW_RECENT_SLOTS - 1));
+	return hash_mix(ep ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(status + 1)));
 }
 
-static struct recent *rc_find(struct gateway *gw, uint64_t ep, uint8_t status)
+static uint64_t rc_hash(const void *ctx, uint32_t id)
 {
-	for (size_t i = rc_home(ep, status);; i = (i + 1) & (GW_RECENT_SLOTS - 1)) {
-		if (!gw->rset[i].used)
-			return NULL;
-		if (gw->rset[i].ep == ep && gw->rset[i].status == status)
-			return &gw->rset[i];
-	}
+	const struct gateway *gw = ctx;
+	return rc_key(gw->ring[id].ep, gw->ring[id].status);
 }
 
-static void rc_set_remove(struct gateway *gw, struct recent *e)
+static int rc_eq(const void *ctx, uint32_t id, const void *key)
 {
-	const size_t mask = GW_RECENT_SLOTS - 1;
-	size_t i = (size_t)(e - gw->rset), j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!gw->rset[j].used)
-			break;
-		if (may_fill(i, j, rc_home(gw->rset[j].ep, gw->rset[j].status))) {
-			gw->rset[i] = gw->rset[j];
-			i = j;
-		}
-	}
-	memset(&gw->rset[i], 0, sizeof gw->rset[i]);
+	const struct gateway *gw = ctx;
+	const struct recent *k = key;
+	return gw->ring[id].ep == k->ep && gw->ring[id].status == k->status;
+}
+
+static int rc_find(struct gateway *gw, uint64_t ep, uint8_t status)
+{
+	struct recent k = {ep, status};
+	return htab_find(&gw->rc_index, rc_key(ep, status), rc_eq, rc_hash, gw, &k) != HTAB_NONE;
 }
 
 /* Remember (ep, status); evicts the oldest pair when GW_RECENT are held. */
 static void rc_add(struct gateway *gw, uint64_t ep, uint8_t status)
 {
-	struct recent r = {ep, status, 1};
-	size_t i;
+	size_t at;
 
 	if (rc_find(gw, ep, status))
 		return;
 	if (gw->ring_n == GW_RECENT) {
-		struct recent *old = &gw->ring[gw->ring_head];
-		struct recent *s = rc_find(gw, old->ep, old->status);
-		if (s)
-			rc_set_remove(gw, s);
-		gw->ring[gw->ring_head] = r;
+		at = gw->ring_head;
+		htab_remove(&gw->rc_index, rc_hash(gw, (uint32_t)at), (uint32_t)at, rc_hash, gw);
 		gw->ring_head = (gw->ring_head + 1) % GW_RECENT;
 	} else {
-		gw->ring[(gw->ring_head + gw->ring_n) % GW_RECENT] = r;
+		at = (gw->ring_head + gw->ring_n) % GW_RECENT;
 		gw->ring_n++;
 	}
-	for (i = rc_home(ep, status); gw->rset[i].used; i = (i + 1) & (GW_RECENT_SLOTS - 1))
-		;
-	gw->rset[i] = r;
+	gw->ring[at] = (struct recent){ep, status};
+	/* cannot fail: the index was sized for GW_RECENT at creation */
+	htab_insert(&gw->rc_index, rc_key(ep, status), (uint32_t)at, rc_hash, gw);
 }
 
 /* ---- create / destroy ---- */
@@ -338,12 +293,17 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		return -VIGIL_ENOMEM;
 	}
 	gw->rs = rs;
-	gw->epcap = GW_EP_MIN_CAP;
-	gw->eps = calloc(gw->epcap, sizeof *gw->eps);
-	if (!gw->eps) {
-		snprintf(err, errlen, "gateway: out of memory");
-		goto fail;
+	htab_init(&gw->ep_index);
+	htab_init(&gw->rc_index);
+	/* size the recent index once so that rc_add never allocates */
+	for (uint32_t i = 0; i < GW_RECENT; i++) {
+		gw->ring[i] = (struct recent){i, 0};
+		if (htab_insert(&gw->rc_index, rc_key(i, 0), i, rc_hash, gw) != 0) {
+			snprintf(err, errlen, "gateway: out of memory");
+			goto fail;
+		}
 	}
+	htab_reset(&gw->rc_index);
 
 	fb = o->fallback_sink ? o->fallback_sink : "stdout";
 	rc = dest_init(&gw->fallback, fb, NULL, 0, "gateway", "fallback", err, errlen);
@@ -432,6 +392,8 @@ void gateway_destroy(struct gateway *gw)
 	if (gw->have_fallback)
 		dest_fini(&gw->fallback);
 	free(gw->eps);
+	htab_fini(&gw->ep_index);
+	htab_fini(&gw->rc_index);
 	free(gw);
 }
 
@@ -439,7 +401,7 @@ void gateway_destroy(struct gateway *gw)
 
 static int invalid(struct gateway *gw, const char *why, const struct alert_event *ev)
 {
-	if (complain_due(&gw->invalid_c, mono_now(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
+	if (complain_due(&gw->invalid_c, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
 		LOG_WARN(comp, "invalid alert event rejected reason=\"%s\" rule=%s suppressed_logs=%" PRIu64,
 			 why, ev && ev->rule ? ev->rule : "-", gw->invalid_c.suppressed);
 		gw->invalid_c.suppressed = 0;
@@ -516,7 +478,7 @@ int gateway_submit(struct gateway *gw, const struct alert_event *ev)
 	route = route_find(gw, ev->owner);
 	if (!route) {
 		gw->st.unowned++;
-		if (complain_due(&gw->unowned_c, mono_now(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
+		if (complain_due(&gw->unowned_c, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
 			LOG_WARN(comp,
 				 "unowned alert routed to fallback owner=%s rule=%s series=%s "
 				 "suppressed_logs=%" PRIu64,

@@ -4,13 +4,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "tests/testutil.h"
 
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/htab.h"
+#include "core/log.h"
 #include "core/hash.h"
 #include "core/params.h"
 #include "engine/series.h"
@@ -219,6 +224,125 @@ static void test_series__insert_find_grow(void **st)
 	series_table_fini(&t);
 }
 
+/* The index against a brute-force model: random inserts and removals of
+ * items whose hashes collide on purpose (only 64 distinct values), with
+ * lookups of present and absent keys after every step. */
+struct model {
+	uint64_t key[4096];
+	uint8_t live[4096];
+};
+
+static uint64_t model_hash(const void *ctx, uint32_t id)
+{
+	const struct model *m = ctx;
+	return m->key[id] % 64;
+}
+
+static int model_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct model *m = ctx;
+	return m->live[id] && m->key[id] == *(const uint64_t *)key;
+}
+
+static void test_htab__matches_brute_force(void **st)
+{
+	(void)st;
+	static struct model m;
+	struct htab t;
+	uint64_t rng = 12345;
+	memset(&m, 0, sizeof m);
+	htab_init(&t);
+	for (int step = 0; step < 40000; step++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint32_t id = (uint32_t)((rng >> 33) % 4096);
+		uint64_t key = (rng >> 13) % 100000;
+		if (!m.live[id]) {
+			uint64_t k = key;
+			m.key[id] = key;
+			/* keys are unique among live items */
+			if (htab_find(&t, key % 64, model_eq, model_hash, &m, &k) != HTAB_NONE)
+				continue;
+			assert_int_equal(htab_insert(&t, key % 64, id, model_hash, &m), 0);
+			m.live[id] = 1;
+		} else {
+			assert_int_equal(htab_remove(&t, m.key[id] % 64, id, model_hash, &m), 0);
+			m.live[id] = 0;
+			/* removing again reports absence */
+			assert_int_equal(htab_remove(&t, m.key[id] % 64, id, model_hash, &m), -1);
+		}
+		if (step % 97 == 0) {
+			size_t live = 0;
+			for (uint32_t i = 0; i < 4096; i++) {
+				if (!m.live[i])
+					continue;
+				live++;
+				uint64_t k = m.key[i];
+				assert_int_equal(htab_find(&t, k % 64, model_eq, model_hash, &m, &k), i);
+			}
+			assert_int_equal(t.n, live);
+			assert_true(t.n * 4 <= t.cap * 3);
+		}
+		uint64_t absent = 100000 + key;
+		assert_int_equal(htab_find(&t, absent % 64, model_eq, model_hash, &m, &absent), HTAB_NONE);
+	}
+	htab_fini(&t);
+}
+
+static void test_hset__add_has_clear(void **st)
+{
+	(void)st;
+	struct hset s;
+	hset_init(&s);
+	for (uint64_t v = 0; v < 5000; v++)
+		assert_int_equal(hset_add(&s, v * 0x9e3779b97f4a7c15ULL), 0);
+	assert_int_equal(hset_add(&s, 0), 0); /* present: no-op */
+	assert_int_equal(s.n, 5000);
+	for (uint64_t v = 0; v < 5000; v++) {
+		assert_true(hset_has(&s, v * 0x9e3779b97f4a7c15ULL));
+		assert_false(hset_has(&s, v * 0x9e3779b97f4a7c15ULL + 1));
+	}
+	struct hset moved = s; /* plain data: moves by assignment */
+	hset_init(&s);
+	assert_true(hset_has(&moved, 0));
+	assert_false(hset_has(&s, 0));
+	hset_clear(&moved);
+	assert_false(hset_has(&moved, 0));
+	hset_clear(&s);
+}
+
+static void test_clock__fake_drives_time_and_log_stamps(void **st)
+{
+	(void)st;
+	double real = clock_wall();
+	assert_true(real > 1.6e9);
+	clock_fake_set(100.0, 1772435700.25); /* 2026-03-02T07:15:00.250Z */
+	assert_float_equal(clock_mono(), 100.0, 0);
+	clock_fake_advance(1.5);
+	assert_float_equal(clock_mono(), 101.5, 0);
+	assert_float_equal(clock_wall(), 1772435701.75, 0);
+	/* a log line starts with the RFC 3339 UTC time in milliseconds */
+	char path[] = "/tmp/vigil-logXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	log_write(LOG_LEVEL_WARN, "test", "event=x n=%d", 7);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char line[256] = "";
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	close(fd);
+	unlink(path);
+	assert_string_equal(line, "2026-03-02T07:15:01.750Z vigil warn [test] event=x n=7\n");
+	clock_fake_off();
+	assert_true(clock_wall() >= real);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +355,9 @@ int main(void)
 		cmocka_unit_test(test_buf__roundtrip_and_overrun),
 		cmocka_unit_test(test_series__key_is_canonical),
 		cmocka_unit_test(test_series__insert_find_grow),
+		cmocka_unit_test(test_htab__matches_brute_force),
+		cmocka_unit_test(test_hset__add_has_clear),
+		cmocka_unit_test(test_clock__fake_drives_time_and_log_stamps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
