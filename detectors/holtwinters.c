@@ -15,7 +15,7 @@
  * (after 3 seasons d is ~27 % of the real mean error). Band = yhat -/+ delta
  * d_t (contains the point's own error). Needs an explicit `season`.
  *
- * vigil's default mode DEVIATES from Graphite to fix that:
+ * vigil's default mode differs from Graphite to fix that:
  *  - Warm-up buffer. The first N ticks are kept in the state (N = 2 L for a
  *    given season, see below for `season: 0` = auto) and the model starts
  *    from them: a = mean of the first season (moved to its last tick along the
@@ -44,25 +44,17 @@
  * < 2 no season fits and N = min(16, 2 cap)). Examples with the defaults
  * (max_season_points 1440, season_max 1w): step 1 min -> N = 2880 (2 days);
  * step 5 min -> N = 2880 (10 days); step 1 h -> N = 336 (2 weeks). Once the
- * tick N-1 is reached (or passed) the buffered series is detrended (least
- * squares line, residuals clipped at 6 mean |residual|) and its
- * autocorrelation r(l) (Pearson over the pairs where both points are present)
- * is computed at: one hour, one day and one week in steps (when they lie in
- * [2, Lmax]), at the 3 highest local maxima of an ACF of the series
- * averaged in blocks of m = ceil(Lmax / 240) ticks, each refined at full
- * resolution within +/- m lags, and (m > 1) at the best local maximum of lags
- * 2 .. 2m + 1 at full resolution (short periods vanish in block means). A lag l is significant when r(l) >=
- * 0.3 and r(l) - min(r(floor(l/2)), r(ceil(l/2))) >= 0.3 (a peak, not the slow decay of a trend or random
- * walk; this also rejects multiples of the true period). L = the smallest significant lag whose r is within
- * 0.05 of the best one, snapped to one hour/day/week when within 2 % of it; no significant lag -> L = 1
- * (plain Holt with bands, c = 0). Causal: decided from buffered points only. Cost: one-off O(N * 240 + 30 N)
- * at the decision.
+ * tick N-1 is reached (or passed), season_detect() (season_acf.h: the
+ * autocorrelation method, its thresholds and cost) picks L from the buffered
+ * ticks; no season -> L = 1 (plain Holt with bands, c = 0). Causal: decided
+ * from buffered points only.
  *
- * Time: ticks are llround(ts / step); the step is the `step` parameter or,
- * when that is 0, learned from the first two timestamps (the first point is
- * held until then). The phase of tick t is (t - t0) mod L with t0 the first
- * point's tick, so gaps cannot shift the season. A point whose tick is not
- * newer than the last point's is ignored (out of order or duplicate).
+ * Time: the tick clock of tick.h: ticks are llround(ts / step); the step is
+ * the `step` parameter or, when that is 0, learned from the first two
+ * timestamps (the first point is held until then). The phase of tick t is
+ * (t - t0) mod L with t0 the first point's tick, so gaps cannot shift the
+ * season. A point whose ts or tick is not newer than the last point's is
+ * ignored (out of order or duplicate; counted in `late`).
  *
  * Gaps (NaN input or skipped ticks): that phase's c and d are left alone, the
  * level is carried on with a + b per missing tick. After a gap of max(L, 16)
@@ -80,7 +72,12 @@
  * round(season_max / step)); else max_season_points (default 1440: 34.6 KB
  * in vigil mode). cap <= 10080. A learned season that does not fit cap
  * leaves the detector without opinion (everything NaN). The header starts
- * with int32 cap, int32 L (0 while undecided); tests read L from there. */
+ * with int32 cap, int32 L (0 while undecided); tests read L from there.
+ * Overflow: a point that leaves a non-finite number in the model (absurd
+ * input) restarts it with the same step; that point scores NaN. valid()
+ * refuses a loaded state update() could not have produced.
+ * Errors: update() always returns 0 (no opinion is NaN).
+ * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>

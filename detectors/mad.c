@@ -32,22 +32,21 @@
  * up to seasons (2 tol + 1) values (missing ones are skipped). Median, MAD,
  * floors and score as above; warm-up: fewer than `min_points` values in the
  * sample (0 = half the full sample, at least 1). The rolling window is not
- * used (`window` is ignored, `horizon` refused). Ticks are llround(ts / step)
- * with the step from `step` or, when 0, learned from the first two
- * timestamps (the first point is held until then); a point whose tick is not
- * newer than the last one is ignored. State: a ring of H = seasons S_cap +
- * tol + 1 values indexed by tick mod H (NaN = missing; skipped ticks are
- * cleared), S_cap = S with a configured step, else `max_season_points`;
- * refused at config time when H > 65536 (512 KB per series), when the
- * sample exceeds 255 values, or when 2 tol >= S. A learned step whose S
- * exceeds max_season_points (or S <= 2 tol) leaves the detector without
- * opinion. Cost per point: an insertion sort of the k = seasons (2 tol + 1)
- * values, then the median and MAD of the sorted sample as above.
+ * used (`window` is ignored, `horizon` refused). Time is the tick clock of
+ * tick.h: ticks are llround(ts / step) with the step from `step` or, when 0,
+ * learned from the first two timestamps (the first point is held until
+ * then); a point whose ts or tick is not newer than the last one is ignored. State: a ring of H = seasons
+ * S_cap + tol + 1 values indexed by tick mod H (NaN = missing; skipped ticks are cleared), S_cap = S with a
+ * configured step, else `max_season_points`; refused at config time when H > 65536 (512 KB per series), when
+ * the sample exceeds 255 values, or when 2 tol >= S. A learned step whose S exceeds max_season_points (or S
+ * <= 2 tol) leaves the detector without opinion. Cost per point: an insertion sort of the k = seasons (2 tol
+ * + 1) values, then the median and MAD of the sorted sample as above.
  *
  * Out-of-order points (ts older than the newest point) are ignored: score NaN,
  * state unchanged apart from a counter. The state is plain data (header + 2
  * arrays of `window` doubles, 3 with a horizon, or the seasonal ring); load
- * validates it fully (mad_valid). */
+ * validates it fully (mad_valid). Errors: update() always returns 0.
+ * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
