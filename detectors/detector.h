@@ -80,6 +80,13 @@ const char *det_default_name(void);
  * -VIGIL_EINVAL/-VIGIL_ENOENT/-VIGIL_ENOMEM with err filled and *out untouched. */
 int det_new(const char *type_name, const struct kv *set, size_t nset, struct detector *out, char *err,
 	    size_t errlen);
+/* det_new() for a type already looked up (per-series or the type embedded
+ * in a group detector): applies the overrides to a fresh config, runs
+ * config_check, and on success gives *out the type and the owned config
+ * (free with det_free()). On error -VIGIL_EINVAL/-VIGIL_ENOMEM with err
+ * filled and *out untouched. Shared by det_new() and group_det_new(). */
+int det_new_of(const struct detector_type *t, const struct kv *set, size_t nset, struct detector *out,
+	       char *err, size_t errlen);
 void det_free(struct detector *d);
 
 /* Generic state helpers over the vtable. */

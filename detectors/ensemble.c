@@ -1,8 +1,10 @@
 /* ensemble: vigil's default streaming detector.
  *
- * Per point O(1) (~650 ns), no allocation, a fixed plain-data state block of
- * ~84 KB (raw-copy save/load; 80 KiB of it are ten last-seen stamp tables);
- * a loaded block is vetted (ens_valid) and an inconsistent one refused.
+ * Per point O(1), no allocation, a fixed plain-data state block of ~84 KB
+ * (raw-copy save/load; 80 KiB of it are ten last-seen stamp tables); a
+ * loaded block is vetted (ens_valid) and an inconsistent one refused.
+ * Measured speed and NAB scores, and the variants tried: BENCHMARKS.md,
+ * "Detector design notes".
  *
  *  1. Three raw channels, each in [0, 1]:
  *     a) level/derivative: signed z-like deviations against scales learned
@@ -31,30 +33,8 @@
  *        so nothing hinges on the moment a quantiser is replaced.
  *     c) spread shift: log2 of the tracked spread against its EW mean
  *        (alpha_spread), over its EW mean |deviation| floored at sp_floor
- *        octaves, squashed like a): the explicit form of what the previous
- *        design got from novelty bursts after sudden rescales (the holiday
- *        windows of nyc_taxi narrow the spread).
- *     Measured on the NAB split (31 files), standard / low-FP / low-FN, and
- *     the worst standard score with one context parameter at x0.67 or x1.5:
- *       - previous design (three dyadic widths moved by a hysteresis
- *         ctx_hyst, the fresh one voting at once, bit sets): 75.29 / 67.65 /
- *         80.01, odd/even files 81.19 / 68.08, worst 64.56 (ctx_hyst x0.67;
- *         x1.5 68.80; ctx_rate 74.35 / 67.27; ctx_range 72.15 / 72.95;
- *         nbins 71.39 / 72.76; ctx_order 74.23 / 69.42). About 4.5 points
- *         were novelty bursts after rescales; the rescales also kept the
- *         novelty Gaussian wide (fewer false positives).
- *       - sliding kernel alone 68.7, flat (67-69 over its box); + spread
- *         channel 71.4; + ctx_mem 4000 72.6 (worst 66.8, ctx_range x1.5).
- *         Averaging three jittered copies of the previous design (median /
- *         geometric / arithmetic mean of their Q): 68.4 / 67.9 / 60.7, min
- *         73.2: averaging removes the lucky bursts, not the noise.
- *       - this design, ctx_rate 0.03 and ctx_range 250 picked on a 3x3 grid
- *         (ctx_range stays rugged: 200/250/300 give 71.7/74.2/73.7):
- *         74.22 / 65.41 / 79.89, odd/even 78.73 / 70.23, worst 71.29 over
- *         ctx_kernel 73.74 / 74.78, ctx_rate 71.51 / 72.34, ctx_range
- *         71.80 / 72.15, nbins 73.72 / 71.52, ctx_order 73.44 / 72.60,
- *         ctx_mem 74.68 / 74.36, sp_floor 74.15 / 71.29, alpha_spread
- *         74.16 / 73.23.
+ *        octaves, squashed like a): a sudden rescale of the series (a
+ *        narrower or wider spread) is an event of its own.
  *     Channels b and c are silent until the quantisers have recorded
  *     `ctx_learn` points: their Gaussians learn the initial burst of
  *     novelty instead of alerting on it.

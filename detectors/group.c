@@ -39,28 +39,12 @@ int group_det_new(const char *name, const struct kv *set, size_t nset, struct de
 		  size_t errlen)
 {
 	const struct group_type *g = group_find(name);
-	void *cfg;
-	int rc;
 
 	if (g == NULL) {
 		snprintf(err, errlen, "unknown group detector '%s'", name);
 		return -VIGIL_ENOENT;
 	}
-	cfg = calloc(1, g->det.config_size ? g->det.config_size : 1);
-	if (cfg == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -VIGIL_ENOMEM;
-	}
-	rc = params_apply(g->det.params, cfg, set, nset, err, errlen);
-	if (rc == 0 && g->det.config_check)
-		rc = g->det.config_check(cfg, err, errlen);
-	if (rc != 0) {
-		free(cfg);
-		return rc;
-	}
-	out->type = &g->det;
-	out->cfg = cfg;
-	return 0;
+	return det_new_of(&g->det, set, nset, out, err, errlen);
 }
 
 int group_state_save(const struct group_type *g, const void *cfg, const void *state, struct buf *out)

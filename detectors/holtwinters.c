@@ -15,7 +15,7 @@
  * (after 3 seasons d is ~27 % of the real mean error). Band = yhat -/+ delta
  * d_t (contains the point's own error). Needs an explicit `season`.
  *
- * vigil's default mode DEVIATES from Graphite to fix that:
+ * vigil's default mode differs from Graphite to fix that:
  *  - Warm-up buffer. The first N ticks are kept in the state (N = 2 L for a
  *    given season, see below for `season: 0` = auto) and the model starts
  *    from them: a = mean of the first season (moved to its last tick along the
@@ -44,25 +44,17 @@
  * < 2 no season fits and N = min(16, 2 cap)). Examples with the defaults
  * (max_season_points 1440, season_max 1w): step 1 min -> N = 2880 (2 days);
  * step 5 min -> N = 2880 (10 days); step 1 h -> N = 336 (2 weeks). Once the
- * tick N-1 is reached (or passed) the buffered series is detrended (least
- * squares line, residuals clipped at 6 mean |residual|) and its
- * autocorrelation r(l) (Pearson over the pairs where both points are present)
- * is computed at: one hour, one day and one week in steps (when they lie in
- * [2, Lmax]), at the 3 highest local maxima of an ACF of the series
- * averaged in blocks of m = ceil(Lmax / 240) ticks, each refined at full
- * resolution within +/- m lags, and (m > 1) at the best local maximum of lags
- * 2 .. 2m + 1 at full resolution (short periods vanish in block means). A lag l is significant when r(l) >=
- * 0.3 and r(l) - min(r(floor(l/2)), r(ceil(l/2))) >= 0.3 (a peak, not the slow decay of a trend or random
- * walk; this also rejects multiples of the true period). L = the smallest significant lag whose r is within
- * 0.05 of the best one, snapped to one hour/day/week when within 2 % of it; no significant lag -> L = 1
- * (plain Holt with bands, c = 0). Causal: decided from buffered points only. Cost: one-off O(N * 240 + 30 N)
- * at the decision.
+ * tick N-1 is reached (or passed), season_detect() (season_acf.h: the
+ * autocorrelation method, its thresholds and cost) picks L from the buffered
+ * ticks; no season -> L = 1 (plain Holt with bands, c = 0). Causal: decided
+ * from buffered points only.
  *
- * Time: ticks are llround(ts / step); the step is the `step` parameter or,
- * when that is 0, learned from the first two timestamps (the first point is
- * held until then). The phase of tick t is (t - t0) mod L with t0 the first
- * point's tick, so gaps cannot shift the season. A point whose tick is not
- * newer than the last point's is ignored (out of order or duplicate).
+ * Time: the tick clock of tick.h: ticks are llround(ts / step); the step is
+ * the `step` parameter or, when that is 0, learned from the first two
+ * timestamps (the first point is held until then). The phase of tick t is
+ * (t - t0) mod L with t0 the first point's tick, so gaps cannot shift the
+ * season. A point whose ts or tick is not newer than the last point's is
+ * ignored (out of order or duplicate; counted in `late`).
  *
  * Gaps (NaN input or skipped ticks): that phase's c and d are left alone, the
  * level is carried on with a + b per missing tick. After a gap of max(L, 16)
@@ -80,22 +72,23 @@
  * round(season_max / step)); else max_season_points (default 1440: 34.6 KB
  * in vigil mode). cap <= 10080. A learned season that does not fit cap
  * leaves the detector without opinion (everything NaN). The header starts
- * with int32 cap, int32 L (0 while undecided); tests read L from there. */
+ * with int32 cap, int32 L (0 while undecided); tests read L from there.
+ * Overflow: a point that leaves a non-finite number in the model (absurd
+ * input) restarts it with the same step; that point scores NaN. valid()
+ * refuses a loaded state update() could not have produced.
+ * Errors: update() always returns 0 (no opinion is NaN).
+ * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "detectors/detector.h"
+#include "detectors/season_acf.h"
+#include "detectors/tick.h"
 
-#define HW_MAX_SLOTS  10080
-#define HW_MAX_TICKS  4.0e15
-#define HW_ACF_MIN    0.3  /* r(L) needed for a season */
-#define HW_ACF_PROM   0.3  /* r(L) - r(L/2) needed for a season */
-#define HW_ACF_TIE    0.05 /* a shorter lag this close to the best wins */
-#define HW_ACF_COARSE 240  /* lags of the coarse ACF search */
-#define HW_MIN_WARM   16   /* ticks */
-/* the widest full-resolution lag range searched: 2 m + 2, m <= 42 */
-#define HW_ACF_SPAN (2 * ((HW_MAX_SLOTS + HW_ACF_COARSE - 1) / HW_ACF_COARSE) + 2)
+#define HW_MAX_SLOTS 10080
+#define HW_MIN_WARM  16 /* ticks */
+_Static_assert(HW_MAX_SLOTS <= SEASON_MAX_LAG, "season detection must handle every ring size");
 
 struct hw_cfg {
 	double alpha, beta, gamma, delta;
@@ -433,366 +426,6 @@ static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	}
 }
 
-static double clampd(double v, double lim)
-{
-	return v > lim ? lim : v < -lim ? -lim : v;
-}
-
-/* The detrended, clipped series the ACF correlates: z[i] = clamp(y_k - p0 -
- * q k, clip) for k = k0 + i, i < cnt; NaN where y_k is missing or k >= n. */
-struct acf_in {
-	const double *y;
-	int32_t n;
-	double p0, q, clip;
-};
-
-/* Writes z and, when pre is not NULL, pre[i] = how many of z[0 .. i) are
- * NaN (i <= cnt). Returns how many NaN were written. */
-static int32_t z_line(const struct acf_in *in, int32_t k0, int32_t cnt, double *z, int32_t *pre)
-{
-	int32_t nan = 0;
-	for (int32_t i = 0; i < cnt; i++) {
-		int32_t k = k0 + i;
-		double u = k < in->n ? in->y[k] : NAN;
-		if (pre)
-			pre[i] = nan;
-		if (isnan(u)) {
-			z[i] = NAN;
-			nan++;
-		} else {
-			z[i] = clampd(u - in->p0 - in->q * k, in->clip);
-		}
-	}
-	if (pre)
-		pre[cnt] = nan;
-	return nan;
-}
-
-/* Sums of one lag's pairs; see corr_lags(). */
-struct acf_sum {
-	double sxy, sxx, syy;
-	int32_t np;
-};
-
-#define HW_ACF_BATCH   4   /* lags whose sums are interleaved */
-#define HW_ACF_CHUNK   256 /* ticks per z_line() */
-#define HW_ACF_MAXLAGS 256 /* lags per corr_lags() call */
-#define HW_ACF_GAP     16  /* lags this close share one z line ... */
-#define HW_ACF_WSPAN   512 /* ... spanning at most this many lags */
-#if HW_ACF_MAXLAGS < HW_ACF_COARSE || HW_ACF_MAXLAGS < HW_ACF_SPAN
-#error "HW_ACF_MAXLAGS too small"
-#endif
-
-/* A pair with a NaN side adds +0 to the sums. */
-static inline void acf_add(double u, double v, struct acf_sum *a)
-{
-	int both = !isunordered(u, v);
-	u = both ? u : 0;
-	v = both ? v : 0;
-	a->sxy += u * v;
-	a->sxx += u * u;
-	a->syy += v * v;
-	a->np += both;
-}
-
-/* Add the pairs (zu[i], v[j][i]), i = i0 .. i1 - 1 in this order, to
- * *acc[j], j < HW_ACF_BATCH (distinct sums). masked = 0: no NaN among them. */
-static void acf_chunk(struct acf_sum *const *acc, const double *zu, const double *const *v, int32_t i0,
-		      int32_t i1, int masked)
-{
-	struct acf_sum a0 = *acc[0], a1 = *acc[1], a2 = *acc[2], a3 = *acc[3];
-	const double *v0 = v[0], *v1 = v[1], *v2 = v[2], *v3 = v[3];
-
-	if (masked) {
-		for (int32_t i = i0; i < i1; i++) {
-			double u = zu[i];
-			acf_add(u, v0[i], &a0);
-			acf_add(u, v1[i], &a1);
-			acf_add(u, v2[i], &a2);
-			acf_add(u, v3[i], &a3);
-		}
-	} else {
-		for (int32_t i = i0; i < i1; i++) {
-			double u = zu[i], uu = u * u;
-			a0.sxy += u * v0[i];
-			a0.sxx += uu;
-			a0.syy += v0[i] * v0[i];
-			a1.sxy += u * v1[i];
-			a1.sxx += uu;
-			a1.syy += v1[i] * v1[i];
-			a2.sxy += u * v2[i];
-			a2.sxx += uu;
-			a2.syy += v2[i] * v2[i];
-			a3.sxy += u * v3[i];
-			a3.sxx += uu;
-			a3.syy += v3[i] * v3[i];
-		}
-		a0.np += i1 - i0;
-		a1.np += i1 - i0;
-		a2.np += i1 - i0;
-		a3.np += i1 - i0;
-	}
-	*acc[0] = a0;
-	*acc[1] = a1;
-	*acc[2] = a2;
-	*acc[3] = a3;
-}
-
-/* r[j] = Pearson correlation of z_k and z_{k+lag[j]} over the pairs where
- * both are present (0 when undefined, or with fewer than 8 pairs), for the
- * nl <= HW_ACF_MAXLAGS lags lag[j] >= 0.
- *
- * Exactness: each lag's sums are accumulated over k = 0, 1, ... in order,
- * exactly as a plain per-lag loop would; the work is only reorganised: in
- * chunks of k, z is computed once per tick (lags within HW_ACF_GAP of each
- * other read one line), and the independent sums of HW_ACF_BATCH lags are
- * interleaved. A pair with a missing side adds +0 to each sum, which leaves
- * it unchanged (the sums start at +0 and so are never -0). z is NaN exactly
- * where y is missing: detect_season() gets here only with a finite clip,
- * which needs every present y_k - p0 - q k to be finite; the block means use
- * p0 = q = 0, where the expression is y_k itself. */
-static void corr_lags(const struct acf_in *in, const int32_t *lag, int nl, double *r)
-{
-	struct acf_sum acc[HW_ACF_MAXLAGS], pad;
-	int idx[HW_ACF_MAXLAGS] = {0};
-	double zu[HW_ACF_CHUNK], w[HW_ACF_CHUNK + HW_ACF_WSPAN];
-	int32_t pre[HW_ACF_CHUNK + HW_ACF_WSPAN + 1], preu[HW_ACF_CHUNK + 1], lmin;
-
-	if (nl <= 0)
-		return;
-	/* idx: the lags in ascending order */
-	for (int j = 0; j < nl; j++) {
-		int i = j;
-		for (; i > 0 && lag[idx[i - 1]] > lag[j]; i--)
-			idx[i] = idx[i - 1];
-		idx[i] = j;
-	}
-	lmin = lag[idx[0]];
-	memset(acc, 0, sizeof acc);
-	for (int32_t k0 = 0; k0 + lmin < in->n; k0 += HW_ACF_CHUNK) {
-		int32_t cnt = in->n - lmin - k0 < HW_ACF_CHUNK ? in->n - lmin - k0 : HW_ACF_CHUNK;
-		z_line(in, k0, cnt, zu, preu);
-		for (int c0 = 0, c1; c0 < nl; c0 = c1) {
-			/* a cluster of lags idx[c0 .. c1) read one line w = z_{k0 + base + t} */
-			int32_t base = lag[idx[c0]], span;
-			for (c1 = c0 + 1; c1 < nl && lag[idx[c1]] - lag[idx[c1 - 1]] <= HW_ACF_GAP &&
-					  lag[idx[c1]] - base <= HW_ACF_WSPAN;
-			     c1++)
-				;
-			span = lag[idx[c1 - 1]] - base;
-			z_line(in, k0 + base, cnt + span, w, pre);
-			for (int j = c0; j < c1; j += HW_ACF_BATCH) {
-				struct acf_sum *a[HW_ACF_BATCH];
-				const double *v[HW_ACF_BATCH];
-				int32_t lo = lag[idx[j]] - base, hi = lo;
-				for (int i = 0; i < HW_ACF_BATCH; i++) {
-					if (j + i < c1) {
-						hi = lag[idx[j + i]] - base;
-						a[i] = &acc[j + i];
-						v[i] = w + hi;
-					} else {
-						a[i] = &pad; /* padding: repeats the last lag, thrown away */
-						v[i] = w + hi;
-					}
-				}
-				/* i < cntb: every lag of the batch has k0 + i + lag < n */
-				int32_t cntb = in->n - (base + hi) - k0;
-				cntb = cntb < 0 ? 0 : cntb > cnt ? cnt : cntb;
-				memset(&pad, 0, sizeof pad);
-				acf_chunk(a, zu, v, 0, cntb, preu[cntb] > 0 || pre[hi + cntb] - pre[lo] > 0);
-				if (cntb < cnt)
-					acf_chunk(a, zu, v, cntb, cnt, 1);
-			}
-		}
-	}
-	for (int j = 0; j < nl; j++) {
-		const struct acf_sum *a = &acc[j];
-		double rr = 0;
-		if (a->np >= 8 && a->sxx > 0 && a->syy > 0) {
-			rr = a->sxy / sqrt(a->sxx * a->syy);
-			rr = isfinite(rr) ? rr : 0;
-		}
-		r[idx[j]] = rr;
-	}
-}
-
-/* r[l - lo] for the lags lo .. hi (hi - lo < HW_ACF_MAXLAGS). */
-static void corr_range(const struct acf_in *in, int32_t lo, int32_t hi, double *r)
-{
-	int32_t lag[HW_ACF_MAXLAGS] = {0};
-	int nl = 0;
-	for (int32_t l = lo; l <= hi; l++)
-		lag[nl++] = l;
-	corr_lags(in, lag, nl, r);
-}
-
-/* Season detection over the buffered y[0 .. n) (see the header comment).
- * scratch: at least lmax doubles. Returns L (1 = no season). */
-static int32_t detect_season(const struct hw_cfg *c, const double *y, int32_t n, int32_t lmax, double step,
-			     double *scratch)
-{
-	struct acf_in in = {.y = y, .n = n};
-	double sk = 0, sy = 0, skk = 0, sky = 0, sabs = 0, den, best_r = -2;
-	int32_t nf = 0, m, jmax, peaks[3] = {0, 0, 0}, cand[7], ncand = 0, L = 1, natural[3];
-	double peak_r[3] = {-2, -2, -2}, cand_r[7], prev2 = 0, prev1 = 0;
-	double rc[HW_ACF_COARSE + 1], rf[HW_ACF_SPAN], rt[21];
-	int32_t tl[21];
-	int cand_ok[7], ntl = 0, ti[7];
-
-	(void)c;
-	if (lmax < 2)
-		return 1;
-	for (int32_t k = 0; k < n; k++) {
-		if (isnan(y[k]))
-			continue;
-		sk += k;
-		sy += y[k];
-		skk += (double)k * k;
-		sky += (double)k * y[k];
-		nf++;
-	}
-	if (nf < HW_MIN_WARM)
-		return 1;
-	den = nf * skk - sk * sk;
-	in.q = den > 0 ? (nf * sky - sk * sy) / den : 0;
-	in.p0 = (sy - in.q * sk) / nf;
-	for (int32_t k = 0; k < n; k++)
-		if (!isnan(y[k]))
-			sabs += fabs(y[k] - in.p0 - in.q * k);
-	in.clip = 6 * sabs / nf;
-	if (!(in.clip > 0) || !isfinite(in.clip))
-		return 1; /* constant (or absurd) series: nothing periodic */
-
-	/* coarse ACF: block means of m ticks, lags 1 .. lmax / m */
-	m = (lmax + HW_ACF_COARSE - 1) / HW_ACF_COARSE;
-	jmax = lmax / m; /* <= HW_ACF_COARSE */
-	struct acf_in blk = {.y = scratch, .p0 = 0, .q = 0, .clip = INFINITY};
-	const struct acf_in *src = &in;
-	if (m > 1) {
-		int32_t nc = (n + m - 1) / m;
-		for (int32_t j = 0; j < nc; j++) {
-			double s = 0;
-			int32_t cnt = 0;
-			for (int32_t k = j * m; k < (j + 1) * m && k < n; k++)
-				if (!isnan(y[k])) {
-					s += clampd(y[k] - in.p0 - in.q * k, in.clip);
-					cnt++;
-				}
-			scratch[j] = cnt ? s / cnt : NAN;
-		}
-		blk.n = nc;
-		src = &blk;
-	}
-	corr_range(src, 1, jmax, rc + 1);
-	for (int32_t j = 1; j <= jmax + 1; j++) {
-		double r = j <= jmax ? rc[j] : -2;
-		/* prev1 = r(j-1) is a local maximum? keep the 3 highest */
-		if (j >= 3 && prev1 >= prev2 && prev1 >= r)
-			for (int i = 0; i < 3; i++)
-				if (prev1 > peak_r[i]) {
-					for (int q = 2; q > i; q--) {
-						peak_r[q] = peak_r[q - 1];
-						peaks[q] = peaks[q - 1];
-					}
-					peak_r[i] = prev1;
-					peaks[i] = j - 1;
-					break;
-				}
-		prev2 = prev1;
-		prev1 = r;
-	}
-	if (m > 1) {
-		/* periods shorter than 2 blocks vanish in the block means: scan
-		 * lags 2 .. 2m + 1 at full resolution for the best local maximum */
-		int32_t hi = 2 * m + 1 < lmax ? 2 * m + 1 : lmax, arg = 0;
-		double rm1, r0, br = -2;
-		/* rf[l - 1] = r(l), l = 1 .. min(hi + 1, lmax) */
-		corr_range(&in, 1, hi < lmax ? hi + 1 : lmax, rf);
-		rm1 = rf[0];
-		r0 = rf[1];
-		for (int32_t l = 2; l <= hi; l++) {
-			double rp1 = l < lmax ? rf[l] : -2;
-			if (r0 >= rm1 && r0 >= rp1 && r0 > br + HW_ACF_TIE) { /* ties: the shorter */
-				br = r0;
-				arg = l;
-			}
-			rm1 = r0;
-			r0 = rp1;
-		}
-		if (arg > 0)
-			cand[ncand++] = arg;
-	}
-	/* candidates: the refined coarse peaks, then one hour, one day, one week */
-	for (int i = 0; i < 3; i++) {
-		int32_t lo, hi, arg;
-		double br = -2;
-		if (peaks[i] == 0)
-			continue;
-		if (m == 1) {
-			cand[ncand++] = peaks[i];
-			continue;
-		}
-		lo = m * (peaks[i] - 1);
-		hi = m * (peaks[i] + 1);
-		lo = lo < 2 ? 2 : lo;
-		hi = hi > lmax ? lmax : hi;
-		arg = lo;
-		corr_range(&in, lo, hi, rf);
-		for (int32_t l = lo; l <= hi; l++) {
-			double r = rf[l - lo];
-			if (r > br) {
-				br = r;
-				arg = l;
-			}
-		}
-		cand[ncand++] = arg;
-	}
-	{
-		static const double secs[3] = {3600.0, 86400.0, 604800.0};
-		for (int i = 0; i < 3; i++) {
-			double l = round(secs[i] / step);
-			natural[i] = 0;
-			if (l >= 2 && l <= lmax && fabs(secs[i] / step - l) < 0.01 * l) {
-				natural[i] = (int32_t)l;
-				cand[ncand++] = (int32_t)l;
-			}
-		}
-	}
-	/* r(cand), r(cand / 2) and, for odd cand, r(cand / 2 + 1) at rt[ti[i] ..] */
-	for (int i = 0; i < ncand; i++) {
-		ti[i] = ntl;
-		tl[ntl++] = cand[i];
-		tl[ntl++] = cand[i] / 2;
-		if (cand[i] % 2)
-			tl[ntl++] = cand[i] / 2 + 1;
-	}
-	corr_lags(&in, tl, ntl, rt);
-	for (int i = 0; i < ncand; i++) {
-		double trough;
-		cand_r[i] = rt[ti[i]];
-		trough = rt[ti[i] + 1];
-		if (cand[i] % 2) {
-			double t2 = rt[ti[i] + 2];
-			trough = t2 < trough ? t2 : trough;
-		}
-		cand_ok[i] = cand_r[i] >= HW_ACF_MIN && cand_r[i] - trough >= HW_ACF_PROM;
-		if (cand_ok[i] && cand_r[i] > best_r)
-			best_r = cand_r[i];
-	}
-	for (int i = 0; i < ncand; i++)
-		if (cand_ok[i] && cand_r[i] >= best_r - HW_ACF_TIE && (L == 1 || cand[i] < L))
-			L = cand[i];
-	for (int i = 0; L > 1 && i < 3; i++) {
-		double tol = 0.02 * natural[i];
-		if (natural[i] > 0 && fabs((double)(natural[i] - L)) <= (tol > 1 ? tol : 1)) {
-			for (int k = 0; k < ncand; k++)
-				if (cand[k] == natural[i] && cand_ok[k])
-					L = natural[i];
-		}
-	}
-	return L;
-}
-
 /* Start the model from the warm-up buffer: choose L, initialise a, b, c, d,
  * replay ticks L .. N-1. out gets the last replayed point's result. */
 static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_result *out)
@@ -806,7 +439,7 @@ static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_resu
 		L = n / 2;
 	} else {
 		double l = round(c->season_max / s->step);
-		L = detect_season(c, y, n, l > cap ? cap : (int32_t)l, s->step, cs);
+		L = season_detect(y, n, l > cap ? cap : (int32_t)l, s->step, cs);
 	}
 	s->L = L;
 	for (int32_t p = 0; p < cap; p++)
@@ -947,66 +580,25 @@ static int state_finite(const struct hw_cfg *c, const struct hw_state *s)
 	return isfinite(s->ring[ph]) && isfinite(s->ring[s->cap + ph]);
 }
 
-static int hw_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
-{
-	const struct hw_cfg *c = cfg;
-	struct hw_state *s = state;
-	int64_t t;
+/* The tick clock's view of a state, and its callbacks (tick.h). */
+struct hw_run {
+	const struct hw_cfg *c;
+	struct hw_state *s;
+};
 
-	out->score = out->expected = out->lower = out->upper = NAN;
-	if (!isfinite(ts) || (s->started && !(ts > s->last_ts))) {
-		if (s->started)
-			s->late++;
-		return 0;
-	}
-	if (!isfinite(x))
-		x = NAN;
-	if (s->disabled) {
-		s->last_ts = ts;
-		return 0;
-	}
-	if (!s->started) {
-		s->started = 1;
-		s->last_ts = ts;
-		if (s->step > 0) {
-			if (fabs(ts / s->step) >= HW_MAX_TICKS || set_step(c, s, s->step) != 0) {
-				s->disabled = 1;
-				return 0;
-			}
-			point(c, s, llround(ts / s->step), x, 1, out);
-		} else {
-			s->first_ts = ts;
-			s->first_x = x;
-		}
-		return 0;
-	}
-	if (!(s->L > 0 || s->npend > 0)) {
-		/* second point: learn the step, then feed the held first point */
-		double st = ts - s->first_ts;
-		struct det_result ignored;
-		if (fabs(ts / st) >= HW_MAX_TICKS || fabs(s->first_ts / st) >= HW_MAX_TICKS ||
-		    set_step(c, s, st) != 0) {
-			s->disabled = 1;
-			s->last_ts = ts;
-			return 0;
-		}
-		ignored.score = NAN;
-		point(c, s, llround(s->first_ts / st), s->first_x, 1, &ignored);
-		s->last_tick = llround(s->first_ts / st);
-	}
-	if (fabs(ts / s->step) >= HW_MAX_TICKS) {
-		s->late++;
-		return 0;
-	}
-	t = llround(ts / s->step);
-	if (t <= s->last_tick) {
-		/* same tick as the last point: a duplicate, not a new phase */
-		s->late++;
-		return 0;
-	}
-	s->last_ts = ts;
-	point(c, s, t, x, 0, out);
-	if (!state_finite(c, s)) {
+static int clock_set_step(void *owner, double step)
+{
+	struct hw_run *r = owner;
+	return set_step(r->c, r->s, step);
+}
+
+static void clock_point(void *owner, int64_t t, double x, int first, struct det_result *out)
+{
+	const struct hw_cfg *c = ((struct hw_run *)owner)->c;
+	struct hw_state *s = ((struct hw_run *)owner)->s;
+
+	point(c, s, t, x, first, out);
+	if (!first && !state_finite(c, s)) {
 		/* overflow on absurd input: start over rather than carry NaN/inf */
 		double step = s->step, last_ts = s->last_ts;
 		uint64_t late = s->late;
@@ -1023,32 +615,50 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 		}
 		out->score = NAN;
 	}
-	return 0;
 }
 
-static int tick_ok(int64_t t)
+static struct tick_clock clock_of(struct hw_state *s, struct hw_run *r)
 {
-	return t > -(int64_t)HW_MAX_TICKS - 2 && t < (int64_t)HW_MAX_TICKS + 2;
+	return (struct tick_clock){.started = &s->started,
+				   .disabled = &s->disabled,
+				   .step = &s->step,
+				   .first_ts = &s->first_ts,
+				   .first_x = &s->first_x,
+				   .last_ts = &s->last_ts,
+				   .last_tick = &s->last_tick,
+				   .late = &s->late,
+				   .owner = r,
+				   .set_step = clock_set_step,
+				   .point = clock_point};
+}
+
+static int hw_update(const void *cfg, void *state, double ts, double x, struct det_result *out)
+{
+	struct hw_run r = {.c = cfg, .s = state};
+	struct tick_clock k = clock_of(state, &r);
+
+	out->score = out->expected = out->lower = out->upper = NAN;
+	tick_update(&k, ts, x, out);
+	return 0;
 }
 
 static int hw_valid(const void *cfg, const void *state)
 {
 	const struct hw_cfg *c = cfg;
 	const struct hw_state *s = state;
+	struct hw_run r = {.c = c, .s = (struct hw_state *)(uintptr_t)state}; /* read only */
+	struct tick_clock k = clock_of(r.s, &r);
 	size_t nring = ring_doubles(c);
 	int ok;
 
-	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->started == 0 || s->started == 1) &&
-	     (s->have_level == 0 || s->have_level == 1) && (s->disabled == 0 || s->disabled == 1) &&
-	     s->step >= 0 && isfinite(s->step) && isfinite(s->a) && isfinite(s->b) && isfinite(s->g) &&
-	     s->g >= 0 && s->gap_run >= 0 && (!s->started || isfinite(s->last_ts)) &&
+	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->have_level == 0 || s->have_level == 1) &&
+	     isfinite(s->a) && isfinite(s->b) && isfinite(s->g) && s->g >= 0 && s->gap_run >= 0 &&
 	     (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0) && s->npend >= 0 &&
 	     s->npend <= 2 * s->cap;
 	if (ok && c->graphite_compat)
 		ok = s->L != 1 && s->npend == 0;
-	ok = ok && tick_ok(s->last_tick) && tick_ok(s->origin) && tick_ok(s->level_tick) &&
-	     (!s->started || s->L > 0 || s->npend > 0 || s->disabled ||
-	      (isfinite(s->first_ts) && !(s->step > 0)));
+	ok = ok && tick_valid(&k, s->L > 0 || s->npend > 0) && tick_in_range(s->origin) &&
+	     tick_in_range(s->level_tick);
 	if (ok && s->started && !s->disabled && s->step > 0 && (s->L > 0 || s->npend > 0)) {
 		/* what set_step() derives from the step */
 		struct hw_state chk;

@@ -32,28 +32,28 @@
  * up to seasons (2 tol + 1) values (missing ones are skipped). Median, MAD,
  * floors and score as above; warm-up: fewer than `min_points` values in the
  * sample (0 = half the full sample, at least 1). The rolling window is not
- * used (`window` is ignored, `horizon` refused). Ticks are llround(ts / step)
- * with the step from `step` or, when 0, learned from the first two
- * timestamps (the first point is held until then); a point whose tick is not
- * newer than the last one is ignored. State: a ring of H = seasons S_cap +
- * tol + 1 values indexed by tick mod H (NaN = missing; skipped ticks are
- * cleared), S_cap = S with a configured step, else `max_season_points`;
- * refused at config time when H > 65536 (512 KB per series), when the
- * sample exceeds 255 values, or when 2 tol >= S. A learned step whose S
- * exceeds max_season_points (or S <= 2 tol) leaves the detector without
- * opinion. Cost per point: an insertion sort of the k = seasons (2 tol + 1)
- * values, then the median and MAD of the sorted sample as above.
+ * used (`window` is ignored, `horizon` refused). Time is the tick clock of
+ * tick.h: ticks are llround(ts / step) with the step from `step` or, when 0,
+ * learned from the first two timestamps (the first point is held until
+ * then); a point whose ts or tick is not newer than the last one is ignored. State: a ring of H = seasons
+ * S_cap + tol + 1 values indexed by tick mod H (NaN = missing; skipped ticks are cleared), S_cap = S with a
+ * configured step, else `max_season_points`; refused at config time when H > 65536 (512 KB per series), when
+ * the sample exceeds 255 values, or when 2 tol >= S. A learned step whose S exceeds max_season_points (or S
+ * <= 2 tol) leaves the detector without opinion. Cost per point: an insertion sort of the k = seasons (2 tol
+ * + 1) values, then the median and MAD of the sorted sample as above.
  *
  * Out-of-order points (ts older than the newest point) are ignored: score NaN,
  * state unchanged apart from a counter. The state is plain data (header + 2
  * arrays of `window` doubles, 3 with a horizon, or the seasonal ring); load
- * validates it fully (mad_valid). */
+ * validates it fully (mad_valid). Errors: update() always returns 0.
+ * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detectors/detector.h"
+#include "detectors/tick.h"
 
 struct mad_cfg {
 	int window;
@@ -89,7 +89,6 @@ struct mad_state {
 
 #define MAD_MAX_HIST    65536
 #define MAD_MAX_SAMPLES 255
-#define MAD_MAX_TICKS   4.0e15
 
 #define MAD_SCALE 1.4826
 #define MAD_EPS   1e-300
@@ -544,63 +543,39 @@ static int seasonal_set_step(const struct mad_cfg *c, struct mad_state *s, doubl
 	return 0;
 }
 
-static int mad_update_seasonal(const struct mad_cfg *c, struct mad_state *s, double ts, double x,
-			       struct det_result *out)
-{
-	int64_t t;
+/* The tick clock's view of a seasonal state, and its callbacks (tick.h). */
+struct mad_run {
+	const struct mad_cfg *c;
+	struct mad_state *s;
+};
 
-	if (!isfinite(ts) || (s->started && !(ts > s->last_ts))) {
-		if (s->started)
-			s->late++;
-		return 0;
-	}
-	if (!isfinite(x))
-		x = NAN;
-	if (s->disabled) {
-		s->last_ts = ts;
-		return 0;
-	}
-	if (!s->started) {
-		s->started = 1;
-		s->last_ts = ts;
-		if (s->step > 0) {
-			if (!(fabs(ts / s->step) < MAD_MAX_TICKS)) {
-				s->disabled = 1;
-				return 0;
-			}
-			s->last_tick = llround(ts / s->step) - 1;
-			seasonal_point(c, s, s->last_tick + 1, x, out);
-			return 0;
-		}
-		s->first_ts = ts;
-		s->first_x = x;
-		return 0;
-	}
-	if (s->slots == 0) {
-		/* second point: learn the step, then enter the held first point */
-		double st = ts - s->first_ts;
-		struct det_result ignored;
-		if (!(fabs(ts / st) < MAD_MAX_TICKS) || !(fabs(s->first_ts / st) < MAD_MAX_TICKS) ||
-		    seasonal_set_step(c, s, st) != 0) {
-			s->disabled = 1;
-			s->last_ts = ts;
-			return 0;
-		}
-		s->last_tick = llround(s->first_ts / st) - 1;
-		seasonal_point(c, s, s->last_tick + 1, s->first_x, &ignored);
-	}
-	if (!(fabs(ts / s->step) < MAD_MAX_TICKS)) {
-		s->late++;
-		return 0;
-	}
-	t = llround(ts / s->step);
-	if (t <= s->last_tick) {
-		s->late++; /* same tick as the last point: a duplicate */
-		return 0;
-	}
-	s->last_ts = ts;
-	seasonal_point(c, s, t, x, out);
-	return 0;
+static int clock_set_step(void *owner, double step)
+{
+	struct mad_run *r = owner;
+	return seasonal_set_step(r->c, r->s, step);
+}
+
+static void clock_point(void *owner, int64_t t, double x, int first, struct det_result *out)
+{
+	struct mad_run *r = owner;
+	if (first)
+		r->s->last_tick = t - 1; /* no skipped ticks to clear */
+	seasonal_point(r->c, r->s, t, x, out);
+}
+
+static struct tick_clock clock_of(struct mad_state *s, struct mad_run *r)
+{
+	return (struct tick_clock){.started = &s->started,
+				   .disabled = &s->disabled,
+				   .step = &s->step,
+				   .first_ts = &s->first_ts,
+				   .first_x = &s->first_x,
+				   .last_ts = &s->last_ts,
+				   .last_tick = &s->last_tick,
+				   .late = &s->late,
+				   .owner = r,
+				   .set_step = clock_set_step,
+				   .point = clock_point};
 }
 
 /* Windows whose header + sorted array fit in this many bytes are prefetched
@@ -626,8 +601,12 @@ static int mad_update(const void *cfg, void *state, double ts, double x, struct 
 	int32_t n;
 
 	out->score = out->expected = out->lower = out->upper = NAN;
-	if (c->season > 0)
-		return mad_update_seasonal(c, s, ts, x, out);
+	if (c->season > 0) {
+		struct mad_run r = {.c = c, .s = s};
+		struct tick_clock k = clock_of(s, &r);
+		tick_update(&k, ts, x, out);
+		return 0;
+	}
 	{
 		/* With many series each update touches a state that is probably
 		 * not cached: ask for the header and the whole sorted array at
@@ -738,11 +717,11 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 	    (!s->started && !is_zero_bits(&s->last_ts, sizeof s->last_ts)))
 		return 0;
 	if (c->season > 0) {
+		struct mad_run r = {.c = c, .s = s};
+		struct tick_clock k = clock_of(s, &r);
 		struct mad_state chk;
-		if (s->hlen != c->hlen || s->n != 0 || s->head != 0 || s->hint != 0 ||
-		    (s->disabled != 0 && s->disabled != 1) || !(s->step >= 0) || !isfinite(s->step) ||
-		    s->slots < 0 || !(fabs((double)s->last_tick) < MAD_MAX_TICKS + 2) || isinf(s->first_x) ||
-		    !isfinite(s->first_ts))
+		if (s->hlen != c->hlen || s->n != 0 || s->head != 0 || s->hint != 0 || s->slots < 0 ||
+		    !tick_valid(&k, s->slots > 0) || isinf(s->first_x) || !isfinite(s->first_ts))
 			return 0;
 		if (c->step > 0 && memcmp(&s->step, &c->step, sizeof s->step) != 0)
 			return 0;
@@ -752,8 +731,6 @@ static int mad_valid(const struct mad_cfg *c, struct mad_state *s)
 			if (!(s->step > 0) || seasonal_set_step(c, &chk, s->step) != 0 ||
 			    chk.slots != s->slots)
 				return 0;
-		} else if (s->started && !s->disabled && (s->step > 0 || !isfinite(s->first_ts))) {
-			return 0; /* only a held first point leaves the slots unknown */
 		}
 		for (int32_t i = 0; i < s->hlen; i++)
 			if (isinf(s->data[i]) || is_neg_zero(s->data[i]))

@@ -65,48 +65,7 @@ static const struct param_spec orpca_params[] = {
 	 .help = "window length m (points)",
 	 .min = 2,
 	 .max = 512},
-	{.name = "rank",
-	 .kind = PARAM_INT,
-	 .def = "2",
-	 .offset = offsetof(struct orpca_det_cfg, rank),
-	 .help = "subspace rank r (<= lag)",
-	 .min = 1,
-	 .max = ORPCA_MAX_RANK},
-	{.name = "lambda1",
-	 .kind = PARAM_DOUBLE,
-	 .def = "0.01",
-	 .offset = offsetof(struct orpca_det_cfg, lambda1),
-	 .help = "ridge on basis and coefficients (> 0)",
-	 .min = 1e-9,
-	 .max = 1e3},
-	{.name = "lambda2",
-	 .kind = PARAM_DOUBLE,
-	 .def = "1",
-	 .offset = offsetof(struct orpca_det_cfg, lambda2),
-	 .help = "robust z above which a coordinate turns sparse",
-	 .min = 0,
-	 .max = 1e3},
-	{.name = "horizon",
-	 .kind = PARAM_DOUBLE,
-	 .def = "1000",
-	 .offset = offsetof(struct orpca_det_cfg, horizon),
-	 .help = "forgetting horizon of the subspace (points; rho = 1 - 1/horizon)",
-	 .min = 1,
-	 .max = 1e12},
-	{.name = "norm_horizon",
-	 .kind = PARAM_DOUBLE,
-	 .def = "500",
-	 .offset = offsetof(struct orpca_det_cfg, norm_horizon),
-	 .help = "horizon of the robust location/scale (points)",
-	 .min = 1,
-	 .max = 1e12},
-	{.name = "k",
-	 .kind = PARAM_DOUBLE,
-	 .def = "2",
-	 .offset = offsetof(struct orpca_det_cfg, k),
-	 .help = "sparse part (robust z) at which the score reaches 0.5",
-	 .min = 1e-6,
-	 .max = 1e6},
+	ORPCA_PARAM_ROWS(struct orpca_det_cfg, "lag", "coordinate", "point", "the"),
 	{.name = "warmup",
 	 .kind = PARAM_INT,
 	 .def = "128",
@@ -114,13 +73,7 @@ static const struct param_spec orpca_params[] = {
 	 .help = "valid points before scoring (>= lag)",
 	 .min = 2,
 	 .max = 1000000000},
-	{.name = "max_iter",
-	 .kind = PARAM_INT,
-	 .def = "100",
-	 .offset = offsetof(struct orpca_det_cfg, max_iter),
-	 .help = "cap on projection iterations per point",
-	 .min = 1,
-	 .max = 100000},
+	ORPCA_PARAM_MAX_ITER(struct orpca_det_cfg, "point"),
 	{.name = "max_gaps",
 	 .kind = PARAM_INT,
 	 .def = "32",
@@ -143,16 +96,8 @@ static int orpca_config_check(void *cfgp, char *err, size_t errlen)
 		snprintf(err, errlen, "orpca: warmup %d must be at least lag %d", c->warmup, c->lag);
 		return -VIGIL_EINVAL;
 	}
-	c->core.m = (size_t)c->lag;
-	c->core.r = (size_t)c->rank;
-	c->core.lambda1 = c->lambda1;
-	c->core.lambda2 = c->lambda2;
-	c->core.rho = 1.0 - 1.0 / c->horizon;
-	if (!(c->core.rho > 0))
-		c->core.rho = 1e-12; /* horizon 1: forget (almost) everything */
-	c->core.tol = 1e-6;
-	c->core.max_iter = c->max_iter;
-	return orpca_cfg_check(&c->core, err, errlen);
+	return orpca_cfg_derive(&c->core, (size_t)c->lag, (size_t)c->rank, c->lambda1, c->lambda2, c->horizon,
+				c->max_iter, err, errlen);
 }
 
 static size_t kept_len(const struct orpca_det_cfg *c)

@@ -81,6 +81,21 @@ int orpca_cfg_check(const struct orpca_cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
+int orpca_cfg_derive(struct orpca_cfg *c, size_t m, size_t r, double lambda1, double lambda2, double horizon,
+		     int max_iter, char *err, size_t errlen)
+{
+	c->m = m;
+	c->r = r;
+	c->lambda1 = lambda1;
+	c->lambda2 = lambda2;
+	c->rho = 1.0 - 1.0 / horizon;
+	if (!(c->rho > 0))
+		c->rho = 1e-12; /* horizon 1: forget (almost) everything */
+	c->tol = 1e-6;
+	c->max_iter = max_iter;
+	return orpca_cfg_check(c, err, errlen);
+}
+
 /* splitmix64: a small fixed generator, so L0 is the same everywhere. */
 static uint64_t splitmix64(uint64_t *s)
 {

@@ -51,6 +51,77 @@ struct orpca_cfg {
 /* Check a cfg; fills err ("orpca: ...") and returns -VIGIL_EINVAL if bad. */
 int orpca_cfg_check(const struct orpca_cfg *c, char *err, size_t errlen);
 
+/* Fill *c from a detector's parameters (dimension m, rank r, lambda1,
+ * lambda2, subspace horizon in samples, max_iter): rho = 1 - 1/horizon
+ * (1e-12 for horizon 1: forget almost everything), tol = 1e-6; then
+ * orpca_cfg_check(). Shared by the OR-PCA detectors' config checks. */
+int orpca_cfg_derive(struct orpca_cfg *c, size_t m, size_t r, double lambda1, double lambda2, double horizon,
+		     int max_iter, char *err, size_t errlen);
+
+/* Parameter-table rows (struct param_spec, core/params.h) shared by the
+ * OR-PCA detectors, so every one of them offers the engine's parameters with
+ * the same names, defaults and bounds. CFG is the detector's config struct;
+ * it needs the fields int rank, max_iter and double lambda1, lambda2,
+ * horizon, norm_horizon, k. The string arguments complete each detector's
+ * help text: RANK_BOUND what bounds the rank ("lag"), SPARSE what turns
+ * sparse ("coordinate"), SAMPLE what the subspace horizon and max_iter count
+ * ("point" / "tick"), NORM_OF whose robust location/scale ("the").
+ * ORPCA_PARAM_ROWS gives rank, lambda1, lambda2, horizon, norm_horizon, k;
+ * ORPCA_PARAM_MAX_ITER gives max_iter (listed after each detector's warmup). */
+// clang-format off
+#define ORPCA_PARAM_ROWS(CFG, RANK_BOUND, SPARSE, SAMPLE, NORM_OF)                        \
+	{.name = "rank",                                                                  \
+	 .kind = PARAM_INT,                                                               \
+	 .def = "2",                                                                      \
+	 .offset = offsetof(CFG, rank),                                                   \
+	 .help = "subspace rank r (<= " RANK_BOUND ")",                                   \
+	 .min = 1,                                                                        \
+	 .max = ORPCA_MAX_RANK},                                                          \
+	{.name = "lambda1",                                                               \
+	 .kind = PARAM_DOUBLE,                                                            \
+	 .def = "0.01",                                                                   \
+	 .offset = offsetof(CFG, lambda1),                                                \
+	 .help = "ridge on basis and coefficients (> 0)",                                 \
+	 .min = 1e-9,                                                                     \
+	 .max = 1e3},                                                                     \
+	{.name = "lambda2",                                                               \
+	 .kind = PARAM_DOUBLE,                                                            \
+	 .def = "1",                                                                      \
+	 .offset = offsetof(CFG, lambda2),                                                \
+	 .help = "robust z above which a " SPARSE " turns sparse",                        \
+	 .min = 0,                                                                        \
+	 .max = 1e3},                                                                     \
+	{.name = "horizon",                                                               \
+	 .kind = PARAM_DOUBLE,                                                            \
+	 .def = "1000",                                                                   \
+	 .offset = offsetof(CFG, horizon),                                                \
+	 .help = "forgetting horizon of the subspace (" SAMPLE "s; rho = 1 - 1/horizon)", \
+	 .min = 1,                                                                        \
+	 .max = 1e12},                                                                    \
+	{.name = "norm_horizon",                                                          \
+	 .kind = PARAM_DOUBLE,                                                            \
+	 .def = "500",                                                                    \
+	 .offset = offsetof(CFG, norm_horizon),                                           \
+	 .help = "horizon of " NORM_OF " robust location/scale (points)",                 \
+	 .min = 1,                                                                        \
+	 .max = 1e12},                                                                    \
+	{.name = "k",                                                                     \
+	 .kind = PARAM_DOUBLE,                                                            \
+	 .def = "2",                                                                      \
+	 .offset = offsetof(CFG, k),                                                      \
+	 .help = "sparse part (robust z) at which the score reaches 0.5",                 \
+	 .min = 1e-6,                                                                     \
+	 .max = 1e6}
+#define ORPCA_PARAM_MAX_ITER(CFG, SAMPLE)                    \
+	{.name = "max_iter",                                 \
+	 .kind = PARAM_INT,                                  \
+	 .def = "100",                                       \
+	 .offset = offsetof(CFG, max_iter),                  \
+	 .help = "cap on projection iterations per " SAMPLE, \
+	 .min = 1,                                           \
+	 .max = 100000}
+// clang-format on
+
 /* Doubles of persistent state (2·m·r + r²) and of scratch for one call. */
 size_t orpca_state_len(const struct orpca_cfg *c);
 size_t orpca_work_len(const struct orpca_cfg *c);

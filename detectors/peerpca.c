@@ -79,48 +79,7 @@ static const struct param_spec peer_params[] = {
 	 .help = "member slots per group K; further members are refused",
 	 .min = 1,
 	 .max = 1024},
-	{.name = "rank",
-	 .kind = PARAM_INT,
-	 .def = "2",
-	 .offset = offsetof(struct peer_cfg, rank),
-	 .help = "subspace rank r (<= max_members)",
-	 .min = 1,
-	 .max = ORPCA_MAX_RANK},
-	{.name = "lambda1",
-	 .kind = PARAM_DOUBLE,
-	 .def = "0.01",
-	 .offset = offsetof(struct peer_cfg, lambda1),
-	 .help = "ridge on basis and coefficients (> 0)",
-	 .min = 1e-9,
-	 .max = 1e3},
-	{.name = "lambda2",
-	 .kind = PARAM_DOUBLE,
-	 .def = "1",
-	 .offset = offsetof(struct peer_cfg, lambda2),
-	 .help = "robust z above which a member turns sparse",
-	 .min = 0,
-	 .max = 1e3},
-	{.name = "horizon",
-	 .kind = PARAM_DOUBLE,
-	 .def = "1000",
-	 .offset = offsetof(struct peer_cfg, horizon),
-	 .help = "forgetting horizon of the subspace (ticks; rho = 1 - 1/horizon)",
-	 .min = 1,
-	 .max = 1e12},
-	{.name = "norm_horizon",
-	 .kind = PARAM_DOUBLE,
-	 .def = "500",
-	 .offset = offsetof(struct peer_cfg, norm_horizon),
-	 .help = "horizon of each member's robust location/scale (points)",
-	 .min = 1,
-	 .max = 1e12},
-	{.name = "k",
-	 .kind = PARAM_DOUBLE,
-	 .def = "2",
-	 .offset = offsetof(struct peer_cfg, k),
-	 .help = "sparse part (robust z) at which the score reaches 0.5",
-	 .min = 1e-6,
-	 .max = 1e6},
+	ORPCA_PARAM_ROWS(struct peer_cfg, "max_members", "member", "tick", "each member's"),
 	{.name = "warmup",
 	 .kind = PARAM_INT,
 	 .def = "100",
@@ -128,13 +87,7 @@ static const struct param_spec peer_params[] = {
 	 .help = "ticks the group and points a member needs before scoring",
 	 .min = NORM_START,
 	 .max = 1000000000},
-	{.name = "max_iter",
-	 .kind = PARAM_INT,
-	 .def = "100",
-	 .offset = offsetof(struct peer_cfg, max_iter),
-	 .help = "cap on projection iterations per tick",
-	 .min = 1,
-	 .max = 100000},
+	ORPCA_PARAM_MAX_ITER(struct peer_cfg, "tick"),
 	{.name = NULL},
 };
 
@@ -147,16 +100,8 @@ static int peer_config_check(void *cfgp, char *err, size_t errlen)
 			 c->max_members);
 		return -VIGIL_EINVAL;
 	}
-	c->core.m = (size_t)c->max_members;
-	c->core.r = (size_t)c->rank;
-	c->core.lambda1 = c->lambda1;
-	c->core.lambda2 = c->lambda2;
-	c->core.rho = 1.0 - 1.0 / c->horizon;
-	if (!(c->core.rho > 0))
-		c->core.rho = 1e-12; /* horizon 1: forget (almost) everything */
-	c->core.tol = 1e-6;
-	c->core.max_iter = c->max_iter;
-	return orpca_cfg_check(&c->core, err, errlen);
+	return orpca_cfg_derive(&c->core, (size_t)c->max_members, (size_t)c->rank, c->lambda1, c->lambda2,
+				c->horizon, c->max_iter, err, errlen);
 }
 
 struct parts {

@@ -47,22 +47,12 @@ const char *det_default_name(void)
 	return default_detector;
 }
 
-int det_new(const char *type_name, const struct kv *set, size_t nset, struct detector *out, char *err,
-	    size_t errlen)
+int det_new_of(const struct detector_type *t, const struct kv *set, size_t nset, struct detector *out,
+	       char *err, size_t errlen)
 {
-	const struct detector_type *t = det_find(type_name);
-	void *cfg;
+	void *cfg = calloc(1, t->config_size ? t->config_size : 1);
 	int rc;
 
-	if (t == NULL) {
-		size_t n = (size_t)snprintf(err, errlen, "unknown detector '%s' (known:", type_name);
-		for (size_t i = 0; detector_types[i] && n < errlen; i++)
-			n += (size_t)snprintf(err + n, errlen - n, " %s", detector_types[i]->name);
-		if (n < errlen)
-			snprintf(err + n, errlen - n, ")");
-		return -VIGIL_ENOENT;
-	}
-	cfg = calloc(1, t->config_size ? t->config_size : 1);
 	if (cfg == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -VIGIL_ENOMEM;
@@ -77,6 +67,22 @@ int det_new(const char *type_name, const struct kv *set, size_t nset, struct det
 	out->type = t;
 	out->cfg = cfg;
 	return 0;
+}
+
+int det_new(const char *type_name, const struct kv *set, size_t nset, struct detector *out, char *err,
+	    size_t errlen)
+{
+	const struct detector_type *t = det_find(type_name);
+
+	if (t == NULL) {
+		size_t n = (size_t)snprintf(err, errlen, "unknown detector '%s' (known:", type_name);
+		for (size_t i = 0; detector_types[i] && n < errlen; i++)
+			n += (size_t)snprintf(err + n, errlen - n, " %s", detector_types[i]->name);
+		if (n < errlen)
+			snprintf(err + n, errlen - n, ")");
+		return -VIGIL_ENOENT;
+	}
+	return det_new_of(t, set, nset, out, err, errlen);
 }
 
 void det_free(struct detector *d)

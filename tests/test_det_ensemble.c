@@ -2,8 +2,8 @@
  * hand-made series, invariants (warm-up, direction, gaps, save/load), and a
  * regression on three NAB files: the score reaches the detector's threshold
  * inside every labelled window and stays below it on almost every other row.
- * The NAB corpus is read from $SHARED/nab or ../shared/nab (relative to the
- * repo root, where the tests run); a missing file fails the test. */
+ * The NAB files and their labels are read from tests/data/nab (relative to
+ * the repo root, where the tests run); a missing file fails the test. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -520,11 +520,8 @@ static void test_refractory_break(void **unused)
 
 /* ---- NAB regression ---- */
 
-static const char *shared_dir(void)
-{
-	const char *s = getenv("SHARED");
-	return s && *s ? s : "../shared";
-}
+/* The three NAB files and a labels file trimmed to their windows. */
+#define NAB_DIR "tests/data/nab"
 
 static double parse_ts(const char *s)
 {
@@ -546,10 +543,10 @@ static void nab_file(const char *rel)
 	struct run r;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/nab/data/%s", shared_dir(), rel);
+	snprintf(path, sizeof path, NAB_DIR "/data/%s", rel);
 	f = fopen(path, "r");
 	if (f == NULL)
-		fail_msg("NAB file %s is missing (set SHARED)", path);
+		fail_msg("NAB file %s is missing (run the tests from the repo root)", path);
 	assert_non_null(fgets(line, sizeof line, f));
 	while (fgets(line, sizeof line, f)) {
 		char *comma = strchr(line, ',');
@@ -570,7 +567,7 @@ static void nab_file(const char *rel)
 	fclose(f);
 	assert_true(n > 1000);
 
-	snprintf(path, sizeof path, "%s/nab/labels/combined_windows.json", shared_dir());
+	snprintf(path, sizeof path, NAB_DIR "/labels/combined_windows.json");
 	labels = json_load_file(path, 0, &jerr);
 	if (labels == NULL)
 		fail_msg("%s: %s", path, jerr.text);
