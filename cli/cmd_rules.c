@@ -8,6 +8,7 @@
 
 #include "cli/cmds.h"
 #include "rules/rules.h"
+#include "sinks/gateway.h"
 
 static void rules_usage_short(FILE *f)
 {
@@ -22,6 +23,8 @@ static void rules_usage(FILE *f)
 		   "       vigil rules list  [--owners FILE] PATH...\n\n"
 		   "Load rule files (and owners), strictly: any unknown key, wrong type, unknown\n"
 		   "detector/owner/parameter or duplicate name is reported as file:line:column.\n"
+		   "Destinations are checked as the gateway would create them (known type, valid\n"
+		   "settings) without side effects; a file destination's path is opened at start.\n"
 		   "A PATH may be a directory: its *.yaml and *.yml files are read in name order.\n\n"
 		   "  check           print \"ok: N rules, M owners\" or the first error\n"
 		   "  list            one line per rule: name, series, detector, action, owner\n"
@@ -89,6 +92,8 @@ int cmd_rules(int argc, char **argv)
 		return 2;
 	}
 	rc = ruleset_load(paths, npaths, owners, &rs, err, sizeof err);
+	if (rc == 0 && (rc = gateway_check(rs, err, sizeof err)) != 0)
+		ruleset_free(rs);
 	if (rc != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -90,6 +90,48 @@ struct gateway {
 
 /* ---- destinations ---- */
 
+/* The type named `type`, or NULL with err naming the known types. */
+static const struct sink_type *find_type(const char *type, const char *where, const char *owner, char *err,
+					 size_t errlen)
+{
+	const struct sink_type *t = sink_find(type);
+	if (t)
+		return t;
+	char known[256] = "";
+	size_t off = 0;
+	for (const struct sink_type *const *k = sink_all(); *k && off < sizeof known; k++) {
+		int n = snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "", (*k)->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	snprintf(err, errlen, "%s: %s: unknown destination type '%s' (known: %s)", where ? where : "?", owner,
+		 type ? type : "(none)", known);
+	return NULL;
+}
+
+int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
+{
+	char serr[512];
+	for (size_t i = 0; i < rs->nowners; i++) {
+		const struct owner *o = &rs->owners[i];
+		for (size_t k = 0; k < o->ndests; k++) {
+			const struct destination_cfg *d = &o->dests[k];
+			const struct sink_type *t = find_type(d->type, d->where, o->name, err, errlen);
+			if (t == NULL)
+				return -VIGIL_EINVAL;
+			serr[0] = '\0';
+			int rc = t->check(d->kv, d->nkv, serr, sizeof serr);
+			if (rc != 0) {
+				snprintf(err, errlen, "%s: %s: %s", d->where ? d->where : "?", o->name,
+					 serr[0] ? serr : vigil_strerror(rc));
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
 static int dest_init(struct dest *d, const char *type, const struct kv *kv, size_t nkv, const char *where,
 		     const char *owner, char *err, size_t errlen)
 {
@@ -99,21 +141,9 @@ static int dest_init(struct dest *d, const char *type, const struct kv *kv, size
 	memset(d, 0, sizeof *d);
 	d->owner = owner;
 	d->where = where;
-	d->type = sink_find(type);
-	if (!d->type) {
-		char known[256] = "";
-		size_t off = 0;
-		for (const struct sink_type *const *t = sink_all(); *t && off < sizeof known; t++) {
-			int n = snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
-					 (*t)->name);
-			if (n < 0)
-				break;
-			off += (size_t)n;
-		}
-		snprintf(err, errlen, "%s: %s: unknown destination type '%s' (known: %s)",
-			 where ? where : "?", owner, type ? type : "(none)", known);
+	d->type = find_type(type, where, owner, err, errlen);
+	if (!d->type)
 		return -VIGIL_EINVAL;
-	}
 	serr[0] = '\0';
 	rc = d->type->create(kv, nkv, &d->priv, serr, sizeof serr);
 	if (rc != 0) {

@@ -41,6 +41,10 @@ struct gateway_stats {
  * gateway). Returns 0, or -VIGIL_EINVAL with err naming the destination. */
 int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struct gateway **out, char *err,
 		   size_t errlen);
+/* Check every owner's destinations in rs as gateway_create would (types
+ * exist, settings valid) without creating anything: 0, or
+ * -VIGIL_EINVAL with err "file:line:column: owner: message". */
+int gateway_check(const struct ruleset *rs, char *err, size_t errlen);
 /* Route one event. ev is borrowed and copied as needed before return.
  * Returns 0 (delivered or suppressed) or -VIGIL_E* (a destination failed;
  * the failure is counted and logged, the gateway stays usable). */

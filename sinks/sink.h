@@ -28,6 +28,10 @@ struct sink_type {
 	/* Build an instance from settings (strings borrowed for the call).
 	 * Unknown keys are an error naming kv[i].where. Caller owns *priv. */
 	int (*create)(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen);
+	/* Validate settings exactly as create() would, without side effects
+	 * (no file created, no connection): what `vigil rules check` runs.
+	 * 0 or -VIGIL_EINVAL with the same message create() would give. */
+	int (*check)(const struct kv *kv, size_t nkv, char *err, size_t errlen);
 	enum sink_verdict (*send)(void *priv, const struct notification *n);
 	/* Flush buffered output (optional). */
 	int (*flush)(void *priv);

@@ -41,43 +41,64 @@ static const struct param_spec fsync_spec = {
 	.max = 0,
 };
 
-static int file_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+/* Parse the settings into *path (borrowed from kv), *path_where, *do_fsync. */
+static int file_settings(const struct kv *kv, size_t nkv, const char **path, const char **path_where,
+			 int *do_fsync, char *err, size_t errlen)
 {
-	const char *path = NULL, *path_where = NULL;
-	struct file_sink *fs = NULL;
-	int do_fsync = 0, rc = -VIGIL_EINVAL;
 	char perr[256];
 
+	*path = *path_where = NULL;
+	*do_fsync = 0;
 	for (size_t i = 0; i < nkv; i++) {
 		const char *where = kv[i].where ? kv[i].where : "?";
 		const char *key = kv[i].key ? kv[i].key : "";
 		if (!kv[i].value) {
 			snprintf(err, errlen, "%s: file destination: setting '%s' has no value", where, key);
-			goto fail;
+			return -VIGIL_EINVAL;
 		}
 		if (!strcmp(key, "path")) {
 			if (!kv[i].value[0]) {
 				snprintf(err, errlen, "%s: file destination: path is empty", where);
-				goto fail;
+				return -VIGIL_EINVAL;
 			}
-			path = kv[i].value;
-			path_where = where;
+			*path = kv[i].value;
+			*path_where = where;
 		} else if (!strcmp(key, "fsync")) {
-			if (params_parse_value(&fsync_spec, kv[i].value, &do_fsync, perr, sizeof perr) != 0) {
+			if (params_parse_value(&fsync_spec, kv[i].value, do_fsync, perr, sizeof perr) != 0) {
 				snprintf(err, errlen, "%s: file destination: %s", where, perr);
-				goto fail;
+				return -VIGIL_EINVAL;
 			}
 		} else {
 			snprintf(err, errlen,
 				 "%s: file destination: unknown setting '%s' (known: path, fsync)", where,
 				 key);
-			goto fail;
+			return -VIGIL_EINVAL;
 		}
 	}
-	if (!path) {
+	if (!*path) {
 		snprintf(err, errlen, "file destination: setting 'path' is required");
-		goto fail;
+		return -VIGIL_EINVAL;
 	}
+	return 0;
+}
+
+/* The settings only: the path is opened (relative to the process's working
+ * directory) when the destination is created. */
+static int file_check(const struct kv *kv, size_t nkv, char *err, size_t errlen)
+{
+	const char *path, *path_where;
+	int do_fsync;
+	return file_settings(kv, nkv, &path, &path_where, &do_fsync, err, errlen);
+}
+
+static int file_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+{
+	const char *path = NULL, *path_where = NULL;
+	struct file_sink *fs = NULL;
+	int do_fsync = 0, rc = file_settings(kv, nkv, &path, &path_where, &do_fsync, err, errlen);
+
+	if (rc)
+		return rc;
 	fs = calloc(1, sizeof *fs);
 	if (!fs) {
 		snprintf(err, errlen, "file destination: out of memory");
@@ -198,6 +219,7 @@ const struct sink_type sink_type_file = {
 	.name = "file",
 	.summary = "append-only JSON-lines file (settings: path, fsync)",
 	.create = file_create,
+	.check = file_check,
 	.send = file_send,
 	.flush = file_flush,
 	.destroy = file_destroy,

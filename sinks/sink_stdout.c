@@ -9,15 +9,22 @@
 /* The instance holds nothing; a non-NULL token keeps priv meaningful. */
 static char stdout_token;
 
-static int stdout_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+static int stdout_check(const struct kv *kv, size_t nkv, char *err, size_t errlen)
 {
 	if (nkv > 0) {
 		snprintf(err, errlen, "%s: stdout destination: unknown setting '%s' (it takes none)",
 			 kv[0].where ? kv[0].where : "?", kv[0].key ? kv[0].key : "");
 		return -VIGIL_EINVAL;
 	}
-	*priv = &stdout_token;
 	return 0;
+}
+
+static int stdout_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+{
+	int rc = stdout_check(kv, nkv, err, errlen);
+	if (rc == 0)
+		*priv = &stdout_token;
+	return rc;
 }
 
 static enum sink_verdict stdout_send(void *priv, const struct notification *n)
@@ -50,6 +57,7 @@ const struct sink_type sink_type_stdout = {
 	.name = "stdout",
 	.summary = "one JSON object per line on standard output",
 	.create = stdout_create,
+	.check = stdout_check,
 	.send = stdout_send,
 	.flush = stdout_flush,
 	.destroy = stdout_destroy,

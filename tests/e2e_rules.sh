@@ -42,6 +42,31 @@ check "unknown key: exact position and hint" grep -qF "$F/bad/unknown-key.yaml:5
 check "missing path: exit 1" test $rc -eq 1
 check "missing path: named" grep -qF "$F/no-such-dir: cannot open" "$tmp/err"
 
+# destinations are checked as the gateway would create them, with no side effect
+cat >"$tmp/dest.yaml" <<'Y'
+rules:
+  - name: r
+    series: "api.*"
+    owner: ops
+    action: page
+owners:
+  - name: ops
+    destinations:
+      - {type: sloak, url: "http://127.0.0.1:1/x"}
+Y
+"$VIGIL" rules check "$tmp/dest.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "unknown destination type: exit 1" test $rc -eq 1
+check "unknown destination type: named with its position" grep -qF "$tmp/dest.yaml:9:9: ops: unknown destination type 'sloak'" "$tmp/err"
+sed -i 's|{type: sloak, url: "http://127.0.0.1:1/x"}|{type: file, path: '"$tmp"'/a.jsonl, fsnc: true}|' "$tmp/dest.yaml"
+"$VIGIL" rules check "$tmp/dest.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "bad file destination setting: exit 1" test $rc -eq 1
+check "bad file destination setting: named" grep -qF "unknown setting 'fsnc'" "$tmp/err"
+sed -i 's|, fsnc: true||' "$tmp/dest.yaml"
+out=$("$VIGIL" rules check "$tmp/dest.yaml"); rc=$?
+check "file destination ok: exit 0" test $rc -eq 0
+check "check creates no file" test ! -e "$tmp/a.jsonl"
+check "vigil help lists rules list" bash -c "'$VIGIL' help | grep -q 'rules check|list'"
+
 # usage errors exit 2
 for args in "" "check" "list" "frob x" "check --owners" "check --bogus $F/good/all-in-one.yaml"; do
   # shellcheck disable=SC2086
