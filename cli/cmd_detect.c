@@ -74,7 +74,8 @@ int cmd_detect(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	long lineno = 0, bad = 0;
+	long lineno = 0, bad = 0, refused = 0;
+	double last_ts = -INFINITY;
 
 	if (cmd_wants_help(argc, argv)) {
 		detect_usage(stdout);
@@ -181,9 +182,25 @@ int cmd_detect(int argc, char **argv)
 				x = NAN;
 			}
 		}
-		if (isfinite(ts)) {
-			if (d.type->update(d.cfg, state, ts, x, &res) != 0)
-				res.score = NAN;
+		const char *why_refused = NULL;
+		int urc = 0;
+		if (isfinite(ts) && !(ts > last_ts))
+			why_refused = "timestamp not after the previous row's";
+		else if (isfinite(ts) && isfinite(x) && fabs(x) > DET_MAX_ABS)
+			why_refused = "|value| above 1e150, too large for the detectors' arithmetic";
+		else if (isfinite(ts) && (urc = d.type->update(d.cfg, state, ts, x, &res)) != 0)
+			why_refused = vigil_strerror(urc);
+		if (why_refused) {
+			/* refused: scored 0, said with the row and counted */
+			res.score = res.expected = res.lower = res.upper = NAN;
+			refused++;
+			if (refused <= 20)
+				fprintf(stderr, "vigil detect: %s:%ld: point refused (scored 0): %s\n", path,
+					lineno, why_refused);
+			else if (refused == 21)
+				fprintf(stderr, "vigil detect: %s: more refused points not shown\n", path);
+		} else if (isfinite(ts)) {
+			last_ts = ts;
 		} else {
 			res.score = res.expected = res.lower = res.upper = NAN;
 		}
@@ -209,6 +226,9 @@ int cmd_detect(int argc, char **argv)
 	}
 	if (bad)
 		fprintf(stderr, "vigil detect: %s: %ld bad rows (scored 0)\n", path, bad);
+	if (refused)
+		fprintf(stderr, "vigil detect: %s: %ld points refused by the detector (scored 0)\n", path,
+			refused);
 	rc = 0;
 out:
 	free(line);

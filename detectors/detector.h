@@ -102,6 +102,12 @@ void det_print_help(FILE *f);
 
 /* Soft thresholding (the proximal map of k|v|): v shrunk towards 0 by k,
  * 0 inside [-k, k]. Shared by the robust-PCA detectors. */
+/* The largest |value| any detector takes: squares and sums of squares of
+ * values up to this stay finite in double precision. A caller (the engine,
+ * `vigil detect`) refuses larger values with an error and a counter instead
+ * of letting them poison a model. */
+#define DET_MAX_ABS 1e150
+
 static inline double det_soft(double v, double k)
 {
 	if (v > k)

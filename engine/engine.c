@@ -287,6 +287,10 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	e->cur_source = source;
 	e->cur_pos = pos;
 	e->st.points++;
+	if (fabs(p->value) > DET_MAX_ABS) {
+		engine_note_reject(e, source, pos, "|value| above 1e150, too large for the detectors");
+		return -VIGIL_EINVAL;
+	}
 	klen = series_key(p, e->key, sizeof e->key);
 	if (klen < 0) {
 		engine_note_reject(e, source, pos, "series key too long");

@@ -97,5 +97,22 @@ for i in $(seq 1 50); do echo "flood.m$i 1 1700000000"; done >"$tmp/flood.log"
 check "series limit refuses the rest" grep -q "series=10 .*series_refused=40 " "$tmp/flood.err"
 check "series limit raises one alert" test "$(grep -c 'vigil-series-limit' "$tmp/flood.out")" -eq 1
 
+# detect says which rows it could not score, and why, instead of a silent 0
+printf 'timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,2\n2024-01-01 00:01:00,3\n2024-01-01 00:10:00,1e200\n2024-01-01 00:15:00,4\n' >"$tmp/refuse.csv"
+"$VIGIL" detect --detector des "$tmp/refuse.csv" >"$tmp/refuse.out" 2>"$tmp/refuse.err"; rc=$?
+check "detect with refused rows: exit 0" test $rc -eq 0
+check "detect: one output row per input row" test "$(wc -l <"$tmp/refuse.out")" -eq 6
+check "detect: out-of-order row named" grep -qF "refuse.csv:4: point refused (scored 0): timestamp not after" "$tmp/refuse.err"
+check "detect: huge value row named" grep -qF "refuse.csv:5: point refused (scored 0): |value| above 1e150" "$tmp/refuse.err"
+check "detect: refused rows counted" grep -qF "2 points refused" "$tmp/refuse.err"
+# refused rows never reach the model: the rest scores as if they were absent
+grep -v -e ':01:00' -e '1e200' "$tmp/refuse.csv" >"$tmp/clean.csv"
+check "detect: refused rows leave the model untouched" bash -c "diff <('$VIGIL' detect --why --detector ensemble '$tmp/refuse.csv' 2>/dev/null | grep -v -e ':01:00' -e 1e200) <('$VIGIL' detect --why --detector ensemble '$tmp/clean.csv')"
+# replay rejects such a value with its position and a counter
+printf 'big.m 1 1700000000\nbig.m 1e200 1700000060\nbig.m 2 1700000120\n' >"$tmp/big.log"
+"$VIGIL" replay "$tmp/big.log" >/dev/null 2>"$tmp/big.err"
+check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| above 1e150" "$tmp/big.err"
+check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
+
 echo "e2e_cli: $fails failed"
 [ "$fails" -eq 0 ]
