@@ -36,7 +36,7 @@ help:
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
 	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
-	@echo "make nab        score bin/vigil detect on ../shared/nab"
+	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make valgrind   unit tests under valgrind"
 	@echo "make format     clang-format every C file"
 

@@ -12,15 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "cli/cmds.h"
 #include "detectors/detector.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* xorshift64*: deterministic, cheap. */
 static uint64_t rng_next(uint64_t *s)
@@ -94,7 +88,7 @@ static int bench_one(const struct detector_type *t, long points, long series)
 	for (int i = 0; i < 4096; i++)
 		xs[i] = 100.0 + 10.0 * sin(i / 50.0) + rng_unit(&rng);
 	struct det_result res;
-	double sink = 0, t0 = now_s();
+	double sink = 0, t0 = clock_mono();
 	long steps = points / series;
 	for (long k = 0; k < steps; k++) {
 		double ts = 1.7e9 + 60.0 * (double)k, x = xs[k & 4095];
@@ -103,7 +97,7 @@ static int bench_one(const struct detector_type *t, long points, long series)
 			sink += res.score > 0.5;
 		}
 	}
-	double secs = now_s() - t0, n = (double)(steps * series);
+	double secs = clock_mono() - t0, n = (double)(steps * series);
 	printf("%-12s %10.1f ns/point %14.0f points/s %10zu bytes/series  (series=%ld, points=%.0f, "
 	       "hits=%.0f)\n",
 	       t->name, secs * 1e9 / n, n / secs, sz, series, n, sink);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "consumers/decoder.h"
 
 struct graphite {
@@ -87,15 +88,6 @@ static void graphite_destroy(void *priv)
 	free(g);
 }
 
-static double now_seconds(void)
-{
-	struct timespec t;
-
-	if (clock_gettime(CLOCK_REALTIME, &t) != 0)
-		return (double)time(NULL);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int graphite_decode(void *priv, const char *rec, size_t len, point_emit_fn emit, void *ctx, char *err,
 			   size_t errlen)
 {
@@ -139,9 +131,9 @@ static int graphite_decode(void *priv, const char *rec, size_t len, point_emit_f
 			return -VIGIL_EINVAL;
 		}
 		if (!(p.ts < -1.0) && !(p.ts > -1.0)) /* carbon: -1 means now */
-			p.ts = now_seconds();
+			p.ts = clock_wall();
 	} else {
-		p.ts = now_seconds();
+		p.ts = clock_wall();
 	}
 
 	/* Copy the path so it can be split into NUL-terminated pieces. */

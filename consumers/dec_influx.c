@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "consumers/decoder.h"
 
 struct field {
@@ -140,15 +141,6 @@ static int field_value(const char *s, size_t n, double *out)
 	if (n > 1 && s[n - 1] == 'u')
 		return parse_int(s, n - 1, 1, out);
 	return parse_finite(s, n, out);
-}
-
-static double now_seconds(void)
-{
-	struct timespec t;
-
-	if (clock_gettime(CLOCK_REALTIME, &t) != 0)
-		return (double)time(NULL);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static int influx_decode(void *priv, const char *rec, size_t len, point_emit_fn emit, void *ctx, char *err,
@@ -332,7 +324,7 @@ static int influx_decode(void *priv, const char *rec, size_t len, point_emit_fn 
 			p.ts = (double)(v / 1000000000LL) + (double)(v % 1000000000LL) / 1e9;
 		}
 	} else {
-		p.ts = now_seconds();
+		p.ts = clock_wall();
 	}
 
 	/* Everything is valid: emit. */
