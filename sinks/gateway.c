@@ -69,6 +69,7 @@ struct recent {
 
 struct gateway {
 	const struct ruleset *rs; /* borrowed */
+	struct sink_env env;      /* from the options; pointers borrowed */
 	struct route *routes;     /* owned, sorted by owner name */
 	size_t nroutes;
 	struct dest fallback;
@@ -132,8 +133,8 @@ int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
 	return 0;
 }
 
-static int dest_init(struct dest *d, const char *type, const struct kv *kv, size_t nkv, const char *where,
-		     const char *owner, char *err, size_t errlen)
+static int dest_init(const struct sink_env *env, struct dest *d, const char *type, const struct kv *kv,
+		     size_t nkv, const char *where, const char *owner, char *err, size_t errlen)
 {
 	char serr[512];
 	int rc;
@@ -145,7 +146,7 @@ static int dest_init(struct dest *d, const char *type, const struct kv *kv, size
 	if (!d->type)
 		return -VIGIL_EINVAL;
 	serr[0] = '\0';
-	rc = d->type->create(kv, nkv, &d->priv, serr, sizeof serr);
+	rc = d->type->create(env, kv, nkv, &d->priv, serr, sizeof serr);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s: %s", where ? where : "?", owner,
 			 serr[0] ? serr : vigil_strerror(rc));
@@ -169,9 +170,12 @@ static int dest_send(struct gateway *gw, struct dest *d, const struct notificati
 {
 	enum sink_verdict v = SINK_RETRY;
 	int attempts = 0;
+	struct sink_result res;
 
 	while (v == SINK_RETRY && attempts < GW_ATTEMPTS) {
-		v = d->type->send(d->priv, n);
+		memset(&res, 0, sizeof res);
+		d->type->send(d->priv, n, &res);
+		v = res.verdict;
 		attempts++;
 	}
 	if (v == SINK_OK) {
@@ -323,6 +327,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		return -VIGIL_ENOMEM;
 	}
 	gw->rs = rs;
+	gw->env = o->env;
 	htab_init(&gw->ep_index);
 	htab_init(&gw->rc_index);
 	/* size the recent index once so that rc_add never allocates */
@@ -336,7 +341,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	htab_reset(&gw->rc_index);
 
 	fb = o->fallback_sink ? o->fallback_sink : "stdout";
-	rc = dest_init(&gw->fallback, fb, NULL, 0, "gateway", "fallback", err, errlen);
+	rc = dest_init(&gw->env, &gw->fallback, fb, NULL, 0, "gateway", "fallback", err, errlen);
 	if (rc != 0)
 		goto fail;
 	gw->have_fallback = 1;
@@ -350,8 +355,8 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		}
 		for (size_t i = 0; i < o->nextra; i++) {
 			const struct destination_cfg *c = &o->extra[i];
-			rc = dest_init(&gw->extra[i], c->type, c->kv, c->nkv, c->where, "extra destination",
-				       err, errlen);
+			rc = dest_init(&gw->env, &gw->extra[i], c->type, c->kv, c->nkv, c->where,
+				       "extra destination", err, errlen);
 			if (rc != 0)
 				goto fail;
 			gw->nextra++;
@@ -389,8 +394,8 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			snprintf(ctx, sizeof ctx, "owner '%.120s'", ow->name);
 			for (size_t k = 0; k < ow->ndests; k++) {
 				const struct destination_cfg *c = &ow->dests[k];
-				rc = dest_init(&r->dests[k], c->type, c->kv, c->nkv, c->where, ctx, err,
-					       errlen);
+				rc = dest_init(&gw->env, &r->dests[k], c->type, c->kv, c->nkv, c->where, ctx,
+					       err, errlen);
 				if (rc != 0)
 					goto fail;
 				r->dests[k].owner = ow->name; /* ctx is on the stack */

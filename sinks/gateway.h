@@ -14,6 +14,7 @@
 
 #include "rules/rules.h"
 #include "core/alert.h"
+#include "sinks/sink.h"
 
 struct gateway;
 
@@ -24,6 +25,8 @@ struct gateway_opts {
 	/* Extra destinations for every alert, e.g. --out FILE; may be NULL/0. */
 	const struct destination_cfg *extra;
 	size_t nextra;
+	/* What destinations may use from the process (borrowed; may be zero). */
+	struct sink_env env;
 };
 
 struct gateway_stats {

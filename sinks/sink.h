@@ -1,25 +1,55 @@
-/* Destinations: where the gateway delivers an owner's alerts. One file per
- * destination type, registered in sinks/sinks.c. A destination only sends;
- * the gateway owns policy (dedup, retries, routing).
- * @thread called from the gateway's thread only. */
+/* Destinations: where the gateway delivers an owner's notifications. One
+ * file per destination type, registered in sinks/sinks.c, configured in the
+ * owners file by `type:` plus settings. A destination only sends: the
+ * gateway owns policy (identity, episodes, routing, retries, backoff, dead
+ * letters, ordering).
+ *
+ * Secrets (routing keys, webhook URLs with tokens, passwords) are given as
+ * `env:NAME` or `file:PATH` (core/secret.h) and never appear in logs, in
+ * errors or in sink_result.detail.
+ * @thread create/check/destroy run on the gateway's thread; send and flush
+ * run on the destination's delivery thread, one call at a time per instance
+ * (an instance is never used by two threads at once). */
 #ifndef SINKS_SINK_H
 #define SINKS_SINK_H
 
 #include <stddef.h>
 
-#include "core/vigil.h"
 #include "core/alert.h"
+#include "core/config.h"
+#include "core/vigil.h"
 
-enum sink_verdict { SINK_OK = 0, SINK_RETRY, SINK_DROP };
+enum sink_verdict {
+	SINK_OK = 0, /* delivered (e.g. HTTP 2xx) */
+	SINK_RETRY,  /* not now: network error, timeout, 408, 429, 5xx */
+	SINK_DROP,   /* never: the receiver refused it for good (other 4xx) */
+};
 
-/* A notification: one alert (v1) with its identity and routing. */
+/* The outcome of one send. */
+struct sink_result {
+	enum sink_verdict verdict;
+	int status;         /* protocol status (HTTP code, SMTP reply code); 0 = none */
+	double retry_after; /* seconds the receiver asked to wait (Retry-After); 0 = none */
+	char detail[512];   /* error or the start of the response body, for logs and dead
+			       letters; no secrets */
+};
+
+/* A notification: one alert transition with its identity and routing.
+ * Everything is borrowed for the duration of send(). */
 struct notification {
 	const struct alert_event *ev;
-	const char *fingerprint;
-	const char *episode;
-	const char *owner;
-	const char *json; /* alert_to_json() rendering plus identity, one line, no newline */
+	const char *fingerprint; /* 16 hex digits: rule + series */
+	const char *episode;     /* 16 hex digits: this episode */
+	const char *dedup_key;   /* stable per episode, same for trigger and resolve */
+	const char *owner;       /* the owner the notification is for */
+	const char *json;        /* alert_to_json() rendering plus identity, one line */
 	size_t json_len;
+};
+
+/* What a destination may use from the process: optional services. */
+struct sink_env {
+	const struct kafka_cfg *kafka; /* the process's Kafka config, or NULL (replay) */
+	const char *external_url;      /* base URL of this vigil for links, or NULL */
 };
 
 struct sink_type {
@@ -27,12 +57,14 @@ struct sink_type {
 	const char *summary;
 	/* Build an instance from settings (strings borrowed for the call).
 	 * Unknown keys are an error naming kv[i].where. Caller owns *priv. */
-	int (*create)(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen);
+	int (*create)(const struct sink_env *env, const struct kv *kv, size_t nkv, void **priv, char *err,
+		      size_t errlen);
 	/* Validate settings exactly as create() would, without side effects
-	 * (no file created, no connection): what `vigil rules check` runs.
-	 * 0 or -VIGIL_EINVAL with the same message create() would give. */
+	 * (no file created, no connection, secrets not read): what `vigil rules
+	 * check` runs. 0 or -VIGIL_EINVAL with the message create() would give. */
 	int (*check)(const struct kv *kv, size_t nkv, char *err, size_t errlen);
-	enum sink_verdict (*send)(void *priv, const struct notification *n);
+	/* Deliver n, blocking at most the destination's timeout; fill *res. */
+	void (*send)(void *priv, const struct notification *n, struct sink_result *res);
 	/* Flush buffered output (optional). */
 	int (*flush)(void *priv);
 	void (*destroy)(void *priv);
@@ -44,5 +76,10 @@ extern const struct sink_type sink_type_file;   /* sinks/sink_file.c */
 
 const struct sink_type *sink_find(const char *name);
 const struct sink_type *const *sink_all(void); /* NULL-terminated */
+
+/* Helpers for destination files (sinks/sinks.c). */
+/* Fill res with verdict v and a printf-formatted detail. */
+void sink_result_set(struct sink_result *res, enum sink_verdict v, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

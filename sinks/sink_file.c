@@ -91,8 +91,10 @@ static int file_check(const struct kv *kv, size_t nkv, char *err, size_t errlen)
 	return file_settings(kv, nkv, &path, &path_where, &do_fsync, err, errlen);
 }
 
-static int file_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+static int file_create(const struct sink_env *env, const struct kv *kv, size_t nkv, void **priv, char *err,
+		       size_t errlen)
 {
+	(void)env;
 	const char *path = NULL, *path_where = NULL;
 	struct file_sink *fs = NULL;
 	int do_fsync = 0, rc = file_settings(kv, nkv, &path, &path_where, &do_fsync, err, errlen);
@@ -117,6 +119,7 @@ static int file_create(const struct kv *kv, size_t nkv, void **priv, char *err, 
 	if (fs->fd < 0) {
 		snprintf(err, errlen, "%s: file destination: cannot open '%s': %s", path_where, path,
 			 strerror(errno));
+		rc = -VIGIL_EINVAL;
 		goto fail;
 	}
 	*priv = fs;
@@ -162,9 +165,9 @@ static int write_all(int fd, struct iovec *iov, int n, size_t *wrote)
 	return 0;
 }
 
-static enum sink_verdict file_send(void *priv, const struct notification *n)
+/* One line per notification; see the top of the file for torn lines. */
+static enum sink_verdict file_write(struct file_sink *fs, const struct notification *n)
 {
-	struct file_sink *fs = priv;
 	static char nl[] = "\n";
 	struct iovec iov[3];
 	int niov = 0;
@@ -196,6 +199,17 @@ static enum sink_verdict file_send(void *priv, const struct notification *n)
 			return SINK_RETRY;
 	}
 	return SINK_OK;
+}
+
+static void file_send(void *priv, const struct notification *n, struct sink_result *res)
+{
+	int saved = errno = 0;
+	enum sink_verdict v = file_write(priv, n);
+	saved = errno;
+	if (v == SINK_OK)
+		sink_result_set(res, v, 0, "written");
+	else
+		sink_result_set(res, v, 0, "write failed: %s", strerror(saved));
 }
 
 static int file_flush(void *priv)

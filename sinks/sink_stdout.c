@@ -19,22 +19,25 @@ static int stdout_check(const struct kv *kv, size_t nkv, char *err, size_t errle
 	return 0;
 }
 
-static int stdout_create(const struct kv *kv, size_t nkv, void **priv, char *err, size_t errlen)
+static int stdout_create(const struct sink_env *env, const struct kv *kv, size_t nkv, void **priv, char *err,
+			 size_t errlen)
 {
+	(void)env;
 	int rc = stdout_check(kv, nkv, err, errlen);
 	if (rc == 0)
 		*priv = &stdout_token;
 	return rc;
 }
 
-static enum sink_verdict stdout_send(void *priv, const struct notification *n)
+static void stdout_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	(void)priv;
 	if (fwrite(n->json, 1, n->json_len, stdout) != n->json_len || fputc('\n', stdout) == EOF) {
 		clearerr(stdout);
-		return SINK_RETRY;
+		sink_result_set(res, SINK_RETRY, 0, "write to standard output failed");
+		return;
 	}
-	return SINK_OK;
+	sink_result_set(res, SINK_OK, 0, "written");
 }
 
 static int stdout_flush(void *priv)

@@ -1,5 +1,7 @@
 /* The destination registry: a static, NULL-terminated table of every built-in
  * sink type. A new destination is a new file plus one line here. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sinks/sink.h"
@@ -23,4 +25,15 @@ const struct sink_type *sink_find(const char *name)
 const struct sink_type *const *sink_all(void)
 {
 	return sink_table;
+}
+
+void sink_result_set(struct sink_result *res, enum sink_verdict v, int status, const char *fmt, ...)
+{
+	va_list ap;
+	res->verdict = v;
+	res->status = status;
+	res->retry_after = 0;
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof res->detail, fmt, ap);
+	va_end(ap);
 }

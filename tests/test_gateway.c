@@ -28,6 +28,16 @@
 /* ---- helpers ---- */
 
 /* NaN-aware closeness: NaN only matches NaN. */
+
+/* send() with the verdict as the result. */
+static enum sink_verdict test_send(const struct sink_type *t, void *priv, const struct notification *n)
+{
+	struct sink_result r;
+	memset(&r, 0, sizeof r);
+	t->send(priv, n, &r);
+	return r.verdict;
+}
+
 static void assert_near_impl(double got, double want, double tol, const char *file, int line)
 {
 	if (isnan(want)) {
@@ -557,22 +567,22 @@ static void test_file_sink(void **state)
 	assert_true(nall >= 2);
 
 	struct kv kv[2] = {{"path", p, "o.yaml:3:11"}, {"fsync", "true", "o.yaml:4:12"}};
-	assert_int_equal(ft->create(kv, 2, &priv, err, sizeof err), 0);
+	assert_int_equal(ft->create(NULL, kv, 2, &priv, err, sizeof err), 0);
 	struct notification n = {0};
 	n.json = "{\"a\":1}";
 	n.json_len = strlen(n.json);
-	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	assert_int_equal(test_send(ft, priv, &n), SINK_OK);
 	n.json = "{\"b\":2}";
 	n.json_len = strlen(n.json);
-	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	assert_int_equal(test_send(ft, priv, &n), SINK_OK);
 	assert_int_equal(ft->flush(priv), 0);
 	ft->destroy(priv);
 
 	/* append, never truncate; mode 0644 */
-	assert_int_equal(ft->create(kv, 1, &priv, err, sizeof err), 0);
+	assert_int_equal(ft->create(NULL, kv, 1, &priv, err, sizeof err), 0);
 	n.json = "{\"c\":3}";
 	n.json_len = strlen(n.json);
-	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	assert_int_equal(test_send(ft, priv, &n), SINK_OK);
 	ft->destroy(priv);
 	char buf[256] = "";
 	FILE *f = fopen(p, "r");
@@ -589,22 +599,22 @@ static void test_file_sink(void **state)
 
 	/* settings errors name where they came from */
 	struct kv bad[1] = {{"colour", "red", "o.yaml:5:3"}};
-	assert_int_equal(ft->create(bad, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_int_equal(ft->create(NULL, bad, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "o.yaml:5:3"));
 	assert_non_null(strstr(err, "colour"));
-	assert_int_equal(ft->create(NULL, 0, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_int_equal(ft->create(NULL, NULL, 0, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "path"));
 	struct kv badfs[2] = {{"path", p, "o.yaml:3:11"}, {"fsync", "sometimes", "o.yaml:4:12"}};
-	assert_int_equal(ft->create(badfs, 2, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_int_equal(ft->create(NULL, badfs, 2, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "o.yaml:4:12"));
 	char missing[192];
 	snprintf(missing, sizeof missing, "%s/no-such-dir/out.jsonl", t.dir);
 	struct kv nodir[1] = {{"path", missing, "o.yaml:9:7"}};
-	assert_int_equal(ft->create(nodir, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_int_equal(ft->create(NULL, nodir, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "o.yaml:9:7"));
 	assert_non_null(strstr(err, missing));
 	struct kv so[1] = {{"path", "x", "o.yaml:2:2"}};
-	assert_int_equal(sink_type_stdout.create(so, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
+	assert_int_equal(sink_type_stdout.create(NULL, so, 1, &priv, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "o.yaml:2:2"));
 
 	/* a torn line (partial write, here forced with RLIMIT_FSIZE) is closed
@@ -614,16 +624,16 @@ static void test_file_sink(void **state)
 	struct rlimit old_lim, lim;
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
 	void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(ft->create(tk, 1, &priv, err, sizeof err), 0);
+	assert_int_equal(ft->create(NULL, tk, 1, &priv, err, sizeof err), 0);
 	n.json = "{\"first\":1}";
 	n.json_len = strlen(n.json);
-	assert_int_equal(ft->send(priv, &n), SINK_OK); /* 12 bytes */
+	assert_int_equal(test_send(ft, priv, &n), SINK_OK); /* 12 bytes */
 	lim = old_lim;
 	lim.rlim_cur = 16;
 	int lim_rc = setrlimit(RLIMIT_FSIZE, &lim);
 	n.json = "{\"second\":2}";
 	n.json_len = strlen(n.json);
-	enum sink_verdict v2 = ft->send(priv, &n); /* only 4 bytes fit */
+	enum sink_verdict v2 = test_send(ft, priv, &n); /* only 4 bytes fit */
 	/* restore before asserting, so a failure does not leak into later tests */
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
 	signal(SIGXFSZ, old_sig);
@@ -631,7 +641,7 @@ static void test_file_sink(void **state)
 	assert_int_equal(v2, SINK_RETRY);
 	n.json = "{\"third\":3}";
 	n.json_len = strlen(n.json);
-	assert_int_equal(ft->send(priv, &n), SINK_OK);
+	assert_int_equal(test_send(ft, priv, &n), SINK_OK);
 	ft->destroy(priv);
 	f = fopen(pt, "r");
 	assert_non_null(f);
@@ -642,9 +652,9 @@ static void test_file_sink(void **state)
 
 	/* a full device: every write fails with ENOSPC -> RETRY, no crash */
 	struct kv full[1] = {{"path", "/dev/full", "o.yaml:1:1"}};
-	if (ft->create(full, 1, &priv, err, sizeof err) == 0) {
-		assert_int_equal(ft->send(priv, &n), SINK_RETRY);
-		assert_int_equal(ft->send(priv, &n), SINK_RETRY);
+	if (ft->create(NULL, full, 1, &priv, err, sizeof err) == 0) {
+		assert_int_equal(test_send(ft, priv, &n), SINK_RETRY);
+		assert_int_equal(test_send(ft, priv, &n), SINK_RETRY);
 		ft->destroy(priv);
 	}
 	tmp_fini(&t);
