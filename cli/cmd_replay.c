@@ -22,7 +22,8 @@
 static void replay_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
-		   "                    [--out FILE] [--max-series N] [--quiet] FILE...\n\n"
+		   "                    [--out FILE] [--max-series N] [--state DIR]\n"
+		   "                    [--drain-timeout SECONDS] [--quiet] FILE...\n\n"
 		   "Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
 		   "rule match, detectors, the central gateway and the owners' destinations,\n"
 		   "taking time from the data's timestamps. Files are read in the order given.\n\n"
@@ -35,9 +36,16 @@ static void replay_usage(FILE *f)
 		   "                    collectd, nabcsv\n"
 		   "  --out FILE        also append every notification to FILE (JSON lines)\n"
 		   "  --max-series N    global series limit (default 1000000)\n"
+		   "  --state DIR       keep the gateway's state in DIR (write-ahead log of open\n"
+		   "                    episodes and undelivered notifications, dead letters):\n"
+		   "                    a restarted replay finishes what an earlier one decided\n"
+		   "  --drain-timeout S wait at most S seconds (default 60) after the input ends\n"
+		   "                    for every notification to be delivered or dead-lettered\n"
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
-		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n");
+		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n"
+		   "Exit status 1 when a file could not be read or notifications were still\n"
+		   "pending at the drain timeout (kept in --state DIR if given, else lost).\n");
 }
 
 static const char default_rules_yaml[] = "rules:\n"
@@ -77,7 +85,8 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 int cmd_replay(int argc, char **argv)
 {
 	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = NULL, *out_file = NULL;
-	const char *config = NULL;
+	const char *config = NULL, *state_dir = NULL;
+	double drain_timeout = 60.0;
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
 	int quiet = 0, rc = 1, first_file = -1;
@@ -114,6 +123,16 @@ int cmd_replay(int argc, char **argv)
 			max_series = strtoul(argv[++i], &end, 10);
 			if (*end != '\0' || max_series == 0) {
 				fprintf(stderr, "vigil replay: --max-series wants a positive integer\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+			state_dir = argv[++i];
+		} else if (strcmp(argv[i], "--drain-timeout") == 0 && i + 1 < argc) {
+			char *end;
+			drain_timeout = strtod(argv[++i], &end);
+			if (*end != '\0' || !(drain_timeout >= 0) || drain_timeout > 86400) {
+				fprintf(stderr,
+					"vigil replay: --drain-timeout wants seconds in [0, 86400]\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--quiet") == 0) {
@@ -162,7 +181,9 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
-	struct gateway_opts go = {.fallback_sink = "stdout"};
+	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir};
+	if (kc)
+		go.env.kafka = kc;
 	if (out_file) {
 		out_kv[0].key = "path";
 		out_kv[0].value = out_file;
@@ -189,8 +210,16 @@ int cmd_replay(int argc, char **argv)
 	for (int done = 0; !done;)
 		in.ops->step(in.self, 0, &done);
 	int ok = in.ops->finish(in.self) == 0;
-	gateway_flush(gw);
 	double secs = clock_mono() - t0;
+	size_t left = gateway_drain(gw, drain_timeout);
+	if (left) {
+		fprintf(stderr,
+			"vigil replay: %zu notifications still pending after --drain-timeout %.0fs: %s\n",
+			left, drain_timeout,
+			state_dir ? "kept in the --state log for the next run"
+				  : "lost (use --state DIR to keep them)");
+		ok = 0;
+	}
 	consumer_file_stats(&in, &cs);
 	if (!quiet) {
 		struct engine_stats es;
@@ -200,7 +229,8 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
 			"unmatched=%llu out_of_order=%llu series_refused=%llu fired=%llu resolved=%llu "
-			"suppressed=%llu delivered=%llu delivery_failed=%llu open_episodes=%llu "
+			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
+			"split_series=%llu orphan_resolves=%llu restored=%llu open_episodes=%llu "
 			"groups=%llu late=%llu group_refused=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
 			(unsigned long long)cs.lines, (unsigned long long)es.points,
@@ -209,9 +239,11 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.out_of_order, (unsigned long long)es.series_refused,
 			(unsigned long long)gs.fired, (unsigned long long)gs.resolved,
 			(unsigned long long)gs.suppressed, (unsigned long long)gs.delivered,
-			(unsigned long long)gs.failed, (unsigned long long)gs.open_episodes,
-			(unsigned long long)es.groups, (unsigned long long)es.late,
-			(unsigned long long)es.group_refused,
+			(unsigned long long)gs.failed, (unsigned long long)gs.retries,
+			(unsigned long long)gs.pending, (unsigned long long)gs.split_series,
+			(unsigned long long)gs.orphan_resolves, (unsigned long long)gs.restored,
+			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
+			(unsigned long long)es.late, (unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}

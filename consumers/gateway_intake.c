@@ -27,17 +27,114 @@ struct gateway_intake {
 	double *lat_src; /* input timestamps (ms) of the alerts submitted in this batch */
 	size_t nlat_src;
 	double next_commit;
-	int stored;
+	struct ipart *parts; /* alerts-topic partitions seen, with progress */
+	size_t nparts, capparts;
+	double drain_timeout;
 	struct complain bad_complain;
 };
+
+/* One alerts-topic partition: the next offset to read and the last commit. */
+struct ipart {
+	int32_t part;
+	int64_t next, committed;
+};
+
+static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
+{
+	for (size_t i = 0; i < g->nparts; i++)
+		if (g->parts[i].part == part)
+			return &g->parts[i];
+	if (g->nparts == g->capparts) {
+		size_t cap = g->capparts ? g->capparts * 2 : 16;
+		struct ipart *v = realloc(g->parts, cap * sizeof *v);
+		if (v == NULL)
+			return NULL;
+		g->parts = v;
+		g->capparts = cap;
+	}
+	g->parts[g->nparts] = (struct ipart){part, -1, -1};
+	return &g->parts[g->nparts++];
+}
+
+/* Commit, per partition, the offset below which every message is finished:
+ * read, and each notification it became delivered or dead-lettered. A
+ * member that takes the partition over later re-reads the rest (and the
+ * receivers drop what was delivered twice by its dedup key). */
+static void commit_finished(struct gateway_intake *g, int async)
+{
+	rd_kafka_topic_partition_list_t *l =
+		rd_kafka_topic_partition_list_new((int)(g->nparts ? g->nparts : 1));
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < g->nparts; i++) {
+		struct ipart *p = &g->parts[i];
+		int64_t off = p->next, pend = gateway_min_pending(g->gw, p->part);
+		if (pend < off)
+			off = pend;
+		if (off >= 0 && off > p->committed)
+			rd_kafka_topic_partition_list_add(l, g->cfg->alerts_topic, p->part)->offset = off;
+	}
+	if (l->cnt > 0) {
+		rd_kafka_resp_err_t e = rd_kafka_commit(g->rk, l, async);
+		if (e == 0 || async)
+			for (int i = 0; i < l->cnt; i++)
+				ipart_of(g, l->elems[i].partition)->committed = l->elems[i].offset;
+		if (e)
+			LOG_WARN(COMP, "event=gateway_commit_failed err=\"%s\"", rd_kafka_err2str(e));
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Assignments as given; on a revoke, commit what finished in the revoked
+ * partitions and forget them (their new owner continues from there). */
+static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+			     void *opaque)
+{
+	struct gateway_intake *g = opaque;
+	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	rd_kafka_error_t *e = NULL;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (coop)
+			e = rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+		return;
+	}
+	if (!rd_kafka_assignment_lost(rk))
+		commit_finished(g, 0);
+	for (int i = 0; i < parts->cnt; i++)
+		for (size_t k = 0; k < g->nparts; k++)
+			if (g->parts[k].part == parts->elems[i].partition) {
+				g->parts[k] = g->parts[--g->nparts];
+				break;
+			}
+	if (coop)
+		e = rd_kafka_incremental_unassign(rk, parts);
+	else
+		rd_kafka_assign(rk, NULL);
+	if (e) {
+		LOG_ERR(COMP, "event=gateway_rebalance_failed err=\"%s\"", rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+}
 
 void gateway_intake_close(struct gateway_intake *g)
 {
 	if (g == NULL)
 		return;
+	if (g->gw) {
+		/* give pending deliveries a chance, then commit what finished */
+		size_t left = gateway_drain(g->gw, g->drain_timeout);
+		if (left)
+			LOG_WARN(COMP,
+				 "event=gateway_stopping_with_pending pending=%zu: their alerts stay "
+				 "uncommitted "
+				 "and are delivered by the next gateway",
+				 left);
+	}
 	if (g->rk) {
-		if (g->stored)
-			rd_kafka_commit(g->rk, NULL, 0);
+		if (g->gw)
+			commit_finished(g, 0);
 		if (g->q)
 			rd_kafka_queue_destroy(g->q);
 		rd_kafka_consumer_close(g->rk);
@@ -51,6 +148,7 @@ void gateway_intake_close(struct gateway_intake *g)
 	hset_clear(&g->seen[1]);
 	free(g->batch);
 	free(g->lat_src);
+	free(g->parts);
 	free(g);
 }
 
@@ -68,6 +166,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	g->cfg = c;
 	g->ctr = ctr;
 	g->gen_max = 500000;
+	g->drain_timeout = 10.0;
 	g->batch = calloc((size_t)c->batch_size, sizeof *g->batch);
 	g->lat_src = calloc((size_t)c->batch_size, sizeof *g->lat_src);
 	if (g->batch == NULL || g->lat_src == NULL)
@@ -76,7 +175,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 		LOG_ERR(COMP, "event=gateway_failed err=\"%s\"", err);
 		goto fail;
 	}
-	if ((rc = kafka_client(c, "gateway", RD_KAFKA_CONSUMER, g, NULL, NULL, &g->rk)) != 0)
+	if ((rc = kafka_client(c, "gateway", RD_KAFKA_CONSUMER, g, intake_rebalance, NULL, &g->rk)) != 0)
 		goto fail;
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
@@ -140,7 +239,7 @@ static void intake_message(struct gateway_intake *g, rd_kafka_message_t *m)
 	json_object_del(j, "input_time_ms");
 	if (alert_from_json(j, &ev, err, sizeof err) != 0)
 		goto bad;
-	gateway_submit(g->gw, &ev);
+	gateway_submit_tagged(g->gw, &ev, m->partition, m->offset);
 	g->ctr->gw_submitted++;
 	if (src_ms > 0 && g->nlat_src < (size_t)g->cfg->batch_size)
 		g->lat_src[g->nlat_src++] = src_ms;
@@ -162,12 +261,9 @@ bad:
 			 " err=\"%s\"",
 			 rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
 store:;
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset =
-		m->offset + 1;
-	if (rd_kafka_offsets_store(g->rk, l) == 0)
-		g->stored = 1;
-	rd_kafka_topic_partition_list_destroy(l);
+	struct ipart *p = ipart_of(g, m->partition);
+	if (p && m->offset + 1 > p->next)
+		p->next = m->offset + 1;
 }
 
 int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
@@ -187,9 +283,8 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->nlat_src = 0;
 	}
 	double now = clock_mono();
-	if (g->stored && now >= g->next_commit) {
-		rd_kafka_commit(g->rk, NULL, 1);
-		g->stored = 0;
+	if (now >= g->next_commit) {
+		commit_finished(g, 1);
 		g->next_commit = now + 1.0;
 	}
 	return n > 0 ? (int)n : 0;

@@ -1,8 +1,10 @@
 /* The gateway's intake: its own consumer group on the alerts topic
  * (sinks/alert_topic.h), feeding the central gateway (sinks/gateway.h) and
  * dropping duplicates by alert id + fingerprint (two generations of
- * remembered keys). Offsets are stored after each message was handed to
- * the gateway and committed about once a second.
+ * remembered keys). About once a second it commits, per partition, the
+ * offset below which every message is finished (each of its notifications
+ * delivered or dead-lettered), so a gateway that dies with deliveries
+ * pending leaves them to the member that takes its partitions over.
  * @thread the caller's; one thread owns an intake. */
 #ifndef CONSUMERS_GATEWAY_INTAKE_H
 #define CONSUMERS_GATEWAY_INTAKE_H
@@ -20,7 +22,8 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 /* Consume up to a batch (waiting at most timeout_ms), submit, flush the
  * destinations, commit when due. Returns the messages handled. */
 int gateway_intake_step(struct gateway_intake *g, int timeout_ms);
-/* Commit, flush and free (NULL is fine). */
+/* Wait up to 10 s for pending deliveries, commit what finished, free
+ * (NULL is fine). */
 void gateway_intake_close(struct gateway_intake *g);
 
 #endif

@@ -1,93 +1,36 @@
-/* The central alert gateway v1, see gateway.h and docs/alerting.md §3, §8, §9.
+/* The central alert gateway, see gateway.h and docs/alerting.md §3, §8, §9:
+ * destinations and routes, the outbox that delivers, the write-ahead log,
+ * dead letters and the delivery_failed meta-alert. The decisions themselves
+ * are in gateway_decide.c.
  *
- * State:
- *  - routes: one per owner of the ruleset, sorted by name, each with its
- *    instantiated destinations (none = the shared fallback destination);
- *  - the fallback destination (also the "unowned" route) and the extra
- *    destinations that receive every notification;
- *  - the open episodes: a packed array of (fingerprint, episode id, started,
- *    start_pos) indexed by fingerprint (core/htab.h). Closed episodes are
- *    removed, so memory is bounded by the number of series firing right now;
- *  - the recent-transition memory: the last GW_RECENT accepted (episode,
- *    status) pairs, a ring for eviction order indexed by the pair, so an
- *    exact duplicate transition re-submitted after its episode closed (a
- *    replay) is suppressed.
- *
- * Delivery v1: every destination's send() is tried up to GW_ATTEMPTS times
- * back to back on SINK_RETRY; a send that still fails, or returns SINK_DROP,
- * is counted in stats.failed and logged at most COMPLAIN_BURST times per
- * COMPLAIN_INTERVAL seconds per destination. A durable outbox comes later.
- * @thread single-threaded (see gateway.h). */
-/* rules/rules.h uses struct tag without declaring it: pull it in first. */
-#include "core/point.h"
+ * Destinations: every owner's, then the fallback, then the extras, in one
+ * array (the outbox has one queue and thread per entry). A destination's
+ * retry policy comes from its settings, which the gateway takes out before
+ * the destination sees them:
+ *   max_attempts (default 12), max_age (1h), retry_initial (1s),
+ *   retry_max (5m).
+ * @thread see gateway.h; the outbox's done hook runs on delivery threads. */
 #include "sinks/gateway.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/hash.h"
-#include "core/htab.h"
-#include "core/log.h"
-#include "sinks/sink.h"
-
-#define GW_RECENT         4096 /* remembered (episode, status) transitions */
-#define GW_ATTEMPTS       3    /* send attempts on SINK_RETRY */
-#define GW_EP_MIN_CAP     64   /* initial episode table size (power of 2) */
-#define COMPLAIN_INTERVAL 60.0 /* seconds */
-#define COMPLAIN_BURST    5
+#include "core/params.h"
+#include "core/timefmt.h"
+#include "sinks/gateway_int.h"
 
 static const char comp[] = "gateway";
 
-struct dest {
-	const struct sink_type *type;
-	void *priv;        /* owned: type->destroy() */
-	const char *owner; /* borrowed: the owner name, or a role like "(extra)" */
-	const char *where; /* borrowed from the ruleset / opts, may be NULL */
-	struct complain complain;
-};
-
-struct route {
-	const char *owner;  /* borrowed from the ruleset */
-	struct dest *dests; /* owned array; NULL/0 = use the fallback */
-	size_t ndests;
-};
-
-struct open_ep {
-	uint64_t fp; /* key */
-	uint64_t ep;
-	double started;
-	int64_t start_pos;
-};
-
-struct recent {
-	uint64_t ep;
-	uint8_t status;
-};
-
-struct gateway {
-	const struct ruleset *rs; /* borrowed */
-	struct sink_env env;      /* from the options; pointers borrowed */
-	struct route *routes;     /* owned, sorted by owner name */
-	size_t nroutes;
-	struct dest fallback;
-	int have_fallback;
-	struct dest *extra; /* owned */
-	size_t nextra;
-
-	struct open_ep *eps; /* owned: eps[0..nep) */
-	size_t epcap, nep;
-	struct htab ep_index; /* eps by fingerprint */
-
-	struct recent ring[GW_RECENT]; /* insertion order; ring_head = oldest */
-	size_t ring_head, ring_n;
-	struct htab rc_index; /* ring positions by (episode, status) */
-
-	struct gateway_stats st;
-	struct complain unowned_c, invalid_c;
-};
+static const struct retry_policy default_policy = {
+	.initial = 1.0, .max_delay = 300.0, .max_attempts = 12, .max_age = 3600.0};
 
 /* ---- destinations ---- */
 
@@ -111,6 +54,50 @@ static const struct sink_type *find_type(const char *type, const char *where, co
 	return NULL;
 }
 
+/* Split the gateway's retry settings out of kv: *pol from them, out/nout
+ * the rest (out has room for nkv; strings borrowed). */
+static int take_policy(const struct kv *kv, size_t nkv, struct retry_policy *pol, struct kv *out,
+		       size_t *nout, char *err, size_t errlen)
+{
+	*pol = default_policy;
+	*nout = 0;
+	for (size_t i = 0; i < nkv; i++) {
+		const char *k = kv[i].key ? kv[i].key : "", *v = kv[i].value ? kv[i].value : "";
+		const char *where = kv[i].where ? kv[i].where : "?";
+		double d;
+		char *end;
+		if (strcmp(k, "max_attempts") == 0) {
+			long n = strtol(v, &end, 10);
+			if (*v == '\0' || *end != '\0' || n < 1 || n > 1000) {
+				snprintf(err, errlen,
+					 "%s: max_attempts: want an integer in [1, 1000], got '%s'", where,
+					 v);
+				return -VIGIL_EINVAL;
+			}
+			pol->max_attempts = (int)n;
+		} else if (strcmp(k, "max_age") == 0 || strcmp(k, "retry_initial") == 0 ||
+			   strcmp(k, "retry_max") == 0) {
+			if (params_parse_duration(v, &d) != 0 || !(d > 0) || d > 30 * 86400.0) {
+				snprintf(err, errlen,
+					 "%s: %s: want a duration like 30s, 5m (up to 30d), got '%s'", where,
+					 k, v);
+				return -VIGIL_EINVAL;
+			}
+			if (k[0] == 'm')
+				pol->max_age = d;
+			else if (strcmp(k, "retry_initial") == 0)
+				pol->initial = d;
+			else
+				pol->max_delay = d;
+		} else {
+			out[(*nout)++] = kv[i];
+		}
+	}
+	if (pol->max_delay < pol->initial)
+		pol->max_delay = pol->initial;
+	return 0;
+}
+
 int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
 {
 	char serr[512];
@@ -121,8 +108,16 @@ int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
 			const struct sink_type *t = find_type(d->type, d->where, o->name, err, errlen);
 			if (t == NULL)
 				return -VIGIL_EINVAL;
+			struct kv *rest = calloc(d->nkv ? d->nkv : 1, sizeof *rest);
+			struct retry_policy pol;
+			size_t nrest;
+			if (rest == NULL)
+				return -VIGIL_ENOMEM;
 			serr[0] = '\0';
-			int rc = t->check(d->kv, d->nkv, serr, sizeof serr);
+			int rc = take_policy(d->kv, d->nkv, &pol, rest, &nrest, serr, sizeof serr);
+			if (rc == 0)
+				rc = t->check(rest, nrest, serr, sizeof serr);
+			free(rest);
 			if (rc != 0) {
 				snprintf(err, errlen, "%s: %s: %s", d->where ? d->where : "?", o->name,
 					 serr[0] ? serr : vigil_strerror(rc));
@@ -137,16 +132,27 @@ static int dest_init(const struct sink_env *env, struct dest *d, const char *typ
 		     size_t nkv, const char *where, const char *owner, char *err, size_t errlen)
 {
 	char serr[512];
+	struct kv *rest = NULL;
+	size_t nrest = 0;
 	int rc;
 
 	memset(d, 0, sizeof *d);
 	d->owner = owner;
-	d->where = where;
+	d->where = where ? where : "-";
 	d->type = find_type(type, where, owner, err, errlen);
 	if (!d->type)
 		return -VIGIL_EINVAL;
+	rest = calloc(nkv ? nkv : 1, sizeof *rest);
+	if (rest == NULL) {
+		snprintf(err, errlen, "gateway: out of memory");
+		d->type = NULL;
+		return -VIGIL_ENOMEM;
+	}
 	serr[0] = '\0';
-	rc = d->type->create(env, kv, nkv, &d->priv, serr, sizeof serr);
+	rc = take_policy(kv, nkv, &d->policy, rest, &nrest, serr, sizeof serr);
+	if (rc == 0)
+		rc = d->type->create(env, rest, nrest, &d->priv, serr, sizeof serr);
+	free(rest);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s: %s", where ? where : "?", owner,
 			 serr[0] ? serr : vigil_strerror(rc));
@@ -165,157 +171,236 @@ static void dest_fini(struct dest *d)
 	d->priv = NULL;
 }
 
-/* Send one notification to one destination with the v1 retry policy. */
-static int dest_send(struct gateway *gw, struct dest *d, const struct notification *n)
-{
-	enum sink_verdict v = SINK_RETRY;
-	int attempts = 0;
-	struct sink_result res;
-
-	while (v == SINK_RETRY && attempts < GW_ATTEMPTS) {
-		memset(&res, 0, sizeof res);
-		d->type->send(d->priv, n, &res);
-		v = res.verdict;
-		attempts++;
-	}
-	if (v == SINK_OK) {
-		gw->st.delivered++;
-		return 0;
-	}
-	gw->st.failed++;
-	if (complain_due(&d->complain, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
-		LOG_WARN(
-			comp,
-			"delivery failed owner=%s type=%s where=%s verdict=%s attempts=%d rule=%s episode=%s "
-			"status=%s suppressed_logs=%" PRIu64,
-			d->owner, d->type->name, d->where ? d->where : "-", v == SINK_DROP ? "drop" : "retry",
-			attempts, n->ev->rule, n->episode,
-			n->ev->status == ALERT_RESOLVED ? "resolved" : "firing", d->complain.suppressed);
-		d->complain.suppressed = 0;
-	}
-	return -VIGIL_EIO;
-}
-
 static int route_cmp(const void *a, const void *b)
 {
 	const struct route *x = a, *y = b;
 	return strcmp(x->owner, y->owner);
 }
 
-static const struct route *route_find(const struct gateway *gw, const char *owner)
+int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n)
 {
-	struct route key;
-	if (!owner || gw->nroutes == 0)
-		return NULL;
-	key.owner = owner;
-	return bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
-}
-
-/* ---- open episodes: a pool of records indexed by fingerprint ---- */
-
-static uint64_t ep_hash(const void *ctx, uint32_t id)
-{
-	const struct gateway *gw = ctx;
-	return hash_mix(gw->eps[id].fp);
-}
-
-static int ep_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct gateway *gw = ctx;
-	return gw->eps[id].fp == *(const uint64_t *)key;
-}
-
-static struct open_ep *ep_find(struct gateway *gw, uint64_t fp)
-{
-	uint32_t id = htab_find(&gw->ep_index, hash_mix(fp), ep_eq, ep_hash, gw, &fp);
-	return id == HTAB_NONE ? NULL : &gw->eps[id];
-}
-
-/* Insert (fp not present). 0 or -VIGIL_ENOMEM. */
-static int ep_insert(struct gateway *gw, const struct open_ep *rec)
-{
-	if (gw->nep == gw->epcap) {
-		size_t ncap = gw->epcap ? gw->epcap * 2 : GW_EP_MIN_CAP;
-		struct open_ep *n = ncap < UINT32_MAX - 2 ? realloc(gw->eps, ncap * sizeof *n) : NULL;
-		if (!n)
-			return -VIGIL_ENOMEM;
-		gw->eps = n;
-		gw->epcap = ncap;
+	struct route key = {.owner = owner};
+	const struct route *r =
+		owner && gw->nroutes ? bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp)
+				     : NULL;
+	if (r && r->n > 0) {
+		*first = r->first;
+		*n = r->n;
+	} else {
+		*first = gw->fallback;
+		*n = 1;
 	}
-	gw->eps[gw->nep] = *rec;
-	if (htab_insert(&gw->ep_index, hash_mix(rec->fp), (uint32_t)gw->nep, ep_hash, gw) != 0)
-		return -VIGIL_ENOMEM;
-	gw->nep++;
+	return r ? 0 : -1;
+}
+
+/* ---- queueing, dead letters, meta-alerts ---- */
+
+int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off)
+{
+	uint64_t seq = atomic_fetch_add(&gw->seq, 1);
+	double now = clock_wall();
+	if (gw->log)
+		gwlog_send(gw->log, seq, gw->dests[d].id, json, now);
+	int rc = outbox_enqueue(gw->ob, d, seq, json, part, off, now);
+	if (rc == 0) {
+		pthread_mutex_lock(&gw->mu);
+		gw->st.notifications++;
+		pthread_mutex_unlock(&gw->mu);
+	}
+	return rc;
+}
+
+/* Append the dead-letter record (under gw->mu). */
+static void dead_letter(struct gateway *gw, const struct dest *d, const struct outbox_done *od)
+{
+	if (gw->dead_path == NULL)
+		return;
+	char ts[40];
+	time_format_rfc3339(clock_wall(), ts, sizeof ts);
+	json_error_t je;
+	json_t *n = json_loads(od->json, 0, &je);
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:o?}", "time", ts, "owner", d->owner,
+				"destination", d->type->name, "where", d->where, "attempts", od->attempts,
+				"status", od->last->status, "detail", od->last->detail, "notification", n);
+	char *s = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+	json_decref(rec);
+	FILE *f = s ? fopen(gw->dead_path, "a") : NULL;
+	if (f == NULL || fprintf(f, "%s\n", s) < 0 || fflush(f) != 0 || fdatasync(fileno(f)) != 0)
+		LOG_ERR(comp, "event=dead_letter_write_failed path=%s err=\"%s\"", gw->dead_path,
+			strerror(errno));
+	if (f)
+		fclose(f);
+	free(s);
+}
+
+/* The delivery_failed meta-alert for a notification given up on d. */
+static void meta_alert(struct gateway *gw, const struct dest *d, const struct outbox_done *od)
+{
+	json_error_t je;
+	json_t *j = json_loads(od->json, 0, &je);
+	const char *rule = j ? json_string_value(json_object_get(j, "rule")) : NULL;
+	const char *ep = j ? json_string_value(json_object_get(j, "episode")) : NULL;
+	const char *st = j ? json_string_value(json_object_get(j, "status")) : NULL;
+	char series[512], summary[1024], seqs[32];
+	struct alert_event ev;
+
+	memset(&ev, 0, sizeof ev);
+	snprintf(series, sizeof series, "vigil.delivery_failed{destination=%s,owner=%s}", d->type->name,
+		 d->owner);
+	snprintf(summary, sizeof summary,
+		 "delivery of %s (%s, episode %s) to %s's %s destination failed after %d attempt(s): %s",
+		 rule ? rule : "?", st ? st : "?", ep ? ep : "?", d->owner, d->type->name, od->attempts,
+		 od->last->detail);
+	snprintf(seqs, sizeof seqs, "%" PRIu64, od->seq);
+	ev.status = ALERT_FIRING;
+	ev.rule = GW_META_RULE;
+	ev.owner = GW_META_OWNER;
+	ev.action = "notify";
+	ev.detector = "gateway";
+	ev.series = series;
+	ev.name = "vigil.delivery_failed";
+	ev.summary = summary;
+	ev.labels[0] = (struct kv){"failed_owner", d->owner, NULL};
+	ev.labels[1] = (struct kv){"destination", d->type->name, NULL};
+	ev.labels[2] = (struct kv){"where", d->where, NULL};
+	ev.labels[3] = (struct kv){"episode", ep ? ep : "", NULL};
+	ev.labels[4] = (struct kv){"notification_seq", seqs, NULL};
+	ev.nlabels = 5;
+	ev.ts = ev.started = clock_wall();
+	ev.value = ev.expected = ev.lower = ev.upper = NAN;
+	ev.score = 1.0;
+	ev.direction = "both";
+	ev.threshold = 1.0;
+	ev.source = "gateway";
+	ev.start_pos = ev.pos = (int64_t)od->seq;
+	json_t *m = alert_to_json(&ev);
+	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(m);
+	json_decref(j);
+	if (text == NULL || gw_enqueue(gw, gw->fallback, text, -1, -1) != 0)
+		LOG_ERR(comp, "event=meta_alert_failed owner=%s", d->owner);
+	free(text);
+}
+
+/* The outbox's done hook (a delivery thread). */
+static void on_done(void *ctx, const struct outbox_done *od)
+{
+	struct gateway *gw = ctx;
+	const struct dest *d = &gw->dests[od->dest];
+	if (gw->log)
+		gwlog_done(gw->log, od->seq, od->dead);
+	pthread_mutex_lock(&gw->mu);
+	gw->st.retries += (uint64_t)(od->attempts > 1 ? od->attempts - 1 : 0);
+	if (!od->dead) {
+		gw->st.delivered++;
+		pthread_mutex_unlock(&gw->mu);
+		return;
+	}
+	gw->st.failed++;
+	dead_letter(gw, d, od);
+	pthread_mutex_unlock(&gw->mu);
+	LOG_ERR(comp,
+		"event=delivery_failed owner=%s type=%s where=%s attempts=%d status=%d seq=%" PRIu64
+		" detail=\"%s\"",
+		d->owner, d->type->name, d->where, od->attempts, od->last->status, od->seq, od->last->detail);
+	/* the fallback reports everyone's failures, not its own (no loop) */
+	if (od->dest != gw->fallback)
+		meta_alert(gw, d, od);
+}
+
+/* ---- restore from the log ---- */
+
+/* Pending notifications are collected during the replay and queued once
+ * the log and the outbox are both running (a delivery finishing during the
+ * replay could not be recorded). */
+struct restored {
+	uint64_t seq;
+	size_t dest;
+	double at;
+	char *json;
+};
+
+struct restore_ctx {
+	struct gateway *gw;
+	struct restored *v;
+	size_t n, cap;
+	uint64_t dropped;
+};
+
+static void restore_open(void *ctx, uint64_t ep, uint64_t fp, double started, int64_t start_pos)
+{
+	struct restore_ctx *rc = ctx;
+	if (gw_restore_open(rc->gw, ep, fp, started, start_pos) != 0)
+		LOG_ERR(comp, "event=restore_failed err=\"out of memory\"");
+}
+
+static void restore_closed(void *ctx, uint64_t ep, uint64_t fp)
+{
+	struct restore_ctx *rc = ctx;
+	(void)fp;
+	gw_restore_closed(rc->gw, ep);
+}
+
+/* Keep (seq, dest, at, json) for after the replay; dest SIZE_MAX = gone. */
+static int restore_push(struct restore_ctx *rc, uint64_t seq, size_t dest, double at, const char *json)
+{
+	if (rc->n == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 64;
+		struct restored *v = realloc(rc->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		rc->v = v;
+		rc->cap = cap;
+	}
+	char *copy = json ? strdup(json) : NULL;
+	if (json && copy == NULL)
+		return -1;
+	rc->v[rc->n++] = (struct restored){seq, dest, at, copy};
 	return 0;
 }
 
-/* Remove e; the last record moves into its place (re-indexed). */
-static void ep_remove(struct gateway *gw, struct open_ep *e)
+static void restore_pending(void *ctx, uint64_t seq, const char *dest_id, const char *json, double at)
 {
-	uint32_t id = (uint32_t)(e - gw->eps), last = (uint32_t)(gw->nep - 1);
-	htab_remove(&gw->ep_index, hash_mix(e->fp), id, ep_hash, gw);
-	if (id != last) {
-		htab_remove(&gw->ep_index, hash_mix(gw->eps[last].fp), last, ep_hash, gw);
-		gw->eps[id] = gw->eps[last];
-		htab_insert(&gw->ep_index, hash_mix(gw->eps[id].fp), id, ep_hash, gw); /* slot freed above */
+	struct restore_ctx *rc = ctx;
+	struct gateway *gw = rc->gw;
+	size_t d = SIZE_MAX;
+	for (size_t i = 0; i < gw->ndests && d == SIZE_MAX; i++)
+		if (strcmp(gw->dests[i].id, dest_id) == 0)
+			d = i;
+	if (d == SIZE_MAX) {
+		rc->dropped++;
+		LOG_ERR(comp,
+			"event=restore_dropped seq=%" PRIu64
+			" dest=%s: no such destination in the current owners",
+			seq, dest_id);
 	}
-	gw->nep--;
-}
-
-/* ---- recent transitions: a ring indexed by (episode, status) ---- */
-
-static uint64_t rc_key(uint64_t ep, uint8_t status)
-{
-	return hash_mix(ep ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(status + 1)));
-}
-
-static uint64_t rc_hash(const void *ctx, uint32_t id)
-{
-	const struct gateway *gw = ctx;
-	return rc_key(gw->ring[id].ep, gw->ring[id].status);
-}
-
-static int rc_eq(const void *ctx, uint32_t id, const void *key)
-{
-	const struct gateway *gw = ctx;
-	const struct recent *k = key;
-	return gw->ring[id].ep == k->ep && gw->ring[id].status == k->status;
-}
-
-static int rc_find(struct gateway *gw, uint64_t ep, uint8_t status)
-{
-	struct recent k = {ep, status};
-	return htab_find(&gw->rc_index, rc_key(ep, status), rc_eq, rc_hash, gw, &k) != HTAB_NONE;
-}
-
-/* Remember (ep, status); evicts the oldest pair when GW_RECENT are held. */
-static void rc_add(struct gateway *gw, uint64_t ep, uint8_t status)
-{
-	size_t at;
-
-	if (rc_find(gw, ep, status))
-		return;
-	if (gw->ring_n == GW_RECENT) {
-		at = gw->ring_head;
-		htab_remove(&gw->rc_index, rc_hash(gw, (uint32_t)at), (uint32_t)at, rc_hash, gw);
-		gw->ring_head = (gw->ring_head + 1) % GW_RECENT;
-	} else {
-		at = (gw->ring_head + gw->ring_n) % GW_RECENT;
-		gw->ring_n++;
-	}
-	gw->ring[at] = (struct recent){ep, status};
-	/* cannot fail: the index was sized for GW_RECENT at creation */
-	htab_insert(&gw->rc_index, rc_key(ep, status), (uint32_t)at, rc_hash, gw);
+	if (restore_push(rc, seq, d, at, d == SIZE_MAX ? NULL : json) != 0)
+		LOG_ERR(comp, "event=restore_failed seq=%" PRIu64 " err=\"out of memory\"", seq);
 }
 
 /* ---- create / destroy ---- */
+
+static int add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
+		    const char *id, char *err, size_t errlen)
+{
+	struct dest *d = &gw->dests[gw->ndests];
+	int rc = dest_init(&gw->env, d, type, c ? c->kv : NULL, c ? c->nkv : 0, c ? c->where : owner, owner,
+			   err, errlen);
+	if (rc)
+		return rc;
+	snprintf(d->id, sizeof d->id, "%s", id);
+	gw->ndests++;
+	return 0;
+}
 
 int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struct gateway **out, char *err,
 		   size_t errlen)
 {
 	static const struct gateway_opts defaults = {0};
 	struct gateway *gw;
-	const char *fb;
+	struct restore_ctx rctx = {0};
+	size_t total = 1;
+	char id[192];
 	int rc = -VIGIL_ENOMEM;
 
 	*out = NULL;
@@ -326,87 +411,104 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		snprintf(err, errlen, "gateway: out of memory");
 		return -VIGIL_ENOMEM;
 	}
+	pthread_mutex_init(&gw->mu, NULL);
+	atomic_init(&gw->seq, 1);
+	rctx.gw = gw;
 	gw->rs = rs;
 	gw->env = o->env;
-	htab_init(&gw->ep_index);
-	htab_init(&gw->rc_index);
-	/* size the recent index once so that rc_add never allocates */
-	for (uint32_t i = 0; i < GW_RECENT; i++) {
-		gw->ring[i] = (struct recent){i, 0};
-		if (htab_insert(&gw->rc_index, rc_key(i, 0), i, rc_hash, gw) != 0) {
-			snprintf(err, errlen, "gateway: out of memory");
-			goto fail;
-		}
-	}
-	htab_reset(&gw->rc_index);
-
-	fb = o->fallback_sink ? o->fallback_sink : "stdout";
-	rc = dest_init(&gw->env, &gw->fallback, fb, NULL, 0, "gateway", "fallback", err, errlen);
-	if (rc != 0)
+	for (size_t i = 0; rs && i < rs->nowners; i++)
+		total += rs->owners[i].ndests;
+	total += o->nextra;
+	gw->dests = calloc(total, sizeof *gw->dests);
+	gw->routes = calloc(rs && rs->nowners ? rs->nowners : 1, sizeof *gw->routes);
+	if (!gw->dests || !gw->routes || gw_episodes_init(gw) != 0) {
+		snprintf(err, errlen, "gateway: out of memory");
 		goto fail;
-	gw->have_fallback = 1;
-
-	if (o->nextra > 0) {
-		gw->extra = calloc(o->nextra, sizeof *gw->extra);
-		if (!gw->extra) {
-			rc = -VIGIL_ENOMEM;
-			snprintf(err, errlen, "gateway: out of memory");
+	}
+	for (size_t i = 0; rs && i < rs->nowners; i++) {
+		const struct owner *ow = &rs->owners[i];
+		struct route *r = &gw->routes[gw->nroutes++];
+		if (!ow->name) {
+			rc = -VIGIL_EINVAL;
+			snprintf(err, errlen, "%s: owner without a name", ow->where ? ow->where : "?");
 			goto fail;
 		}
-		for (size_t i = 0; i < o->nextra; i++) {
-			const struct destination_cfg *c = &o->extra[i];
-			rc = dest_init(&gw->env, &gw->extra[i], c->type, c->kv, c->nkv, c->where,
-				       "extra destination", err, errlen);
-			if (rc != 0)
+		r->owner = ow->name;
+		r->first = gw->ndests;
+		for (size_t k = 0; k < ow->ndests; k++) {
+			snprintf(id, sizeof id, "%.150s#%zu", ow->name, k);
+			if ((rc = add_dest(gw, &ow->dests[k], ow->dests[k].type, ow->name, id, err,
+					   errlen)) != 0)
 				goto fail;
-			gw->nextra++;
+			r->n++;
 		}
 	}
-
-	if (rs && rs->nowners > 0) {
-		gw->routes = calloc(rs->nowners, sizeof *gw->routes);
-		if (!gw->routes) {
+	qsort(gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
+	gw->fallback = gw->ndests;
+	if ((rc = add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
+			   "(fallback)", err, errlen)) != 0)
+		goto fail;
+	gw->first_extra = gw->ndests;
+	for (size_t i = 0; i < o->nextra; i++) {
+		snprintf(id, sizeof id, "(extra)#%zu", i);
+		if ((rc = add_dest(gw, &o->extra[i], o->extra[i].type, "(extra)", id, err, errlen)) != 0)
+			goto fail;
+		gw->nextra++;
+	}
+	gw->obd = calloc(gw->ndests, sizeof *gw->obd);
+	if (!gw->obd) {
+		rc = -VIGIL_ENOMEM;
+		snprintf(err, errlen, "gateway: out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < gw->ndests; i++)
+		gw->obd[i] = (struct outbox_dest){gw->dests[i].type,  gw->dests[i].priv, gw->dests[i].owner,
+						  gw->dests[i].where, gw->dests[i].id,   gw->dests[i].policy};
+	if (o->state_dir) {
+		size_t n = strlen(o->state_dir) + 32;
+		gw->dead_path = malloc(n);
+		if (gw->dead_path == NULL) {
 			rc = -VIGIL_ENOMEM;
-			snprintf(err, errlen, "gateway: out of memory");
 			goto fail;
 		}
-		for (size_t i = 0; i < rs->nowners; i++) {
-			const struct owner *ow = &rs->owners[i];
-			struct route *r = &gw->routes[gw->nroutes];
-			char ctx[160];
-
-			if (!ow->name) {
-				rc = -VIGIL_EINVAL;
-				snprintf(err, errlen, "%s: owner without a name",
-					 ow->where ? ow->where : "?");
-				goto fail;
-			}
-			r->owner = ow->name;
-			gw->nroutes++;
-			if (ow->ndests == 0)
-				continue;
-			r->dests = calloc(ow->ndests, sizeof *r->dests);
-			if (!r->dests) {
-				rc = -VIGIL_ENOMEM;
-				snprintf(err, errlen, "gateway: out of memory");
-				goto fail;
-			}
-			snprintf(ctx, sizeof ctx, "owner '%.120s'", ow->name);
-			for (size_t k = 0; k < ow->ndests; k++) {
-				const struct destination_cfg *c = &ow->dests[k];
-				rc = dest_init(&gw->env, &r->dests[k], c->type, c->kv, c->nkv, c->where, ctx,
-					       err, errlen);
-				if (rc != 0)
-					goto fail;
-				r->dests[k].owner = ow->name; /* ctx is on the stack */
-				r->ndests++;
-			}
-		}
-		qsort(gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
+		snprintf(gw->dead_path, n, "%s/dead_letters.jsonl", o->state_dir);
+		struct gwlog_replay rp = {&rctx, restore_open, restore_closed, restore_pending};
+		uint64_t next = 1, skipped = 0;
+		if ((rc = gwlog_open(o->state_dir, &rp, &gw->log, &next, &skipped, err, errlen)) != 0)
+			goto fail;
+		atomic_store(&gw->seq, next);
+		if (skipped)
+			LOG_WARN(comp, "event=log_lines_skipped count=%" PRIu64 " dir=%s", skipped,
+				 o->state_dir);
 	}
-	*out = gw;
-	return 0;
+	struct outbox_hooks hooks = {gw, on_done};
+	if ((rc = outbox_create(gw->obd, gw->ndests, &hooks, &gw->ob)) != 0) {
+		snprintf(err, errlen, "gateway: cannot start delivery threads");
+		goto fail;
+	}
+	for (size_t i = 0; i < rctx.n; i++) {
+		struct restored *r = &rctx.v[i];
+		if (r->dest == SIZE_MAX) { /* its destination is gone: finished as dead */
+			gwlog_done(gw->log, r->seq, 1);
+			continue;
+		}
+		if (outbox_enqueue(gw->ob, r->dest, r->seq, r->json, -1, -1, r->at) == 0) {
+			gw->st.restored++;
+			gw->st.notifications++;
+		}
+	}
+	if (o->state_dir)
+		LOG_INFO(comp, "event=restored dir=%s open_episodes=%zu pending=%" PRIu64 " dropped=%" PRIu64,
+			 o->state_dir, gw->nep, gw->st.restored, rctx.dropped);
+	rc = 0;
 fail:
+	for (size_t i = 0; i < rctx.n; i++)
+		free(rctx.v[i].json);
+	free(rctx.v);
+	if (rc == 0) {
+		*out = gw;
+		return 0;
+	}
 	gateway_destroy(gw);
 	return rc;
 }
@@ -415,204 +517,49 @@ void gateway_destroy(struct gateway *gw)
 {
 	if (!gw)
 		return;
-	for (size_t i = 0; i < gw->nroutes; i++) {
-		for (size_t k = 0; k < gw->routes[i].ndests; k++)
-			dest_fini(&gw->routes[i].dests[k]);
-		free(gw->routes[i].dests);
-	}
+	outbox_destroy(gw->ob);
+	for (size_t i = 0; i < gw->ndests; i++)
+		dest_fini(&gw->dests[i]);
+	gwlog_close(gw->log);
+	free(gw->dests);
+	free(gw->obd);
 	free(gw->routes);
-	for (size_t i = 0; i < gw->nextra; i++)
-		dest_fini(&gw->extra[i]);
-	free(gw->extra);
-	if (gw->have_fallback)
-		dest_fini(&gw->fallback);
-	free(gw->eps);
-	htab_fini(&gw->ep_index);
-	htab_fini(&gw->rc_index);
+	free(gw->dead_path);
+	gw_episodes_fini(gw);
+	pthread_mutex_destroy(&gw->mu);
 	free(gw);
 }
 
-/* ---- submit ---- */
-
-static int invalid(struct gateway *gw, const char *why, const struct alert_event *ev)
-{
-	if (complain_due(&gw->invalid_c, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
-		LOG_WARN(comp, "invalid alert event rejected reason=\"%s\" rule=%s suppressed_logs=%" PRIu64,
-			 why, ev && ev->rule ? ev->rule : "-", gw->invalid_c.suppressed);
-		gw->invalid_c.suppressed = 0;
-	}
-	return -VIGIL_EINVAL;
-}
-
-/* The notification line for ev: caller frees. NULL on allocation failure. */
-static char *render(const struct alert_event *ev)
-{
-	json_t *j = alert_to_json(ev);
-	char *text;
-	if (!j)
-		return NULL;
-	text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	json_decref(j);
-	return text;
-}
-
-/* Deliver one accepted transition to its route (or the fallback) and to every
- * extra destination. Takes ownership of text. */
-static int deliver(struct gateway *gw, const struct alert_event *ev, const char *fp, const char *ep,
-		   const struct route *route, char *text)
-{
-	struct notification n;
-	int rc = 0;
-
-	n.ev = ev;
-	n.fingerprint = fp;
-	n.episode = ep;
-	n.owner = ev->owner;
-	n.json = text;
-	n.json_len = strlen(text);
-
-	if (route && route->ndests > 0) {
-		for (size_t i = 0; i < route->ndests; i++)
-			if (dest_send(gw, &route->dests[i], &n) != 0)
-				rc = -VIGIL_EIO;
-	} else if (dest_send(gw, &gw->fallback, &n) != 0) {
-		rc = -VIGIL_EIO;
-	}
-	for (size_t i = 0; i < gw->nextra; i++)
-		if (dest_send(gw, &gw->extra[i], &n) != 0)
-			rc = -VIGIL_EIO;
-	free(text);
-	return rc;
-}
-
-int gateway_submit(struct gateway *gw, const struct alert_event *ev)
-{
-	char fp[17], ep[17];
-	const struct route *route;
-	struct open_ep *open, rec;
-	struct alert_event e;
-	uint64_t fpv, epv;
-	uint8_t status;
-	char *text;
-
-	if (!gw)
-		return -VIGIL_EINVAL;
-	gw->st.received++;
-	if (!ev)
-		return invalid(gw, "no event", ev);
-	if (!ev->rule || !ev->series)
-		return invalid(gw, "rule and series are required", ev);
-	if (ev->status != ALERT_FIRING && ev->status != ALERT_RESOLVED)
-		return invalid(gw, "unknown status", ev);
-	if (ev->nlabels > ALERT_MAX_LABELS)
-		return invalid(gw, "too many labels", ev);
-	for (size_t i = 0; i < ev->nlabels; i++)
-		if (!ev->labels[i].key || !ev->labels[i].value)
-			return invalid(gw, "label without key or value", ev);
-
-	route = route_find(gw, ev->owner);
-	if (!route) {
-		gw->st.unowned++;
-		if (complain_due(&gw->unowned_c, clock_mono(), COMPLAIN_INTERVAL, COMPLAIN_BURST)) {
-			LOG_WARN(comp,
-				 "unowned alert routed to fallback owner=%s rule=%s series=%s "
-				 "suppressed_logs=%" PRIu64,
-				 ev->owner ? ev->owner : "-", ev->rule, ev->series, gw->unowned_c.suppressed);
-			gw->unowned_c.suppressed = 0;
-		}
-	}
-
-	alert_fingerprint(ev, fp);
-	fpv = strtoull(fp, NULL, 16);
-	open = ep_find(gw, fpv);
-	status = (uint8_t)ev->status;
-
-	if (ev->status == ALERT_FIRING) {
-		if (open) {
-			/* Same episode repeating, or a different episode id while
-			 * one is open: the open one continues. */
-			gw->st.suppressed++;
-			return 0;
-		}
-		alert_episode(ev, ep);
-		epv = strtoull(ep, NULL, 16);
-		if (rc_find(gw, epv, status)) {
-			gw->st.suppressed++; /* replay of a delivered transition */
-			return 0;
-		}
-		/* Render before touching state: on failure nothing changed. */
-		text = render(ev);
-		if (!text)
-			return -VIGIL_ENOMEM;
-		memset(&rec, 0, sizeof rec);
-		rec.fp = fpv;
-		rec.ep = epv;
-		rec.started = ev->started;
-		rec.start_pos = ev->start_pos;
-		if (ep_insert(gw, &rec) != 0) {
-			free(text);
-			return -VIGIL_ENOMEM;
-		}
-		rc_add(gw, epv, status);
-		gw->st.fired++;
-		return deliver(gw, ev, fp, ep, route, text);
-	}
-
-	/* RESOLVED */
-	if (!open) {
-		gw->st.suppressed++;
-		return 0;
-	}
-	/* A replayed resolve of an earlier, already closed episode must not
-	 * close the episode that is open now. */
-	alert_episode(ev, ep);
-	epv = strtoull(ep, NULL, 16);
-	if (epv != open->ep && rc_find(gw, epv, status)) {
-		gw->st.suppressed++;
-		return 0;
-	}
-	/* Otherwise the resolve belongs to the open episode: same id, same
-	 * startsAt. */
-	e = *ev;
-	e.started = open->started;
-	e.start_pos = open->start_pos;
-	alert_episode(&e, ep);
-	text = render(&e);
-	if (!text)
-		return -VIGIL_ENOMEM;
-	epv = open->ep;
-	ep_remove(gw, open);
-	rc_add(gw, epv, status);
-	gw->st.resolved++;
-	return deliver(gw, &e, fp, ep, route, text);
-}
-
-static void dest_flush(struct dest *d)
-{
-	if (d->type->flush && d->type->flush(d->priv) != 0)
-		LOG_WARN(comp, "flush failed owner=%s type=%s where=%s", d->owner, d->type->name,
-			 d->where ? d->where : "-");
-}
+/* ---- durability, draining, stats ---- */
 
 void gateway_flush(struct gateway *gw)
 {
-	if (!gw)
-		return;
-	for (size_t i = 0; i < gw->nroutes; i++)
-		for (size_t k = 0; k < gw->routes[i].ndests; k++)
-			dest_flush(&gw->routes[i].dests[k]);
-	for (size_t i = 0; i < gw->nextra; i++)
-		dest_flush(&gw->extra[i]);
-	if (gw->have_fallback)
-		dest_flush(&gw->fallback);
+	if (gw && gw->log)
+		gwlog_sync(gw->log);
 }
 
-void gateway_get_stats(const struct gateway *gw, struct gateway_stats *out)
+size_t gateway_drain(struct gateway *gw, double timeout)
+{
+	gateway_flush(gw);
+	size_t left = outbox_drain(gw->ob, timeout);
+	gateway_flush(gw);
+	return left;
+}
+
+int64_t gateway_min_pending(struct gateway *gw, int32_t part)
+{
+	return outbox_min_pending(gw->ob, part);
+}
+
+void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 {
 	if (!gw) {
 		memset(out, 0, sizeof *out);
 		return;
 	}
+	pthread_mutex_lock(&gw->mu);
 	*out = gw->st;
+	pthread_mutex_unlock(&gw->mu);
 	out->open_episodes = gw->nep;
+	out->pending = outbox_pending(gw->ob);
 }

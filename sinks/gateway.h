@@ -1,60 +1,100 @@
 /* The central alert gateway: every alert event from every rule goes through
  * one gateway object, which
- *  - gives each event its identity (fingerprint, episode),
- *  - keeps episodes (firing -> resolved) and suppresses repeats of an open
- *    episode (and duplicates of an already-delivered transition),
- *  - hands each notification to the destinations of the owner the rule names
- *    (an unknown owner goes to the fallback "unowned" route and is counted).
- * @thread single-threaded: one caller at a time. */
+ *  - gives each event its identity (fingerprint = rule + series; episode =
+ *    fingerprint + start of the anomaly),
+ *  - keeps episodes (firing -> resolved): a repeat of an open episode, or a
+ *    transition it already decided, is suppressed; a resolve closes only its
+ *    own episode; two episodes of one series open at once (one series on
+ *    two input partitions) are both kept, counted and logged as split_series;
+ *    a resolve of an episode it does not know (its firing was decided by an
+ *    earlier process) is still sent, so a notified firing always gets its
+ *    resolve,
+ *  - decides the notifications: one per destination of the owner the rule
+ *    names (an unknown owner goes to the fallback destination and is
+ *    counted), plus the extra destinations,
+ *  - hands them to the outbox (sinks/outbox.h): per-destination queues and
+ *    delivery threads with retries, backoff, Retry-After and dead letters.
+ *    A notification that cannot be delivered becomes a dead-letter record
+ *    (file) and a `vigil-delivery-failed` meta-alert to the fallback
+ *    destination.
+ *
+ * Durability (state_dir set): decisions, episode changes and finished
+ * deliveries go to a write-ahead log in state_dir (sinks/gateway_log.c),
+ * fsync'd by gateway_flush(); a restarted gateway restores its open episodes
+ * and recent transitions and re-queues every notification it had decided
+ * but not finished (the same dedup key, so receivers drop a duplicate).
+ * @thread gateway_* calls from one thread at a time; deliveries run on the
+ * outbox's threads. */
 #ifndef SINKS_GATEWAY_H
 #define SINKS_GATEWAY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rules/rules.h"
 #include "core/alert.h"
+#include "rules/rules.h"
 #include "sinks/sink.h"
 
 struct gateway;
 
 struct gateway_opts {
-	/* Destination used when an owner has none, or for unknown owners.
-	 * NULL = "stdout". */
+	/* Destination used when an owner has none, for unknown owners and for
+	 * meta-alerts. NULL = "stdout". */
 	const char *fallback_sink;
 	/* Extra destinations for every alert, e.g. --out FILE; may be NULL/0. */
 	const struct destination_cfg *extra;
 	size_t nextra;
 	/* What destinations may use from the process (borrowed; may be zero). */
 	struct sink_env env;
+	/* Directory for the write-ahead log and dead letters (created if
+	 * missing); NULL = in memory only (dead letters then only logged). */
+	const char *state_dir;
 };
 
 struct gateway_stats {
-	uint64_t received;   /* events submitted */
-	uint64_t fired;      /* episodes opened (firing notifications) */
-	uint64_t resolved;   /* episodes closed (resolve notifications) */
-	uint64_t suppressed; /* repeats of an open episode / duplicates */
-	uint64_t delivered;  /* successful destination sends */
-	uint64_t failed;     /* destination sends that failed (after retries) */
-	uint64_t unowned;    /* events whose owner is unknown */
+	uint64_t received;        /* events submitted */
+	uint64_t fired;           /* episodes opened (firing notifications decided) */
+	uint64_t resolved;        /* resolves decided (own episode or orphan) */
+	uint64_t suppressed;      /* repeats of an open episode / duplicates */
+	uint64_t notifications;   /* notifications queued (one per destination) */
+	uint64_t delivered;       /* notifications delivered */
+	uint64_t failed;          /* notifications given up: dead-lettered */
+	uint64_t retries;         /* attempts after the first */
+	uint64_t unowned;         /* events whose owner is unknown */
+	uint64_t split_series;    /* firings of a series with another episode open */
+	uint64_t orphan_resolves; /* resolves of episodes this process did not see fire */
+	uint64_t restored;        /* notifications re-queued from the log at start */
+	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
 };
 
 /* Instantiate destinations for every owner in rs (borrowed; must outlive the
- * gateway). Returns 0, or -VIGIL_EINVAL with err naming the destination. */
+ * gateway), restore state_dir's log if any, and start delivering. Returns 0,
+ * or -VIGIL_EINVAL / -VIGIL_EIO with err naming the destination or file. */
 int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struct gateway **out, char *err,
 		   size_t errlen);
 /* Check every owner's destinations in rs as gateway_create would (types
  * exist, settings valid) without creating anything: 0, or
  * -VIGIL_EINVAL with err "file:line:column: owner: message". */
 int gateway_check(const struct ruleset *rs, char *err, size_t errlen);
-/* Route one event. ev is borrowed and copied as needed before return.
- * Returns 0 (delivered or suppressed) or -VIGIL_E* (a destination failed;
- * the failure is counted and logged, the gateway stays usable). */
+/* Decide on one event and queue its notifications. ev is borrowed. Returns
+ * 0 (queued or suppressed), -VIGIL_EINVAL (a malformed event, counted and
+ * logged) or -VIGIL_ENOMEM. */
 int gateway_submit(struct gateway *gw, const struct alert_event *ev);
-/* Flush destinations. */
+/* The same, tagging the notifications with where the event came from
+ * (alerts-topic partition and offset) for gateway_min_pending(). */
+int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int32_t part, int64_t off);
+/* Make every decision so far durable (write-ahead log fsync). */
 void gateway_flush(struct gateway *gw);
-void gateway_get_stats(const struct gateway *gw, struct gateway_stats *out);
+/* Wait until every queued notification is delivered or dead-lettered, at
+ * most timeout seconds (< 0: no limit). Returns the number still pending. */
+size_t gateway_drain(struct gateway *gw, double timeout);
+/* The smallest offset of partition part with notifications not finished;
+ * INT64_MAX when none. */
+int64_t gateway_min_pending(struct gateway *gw, int32_t part);
+void gateway_get_stats(struct gateway *gw, struct gateway_stats *out);
+/* Stop delivering (a send in progress finishes), flush the log, free.
+ * Queued notifications stay in the log for the next start. */
 void gateway_destroy(struct gateway *gw);
 
 #endif

@@ -23,6 +23,7 @@
 #include "core/timefmt.h"
 #include "core/alert.h"
 #include "sinks/gateway.h"
+#include "sinks/outbox.h"
 #include "sinks/sink.h"
 
 /* ---- helpers ---- */
@@ -662,7 +663,7 @@ static void test_file_sink(void **state)
 
 /* A hand-built ruleset: owners with destinations. */
 struct fixture {
-	struct kv kv[8][2];
+	struct kv kv[8][4];
 	struct destination_cfg dests[8];
 	struct owner owners[4];
 	struct ruleset rs;
@@ -688,6 +689,13 @@ static void set_file_dest(struct fixture *fx, size_t di, const char *path, const
 	fx->dests[di].where = (char *)where;
 }
 
+/* A fast-failing retry policy for destination di: 3 attempts, 10 ms apart. */
+static void fast_retries(struct fixture *fx, size_t di)
+{
+	fx->kv[di][fx->dests[di].nkv++] = (struct kv){"max_attempts", "3", "owners.yaml:5:7"};
+	fx->kv[di][fx->dests[di].nkv++] = (struct kv){"retry_initial", "10ms", "owners.yaml:6:7"};
+}
+
 static void test_episodes(void **state)
 {
 	struct fixture fx;
@@ -696,7 +704,7 @@ static void test_episodes(void **state)
 	struct gateway_stats st;
 	struct alert_event ev, ev2;
 	struct lines l;
-	char err[256], ep1[17], ep3[17];
+	char err[256], ep1[17], ep2[17], ep3[17];
 	(void)state;
 
 	memset(&fx, 0, sizeof fx);
@@ -708,7 +716,7 @@ static void test_episodes(void **state)
 
 	base_event(&ev);
 	alert_episode(&ev, ep1);
-	/* fire: opens and delivers */
+	/* fire: opens and queues */
 	assert_int_equal(gateway_submit(gw, &ev), 0);
 	/* the same firing again, and a later point of it: suppressed */
 	assert_int_equal(gateway_submit(gw, &ev), 0);
@@ -716,19 +724,22 @@ static void test_episodes(void **state)
 	ev2.ts += 60;
 	ev2.pos += 1;
 	assert_int_equal(gateway_submit(gw, &ev2), 0);
-	/* a different episode id while one is open: the open one continues */
+	/* another episode of the same series while one is open (the series
+	 * reaches two members): both are kept, counted as split_series */
 	ev2.started += 60;
 	ev2.start_pos += 1;
+	alert_episode(&ev2, ep2);
+	assert_string_not_equal(ep1, ep2);
 	assert_int_equal(gateway_submit(gw, &ev2), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.received, 4);
-	assert_int_equal(st.fired, 1);
-	assert_int_equal(st.suppressed, 3);
-	assert_int_equal(st.open_episodes, 1);
+	assert_int_equal(st.fired, 2);
+	assert_int_equal(st.suppressed, 2);
+	assert_int_equal(st.split_series, 1);
+	assert_int_equal(st.open_episodes, 2);
 
-	/* resolve: delivered once, with the open episode's id and start even
-	 * though this event carries another start */
-	struct alert_event res = ev2;
+	/* the first episode's resolve closes that episode only */
+	struct alert_event res = ev;
 	res.status = ALERT_RESOLVED;
 	res.ts = ev.started + 900;
 	res.pos = ev.start_pos + 40;
@@ -738,47 +749,51 @@ static void test_episodes(void **state)
 	assert_int_equal(gateway_submit(gw, &ev), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.resolved, 1);
-	assert_int_equal(st.suppressed, 5);
+	assert_int_equal(st.suppressed, 4);
+	assert_int_equal(st.open_episodes, 1);
+	/* the second member's resolve closes its own */
+	struct alert_event res2 = ev2;
+	res2.status = ALERT_RESOLVED;
+	res2.ts = ev2.started + 900;
+	assert_int_equal(gateway_submit(gw, &res2), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.resolved, 2);
 	assert_int_equal(st.open_episodes, 0);
 
-	/* a new anomaly later: new episode, new id */
-	struct alert_event ev3 = ev;
-	ev3.started = ev.started + 7200;
-	ev3.ts = ev3.started;
-	ev3.start_pos = ev.start_pos + 500;
-	ev3.pos = ev3.start_pos;
-	alert_episode(&ev3, ep3);
-	assert_string_not_equal(ep1, ep3);
-	assert_int_equal(gateway_submit(gw, &ev3), 0);
-	/* a replay of the first episode's resolve must not close the new one */
-	struct alert_event old_res = ev;
-	old_res.status = ALERT_RESOLVED;
-	old_res.ts = ev.started + 900;
-	assert_int_equal(gateway_submit(gw, &old_res), 0);
+	/* a resolve of an episode this gateway never saw fire (decided by an
+	 * earlier process) is still sent: a notified firing gets its resolve */
+	struct alert_event orphan = ev;
+	orphan.started = ev.started - 86400;
+	orphan.start_pos = 7;
+	orphan.status = ALERT_RESOLVED;
+	alert_episode(&orphan, ep3);
+	assert_int_equal(gateway_submit(gw, &orphan), 0);
+	assert_int_equal(gateway_submit(gw, &orphan), 0); /* once */
+	assert_int_equal(gateway_drain(gw, 10), 0);
 	gateway_get_stats(gw, &st);
-	assert_int_equal(st.fired, 2);
-	assert_int_equal(st.resolved, 1);
-	assert_int_equal(st.suppressed, 6);
-	assert_int_equal(st.open_episodes, 1);
-	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.orphan_resolves, 1);
+	assert_int_equal(st.resolved, 3);
+	assert_int_equal(st.delivered, 5);
+	assert_int_equal(st.notifications, 5);
 	assert_int_equal(st.failed, 0);
 	assert_int_equal(st.unowned, 0);
-	gateway_flush(gw);
+	assert_int_equal(st.pending, 0);
 
 	read_lines(p, &l);
-	assert_int_equal(l.n, 3);
-	assert_int_equal(l.evs[0].status, ALERT_FIRING);
-	assert_string_equal(doc_str(&l, 0, "episode"), ep1);
-	assert_int_equal(l.evs[1].status, ALERT_RESOLVED);
-	assert_string_equal(doc_str(&l, 1, "episode"), ep1);
-	assert_string_equal(doc_str(&l, 1, "startsAt"), doc_str(&l, 0, "startsAt"));
-	assert_same_double(l.evs[1].started, ev.started);
-	assert_true(l.evs[1].start_pos == ev.start_pos);
-	assert_same_double(l.evs[1].ts, res.ts);
-	assert_string_equal(doc_str(&l, 1, "endsAt"), "2026-03-02T08:30:00Z");
-	assert_int_equal(l.evs[2].status, ALERT_FIRING);
-	assert_string_equal(doc_str(&l, 2, "episode"), ep3);
-	assert_string_equal(doc_str(&l, 2, "fingerprint"), doc_str(&l, 0, "fingerprint"));
+	assert_int_equal(l.n, 5);
+	const char *want_ep[] = {ep1, ep2, ep1, ep2, ep3};
+	const enum alert_status want_st[] = {ALERT_FIRING, ALERT_FIRING, ALERT_RESOLVED, ALERT_RESOLVED,
+					     ALERT_RESOLVED};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(l.evs[i].status, want_st[i]);
+		assert_string_equal(doc_str(&l, i, "episode"), want_ep[i]);
+		assert_string_equal(doc_str(&l, i, "fingerprint"), doc_str(&l, 0, "fingerprint"));
+	}
+	assert_string_equal(doc_str(&l, 2, "startsAt"), doc_str(&l, 0, "startsAt"));
+	assert_same_double(l.evs[2].started, ev.started);
+	assert_true(l.evs[2].start_pos == ev.start_pos);
+	assert_same_double(l.evs[2].ts, res.ts);
+	assert_string_equal(doc_str(&l, 2, "endsAt"), "2026-03-02T08:30:00Z");
 	free_lines(&l);
 
 	/* bad events are rejected, counted as received, and change nothing */
@@ -791,14 +806,12 @@ static void test_episodes(void **state)
 	assert_int_equal(gateway_submit(gw, NULL), -VIGIL_EINVAL);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.fired, 2);
-	assert_int_equal(st.open_episodes, 1);
+	assert_int_equal(st.open_episodes, 0);
 
 	gateway_destroy(gw);
 	tmp_fini(&t);
 }
 
-/* Many series open at once, then closed in an interleaved order: exercises
- * table growth and deletion; memory returns to zero open episodes. */
 static void test_many_episodes(void **state)
 {
 	enum { N = 3000 };
@@ -847,6 +860,7 @@ static void test_many_episodes(void **state)
 		ev.series = series[i];
 		assert_int_equal(gateway_submit(gw, &ev), 0);
 	}
+	assert_int_equal(gateway_drain(gw, 30), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.open_episodes, 0);
 	assert_int_equal(st.resolved, N);
@@ -938,7 +952,7 @@ static void test_routing(void **state)
 		ev.owner = owners[i];
 		assert_int_equal(gateway_submit(gw, &ev), 0);
 	}
-	gateway_flush(gw);
+	assert_int_equal(gateway_drain(gw, 10), 0);
 	stdout_back(saved);
 
 	gateway_get_stats(gw, &st);
@@ -984,43 +998,45 @@ static void test_failing_destination(void **state)
 	struct gateway_stats st;
 	struct alert_event ev;
 	struct lines l;
-	char err[256];
+	char err[256], dead[256];
 	(void)state;
 
 	memset(&fx, 0, sizeof fx);
 	tmp_init(&t);
 	const char *pa = tmp_path(&t, "storage.jsonl");
 	const char *pb = tmp_path(&t, "payments.jsonl");
+	const char *pout = tmp_path(&t, "stdout.jsonl");
+	const char *dir = tmp_path(&t, "state");
 	set_file_dest(&fx, 0, "/dev/full", "owners.yaml:3:5");
+	fast_retries(&fx, 0);
 	set_file_dest(&fx, 1, pa, "owners.yaml:4:5");
 	set_file_dest(&fx, 2, pb, "owners.yaml:8:5");
 	add_owner(&fx, 0, "storage", 0, 2); /* /dev/full and a good file */
 	add_owner(&fx, 1, "payments", 2, 1);
-	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+	struct gateway_opts o = {.state_dir = dir};
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), 0);
 
+	int saved = stdout_to(pout); /* the fallback: meta-alerts */
 	base_event(&ev);
 	ev.owner = "storage";
-	assert_int_equal(gateway_submit(gw, &ev), -VIGIL_EIO);
-	gateway_get_stats(gw, &st);
-	assert_int_equal(st.failed, 1);
-	assert_int_equal(st.delivered, 1); /* the good file of the same owner */
-	assert_int_equal(st.fired, 1);
-
-	/* the gateway keeps working: the episode is open, other owners deliver */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	/* the gateway keeps working: other destinations and owners deliver */
 	assert_int_equal(gateway_submit(gw, &ev), 0); /* suppressed repeat */
 	struct alert_event ev2 = ev;
 	ev2.owner = "payments";
 	ev2.series = "payments.latency{}";
 	assert_int_equal(gateway_submit(gw, &ev2), 0);
 	ev.status = ALERT_RESOLVED;
-	assert_int_equal(gateway_submit(gw, &ev), -VIGIL_EIO);
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	assert_int_equal(gateway_drain(gw, 10), 0);
+	stdout_back(saved);
 	gateway_get_stats(gw, &st);
-	assert_int_equal(st.failed, 2);
-	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.failed, 2);    /* firing and resolve to /dev/full, 3 attempts each */
+	assert_int_equal(st.retries, 4);   /* 2 + 2 */
+	assert_int_equal(st.delivered, 5); /* the good file twice, payments, two meta-alerts */
 	assert_int_equal(st.resolved, 1);
 	assert_int_equal(st.suppressed, 1);
 	assert_int_equal(st.open_episodes, 1);
-	gateway_flush(gw);
 
 	read_lines(pa, &l);
 	assert_int_equal(l.n, 2);
@@ -1029,8 +1045,118 @@ static void test_failing_destination(void **state)
 	read_lines(pb, &l);
 	assert_int_equal(l.n, 1);
 	free_lines(&l);
+	/* a delivery_failed meta-alert per notification given up, to the fallback */
+	read_lines(pout, &l);
+	assert_int_equal(l.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_string_equal(l.evs[i].rule, "vigil-delivery-failed");
+		assert_non_null(
+			strstr(l.evs[i].summary, "storage's file destination failed after 3 attempt(s)"));
+	}
+	free_lines(&l);
+	/* and a dead-letter record each, with the notification and the reason */
+	snprintf(dead, sizeof dead, "%s/dead_letters.jsonl", dir);
+	FILE *f = fopen(dead, "r");
+	assert_non_null(f);
+	char line[8192];
+	int n = 0;
+	while (fgets(line, sizeof line, f)) {
+		json_error_t je;
+		json_t *j = json_loads(line, 0, &je);
+		assert_non_null(j);
+		assert_string_equal(json_string_value(json_object_get(j, "owner")), "storage");
+		assert_string_equal(json_string_value(json_object_get(j, "where")), "owners.yaml:3:5");
+		assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 3);
+		assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "write failed"));
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(j, "notification"), "rule")),
+			"disk-latency");
+		json_decref(j);
+		n++;
+	}
+	fclose(f);
+	assert_int_equal(n, 2);
 	gateway_destroy(gw);
 	tmp_fini(&t);
+}
+
+/* Kill the gateway with notifications pending (here: destroy while its only
+ * destination fails), start a new one on the same state directory: it
+ * restores the open episode and delivers what was pending, once. */
+static void test_restart_finishes_pending(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev;
+	struct lines l;
+	char err[256];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	tmp_init(&t);
+	const char *pa = tmp_path(&t, "storage.jsonl");
+	const char *dir = tmp_path(&t, "state");
+	set_file_dest(&fx, 0, "/dev/full", "owners.yaml:3:5"); /* down */
+	add_owner(&fx, 0, "storage", 0, 1);
+	struct gateway_opts o = {.state_dir = dir};
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), 0);
+	base_event(&ev);
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	struct alert_event other = ev;
+	other.series = "disk.write_latency{cluster=eu-1,host=db2}";
+	assert_int_equal(gateway_submit(gw, &other), 0);
+	gateway_flush(gw);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.delivered, 0);
+	gateway_destroy(gw); /* pending: 2 */
+
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5"); /* back */
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.restored, 2);
+	assert_int_equal(st.open_episodes, 2);
+	/* the input replayed: the firing is known, the resolve closes it */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	ev.status = ALERT_RESOLVED;
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	assert_int_equal(gateway_drain(gw, 10), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.suppressed, 1);
+	assert_int_equal(st.orphan_resolves, 0);
+	assert_int_equal(st.delivered, 3);
+	assert_int_equal(st.open_episodes, 1);
+	gateway_destroy(gw);
+
+	read_lines(pa, &l);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.evs[0].status, ALERT_FIRING);
+	assert_int_equal(l.evs[1].status, ALERT_FIRING);
+	assert_int_equal(l.evs[2].status, ALERT_RESOLVED);
+	free_lines(&l);
+
+	/* a third start has nothing pending: every delivery was recorded */
+	assert_int_equal(gateway_create(&fx.rs, &o, &gw, err, sizeof err), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.restored, 0);
+	assert_int_equal(st.open_episodes, 1);
+	gateway_destroy(gw);
+	tmp_fini(&t);
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	struct retry_policy p = {.initial = 1, .max_delay = 30, .max_attempts = 10, .max_age = 3600};
+	/* full jitter: [0, cap) with cap doubling from initial up to max_delay */
+	assert_near(outbox_backoff(&p, 1, 0, 0.5), 0.5, 1e-12);
+	assert_near(outbox_backoff(&p, 2, 0, 0.5), 1.0, 1e-12);
+	assert_near(outbox_backoff(&p, 4, 0, 0.999), 7.992, 1e-9);
+	assert_near(outbox_backoff(&p, 20, 0, 0.5), 15.0, 1e-12);
+	/* Retry-After is a floor */
+	assert_near(outbox_backoff(&p, 1, 2.0, 0.1), 2.0, 1e-12);
+	assert_near(outbox_backoff(&p, 6, 2.0, 0.9), 27.0, 1e-12);
 }
 
 static void test_create_errors(void **state)
@@ -1101,7 +1227,8 @@ int main(void)
 		cmocka_unit_test(test_json_rejects),    cmocka_unit_test(test_file_sink),
 		cmocka_unit_test(test_episodes),        cmocka_unit_test(test_many_episodes),
 		cmocka_unit_test(test_routing),         cmocka_unit_test(test_failing_destination),
-		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test(test_create_errors),   cmocka_unit_test(test_restart_finishes_pending),
+		cmocka_unit_test(test_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,359 @@
+/* See gateway_log.h. */
+#include "sinks/gateway_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/hash.h"
+#include "core/htab.h"
+#include "core/log.h"
+#include "core/vigil.h"
+
+static const char comp[] = "gateway";
+
+struct gwlog {
+	pthread_mutex_t mu;
+	FILE *f;
+	char path[4096];
+	int failed; /* a write failed since the last sync */
+};
+
+/* ---- replay ---- */
+
+struct rec {
+	int op; /* 0 open, 1 send */
+	int live;
+	uint64_t key; /* ep for open, seq for send */
+	uint64_t fp;
+	double started, at;
+	int64_t start_pos;
+	char *dest, *json;
+};
+
+struct recs {
+	struct rec *v;
+	size_t n, cap;
+	struct htab idx; /* live records by (op, key) */
+};
+
+static uint64_t rec_key(int op, uint64_t key)
+{
+	return hash_mix(key ^ ((uint64_t)op << 63));
+}
+
+static uint64_t rec_hash(const void *ctx, uint32_t id)
+{
+	const struct recs *r = ctx;
+	return rec_key(r->v[id].op, r->v[id].key);
+}
+
+struct rec_probe {
+	int op;
+	uint64_t key;
+};
+
+static int rec_eq(const void *ctx, uint32_t id, const void *key)
+{
+	const struct recs *r = ctx;
+	const struct rec_probe *p = key;
+	return r->v[id].op == p->op && r->v[id].key == p->key;
+}
+
+static struct rec *rec_find(struct recs *r, int op, uint64_t key)
+{
+	struct rec_probe p = {op, key};
+	uint32_t id = htab_find(&r->idx, rec_key(op, key), rec_eq, rec_hash, r, &p);
+	return id == HTAB_NONE ? NULL : &r->v[id];
+}
+
+static int rec_add(struct recs *r, const struct rec *x)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct rec *v = realloc(r->v, cap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n] = *x;
+	if (htab_insert(&r->idx, rec_key(x->op, x->key), (uint32_t)r->n, rec_hash, r) != 0)
+		return -1;
+	r->n++;
+	return 0;
+}
+
+static void rec_kill(struct recs *r, struct rec *x)
+{
+	htab_remove(&r->idx, rec_key(x->op, x->key), (uint32_t)(x - r->v), rec_hash, r);
+	x->live = 0;
+	free(x->dest);
+	free(x->json);
+	x->dest = x->json = NULL;
+}
+
+static uint64_t hex_u64(const char *s)
+{
+	return s ? strtoull(s, NULL, 16) : 0;
+}
+
+/* Apply one log line; -1 if it cannot be read. */
+static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp, uint64_t *max_seq)
+{
+	json_error_t je;
+	json_t *j = json_loads(line, 0, &je);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		return -1;
+	}
+	const char *op = json_string_value(json_object_get(j, "op"));
+	int rc = 0;
+	if (op && strcmp(op, "open") == 0) {
+		struct rec x = {.op = 0, .live = 1};
+		x.key = hex_u64(json_string_value(json_object_get(j, "ep")));
+		x.fp = hex_u64(json_string_value(json_object_get(j, "fp")));
+		x.started = json_number_value(json_object_get(j, "started"));
+		x.start_pos = json_integer_value(json_object_get(j, "start_pos"));
+		if (x.key == 0 || rec_find(r, 0, x.key) || rec_add(r, &x) != 0)
+			rc = x.key == 0 ? -1 : 0;
+	} else if (op && strcmp(op, "close") == 0) {
+		uint64_t ep = hex_u64(json_string_value(json_object_get(j, "ep")));
+		uint64_t fp = hex_u64(json_string_value(json_object_get(j, "fp")));
+		struct rec *x = rec_find(r, 0, ep);
+		if (x)
+			rec_kill(r, x);
+		if (rp->closed_ep)
+			rp->closed_ep(rp->ctx, ep, fp);
+	} else if (op && strcmp(op, "send") == 0) {
+		struct rec x = {.op = 1, .live = 1};
+		json_t *js = json_object_get(j, "seq");
+		const char *dest = json_string_value(json_object_get(j, "dest"));
+		const char *body = json_string_value(json_object_get(j, "json"));
+		if (!json_is_integer(js) || dest == NULL || body == NULL) {
+			rc = -1;
+		} else {
+			x.key = (uint64_t)json_integer_value(js);
+			x.at = json_number_value(json_object_get(j, "at"));
+			x.dest = strdup(dest);
+			x.json = strdup(body);
+			if (x.key > *max_seq)
+				*max_seq = x.key;
+			if (x.dest == NULL || x.json == NULL || rec_add(r, &x) != 0) {
+				free(x.dest);
+				free(x.json);
+				rc = -1;
+			}
+		}
+	} else if (op && strcmp(op, "done") == 0) {
+		json_t *js = json_object_get(j, "seq");
+		struct rec *x = json_is_integer(js) ? rec_find(r, 1, (uint64_t)json_integer_value(js)) : NULL;
+		if (x)
+			rec_kill(r, x);
+	} else {
+		rc = -1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+static void put_line(struct gwlog *l, json_t *j)
+{
+	if (j == NULL) {
+		l->failed = 1;
+		return;
+	}
+	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	if (s == NULL || fputs(s, l->f) == EOF || fputc('\n', l->f) == EOF)
+		l->failed = 1;
+	free(s);
+}
+
+static json_t *open_json(uint64_t ep, uint64_t fp, double started, int64_t start_pos)
+{
+	char e[17], f[17];
+	hash_hex(ep, e);
+	hash_hex(fp, f);
+	return json_pack("{s:s, s:s, s:s, s:f, s:I}", "op", "open", "ep", e, "fp", f, "started", started,
+			 "start_pos", (json_int_t)start_pos);
+}
+
+static json_t *send_json(uint64_t seq, const char *dest, const char *json, double at)
+{
+	return json_pack("{s:s, s:I, s:s, s:f, s:s}", "op", "send", "seq", (json_int_t)seq, "dest", dest,
+			 "at", at, "json", json);
+}
+
+static int sync_file(FILE *f)
+{
+	if (fflush(f) != 0)
+		return -1;
+	return fdatasync(fileno(f));
+}
+
+/* Rewrite the log with the live records only (temp file, fsync, rename). */
+static int compact(struct gwlog *l, struct recs *r, char *err, size_t errlen)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -VIGIL_EIO;
+	}
+	struct gwlog w = {.f = f};
+	for (size_t i = 0; i < r->n; i++) {
+		const struct rec *x = &r->v[i];
+		if (!x->live)
+			continue;
+		put_line(&w, x->op == 0 ? open_json(x->key, x->fp, x->started, x->start_pos)
+					: send_json(x->key, x->dest, x->json, x->at));
+	}
+	if (w.failed || sync_file(f) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return -VIGIL_EIO;
+	}
+	fclose(f);
+	if (rename(tmp, l->path) != 0) {
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		return -VIGIL_EIO;
+	}
+	return 0;
+}
+
+int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **out, uint64_t *next_seq,
+	       uint64_t *skipped, char *err, size_t errlen)
+{
+	struct gwlog *l = calloc(1, sizeof *l);
+	struct recs r = {0};
+	uint64_t max_seq = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = -VIGIL_EIO;
+
+	*out = NULL;
+	*skipped = 0;
+	if (l == NULL)
+		return -VIGIL_ENOMEM;
+	pthread_mutex_init(&l->mu, NULL);
+	htab_init(&r.idx);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "gateway state directory %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(l->path, sizeof l->path, "%s/gateway.log", dir);
+	FILE *in = fopen(l->path, "r");
+	if (in == NULL && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		goto out;
+	}
+	for (ssize_t n; in && (n = getline(&line, &cap, in)) >= 0;) {
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (line[0] && apply(&r, line, rp, &max_seq) != 0)
+			(*skipped)++;
+	}
+	if (in)
+		fclose(in);
+	if ((rc = compact(l, &r, err, errlen)) != 0)
+		goto out;
+	for (size_t i = 0; i < r.n; i++) {
+		const struct rec *x = &r.v[i];
+		if (x->live && x->op == 0 && rp->open_ep)
+			rp->open_ep(rp->ctx, x->key, x->fp, x->started, x->start_pos);
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		const struct rec *x = &r.v[i];
+		if (x->live && x->op == 1 && rp->pending)
+			rp->pending(rp->ctx, x->key, x->dest, x->json, x->at);
+	}
+	l->f = fopen(l->path, "a");
+	if (l->f == NULL) {
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		rc = -VIGIL_EIO;
+		goto out;
+	}
+	*next_seq = max_seq + 1;
+	*out = l;
+	rc = 0;
+out:
+	for (size_t i = 0; i < r.n; i++)
+		if (r.v[i].live) {
+			free(r.v[i].dest);
+			free(r.v[i].json);
+		}
+	free(r.v);
+	htab_fini(&r.idx);
+	free(line);
+	if (rc != 0) {
+		pthread_mutex_destroy(&l->mu);
+		free(l);
+	}
+	return rc;
+}
+
+void gwlog_open_ep(struct gwlog *l, uint64_t ep, uint64_t fp, double started, int64_t start_pos)
+{
+	pthread_mutex_lock(&l->mu);
+	put_line(l, open_json(ep, fp, started, start_pos));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void gwlog_close_ep(struct gwlog *l, uint64_t ep, uint64_t fp)
+{
+	char e[17], f[17];
+	hash_hex(ep, e);
+	hash_hex(fp, f);
+	pthread_mutex_lock(&l->mu);
+	put_line(l, json_pack("{s:s, s:s, s:s}", "op", "close", "ep", e, "fp", f));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void gwlog_send(struct gwlog *l, uint64_t seq, const char *dest_id, const char *json, double decided_at)
+{
+	pthread_mutex_lock(&l->mu);
+	put_line(l, send_json(seq, dest_id, json, decided_at));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void gwlog_done(struct gwlog *l, uint64_t seq, int dead)
+{
+	pthread_mutex_lock(&l->mu);
+	put_line(l, json_pack("{s:s, s:I, s:i}", "op", "done", "seq", (json_int_t)seq, "dead", dead));
+	pthread_mutex_unlock(&l->mu);
+}
+
+int gwlog_sync(struct gwlog *l)
+{
+	int rc = 0;
+	pthread_mutex_lock(&l->mu);
+	if (sync_file(l->f) != 0 || l->failed) {
+		LOG_ERR(comp, "event=log_write_failed path=%s err=\"%s\"", l->path, strerror(errno));
+		rc = -VIGIL_EIO;
+	}
+	l->failed = 0;
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+void gwlog_close(struct gwlog *l)
+{
+	if (l == NULL)
+		return;
+	gwlog_sync(l);
+	fclose(l->f);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}

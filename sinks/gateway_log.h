@@ -1,0 +1,42 @@
+/* The gateway's write-ahead log (single-process mode): one JSON object per
+ * line in STATE_DIR/gateway.log:
+ *   {"op":"open","ep":"<16 hex>","fp":"<16 hex>","started":S,"start_pos":P}
+ *   {"op":"close","ep":"<16 hex>","fp":"<16 hex>"}
+ *   {"op":"send","seq":N,"dest":"owner#k","at":T,"json":"<notification>"}
+ *   {"op":"done","seq":N,"dead":0|1}
+ * Opening replays the log: the episodes still open, the closed ones (as
+ * recent transitions) and every "send" without its "done" are handed to the
+ * caller, then the log is rewritten with just that (temp file, fsync,
+ * rename). A torn last line (a crash in mid-write) is skipped and counted.
+ * Appends are buffered; gwlog_sync() makes them durable (fdatasync).
+ * @thread every call may come from any thread (one mutex). */
+#ifndef SINKS_GATEWAY_LOG_H
+#define SINKS_GATEWAY_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gwlog;
+
+struct gwlog_replay {
+	void *ctx;
+	void (*open_ep)(void *ctx, uint64_t ep, uint64_t fp, double started, int64_t start_pos);
+	void (*closed_ep)(void *ctx, uint64_t ep, uint64_t fp);
+	void (*pending)(void *ctx, uint64_t seq, const char *dest_id, const char *json, double decided_at);
+};
+
+/* Open (create) dir/gateway.log, replay it through r, compact it. *next_seq
+ * gets a sequence number above every one in the log; *skipped the lines
+ * that could not be read. Returns 0 or -VIGIL_EIO with err naming the file. */
+int gwlog_open(const char *dir, const struct gwlog_replay *r, struct gwlog **out, uint64_t *next_seq,
+	       uint64_t *skipped, char *err, size_t errlen);
+void gwlog_open_ep(struct gwlog *l, uint64_t ep, uint64_t fp, double started, int64_t start_pos);
+void gwlog_close_ep(struct gwlog *l, uint64_t ep, uint64_t fp);
+void gwlog_send(struct gwlog *l, uint64_t seq, const char *dest_id, const char *json, double decided_at);
+void gwlog_done(struct gwlog *l, uint64_t seq, int dead);
+/* Flush and fdatasync. 0 or -VIGIL_EIO (logged). */
+int gwlog_sync(struct gwlog *l);
+/* Sync and close. NULL is fine. */
+void gwlog_close(struct gwlog *l);
+
+#endif

@@ -1,0 +1,346 @@
+/* See outbox.h.
+ *
+ * One mutex guards every queue; each destination has a condition variable
+ * its thread waits on (new entry, a due retry, stop) and drain waiters share
+ * one. Times for scheduling are monotonic (pthread condvars on
+ * CLOCK_MONOTONIC), decisions are stamped with the wall clock. */
+#include "sinks/outbox.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/log.h"
+
+static const char comp[] = "gateway";
+
+struct entry {
+	struct entry *next;
+	uint64_t seq;
+	char *json;
+	int32_t tag_part;
+	int64_t tag_off;
+	double decided_at; /* wall */
+	double first_at;   /* monotonic, first attempt or enqueue */
+	double next_at;    /* monotonic: not before */
+	int attempts;
+};
+
+struct queue {
+	struct entry *head, *tail;
+	size_t n;
+	int busy; /* the head is being sent */
+	pthread_cond_t cv;
+	pthread_t thread;
+	int started;
+	struct outbox *ob;
+	size_t index;
+	uint64_t rng;
+	struct complain complain;
+};
+
+struct outbox {
+	pthread_mutex_t mu;
+	pthread_cond_t idle; /* signalled when an entry finishes */
+	const struct outbox_dest *dests;
+	size_t ndests;
+	struct queue *q;
+	struct outbox_hooks hooks;
+	size_t pending;
+	int stop;
+};
+
+double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd)
+{
+	double cap = p->initial;
+	for (int i = 1; i < attempt && cap < p->max_delay; i++)
+		cap *= 2;
+	if (cap > p->max_delay)
+		cap = p->max_delay;
+	double d = cap * rnd;
+	return d < retry_after ? retry_after : d;
+}
+
+static double rnd01(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+static void abs_time(double mono, struct timespec *ts)
+{
+	double whole = floor(mono);
+	ts->tv_sec = (time_t)whole;
+	ts->tv_nsec = (long)((mono - whole) * 1e9);
+	if (ts->tv_nsec >= 1000000000L)
+		ts->tv_nsec = 999999999L;
+}
+
+static double mono_now(void)
+{
+	/* real monotonic time: condvars wait on it even when tests fake clock_mono() */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void entry_free(struct entry *e)
+{
+	if (e) {
+		free(e->json);
+		free(e);
+	}
+}
+
+/* Send e to d once; res filled. */
+static void send_once(const struct outbox_dest *d, const struct entry *e, struct sink_result *res)
+{
+	json_error_t je;
+	struct alert_event ev;
+	char err[256], key[64];
+	json_t *j = json_loads(e->json, 0, &je);
+
+	memset(res, 0, sizeof *res);
+	if (j == NULL || alert_from_json(j, &ev, err, sizeof err) != 0) {
+		sink_result_set(res, SINK_DROP, 0, "the notification cannot be read back: %s",
+				j ? err : je.text);
+		json_decref(j);
+		return;
+	}
+	const char *fp = json_string_value(json_object_get(j, "fingerprint"));
+	const char *ep = json_string_value(json_object_get(j, "episode"));
+	snprintf(key, sizeof key, "vigil/%s/%s", fp ? fp : "-", ep ? ep : "-");
+	struct notification n = {
+		.ev = &ev,
+		.fingerprint = fp ? fp : "",
+		.episode = ep ? ep : "",
+		.dedup_key = key,
+		.owner = ev.owner ? ev.owner : "",
+		.json = e->json,
+		.json_len = strlen(e->json),
+	};
+	d->type->send(d->priv, &n, res);
+	json_decref(j);
+}
+
+static void *worker(void *arg)
+{
+	struct queue *q = arg;
+	struct outbox *ob = q->ob;
+	const struct outbox_dest *d = &ob->dests[q->index];
+
+	pthread_mutex_lock(&ob->mu);
+	for (;;) {
+		if (ob->stop)
+			break;
+		struct entry *e = q->head;
+		double now = mono_now();
+		if (e == NULL || e->next_at > now) {
+			if (e == NULL) {
+				pthread_cond_wait(&q->cv, &ob->mu);
+			} else {
+				struct timespec ts;
+				abs_time(e->next_at, &ts);
+				pthread_cond_timedwait(&q->cv, &ob->mu, &ts);
+			}
+			continue;
+		}
+		q->busy = 1;
+		pthread_mutex_unlock(&ob->mu);
+
+		struct sink_result res;
+		send_once(d, e, &res);
+		e->attempts++;
+		now = mono_now();
+		int finished = 1, dead = 0;
+		if (res.verdict == SINK_RETRY) {
+			if (e->attempts >= d->policy.max_attempts || now - e->first_at >= d->policy.max_age) {
+				dead = 1;
+			} else {
+				finished = 0;
+				double delay = outbox_backoff(&d->policy, e->attempts, res.retry_after,
+							      rnd01(&q->rng));
+				e->next_at = now + delay;
+				if (complain_due(&q->complain, now, 60, 5))
+					LOG_WARN(comp,
+						 "event=delivery_retry owner=%s type=%s where=%s attempt=%d "
+						 "status=%d "
+						 "retry_in_s=%.1f detail=\"%s\"",
+						 d->owner, d->type->name, d->where, e->attempts, res.status,
+						 delay, res.detail);
+			}
+		} else if (res.verdict == SINK_DROP) {
+			dead = 1;
+		}
+		if (finished && ob->hooks.done) {
+			struct outbox_done od = {e->seq,        q->index, dead, e->attempts,
+						 e->decided_at, e->json,  &res};
+			ob->hooks.done(ob->hooks.ctx, &od);
+		}
+
+		pthread_mutex_lock(&ob->mu);
+		q->busy = 0;
+		if (finished) {
+			q->head = e->next;
+			if (q->head == NULL)
+				q->tail = NULL;
+			q->n--;
+			entry_free(e);
+			if (q->head == NULL && d->type->flush) {
+				/* the last for now: flush buffered output before
+				 * the entry counts as finished */
+				pthread_mutex_unlock(&ob->mu);
+				d->type->flush(d->priv);
+				pthread_mutex_lock(&ob->mu);
+			}
+			ob->pending--;
+			pthread_cond_broadcast(&ob->idle);
+		}
+	}
+	pthread_mutex_unlock(&ob->mu);
+	return NULL;
+}
+
+int outbox_create(const struct outbox_dest *dests, size_t ndests, const struct outbox_hooks *hooks,
+		  struct outbox **out)
+{
+	struct outbox *ob = calloc(1, sizeof *ob);
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (ob == NULL)
+		return -VIGIL_ENOMEM;
+	ob->q = calloc(ndests ? ndests : 1, sizeof *ob->q);
+	if (ob->q == NULL) {
+		free(ob);
+		return -VIGIL_ENOMEM;
+	}
+	pthread_mutex_init(&ob->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ob->idle, &ca);
+	ob->dests = dests;
+	ob->ndests = ndests;
+	if (hooks)
+		ob->hooks = *hooks;
+	for (size_t i = 0; i < ndests; i++) {
+		struct queue *q = &ob->q[i];
+		q->ob = ob;
+		q->index = i;
+		q->rng = hash_mix((uint64_t)(uintptr_t)q ^ (uint64_t)(clock_wall() * 1e6) ^ i) | 1;
+		pthread_cond_init(&q->cv, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	for (size_t i = 0; i < ndests; i++) {
+		if (pthread_create(&ob->q[i].thread, NULL, worker, &ob->q[i]) != 0) {
+			outbox_destroy(ob);
+			return -VIGIL_EIO;
+		}
+		ob->q[i].started = 1;
+	}
+	*out = ob;
+	return 0;
+}
+
+void outbox_destroy(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	pthread_mutex_lock(&ob->mu);
+	ob->stop = 1;
+	for (size_t i = 0; i < ob->ndests; i++)
+		pthread_cond_broadcast(&ob->q[i].cv);
+	pthread_mutex_unlock(&ob->mu);
+	for (size_t i = 0; i < ob->ndests; i++)
+		if (ob->q[i].started)
+			pthread_join(ob->q[i].thread, NULL);
+	for (size_t i = 0; i < ob->ndests; i++) {
+		for (struct entry *e = ob->q[i].head, *nx; e; e = nx) {
+			nx = e->next;
+			entry_free(e);
+		}
+		pthread_cond_destroy(&ob->q[i].cv);
+	}
+	pthread_cond_destroy(&ob->idle);
+	pthread_mutex_destroy(&ob->mu);
+	free(ob->q);
+	free(ob);
+}
+
+int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
+		   int64_t tag_off, double decided_at)
+{
+	if (dest >= ob->ndests)
+		return -VIGIL_EINVAL;
+	struct entry *e = calloc(1, sizeof *e);
+	if (e == NULL || (e->json = strdup(json)) == NULL) {
+		free(e);
+		return -VIGIL_ENOMEM;
+	}
+	e->seq = seq;
+	e->tag_part = tag_part;
+	e->tag_off = tag_off;
+	e->decided_at = decided_at;
+	e->first_at = e->next_at = mono_now();
+	pthread_mutex_lock(&ob->mu);
+	struct queue *q = &ob->q[dest];
+	if (q->tail)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	q->n++;
+	ob->pending++;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&ob->mu);
+	return 0;
+}
+
+size_t outbox_pending(struct outbox *ob)
+{
+	pthread_mutex_lock(&ob->mu);
+	size_t n = ob->pending;
+	pthread_mutex_unlock(&ob->mu);
+	return n;
+}
+
+int64_t outbox_min_pending(struct outbox *ob, int32_t part)
+{
+	int64_t m = INT64_MAX;
+	pthread_mutex_lock(&ob->mu);
+	for (size_t i = 0; i < ob->ndests; i++)
+		for (const struct entry *e = ob->q[i].head; e; e = e->next)
+			if (e->tag_part == part && e->tag_off >= 0 && e->tag_off < m)
+				m = e->tag_off;
+	pthread_mutex_unlock(&ob->mu);
+	return m;
+}
+
+size_t outbox_drain(struct outbox *ob, double timeout)
+{
+	double end = mono_now() + timeout;
+	pthread_mutex_lock(&ob->mu);
+	while (ob->pending > 0) {
+		if (timeout < 0) {
+			pthread_cond_wait(&ob->idle, &ob->mu);
+			continue;
+		}
+		if (mono_now() >= end)
+			break;
+		struct timespec ts;
+		abs_time(end, &ts);
+		pthread_cond_timedwait(&ob->idle, &ob->mu, &ts);
+	}
+	size_t n = ob->pending;
+	pthread_mutex_unlock(&ob->mu);
+	return n;
+}

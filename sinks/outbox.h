@@ -1,0 +1,94 @@
+/* The gateway's outbox: what the gateway decided to send and has not yet
+ * finished. One FIFO queue and one delivery thread per destination, so a
+ * slow or hanging destination delays only itself, and a destination sees
+ * its notifications in decision order (a resolve never before its
+ * trigger).
+ *
+ * Policy per entry: SINK_OK finishes it (delivered); SINK_RETRY waits with
+ * exponential backoff and full jitter (at least the receiver's Retry-After)
+ * and tries again until max_attempts or max_age is reached; SINK_DROP, or a
+ * retry policy exhausted, finishes it as dead: a dead-letter record (the
+ * notification, the destination, attempts and the last response) goes to
+ * the dead-letter hook, which the gateway turns into a file line and a
+ * `delivery_failed` meta-alert.
+ *
+ * Every entry carries a sequence number (the gateway's write-ahead log
+ * key) and a tag (e.g. the alerts-topic partition and offset it came from)
+ * so callers can tell what is still in flight.
+ * @thread outbox_* functions may be called from any thread; the hooks run
+ * on delivery threads, with no outbox lock held. */
+#ifndef SINKS_OUTBOX_H
+#define SINKS_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sinks/sink.h"
+
+struct retry_policy {
+	double initial;   /* first backoff, seconds (default 1) */
+	double max_delay; /* cap of one backoff, seconds (default 300) */
+	int max_attempts; /* attempts before giving up (default 12) */
+	double max_age;   /* seconds after the decision before giving up (default 3600) */
+};
+
+/* One destination instance, as the gateway built it (all borrowed; must
+ * outlive the outbox). */
+struct outbox_dest {
+	const struct sink_type *type;
+	void *priv;
+	const char *owner; /* whose destination, for logs and dead letters */
+	const char *where; /* file:line:col of its configuration, or a role */
+	const char *id;    /* stable name "owner#k" for the write-ahead log */
+	struct retry_policy policy;
+};
+
+/* What finished: delivered (dead == 0) or given up (dead == 1). */
+struct outbox_done {
+	uint64_t seq;
+	size_t dest;
+	int dead;
+	int attempts;
+	double decided_at; /* wall clock of the decision */
+	const char *json;  /* the notification JSON (borrowed for the call) */
+	const struct sink_result *last;
+};
+
+struct outbox_hooks {
+	void *ctx;
+	/* An entry finished. Runs on the destination's delivery thread. */
+	void (*done)(void *ctx, const struct outbox_done *d);
+};
+
+struct outbox;
+
+/* Start one delivery thread per destination. Returns 0 or -VIGIL_ENOMEM /
+ * -VIGIL_EIO (thread creation). *out owned by the caller (outbox_destroy). */
+int outbox_create(const struct outbox_dest *dests, size_t ndests, const struct outbox_hooks *hooks,
+		  struct outbox **out);
+/* Stop the threads (a send in progress finishes first) and free every
+ * entry still queued; the caller has persisted what must survive. */
+void outbox_destroy(struct outbox *ob);
+
+/* Queue a copy of json (the notification: alert_to_json plus identity) for
+ * destination dest. tag_part / tag_off say where it came from (-1 = none).
+ * decided_at: wall clock of the decision (a restored entry keeps its own).
+ * Returns 0 or -VIGIL_ENOMEM. */
+int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
+		   int64_t tag_off, double decided_at);
+
+/* Entries queued and not finished. */
+size_t outbox_pending(struct outbox *ob);
+/* The smallest tag_off of unfinished entries tagged with partition part,
+ * or INT64_MAX when there is none. */
+int64_t outbox_min_pending(struct outbox *ob, int32_t part);
+/* Wait until nothing is pending or timeout seconds passed (timeout < 0:
+ * forever). Returns the entries still pending. */
+size_t outbox_drain(struct outbox *ob, double timeout);
+
+/* The delay before attempt `attempt` (>= 1 failures so far): full jitter
+ * over min(max_delay, initial * 2^(attempt-1)), at least retry_after.
+ * rnd in [0, 1). Exposed for tests. */
+double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd);
+
+#endif
