@@ -20,6 +20,7 @@ struct gateway_intake {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *q;
 	struct gateway *gw;
+	rd_kafka_t *prod;    /* dead letters of malformed events; NULL without a dead_letter_topic */
 	struct hset seen[2]; /* two generations: [0] current, [1] previous */
 	size_t gen_max;
 	struct kafka_counters *ctr;
@@ -132,6 +133,10 @@ void gateway_intake_close(struct gateway_intake *g)
 				 "and are delivered by the next gateway",
 				 left);
 	}
+	if (g->prod) {
+		rd_kafka_flush(g->prod, 5000);
+		rd_kafka_destroy(g->prod);
+	}
 	if (g->rk) {
 		if (g->gw)
 			commit_finished(g, 0);
@@ -156,7 +161,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 			struct gateway_intake **out)
 {
 	struct gateway_intake *g = calloc(1, sizeof *g);
-	struct gateway_opts go = {0};
+	struct gateway_opts go = {.env = {.kafka = c}};
 	char err[512];
 	int rc = -VIGIL_ENOMEM;
 
@@ -176,6 +181,9 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 		goto fail;
 	}
 	if ((rc = kafka_client(c, "gateway", RD_KAFKA_CONSUMER, g, intake_rebalance, NULL, &g->rk)) != 0)
+		goto fail;
+	if (c->dead_letter_topic &&
+	    (rc = kafka_client(c, "producer", RD_KAFKA_PRODUCER, g, NULL, NULL, &g->prod)) != 0)
 		goto fail;
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
@@ -197,9 +205,34 @@ fail:
 	return rc;
 }
 
+/* A message the gateway cannot take: counted, logged with its position, and
+ * copied to the dead-letter topic (when configured) with the reason. */
+static void intake_bad(struct gateway_intake *g, const rd_kafka_message_t *m, const char *err)
+{
+	char src[320], off[32];
+	g->ctr->gw_bad++;
+	if (complain_due(&g->bad_complain, clock_mono(), 10, 5))
+		LOG_WARN(COMP,
+			 "event=gateway_bad_alert topic=%s partition=%" PRId32 " offset=%" PRId64
+			 " err=\"%s\"",
+			 rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
+	if (g->prod == NULL || g->cfg->dead_letter_topic == NULL)
+		return;
+	rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+	snprintf(src, sizeof src, "%s/%" PRId32, rd_kafka_topic_name(m->rkt), m->partition);
+	snprintf(off, sizeof off, "%" PRId64, m->offset);
+	rd_kafka_header_add(h, "vigil.error", -1, err, -1);
+	rd_kafka_header_add(h, "vigil.src", -1, src, -1);
+	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
+	if (kafka_produce(g->prod, g->cfg->dead_letter_topic, m->key, m->key_len, m->payload, m->len, h,
+			  NULL) == 0)
+		g->ctr->dead_lettered++;
+	rd_kafka_headers_destroy(h);
+}
+
 static void intake_message(struct gateway_intake *g, rd_kafka_message_t *m)
 {
-	char id[640], fp[32], err[256];
+	char err[256], series[1024];
 	json_error_t je;
 	struct alert_event ev;
 	json_t *j;
@@ -212,54 +245,43 @@ static void intake_message(struct gateway_intake *g, rd_kafka_message_t *m)
 	g->ctr->gw_received++;
 	j = m->payload ? json_loadb(m->payload, m->len, 0, &je) : NULL;
 	if (j == NULL || !json_is_object(j)) {
-		snprintf(err, sizeof err, "not a JSON object");
-		goto bad;
+		snprintf(err, sizeof err, "not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
+		json_decref(j);
+		intake_bad(g, m, err);
+		goto store;
 	}
+	/* vigil's members add alert_id (input partition:offset:rule); with the
+	 * fingerprint it tells a re-published alert from a new one. Events of
+	 * other producers carry none: the gateway's episodes dedup them. */
 	const char *jid = json_string_value(json_object_get(j, "alert_id"));
 	const char *jfp = json_string_value(json_object_get(j, "fingerprint"));
-	if (jid == NULL || jfp == NULL) {
-		snprintf(err, sizeof err, "missing alert_id or fingerprint");
-		goto bad;
-	}
-	snprintf(id, sizeof id, "%s", jid);
-	snprintf(fp, sizeof fp, "%s", jfp);
-	uint64_t h = alert_topic_key(id, fp);
-	if (hset_has(&g->seen[0], h) || hset_has(&g->seen[1], h)) {
+	uint64_t h = jid && jfp ? alert_topic_key(jid, jfp) : 0;
+	if (h && (hset_has(&g->seen[0], h) || hset_has(&g->seen[1], h))) {
 		g->ctr->gw_duplicates++;
-		LOG_INFO(COMP, "event=gateway_duplicate alert_id=%s fingerprint=%s", id, fp);
+		LOG_INFO(COMP, "event=gateway_duplicate alert_id=%s fingerprint=%s", jid, jfp);
 		json_decref(j);
 		goto store;
 	}
-	json_object_del(j, "alert_id");
-	json_object_del(j, "input_topic");
-	json_object_del(j, "input_partition");
-	json_object_del(j, "input_offset");
 	json_t *jt = json_object_get(j, "input_time_ms");
 	double src_ms = json_is_integer(jt) ? (double)json_integer_value(jt) : -1;
-	json_object_del(j, "input_time_ms");
-	if (alert_from_json(j, &ev, err, sizeof err) != 0)
-		goto bad;
+	if (alert_from_json_v1(j, &ev, series, sizeof series, clock_wall(), err, sizeof err) != 0) {
+		json_decref(j);
+		intake_bad(g, m, err);
+		goto store;
+	}
 	gateway_submit_tagged(g->gw, &ev, m->partition, m->offset);
 	g->ctr->gw_submitted++;
 	if (src_ms > 0 && g->nlat_src < (size_t)g->cfg->batch_size)
 		g->lat_src[g->nlat_src++] = src_ms;
 	json_decref(j);
-	if (g->seen[0].n >= g->gen_max) {
-		hset_clear(&g->seen[1]);
-		g->seen[1] = g->seen[0];
-		memset(&g->seen[0], 0, sizeof g->seen[0]);
+	if (h) {
+		if (g->seen[0].n >= g->gen_max) {
+			hset_clear(&g->seen[1]);
+			g->seen[1] = g->seen[0];
+			memset(&g->seen[0], 0, sizeof g->seen[0]);
+		}
+		hset_add(&g->seen[0], h);
 	}
-	hset_add(&g->seen[0], h);
-	goto store;
-bad:
-	g->ctr->gw_bad++;
-	if (j)
-		json_decref(j);
-	if (complain_due(&g->bad_complain, clock_mono(), 10, 5))
-		LOG_WARN(COMP,
-			 "event=gateway_bad_alert topic=%s partition=%" PRId32 " offset=%" PRId64
-			 " err=\"%s\"",
-			 rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
 store:;
 	struct ipart *p = ipart_of(g, m->partition);
 	if (p && m->offset + 1 > p->next)

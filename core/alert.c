@@ -98,6 +98,7 @@ json_t *alert_to_json(const struct alert_event *ev)
 	j = json_object();
 	if (!j)
 		return NULL;
+	put(j, "schema", json_string(ALERT_SCHEMA_V1), &ok);
 	put(j, "status", json_string(ev->status == ALERT_RESOLVED ? "resolved" : "firing"), &ok);
 	put(j, "fingerprint", json_string(fp), &ok);
 	put(j, "episode", json_string(ep), &ok);

@@ -43,6 +43,19 @@ void alert_episode(const struct alert_event *ev, char out[17]);
 /* JSON form (the payload of stdout/file destinations and the alerts topic).
  * Caller owns the result (json_decref). NULL on allocation failure. */
 json_t *alert_to_json(const struct alert_event *ev);
+/* The schema name of the alert event (documented in README "Alert event
+ * schema"); vigil's own events carry every field, other producers may send
+ * the subset alert_from_json_v1 accepts. */
+#define ALERT_SCHEMA_V1 "vigil.alert/v1"
+
+/* Accept an alert event from any producer: status and rule (or
+ * labels.alertname) and startsAt (or started_epoch) are required; series is
+ * derived from the labels when absent ("<name or rule>{k=v,...}" sorted);
+ * fingerprint and episode, when given, must match what vigil derives.
+ * Derived strings go to scratch (keep it alive with j); now is the time of a
+ * resolve that carries none. 0 or -VIGIL_EINVAL with the reason in err. */
+int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t scratchlen, double now,
+		       char *err, size_t errlen);
 /* Parse the JSON form back. Strings in *ev borrow from j, which must outlive
  * ev. Returns 0 or -VIGIL_EINVAL with err filled. */
 int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen);
