@@ -384,3 +384,147 @@ void http_post_json(struct http_client *c, const char *url, const char *body, si
 		res->retry_after = http_retry_after(c->retry_after, clock_wall());
 	scrub_detail(c, res);
 }
+
+/* ---- rendering shared by the destinations ---- */
+
+const char *dest_severity(const char *action)
+{
+	if (action && !strcmp(action, "page"))
+		return "critical";
+	if (action && !strcmp(action, "log"))
+		return "info";
+	return "warning";
+}
+
+json_t *dest_num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+void dest_utf8_cut(char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return;
+	n = max;
+	/* back off continuation bytes so the cut lands before a lead byte */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+/* Append "<sep><name> <value>" when v is finite. */
+static void why_item(char *out, size_t outlen, size_t *off, const char *name, double v)
+{
+	if (!isfinite(v) || *off >= outlen)
+		return;
+	*off += (size_t)snprintf(out + *off, outlen - *off, "%s%s %.6g", *off ? ", " : "", name, v);
+}
+
+void dest_why(const struct alert_event *ev, char *out, size_t outlen)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	why_item(out, outlen, &off, "observed", ev->value);
+	why_item(out, outlen, &off, "expected", ev->expected);
+	if ((isfinite(ev->lower) || isfinite(ev->upper)) && off < outlen) {
+		char lo[32] = "-inf", hi[32] = "+inf";
+		if (isfinite(ev->lower))
+			snprintf(lo, sizeof lo, "%.6g", ev->lower);
+		if (isfinite(ev->upper))
+			snprintf(hi, sizeof hi, "%.6g", ev->upper);
+		off += (size_t)snprintf(out + off, outlen - off, "%sband [%s, %s]", off ? ", " : "", lo, hi);
+	}
+	why_item(out, outlen, &off, "score", ev->score);
+	if (off < outlen && (isfinite(ev->threshold) || ev->direction))
+		off += (size_t)snprintf(out + off, outlen - off, "%s(threshold %.6g, direction %s)",
+					off ? " " : "", ev->threshold,
+					ev->direction ? ev->direction : "both");
+	(void)off;
+}
+
+void dest_summary(const struct alert_event *ev, char *out, size_t outlen)
+{
+	if (ev->summary && ev->summary[0]) {
+		snprintf(out, outlen, "%s", ev->summary);
+		return;
+	}
+	char v[64] = "", e[64] = "";
+	if (isfinite(ev->value))
+		snprintf(v, sizeof v, ": observed %.6g", ev->value);
+	if (isfinite(ev->expected))
+		snprintf(e, sizeof e, "%sexpected %.6g", v[0] ? ", " : ": ", ev->expected);
+	snprintf(out, outlen, "%s on %s%s%s", ev->rule ? ev->rule : "?", ev->series ? ev->series : "?", v, e);
+}
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, json_string(v ? v : ""));
+}
+
+json_t *dest_am_labels(const struct notification *n)
+{
+	const struct alert_event *ev = n->ev;
+	json_t *o = json_object();
+	int rc = 0;
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < ev->nlabels && i < ALERT_MAX_LABELS; i++)
+		if (ev->labels[i].key && ev->labels[i].value)
+			rc |= set_str(o, ev->labels[i].key, ev->labels[i].value);
+	rc |= set_str(o, "alertname", ev->rule);
+	rc |= set_str(o, "owner", n->owner ? n->owner : ev->owner);
+	rc |= set_str(o, "series", ev->series);
+	if (!json_object_get(o, "severity"))
+		rc |= set_str(o, "severity", dest_severity(ev->action));
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *dest_am_annotations(const struct notification *n)
+{
+	char sum[1100], why[400];
+	json_t *o = json_object();
+	int rc = 0;
+	if (!o)
+		return NULL;
+	dest_summary(n->ev, sum, sizeof sum);
+	dest_why(n->ev, why, sizeof why);
+	rc |= set_str(o, "summary", sum);
+	rc |= set_str(o, "description", why);
+	if (n->ev->runbook_url && n->ev->runbook_url[0])
+		rc |= set_str(o, "runbook_url", n->ev->runbook_url);
+	if (n->episode)
+		rc |= set_str(o, "episode", n->episode);
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void dest_generator_url(const char *external_url, const char *rule, char *out, size_t outlen)
+{
+	size_t off, bl;
+	if (!external_url || !external_url[0] || outlen == 0) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	bl = strlen(external_url);
+	while (bl > 0 && external_url[bl - 1] == '/')
+		bl--;
+	off = (size_t)snprintf(out, outlen, "%.*s/rules/", (int)bl, external_url);
+	for (const char *p = rule ? rule : ""; *p && off + 4 < outlen; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
+			out[off++] = (char)ch;
+		else
+			off += (size_t)snprintf(out + off, outlen - off, "%%%02X", ch);
+	}
+	if (off < outlen)
+		out[off] = '\0';
+}

@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "sinks/sink.h"
 
 /* ---- settings ---- */
@@ -47,6 +49,38 @@ int dest_url(const char *type, const struct dest_key *k, const char *schemes, ch
 /* The same check on a resolved value, the value never echoed. */
 int dest_url_resolved(const char *type, const struct dest_key *k, const char *url, const char *schemes,
 		      char *err, size_t errlen);
+
+/* ---- rendering shared by the destinations ---- */
+
+/* Severity from the rule action: page -> critical, notify -> warning,
+ * log -> info (anything else: warning). */
+const char *dest_severity(const char *action);
+
+/* A JSON number, or null for NaN/inf. */
+json_t *dest_num(double v);
+
+/* Cut s (in place) to at most max bytes, on a UTF-8 character boundary. */
+void dest_utf8_cut(char *s, size_t max);
+
+/* The "why" in words: "observed 41.2, expected 13.1, band [8, 19.5], score
+ * 0.993 (threshold 0.99, direction up)"; unknown numbers are left out. */
+void dest_why(const struct alert_event *ev, char *out, size_t outlen);
+
+/* One line: the rule's summary if it has one, else "<rule> on <series>:
+ * observed X, expected Y". */
+void dest_summary(const struct alert_event *ev, char *out, size_t outlen);
+
+/* Alertmanager-style labels: series tags, then rule labels (a rule label
+ * wins over a tag of the same name), then alertname = rule, owner, series
+ * (the canonical series key, so two series of one rule never share an
+ * identity) and severity (unless a label already sets it). NULL on OOM. */
+json_t *dest_am_labels(const struct notification *n);
+/* Annotations: summary, description (the why), runbook_url when set,
+ * episode. NULL on OOM. */
+json_t *dest_am_annotations(const struct notification *n);
+/* external_url + "/rules/" + rule (percent-encoded) into out; "" when no
+ * external URL. */
+void dest_generator_url(const char *external_url, const char *rule, char *out, size_t outlen);
 
 /* ---- HTTP POST ---- */
 
