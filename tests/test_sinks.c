@@ -39,6 +39,7 @@
 
 #include "core/alert.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "sinks/http.h"
@@ -52,7 +53,7 @@
 #define SLACK_TOKEN "XXXXslacktokenDONOTLEAK"
 
 static char tmpdir[256];
-static pid_t recv_pid, am_pid, smtp_pid;
+static pid_t recv_pid, am_pid, smtp_pid, broker_pid;
 static int recv_port, am_port, smtp_port;
 static char recv_log[300], maildir[300];
 
@@ -91,6 +92,7 @@ static void reap_all(void)
 	reap(&recv_pid);
 	reap(&am_pid);
 	reap(&smtp_pid);
+	reap(&broker_pid);
 }
 
 static int alive(pid_t pid)
@@ -1100,6 +1102,94 @@ static void test_email_real(void **state)
 	fix_free(&fire);
 }
 
+/* ---- Kafka, through the embedded mock broker (`vigil broker`) ---- */
+
+static void test_kafka_real(void **state)
+{
+	char boot[256] = "", bootfile[320], logpath[320], err[512];
+	struct fix fire;
+	(void)state;
+
+	if (access("bin/vigil", X_OK) != 0) {
+		print_message("bin/vigil not built: kafka destination test skipped\n");
+		skip();
+	}
+	snprintf(bootfile, sizeof bootfile, "%s/boot", tmpdir);
+	snprintf(logpath, sizeof logpath, "%s/broker.out", tmpdir);
+	char *argv[] = {"bin/vigil",        "broker", "--topics", "payments.alerts:1",
+			"--bootstrap-file", bootfile, NULL};
+	broker_pid = spawn(argv, logpath);
+	for (int i = 0; i < 200 && !boot[0]; i++) {
+		FILE *f = fopen(bootfile, "r");
+		if (f) {
+			if (!fgets(boot, sizeof boot, f))
+				boot[0] = '\0';
+			fclose(f);
+			boot[strcspn(boot, "\r\n")] = '\0';
+		}
+		if (!boot[0])
+			sleep_ms(50);
+	}
+	assert_true(boot[0] != '\0');
+
+	struct kv props[] = {{"bootstrap.servers", boot, "test"}};
+	struct kafka_cfg cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.props = props;
+	cfg.nprops = 1;
+	struct sink_env env = {.kafka = &cfg, .external_url = NULL};
+	void *kd = dest_new("kafka", &env, err, sizeof err, 1, 2, "topic=payments.alerts", "timeout=10s");
+	fix_make(&fire, ALERT_FIRING, clock_wall());
+	struct sink_result r = do_send("kafka", kd, &fire.n);
+	if (r.verdict != SINK_OK)
+		fail_msg("kafka send: %s", r.detail);
+
+	/* read it back: key = episode, value = the notification JSON */
+	rd_kafka_conf_t *cc = rd_kafka_conf_new();
+	char e[256];
+	assert_int_equal(rd_kafka_conf_set(cc, "bootstrap.servers", boot, e, sizeof e), RD_KAFKA_CONF_OK);
+	assert_int_equal(rd_kafka_conf_set(cc, "group.id", "test-sinks", e, sizeof e), RD_KAFKA_CONF_OK);
+	rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, e, sizeof e);
+	assert_non_null(c);
+	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(tp, "payments.alerts", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+	assert_int_equal(rd_kafka_assign(c, tp), 0);
+	rd_kafka_topic_partition_list_destroy(tp);
+	int found = 0;
+	for (int i = 0; i < 100 && !found; i++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		if (!m)
+			continue;
+		if (!m->err) {
+			assert_int_equal(m->key_len, strlen(fire.n.episode));
+			assert_memory_equal(m->key, fire.n.episode, m->key_len);
+			assert_int_equal(m->len, fire.n.json_len);
+			assert_memory_equal(m->payload, fire.n.json, m->len);
+			found = 1;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+	assert_true(found);
+	sink_find("kafka")->destroy(kd);
+
+	/* broker down: RETRY once the timeout is over, not SINK_OK */
+	kd = dest_new("kafka", &env, err, sizeof err, 1, 2, "topic=payments.alerts", "timeout=2s");
+	assert_int_equal(do_send("kafka", kd, &fire.n).verdict, SINK_OK);
+	kill(broker_pid, SIGUSR1);
+	sleep_ms(300);
+	double t0 = clock_mono();
+	r = do_send("kafka", kd, &fire.n);
+	double took = clock_mono() - t0;
+	assert_int_equal(r.verdict, SINK_RETRY);
+	assert_true(took >= 1.9 && took < 5);
+	kill(broker_pid, SIGUSR2);
+	sink_find("kafka")->destroy(kd);
+	reap(&broker_pid);
+	fix_free(&fire);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1114,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_secrets_never_leak),
 		cmocka_unit_test(test_alertmanager_real),
 		cmocka_unit_test(test_email_real),
+		cmocka_unit_test(test_kafka_real),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
