@@ -2,10 +2,11 @@
 # is a new file; a new test is tests/test_<module>.c (cmocka) or
 # tests/e2e_<name>.sh (end-to-end, gets $VIGIL = the binary under test).
 
-DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev
+DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
+            libcurl4-openssl-dev prometheus-alertmanager python3-aiosmtpd
 
 CC      ?= gcc
-PKGS    := rdkafka gsl jansson yaml-0.1
+PKGS    := rdkafka gsl jansson yaml-0.1 libcurl
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
 DEFS    := -D_GNU_SOURCE -I.

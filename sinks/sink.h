@@ -71,8 +71,14 @@ struct sink_type {
 };
 
 /* Built-in destination types (one file each), listed in sinks/sinks.c. */
-extern const struct sink_type sink_type_stdout; /* sinks/sink_stdout.c */
-extern const struct sink_type sink_type_file;   /* sinks/sink_file.c */
+extern const struct sink_type sink_type_stdout;       /* sinks/sink_stdout.c */
+extern const struct sink_type sink_type_file;         /* sinks/sink_file.c */
+extern const struct sink_type sink_type_pagerduty;    /* sinks/sink_pagerduty.c */
+extern const struct sink_type sink_type_webhook;      /* sinks/sink_webhook.c */
+extern const struct sink_type sink_type_alertmanager; /* sinks/sink_alertmanager.c */
+extern const struct sink_type sink_type_slack;        /* sinks/sink_slack.c */
+extern const struct sink_type sink_type_email;        /* sinks/sink_email.c */
+extern const struct sink_type sink_type_kafka;        /* sinks/sink_kafka.c */
 
 const struct sink_type *sink_find(const char *name);
 const struct sink_type *const *sink_all(void); /* NULL-terminated */

@@ -1,0 +1,132 @@
+/* Shared pieces of the network destinations (sinks/sink_*.c):
+ *  - settings: pick the known keys out of a destination's kv list, with the
+ *    errors every destination gives (unknown key naming where and listing the
+ *    known keys, repeated key, missing required key, bad timeout);
+ *  - one libcurl POST of a JSON body, classified into a sink_result:
+ *    2xx -> SINK_OK; network error, timeout, 408, 429, 5xx -> SINK_RETRY
+ *    (retry_after from Retry-After, seconds or HTTP-date); other 4xx and
+ *    3xx (redirects are not followed) -> SINK_DROP with the start of the
+ *    response body in detail. Nothing is retried here: the gateway owns that.
+ * Details name the URL as scheme://host[:port] only and have every secret
+ * registered with the client scrubbed out.
+ * @thread http_client_new/free on the gateway's thread; http_post_json on
+ * the destination's delivery thread, one call at a time per client. */
+#ifndef SINKS_HTTP_H
+#define SINKS_HTTP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "sinks/sink.h"
+
+/* ---- settings ---- */
+
+/* One known setting. The caller fills name/required/secret; dest_settings()
+ * fills value and where (borrowed from kv) for the keys present. */
+struct dest_key {
+	const char *name;
+	int required;
+	int secret;        /* value may be env:/file: (form checked, never echoed) */
+	const char *value; /* NULL when absent */
+	const char *where;
+};
+
+/* Fill keys[0..nkeys) from kv. type names the destination in messages
+ * ("pagerduty destination: ..."). Returns 0 or -VIGIL_EINVAL with err. */
+int dest_settings(const char *type, const struct kv *kv, size_t nkv, struct dest_key *keys, size_t nkeys,
+		  char *err, size_t errlen);
+
+/* A duration setting (params_parse_duration: "10s", "500ms", "2m") into
+ * *out; absent = def. Must be > 0 and <= 300 s. */
+int dest_duration(const char *type, const struct dest_key *k, double def, double *out, char *err,
+		  size_t errlen);
+
+/* A URL setting that is not a secret: scheme must be one of schemes
+ * (comma-separated, e.g. "http,https"). A secret URL (env:/file:) is only
+ * checked after resolving, with the message not naming it. */
+int dest_url(const char *type, const struct dest_key *k, const char *schemes, char *err, size_t errlen);
+/* The same check on a resolved value, the value never echoed. */
+int dest_url_resolved(const char *type, const struct dest_key *k, const char *url, const char *schemes,
+		      char *err, size_t errlen);
+
+/* ---- rendering shared by the destinations ---- */
+
+/* Severity from the rule action: page -> critical, notify -> warning,
+ * log -> info (anything else: warning). */
+const char *dest_severity(const char *action);
+
+/* A JSON number, or null for NaN/inf. */
+json_t *dest_num(double v);
+
+/* Cut s (in place) to at most max bytes, on a UTF-8 character boundary. */
+void dest_utf8_cut(char *s, size_t max);
+
+/* The "why" in words: "observed 41.2, expected 13.1, band [8, 19.5], score
+ * 0.993 (threshold 0.99, direction up)"; unknown numbers are left out. */
+void dest_why(const struct alert_event *ev, char *out, size_t outlen);
+
+/* One line: the rule's summary if it has one, else "<rule> on <series>:
+ * observed X, expected Y". */
+void dest_summary(const struct alert_event *ev, char *out, size_t outlen);
+
+/* Alertmanager-style labels: series tags, then rule labels (a rule label
+ * wins over a tag of the same name), then alertname = rule, owner, series
+ * (the canonical series key, so two series of one rule never share an
+ * identity) and severity (unless a label already sets it). NULL on OOM. */
+json_t *dest_am_labels(const struct notification *n);
+/* Annotations: summary, description (the why), runbook_url when set,
+ * episode. NULL on OOM. */
+json_t *dest_am_annotations(const struct notification *n);
+/* external_url + "/rules/" + rule (percent-encoded) into out; "" when no
+ * external URL. */
+void dest_generator_url(const char *external_url, const char *rule, char *out, size_t outlen);
+
+/* ---- HTTP POST ---- */
+
+struct http_client;
+
+#define HTTP_BODY_KEEP 400 /* bytes of a response body kept for detail */
+#define HTTP_MAX_SCRUB 4
+
+/* A client (one reused libcurl easy handle) with connect and total
+ * timeouts in seconds. Calls curl_global_init once per process. */
+int http_client_new(double connect_timeout, double timeout, struct http_client **out, char *err,
+		    size_t errlen);
+void http_client_free(struct http_client *c);
+
+/* Register a string (borrowed; must outlive the client) that must never
+ * appear in a detail. Up to HTTP_MAX_SCRUB. */
+void http_client_scrub(struct http_client *c, const char *secret);
+
+/* POST body[0..len) to url as application/json and classify the answer
+ * into *res. On SINK_OK detail is "HTTP <code>"; otherwise it names the
+ * origin and the error or the start of the body. */
+void http_post_json(struct http_client *c, const char *url, const char *body, size_t len,
+		    struct sink_result *res);
+
+/* The status of the last response (0 = none) and the start of its body
+ * (NUL-terminated, at most HTTP_BODY_KEEP bytes). */
+const char *http_last_body(const struct http_client *c);
+
+/* Classification of an HTTP status. */
+enum sink_verdict http_verdict(long status);
+
+/* Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date
+ * (against wall time now). 0 when absent, unparseable or in the past. */
+double http_retry_after(const char *value, double now);
+
+/* curl_global_init(CURL_GLOBAL_DEFAULT), once per process (pthread_once).
+ * Returns 0 or -VIGIL_EIO. */
+int http_global_init(void);
+
+/* Apply the settings every libcurl destination shares on an easy handle:
+ * no signals, timeouts in ms, no redirects, no keep-alive probes needed;
+ * proxies come from the usual environment variables (libcurl's default). */
+void http_easy_defaults(void *easy, double connect_timeout, double timeout);
+
+/* Copy a received text into detail form: control characters become spaces,
+ * at most outlen - 1 bytes, cut on a UTF-8 boundary. */
+void http_clean_text(char *out, size_t outlen, const char *in, size_t inlen);
+
+#endif

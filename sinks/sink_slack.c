@@ -1,0 +1,252 @@
+/* "slack" destination: a Slack incoming webhook. The message has a `text`
+ * fallback (notifications, clients without blocks) and Block Kit blocks:
+ * a headline with the status, severity and rule, fields for series,
+ * observed, expected, band and score, the runbook link, and the owner and
+ * episode in a context line.
+ *
+ * Settings:
+ *   url      (required, secret) the incoming-webhook URL: its path is the
+ *            token, so write it as env:NAME or file:PATH; it is never
+ *            logged (errors name https://hooks.slack.com only)
+ *   timeout  (duration, default 10s)
+ *
+ * Slack answers 200 "ok"; 400/403/404 ("invalid_payload", "no_service",
+ * ...) are dropped, 429 (with Retry-After) and 5xx retried.
+ * @thread see sinks/sink.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/secret.h"
+#include "sinks/http.h"
+
+#define SL_TYPE      "slack"
+#define SL_FIELD_MAX 1900 /* Slack caps a field at 2000 characters */
+
+enum { SK_URL, SK_TIMEOUT, SK_N };
+
+struct slack_sink {
+	struct http_client *http;
+	char *url; /* resolved secret */
+};
+
+static int sl_settings(const struct kv *kv, size_t nkv, struct dest_key *k, double *timeout, char *err,
+		       size_t errlen)
+{
+	int rc;
+	k[SK_URL] = (struct dest_key){.name = "url", .required = 1, .secret = 1};
+	k[SK_TIMEOUT] = (struct dest_key){.name = "timeout"};
+	if ((rc = dest_settings(SL_TYPE, kv, nkv, k, SK_N, err, errlen)) != 0 ||
+	    (rc = dest_url(SL_TYPE, &k[SK_URL], "http,https", err, errlen)) != 0)
+		return rc;
+	return dest_duration(SL_TYPE, &k[SK_TIMEOUT], 10, timeout, err, errlen);
+}
+
+static int sl_check(const struct kv *kv, size_t nkv, char *err, size_t errlen)
+{
+	struct dest_key k[SK_N];
+	double timeout;
+	return sl_settings(kv, nkv, k, &timeout, err, errlen);
+}
+
+static void sl_destroy(void *priv)
+{
+	struct slack_sink *s = priv;
+	if (!s)
+		return;
+	http_client_free(s->http);
+	secret_free(s->url);
+	free(s);
+}
+
+static int sl_create(const struct sink_env *env, const struct kv *kv, size_t nkv, void **priv, char *err,
+		     size_t errlen)
+{
+	struct dest_key k[SK_N];
+	struct slack_sink *s;
+	double timeout;
+	char sub[384];
+	int rc;
+
+	(void)env;
+	if ((rc = sl_settings(kv, nkv, k, &timeout, err, errlen)) != 0)
+		return rc;
+	if (!(s = calloc(1, sizeof *s))) {
+		snprintf(err, errlen, "slack destination: out of memory");
+		return -VIGIL_ENOMEM;
+	}
+	if ((rc = secret_resolve(k[SK_URL].value, "url", k[SK_URL].where, &s->url, sub, sizeof sub)) != 0) {
+		snprintf(err, errlen, "slack destination: %s", sub);
+		goto fail;
+	}
+	if ((rc = dest_url_resolved(SL_TYPE, &k[SK_URL], s->url, "http,https", err, errlen)) != 0)
+		goto fail;
+	if ((rc = http_client_new(timeout < 5 ? timeout : 5, timeout, &s->http, sub, sizeof sub)) != 0) {
+		snprintf(err, errlen, "slack destination: %s", sub);
+		goto fail;
+	}
+	http_client_scrub(s->http, s->url);
+	*priv = s;
+	return 0;
+fail:
+	sl_destroy(s);
+	return rc;
+}
+
+/* Slack mrkdwn: &, < and > escaped; at most max bytes, whole UTF-8
+ * characters only. */
+static void mrkdwn(char *out, size_t outlen, const char *in, size_t max)
+{
+	size_t off = 0;
+	if (max + 1 < outlen)
+		outlen = max + 1;
+	while (in && *in) {
+		unsigned char lead = (unsigned char)*in;
+		const char *rep = *in == '&' ? "&amp;" : *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : NULL;
+		size_t l = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+		if (l > 1 && strnlen(in, l) < l)
+			l = 1; /* truncated sequence: copy byte by byte */
+		size_t w = rep ? strlen(rep) : l;
+		if (off + w + 1 > outlen)
+			break;
+		memcpy(out + off, rep ? rep : in, w);
+		off += w;
+		in += l;
+	}
+	out[off] = '\0';
+}
+
+static void num_text(char *out, size_t outlen, double v)
+{
+	if (isfinite(v))
+		snprintf(out, outlen, "%.6g", v);
+	else
+		snprintf(out, outlen, "n/a");
+}
+
+static json_t *text_obj(const char *type, const char *text)
+{
+	json_t *o = json_object();
+	if (o) {
+		json_object_set_new(o, "type", json_string(type));
+		json_object_set_new(o, "text", json_string(text));
+	}
+	return o;
+}
+
+static void add_field(json_t *fields, const char *name, const char *value)
+{
+	char esc[SL_FIELD_MAX + 1], buf[SL_FIELD_MAX + 64];
+	mrkdwn(esc, sizeof esc, value, SL_FIELD_MAX);
+	snprintf(buf, sizeof buf, "*%s*\n%s", name, esc);
+	json_array_append_new(fields, text_obj("mrkdwn", buf));
+}
+
+static json_t *sl_body(const struct notification *n)
+{
+	const struct alert_event *ev = n->ev;
+	int resolved = ev->status == ALERT_RESOLVED;
+	const char *sev = dest_severity(ev->action);
+	char sum[1100], why[400], text[3000], head[2048], esc[1200], obs[32], exp[32], band[80], score[32];
+	json_t *b = json_object(), *blocks = json_array(), *sec, *fields;
+
+	if (!b || !blocks) {
+		json_decref(b);
+		json_decref(blocks);
+		return NULL;
+	}
+	dest_summary(ev, sum, sizeof sum);
+	dest_why(ev, why, sizeof why);
+	num_text(obs, sizeof obs, ev->value);
+	num_text(exp, sizeof exp, ev->expected);
+	{
+		char lo[32], hi[32];
+		num_text(lo, sizeof lo, ev->lower);
+		num_text(hi, sizeof hi, ev->upper);
+		snprintf(band, sizeof band, "[%s, %s]", lo, hi);
+	}
+	num_text(score, sizeof score, ev->score);
+
+	/* fallback text: everything that matters on one line */
+	snprintf(text, sizeof text, "[%s] %s %s: %s on %s: observed %s, expected %s, band %s%s%s",
+		 resolved ? "RESOLVED" : "FIRING", sev, ev->rule ? ev->rule : "?", sum,
+		 ev->series ? ev->series : "?", obs, exp, band,
+		 ev->runbook_url && ev->runbook_url[0] ? " - runbook: " : "",
+		 ev->runbook_url && ev->runbook_url[0] ? ev->runbook_url : "");
+	dest_utf8_cut(text, 2900);
+	json_object_set_new(b, "text", json_string(text));
+
+	mrkdwn(esc, sizeof esc, sum, 1000);
+	snprintf(head, sizeof head, "%s *%s* (%s) `%s`\n%s",
+		 resolved ? ":white_check_mark:" : ":rotating_light:", resolved ? "RESOLVED" : "FIRING", sev,
+		 ev->rule ? ev->rule : "?", esc);
+	sec = json_object();
+	json_object_set_new(sec, "type", json_string("section"));
+	json_object_set_new(sec, "text", text_obj("mrkdwn", head));
+	json_array_append_new(blocks, sec);
+
+	fields = json_array();
+	add_field(fields, "Series", ev->series ? ev->series : "?");
+	add_field(fields, "Severity", sev);
+	add_field(fields, "Observed", obs);
+	add_field(fields, "Expected", exp);
+	add_field(fields, "Band", band);
+	add_field(fields, "Score", score);
+	sec = json_object();
+	json_object_set_new(sec, "type", json_string("section"));
+	json_object_set_new(sec, "fields", fields);
+	json_array_append_new(blocks, sec);
+
+	if (ev->runbook_url && ev->runbook_url[0]) {
+		char link[sizeof esc + 32];
+		mrkdwn(esc, sizeof esc, ev->runbook_url, 1000);
+		snprintf(link, sizeof link, ":book: <%s|Runbook>", esc);
+		sec = json_object();
+		json_object_set_new(sec, "type", json_string("section"));
+		json_object_set_new(sec, "text", text_obj("mrkdwn", link));
+		json_array_append_new(blocks, sec);
+	}
+	{
+		char ctx[600];
+		json_t *els = json_array();
+		snprintf(ctx, sizeof ctx, "owner %s · detector %s · episode %s · %s",
+			 n->owner    ? n->owner
+			 : ev->owner ? ev->owner
+				     : "?",
+			 ev->detector ? ev->detector : "?", n->episode ? n->episode : "?", why);
+		mrkdwn(esc, sizeof esc, ctx, 1000);
+		json_array_append_new(els, text_obj("mrkdwn", esc));
+		sec = json_object();
+		json_object_set_new(sec, "type", json_string("context"));
+		json_object_set_new(sec, "elements", els);
+		json_array_append_new(blocks, sec);
+	}
+	json_object_set_new(b, "blocks", blocks);
+	return b;
+}
+
+static void sl_send(void *priv, const struct notification *n, struct sink_result *res)
+{
+	struct slack_sink *s = priv;
+	json_t *b = sl_body(n);
+	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+
+	json_decref(b);
+	if (!text) {
+		sink_result_set(res, SINK_RETRY, 0, "slack: out of memory building the message");
+		return;
+	}
+	http_post_json(s->http, s->url, text, strlen(text), res);
+	free(text);
+}
+
+const struct sink_type sink_type_slack = {
+	.name = SL_TYPE,
+	.summary = "Slack incoming webhook (settings: url, timeout)",
+	.create = sl_create,
+	.check = sl_check,
+	.send = sl_send,
+	.flush = NULL,
+	.destroy = sl_destroy,
+};
