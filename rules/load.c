@@ -67,7 +67,9 @@
  *
  * Paths may be directories: their *.yaml and *.yml entries (not starting with
  * '.') are read in byte order of their names, not recursively; a directory
- * without any is an error.
+ * without any is an error. One file may be read only once: given twice (as
+ * the owners file and as a rules path, or through two rules paths) is an
+ * error naming both ways it was given.
  *
  * The parsers live in parse_rule.c and parse_owner.c (rules/loader.h); the
  * YAML helpers in core/yaml.h. */
@@ -122,15 +124,44 @@ static int parse_list(struct loader *L, yaml_node_t *list, const char *what,
 	return 0;
 }
 
-static int load_file(struct loader *L, const char *path)
+/* Remember that file f was read, given as `how` (taken over). Refuses a
+ * file read before: the owners file again as a rules path, a rules file
+ * both named and inside a named directory, ... */
+static int note_file(struct loader *L, const struct vy_file *f, char *how)
+{
+	for (size_t i = 0; i < L->nseen; i++) {
+		if (L->seen[i].dev == f->dev && L->seen[i].ino == f->ino) {
+			snprintf(L->y.err, L->y.errlen, "%s: file given twice: as %s and as %s", L->y.path,
+				 L->seen[i].how, how);
+			free(how);
+			return -VIGIL_EINVAL;
+		}
+	}
+	if (rules_grow((void **)&L->seen, &L->cap_seen, L->nseen + 1, sizeof *L->seen) != 0) {
+		free(how);
+		return vy_nomem(&L->y);
+	}
+	L->seen[L->nseen++] = (struct seen_file){f->dev, f->ino, how};
+	return 0;
+}
+
+/* Read one file, given as "<kind> '<given>'" (for a file given twice). */
+static int load_file(struct loader *L, const char *path, const char *kind, const char *given)
 {
 	struct vy_file f;
 	yaml_node_t *v[TOP_N], *k[TOP_N];
 	yaml_mark_t start = {0, 0, 0};
+	char *h = NULL;
 	int rc;
 
 	if ((rc = vy_load(&L->y, path, &f)) != 0)
 		return rc;
+	if (asprintf(&h, "%s '%s'", kind, given) < 0) {
+		rc = vy_nomem(&L->y);
+		goto out;
+	}
+	if ((rc = note_file(L, &f, h)) != 0)
+		goto out;
 	if (f.root == NULL) {
 		rc = vy_fail_mark(&L->y, &start,
 				  "empty file (expected a map with 'rules:' and/or 'owners:')");
@@ -162,8 +193,9 @@ static int has_suffix(const char *s, const char *suf)
 	return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
-/* A file, or a directory's *.yaml / *.yml in name order. */
-static int load_path(struct loader *L, const char *path)
+/* A file, or a directory's *.yaml / *.yml in name order. owners: given as
+ * the owners path (for messages about a file given twice). */
+static int load_path(struct loader *L, const char *path, int owners)
 {
 	struct stat st;
 	struct dirent *de;
@@ -178,7 +210,7 @@ static int load_path(struct loader *L, const char *path)
 		return -VIGIL_EIO;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return load_file(L, path);
+		return load_file(L, path, owners ? "the owners file" : "rules path", path);
 	if ((d = opendir(path)) == NULL) {
 		snprintf(L->y.err, L->y.errlen, "%s: cannot open directory: %s", path, strerror(errno));
 		return -VIGIL_EIO;
@@ -219,7 +251,8 @@ static int load_path(struct loader *L, const char *path)
 	if (rc == 0)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = load_file(L, names[i]);
+		rc = load_file(L, names[i],
+			       owners ? "a file of owners directory" : "a file of rules directory", path);
 	/* L->y.path may point into names[]: errors are already formatted. */
 	L->y.path = path;
 	for (size_t i = 0; i < n; i++)
@@ -379,9 +412,9 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		return -VIGIL_ENOMEM;
 	}
 	if (owners_path != NULL)
-		rc = load_path(&L, owners_path);
+		rc = load_path(&L, owners_path, 1);
 	for (size_t i = 0; rc == 0 && i < npaths; i++)
-		rc = load_path(&L, rule_paths[i]);
+		rc = load_path(&L, rule_paths[i], 0);
 	if (rc == 0)
 		rc = check_all(&L);
 	for (size_t i = 0; i < L.rs->nrules; i++) {
@@ -389,6 +422,9 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		free(L.refs[i].where);
 	}
 	free(L.refs);
+	for (size_t i = 0; i < L.nseen; i++)
+		free(L.seen[i].how);
+	free(L.seen);
 	if (rc != 0) {
 		ruleset_free(L.rs);
 		return rc;

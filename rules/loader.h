@@ -16,11 +16,20 @@ struct owner_ref {
 	char *where; /* position of the `owner:` value */
 };
 
+/* A file already read, to refuse reading it a second time. */
+struct seen_file {
+	dev_t dev;
+	ino_t ino;
+	char *how; /* "the owners file", "rules path 'x'", ... */
+};
+
 struct loader {
 	struct vy_ctx y; /* y.path = the file being read, y.err = the caller's buffer */
 	struct ruleset *rs;
 	size_t cap_rules, cap_owners;
 	struct owner_ref *refs; /* parallel to rs->rules, capacity cap_rules */
+	struct seen_file *seen;
+	size_t nseen, cap_seen;
 };
 
 /* Grow *arr (of elements of size bytes, capacity *cap) to hold need. 0 or -VIGIL_ENOMEM. */
