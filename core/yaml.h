@@ -154,8 +154,9 @@ struct vy_file {
 /* Read path into f: exactly one YAML document (a second one is an error at
  * its start). Sets y->path = path and y->doc = &f->doc. Errors: "path:
  * cannot open: <reason>" (-VIGIL_EIO), "path:line:col: YAML error: <problem>"
- * (-VIGIL_EINVAL), out of memory. On failure f needs no vy_unload (it is
- * harmless). Not for untrusted sizes: the whole document is held in memory. */
+ * (-VIGIL_EINVAL), out of memory. On failure f needs no vy_unload (calling
+ * it is harmless). The whole document is held in memory (config-sized files;
+ * libyaml's time grows with the square of flow nesting depth). */
 int vy_load(struct vy_ctx *y, const char *path, struct vy_file *f);
 /* Free the document; f may be zeroed, failed or loaded. */
 void vy_unload(struct vy_file *f);

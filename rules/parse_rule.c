@@ -1,13 +1,11 @@
 /* One rule of a rules file: series and tag matchers, detector and params,
  * threshold, direction, for, keep_firing_for, action, owner, labels and the
  * peer group. The format is described in rules/load.c. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/params.h"
 #include "detectors/group.h"
 #include "rules/loader.h"
 
