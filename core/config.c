@@ -17,340 +17,243 @@
  *   max_series: 0
  *   mode: member | gateway | single
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "core/config.h"
-#include "core/params.h"
+#include "core/yaml.h"
 
-struct yctx {
-	const char *path;
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
+static const char *const top_keys[] = {"kafka",
+				       "input",
+				       "state_topic",
+				       "alerts_topic",
+				       "dead_letter_topic",
+				       "rules",
+				       "owners",
+				       "gateway_group",
+				       "checkpoint_interval",
+				       "stats_interval",
+				       "batch_size",
+				       "max_series",
+				       "mode",
+				       NULL};
+enum {
+	TK_KAFKA,
+	TK_INPUT,
+	TK_STATE,
+	TK_ALERTS,
+	TK_DLQ,
+	TK_RULES,
+	TK_OWNERS,
+	TK_GW_GROUP,
+	TK_CHECKPOINT,
+	TK_STATS,
+	TK_BATCH,
+	TK_MAX_SERIES,
+	TK_MODE,
+	TK_N
 };
 
-static int yfail(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int yfail(struct yctx *y, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (n)
-		snprintf(y->err, y->errlen, "%s:%zu:%zu: %s", y->path, n->start_mark.line + 1,
-			 n->start_mark.column + 1, msg);
-	else
-		snprintf(y->err, y->errlen, "%s: %s", y->path, msg);
-	return -VIGIL_EINVAL;
-}
+static const char *const input_keys[] = {"topics", "format", "default_series", NULL};
+enum { IK_TOPICS, IK_FORMAT, IK_DEFAULT_SERIES, IK_N };
 
-static char *where_of(struct yctx *y, const yaml_node_t *n)
-{
-	char w[512];
-	snprintf(w, sizeof w, "%s:%zu:%zu", y->path, n->start_mark.line + 1, n->start_mark.column + 1);
-	return strdup(w);
-}
-
-static int yscalar(struct yctx *y, const yaml_node_t *n, const char *what, char **out)
-{
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return yfail(y, n, "%s must be a scalar", what);
-	free(*out);
-	*out = strndup((const char *)n->data.scalar.value, n->data.scalar.length);
-	return *out ? 0 : -VIGIL_ENOMEM;
-}
-
-/* A scalar or a sequence of scalars into a string array. */
-static int ystrlist(struct yctx *y, yaml_node_t *n, const char *what, char ***out, size_t *nout)
-{
-	if (n->type == YAML_SCALAR_NODE) {
-		*out = calloc(1, sizeof **out);
-		if (*out == NULL)
-			return -VIGIL_ENOMEM;
-		*nout = 1;
-		return yscalar(y, n, what, &(*out)[0]);
-	}
-	if (n->type != YAML_SEQUENCE_NODE)
-		return yfail(y, n, "%s must be a list of strings", what);
-	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	*out = calloc(cnt ? cnt : 1, sizeof **out);
-	if (*out == NULL)
-		return -VIGIL_ENOMEM;
-	*nout = 0;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = yaml_document_get_node(y->doc, *it);
-		int rc = yscalar(y, e, what, &(*out)[*nout]);
-		if (rc)
-			return rc;
-		(*nout)++;
-	}
-	if (*nout == 0)
-		return yfail(y, n, "%s must not be empty", what);
-	return 0;
-}
-
-static int ydouble(struct yctx *y, yaml_node_t *n, const char *what, int duration, double lo, double hi,
-		   double *out)
-{
-	char *s = NULL;
-	int rc = yscalar(y, n, what, &s);
-	if (rc)
-		return rc;
-	if (duration) {
-		rc = params_parse_duration(s, out);
-	} else {
-		char *end;
-		errno = 0;
-		*out = strtod(s, &end);
-		rc = (end == s || *end || errno) ? -VIGIL_EINVAL : 0;
-	}
-	if (rc == 0 && (*out < lo || *out > hi))
-		rc = -VIGIL_EINVAL;
-	if (rc)
-		rc = yfail(y, n, "%s: bad value '%s' (want %s in [%g, %g])", what, s,
-			   duration ? "a duration like 5s" : "a number", lo, hi);
-	free(s);
-	return rc;
-}
-
-static int check_prop(struct yctx *y, yaml_node_t *kn, rd_kafka_conf_t *probe, const char *key,
+static int check_prop(struct vy_ctx *y, const yaml_node_t *kn, rd_kafka_conf_t *probe, const char *key,
 		      const char *val)
 {
 	char e[256];
 	rd_kafka_conf_res_t r = rd_kafka_conf_set(probe, key, val, e, sizeof e);
 	if (r == RD_KAFKA_CONF_UNKNOWN)
-		return yfail(y, kn, "unknown librdkafka property '%s'", key);
+		return vy_fail(y, kn, "unknown librdkafka property '%s'", key);
 	if (r != RD_KAFKA_CONF_OK)
-		return yfail(y, kn, "librdkafka property '%s': %s", key, e);
+		return vy_fail(y, kn, "librdkafka property '%s': %s", key, e);
 	return 0;
 }
 
-static int load_kafka_map(struct yctx *y, yaml_node_t *n, struct kafka_cfg *c)
+/* kafka: a map of librdkafka properties, each key once. */
+static int load_kafka_map(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
 {
-	if (n->type != YAML_MAPPING_NODE)
-		return yfail(y, n, "kafka must be a mapping of librdkafka properties");
-	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	rd_kafka_conf_t *probe = rd_kafka_conf_new();
-	int rc = 0;
-	c->props = calloc(cnt ? cnt : 1, sizeof *c->props);
-	if (c->props == NULL || probe == NULL) {
-		rc = -VIGIL_ENOMEM;
-		goto out;
-	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
-		char *k = NULL, *v = NULL;
-		if ((rc = yscalar(y, kn, "kafka property name", &k)) != 0 ||
-		    (rc = yscalar(y, vn, "kafka property value", &v)) != 0) {
+	size_t cnt;
+	rd_kafka_conf_t *probe;
+	int rc;
+
+	if ((rc = vy_map_check(y, n, "kafka")) != 0)
+		return rc;
+	cnt = vy_len(n);
+	if ((c->props = calloc(cnt ? cnt : 1, sizeof *c->props)) == NULL)
+		return vy_nomem(y);
+	if ((probe = rd_kafka_conf_new()) == NULL)
+		return vy_nomem(y);
+	for (size_t i = 0; rc == 0 && i < cnt; i++) {
+		struct vy_pair p = vy_pair_at(y, n, i);
+		struct kv *kv = &c->props[c->nprops];
+		char *v = NULL, *k = NULL, *w = NULL;
+
+		if ((rc = vy_dup(y, p.value, "kafka property value", 0, &v)) != 0)
+			break;
+		if ((k = strdup(p.text)) == NULL || (w = vy_where(y, p.key)) == NULL) {
 			free(k);
 			free(v);
-			goto out;
+			rc = vy_nomem(y);
+			break;
 		}
-		c->props[c->nprops].key = k;
-		c->props[c->nprops].value = v;
-		c->props[c->nprops].where = where_of(y, kn);
+		kv->key = k;
+		kv->value = v;
+		kv->where = w;
 		c->nprops++;
-		if ((rc = check_prop(y, kn, probe, k, v)) != 0)
-			goto out;
+		rc = check_prop(y, p.key, probe, k, v);
 	}
-out:
-	if (probe)
-		rd_kafka_conf_destroy(probe);
+	rd_kafka_conf_destroy(probe);
 	return rc;
 }
 
-static int load_input(struct yctx *y, yaml_node_t *n, struct kafka_cfg *c)
+static int load_input(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
 {
-	if (n->type != YAML_MAPPING_NODE)
-		return yfail(y, n, "input must be a mapping {topics, format, default_series}");
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
-		const char *k = kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "";
-		int rc;
-		if (strcmp(k, "topics") == 0)
-			rc = ystrlist(y, vn, "input.topics", &c->topics, &c->ntopics);
-		else if (strcmp(k, "format") == 0)
-			rc = yscalar(y, vn, "input.format", &c->format);
-		else if (strcmp(k, "default_series") == 0)
-			rc = yscalar(y, vn, "input.default_series", &c->default_series);
-		else
-			rc = yfail(y, kn, "unknown key 'input.%s' (known: topics, format, default_series)",
-				   k);
-		if (rc)
-			return rc;
-	}
+	yaml_node_t *v[IK_N], *k[IK_N];
+	int rc;
+
+	if ((rc = vy_map_fields(y, n, "input", input_keys, v, k)) != 0)
+		return rc;
+	if (v[IK_TOPICS] && (rc = vy_strlist(y, v[IK_TOPICS], "input.topics", &c->topics, &c->ntopics)) != 0)
+		return rc;
+	if (v[IK_FORMAT] && (rc = vy_dup(y, v[IK_FORMAT], "input.format", 0, &c->format)) != 0)
+		return rc;
+	if (v[IK_DEFAULT_SERIES] &&
+	    (rc = vy_dup(y, v[IK_DEFAULT_SERIES], "input.default_series", 0, &c->default_series)) != 0)
+		return rc;
 	return 0;
 }
 
-static int load_top(struct yctx *y, yaml_node_t *root, struct kafka_cfg *c)
+static int load_mode(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
 {
+	const char *m;
+	int rc;
+
+	if ((rc = vy_text(y, n, "mode", &m)) != 0)
+		return rc;
+	if (strcmp(m, "member") == 0)
+		c->mode = KAFKA_MODE_MEMBER;
+	else if (strcmp(m, "gateway") == 0)
+		c->mode = KAFKA_MODE_GATEWAY;
+	else if (strcmp(m, "single") == 0)
+		c->mode = KAFKA_MODE_SINGLE;
+	else
+		return vy_fail(y, n, "mode must be member, gateway or single, not '%s'", m);
+	return 0;
+}
+
+/* The value of top-level key number key (TK_*). */
+static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kafka_cfg *c)
+{
+	const char *name = top_keys[key];
+	long long ll;
+	int rc;
+
+	switch (key) {
+	case TK_KAFKA: return load_kafka_map(y, vn, c);
+	case TK_INPUT: return load_input(y, vn, c);
+	case TK_STATE: return vy_dup(y, vn, name, 0, &c->state_topic);
+	case TK_ALERTS: return vy_dup(y, vn, name, 0, &c->alerts_topic);
+	case TK_DLQ: return vy_dup(y, vn, name, 0, &c->dead_letter_topic);
+	case TK_RULES: return vy_strlist(y, vn, name, &c->rules, &c->nrules);
+	case TK_OWNERS: return vy_dup(y, vn, name, 0, &c->owners);
+	case TK_GW_GROUP: return vy_dup(y, vn, name, 0, &c->gateway_group);
+	case TK_CHECKPOINT: return vy_duration(y, vn, name, 0.05, 3600, &c->checkpoint_interval);
+	case TK_STATS: return vy_duration(y, vn, name, 0, 86400, &c->stats_interval);
+	case TK_BATCH:
+		if ((rc = vy_integer(y, vn, name, 1, 100000, &ll)) == 0)
+			c->batch_size = (int)ll;
+		return rc;
+	case TK_MAX_SERIES:
+		if ((rc = vy_integer(y, vn, name, 0, 1e9, &ll)) == 0)
+			c->max_series = (size_t)ll;
+		return rc;
+	case TK_MODE: return load_mode(y, vn, c);
+	}
+	return vy_fail(y, vn, "internal error: key %d", key);
+}
+
+/* The top-level map, strictly (each key once), values read in file order. */
+static int load_top(struct vy_ctx *y, const yaml_node_t *root, struct kafka_cfg *c)
+{
+	yaml_node_t *v[TK_N], *k[TK_N];
+	int rc;
+
 	if (root == NULL)
-		return yfail(y, NULL, "empty config");
-	if (root->type != YAML_MAPPING_NODE)
-		return yfail(y, root, "config must be a mapping");
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
-		const char *k = kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "";
-		double d;
-		int rc;
-		if (strcmp(k, "kafka") == 0) {
-			rc = load_kafka_map(y, vn, c);
-		} else if (strcmp(k, "input") == 0) {
-			rc = load_input(y, vn, c);
-		} else if (strcmp(k, "state_topic") == 0) {
-			rc = yscalar(y, vn, k, &c->state_topic);
-		} else if (strcmp(k, "alerts_topic") == 0) {
-			rc = yscalar(y, vn, k, &c->alerts_topic);
-		} else if (strcmp(k, "dead_letter_topic") == 0) {
-			rc = yscalar(y, vn, k, &c->dead_letter_topic);
-		} else if (strcmp(k, "rules") == 0) {
-			rc = ystrlist(y, vn, k, &c->rules, &c->nrules);
-		} else if (strcmp(k, "owners") == 0) {
-			rc = yscalar(y, vn, k, &c->owners);
-		} else if (strcmp(k, "gateway_group") == 0) {
-			rc = yscalar(y, vn, k, &c->gateway_group);
-		} else if (strcmp(k, "checkpoint_interval") == 0) {
-			rc = ydouble(y, vn, k, 1, 0.05, 3600, &c->checkpoint_interval);
-		} else if (strcmp(k, "stats_interval") == 0) {
-			rc = ydouble(y, vn, k, 1, 0, 86400, &c->stats_interval);
-		} else if (strcmp(k, "batch_size") == 0) {
-			rc = ydouble(y, vn, k, 0, 1, 100000, &d);
-			c->batch_size = (int)d;
-		} else if (strcmp(k, "max_series") == 0) {
-			rc = ydouble(y, vn, k, 0, 0, 1e9, &d);
-			c->max_series = (size_t)d;
-		} else if (strcmp(k, "mode") == 0) {
-			char *m = NULL;
-			rc = yscalar(y, vn, k, &m);
-			if (rc == 0) {
-				if (strcmp(m, "member") == 0)
-					c->mode = KAFKA_MODE_MEMBER;
-				else if (strcmp(m, "gateway") == 0)
-					c->mode = KAFKA_MODE_GATEWAY;
-				else if (strcmp(m, "single") == 0)
-					c->mode = KAFKA_MODE_SINGLE;
-				else
-					rc = yfail(y, vn, "mode must be member, gateway or single, not '%s'",
-						   m);
-			}
-			free(m);
-		} else {
-			rc = yfail(y, kn,
-				   "unknown key '%s' (known: kafka, input, state_topic, alerts_topic, "
-				   "dead_letter_topic, rules, owners, gateway_group, checkpoint_interval, "
-				   "stats_interval, batch_size, max_series, mode)",
-				   k);
-		}
-		if (rc)
+		return vy_fail(y, NULL, "empty config");
+	if ((rc = vy_map_fields(y, root, "the config", top_keys, v, k)) != 0)
+		return rc;
+	for (size_t p = 0; p < vy_len(root); p++) {
+		const yaml_node_t *kn = vy_pair_at(y, root, p).key;
+		int key = 0;
+
+		while (key < TK_N && k[key] != kn)
+			key++;
+		if (key < TK_N && (rc = load_key(y, key, v[key], c)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-static int set_default(char **field, const char *val)
+/* *field = "<a><b>" unless the file set it. */
+static int set_default2(struct vy_ctx *y, char **field, const char *a, const char *b)
 {
 	if (*field)
 		return 0;
-	*field = strdup(val);
-	return *field ? 0 : -VIGIL_ENOMEM;
+	if (asprintf(field, "%s%s", a, b) < 0) {
+		*field = NULL;
+		return vy_nomem(y);
+	}
+	return 0;
 }
 
 int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t errlen)
 {
 	struct kafka_cfg *c = calloc(1, sizeof *c);
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	int have_parser = 0, have_doc = 0, rc;
-	FILE *f = NULL;
-	struct yctx y = {path, &doc, err, errlen};
+	struct vy_ctx y = {path, NULL, err, errlen};
+	struct vy_file f = {0};
+	int rc;
 
 	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
 	if (c == NULL || (c->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		rc = -VIGIL_ENOMEM;
+		rc = vy_nomem(&y);
 		goto fail;
 	}
 	c->checkpoint_interval = 5.0;
 	c->stats_interval = 10.0;
 	c->batch_size = 1000;
 	c->mode = KAFKA_MODE_MEMBER;
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -VIGIL_EIO;
+	if ((rc = vy_load(&y, path, &f)) != 0)
 		goto fail;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		rc = -VIGIL_ENOMEM;
-		goto fail;
-	}
-	have_parser = 1;
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1,
-			 parser.problem ? parser.problem : "YAML syntax error");
-		rc = -VIGIL_EINVAL;
-		goto fail;
-	}
-	have_doc = 1;
-	if ((rc = load_top(&y, yaml_document_get_root_node(&doc), c)) != 0)
+	if ((rc = load_top(&y, f.root, c)) != 0)
 		goto fail;
 	if (c->ntopics == 0) {
-		rc = yfail(&y, NULL, "input.topics is required");
+		rc = vy_fail(&y, NULL, "input.topics is required");
 		goto fail;
 	}
 	if (kafka_cfg_prop(c, "bootstrap.servers") == NULL) {
-		rc = yfail(&y, NULL, "kafka.bootstrap.servers is required");
+		rc = vy_fail(&y, NULL, "kafka.bootstrap.servers is required");
 		goto fail;
 	}
 	if (kafka_cfg_prop(c, "group.id") == NULL) {
-		rc = yfail(&y, NULL, "kafka.group.id is required");
+		rc = vy_fail(&y, NULL, "kafka.group.id is required");
 		goto fail;
 	}
-	char buf[512];
-	snprintf(buf, sizeof buf, "%s.state", c->topics[0]);
-	if ((rc = set_default(&c->state_topic, buf)) != 0 ||
-	    (rc = set_default(&c->alerts_topic, "alerts")) != 0 ||
-	    (rc = set_default(&c->format, "auto")) != 0)
+	if ((rc = set_default2(&y, &c->state_topic, c->topics[0], ".state")) != 0 ||
+	    (rc = set_default2(&y, &c->alerts_topic, "alerts", "")) != 0 ||
+	    (rc = set_default2(&y, &c->format, "auto", "")) != 0 ||
+	    (rc = set_default2(&y, &c->gateway_group, kafka_cfg_prop(c, "group.id"), "-gateway")) != 0)
 		goto fail;
-	snprintf(buf, sizeof buf, "%s-gateway", kafka_cfg_prop(c, "group.id"));
-	if ((rc = set_default(&c->gateway_group, buf)) != 0)
-		goto fail;
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	vy_unload(&f);
 	*out = c;
 	return 0;
 fail:
-	if (rc == -VIGIL_ENOMEM && err[0] == '\0')
-		snprintf(err, errlen, "%s: out of memory", path);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
-	if (f)
-		fclose(f);
+	vy_unload(&f);
 	kafka_cfg_free(c);
 	return rc;
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 void kafka_cfg_free(struct kafka_cfg *c)
@@ -363,8 +266,8 @@ void kafka_cfg_free(struct kafka_cfg *c)
 		free((char *)c->props[i].where);
 	}
 	free(c->props);
-	free_strv(c->topics, c->ntopics);
-	free_strv(c->rules, c->nrules);
+	vy_strv_free(c->topics, c->ntopics);
+	vy_strv_free(c->rules, c->nrules);
 	free(c->path);
 	free(c->format);
 	free(c->default_series);

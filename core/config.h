@@ -39,7 +39,9 @@ struct kafka_cfg {
 	enum kafka_mode mode;
 };
 
-/* Load and validate a config file. Strict: unknown keys, wrong types and
+/* Load and validate a config file (core/yaml.h). Strict: unknown keys,
+ * repeated keys (the error names both positions), wrong node kinds, numbers
+ * out of range (checked before any conversion), a second YAML document and
  * unknown librdkafka properties are errors "file:line:column: message".
  * Returns 0 and *out (caller frees with kafka_cfg_free) or -VIGIL_E*. */
 int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t errlen);

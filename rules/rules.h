@@ -94,6 +94,9 @@ struct ruleset {
 /* Load rules from rule_paths (files, or directories whose *.yaml / *.yml are
  * read in name order) and owners from owners_path (may be NULL when the rule
  * files themselves hold an `owners:` section). Every rule's owner must exist.
+ * Each file is read once: the same file (same device and inode) reached
+ * twice, e.g. as the owners file and again as or inside a rules path, is an
+ * error "file: file given twice: as ... and as ...".
  * Returns 0 with *out owned by the caller (ruleset_free), or -VIGIL_E* with
  * err = "file:line:column: message" and nothing allocated. */
 int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owners_path, struct ruleset **out,

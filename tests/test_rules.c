@@ -400,9 +400,6 @@ static void test_rules__errors_across_files(void **state)
 	snprintf(want, sizeof want, "(first defined at %s:5:5)", a);
 	assert_non_null(strstr(err, want));
 
-	/* the same file given as owners and as rules: duplicate owner */
-	expect_error_at(paths, 1, a, a, 2, 5, "duplicate owner name 'o'");
-
 	/* owners defined in a later file still resolve */
 	write_tmp("c.yaml", "rules:\n  - name: c\n    series: y\n    owner: o\n", b, sizeof b);
 	paths[0] = b;
@@ -421,6 +418,129 @@ static void test_rules__errors_across_files(void **state)
 	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
 	assert_non_null(strstr(err, "no *.yaml or *.yml files"));
 	assert_int_equal(rmdir(a), 0);
+}
+
+/* Load and expect an error that is exactly want (no position: it is about
+ * how the files were given, not about a place in one). */
+static void expect_error_exact(const char *const *paths, size_t n, const char *owners, const char *want)
+{
+	struct ruleset *rs = NULL;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	rc = ruleset_load(paths, n, owners, &rs, err, sizeof err);
+	if (rc == 0 || strcmp(err, want) != 0)
+		print_error("want '%s', got rc=%d '%s'\n", want, rc, err);
+	assert_int_equal(rc, -VIGIL_EINVAL);
+	assert_null(rs);
+	assert_string_equal(err, want);
+}
+
+/* One file reached twice was read twice and reported as a duplicate owner
+ * or rule defined at the very same position; now it is named as such. */
+static void test_rules__file_given_twice(void **state)
+{
+	char own[256], r[256], dir[256], inside[256], link[300], copy[256], want[1400];
+	const char *paths[2];
+	struct ruleset *rs = NULL;
+	char err[1024];
+
+	(void)state;
+	if (!need_detector("des"))
+		skip();
+	write_tmp("own.yaml", "owners:\n  - name: ops\n    destinations: [{type: stdout}]\n", own,
+		  sizeof own);
+	write_tmp("r.yaml", "rules:\n  - name: a\n    series: x\n    owner: ops\n", r, sizeof r);
+
+	/* the owners file again as a rules path */
+	paths[0] = r;
+	paths[1] = own;
+	snprintf(want, sizeof want, "%s: file given twice: as the owners file '%s' and as rules path '%s'",
+		 own, own, own);
+	expect_error_exact(paths, 2, own, want);
+
+	/* ... under another name (a symlink): compared by device and inode */
+	snprintf(link, sizeof link, "%s/link.yaml", tmpdir);
+	assert_int_equal(symlink(own, link), 0);
+	paths[1] = link;
+	snprintf(want, sizeof want, "%s: file given twice: as the owners file '%s' and as rules path '%s'",
+		 link, own, link);
+	expect_error_exact(paths, 2, own, want);
+	assert_int_equal(unlink(link), 0);
+
+	/* one rules path twice */
+	paths[1] = r;
+	snprintf(want, sizeof want, "%s: file given twice: as rules path '%s' and as rules path '%s'", r, r,
+		 r);
+	expect_error_exact(paths, 2, own, want);
+
+	/* a directory and a file inside it; the owners file inside a rules directory */
+	snprintf(dir, sizeof dir, "%s/d", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_tmp("d/r.yaml", "rules:\n  - name: b\n    series: x\n    owner: ops\n", inside, sizeof inside);
+	paths[0] = dir;
+	paths[1] = inside;
+	snprintf(want, sizeof want,
+		 "%s: file given twice: as a file of rules directory '%s' and as rules path '%s'", inside,
+		 dir, inside);
+	expect_error_exact(paths, 2, own, want);
+	write_tmp("d/own.yaml", "owners:\n  - name: ops\n    destinations: [{type: stdout}]\n", copy,
+		  sizeof copy);
+	assert_int_equal(unlink(inside), 0);
+	snprintf(want, sizeof want,
+		 "%s: file given twice: as the owners file '%s' and as a file of rules directory '%s'", copy,
+		 copy, dir);
+	expect_error_exact(paths, 1, copy, want);
+
+	/* two files with the same text are two files: a duplicate owner */
+	paths[0] = copy;
+	expect_error_at(paths, 1, own, copy, 2, 5, "duplicate owner name 'ops' (first defined at ");
+
+	/* each once: fine */
+	paths[0] = r;
+	assert_int_equal(ruleset_load(paths, 1, own, &rs, err, sizeof err), 0);
+	assert_int_equal(rs->nrules, 1);
+	ruleset_free(rs);
+	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* A repeated key anywhere in a rules or owners file is an error at the
+ * repeat that names the first position (file:line:col). */
+static void test_rules__repeated_keys(void **state)
+{
+	static const struct {
+		const char *yaml;
+		int line, col;
+		const char *want;
+		int fline, fcol;
+	} cases[] = {
+		{"owners: []\nowners:\n  - name: o\n", 2, 1, "duplicate key 'owners' in the top level", 1, 1},
+		{"owners:\n  - name: o\n    name: p\n    destinations: [{type: stdout}]\n", 3, 5,
+		 "duplicate key 'name' in owner", 2, 5},
+		{"owners:\n  - name: o\n    destinations: [{type: stdout, type: file}]\n", 3, 35,
+		 "duplicate key 'type' in a destination", 3, 21},
+		{"owners:\n  - {name: o, max_series: 1, max_series: 2, destinations: [{type: stdout}]}\n", 2,
+		 30, "duplicate key 'max_series' in owner", 2, 15},
+		{RULE_HEAD "    labels: {a: 1, b: 2, a: 3}\n", 5, 26, "duplicate key 'a' in labels", 5, 14},
+		{RULE_HEAD "    peer_group: {by: [a], step: 1m, step: 2m}\n", 5, 37,
+		 "duplicate key 'step' in peer_group", 5, 27},
+		{RULE_HEAD "    match: {app: x, \"app\": y}\n", 5, 21, "duplicate key 'app' in match", 5, 13},
+	};
+	char path[256], want[600];
+	const char *paths[1] = {path};
+
+	(void)state;
+	if (!need_detector("des"))
+		skip();
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(cases); i++) {
+		print_message("case %zu: %s\n", i, cases[i].want);
+		write_tmp("rep.yaml", cases[i].yaml, path, sizeof path);
+		snprintf(want, sizeof want, "%s (first at %s:%d:%d)", cases[i].want, path, cases[i].fline,
+			 cases[i].fcol);
+		expect_error_at(paths, 1, NULL, path, cases[i].line, cases[i].col, want);
+	}
 }
 
 static void test_rules__config_check_error(void **state)
@@ -880,6 +1000,8 @@ int main(void)
 		cmocka_unit_test(test_rules__load_other_detector),
 		cmocka_unit_test(test_rules__errors),
 		cmocka_unit_test(test_rules__errors_across_files),
+		cmocka_unit_test(test_rules__file_given_twice),
+		cmocka_unit_test(test_rules__repeated_keys),
 		cmocka_unit_test(test_rules__config_check_error),
 		cmocka_unit_test(test_rules__bad_fixtures),
 		cmocka_unit_test(test_rules__glob),

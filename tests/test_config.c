@@ -1,0 +1,347 @@
+/* Tests for the process config loader (core/config.c, kafka_cfg_load) and
+ * the YAML helpers under it (core/yaml.h): a good file with its defaults,
+ * and the crashes and silent misreads a fuzzer found (repeated keys, numbers
+ * that overflow an integer cast, wrong node kinds), each an error
+ * "file:line:column: message". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/yaml.h"
+
+#define GOOD_HEAD "kafka: {bootstrap.servers: \"127.0.0.1:9\", group.id: g}\ninput: {topics: [m]}\n"
+
+static char tmpdir[64];
+
+static int setup_tmp(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_config.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmp(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Write len bytes of text (may hold NULs) to tmpdir/name. */
+static void write_tmp_n(const char *name, const char *text, size_t len, char *path, size_t pathlen)
+{
+	FILE *f;
+
+	snprintf(path, pathlen, "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void write_tmp(const char *name, const char *text, char *path, size_t pathlen)
+{
+	write_tmp_n(name, text, strlen(text), path, pathlen);
+}
+
+/* Load text and expect an error "<file>:<line>:<col>: " (line 0: "<file>: ")
+ * containing want and, when want2 is set, want2 with "@" replaced by the file. */
+static void expect_cfg_error(const char *text, size_t len, int line, int col, const char *want,
+			     const char *want2)
+{
+	struct kafka_cfg *c = (struct kafka_cfg *)1;
+	char path[256], err[1024], prefix[320], w2[600];
+	int rc;
+
+	write_tmp_n("c.yaml", text, len, path, sizeof path);
+	err[0] = '\0';
+	rc = kafka_cfg_load(path, &c, err, sizeof err);
+	if (line > 0)
+		snprintf(prefix, sizeof prefix, "%s:%d:%d: ", path, line, col);
+	else
+		snprintf(prefix, sizeof prefix, "%s: ", path);
+	w2[0] = '\0';
+	if (want2 != NULL) {
+		const char *at = strchr(want2, '@');
+		assert_non_null(at);
+		snprintf(w2, sizeof w2, "%.*s%s%s", (int)(at - want2), want2, path, at + 1);
+	}
+	if (rc == 0 || strncmp(err, prefix, strlen(prefix)) != 0 || strstr(err, want) == NULL ||
+	    strstr(err, w2) == NULL)
+		print_error("want '%s...%s...%s', got rc=%d '%s'\n", prefix, want, w2, rc, err);
+	assert_int_equal(rc, -VIGIL_EINVAL);
+	assert_null(c);
+	assert_int_equal(strncmp(err, prefix, strlen(prefix)), 0);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, w2));
+}
+
+#define EXPECT(text, line, col, want) expect_cfg_error((text), strlen(text), (line), (col), (want), NULL)
+
+static void test_config__good_and_defaults(void **state)
+{
+	char path[256], err[512], topic[700], text[1200];
+	struct kafka_cfg *c = NULL;
+
+	(void)state;
+	write_tmp("good.yaml",
+		  "kafka:\n  bootstrap.servers: 127.0.0.1:9092\n  group.id: vigil\n  client.id: me\n"
+		  "input: {topics: [m1, m2], format: influx, default_series: s}\n"
+		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\n"
+		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
+		  "mode: single\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->nprops, 3);
+	assert_string_equal(c->props[2].key, "client.id");
+	assert_string_equal(c->props[2].value, "me");
+	assert_string_equal(kafka_cfg_prop(c, "group.id"), "vigil");
+	assert_int_equal(c->ntopics, 2);
+	assert_string_equal(c->topics[1], "m2");
+	assert_string_equal(c->format, "influx");
+	assert_string_equal(c->default_series, "s");
+	assert_string_equal(c->state_topic, "m1.state");
+	assert_string_equal(c->alerts_topic, "alerts");
+	assert_string_equal(c->dead_letter_topic, "dlq");
+	assert_int_equal(c->nrules, 2);
+	assert_string_equal(c->rules[0], "r1");
+	assert_string_equal(c->owners, "o.yaml");
+	assert_string_equal(c->gateway_group, "vigil-gateway");
+	assert_true(c->checkpoint_interval > 0.2499 && c->checkpoint_interval < 0.2501);
+	assert_true(c->stats_interval < 1e-12);
+	assert_int_equal(c->batch_size, 1000);
+	assert_int_equal(c->max_series, 5000);
+	assert_int_equal(c->mode, KAFKA_MODE_SINGLE);
+	kafka_cfg_free(c);
+
+	/* defaults; a single string is a one-entry list; a long topic name
+	 * keeps its whole default state topic (was cut at 511 bytes) */
+	memset(topic, 't', sizeof topic - 1);
+	topic[sizeof topic - 1] = '\0';
+	snprintf(text, sizeof text,
+		 "kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: %s}\nrules: r\n", topic);
+	write_tmp("defaults.yaml", text, path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->ntopics, 1);
+	assert_int_equal(c->nrules, 1);
+	assert_string_equal(c->rules[0], "r");
+	assert_string_equal(c->format, "auto");
+	assert_null(c->default_series);
+	assert_null(c->dead_letter_topic);
+	assert_null(c->owners);
+	assert_int_equal(strlen(c->state_topic), strlen(topic) + strlen(".state"));
+	assert_string_equal(c->state_topic + strlen(topic), ".state");
+	assert_string_equal(c->gateway_group, "g-gateway");
+	assert_int_equal(c->batch_size, 1000);
+	assert_int_equal(c->max_series, 0);
+	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);
+	kafka_cfg_free(c);
+}
+
+/* The fuzzer's crash: a second `kafka:` appended to the props array sized
+ * for the first one (heap overflow, "double free or corruption"). */
+static void test_config__repeated_kafka_key(void **state)
+{
+	(void)state;
+	expect_cfg_error("kafka: {bootstrap.servers: x}\nkafka: {group.id: g}\n",
+			 strlen("kafka: {bootstrap.servers: x}\nkafka: {group.id: g}\n"), 2, 1,
+			 "duplicate key 'kafka' in the config", "(first at @:1:1)");
+	expect_cfg_error(
+		GOOD_HEAD "kafka:\n  client.id: a\n  linger.ms: 5\n  socket.timeout.ms: 100\n",
+		strlen(GOOD_HEAD "kafka:\n  client.id: a\n  linger.ms: 5\n  socket.timeout.ms: 100\n"), 3, 1,
+		"duplicate key 'kafka'", "(first at @:1:1)");
+}
+
+/* Every other repeated key leaked (or silently took the last value). */
+static void test_config__repeated_keys(void **state)
+{
+	static const struct {
+		const char *text;
+		int line, col;
+		const char *want, *first;
+	} cases[] = {
+		{GOOD_HEAD "rules: [a]\nrules: [b]\n", 4, 1, "duplicate key 'rules' in the config",
+		 "(first at @:3:1)"},
+		{GOOD_HEAD "input: {topics: [n]}\n", 3, 1, "duplicate key 'input'", "(first at @:2:1)"},
+		{GOOD_HEAD "owners: a\nowners: b\n", 4, 1, "duplicate key 'owners'", "(first at @:3:1)"},
+		{GOOD_HEAD "mode: single\nmode: gateway\n", 4, 1, "duplicate key 'mode'", "(first at @:3:1)"},
+		{GOOD_HEAD "batch_size: 5\nbatch_size: 6\n", 4, 1, "duplicate key 'batch_size'",
+		 "(first at @:3:1)"},
+		{"kafka: {bootstrap.servers: x, group.id: g, group.id: h}\ninput: {topics: [m]}\n", 1, 44,
+		 "duplicate key 'group.id' in kafka", "(first at @:1:31)"},
+		{"kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m], topics: [n]}\n", 2, 22,
+		 "duplicate key 'topics' in input", "(first at @:2:9)"},
+		{"kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m], \"topics\": [n]}\n", 2, 22,
+		 "duplicate key 'topics' in input", "(first at @:2:9)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(cases); i++) {
+		print_message("case %zu: %s\n", i, cases[i].want);
+		expect_cfg_error(cases[i].text, strlen(cases[i].text), cases[i].line, cases[i].col,
+				 cases[i].want, cases[i].first);
+	}
+}
+
+/* batch_size / max_series were cast to int / size_t before (or without) the
+ * range check: 1e99 overflowed the cast, nan passed the check. */
+static void test_config__integer_ranges(void **state)
+{
+	(void)state;
+	EXPECT(GOOD_HEAD "batch_size: 1e99\n", 3, 13, "batch_size: '1e99' is outside [1, 100000]");
+	EXPECT(GOOD_HEAD "max_series: 1e99\n", 3, 13, "max_series: '1e99' is outside [0, 1000000000]");
+	EXPECT(GOOD_HEAD "batch_size: -1e99\n", 3, 13, "batch_size: '-1e99' is outside");
+	EXPECT(GOOD_HEAD "max_series: -1\n", 3, 13, "max_series: '-1' is outside");
+	EXPECT(GOOD_HEAD "batch_size: 0\n", 3, 13, "is outside [1, 100000]");
+	EXPECT(GOOD_HEAD "batch_size: nan\n", 3, 13, "batch_size: 'nan' is not an integer");
+	EXPECT(GOOD_HEAD "max_series: NaN\n", 3, 13, "max_series: 'NaN' is not an integer");
+	EXPECT(GOOD_HEAD "batch_size: inf\n", 3, 13, "batch_size: 'inf' is not an integer");
+	EXPECT(GOOD_HEAD "batch_size: 1e999\n", 3, 13, "batch_size: '1e999' is not an integer");
+	EXPECT(GOOD_HEAD "batch_size: 1.5\n", 3, 13, "batch_size: '1.5' is not an integer");
+	EXPECT(GOOD_HEAD "batch_size: ten\n", 3, 13, "batch_size: 'ten' is not an integer");
+	EXPECT(GOOD_HEAD "checkpoint_interval: 2h\n", 3, 22,
+	       "checkpoint_interval: '2h' is outside [0.05, 3600]");
+	EXPECT(GOOD_HEAD "stats_interval: soon\n", 3, 17, "stats_interval: 'soon' is not a duration");
+	EXPECT(GOOD_HEAD "stats_interval: nan\n", 3, 17, "not a duration");
+}
+
+/* A map where a scalar belongs was read as an uninitialised number; every
+ * wrong kind is an error naming what was found. */
+static void test_config__wrong_kinds(void **state)
+{
+	(void)state;
+	EXPECT(GOOD_HEAD "batch_size: {}\n", 3, 13, "batch_size must be a scalar, not a map");
+	EXPECT(GOOD_HEAD "max_series: [1]\n", 3, 13, "max_series must be a scalar, not a list");
+	EXPECT(GOOD_HEAD "checkpoint_interval: {a: 1}\n", 3, 22,
+	       "checkpoint_interval must be a scalar, not a map");
+	EXPECT(GOOD_HEAD "mode: [single]\n", 3, 7, "mode must be a scalar, not a list");
+	EXPECT(GOOD_HEAD "owners: [a]\n", 3, 9, "owners must be a scalar, not a list");
+	EXPECT(GOOD_HEAD "rules: {a: b}\n", 3, 8, "rules must be a string or a list of strings, not a map");
+	EXPECT(GOOD_HEAD "rules: [[a]]\n", 3, 9, "rules must be a scalar, not a list");
+	EXPECT(GOOD_HEAD "rules: []\n", 3, 8, "rules must not be empty");
+	EXPECT("kafka: [a]\ninput: {topics: [m]}\n", 1, 8, "kafka must be a map, not a list");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: {a: b}}\ninput: {topics: [m]}\n", 1, 41,
+	       "kafka property value must be a scalar, not a map");
+	EXPECT("kafka: {bootstrap.servers: x, [k]: v}\n", 1, 31, "a key must be a scalar, not a list");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: [m]\n", 2, 8,
+	       "input must be a map, not a list");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: {a: b}}\n", 2, 17,
+	       "input.topics must be a string or a list of strings, not a map");
+	EXPECT("- kafka\n", 1, 1, "the config must be a map, not a list");
+}
+
+/* Other strictness: unknown keys with a hint, NUL bytes, a second
+ * document, YAML syntax errors, required keys, secrets. */
+static void test_config__other_errors(void **state)
+{
+	static const char nul[] = GOOD_HEAD "state_topic: \"a\\0b\"\n";
+	static const char nul_raw[] = GOOD_HEAD "alerts_topic: a\0b\n";
+
+	(void)state;
+	EXPECT(GOOD_HEAD "mdoe: single\n", 3, 1, "unknown key 'mdoe' in the config (did you mean 'mode'?)");
+	EXPECT(GOOD_HEAD "colour: red\n", 3, 1, "unknown key 'colour' in the config (known: kafka input");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m], fromat: json}\n", 2, 22,
+	       "unknown key 'fromat' in input (did you mean 'format'?)");
+	EXPECT(GOOD_HEAD "mode: leader\n", 3, 7, "mode must be member, gateway or single, not 'leader'");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g, no.such.property: 1}\n", 1, 44,
+	       "unknown librdkafka property 'no.such.property'");
+	/* "a\0b" was cut to "a" */
+	EXPECT(nul, 3, 14, "state_topic contains a NUL byte");
+	expect_cfg_error(nul_raw, sizeof nul_raw - 1, 3, 16, "YAML error: control characters", NULL);
+	/* a second document was ignored */
+	EXPECT(GOOD_HEAD "---\nmode: gateway\n", 4, 1, "only one YAML document per file");
+	EXPECT(GOOD_HEAD "rules: [a\n", 4, 1, "YAML error");
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\n", 0, 0, "input.topics is required");
+	EXPECT("input: {topics: [m]}\nkafka: {group.id: g}\n", 0, 0, "kafka.bootstrap.servers is required");
+	EXPECT("input: {topics: [m]}\nkafka: {bootstrap.servers: x}\n", 0, 0, "kafka.group.id is required");
+	EXPECT("", 0, 0, "empty config");
+}
+
+static void test_config__missing_file(void **state)
+{
+	struct kafka_cfg *c = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(kafka_cfg_load("/nonexistent/vigil.yaml", &c, err, sizeof err), -VIGIL_EIO);
+	assert_null(c);
+	assert_non_null(strstr(err, "/nonexistent/vigil.yaml: cannot open: "));
+}
+
+/* ---- core/yaml.h directly ---- */
+
+static void test_yaml__closest_and_numbers(void **state)
+{
+	static const char *const keys[] = {"threshold", "direction", "for", NULL};
+	unsigned long long u;
+	double d;
+
+	(void)state;
+	assert_string_equal(vy_closest(keys, "treshold"), "threshold");
+	assert_string_equal(vy_closest(keys, "direciton"), "direction");
+	assert_null(vy_closest(keys, "fr0m"));
+	assert_null(vy_closest(keys, "colour"));
+	assert_int_equal(vy_parse_uint("42", &u), 0);
+	assert_int_equal(u, 42);
+	assert_int_not_equal(vy_parse_uint("-1", &u), 0);
+	assert_int_not_equal(vy_parse_uint("99999999999999999999999", &u), 0);
+	assert_int_not_equal(vy_parse_uint("4 2", &u), 0);
+	assert_int_equal(vy_parse_number("2.5e3", &d), 0);
+	assert_true(d > 2499.9 && d < 2500.1);
+	assert_int_not_equal(vy_parse_number("nan", &d), 0);
+	assert_int_not_equal(vy_parse_number("1e999", &d), 0);
+	assert_int_not_equal(vy_parse_number("", &d), 0);
+	assert_int_not_equal(vy_parse_number("3x", &d), 0);
+}
+
+/* A map with thousands of keys: repeated keys are found (in linear time)
+ * at the first repeat, naming the earlier one. */
+static void test_yaml__big_map_repeat(void **state)
+{
+	enum { N = 20000 };
+	char path[256], err[1024], want[700];
+	size_t cap = (size_t)N * 24 + 64, len = 0;
+	char *text = malloc(cap);
+	struct vy_ctx y = {NULL, NULL, err, sizeof err};
+	struct vy_file f;
+
+	(void)state;
+	assert_non_null(text);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "k%d: v\n", i);
+	len += (size_t)snprintf(text + len, cap - len, "k%d: again\n", N / 2);
+	write_tmp_n("big.yaml", text, len, path, sizeof path);
+	free(text);
+	assert_int_equal(vy_load(&y, path, &f), 0);
+	assert_int_equal(vy_map_check(&y, f.root, "big"), -VIGIL_EINVAL);
+	snprintf(want, sizeof want, "%s:%d:1: duplicate key 'k%d' in big (first at %s:%d:1)", path, N + 1,
+		 N / 2, path, N / 2 + 1);
+	assert_string_equal(err, want);
+	vy_unload(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config__good_and_defaults),
+		cmocka_unit_test(test_config__repeated_kafka_key),
+		cmocka_unit_test(test_config__repeated_keys),
+		cmocka_unit_test(test_config__integer_ranges),
+		cmocka_unit_test(test_config__wrong_kinds),
+		cmocka_unit_test(test_config__other_errors),
+		cmocka_unit_test(test_config__missing_file),
+		cmocka_unit_test(test_yaml__closest_and_numbers),
+		cmocka_unit_test(test_yaml__big_map_repeat),
+	};
+	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+}
