@@ -14,7 +14,7 @@ OPT     ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CFLAGS  = $(WARN) $(DEFS) $(OPT) $(PKG_CFLAGS) $(EXTRA)
-SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard core/*.c detectors/*.c rules/*.c engine/*.c sinks/*.c consumers/*.c cli/*.c))
 LIB_SRC  := $(filter-out cli/main.c,$(LIB_SRC))
