@@ -28,8 +28,10 @@ struct gwlog {
 
 /* ---- replay ---- */
 
+#define KEEP_CLOSED 4096 /* closed episodes kept through a compaction (the gateway's recent memory) */
+
 struct rec {
-	int op; /* 0 open, 1 send */
+	int op; /* 0 open, 1 send, 2 closed */
 	int live;
 	uint64_t key; /* ep for open, seq for send */
 	uint64_t fp;
@@ -130,6 +132,9 @@ static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp
 		struct rec *x = rec_find(r, 0, ep);
 		if (x)
 			rec_kill(r, x);
+		struct rec c = {.op = 2, .live = 1, .key = ep, .fp = fp};
+		if (ep && !rec_find(r, 2, ep) && rec_add(r, &c) != 0)
+			rc = -1;
 		if (rp->closed_ep)
 			rp->closed_ep(rp->ctx, ep, fp);
 	} else if (op && strcmp(op, "send") == 0) {
@@ -188,6 +193,14 @@ static json_t *open_json(uint64_t ep, uint64_t fp, double started, int64_t start
 			 "start_pos", (json_int_t)start_pos);
 }
 
+static json_t *close_json(uint64_t ep, uint64_t fp)
+{
+	char e[17], f[17];
+	hash_hex(ep, e);
+	hash_hex(fp, f);
+	return json_pack("{s:s, s:s, s:s}", "op", "close", "ep", e, "fp", f);
+}
+
 static json_t *send_json(uint64_t seq, const char *dest, const char *json, double at)
 {
 	return json_pack("{s:s, s:I, s:s, s:f, s:s}", "op", "send", "seq", (json_int_t)seq, "dest", dest,
@@ -212,12 +225,24 @@ static int compact(struct gwlog *l, struct recs *r, char *err, size_t errlen)
 		return -VIGIL_EIO;
 	}
 	struct gwlog w = {.f = f};
+	size_t closed = 0, skip;
+	for (size_t i = 0; i < r->n; i++)
+		closed += r->v[i].live && r->v[i].op == 2;
+	skip = closed > KEEP_CLOSED ? closed - KEEP_CLOSED : 0; /* the oldest go */
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rec *x = &r->v[i];
 		if (!x->live)
 			continue;
-		put_line(&w, x->op == 0 ? open_json(x->key, x->fp, x->started, x->start_pos)
-					: send_json(x->key, x->dest, x->json, x->at));
+		if (x->op == 2) {
+			if (skip) {
+				skip--;
+				continue;
+			}
+			put_line(&w, close_json(x->key, x->fp));
+		} else {
+			put_line(&w, x->op == 0 ? open_json(x->key, x->fp, x->started, x->start_pos)
+						: send_json(x->key, x->dest, x->json, x->at));
+		}
 	}
 	if (w.failed || sync_file(f) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -313,11 +338,8 @@ void gwlog_open_ep(struct gwlog *l, uint64_t ep, uint64_t fp, double started, in
 
 void gwlog_close_ep(struct gwlog *l, uint64_t ep, uint64_t fp)
 {
-	char e[17], f[17];
-	hash_hex(ep, e);
-	hash_hex(fp, f);
 	pthread_mutex_lock(&l->mu);
-	put_line(l, json_pack("{s:s, s:s, s:s}", "op", "close", "ep", e, "fp", f));
+	put_line(l, close_json(ep, fp));
 	pthread_mutex_unlock(&l->mu);
 }
 
