@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.." || exit 1
 tmp=$(mktemp -d /tmp/vigil-faults.XXXXXX)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}" "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if [ "${keep:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
@@ -24,22 +24,11 @@ trap cleanup EXIT
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); keep=1; }
 log() { echo "[$(date +%T)] $*"; }
-RECV=tests/fixtures/receivers/http_receiver.py
 DATA=data/demo/metrics.log
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# receiver NAME PORT [ARGS...]: start it, wait until it listens
-receiver() {
-	local name=$1 port=$2
-	shift 2
-	rm -f "$tmp/$name.port"
-	python3 "$RECV" --log "$tmp/$name.jsonl" --port-file "$tmp/$name.port" --port "$port" "$@" &
-	pids+=($!)
-	eval "RPID_$name=$!"
-	for _ in $(seq 100); do [ -s "$tmp/$name.port" ] && return 0; sleep 0.1; done
-	fail "receiver $name did not start"
-}
+RT_DIR=$tmp
+RT_PIDS=()
+rt_fail() { fail "$@"; }
+source tests/fixtures/receivers/lib.sh
 
 # owners FILE PORT [EXTRA]: every team to the webhook at PORT (/hook/<team>)
 owners() {
@@ -67,29 +56,10 @@ done | sort >"$tmp/want.txt"
 nwant=$(wc -l <"$tmp/want.txt")
 [ "$nwant" -ge 6 ] || fail "reference has only $nwant notifications"
 
-# count NAME: compare what receiver NAME accepted (2xx) with want.txt
-count() {
-	python3 - "$tmp/$1.jsonl" "$tmp/want.txt" "$1" <<'PY'
-import sys, json, collections
-got = collections.Counter()
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    if not r["answer"].startswith("2"):
-        continue
-    team = r["path"].rsplit("/", 1)[1]
-    for a in json.loads(r["body"])["alerts"]:
-        got[(team, a["status"], a.get("startsAt"), a["fingerprint"])] += 1
-want = [l.split() for l in open(sys.argv[2]).read().splitlines()]
-delivered = sum(1 for k in got)
-dups = sum(n - 1 for n in got.values())
-lost = max(0, len(want) - delivered)
-print("%s: expected=%d delivered=%d duplicated=%d lost=%d" % (sys.argv[3], len(want), delivered, dups, lost))
-sys.exit(0 if lost == 0 and delivered == len(want) else 1)
-PY
-}
+count() { rt_count "$1" "$tmp/want.txt" "$1"; }
 
 # 1. the receiver is down for 60 s, then back
-port=$(free_port)
+port=$(rt_free_port)
 owners "$tmp/o1.yaml" "$port" ", retry_initial: 1s, retry_max: 5s, max_age: 10m"
 log "fault 1: receiver down for ${FAULT_DOWN_S:-60} s"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o1.yaml" --drain-timeout 150 "$DATA" \
@@ -98,15 +68,15 @@ vpid=$!
 pids+=($vpid)
 sleep "${FAULT_DOWN_S:-60}"
 kill -0 $vpid 2>/dev/null || fail "replay ended while the receiver was down: $(tail -3 "$tmp/r1.err")"
-receiver down "$port"
+rt_receiver down "$port"
 wait $vpid || fail "replay exit status $? after the receiver came back: $(tail -3 "$tmp/r1.err")"
 count down || fail "receiver down for 60 s: notifications lost"
 grep -q 'event=delivery_retry' "$tmp/r1.err" || fail "no delivery_retry log line while the receiver was down"
 
 # 2. 429 with Retry-After: 2 on the first requests of every team
-port=$(free_port)
+port=$(rt_free_port)
 owners "$tmp/o2.yaml" "$port" ", retry_initial: 100ms, retry_max: 1s"
-receiver throttle "$port" --first /hook/payments=2:429:2 --first /hook/search=2:429:2 --first /hook/storage=2:429:2
+rt_receiver throttle "$port" --first /hook/payments=2:429:2 --first /hook/search=2:429:2 --first /hook/storage=2:429:2
 log "fault 2: 429 Retry-After: 2 on the first two requests of each team"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o2.yaml" --drain-timeout 60 "$DATA" \
 	>"$tmp/r2.out" 2>"$tmp/r2.err" || fail "replay under 429s: $(tail -3 "$tmp/r2.err")"
@@ -124,9 +94,9 @@ for path, rs in by.items():
 PY
 
 # 3. kill -9 with deliveries pending, restart on the same state directory
-port=$(free_port)
+port=$(rt_free_port)
 owners "$tmp/o3.yaml" "$port" ", retry_initial: 500ms, retry_max: 1s"
-receiver sick "$port" --rule /hook/payments=500 --rule /hook/search=500 --rule /hook/storage=500
+rt_receiver sick "$port" --rule /hook/payments=500 --rule /hook/search=500 --rule /hook/storage=500
 log "fault 3: kill -9 with deliveries pending"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o3.yaml" --state "$tmp/state" --drain-timeout 120 \
 	"$DATA" >"$tmp/r3.out" 2>"$tmp/r3.err" &
@@ -138,9 +108,9 @@ pending || fail "the write-ahead log never held the $nwant decided notifications
 sleep 1
 kill -9 $vpid
 wait $vpid 2>/dev/null
-kill "$RPID_sick"
-wait "$RPID_sick" 2>/dev/null
-receiver well "$port"
+kill "$RT_PID_sick"
+wait "$RT_PID_sick" 2>/dev/null
+rt_receiver well "$port"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o3.yaml" --state "$tmp/state" --drain-timeout 60 \
 	"$DATA" >"$tmp/r3b.out" 2>"$tmp/r3b.err" || fail "restart after kill -9: $(tail -3 "$tmp/r3b.err")"
 count well || fail "kill -9 with deliveries pending: notifications lost"
