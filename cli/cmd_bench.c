@@ -32,6 +32,7 @@ static double rng_unit(uint64_t *s)
 static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil bench gen --points N --series M [--format graphite|json]\n"
+		   "       vigil bench gateway --owners FILE [--open N] [--rate R] [--count C]\n"
 		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n");
 }
 
@@ -115,6 +116,8 @@ int cmd_bench(int argc, char **argv)
 	int json = 0, series_set = 0;
 	const char *only = NULL;
 
+	if (argc >= 2 && strcmp(argv[1], "gateway") == 0)
+		return cmd_bench_gateway(argc, argv);
 	if (argc < 2 || cmd_wants_help(argc, argv)) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

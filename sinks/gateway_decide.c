@@ -274,8 +274,10 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 	struct open_ep *open = ep_find(gw, epv);
 
 	if (ev->status == ALERT_FIRING) {
-		if (open || rc_find(gw, epv, status)) {
-			gw->st.suppressed++; /* the open episode repeating, or a replay */
+		if (open || rc_find(gw, epv, status) || rc_find(gw, epv, ALERT_RESOLVED)) {
+			/* the open episode repeating, a replay, or a firing that
+			 * arrives after its own resolve (out of order) */
+			gw->st.suppressed++;
 			return 0;
 		}
 		if (fp_open(gw, fpv)) {

@@ -3,6 +3,9 @@
 #  1. detector-only: ns/point, points/s, bytes/series for every detector
 #  2. vigil replay end to end on 5,000,000 points over 100,000 series
 #     (Graphite plaintext, one DES rule per series), single core.
+#  3. the gateway: notifications/s and decision-to-request latency to a
+#     webhook receiver (tests/bench_gateway.sh).
+#  4. Kafka members (tests/bench_kafka.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 vigil=${VIGIL:-$here/bin/vigil}
@@ -21,5 +24,7 @@ f="$work/bench-$points-$series.txt"
 ls -l "$f" | awk '{printf "input: %.0f MB\n", $5/1e6}'
 /usr/bin/time -f "wall=%es maxrss=%MKB" taskset -c 0 "$vigil" replay --rules "$here/tests/bench/rules.yaml" "$f" 2>&1 >/dev/null | tr ' ' '\n' | grep -E '^(points|series|alerts|bytes_per_series|seconds|points_per_s|wall|maxrss)=' | tr '\n' ' '
 echo
+echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
+VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
 echo "== Kafka (tests/bench_kafka.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"

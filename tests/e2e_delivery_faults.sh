@@ -60,7 +60,7 @@ count() { rt_count "$1" "$tmp/want.txt" "$1"; }
 
 # 1. the receiver is down for 60 s, then back
 port=$(rt_free_port)
-owners "$tmp/o1.yaml" "$port" ", retry_initial: 1s, retry_max: 5s, max_age: 10m"
+owners "$tmp/o1.yaml" "$port" ", retry_initial: 1s, retry_max: 5s, max_age: 10m, max_attempts: 500"
 log "fault 1: receiver down for ${FAULT_DOWN_S:-60} s"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o1.yaml" --drain-timeout 150 "$DATA" \
 	>"$tmp/r1.out" 2>"$tmp/r1.err" &

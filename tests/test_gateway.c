@@ -769,6 +769,10 @@ static void test_episodes(void **state)
 	alert_episode(&orphan, ep3);
 	assert_int_equal(gateway_submit(gw, &orphan), 0);
 	assert_int_equal(gateway_submit(gw, &orphan), 0); /* once */
+	/* its firing arriving after it (out of order) does not open the episode again */
+	struct alert_event late = orphan;
+	late.status = ALERT_FIRING;
+	assert_int_equal(gateway_submit(gw, &late), 0);
 	assert_int_equal(gateway_drain(gw, 10), 0);
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.orphan_resolves, 1);
@@ -865,34 +869,50 @@ static void test_many_episodes(void **state)
 	assert_int_equal(st.open_episodes, 0);
 	assert_int_equal(st.resolved, N);
 	assert_int_equal(st.delivered, 2 * N);
-	/* the recent memory is bounded: the first series' firing (6000
-	 * transitions ago, more than remembered) opens again, while the last
-	 * one's (recent) is still suppressed */
+	/* the recent memory is bounded. Transitions so far: the firings T0..T2999,
+	 * the odd series' resolves T3000..T4499 (series 2k+1 at T3000+k), the
+	 * even ones' T4500..T5999. 1100 more episodes, fired and resolved, make
+	 * T8199 the newest; with 4096 remembered the oldest kept is T4104, i.e.
+	 * the resolve of series 2209. */
+	char extra[32];
+	for (int i = 0; i < 1100; i++) {
+		snprintf(extra, sizeof extra, "more{i=%d}", i);
+		ev.series = extra;
+		ev.status = ALERT_FIRING;
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+		ev.status = ALERT_RESOLVED;
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.fired, N + 1100);
+	/* a firing after its own remembered resolve is suppressed; one whose
+	 * resolve was forgotten opens a new episode */
 	ev.status = ALERT_FIRING;
-	ev.series = series[N - 2];
+	ev.series = series[N - 2]; /* even: resolved at T5998 */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	ev.series = series[2209]; /* resolved at T4104: the oldest remembered */
 	assert_int_equal(gateway_submit(gw, &ev), 0);
 	gateway_get_stats(gw, &st);
-	assert_int_equal(st.fired, N);
-	ev.series = series[0];
+	assert_int_equal(st.fired, N + 1100);
+	ev.series = series[1]; /* resolved at T3000: forgotten */
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	ev.series = series[2207]; /* resolved at T4103: just forgotten */
 	assert_int_equal(gateway_submit(gw, &ev), 0);
 	gateway_get_stats(gw, &st);
-	assert_int_equal(st.fired, N + 1);
-	/* transition 1000 of 6000 is forgotten, transition 2500 remembered
-	 * (with 4096 remembered, the oldest kept is number 1904) */
-	ev.series = series[1000];
-	assert_int_equal(gateway_submit(gw, &ev), 0);
-	ev.series = series[2500];
-	assert_int_equal(gateway_submit(gw, &ev), 0);
-	gateway_get_stats(gw, &st);
-	assert_int_equal(st.fired, N + 2);
-	/* every remembered firing is still found after thousands of evictions
-	 * from the hash set (this catches broken probe chains) */
-	for (int i = 2100; i < N; i++) {
+	assert_int_equal(st.fired, N + 1102);
+	/* every remembered resolve is still found after thousands of evictions
+	 * from the index (this catches broken probe chains); the two episodes
+	 * just opened pushed the oldest kept to T4106, series 2213 */
+	for (int i = 2213; i < N; i += 2) {
+		ev.series = series[i];
+		assert_int_equal(gateway_submit(gw, &ev), 0);
+	}
+	for (int i = 0; i < N; i += 2) {
 		ev.series = series[i];
 		assert_int_equal(gateway_submit(gw, &ev), 0);
 	}
 	gateway_get_stats(gw, &st);
-	assert_int_equal(st.fired, N + 2);
+	assert_int_equal(st.fired, N + 1102);
 	gateway_destroy(gw);
 }
 
