@@ -156,6 +156,7 @@ void http_easy_defaults(void *easy, double connect_timeout, double timeout)
 {
 	CURL *h = easy;
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(connect_timeout * 1000));
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ceil(timeout * 1000));
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

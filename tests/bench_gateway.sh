@@ -37,7 +37,7 @@ for l in open(sys.argv[1]):
     s = a["annotations"].get("summary", "")
     if not s.startswith("decided="):
         continue
-    host = int(a["labels"].get("host", "h0")[1:])
+    host = int(a["labels"]["series"].split("host=h")[1].rstrip("}"))
     if host < int(sys.argv[2]):
         continue  # the throughput phase
     lat.append((r["time"] - float(s.split("=")[1])) * 1e3)
