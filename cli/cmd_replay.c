@@ -207,8 +207,10 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	double t0 = clock_mono();
-	for (int done = 0; !done;)
+	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
+		gateway_tick(gw); /* re-sends to receivers that expire alerts */
+	}
 	int ok = in.ops->finish(in.self) == 0;
 	double secs = clock_mono() - t0;
 	size_t left = gateway_drain(gw, drain_timeout);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/htab.h"
 #include "core/log.h"
@@ -45,14 +46,8 @@ static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
 	for (size_t i = 0; i < g->nparts; i++)
 		if (g->parts[i].part == part)
 			return &g->parts[i];
-	if (g->nparts == g->capparts) {
-		size_t cap = g->capparts ? g->capparts * 2 : 16;
-		struct ipart *v = realloc(g->parts, cap * sizeof *v);
-		if (v == NULL)
-			return NULL;
-		g->parts = v;
-		g->capparts = cap;
-	}
+	if (vec_reserve((void **)&g->parts, &g->capparts, g->nparts + 1, sizeof *g->parts) != 0)
+		return NULL;
 	g->parts[g->nparts] = (struct ipart){part, -1, -1};
 	return &g->parts[g->nparts++];
 }
@@ -297,6 +292,7 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 	}
 	if (n > 0)
 		gateway_flush(g->gw);
+	gateway_tick(g->gw);
 	if (g->nlat_src) {
 		/* every alert of the batch has been handed to its destinations */
 		double wall_ms = clock_wall() * 1e3;

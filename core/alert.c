@@ -248,9 +248,7 @@ static int check_time(const char *key, const char *s, char *err, size_t errlen)
 int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 {
 	const char *status, *fp, *ep, *severity, *starts, *ts, *ends;
-	char want[17];
-	json_t *labels, *why, *src, *v;
-	const char *key;
+	json_t *labels, *why, *src;
 	struct alert_event e;
 	int rc;
 
@@ -296,21 +294,8 @@ int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 
 	if ((rc = get_obj(j, "labels", &labels, err, errlen)) != 0)
 		return rc;
-	if (json_object_size(labels) > ALERT_MAX_LABELS) {
-		snprintf(err, errlen, "alert: labels: more than %d labels", ALERT_MAX_LABELS);
-		return -VIGIL_EINVAL;
-	}
-	json_object_foreach(labels, key, v)
-	{
-		if (!json_is_string(v)) {
-			snprintf(err, errlen, "alert: labels.%.64s: expected a string", key);
-			return -VIGIL_EINVAL;
-		}
-		e.labels[e.nlabels].key = key;
-		e.labels[e.nlabels].value = json_string_value(v);
-		e.labels[e.nlabels].where = NULL;
-		e.nlabels++;
-	}
+	if ((rc = alert_json_labels(labels, &e, err, errlen)) != 0)
+		return rc;
 
 	if ((rc = get_obj(j, "why", &why, err, errlen)) != 0)
 		return rc;
@@ -333,19 +318,8 @@ int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 
 	/* Identity must match what this build derives from the fields: a
 	 * mismatch means a corrupted or foreign document. */
-	alert_fingerprint(&e, want);
-	if (strcmp(fp, want) != 0) {
-		snprintf(err, errlen, "alert: fingerprint: '%.20s' does not match rule and series (want %s)",
-			 fp, want);
-		return -VIGIL_EINVAL;
-	}
-	alert_episode(&e, want);
-	if (strcmp(ep, want) != 0) {
-		snprintf(err, errlen,
-			 "alert: episode: '%.20s' does not match fingerprint, start and position (want %s)",
-			 ep, want);
-		return -VIGIL_EINVAL;
-	}
+	if ((rc = alert_check_identity(&e, fp, ep, err, errlen)) != 0)
+		return rc;
 	*ev = e;
 	return 0;
 }

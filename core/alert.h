@@ -56,6 +56,12 @@ json_t *alert_to_json(const struct alert_event *ev);
  * resolve that carries none. 0 or -VIGIL_EINVAL with the reason in err. */
 int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t scratchlen, double now,
 		       char *err, size_t errlen);
+/* Helpers of both parsers (core/alert_ingest.c): the labels object into e
+ * (strings borrowed from it), and identity given by a document (fp / ep,
+ * NULL = not given) against what vigil derives from e. 0 or -VIGIL_EINVAL. */
+int alert_json_labels(json_t *labels, struct alert_event *e, char *err, size_t errlen);
+int alert_check_identity(const struct alert_event *e, const char *fp, const char *ep, char *err,
+			 size_t errlen);
 /* Parse the JSON form back. Strings in *ev borrow from j, which must outlive
  * ev. Returns 0 or -VIGIL_EINVAL with err filled. */
 int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen);

@@ -65,6 +65,45 @@ static int opt_num(json_t *o, const char *key, double *out, char *err, size_t er
 	return 0;
 }
 
+int alert_json_labels(json_t *labels, struct alert_event *e, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	if (json_object_size(labels) > ALERT_MAX_LABELS) {
+		snprintf(err, errlen, "alert: labels: more than %d labels", ALERT_MAX_LABELS);
+		return -VIGIL_EINVAL;
+	}
+	json_object_foreach(labels, key, v)
+	{
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "alert: labels.%.64s: expected a string", key);
+			return -VIGIL_EINVAL;
+		}
+		e->labels[e->nlabels++] = (struct kv){key, json_string_value(v), NULL};
+	}
+	return 0;
+}
+
+int alert_check_identity(const struct alert_event *e, const char *fp, const char *ep, char *err,
+			 size_t errlen)
+{
+	char want[17];
+	alert_fingerprint(e, want);
+	if (fp && strcmp(fp, want) != 0) {
+		snprintf(err, errlen, "alert: fingerprint: '%.20s' does not match rule and series (want %s)",
+			 fp, want);
+		return -VIGIL_EINVAL;
+	}
+	alert_episode(e, want);
+	if (ep && strcmp(ep, want) != 0) {
+		snprintf(err, errlen,
+			 "alert: episode: '%.20s' does not match fingerprint, start and position (want %s)",
+			 ep, want);
+		return -VIGIL_EINVAL;
+	}
+	return 0;
+}
+
 static int cmp_kv(const void *a, const void *b)
 {
 	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
@@ -74,8 +113,8 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
 		       char *err, size_t errlen)
 {
 	struct alert_event e;
-	const char *status, *schema, *fp, *ep, *severity, *key;
-	json_t *labels, *why, *v;
+	const char *status, *schema, *fp, *ep, *severity;
+	json_t *labels, *why;
 
 	memset(&e, 0, sizeof e);
 	if (!j || !json_is_object(j)) {
@@ -103,20 +142,8 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
 		snprintf(err, errlen, "alert: labels: expected an object of strings");
 		return -VIGIL_EINVAL;
 	}
-	if (labels && json_is_object(labels)) {
-		if (json_object_size(labels) > ALERT_MAX_LABELS) {
-			snprintf(err, errlen, "alert: labels: more than %d labels", ALERT_MAX_LABELS);
-			return -VIGIL_EINVAL;
-		}
-		json_object_foreach(labels, key, v)
-		{
-			if (!json_is_string(v)) {
-				snprintf(err, errlen, "alert: labels.%.64s: expected a string", key);
-				return -VIGIL_EINVAL;
-			}
-			e.labels[e.nlabels++] = (struct kv){key, json_string_value(v), NULL};
-		}
-	}
+	if (labels && json_is_object(labels) && alert_json_labels(labels, &e, err, errlen) != 0)
+		return -VIGIL_EINVAL;
 	if (opt_str(j, "rule", &e.rule, err, errlen) != 0 ||
 	    opt_str(j, "owner", &e.owner, err, errlen) != 0 ||
 	    opt_str(j, "series", &e.series, err, errlen) != 0 ||

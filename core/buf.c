@@ -1,6 +1,8 @@
 /* struct buf and struct reader, see buf.h. */
 #include "core/buf.h"
+#include "core/vigil.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,4 +91,24 @@ double rd_f64(struct reader *r)
 	double v;
 	rd_get(r, &v, sizeof v);
 	return v;
+}
+
+int vec_reserve(void **arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 16;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -VIGIL_ENOMEM;
+		ncap *= 2;
+	}
+	if (size && ncap > SIZE_MAX / size)
+		return -VIGIL_ENOMEM;
+	void *p = realloc(*arr, ncap * size);
+	if (p == NULL)
+		return -VIGIL_ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
 }

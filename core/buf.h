@@ -49,4 +49,9 @@ static inline int reader_ok(const struct reader *r)
 	return !r->failed;
 }
 
+/* Make room for `need` elements of `size` bytes in the growable array *arr
+ * of capacity *cap (doubling, at least 16). 0, or -VIGIL_ENOMEM with the
+ * array unchanged (also when the byte count would overflow). */
+int vec_reserve(void **arr, size_t *cap, size_t need, size_t size);
+
 #endif

@@ -619,17 +619,7 @@ static void clock_point(void *owner, int64_t t, double x, int first, struct det_
 
 static struct tick_clock clock_of(struct hw_state *s, struct hw_run *r)
 {
-	return (struct tick_clock){.started = &s->started,
-				   .disabled = &s->disabled,
-				   .step = &s->step,
-				   .first_ts = &s->first_ts,
-				   .first_x = &s->first_x,
-				   .last_ts = &s->last_ts,
-				   .last_tick = &s->last_tick,
-				   .late = &s->late,
-				   .owner = r,
-				   .set_step = clock_set_step,
-				   .point = clock_point};
+	return TICK_CLOCK_OF(s, r, clock_set_step, clock_point);
 }
 
 static int hw_update(const void *cfg, void *state, double ts, double x, struct det_result *out)

@@ -565,17 +565,7 @@ static void clock_point(void *owner, int64_t t, double x, int first, struct det_
 
 static struct tick_clock clock_of(struct mad_state *s, struct mad_run *r)
 {
-	return (struct tick_clock){.started = &s->started,
-				   .disabled = &s->disabled,
-				   .step = &s->step,
-				   .first_ts = &s->first_ts,
-				   .first_x = &s->first_x,
-				   .last_ts = &s->last_ts,
-				   .last_tick = &s->last_tick,
-				   .late = &s->late,
-				   .owner = r,
-				   .set_step = clock_set_step,
-				   .point = clock_point};
+	return TICK_CLOCK_OF(s, r, clock_set_step, clock_point);
 }
 
 /* Windows whose header + sorted array fit in this many bytes are prefetched

@@ -55,6 +55,21 @@ struct tick_clock {
 	void (*point)(void *owner, int64_t t, double x, int first, struct det_result *out);
 };
 
+/* A tick_clock over state s whose clock fields carry the names above
+ * (started, disabled, step, first_ts, first_x, last_ts, last_tick, late). */
+#define TICK_CLOCK_OF(s, own, set_step_fn, point_fn)                                                         \
+	((struct tick_clock){.started = &(s)->started,                                                       \
+			     .disabled = &(s)->disabled,                                                     \
+			     .step = &(s)->step,                                                             \
+			     .first_ts = &(s)->first_ts,                                                     \
+			     .first_x = &(s)->first_x,                                                       \
+			     .last_ts = &(s)->last_ts,                                                       \
+			     .last_tick = &(s)->last_tick,                                                   \
+			     .late = &(s)->late,                                                             \
+			     .owner = (own),                                                                 \
+			     .set_step = (set_step_fn),                                                      \
+			     .point = (point_fn)})
+
 /* One input point through the clock (see above). out is not reset here: the
  * caller fills it with NaN first. */
 void tick_update(const struct tick_clock *k, double ts, double x, struct det_result *out);

@@ -80,6 +80,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/buf.h"
 #include "rules/loader.h"
 
 static const char *const top_keys[] = {"rules", "owners", NULL};
@@ -137,7 +138,7 @@ static int note_file(struct loader *L, const struct vy_file *f, char *how)
 			return -VIGIL_EINVAL;
 		}
 	}
-	if (rules_grow((void **)&L->seen, &L->cap_seen, L->nseen + 1, sizeof *L->seen) != 0) {
+	if (vec_reserve((void **)&L->seen, &L->cap_seen, L->nseen + 1, sizeof *L->seen) != 0) {
 		free(how);
 		return vy_nomem(&L->y);
 	}
@@ -230,7 +231,7 @@ static int load_path(struct loader *L, const char *path, int owners)
 			free(full);
 			continue;
 		}
-		if (rules_grow((void **)&names, &cap, n + 1, sizeof *names) != 0) {
+		if (vec_reserve((void **)&names, &cap, n + 1, sizeof *names) != 0) {
 			free(full);
 			rc = -VIGIL_ENOMEM;
 			break;

@@ -32,9 +32,6 @@ struct loader {
 	size_t nseen, cap_seen;
 };
 
-/* Grow *arr (of elements of size bytes, capacity *cap) to hold need. 0 or -VIGIL_ENOMEM. */
-int rules_grow(void **arr, size_t *cap, size_t need, size_t size);
-
 /* Append one rule / owner read from a map node of the current document to
  * L->rs. On failure the half-built entry is counted, so ruleset_free frees it. */
 int rules_parse_rule(struct loader *L, yaml_node_t *map);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "rules/loader.h"
 
 static const char *const owner_keys[] = {"name", "max_series", "destinations", NULL};
@@ -42,7 +43,7 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 
 	if ((rc = vy_map_fields(&L->y, map, "owner", owner_keys, v, k)) != 0)
 		return rc;
-	if (rules_grow((void **)&rs->owners, &L->cap_owners, rs->nowners + 1, sizeof *rs->owners) != 0)
+	if (vec_reserve((void **)&rs->owners, &L->cap_owners, rs->nowners + 1, sizeof *rs->owners) != 0)
 		return vy_nomem(&L->y);
 	o = &rs->owners[rs->nowners++];
 	memset(o, 0, sizeof *o);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "detectors/group.h"
 #include "rules/loader.h"
 
@@ -324,24 +325,6 @@ static int parse_peer_group(struct loader *L, yaml_node_t *map, struct rule *r)
 	return 0;
 }
 
-int rules_grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * size);
-	if (p == NULL)
-		return -VIGIL_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 int rules_parse_rule(struct loader *L, yaml_node_t *map)
 {
 	static const char *const directions[] = {"both", "up", "down", NULL};
@@ -355,7 +338,7 @@ int rules_parse_rule(struct loader *L, yaml_node_t *map)
 
 	if ((rc = vy_map_fields(&L->y, map, "rule", rule_keys, v, k)) != 0)
 		return rc;
-	if (rules_grow((void **)&rs->rules, &cap, rs->nrules + 1, sizeof *rs->rules) != 0)
+	if (vec_reserve((void **)&rs->rules, &cap, rs->nrules + 1, sizeof *rs->rules) != 0)
 		return vy_nomem(&L->y);
 	if (cap != L->cap_rules) {
 		struct owner_ref *nr = realloc(L->refs, cap * sizeof *nr);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/params.h"
@@ -195,11 +196,11 @@ int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t 
 
 /* ---- queueing, dead letters, meta-alerts ---- */
 
-int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off)
+int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)
 {
 	uint64_t seq = atomic_fetch_add(&gw->seq, 1);
 	double now = clock_wall();
-	if (gw->log)
+	if (gw->log && !resend)
 		gwlog_send(gw->log, seq, gw->dests[d].id, json, now);
 	int rc = outbox_enqueue(gw->ob, d, seq, json, part, off, now);
 	if (rc == 0) {
@@ -277,7 +278,7 @@ static void meta_alert(struct gateway *gw, const struct dest *d, const struct ou
 	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(m);
 	json_decref(j);
-	if (text == NULL || gw_enqueue(gw, gw->fallback, text, -1, -1) != 0)
+	if (text == NULL || gw_enqueue(gw, gw->fallback, text, -1, -1, 0) != 0)
 		LOG_ERR(comp, "event=meta_alert_failed owner=%s", d->owner);
 	free(text);
 }
@@ -344,14 +345,8 @@ static void restore_closed(void *ctx, uint64_t ep, uint64_t fp)
 /* Keep (seq, dest, at, json) for after the replay; dest SIZE_MAX = gone. */
 static int restore_push(struct restore_ctx *rc, uint64_t seq, size_t dest, double at, const char *json)
 {
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 64;
-		struct restored *v = realloc(rc->v, cap * sizeof *v);
-		if (v == NULL)
-			return -1;
-		rc->v = v;
-		rc->cap = cap;
-	}
+	if (vec_reserve((void **)&rc->v, &rc->cap, rc->n + 1, sizeof *rc->v) != 0)
+		return -1;
 	char *copy = json ? strdup(json) : NULL;
 	if (json && copy == NULL)
 		return -1;
@@ -389,6 +384,9 @@ static int add_dest(struct gateway *gw, const struct destination_cfg *c, const c
 	if (rc)
 		return rc;
 	snprintf(d->id, sizeof d->id, "%s", id);
+	d->repeat = d->type->repeat_every ? d->type->repeat_every(d->priv) : 0;
+	if (d->repeat > 0)
+		gw->any_repeat = 1;
 	gw->ndests++;
 	return 0;
 }
@@ -544,6 +542,31 @@ size_t gateway_drain(struct gateway *gw, double timeout)
 	size_t left = outbox_drain(gw->ob, timeout);
 	gateway_flush(gw);
 	return left;
+}
+
+void gateway_tick(struct gateway *gw)
+{
+	if (!gw || !gw->any_repeat)
+		return;
+	double now = clock_mono();
+	for (size_t i = 0; i < gw->nep; i++) {
+		struct open_ep *e = &gw->eps[i];
+		if (e->text == NULL || e->next_repeat > now)
+			continue;
+		double every = 0;
+		for (size_t d = e->first; d < e->first + e->n; d++) {
+			if (gw->dests[d].repeat <= 0)
+				continue;
+			if (gw_enqueue(gw, d, e->text, -1, -1, 1) == 0) {
+				pthread_mutex_lock(&gw->mu);
+				gw->st.resends++;
+				pthread_mutex_unlock(&gw->mu);
+			}
+			if (!(every > 0) || gw->dests[d].repeat < every)
+				every = gw->dests[d].repeat;
+		}
+		e->next_repeat = now + (every > 0 ? every : 60);
+	}
 }
 
 int64_t gateway_min_pending(struct gateway *gw, int32_t part)

@@ -64,6 +64,7 @@ struct gateway_stats {
 	uint64_t split_series;    /* firings of a series with another episode open */
 	uint64_t orphan_resolves; /* resolves of episodes this process did not see fire */
 	uint64_t restored;        /* notifications re-queued from the log at start */
+	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
 };
@@ -89,6 +90,10 @@ void gateway_flush(struct gateway *gw);
 /* Wait until every queued notification is delivered or dead-lettered, at
  * most timeout seconds (< 0: no limit). Returns the number still pending. */
 size_t gateway_drain(struct gateway *gw, double timeout);
+/* Re-send the firing notifications of open episodes to destinations that
+ * expire alerts they stop hearing about (Alertmanager: every lease/4).
+ * Call it regularly (about once a second) from the gateway's thread. */
+void gateway_tick(struct gateway *gw);
 /* The smallest offset of partition part with notifications not finished;
  * INT64_MAX when none. */
 int64_t gateway_min_pending(struct gateway *gw, int32_t part);

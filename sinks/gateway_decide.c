@@ -94,6 +94,8 @@ static void unindex(struct gateway *gw, uint32_t id)
 static void ep_remove(struct gateway *gw, struct open_ep *e)
 {
 	uint32_t id = (uint32_t)(e - gw->eps), last = (uint32_t)(gw->nep - 1);
+	free(e->text);
+	e->text = NULL;
 	unindex(gw, id);
 	if (id != last) {
 		unindex(gw, last);
@@ -167,6 +169,8 @@ int gw_episodes_init(struct gateway *gw)
 
 void gw_episodes_fini(struct gateway *gw)
 {
+	for (size_t i = 0; i < gw->nep; i++)
+		free(gw->eps[i].text);
 	free(gw->eps);
 	gw->eps = NULL;
 	htab_fini(&gw->ep_index);
@@ -176,7 +180,7 @@ void gw_episodes_fini(struct gateway *gw)
 
 int gw_restore_open(struct gateway *gw, uint64_t ep, uint64_t fp, double started, int64_t start_pos)
 {
-	struct open_ep rec = {ep, fp, started, start_pos};
+	struct open_ep rec = {.ep = ep, .fp = fp, .started = started, .start_pos = start_pos};
 	if (ep_find(gw, ep))
 		return 0;
 	rc_add(gw, ep, ALERT_FIRING);
@@ -222,10 +226,10 @@ static int notify(struct gateway *gw, const struct alert_event *ev, const char *
 	int rc = 0;
 	gw_route(gw, ev->owner, &first, &n);
 	for (size_t i = first; i < first + n; i++)
-		if (gw_enqueue(gw, i, text, part, off) != 0)
+		if (gw_enqueue(gw, i, text, part, off, 0) != 0)
 			rc = -VIGIL_ENOMEM;
 	for (size_t i = 0; i < gw->nextra; i++)
-		if (gw_enqueue(gw, gw->first_extra + i, text, part, off) != 0)
+		if (gw_enqueue(gw, gw->first_extra + i, text, part, off, 0) != 0)
 			rc = -VIGIL_ENOMEM;
 	return rc;
 }
@@ -293,8 +297,17 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 		char *text = render(ev);
 		if (!text)
 			return -VIGIL_ENOMEM;
-		struct open_ep rec = {epv, fpv, ev->started, ev->start_pos};
+		struct open_ep rec = {
+			.ep = epv, .fp = fpv, .started = ev->started, .start_pos = ev->start_pos};
+		for (size_t i = first; gw->any_repeat && i < first + n && rec.text == NULL; i++)
+			if (gw->dests[i].repeat > 0) {
+				rec.text = strdup(text); /* re-sent by gateway_tick */
+				rec.first = first;
+				rec.n = n;
+				rec.next_repeat = clock_mono() + gw->dests[i].repeat;
+			}
 		if (ep_insert(gw, &rec) != 0) {
+			free(rec.text);
 			free(text);
 			return -VIGIL_ENOMEM;
 		}

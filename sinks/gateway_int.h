@@ -28,6 +28,7 @@ struct dest {
 	const char *where; /* borrowed from the ruleset / opts, may be NULL */
 	char id[192];      /* "owner#k", "(fallback)", "(extra)#k": the log's name */
 	struct retry_policy policy;
+	double repeat; /* seconds between re-sends of a firing (type's repeat_every); 0 = once */
 };
 
 struct route {
@@ -40,6 +41,10 @@ struct open_ep {
 	uint64_t fp;
 	double started;
 	int64_t start_pos;
+	char *text;         /* owned: the firing notification, kept only when its
+			       route has a destination that wants re-sends */
+	size_t first, n;    /* that route: dests[first .. first + n) */
+	double next_repeat; /* monotonic */
 };
 
 struct recent {
@@ -69,6 +74,7 @@ struct gateway {
 	size_t ring_head, ring_n;
 	struct htab rc_index; /* ring positions by (episode, status) */
 
+	int any_repeat;       /* some destination wants firing re-sends */
 	_Atomic uint64_t seq; /* next notification sequence number */
 	pthread_mutex_t mu;
 	struct gateway_stats st; /* delivered, failed, retries (mu); the rest gateway thread */
@@ -83,8 +89,8 @@ int gw_restore_open(struct gateway *gw, uint64_t ep, uint64_t fp, double started
 void gw_restore_closed(struct gateway *gw, uint64_t ep);
 
 /* gateway.c */
-/* Queue json for destination d: log "send", then the outbox. */
-int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off);
+/* Queue json for destination d: log "send" (unless a re-send), then the outbox. */
+int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend);
 /* The destinations for owner (the route's, or the fallback for none or an
  * unknown owner): *first, *n. Returns 0 for a known owner, -1 otherwise. */
 int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n);

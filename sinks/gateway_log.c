@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/hash.h"
 #include "core/htab.h"
 #include "core/log.h"
@@ -78,14 +79,8 @@ static struct rec *rec_find(struct recs *r, int op, uint64_t key)
 
 static int rec_add(struct recs *r, const struct rec *x)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct rec *v = realloc(r->v, cap * sizeof *v);
-		if (v == NULL)
-			return -1;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (vec_reserve((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v) != 0)
+		return -1;
 	r->v[r->n] = *x;
 	if (htab_insert(&r->idx, rec_key(x->op, x->key), (uint32_t)r->n, rec_hash, r) != 0)
 		return -1;

@@ -7,8 +7,8 @@
  * Opening replays the log: the episodes still open, the closed ones (as
  * recent transitions) and every "send" without its "done" are handed to the
  * caller, then the log is rewritten with just that (the newest 4,096 closed
- * episodes, the open ones, the unfinished sends; temp file, fsync, rename). A torn last line (a crash in mid-write) is skipped and counted.
- * Appends are buffered; gwlog_sync() makes them durable (fdatasync).
+ * episodes, the open ones, the unfinished sends; temp file, fsync, rename). A torn last line (a crash in
+ * mid-write) is skipped and counted. Appends are buffered; gwlog_sync() makes them durable (fdatasync).
  * @thread every call may come from any thread (one mutex). */
 #ifndef SINKS_GATEWAY_LOG_H
 #define SINKS_GATEWAY_LOG_H

@@ -67,6 +67,10 @@ struct sink_type {
 	void (*send)(void *priv, const struct notification *n, struct sink_result *res);
 	/* Flush buffered output (optional). */
 	int (*flush)(void *priv);
+	/* Seconds between re-sends of a still-firing notification, for
+	 * receivers that expire what they stop hearing about (Alertmanager);
+	 * optional, NULL or 0 = send once. Called on the gateway's thread. */
+	double (*repeat_every)(void *priv);
 	void (*destroy)(void *priv);
 };
 

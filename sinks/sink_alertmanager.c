@@ -196,6 +196,13 @@ static void am_send(void *priv, const struct notification *n, struct sink_result
 	free(text);
 }
 
+/* Re-post a firing alert four times per lease (as Prometheus does). */
+static double am_repeat_every(void *priv)
+{
+	const struct am_sink *s = priv;
+	return s->lease / 4;
+}
+
 const struct sink_type sink_type_alertmanager = {
 	.name = AM_TYPE,
 	.summary = "Prometheus Alertmanager API v2 (settings: url, timeout, lease)",
@@ -204,4 +211,5 @@ const struct sink_type sink_type_alertmanager = {
 	.send = am_send,
 	.flush = NULL,
 	.destroy = am_destroy,
+	.repeat_every = am_repeat_every,
 };

@@ -7,15 +7,9 @@
 #include "sinks/sink.h"
 
 static const struct sink_type *const sink_table[] = {
-	&sink_type_stdout,
-	&sink_type_file,
-	&sink_type_pagerduty,
-	&sink_type_webhook,
-	&sink_type_alertmanager,
-	&sink_type_slack,
-	&sink_type_email,
-	&sink_type_kafka,
-	NULL,
+	&sink_type_stdout,  &sink_type_file,         &sink_type_pagerduty,
+	&sink_type_webhook, &sink_type_alertmanager, &sink_type_slack,
+	&sink_type_email,   &sink_type_kafka,        NULL,
 };
 
 const struct sink_type *sink_find(const char *name)

@@ -43,6 +43,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "sinks/http.h"
+#include "sinks/gateway.h"
 #include "sinks/sink.h"
 
 #define PY     "/usr/bin/python3" /* the Debian python, which has aiosmtpd */
@@ -1024,6 +1025,76 @@ static void test_alertmanager_real(void **state)
 	fix_free(&res);
 }
 
+/* Through the gateway: a firing alert to an Alertmanager destination is
+ * re-posted every lease/4 while its episode is open (gateway_tick, the clock
+ * driven by hand), so Alertmanager keeps it active; after the resolve the
+ * re-posts stop and Alertmanager lets it go. */
+static void test_alertmanager_repost(void **state)
+{
+	struct fix fire, res;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	char err[512], url[128];
+	(void)state;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/", am_port);
+	struct kv kv[2] = {{"url", url, "owners.yml:4:9"}, {"lease", "1m", "owners.yml:5:9"}};
+	struct destination_cfg dc = {
+		.type = (char *)"alertmanager", .kv = kv, .nkv = 2, .where = (char *)"owners.yml:3:7"};
+	struct owner ow = {
+		.name = (char *)"storage", .where = (char *)"owners.yml:1:3", .dests = &dc, .ndests = 1};
+	struct ruleset rs;
+	memset(&rs, 0, sizeof rs);
+	rs.owners = &ow;
+	rs.nowners = 1;
+	assert_int_equal(gateway_create(&rs, NULL, &gw, err, sizeof err), 0);
+
+	double now = clock_wall();
+	fix_make(&fire, ALERT_FIRING, now);
+	fire.ev.series = "disk.write_latency{cluster=eu-1,host=db7}";
+	fix_make(&res, ALERT_RESOLVED, now);
+	res.ev.series = fire.ev.series;
+	clock_fake_set(1000.0, now);
+	assert_int_equal(gateway_submit(gw, &fire.ev), 0);
+	assert_int_equal(gateway_drain(gw, 10), 0);
+	gateway_tick(gw); /* not due yet */
+	clock_fake_advance(14.0);
+	gateway_tick(gw); /* 14 s < lease/4 = 15 s */
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.resends, 0);
+	clock_fake_advance(2.0);
+	gateway_tick(gw);
+	clock_fake_advance(16.0);
+	gateway_tick(gw);
+	assert_int_equal(gateway_drain(gw, 10), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.resends, 2);
+	assert_int_equal(st.delivered, 3);
+	json_t *a = am_find("?active=true", fire.ev.series);
+	assert_non_null(a);
+	json_decref(a);
+	assert_int_equal(gateway_submit(gw, &res.ev), 0);
+	clock_fake_advance(60.0);
+	gateway_tick(gw); /* closed: nothing more */
+	assert_int_equal(gateway_drain(gw, 10), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.resends, 2);
+	assert_int_equal(st.delivered, 4);
+	clock_fake_off();
+	int gone = 0;
+	for (int i = 0; i < 50 && !gone; i++) {
+		a = am_find("?active=true", fire.ev.series);
+		gone = a == NULL;
+		json_decref(a);
+		if (!gone)
+			sleep_ms(100);
+	}
+	assert_true(gone);
+	gateway_destroy(gw);
+	fix_free(&fire);
+	fix_free(&res);
+}
+
 /* ---- a real SMTP server ---- */
 
 static char *slurp(const char *path)
@@ -1203,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_http_verdicts),
 		cmocka_unit_test(test_secrets_never_leak),
 		cmocka_unit_test(test_alertmanager_real),
+		cmocka_unit_test(test_alertmanager_repost),
 		cmocka_unit_test(test_email_real),
 		cmocka_unit_test(test_kafka_real),
 	};
