@@ -16,7 +16,8 @@
  * log info), timestamp (RFC 3339 data time), component = series name, group
  * = owner, class = "<detector> anomaly", custom_details with the why,
  * links with the runbook, client "vigil" (client_url = the external URL
- * when set). PagerDuty answers 202; 400 is dropped, 429 and 5xx retried.
+ * when set). PagerDuty answers 202; 400 is dropped, 429 and 5xx retried
+ * (429 not sooner than PD_THROTTLE_WAIT).
  * @thread see sinks/sink.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include "core/secret.h"
 #include "core/timefmt.h"
 #include "sinks/http.h"
+
+#define PD_THROTTLE_WAIT 30.0 /* seconds: the least wait after a 429 */
 
 #define PD_TYPE        "pagerduty"
 #define PD_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
@@ -217,6 +220,10 @@ static void pd_send(void *priv, const struct notification *n, struct sink_result
 		return;
 	}
 	http_post_json(s->http, s->url, text, strlen(text), res);
+	/* PagerDuty throttles per routing key (~120 events/min) and rarely says
+	 * for how long: wait at least 30 s, as it suggests */
+	if (res->status == 429 && res->retry_after < PD_THROTTLE_WAIT)
+		res->retry_after = PD_THROTTLE_WAIT;
 	secret_scrub(text, s->routing_key); /* wiped before it goes back to the heap */
 	free(text);
 }

@@ -826,6 +826,14 @@ static void test_http_verdicts(void **state)
 	assert_int_equal(r.status, 429);
 	assert_true(fabs(r.retry_after - 2) < 1e-9);
 	sink_find("webhook")->destroy(e429);
+	/* PagerDuty's throttle: never sooner than 30 s, whatever it says */
+	void *p429 =
+		dest_new("pagerduty", NULL, err, sizeof err, 1, 2, url_of("/e429"), "routing_key=" PD_KEY);
+	r = do_send("pagerduty", p429, &fire.n);
+	assert_int_equal(r.verdict, SINK_RETRY);
+	assert_int_equal(r.status, 429);
+	assert_true(fabs(r.retry_after - 30) < 1e-9);
+	sink_find("pagerduty")->destroy(p429);
 
 	void *e400 = dest_new("webhook", NULL, err, sizeof err, 1, 1, url_of("/e400"));
 	r = do_send("webhook", e400, &fire.n);
