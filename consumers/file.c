@@ -5,6 +5,7 @@
  * Positions are 1-based line numbers; the source is the path. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,9 @@ static int open_file(struct file_consumer *f)
 		close_file(f);
 		return -1;
 	}
+	/* only this thread reads it: no stdio locking per line (the process
+	 * has delivery threads, which turns glibc's locking on) */
+	__fsetlocking(f->in, FSETLOCKING_BYCALLER);
 	f->line = 0;
 	return 0;
 }
