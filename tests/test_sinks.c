@@ -1103,6 +1103,62 @@ static void test_alertmanager_repost(void **state)
 	fix_free(&res);
 }
 
+/* A hanging receiver delays only its own destination: another owner's
+ * notifications, decided after the hanging one, are delivered at once, and
+ * the gateway's caller is never blocked. */
+static void test_hanging_destination_isolated(void **state)
+{
+	struct fix a, b;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	char err[512], path[320], hang[160];
+	(void)state;
+
+	snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", recv_port);
+	snprintf(path, sizeof path, "%s/isolated.jsonl", tmpdir);
+	struct kv kva[2] = {{"url", hang, "owners.yml:4:9"}, {"timeout", "3s", "owners.yml:5:9"}};
+	struct kv kvb[1] = {{"path", path, "owners.yml:9:9"}};
+	struct destination_cfg da = {
+		.type = (char *)"webhook", .kv = kva, .nkv = 2, .where = (char *)"owners.yml:3:7"};
+	struct destination_cfg db = {
+		.type = (char *)"file", .kv = kvb, .nkv = 1, .where = (char *)"owners.yml:8:7"};
+	struct owner ow[2] = {
+		{.name = (char *)"slowteam", .where = (char *)"owners.yml:1:3", .dests = &da, .ndests = 1},
+		{.name = (char *)"storage", .where = (char *)"owners.yml:6:3", .dests = &db, .ndests = 1}};
+	struct ruleset rs;
+	memset(&rs, 0, sizeof rs);
+	rs.owners = ow;
+	rs.nowners = 2;
+	assert_int_equal(gateway_create(&rs, NULL, &gw, err, sizeof err), 0);
+	double now = clock_wall();
+	fix_make(&a, ALERT_FIRING, now);
+	a.ev.owner = "slowteam";
+	a.ev.series = "slow.metric{host=a}";
+	fix_make(&b, ALERT_FIRING, now);
+	double t0 = clock_mono();
+	assert_int_equal(gateway_submit(gw, &a.ev), 0); /* its receiver hangs */
+	assert_int_equal(gateway_submit(gw, &b.ev), 0);
+	assert_true(clock_mono() - t0 < 0.5); /* deciding never waits for a receiver */
+	int seen = 0;
+	for (int i = 0; i < 100 && !seen; i++) {
+		FILE *f = fopen(path, "r");
+		char line[64];
+		seen = f && fgets(line, sizeof line, f) != NULL;
+		if (f)
+			fclose(f);
+		if (!seen)
+			sleep_ms(10);
+	}
+	assert_true(seen);
+	assert_true(clock_mono() - t0 < 1.5); /* long before the 3 s timeout */
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.delivered, 1);
+	assert_int_equal(st.pending, 1); /* the hanging one, still trying */
+	gateway_destroy(gw);             /* a send in progress finishes (timeout) first */
+	fix_free(&a);
+	fix_free(&b);
+}
+
 /* ---- a real SMTP server ---- */
 
 static char *slurp(const char *path)
@@ -1283,6 +1339,7 @@ int main(void)
 		cmocka_unit_test(test_secrets_never_leak),
 		cmocka_unit_test(test_alertmanager_real),
 		cmocka_unit_test(test_alertmanager_repost),
+		cmocka_unit_test(test_hanging_destination_isolated),
 		cmocka_unit_test(test_email_real),
 		cmocka_unit_test(test_kafka_real),
 	};
