@@ -21,7 +21,12 @@ struct gateway_intake {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *q;
 	struct gateway *gw;
-	rd_kafka_t *prod;    /* dead letters of malformed events; NULL without a dead_letter_topic */
+	rd_kafka_t *prod;   /* the snapshots on the gateway state topic, and dead letters */
+	rd_kafka_t *reader; /* group-less: reads snapshots back when partitions are assigned */
+	int32_t state_nparts;
+	uint64_t state_fail; /* snapshot messages the broker refused (delivery reports) */
+	uint64_t changes;    /* gateway activity at the last snapshot (a sum of its counters) */
+	double next_ckpt;
 	struct hset seen[2]; /* two generations: [0] current, [1] previous */
 	size_t gen_max;
 	struct kafka_counters *ctr;
@@ -35,10 +40,11 @@ struct gateway_intake {
 	struct complain bad_complain;
 };
 
-/* One alerts-topic partition: the next offset to read and the last commit. */
+/* One owned alerts-topic partition: the next offset to read, the offset
+ * its newest durable snapshot covers, and the last commit. */
 struct ipart {
 	int32_t part;
-	int64_t next, committed;
+	int64_t next, ckpt_next, committed;
 };
 
 static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
@@ -48,25 +54,103 @@ static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
 			return &g->parts[i];
 	if (vec_reserve((void **)&g->parts, &g->capparts, g->nparts + 1, sizeof *g->parts) != 0)
 		return NULL;
-	g->parts[g->nparts] = (struct ipart){part, -1, -1};
+	g->parts[g->nparts] = (struct ipart){part, -1, -1, -1};
 	return &g->parts[g->nparts++];
 }
 
-/* Commit, per partition, the offset below which every message is finished:
- * read, and each notification it became delivered or dead-lettered. A
- * member that takes the partition over later re-reads the rest (and the
- * receivers drop what was delivered twice by its dedup key). */
-static void commit_finished(struct gateway_intake *g, int async)
+static int in_list(const rd_kafka_topic_partition_list_t *l, int32_t part)
 {
+	if (l == NULL)
+		return 1;
+	for (int i = 0; i < l->cnt; i++)
+		if (l->elems[i].partition == part)
+			return 1;
+	return 0;
+}
+
+static uint64_t activity(struct gateway *gw)
+{
+	struct gateway_stats st;
+	gateway_get_stats(gw, &st);
+	return st.received + st.notifications + st.delivered + st.failed + st.restored;
+}
+
+/* Snapshot the owned partitions in `only` (NULL = all) to the gateway state
+ * topic (sinks/gateway_state.c) and wait for the broker to have them; each
+ * then covers its partition up to `next`. 0, or -VIGIL_EIO when not every
+ * snapshot was acknowledged (nothing is taken as covered then). */
+static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_list_t *only, const char *why)
+{
+	uint64_t fail_before = g->state_fail;
+	int64_t covers[1024];
+	size_t n = 0, bytes = 0;
+	int rc = 0;
+
+	if (g->prod == NULL || g->gw == NULL || g->state_nparts <= 0)
+		return -VIGIL_EIO; /* not started */
+
+	for (size_t i = 0; i < g->nparts && i < 1024; i++) {
+		struct ipart *p = &g->parts[i];
+		covers[i] = -1;
+		if (!in_list(only, p->part) || p->next < 0)
+			continue;
+		json_t *snap = gateway_export(g->gw, p->part);
+		char *blob = snap ? json_dumps(snap, JSON_COMPACT) : NULL;
+		json_decref(snap);
+		if (blob == NULL) {
+			rc = -VIGIL_ENOMEM;
+			continue;
+		}
+		struct kafka_ckpt k = {.next = p->next, .blob = (uint8_t *)blob, .bloblen = strlen(blob)};
+		size_t b = 0;
+		int wrc = kafka_ckpt_write(g->prod, g->cfg->gateway_state_topic, p->part % g->state_nparts,
+					   g->cfg->alerts_topic, p->part, &k, &b);
+		free(blob);
+		if (wrc != 0) {
+			LOG_WARN(COMP, "event=gateway_checkpoint_failed partition=%" PRId32 " err=\"%s\"",
+				 p->part, vigil_strerror(wrc));
+			rc = wrc;
+			continue;
+		}
+		covers[i] = p->next;
+		bytes += b;
+		n++;
+	}
+	if (n == 0)
+		return rc;
+	if (rd_kafka_flush(g->prod, 5000) != 0 || rd_kafka_outq_len(g->prod) > 0 ||
+	    g->state_fail != fail_before) {
+		LOG_WARN(COMP, "event=gateway_checkpoint_unacknowledged why=%s partitions=%zu", why, n);
+		return -VIGIL_EIO;
+	}
+	for (size_t i = 0; i < g->nparts && i < 1024; i++)
+		if (covers[i] >= 0)
+			g->parts[i].ckpt_next = covers[i];
+	LOG_DBG(COMP, "event=gateway_checkpoint why=%s partitions=%zu bytes=%zu", why, n, bytes);
+	return rc;
+}
+
+/* Commit, per partition in `only` (NULL = all), the offset below which
+ * nothing is lost if this process dies: what its newest snapshot covers
+ * (the snapshot carries the unfinished notifications), or else the offset
+ * below which every notification has finished. */
+static void commit_safe(struct gateway_intake *g, const rd_kafka_topic_partition_list_t *only, int async)
+{
+	if (g->gw == NULL)
+		return;
 	rd_kafka_topic_partition_list_t *l =
 		rd_kafka_topic_partition_list_new((int)(g->nparts ? g->nparts : 1));
 	if (l == NULL)
 		return;
 	for (size_t i = 0; i < g->nparts; i++) {
 		struct ipart *p = &g->parts[i];
+		if (!in_list(only, p->part))
+			continue;
 		int64_t off = p->next, pend = gateway_min_pending(g->gw, p->part);
 		if (pend < off)
 			off = pend;
+		if (p->ckpt_next > off)
+			off = p->ckpt_next;
 		if (off >= 0 && off > p->committed)
 			rd_kafka_topic_partition_list_add(l, g->cfg->alerts_topic, p->part)->offset = off;
 	}
@@ -81,8 +165,57 @@ static void commit_finished(struct gateway_intake *g, int async)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Assignments as given; on a revoke, commit what finished in the revoked
- * partitions and forget them (their new owner continues from there). */
+/* Take partition part over: the newest snapshot on the gateway state topic,
+ * if any, into the gateway. */
+static void restore(struct gateway_intake *g, int32_t part)
+{
+	struct kafka_ckpt k;
+	int found = 0;
+	double t0 = clock_mono();
+	struct ipart *p = ipart_of(g, part);
+	memset(&k, 0, sizeof k);
+	if (g->reader == NULL || g->gw == NULL || g->state_nparts <= 0)
+		return;
+	int rc = kafka_ckpt_read(g->reader, g->cfg->gateway_state_topic, part % g->state_nparts,
+				 g->cfg->alerts_topic, part, 10000, NULL, &k, &found);
+	if (rc != 0) {
+		LOG_ERR(COMP,
+			"event=gateway_restore_failed partition=%" PRId32
+			" err=\"%s\": continuing without its snapshot (its open episodes are unknown here)",
+			part, vigil_strerror(rc));
+		return;
+	}
+	if (found) {
+		json_error_t je;
+		json_t *snap = json_loadb((const char *)k.blob, k.bloblen, 0, &je);
+		if (snap == NULL || gateway_import(g->gw, part, snap) != 0)
+			LOG_ERR(COMP,
+				"event=gateway_restore_failed partition=%" PRId32 " err=\"bad snapshot\"",
+				part);
+		json_decref(snap);
+		if (p) {
+			p->next = p->ckpt_next = k.next;
+		}
+	}
+	LOG_INFO(COMP,
+		 "event=gateway_partition_assigned partition=%" PRId32 " snapshot=%s next=%" PRId64
+		 " ms=%.1f",
+		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, (clock_mono() - t0) * 1e3);
+	kafka_ckpt_free(&k);
+}
+
+/* Delivery reports of the producer: count refused snapshots. */
+static void intake_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct gateway_intake *g = opaque;
+	(void)rk;
+	if (m->err && (uintptr_t)m->_private == KAFKA_MSG_STATE)
+		g->state_fail++;
+}
+
+/* Assignments: each partition's snapshot is restored before its messages
+ * flow. A revoke (a hand-over) snapshots and commits the revoked partitions,
+ * then forgets them: their new owner continues from the snapshot. */
 static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			     void *opaque)
 {
@@ -90,20 +223,30 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	rd_kafka_error_t *e = NULL;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (int i = 0; i < parts->cnt; i++)
+			restore(g, parts->elems[i].partition);
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
 			rd_kafka_assign(rk, parts);
+		if (e) {
+			LOG_ERR(COMP, "event=gateway_rebalance_failed err=\"%s\"", rd_kafka_error_string(e));
+			rd_kafka_error_destroy(e);
+		}
 		return;
 	}
-	if (!rd_kafka_assignment_lost(rk))
-		commit_finished(g, 0);
-	for (int i = 0; i < parts->cnt; i++)
+	if (!rd_kafka_assignment_lost(rk)) {
+		checkpoint(g, parts, "revoke");
+		commit_safe(g, parts, 0);
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		gateway_release(g->gw, parts->elems[i].partition);
 		for (size_t k = 0; k < g->nparts; k++)
 			if (g->parts[k].part == parts->elems[i].partition) {
 				g->parts[k] = g->parts[--g->nparts];
 				break;
 			}
+	}
 	if (coop)
 		e = rd_kafka_incremental_unassign(rk, parts);
 	else
@@ -119,31 +262,32 @@ void gateway_intake_close(struct gateway_intake *g)
 	if (g == NULL)
 		return;
 	if (g->gw) {
-		/* give pending deliveries a chance, then commit what finished */
+		/* give pending deliveries a chance; what is left goes into the
+		 * partitions' last snapshots */
 		size_t left = gateway_drain(g->gw, g->drain_timeout);
 		if (left)
 			LOG_WARN(COMP,
-				 "event=gateway_stopping_with_pending pending=%zu: their alerts stay "
-				 "uncommitted "
-				 "and are delivered by the next gateway",
+				 "event=gateway_stopping_with_pending pending=%zu: kept in the partitions' "
+				 "snapshots for the next owner",
 				 left);
+	}
+	if (g->rk) {
+		if (g->q)
+			rd_kafka_queue_destroy(g->q);
+		/* the final revoke snapshots, commits and releases every partition */
+		rd_kafka_consumer_close(g->rk);
+		rd_kafka_destroy(g->rk);
 	}
 	if (g->prod) {
 		rd_kafka_flush(g->prod, 5000);
 		rd_kafka_destroy(g->prod);
 	}
-	if (g->rk) {
-		if (g->gw)
-			commit_finished(g, 0);
-		if (g->q)
-			rd_kafka_queue_destroy(g->q);
-		rd_kafka_consumer_close(g->rk);
-		rd_kafka_destroy(g->rk);
+	if (g->reader) {
+		rd_kafka_consumer_close(g->reader);
+		rd_kafka_destroy(g->reader);
 	}
-	if (g->gw) {
-		gateway_flush(g->gw);
+	if (g->gw)
 		gateway_destroy(g->gw);
-	}
 	hset_clear(&g->seen[0]);
 	hset_clear(&g->seen[1]);
 	free(g->batch);
@@ -177,9 +321,20 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	}
 	if ((rc = kafka_client(c, "gateway", RD_KAFKA_CONSUMER, g, intake_rebalance, NULL, &g->rk)) != 0)
 		goto fail;
-	if (c->dead_letter_topic &&
-	    (rc = kafka_client(c, "producer", RD_KAFKA_PRODUCER, g, NULL, NULL, &g->prod)) != 0)
+	if ((rc = kafka_client(c, "producer", RD_KAFKA_PRODUCER, g, NULL, intake_dr, &g->prod)) != 0 ||
+	    (rc = kafka_client(c, "reader", RD_KAFKA_CONSUMER, g, NULL, NULL, &g->reader)) != 0)
 		goto fail;
+	for (int tries = 0;
+	     kafka_partition_count(g->prod, c->gateway_state_topic, 5000, &g->state_nparts) != 0; tries++) {
+		if (tries >= 5) {
+			LOG_ERR(COMP,
+				"event=startup_failed err=\"cannot read metadata of the gateway state topic "
+				"%s\"",
+				c->gateway_state_topic);
+			rc = -VIGIL_EIO;
+			goto fail;
+		}
+	}
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -211,7 +366,7 @@ static void intake_bad(struct gateway_intake *g, const rd_kafka_message_t *m, co
 			 "event=gateway_bad_alert topic=%s partition=%" PRId32 " offset=%" PRId64
 			 " err=\"%s\"",
 			 rd_kafka_topic_name(m->rkt), m->partition, m->offset, err);
-	if (g->prod == NULL || g->cfg->dead_letter_topic == NULL)
+	if (g->cfg->dead_letter_topic == NULL)
 		return;
 	rd_kafka_headers_t *h = rd_kafka_headers_new(3);
 	snprintf(src, sizeof src, "%s/%" PRId32, rd_kafka_topic_name(m->rkt), m->partition);
@@ -301,8 +456,14 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->nlat_src = 0;
 	}
 	double now = clock_mono();
+	if (now >= g->next_ckpt) {
+		uint64_t act = activity(g->gw);
+		if (act != g->changes && checkpoint(g, NULL, "interval") == 0)
+			g->changes = act;
+		g->next_ckpt = now + g->cfg->checkpoint_interval;
+	}
 	if (now >= g->next_commit) {
-		commit_finished(g, 1);
+		commit_safe(g, NULL, 1);
 		g->next_commit = now + 1.0;
 	}
 	return n > 0 ? (int)n : 0;

@@ -1,10 +1,14 @@
 /* The gateway's intake: its own consumer group on the alerts topic
  * (sinks/alert_topic.h), feeding the central gateway (sinks/gateway.h) and
  * dropping duplicates by alert id + fingerprint (two generations of
- * remembered keys). About once a second it commits, per partition, the
- * offset below which every message is finished (each of its notifications
- * delivered or dead-lettered), so a gateway that dies with deliveries
- * pending leaves them to the member that takes its partitions over.
+ * remembered keys). Its state is partitioned like its input: every
+ * checkpoint_interval it writes, per owned alerts-topic partition, a snapshot
+ * of that partition's open episodes, recent transitions and unfinished
+ * notifications to the gateway state topic (sinks/gateway_state.c through
+ * core/kafka_ckpt), and commits an offset only once the snapshot that covers
+ * it is acknowledged (or every notification below it has finished). A member
+ * that is assigned a partition restores its newest snapshot first, so
+ * deliveries pending on a member that died are finished by its successor.
  * @thread the caller's; one thread owns an intake. */
 #ifndef CONSUMERS_GATEWAY_INTAKE_H
 #define CONSUMERS_GATEWAY_INTAKE_H

@@ -22,6 +22,11 @@ double clock_mono(void)
 	return read_clock(CLOCK_MONOTONIC);
 }
 
+double clock_mono_real(void)
+{
+	return read_clock(CLOCK_MONOTONIC);
+}
+
 double clock_wall(void)
 {
 	if (atomic_load_explicit(&fake_on, memory_order_relaxed))

@@ -11,6 +11,10 @@ double clock_mono(void);
  * data time of points that carry none). */
 double clock_wall(void);
 
+/* The real monotonic clock, never faked: for waits on condition variables
+ * (CLOCK_MONOTONIC), which run on real time whatever a test does. */
+double clock_mono_real(void);
+
 /* Tests: freeze both clocks at the given values (clock_wall() returns wall,
  * clock_mono() returns mono) until clock_fake_off(). clock_fake_advance()
  * moves both forward by dt seconds. */

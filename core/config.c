@@ -11,6 +11,7 @@
  *   rules: [data/demo/rules]
  *   owners: data/demo/owners.yaml
  *   gateway_group: vigil-gateway # default <group.id>-gateway
+ *   gateway_state_topic: alerts.state  # default <alerts_topic>.state
  *   checkpoint_interval: 5s
  *   stats_interval: 10s
  *   batch_size: 1000
@@ -33,6 +34,7 @@ static const char *const top_keys[] = {"kafka",
 				       "rules",
 				       "owners",
 				       "gateway_group",
+				       "gateway_state_topic",
 				       "checkpoint_interval",
 				       "stats_interval",
 				       "batch_size",
@@ -48,6 +50,7 @@ enum {
 	TK_RULES,
 	TK_OWNERS,
 	TK_GW_GROUP,
+	TK_GW_STATE,
 	TK_CHECKPOINT,
 	TK_STATS,
 	TK_BATCH,
@@ -159,6 +162,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 	case TK_RULES: return vy_strlist(y, vn, name, &c->rules, &c->nrules);
 	case TK_OWNERS: return vy_dup(y, vn, name, 0, &c->owners);
 	case TK_GW_GROUP: return vy_dup(y, vn, name, 0, &c->gateway_group);
+	case TK_GW_STATE: return vy_dup(y, vn, name, 0, &c->gateway_state_topic);
 	case TK_CHECKPOINT: return vy_duration(y, vn, name, 0.05, 3600, &c->checkpoint_interval);
 	case TK_STATS: return vy_duration(y, vn, name, 0, 86400, &c->stats_interval);
 	case TK_BATCH:
@@ -244,6 +248,7 @@ int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t e
 	}
 	if ((rc = set_default2(&y, &c->state_topic, c->topics[0], ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->alerts_topic, "alerts", "")) != 0 ||
+	    (rc = set_default2(&y, &c->gateway_state_topic, c->alerts_topic, ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->format, "auto", "")) != 0 ||
 	    (rc = set_default2(&y, &c->gateway_group, kafka_cfg_prop(c, "group.id"), "-gateway")) != 0)
 		goto fail;
@@ -276,6 +281,7 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	free(c->dead_letter_topic);
 	free(c->owners);
 	free(c->gateway_group);
+	free(c->gateway_state_topic);
 	free(c);
 }
 

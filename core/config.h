@@ -30,8 +30,9 @@ struct kafka_cfg {
 	char *dead_letter_topic; /* may be NULL: poison is then only counted and logged */
 	char **rules;
 	size_t nrules;
-	char *owners;               /* may be NULL */
-	char *gateway_group;        /* group.id of the gateway; default "<group.id>-gateway" */
+	char *owners;              /* may be NULL */
+	char *gateway_group;       /* group.id of the gateway; default "<group.id>-gateway" */
+	char *gateway_state_topic; /* the gateway's per-partition snapshots; default "<alerts_topic>.state" */
 	double checkpoint_interval; /* seconds, default 5 */
 	double stats_interval;      /* seconds between stats log lines, default 10; 0 = off */
 	int batch_size;             /* consume_batch_queue size, default 1000 */

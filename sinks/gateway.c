@@ -194,6 +194,15 @@ int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t 
 	return r ? 0 : -1;
 }
 
+const char *gw_owner_name(const struct gateway *gw, const char *owner)
+{
+	struct route key = {.owner = owner};
+	const struct route *r =
+		owner && gw->nroutes ? bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp)
+				     : NULL;
+	return r ? r->owner : NULL;
+}
+
 /* ---- queueing, dead letters, meta-alerts ---- */
 
 int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)

@@ -98,6 +98,20 @@ void gateway_tick(struct gateway *gw);
  * INT64_MAX when none. */
 int64_t gateway_min_pending(struct gateway *gw, int32_t part);
 void gateway_get_stats(struct gateway *gw, struct gateway_stats *out);
+
+/* The Kafka deployment (sinks/gateway_state.c): the state that belongs to
+ * one alerts-topic partition, for a member that takes it over.
+ * gateway_export: open episodes (with what re-sends need), recent
+ * transitions and unfinished notifications of partition part, as a JSON
+ * snapshot (caller json_decref's; NULL on allocation failure).
+ * gateway_import: take partition part over from a snapshot (NULL: nothing
+ * known); its notifications are queued again. 0 or -VIGIL_EINVAL (not a
+ * snapshot) / -VIGIL_ENOMEM.
+ * gateway_release: forget partition part: its open episodes and its queued
+ * notifications (a send in progress finishes). */
+json_t *gateway_export(struct gateway *gw, int32_t part);
+int gateway_import(struct gateway *gw, int32_t part, json_t *snap);
+void gateway_release(struct gateway *gw, int32_t part);
 /* Stop delivering (a send in progress finishes), flush the log, free.
  * Queued notifications stay in the log for the next start. */
 void gateway_destroy(struct gateway *gw);

@@ -49,7 +49,7 @@ static int fp_eq(const void *ctx, uint32_t id, const void *key)
 	return gw->eps[id].fp == *(const uint64_t *)key;
 }
 
-static struct open_ep *ep_find(struct gateway *gw, uint64_t ep)
+struct open_ep *gw_ep_find(struct gateway *gw, uint64_t ep)
 {
 	uint32_t id = htab_find(&gw->ep_index, hash_mix(ep), ep_eq, ep_hash, gw, &ep);
 	return id == HTAB_NONE ? NULL : &gw->eps[id];
@@ -61,7 +61,7 @@ static int fp_open(struct gateway *gw, uint64_t fp)
 }
 
 /* Insert (ep not present). 0 or -VIGIL_ENOMEM (nothing changed). */
-static int ep_insert(struct gateway *gw, const struct open_ep *rec)
+int gw_ep_insert(struct gateway *gw, const struct open_ep *rec)
 {
 	if (gw->nep == gw->epcap) {
 		size_t ncap = gw->epcap ? gw->epcap * 2 : 64;
@@ -91,7 +91,7 @@ static void unindex(struct gateway *gw, uint32_t id)
 
 /* Remove e; the last record moves into its place (re-indexed; the slots
  * freed by the removals make room, so the inserts cannot fail). */
-static void ep_remove(struct gateway *gw, struct open_ep *e)
+void gw_ep_remove(struct gateway *gw, struct open_ep *e)
 {
 	uint32_t id = (uint32_t)(e - gw->eps), last = (uint32_t)(gw->nep - 1);
 	free(e->text);
@@ -128,12 +128,12 @@ static int rc_eq(const void *ctx, uint32_t id, const void *key)
 
 static int rc_find(struct gateway *gw, uint64_t ep, uint8_t status)
 {
-	struct recent k = {ep, status};
+	struct recent k = {ep, status, -1};
 	return htab_find(&gw->rc_index, rc_key(ep, status), rc_eq, rc_hash, gw, &k) != HTAB_NONE;
 }
 
 /* Remember (ep, status); evicts the oldest pair when GW_RECENT are held. */
-static void rc_add(struct gateway *gw, uint64_t ep, uint8_t status)
+void gw_recent_add(struct gateway *gw, uint64_t ep, uint8_t status, int32_t part)
 {
 	size_t at;
 
@@ -147,7 +147,7 @@ static void rc_add(struct gateway *gw, uint64_t ep, uint8_t status)
 		at = (gw->ring_head + gw->ring_n) % GW_RECENT;
 		gw->ring_n++;
 	}
-	gw->ring[at] = (struct recent){ep, status};
+	gw->ring[at] = (struct recent){ep, status, part};
 	/* cannot fail: the index was sized for GW_RECENT at creation */
 	htab_insert(&gw->rc_index, rc_key(ep, status), (uint32_t)at, rc_hash, gw);
 }
@@ -159,7 +159,7 @@ int gw_episodes_init(struct gateway *gw)
 	htab_init(&gw->rc_index);
 	/* size the recent index once so that rc_add never allocates */
 	for (uint32_t i = 0; i < GW_RECENT; i++) {
-		gw->ring[i] = (struct recent){i, 0};
+		gw->ring[i] = (struct recent){i, 0, -1};
 		if (htab_insert(&gw->rc_index, rc_key(i, 0), i, rc_hash, gw) != 0)
 			return -VIGIL_ENOMEM;
 	}
@@ -180,17 +180,17 @@ void gw_episodes_fini(struct gateway *gw)
 
 int gw_restore_open(struct gateway *gw, uint64_t ep, uint64_t fp, double started, int64_t start_pos)
 {
-	struct open_ep rec = {.ep = ep, .fp = fp, .started = started, .start_pos = start_pos};
-	if (ep_find(gw, ep))
+	struct open_ep rec = {.ep = ep, .fp = fp, .part = -1, .started = started, .start_pos = start_pos};
+	if (gw_ep_find(gw, ep))
 		return 0;
-	rc_add(gw, ep, ALERT_FIRING);
-	return ep_insert(gw, &rec);
+	gw_recent_add(gw, ep, ALERT_FIRING, -1);
+	return gw_ep_insert(gw, &rec);
 }
 
 void gw_restore_closed(struct gateway *gw, uint64_t ep)
 {
-	rc_add(gw, ep, ALERT_FIRING);
-	rc_add(gw, ep, ALERT_RESOLVED);
+	gw_recent_add(gw, ep, ALERT_FIRING, -1);
+	gw_recent_add(gw, ep, ALERT_RESOLVED, -1);
 }
 
 /* ---- submit ---- */
@@ -275,7 +275,7 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 	fpv = strtoull(fp, NULL, 16);
 	epv = strtoull(ep, NULL, 16);
 	uint8_t status = (uint8_t)ev->status;
-	struct open_ep *open = ep_find(gw, epv);
+	struct open_ep *open = gw_ep_find(gw, epv);
 
 	if (ev->status == ALERT_FIRING) {
 		if (open || rc_find(gw, epv, status) || rc_find(gw, epv, ALERT_RESOLVED)) {
@@ -297,8 +297,12 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 		char *text = render(ev);
 		if (!text)
 			return -VIGIL_ENOMEM;
-		struct open_ep rec = {
-			.ep = epv, .fp = fpv, .started = ev->started, .start_pos = ev->start_pos};
+		struct open_ep rec = {.ep = epv,
+				      .fp = fpv,
+				      .part = part,
+				      .owner = gw_owner_name(gw, ev->owner),
+				      .started = ev->started,
+				      .start_pos = ev->start_pos};
 		for (size_t i = first; gw->any_repeat && i < first + n && rec.text == NULL; i++)
 			if (gw->dests[i].repeat > 0) {
 				rec.text = strdup(text); /* re-sent by gateway_tick */
@@ -306,12 +310,12 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 				rec.n = n;
 				rec.next_repeat = clock_mono() + gw->dests[i].repeat;
 			}
-		if (ep_insert(gw, &rec) != 0) {
+		if (gw_ep_insert(gw, &rec) != 0) {
 			free(rec.text);
 			free(text);
 			return -VIGIL_ENOMEM;
 		}
-		rc_add(gw, epv, status);
+		gw_recent_add(gw, epv, status, part);
 		if (gw->log)
 			gwlog_open_ep(gw->log, epv, fpv, ev->started, ev->start_pos);
 		gw->st.fired++;
@@ -331,8 +335,8 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 	if (!text)
 		return -VIGIL_ENOMEM;
 	if (open)
-		ep_remove(gw, open);
-	rc_add(gw, epv, status);
+		gw_ep_remove(gw, open);
+	gw_recent_add(gw, epv, status, part);
 	if (gw->log)
 		gwlog_close_ep(gw->log, epv, fpv);
 	gw->st.resolved++;

@@ -39,6 +39,8 @@ struct route {
 struct open_ep {
 	uint64_t ep; /* key */
 	uint64_t fp;
+	int32_t part;      /* alerts-topic partition it came from; -1 = none */
+	const char *owner; /* borrowed from the ruleset, or NULL (unknown owner) */
 	double started;
 	int64_t start_pos;
 	char *text;         /* owned: the firing notification, kept only when its
@@ -50,6 +52,7 @@ struct open_ep {
 struct recent {
 	uint64_t ep;
 	uint8_t status;
+	int32_t part; /* as open_ep.part */
 };
 
 struct gateway {
@@ -84,9 +87,14 @@ struct gateway {
 /* gateway_decide.c */
 int gw_episodes_init(struct gateway *gw);
 void gw_episodes_fini(struct gateway *gw);
-/* Restore (from the log): an open episode, a closed one. */
+/* Restore (from the log or a partition snapshot): an open episode, a
+ * closed one, a recent transition. */
 int gw_restore_open(struct gateway *gw, uint64_t ep, uint64_t fp, double started, int64_t start_pos);
 void gw_restore_closed(struct gateway *gw, uint64_t ep);
+void gw_recent_add(struct gateway *gw, uint64_t ep, uint8_t status, int32_t part);
+struct open_ep *gw_ep_find(struct gateway *gw, uint64_t ep);
+int gw_ep_insert(struct gateway *gw, const struct open_ep *rec);
+void gw_ep_remove(struct gateway *gw, struct open_ep *e);
 
 /* gateway.c */
 /* Queue json for destination d: log "send" (unless a re-send), then the outbox. */
@@ -94,5 +102,7 @@ int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int
 /* The destinations for owner (the route's, or the fallback for none or an
  * unknown owner): *first, *n. Returns 0 for a known owner, -1 otherwise. */
 int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n);
+/* The ruleset's copy of an owner's name, or NULL when the owner is unknown. */
+const char *gw_owner_name(const struct gateway *gw, const char *owner);
 
 #endif

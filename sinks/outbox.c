@@ -85,12 +85,10 @@ static void abs_time(double mono, struct timespec *ts)
 		ts->tv_nsec = 999999999L;
 }
 
+/* real monotonic time: condvars wait on it even when tests fake clock_mono() */
 static double mono_now(void)
 {
-	/* real monotonic time: condvars wait on it even when tests fake clock_mono() */
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return clock_mono_real();
 }
 
 static void entry_free(struct entry *e)
@@ -303,6 +301,47 @@ int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *jso
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&ob->mu);
 	return 0;
+}
+
+void outbox_export(struct outbox *ob, int32_t part,
+		   void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at),
+		   void *ctx)
+{
+	pthread_mutex_lock(&ob->mu);
+	for (size_t i = 0; i < ob->ndests; i++)
+		for (const struct entry *e = ob->q[i].head; e; e = e->next)
+			if (e->tag_part == part)
+				fn(ctx, i, e->seq, e->json, e->decided_at);
+	pthread_mutex_unlock(&ob->mu);
+}
+
+size_t outbox_cancel(struct outbox *ob, int32_t part)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ob->mu);
+	for (size_t i = 0; i < ob->ndests; i++) {
+		struct queue *q = &ob->q[i];
+		/* the head may be in a send (busy): it stays and finishes */
+		struct entry **pp = q->busy && q->head ? &q->head->next : &q->head;
+		while (*pp) {
+			struct entry *e = *pp;
+			if (e->tag_part != part) {
+				pp = &e->next;
+				continue;
+			}
+			*pp = e->next;
+			entry_free(e);
+			q->n--;
+			ob->pending--;
+			n++;
+		}
+		q->tail = NULL;
+		for (struct entry *e = q->head; e; e = e->next)
+			q->tail = e;
+	}
+	pthread_cond_broadcast(&ob->idle);
+	pthread_mutex_unlock(&ob->mu);
+	return n;
 }
 
 size_t outbox_pending(struct outbox *ob)

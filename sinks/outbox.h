@@ -77,6 +77,17 @@ void outbox_destroy(struct outbox *ob);
 int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
 		   int64_t tag_off, double decided_at);
 
+/* Hand every unfinished entry tagged with partition part to fn (dest,
+ * seq, json, decided_at), in queue order per destination; under the
+ * outbox's lock, so fn must not call back into the outbox. */
+void outbox_export(struct outbox *ob, int32_t part,
+		   void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at),
+		   void *ctx);
+/* Drop the queued entries tagged with partition part (another process
+ * takes them over); an entry being sent right now finishes. Returns the
+ * number dropped. */
+size_t outbox_cancel(struct outbox *ob, int32_t part);
+
 /* Entries queued and not finished. */
 size_t outbox_pending(struct outbox *ob);
 /* The smallest tag_off of unfinished entries tagged with partition part,

@@ -1,0 +1,168 @@
+/* The gateway's state per alerts-topic partition (gateway.h:
+ * gateway_export / gateway_import / gateway_release), for the Kafka
+ * deployment, where a gateway member owns partitions of the alerts topic
+ * and hands them over on a rebalance or a failure.
+ *
+ * A snapshot is one JSON object (schema "vigil.gateway/1"):
+ *   {"schema":…, "partition":P,
+ *    "open":[{"ep","fp","started","start_pos","owner","text"?}],
+ *    "recent":[{"ep","status"}],            oldest first
+ *    "pending":[{"dest","seq","at","json"}]} the unfinished notifications
+ * Importing re-queues the pending notifications (dedup keys unchanged, so a
+ * receiver drops one that the previous owner had delivered after its last
+ * snapshot) and restores episodes and recent transitions, tagged with P.
+ * @thread the gateway's caller. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "sinks/gateway_int.h"
+
+#define SNAP_SCHEMA "vigil.gateway/1"
+
+static const char comp[] = "gateway";
+
+struct export_ctx {
+	struct gateway *gw;
+	json_t *arr;
+	int ok;
+};
+
+static void export_pending(void *ctx, size_t dest, uint64_t seq, const char *json, double at)
+{
+	struct export_ctx *x = ctx;
+	json_t *o = json_pack("{s:s, s:I, s:f, s:s}", "dest", x->gw->dests[dest].id, "seq", (json_int_t)seq,
+			      "at", at, "json", json);
+	if (o == NULL || json_array_append_new(x->arr, o) != 0)
+		x->ok = 0;
+}
+
+json_t *gateway_export(struct gateway *gw, int32_t part)
+{
+	json_t *open = json_array(), *recent = json_array(), *pending = json_array();
+	char e[17], f[17];
+	int ok = open && recent && pending;
+
+	for (size_t i = 0; ok && i < gw->nep; i++) {
+		const struct open_ep *x = &gw->eps[i];
+		if (x->part != part)
+			continue;
+		hash_hex(x->ep, e);
+		hash_hex(x->fp, f);
+		json_t *o =
+			json_pack("{s:s, s:s, s:f, s:I, s:s?, s:s?}", "ep", e, "fp", f, "started", x->started,
+				  "start_pos", (json_int_t)x->start_pos, "owner", x->owner, "text", x->text);
+		ok = o && json_array_append_new(open, o) == 0;
+	}
+	for (size_t k = 0; ok && k < gw->ring_n; k++) {
+		const struct recent *r = &gw->ring[(gw->ring_head + k) % GW_RECENT];
+		if (r->part != part)
+			continue;
+		hash_hex(r->ep, e);
+		json_t *o = json_pack("{s:s, s:i}", "ep", e, "status", (int)r->status);
+		ok = o && json_array_append_new(recent, o) == 0;
+	}
+	struct export_ctx x = {gw, pending, 1};
+	if (ok)
+		outbox_export(gw->ob, part, export_pending, &x);
+	if (!ok || !x.ok) {
+		json_decref(open);
+		json_decref(recent);
+		json_decref(pending);
+		return NULL;
+	}
+	return json_pack("{s:s, s:i, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition", (int)part, "open",
+			 open, "recent", recent, "pending", pending);
+}
+
+static uint64_t hex_of(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? strtoull(s, NULL, 16) : 0;
+}
+
+int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
+{
+	size_t i;
+	json_t *o;
+	uint64_t restored = 0, dropped = 0;
+
+	if (snap == NULL)
+		return 0;
+	const char *schema = json_string_value(json_object_get(snap, "schema"));
+	if (schema == NULL || strcmp(schema, SNAP_SCHEMA) != 0)
+		return -VIGIL_EINVAL;
+	json_array_foreach(json_object_get(snap, "recent"), i, o)
+	{
+		uint64_t ep = hex_of(o, "ep");
+		json_t *st = json_object_get(o, "status");
+		if (ep && json_is_integer(st))
+			gw_recent_add(gw, ep, (uint8_t)json_integer_value(st), part);
+	}
+	json_array_foreach(json_object_get(snap, "open"), i, o)
+	{
+		struct open_ep rec = {
+			.ep = hex_of(o, "ep"),
+			.fp = hex_of(o, "fp"),
+			.part = part,
+			.owner = gw_owner_name(gw, json_string_value(json_object_get(o, "owner"))),
+			.started = json_number_value(json_object_get(o, "started")),
+			.start_pos = json_integer_value(json_object_get(o, "start_pos"))};
+		const char *text = json_string_value(json_object_get(o, "text"));
+		if (rec.ep == 0 || gw_ep_find(gw, rec.ep))
+			continue;
+		if (text) {
+			size_t first, n;
+			gw_route(gw, rec.owner, &first, &n);
+			for (size_t d = first; d < first + n && rec.text == NULL; d++)
+				if (gw->dests[d].repeat > 0) {
+					rec.text = strdup(text);
+					rec.first = first;
+					rec.n = n;
+					rec.next_repeat = clock_mono(); /* re-post soon: the lease ran on */
+				}
+		}
+		if (gw_ep_insert(gw, &rec) != 0) {
+			free(rec.text);
+			return -VIGIL_ENOMEM;
+		}
+	}
+	json_array_foreach(json_object_get(snap, "pending"), i, o)
+	{
+		const char *dest = json_string_value(json_object_get(o, "dest"));
+		const char *json = json_string_value(json_object_get(o, "json"));
+		size_t d = SIZE_MAX;
+		for (size_t k = 0; dest && k < gw->ndests && d == SIZE_MAX; k++)
+			if (strcmp(gw->dests[k].id, dest) == 0)
+				d = k;
+		if (d == SIZE_MAX || json == NULL) {
+			dropped++;
+			continue;
+		}
+		/* offset -1: the snapshot covers it, commits need not wait */
+		if (gw_enqueue(gw, d, json, part, -1, 1) == 0)
+			restored++;
+	}
+	gw->st.restored += restored;
+	LOG_INFO(comp, "event=partition_restored partition=%d open_episodes=%zu pending=%llu dropped=%llu",
+		 (int)part, json_array_size(json_object_get(snap, "open")), (unsigned long long)restored,
+		 (unsigned long long)dropped);
+	return 0;
+}
+
+void gateway_release(struct gateway *gw, int32_t part)
+{
+	size_t dropped = outbox_cancel(gw->ob, part);
+	for (size_t i = 0; i < gw->nep;) {
+		if (gw->eps[i].part == part)
+			gw_ep_remove(gw, &gw->eps[i]); /* the last moves here: look at i again */
+		else
+			i++;
+	}
+	/* recent transitions of the partition stay until evicted: harmless,
+	 * they only suppress what this member no longer receives */
+	LOG_INFO(comp, "event=partition_released partition=%d cancelled=%zu", (int)part, dropped);
+}
