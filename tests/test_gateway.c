@@ -1165,6 +1165,77 @@ static void test_restart_finishes_pending(void **state)
 	tmp_fini(&t);
 }
 
+/* The Kafka hand-over of one alerts-topic partition: a snapshot carries
+ * that partition's open episodes and unfinished notifications (and nothing
+ * of another partition); the member that imports it delivers them and knows
+ * the episodes; release forgets them and cancels the queued sends. */
+static void test_partition_handover(void **state)
+{
+	struct fixture fx;
+	struct tmp t;
+	struct gateway *g1 = NULL, *g2 = NULL;
+	struct gateway_stats st;
+	struct alert_event ev, other;
+	struct lines l;
+	char err[256];
+	(void)state;
+
+	memset(&fx, 0, sizeof fx);
+	tmp_init(&t);
+	const char *pa = tmp_path(&t, "storage.jsonl");
+	set_file_dest(&fx, 0, "/dev/full", "owners.yaml:3:5"); /* g1's receiver is down */
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &g1, err, sizeof err), 0);
+	base_event(&ev);
+	other = ev;
+	other.series = "disk.write_latency{cluster=eu-1,host=db9}";
+	assert_int_equal(gateway_submit_tagged(g1, &ev, 2, 5), 0);
+	assert_int_equal(gateway_submit_tagged(g1, &other, 1, 7), 0);
+	assert_true(gateway_min_pending(g1, 2) == 5);
+	json_t *snap = gateway_export(g1, 2);
+	assert_non_null(snap);
+	assert_int_equal(json_array_size(json_object_get(snap, "open")), 1);
+	assert_int_equal(json_array_size(json_object_get(snap, "pending")), 1);
+	assert_true(json_array_size(json_object_get(snap, "recent")) >= 1);
+	/* g1 hands partition 2 over: its queued send is cancelled */
+	gateway_release(g1, 2);
+	gateway_get_stats(g1, &st);
+	assert_int_equal(st.open_episodes, 1); /* partition 1's */
+	assert_int_equal(st.pending, 1);
+	assert_true(gateway_min_pending(g1, 2) == INT64_MAX);
+
+	set_file_dest(&fx, 0, pa, "owners.yaml:3:5"); /* g2's receiver works */
+	assert_int_equal(gateway_create(&fx.rs, NULL, &g2, err, sizeof err), 0);
+	assert_int_equal(gateway_import(g2, 2, snap), 0);
+	json_decref(snap);
+	assert_int_equal(gateway_drain(g2, 10), 0);
+	gateway_get_stats(g2, &st);
+	assert_int_equal(st.restored, 1);
+	assert_int_equal(st.delivered, 1);
+	assert_int_equal(st.open_episodes, 1);
+	/* the episode is known: a repeat of the firing is suppressed, its resolve closes it */
+	assert_int_equal(gateway_submit_tagged(g2, &ev, 2, 9), 0);
+	ev.status = ALERT_RESOLVED;
+	assert_int_equal(gateway_submit_tagged(g2, &ev, 2, 10), 0);
+	assert_int_equal(gateway_drain(g2, 10), 0);
+	gateway_get_stats(g2, &st);
+	assert_int_equal(st.suppressed, 1);
+	assert_int_equal(st.orphan_resolves, 0);
+	assert_int_equal(st.open_episodes, 0);
+	read_lines(pa, &l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.evs[0].status, ALERT_FIRING);
+	assert_int_equal(l.evs[1].status, ALERT_RESOLVED);
+	free_lines(&l);
+	/* not a snapshot */
+	json_t *junk = json_pack("{s:s}", "schema", "something/else");
+	assert_int_equal(gateway_import(g2, 3, junk), -VIGIL_EINVAL);
+	json_decref(junk);
+	gateway_destroy(g2);
+	gateway_destroy(g1);
+	tmp_fini(&t);
+}
+
 static void test_backoff(void **state)
 {
 	(void)state;
@@ -1248,7 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_episodes),        cmocka_unit_test(test_many_episodes),
 		cmocka_unit_test(test_routing),         cmocka_unit_test(test_failing_destination),
 		cmocka_unit_test(test_create_errors),   cmocka_unit_test(test_restart_finishes_pending),
-		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_backoff),         cmocka_unit_test(test_partition_handover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
