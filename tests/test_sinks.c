@@ -983,6 +983,19 @@ static json_t *am_find(const char *query, const char *series)
 	return found;
 }
 
+/* 1 once Alertmanager no longer lists the alert of series as active (5 s). */
+static int am_gone(const char *series)
+{
+	for (int i = 0; i < 50; i++) {
+		json_t *a = am_find("?active=true", series);
+		json_decref(a);
+		if (a == NULL)
+			return 1;
+		sleep_ms(100);
+	}
+	return 0;
+}
+
 static void test_alertmanager_real(void **state)
 {
 	struct fix fire, res;
@@ -1017,15 +1030,7 @@ static void test_alertmanager_real(void **state)
 	r = do_send("alertmanager", am, &res.n);
 	if (r.verdict != SINK_OK)
 		fail_msg("resolve post: %s", r.detail);
-	int gone = 0;
-	for (int i = 0; i < 50 && !gone; i++) {
-		a = am_find("?active=true", fire.ev.series);
-		gone = a == NULL;
-		json_decref(a);
-		if (!gone)
-			sleep_ms(100);
-	}
-	assert_true(gone);
+	assert_true(am_gone(fire.ev.series));
 
 	/* Alertmanager refuses an alert without labels: a 400 is a drop */
 	sink_find("alertmanager")->destroy(am);
@@ -1089,15 +1094,7 @@ static void test_alertmanager_repost(void **state)
 	assert_int_equal(st.resends, 2);
 	assert_int_equal(st.delivered, 4);
 	clock_fake_off();
-	int gone = 0;
-	for (int i = 0; i < 50 && !gone; i++) {
-		a = am_find("?active=true", fire.ev.series);
-		gone = a == NULL;
-		json_decref(a);
-		if (!gone)
-			sleep_ms(100);
-	}
-	assert_true(gone);
+	assert_true(am_gone(fire.ev.series));
 	gateway_destroy(gw);
 	fix_free(&fire);
 	fix_free(&res);
