@@ -44,8 +44,9 @@ static void replay_usage(FILE *f)
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
 		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n"
-		   "Exit status 1 when a file could not be read or notifications were still\n"
-		   "pending at the drain timeout (kept in --state DIR if given, else lost).\n");
+		   "Exit status 1 when a file could not be read, points were lost for want of\n"
+		   "memory (alloc_failed), or notifications were still pending at the drain\n"
+		   "timeout (kept in --state DIR if given, else lost).\n");
 }
 
 static const char default_rules_yaml[] = "rules:\n"
@@ -223,6 +224,14 @@ int cmd_replay(int argc, char **argv)
 		ok = 0;
 	}
 	consumer_file_stats(&in, &cs);
+	struct engine_stats es0;
+	engine_get_stats(e, &es0);
+	if (es0.alloc_failed) {
+		fprintf(stderr,
+			"vigil replay: %llu points lost: memory for their series could not be allocated\n",
+			(unsigned long long)es0.alloc_failed);
+		ok = 0;
+	}
 	if (!quiet) {
 		struct engine_stats es;
 		struct gateway_stats gs;
@@ -230,7 +239,8 @@ int cmd_replay(int argc, char **argv)
 		gateway_get_stats(gw, &gs);
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
-			"unmatched=%llu out_of_order=%llu series_refused=%llu fired=%llu resolved=%llu "
+			"unmatched=%llu out_of_order=%llu series_refused=%llu alloc_failed=%llu fired=%llu "
+			"resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
 			"split_series=%llu orphan_resolves=%llu restored=%llu open_episodes=%llu "
 			"groups=%llu late=%llu group_refused=%llu "
@@ -239,13 +249,14 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
 			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
 			(unsigned long long)es.out_of_order, (unsigned long long)es.series_refused,
-			(unsigned long long)gs.fired, (unsigned long long)gs.resolved,
-			(unsigned long long)gs.suppressed, (unsigned long long)gs.delivered,
-			(unsigned long long)gs.failed, (unsigned long long)gs.retries,
-			(unsigned long long)gs.pending, (unsigned long long)gs.split_series,
-			(unsigned long long)gs.orphan_resolves, (unsigned long long)gs.restored,
-			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
-			(unsigned long long)es.late, (unsigned long long)es.group_refused,
+			(unsigned long long)es.alloc_failed, (unsigned long long)gs.fired,
+			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,
+			(unsigned long long)gs.delivered, (unsigned long long)gs.failed,
+			(unsigned long long)gs.retries, (unsigned long long)gs.pending,
+			(unsigned long long)gs.split_series, (unsigned long long)gs.orphan_resolves,
+			(unsigned long long)gs.restored, (unsigned long long)gs.open_episodes,
+			(unsigned long long)es.groups, (unsigned long long)es.late,
+			(unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}

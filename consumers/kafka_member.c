@@ -44,6 +44,7 @@ void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				struct engine_stats st;
 				engine_get_stats(p->eng, &st);
 				kc->points_retired += st.points;
+				kc->alloc_failed_retired += st.alloc_failed;
 			}
 			if (kc->hot == p)
 				kc->hot = NULL;
@@ -280,12 +281,13 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 static size_t update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
-	uint64_t points = kc->points_retired;
+	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired;
 	for (size_t i = 0; i < kc->nparts; i++) {
 		struct kpart *p = kc->parts[i];
 		struct engine_stats st;
 		engine_get_stats(p->eng, &st);
 		points += st.points;
+		lost += st.alloc_failed;
 		int64_t lo, hi;
 		if (rd_kafka_get_watermark_offsets(kc->rk, p->topic, p->partition, &lo, &hi) == 0 &&
 		    hi >= 0) {
@@ -296,6 +298,7 @@ static size_t update_gauges(struct kc *kc)
 	}
 	kc->ctr->lag = lag;
 	kc->ctr->points = points;
+	kc->ctr->alloc_failed = lost;
 	return kc->nparts;
 }
 

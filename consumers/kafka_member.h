@@ -90,6 +90,7 @@ struct kc {
 	uint64_t dr_fail[4];
 	struct kafka_counters *ctr;
 	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
+	uint64_t alloc_failed_retired;
 	/* the entry of the previous message (batches come in runs of one
 	 * partition); reset when an entry is freed */
 	struct kpart *hot;

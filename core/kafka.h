@@ -31,8 +31,9 @@ struct kafka_counters {
 	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
-	int64_t lag;     /* sum over owned partitions of high watermark - next */
-	uint64_t points; /* points decoded by this member's engines (gauge, refreshed with lag) */
+	int64_t lag;           /* sum over owned partitions of high watermark - next */
+	uint64_t points;       /* points decoded by this member's engines (gauge, refreshed with lag) */
+	uint64_t alloc_failed; /* of those, lost for want of memory (gauge, as points) */
 	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
 						   processed batch; 0 = none yet */
 	uint64_t gw_received, gw_duplicates, gw_bad, gw_submitted;

@@ -179,6 +179,16 @@ static int refuse(struct engine *e, const struct point *p, const struct owner *o
 }
 
 /* Create the series for p: match rules, check limits, build its block. */
+/* An allocation failed for p's series: counted (alloc_failed), logged at
+ * a limited rate; the point is not processed. */
+static void out_of_memory(struct engine *e, const struct point *p, const char *what)
+{
+	e->st.alloc_failed++;
+	if (complain_due(&e->limit_complain, e->now > 0 ? e->now : 0, 10.0, 5))
+		LOG_ERR("engine", "event=out_of_memory what=\"%s\" series=%s points_lost=%llu", what,
+			p->name ? p->name : "-", (unsigned long long)e->st.alloc_failed);
+}
+
 struct series *eng_add_series(struct engine *e, const struct point *p, size_t klen, uint64_t h)
 {
 	uint32_t matched[256];
@@ -204,13 +214,19 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 		if (eng_rule_group(&e->rs->rules[matched[i]]) == NULL)
 			bytes += eng_align8(det_state_size(&e->rs->rules[matched[i]].det));
 	s = series_insert(&e->tab, e->key, klen, h);
-	if (s == NULL)
+	if (s == NULL) {
+		out_of_memory(e, p, "series table");
 		return NULL;
+	}
 	if (nm == 0)
 		return s;
 	s->block = calloc(1, bytes);
-	if (s->block == NULL)
-		return s; /* watched by nothing rather than lost: counted as unmatched */
+	if (s->block == NULL) {
+		/* known but unwatched: each of its points is counted as lost */
+		s->flags |= SERIES_NO_MEMORY;
+		out_of_memory(e, p, "rule and detector state");
+		return s;
+	}
 	struct slot *sl = s->block;
 	size_t off = eng_align8(nm * sizeof(struct slot));
 	for (size_t i = 0; i < nm; i++) {
@@ -307,6 +323,10 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	s->last_ts = p->ts;
 	if (p->ts > e->now)
 		e->now = p->ts;
+	if (s->flags & SERIES_NO_MEMORY) {
+		e->st.alloc_failed++; /* its state could not be allocated: lost, and said */
+		return -VIGIL_ENOMEM;
+	}
 	if (s->nslots == 0) {
 		e->st.unmatched++;
 		return 0;

@@ -35,6 +35,7 @@ struct engine_stats {
 	uint64_t unmatched;      /* points of series no rule watches */
 	uint64_t series;         /* series in the table */
 	uint64_t series_refused; /* new series refused by a cardinality limit */
+	uint64_t alloc_failed;   /* points lost because memory for their series could not be allocated */
 	uint64_t out_of_order;   /* points older than their series' last point, skipped */
 	uint64_t alerts;         /* alert events emitted */
 	uint64_t alert_failures;

@@ -20,8 +20,10 @@ struct series {
 	double last_ts;  /* ts of the newest point processed (-inf before the first) */
 	void *block;     /* per-series rule/detector states; owned by the table user */
 	uint32_t nslots; /* rule slots in block (0 = no rule watches this series) */
-	uint32_t flags;
+	uint32_t flags;  /* SERIES_* */
 };
+
+#define SERIES_NO_MEMORY 1u /* its rule/detector block could not be allocated */
 
 struct series_table {
 	struct htab index;    /* series ids (items[id]) by key hash */
