@@ -122,8 +122,8 @@ static void run_usage(FILE *f, const char *name)
 		"usage: vigil %s -c CONFIG%s [-v]\n\n"
 		"Joins a Kafka consumer group as described by the YAML config file (keys:\n"
 		"kafka, input, state_topic, alerts_topic, dead_letter_topic, rules, owners,\n"
-		"gateway_group, checkpoint_interval, stats_interval, batch_size, max_series,\n"
-		"mode). See README \"Running as a Kafka consumer group\".\n\n"
+		"gateway_group, gateway_state_topic, checkpoint_interval, stats_interval,\n"
+		"batch_size, max_series, mode). See README \"Running as a Kafka consumer group\".\n\n"
 		"  -c CONFIG   config file\n%s"
 		"  -v          debug logging\n",
 		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",
