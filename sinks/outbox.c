@@ -31,6 +31,7 @@ struct entry {
 	double first_at;   /* monotonic, first attempt or enqueue */
 	double next_at;    /* monotonic: not before */
 	int attempts;
+	int cancelled; /* handed over (outbox_cancel) while being sent: dropped after the send */
 };
 
 struct queue {
@@ -160,7 +161,12 @@ static void *worker(void *arg)
 		e->attempts++;
 		now = mono_now();
 		int finished = 1, dead = 0;
-		if (res.verdict == SINK_RETRY) {
+		pthread_mutex_lock(&ob->mu);
+		int cancelled = e->cancelled;
+		pthread_mutex_unlock(&ob->mu);
+		if (cancelled) {
+			/* another process owns it now: whatever the outcome, not ours */
+		} else if (res.verdict == SINK_RETRY) {
 			if (e->attempts >= d->policy.max_attempts || now - e->first_at >= d->policy.max_age) {
 				dead = 1;
 			} else {
@@ -179,7 +185,7 @@ static void *worker(void *arg)
 		} else if (res.verdict == SINK_DROP) {
 			dead = 1;
 		}
-		if (finished && ob->hooks.done) {
+		if (finished && !cancelled && ob->hooks.done) {
 			struct outbox_done od = {e->seq,        q->index, dead, e->attempts,
 						 e->decided_at, e->json,  &res};
 			ob->hooks.done(ob->hooks.ctx, &od);
@@ -310,7 +316,7 @@ void outbox_export(struct outbox *ob, int32_t part,
 	pthread_mutex_lock(&ob->mu);
 	for (size_t i = 0; i < ob->ndests; i++)
 		for (const struct entry *e = ob->q[i].head; e; e = e->next)
-			if (e->tag_part == part)
+			if (e->tag_part == part && !e->cancelled)
 				fn(ctx, i, e->seq, e->json, e->decided_at);
 	pthread_mutex_unlock(&ob->mu);
 }
@@ -321,7 +327,11 @@ size_t outbox_cancel(struct outbox *ob, int32_t part)
 	pthread_mutex_lock(&ob->mu);
 	for (size_t i = 0; i < ob->ndests; i++) {
 		struct queue *q = &ob->q[i];
-		/* the head may be in a send (busy): it stays and finishes */
+		/* the head may be in a send (busy): it finishes, then is dropped */
+		if (q->busy && q->head && q->head->tag_part == part && !q->head->cancelled) {
+			q->head->cancelled = 1;
+			n++;
+		}
 		struct entry **pp = q->busy && q->head ? &q->head->next : &q->head;
 		while (*pp) {
 			struct entry *e = *pp;
@@ -358,7 +368,7 @@ int64_t outbox_min_pending(struct outbox *ob, int32_t part)
 	pthread_mutex_lock(&ob->mu);
 	for (size_t i = 0; i < ob->ndests; i++)
 		for (const struct entry *e = ob->q[i].head; e; e = e->next)
-			if (e->tag_part == part && e->tag_off >= 0 && e->tag_off < m)
+			if (e->tag_part == part && !e->cancelled && e->tag_off >= 0 && e->tag_off < m)
 				m = e->tag_off;
 	pthread_mutex_unlock(&ob->mu);
 	return m;

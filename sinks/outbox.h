@@ -84,8 +84,9 @@ void outbox_export(struct outbox *ob, int32_t part,
 		   void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at),
 		   void *ctx);
 /* Drop the queued entries tagged with partition part (another process
- * takes them over); an entry being sent right now finishes. Returns the
- * number dropped. */
+ * takes them over); an entry being sent right now finishes its send and is
+ * then dropped whatever the outcome (no done hook). Returns the number
+ * dropped. */
 size_t outbox_cancel(struct outbox *ob, int32_t part);
 
 /* Entries queued and not finished. */
