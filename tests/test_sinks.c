@@ -1101,7 +1101,8 @@ static void test_alertmanager_repost(void **state)
 }
 
 /* A hanging receiver delays only its own destination: another owner's
- * notifications, decided after the hanging one, are delivered at once, and
+ * notifications, decided after the hanging one, are delivered long before
+ * the hanging send times out, and
  * the gateway's caller is never blocked. */
 static void test_hanging_destination_isolated(void **state)
 {
@@ -1113,7 +1114,7 @@ static void test_hanging_destination_isolated(void **state)
 
 	snprintf(hang, sizeof hang, "http://127.0.0.1:%d/hang", recv_port);
 	snprintf(path, sizeof path, "%s/isolated.jsonl", tmpdir);
-	struct kv kva[2] = {{"url", hang, "owners.yml:4:9"}, {"timeout", "3s", "owners.yml:5:9"}};
+	struct kv kva[2] = {{"url", hang, "owners.yml:4:9"}, {"timeout", "8s", "owners.yml:5:9"}};
 	struct kv kvb[1] = {{"path", path, "owners.yml:9:9"}};
 	struct destination_cfg da = {
 		.type = (char *)"webhook", .kv = kva, .nkv = 2, .where = (char *)"owners.yml:3:7"};
@@ -1137,7 +1138,7 @@ static void test_hanging_destination_isolated(void **state)
 	assert_int_equal(gateway_submit(gw, &b.ev), 0);
 	assert_true(clock_mono() - t0 < 0.5); /* deciding never waits for a receiver */
 	int seen = 0;
-	for (int i = 0; i < 100 && !seen; i++) {
+	for (int i = 0; i < 500 && !seen; i++) {
 		FILE *f = fopen(path, "r");
 		char line[64];
 		seen = f && fgets(line, sizeof line, f) != NULL;
@@ -1147,7 +1148,7 @@ static void test_hanging_destination_isolated(void **state)
 			sleep_ms(10);
 	}
 	assert_true(seen);
-	assert_true(clock_mono() - t0 < 1.5); /* long before the 3 s timeout */
+	assert_true(clock_mono() - t0 < 5.0); /* long before the 8 s timeout (slack for loaded CI) */
 	gateway_get_stats(gw, &st);
 	assert_int_equal(st.delivered, 1);
 	assert_int_equal(st.pending, 1); /* the hanging one, still trying */
