@@ -95,7 +95,7 @@ PY
 
 # 3. kill -9 with deliveries pending, restart on the same state directory
 port=$(rt_free_port)
-owners "$tmp/o3.yaml" "$port" ", retry_initial: 500ms, retry_max: 1s"
+owners "$tmp/o3.yaml" "$port" ", retry_initial: 500ms, retry_max: 1s, max_attempts: 1000"
 rt_receiver sick "$port" --rule /hook/payments=500 --rule /hook/search=500 --rule /hook/storage=500
 log "fault 3: kill -9 with deliveries pending"
 "$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/o3.yaml" --state "$tmp/state" --drain-timeout 120 \

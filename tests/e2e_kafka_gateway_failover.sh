@@ -23,7 +23,7 @@ for g in g1 g2; do
 owners:
   - name: kt-team
     destinations:
-      - {type: webhook, url: "http://127.0.0.1:$port/hook/kt-team", timeout: 2s, retry_initial: 200ms, retry_max: 1s}
+      - {type: webhook, url: "http://127.0.0.1:$port/hook/kt-team", timeout: 2s, retry_initial: 200ms, retry_max: 1s, max_attempts: 1000, max_age: 10m}
 EOT
 done
 rt_receiver sick "$port" --rule /hook/kt-team=500
