@@ -178,12 +178,18 @@ static int route_cmp(const void *a, const void *b)
 	return strcmp(x->owner, y->owner);
 }
 
-int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n)
+/* The route of owner, or NULL for none or an unknown owner. */
+static const struct route *route_of(const struct gateway *gw, const char *owner)
 {
 	struct route key = {.owner = owner};
-	const struct route *r =
-		owner && gw->nroutes ? bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp)
-				     : NULL;
+	if (!owner || gw->nroutes == 0)
+		return NULL;
+	return bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
+}
+
+int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n)
+{
+	const struct route *r = route_of(gw, owner);
 	if (r && r->n > 0) {
 		*first = r->first;
 		*n = r->n;
@@ -196,10 +202,7 @@ int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t 
 
 const char *gw_owner_name(const struct gateway *gw, const char *owner)
 {
-	struct route key = {.owner = owner};
-	const struct route *r =
-		owner && gw->nroutes ? bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp)
-				     : NULL;
+	const struct route *r = route_of(gw, owner);
 	return r ? r->owner : NULL;
 }
 
@@ -558,6 +561,9 @@ void gateway_tick(struct gateway *gw)
 	if (!gw || !gw->any_repeat)
 		return;
 	double now = clock_mono();
+	if (now < gw->next_tick)
+		return; /* callers tick per batch: scan the open episodes once a second */
+	gw->next_tick = now + 1.0;
 	for (size_t i = 0; i < gw->nep; i++) {
 		struct open_ep *e = &gw->eps[i];
 		if (e->text == NULL || e->next_repeat > now)

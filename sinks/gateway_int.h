@@ -78,6 +78,7 @@ struct gateway {
 	struct htab rc_index; /* ring positions by (episode, status) */
 
 	int any_repeat;       /* some destination wants firing re-sends */
+	double next_tick;     /* monotonic: gateway_tick's next scan */
 	_Atomic uint64_t seq; /* next notification sequence number */
 	pthread_mutex_t mu;
 	struct gateway_stats st; /* delivered, failed, retries (mu); the rest gateway thread */

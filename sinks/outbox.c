@@ -21,6 +21,8 @@
 
 static const char comp[] = "gateway";
 
+/* Scheduling uses clock_mono_real(): the condition variables wait on the
+ * real monotonic clock even when a test fakes clock_mono(). */
 struct entry {
 	struct entry *next;
 	uint64_t seq;
@@ -86,12 +88,6 @@ static void abs_time(double mono, struct timespec *ts)
 		ts->tv_nsec = 999999999L;
 }
 
-/* real monotonic time: condvars wait on it even when tests fake clock_mono() */
-static double mono_now(void)
-{
-	return clock_mono_real();
-}
-
 static void entry_free(struct entry *e)
 {
 	if (e) {
@@ -142,7 +138,7 @@ static void *worker(void *arg)
 		if (ob->stop)
 			break;
 		struct entry *e = q->head;
-		double now = mono_now();
+		double now = clock_mono_real();
 		if (e == NULL || e->next_at > now) {
 			if (e == NULL) {
 				pthread_cond_wait(&q->cv, &ob->mu);
@@ -159,7 +155,7 @@ static void *worker(void *arg)
 		struct sink_result res;
 		send_once(d, e, &res);
 		e->attempts++;
-		now = mono_now();
+		now = clock_mono_real();
 		int finished = 1, dead = 0;
 		pthread_mutex_lock(&ob->mu);
 		int cancelled = e->cancelled;
@@ -294,7 +290,7 @@ int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *jso
 	e->tag_part = tag_part;
 	e->tag_off = tag_off;
 	e->decided_at = decided_at;
-	e->first_at = e->next_at = mono_now();
+	e->first_at = e->next_at = clock_mono_real();
 	pthread_mutex_lock(&ob->mu);
 	struct queue *q = &ob->q[dest];
 	if (q->tail)
@@ -376,14 +372,14 @@ int64_t outbox_min_pending(struct outbox *ob, int32_t part)
 
 size_t outbox_drain(struct outbox *ob, double timeout)
 {
-	double end = mono_now() + timeout;
+	double end = clock_mono_real() + timeout;
 	pthread_mutex_lock(&ob->mu);
 	while (ob->pending > 0) {
 		if (timeout < 0) {
 			pthread_cond_wait(&ob->idle, &ob->mu);
 			continue;
 		}
-		if (mono_now() >= end)
+		if (clock_mono_real() >= end)
 			break;
 		struct timespec ts;
 		abs_time(end, &ts);
