@@ -123,4 +123,5 @@ format-check:
 clean:
 	rm -rf build bin
 
--include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/cli/main.d build/asan/cli/main.d
+-include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/cli/main.d build/asan/cli/main.d \
+         $(rel_TESTS:=.d) $(asan_TESTS:=.d)
