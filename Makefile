@@ -3,7 +3,7 @@
 # tests/e2e_<name>.sh (end-to-end, gets $VIGIL = the binary under test).
 
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
-            libcurl4-openssl-dev prometheus-alertmanager python3-aiosmtpd
+            libcurl4-openssl-dev prometheus-alertmanager python3-aiosmtpd tzdata
 
 CC      ?= gcc
 PKGS    := rdkafka gsl jansson yaml-0.1 libcurl

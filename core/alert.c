@@ -78,6 +78,11 @@ static void put(json_t *obj, const char *key, json_t *v, int *ok)
 		*ok = 0;
 }
 
+const char *alert_status_name(enum alert_status s)
+{
+	return s == ALERT_RESOLVED ? "resolved" : s == ALERT_ACKNOWLEDGED ? "acknowledged" : "firing";
+}
+
 json_t *alert_to_json(const struct alert_event *ev)
 {
 	char fp[17], ep[17], starts[40], ts[40], ends[40];
@@ -99,7 +104,7 @@ json_t *alert_to_json(const struct alert_event *ev)
 	if (!j)
 		return NULL;
 	put(j, "schema", json_string(ALERT_SCHEMA_V1), &ok);
-	put(j, "status", json_string(ev->status == ALERT_RESOLVED ? "resolved" : "firing"), &ok);
+	put(j, "status", json_string(alert_status_name(ev->status)), &ok);
 	put(j, "fingerprint", json_string(fp), &ok);
 	put(j, "episode", json_string(ep), &ok);
 	put(j, "rule", str_or_null(ev->rule), &ok);
@@ -263,8 +268,10 @@ int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 		e.status = ALERT_FIRING;
 	} else if (!strcmp(status, "resolved")) {
 		e.status = ALERT_RESOLVED;
+	} else if (!strcmp(status, "acknowledged")) {
+		e.status = ALERT_ACKNOWLEDGED;
 	} else {
-		snprintf(err, errlen, "alert: status: '%.40s' is not firing or resolved", status);
+		snprintf(err, errlen, "alert: status: '%.40s' is not firing, resolved or acknowledged", status);
 		return -VIGIL_EINVAL;
 	}
 	if ((rc = get_str(j, "", "fingerprint", 0, &fp, err, errlen)) != 0 ||

@@ -9,7 +9,10 @@
 
 #include "core/vigil.h"
 
-enum alert_status { ALERT_FIRING = 0, ALERT_RESOLVED };
+/* ALERT_ACKNOWLEDGED is decided by the gateway only (someone acknowledged
+ * the episode: "vigil ack"); producers send firing and resolved. In JSON:
+ * "firing" | "resolved" | "acknowledged". */
+enum alert_status { ALERT_FIRING = 0, ALERT_RESOLVED, ALERT_ACKNOWLEDGED };
 
 #define ALERT_MAX_LABELS 48
 
@@ -39,6 +42,9 @@ struct alert_event {
  * started, start_pos). Stable across runs and restarts. out: 17 bytes. */
 void alert_fingerprint(const struct alert_event *ev, char out[17]);
 void alert_episode(const struct alert_event *ev, char out[17]);
+
+/* "firing" | "resolved" | "acknowledged". */
+const char *alert_status_name(enum alert_status s);
 
 /* JSON form (the payload of stdout/file destinations and the alerts topic).
  * Caller owns the result (json_decref). NULL on allocation failure. */

@@ -359,7 +359,7 @@ void ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nrules; i++) {
 		struct rule *r = &rs->rules[i];
 		for (size_t j = 0; j < r->nmatch; j++)
-			rules_matcher_free(&r->match[j]);
+			matcher_free(&r->match[j]);
 		free(r->match);
 		det_free(&r->det);
 		vy_kv_free(r->labels, r->nlabels);

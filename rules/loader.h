@@ -37,6 +37,17 @@ struct loader {
 int rules_parse_rule(struct loader *L, yaml_node_t *map);
 int rules_parse_owner(struct loader *L, yaml_node_t *map);
 
-void rules_matcher_free(struct tag_matcher *m);
+/* A `match:`-style map of tag matchers (see load.c) into a new array
+ * *out / *nout (counted as built, so the caller frees even on failure). */
+int rules_parse_match(struct loader *L, yaml_node_t *map, const char *what, struct tag_matcher **out,
+		      size_t *nout);
+
+/* The on-call parts of an owner map (rules/parse_oncall.c): the lists under
+ * `time_intervals:` and `schedules:`. Entries are counted as they are
+ * built, so ruleset_free frees a half-built one. Person names in schedules
+ * are checked against o->people by the caller, after every key is read. */
+int rules_parse_time_intervals(struct loader *L, yaml_node_t *list, struct owner *o);
+int rules_parse_schedules(struct loader *L, yaml_node_t *list, struct owner *o);
+
 
 #endif

@@ -1,5 +1,8 @@
 /* Which series a rule watches: a glob over the series name plus tag
- * matchers (see rules.h). Pure functions, no allocation, any thread. */
+ * matchers (see rules.h), and the same matchers over alert labels (routes,
+ * inhibition, silences). Matching is pure and allocation-free, any thread. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/point.h"
@@ -107,6 +110,18 @@ int rule_glob_match(const char *pattern, const char *s)
 	return *p == '\0';
 }
 
+static int match_value(const struct tag_matcher *m, const char *v)
+{
+	switch (m->op) {
+	case MATCH_EQ: return strcmp(v, m->value) == 0;
+	case MATCH_NE: return strcmp(v, m->value) != 0;
+	case MATCH_RE: return regexec(&m->re, v, 0, NULL, 0) == 0;
+	case MATCH_NRE: return regexec(&m->re, v, 0, NULL, 0) != 0;
+	case MATCH_GLOB: return rule_glob_match(m->value, v);
+	}
+	return 0;
+}
+
 static const char *tag_value(const struct tag *tags, int ntags, const char *key)
 {
 	for (int i = 0; tags && i < ntags; i++)
@@ -121,18 +136,115 @@ int rule_matches(const struct rule *r, const char *name, const struct tag *tags,
 		return 0;
 	for (size_t i = 0; i < r->nmatch; i++) {
 		const struct tag_matcher *m = &r->match[i];
-		const char *v = tag_value(tags, ntags, m->key);
-		int ok = 0;
-
-		switch (m->op) {
-		case MATCH_EQ: ok = strcmp(v, m->value) == 0; break;
-		case MATCH_NE: ok = strcmp(v, m->value) != 0; break;
-		case MATCH_RE: ok = regexec(&m->re, v, 0, NULL, 0) == 0; break;
-		case MATCH_NRE: ok = regexec(&m->re, v, 0, NULL, 0) != 0; break;
-		case MATCH_GLOB: ok = rule_glob_match(m->value, v); break;
-		}
+		int ok = match_value(m, tag_value(tags, ntags, m->key));
 		if (!ok)
 			return 0;
 	}
 	return 1;
+}
+
+static const char *kv_value(const struct kv *labels, size_t n, const char *key)
+{
+	for (size_t i = 0; labels && i < n; i++)
+		if (labels[i].key && strcmp(labels[i].key, key) == 0)
+			return labels[i].value ? labels[i].value : "";
+	return "";
+}
+
+int matcher_match_kv(const struct tag_matcher *m, const struct kv *labels, size_t n)
+{
+	return match_value(m, kv_value(labels, n, m->key));
+}
+
+int matcher_build(const char *key, enum match_op op, const char *value, struct tag_matcher *m, char *err,
+		  size_t errlen)
+{
+	struct tag_matcher t = {.op = op};
+	if (op == MATCH_RE || op == MATCH_NRE) {
+		regex_t probe;
+		char *anchored = NULL, msg[160];
+		int e;
+		/* Compile the bare pattern first so that one like "a)|(b" cannot
+		 * escape the anchoring group below. */
+		if ((e = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(e, &probe, msg, sizeof msg);
+			snprintf(err, errlen, "bad regular expression '%s': %s", value, msg);
+			return -VIGIL_EINVAL;
+		}
+		regfree(&probe);
+		if (asprintf(&anchored, "^(%s)$", value) < 0)
+			return -VIGIL_ENOMEM;
+		e = regcomp(&t.re, anchored, REG_EXTENDED | REG_NOSUB);
+		free(anchored);
+		if (e != 0) {
+			regerror(e, &t.re, msg, sizeof msg);
+			snprintf(err, errlen, "bad regular expression '%s': %s", value, msg);
+			return -VIGIL_EINVAL;
+		}
+	}
+	t.key = strdup(key);
+	t.value = strdup(value);
+	if (t.key == NULL || t.value == NULL) {
+		matcher_free(&t);
+		snprintf(err, errlen, "out of memory");
+		return -VIGIL_ENOMEM;
+	}
+	*m = t;
+	return 0;
+}
+
+int matcher_parse(const char *text, struct tag_matcher *m, char *err, size_t errlen)
+{
+	static const struct {
+		const char *tok;
+		enum match_op op;
+	} ops[] = {{"!~", MATCH_NRE}, {"=~", MATCH_RE}, {"!=", MATCH_NE}, {"=", MATCH_EQ}};
+	size_t klen = strcspn(text, "=!~");
+	enum match_op op = MATCH_EQ;
+	const char *v = NULL;
+	char key[256], val[1024];
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0] && v == NULL; i++)
+		if (strncmp(text + klen, ops[i].tok, strlen(ops[i].tok)) == 0) {
+			op = ops[i].op;
+			v = text + klen + strlen(ops[i].tok);
+		}
+	while (klen > 0 && text[klen - 1] == ' ')
+		klen--;
+	if (v == NULL || klen == 0 || klen >= sizeof key) {
+		snprintf(err, errlen,
+			 "matcher '%.200s': want name=value, name!=value, name=~regex or name!~regex", text);
+		return -VIGIL_EINVAL;
+	}
+	memcpy(key, text, klen);
+	key[klen] = '\0';
+	while (*v == ' ')
+		v++;
+	size_t vlen = strlen(v);
+	if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+		v++;
+		vlen -= 2;
+	}
+	if (vlen >= sizeof val) {
+		snprintf(err, errlen, "matcher '%.200s': value too long", text);
+		return -VIGIL_EINVAL;
+	}
+	memcpy(val, v, vlen);
+	val[vlen] = '\0';
+	return matcher_build(key, op, val, m, err, errlen);
+}
+
+void matcher_format(const struct tag_matcher *m, char *out, size_t outlen)
+{
+	static const char *const tok[] = {"=", "!=", "=~", "!~", "="}; /* a glob prints as = */
+	snprintf(out, outlen, "%s%s\"%s\"", m->key, tok[m->op], m->value);
+}
+
+void matcher_free(struct tag_matcher *m)
+{
+	if (m->op == MATCH_RE || m->op == MATCH_NRE)
+		regfree(&m->re);
+	free(m->key);
+	free(m->value);
+	m->key = m->value = NULL;
 }

@@ -40,14 +40,6 @@ enum { PK_BY, PK_STEP, PK_DEADLINE, PK_MIN, PK_N };
 #define PEER_MAX_DEADLINE_STEPS 62 /* deadline / step: bounds the ticks a group keeps open */
 #define PEER_DEFAULT_MIN        3
 
-void rules_matcher_free(struct tag_matcher *m)
-{
-	if (m->op == MATCH_RE || m->op == MATCH_NRE)
-		regfree(&m->re);
-	free(m->key);
-	free(m->value);
-}
-
 static int has_glob_chars(const char *s)
 {
 	return strpbrk(s, "*?[") != NULL;
@@ -83,54 +75,33 @@ static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node
 	} else {
 		t.op = MATCH_EQ;
 	}
-	if (t.op == MATCH_RE || t.op == MATCH_NRE) {
-		regex_t probe;
-		char *anchored = NULL;
-		char msg[160];
-		int e;
-
-		/* Compile the bare pattern first so that one like "a)|(b" cannot
-		 * escape the anchoring group below. */
-		if ((e = regcomp(&probe, vs, REG_EXTENDED | REG_NOSUB)) != 0) {
-			regerror(e, &probe, msg, sizeof msg);
-			return vy_fail(&L->y, v, "match '%s': bad regular expression '%s': %s", ks, vs, msg);
-		}
-		regfree(&probe);
-		if (asprintf(&anchored, "^(%s)$", vs) < 0)
-			return vy_nomem(&L->y);
-		e = regcomp(&t.re, anchored, REG_EXTENDED | REG_NOSUB);
-		free(anchored);
-		if (e != 0) {
-			regerror(e, &t.re, msg, sizeof msg);
-			return vy_fail(&L->y, v, "match '%s': bad regular expression '%s': %s", ks, vs, msg);
-		}
-	}
-	t.key = strdup(ks);
-	t.value = strdup(vs);
-	if (t.key == NULL || t.value == NULL) {
-		rules_matcher_free(&t);
+	char msg[200];
+	int rc2 = matcher_build(ks, t.op, vs, &t, msg, sizeof msg);
+	if (rc2 == -VIGIL_ENOMEM)
 		return vy_nomem(&L->y);
-	}
+	if (rc2 != 0)
+		return vy_fail(&L->y, v, "match '%s': %s", ks, msg);
 	*m = t;
 	return 0;
 }
 
-static int parse_match(struct loader *L, yaml_node_t *map, struct rule *r)
+int rules_parse_match(struct loader *L, yaml_node_t *map, const char *what, struct tag_matcher **out,
+		      size_t *nout)
 {
 	size_t cnt;
 	int rc;
 
-	if ((rc = vy_map_check(&L->y, map, "match")) != 0)
+	if ((rc = vy_map_check(&L->y, map, what)) != 0)
 		return rc;
 	cnt = vy_len(map);
-	if ((r->match = calloc(cnt ? cnt : 1, sizeof *r->match)) == NULL)
+	if ((*out = calloc(cnt ? cnt : 1, sizeof **out)) == NULL)
 		return vy_nomem(&L->y);
 	for (size_t i = 0; i < cnt; i++) {
 		struct vy_pair p = vy_pair_at(&L->y, map, i);
 
-		if ((rc = parse_matcher(L, p.key, p.value, &r->match[r->nmatch])) != 0)
+		if ((rc = parse_matcher(L, p.key, p.value, &(*out)[*nout])) != 0)
 			return rc;
-		r->nmatch++;
+		(*nout)++;
 	}
 	return 0;
 }
@@ -365,7 +336,7 @@ int rules_parse_rule(struct loader *L, yaml_node_t *map)
 		return rc;
 	if ((rc = vy_dup(&L->y, v[RK_SERIES], "series", 1, &r->series)) != 0)
 		return rc;
-	if (v[RK_MATCH] && (rc = parse_match(L, v[RK_MATCH], r)) != 0)
+	if (v[RK_MATCH] && (rc = rules_parse_match(L, v[RK_MATCH], "match", &r->match, &r->nmatch)) != 0)
 		return rc;
 	if ((rc = parse_detector(L, map, v[RK_DETECTOR], v[RK_PARAMS], r)) != 0)
 		return rc;

@@ -15,6 +15,7 @@
 #include "core/point.h" /* struct tag */
 #include "core/vigil.h"
 #include "detectors/detector.h"
+#include "rules/oncall.h"
 
 enum rule_action { ACTION_LOG = 0, ACTION_NOTIFY, ACTION_PAGE };
 enum rule_direction { DIR_BOTH = 0, DIR_UP, DIR_DOWN };
@@ -46,6 +47,22 @@ struct owner {
 	struct destination_cfg *dests;
 	size_t ndests;
 	size_t max_series; /* cardinality limit for this owner's rules; 0 = global only */
+	/* on-call control (rules/oncall.h); all optional */
+	struct group_cfg group; /* the owner's own (root) route */
+	char **mute, **active;  /* the root route's time windows */
+	size_t nmute, nactive;
+	struct route_cfg *routes; /* child routes, tried in order */
+	size_t nroutes;
+	struct inhibit_cfg *inhibit;
+	size_t ninhibit;
+	struct time_interval *intervals;
+	size_t nintervals;
+	struct person *people;
+	size_t npeople;
+	struct schedule *schedules;
+	size_t nschedules;
+	struct budget_cfg budget;
+	struct escalation_cfg escalation;
 };
 
 /* A rule's peer group (`peer_group:` in YAML, see rules/load.c): the series
@@ -107,6 +124,22 @@ const struct owner *ruleset_owner(const struct ruleset *rs, const char *name);
 
 /* Glob match of fnmatch(3) style ('*', '?', '[...]'); '*' matches dots too. */
 int rule_glob_match(const char *pattern, const char *s);
+
+/* Label matchers outside rules (routes, inhibition, silences): does m
+ * hold for the label set labels[0..n) (a missing label reads as "")? */
+int matcher_match_kv(const struct tag_matcher *m, const struct kv *labels, size_t n);
+/* Build m from (key, op, value): regexes are compiled anchored (whole
+ * value). 0, or -VIGIL_EINVAL with err ("bad regular expression ...") /
+ * -VIGIL_ENOMEM. m is untouched on failure; free with matcher_free. */
+int matcher_build(const char *key, enum match_op op, const char *value, struct tag_matcher *m, char *err,
+		  size_t errlen);
+/* Parse "name=value", "name!=value", "name=~regex", "name!~regex" (the
+ * value may be double-quoted: name="a b"), as the CLI and the API take
+ * silence matchers. 0 or -VIGIL_EINVAL with err / -VIGIL_ENOMEM. */
+int matcher_parse(const char *text, struct tag_matcher *m, char *err, size_t errlen);
+/* "name=~value" form of m into out (for listings). */
+void matcher_format(const struct tag_matcher *m, char *out, size_t outlen);
+void matcher_free(struct tag_matcher *m);
 
 /* Does rule r watch the series (name + tags)? */
 int rule_matches(const struct rule *r, const char *name, const struct tag *tags, int ntags);

@@ -34,7 +34,27 @@ struct sink_result {
 			       letters; no secrets */
 };
 
-/* A notification: one alert transition with its identity and routing.
+/* A group notification (docs/alerting.md §4): every alert of one group of
+ * one owner's route, sent as one message to destinations that carry groups
+ * (sink_type.groups). alerts[i] is marked change[i]: "new" (firing, not in
+ * the previous notification), "firing" (still firing, already notified) or
+ * "resolved" (resolved since the previous notification). */
+struct notification_group {
+	const char *key;    /* Alertmanager-style group key, stable: the receiver's dedup key */
+	const char *reason; /* "first notification" | "new alerts added" | "some alerts resolved"
+			     * | "all alerts resolved" | "repeat interval elapsed" */
+	const struct kv *labels; /* the group_by labels with their values */
+	size_t nlabels;
+	const struct alert_event *alerts;
+	const char *const *change;
+	const char *const *json; /* each alert's JSON form (as notification.json) */
+	size_t n;
+};
+
+/* A notification: one alert transition with its identity and routing, or
+ * (group != NULL) one group message. ev->status ALERT_ACKNOWLEDGED means the
+ * episode was acknowledged (PagerDuty: event_action "acknowledge"; a
+ * receiver without the notion may ignore it and report SINK_OK).
  * Everything is borrowed for the duration of send(). */
 struct notification {
 	const struct alert_event *ev;
@@ -42,8 +62,10 @@ struct notification {
 	const char *episode;     /* 16 hex digits: this episode */
 	const char *dedup_key;   /* stable per episode, same for trigger and resolve */
 	const char *owner;       /* the owner the notification is for */
-	const char *json;        /* alert_to_json() rendering plus identity, one line */
+	const char *json;        /* alert_to_json() rendering plus identity, one line; for a
+				  * group, the whole group document (schema "vigil.group/v1") */
 	size_t json_len;
+	const struct notification_group *group; /* NULL: one alert (ev); else ev = &group->alerts[0] */
 };
 
 /* What a destination may use from the process: optional services. */
@@ -72,6 +94,9 @@ struct sink_type {
 	 * optional, NULL or 0 = send once. Called on the gateway's thread. */
 	double (*repeat_every)(void *priv);
 	void (*destroy)(void *priv);
+	/* 1: the type renders group notifications (one message per group of an
+	 * owner that groups); 0: it gets one notification per episode. */
+	int groups;
 };
 
 /* Built-in destination types (one file each), listed in sinks/sinks.c. */
