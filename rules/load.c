@@ -376,12 +376,8 @@ void ruleset_free(struct ruleset *rs)
 	free(rs->rules);
 	for (size_t i = 0; i < rs->nowners; i++) {
 		struct owner *o = &rs->owners[i];
-		for (size_t j = 0; j < o->ndests; j++) {
-			free(o->dests[j].type);
-			free(o->dests[j].where);
-			vy_kv_free(o->dests[j].kv, o->dests[j].nkv);
-		}
-		free(o->dests);
+		rules_dests_free(o->dests, o->ndests);
+		rules_policy_free(o);
 		free(o->name);
 		free(o->where);
 	}

@@ -42,6 +42,25 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map);
 int rules_parse_match(struct loader *L, yaml_node_t *map, const char *what, struct tag_matcher **out,
 		      size_t *nout);
 
+/* A `destinations:` list (at least one entry) into a new array (counted as
+ * built). Free with rules_dests_free. */
+int rules_parse_dests(struct loader *L, yaml_node_t *list, struct destination_cfg **out, size_t *nout);
+void rules_dests_free(struct destination_cfg *d, size_t n);
+
+/* The value nodes of an owner map's on-call keys (NULL = absent). */
+struct policy_nodes {
+	yaml_node_t *group_by, *group_wait, *group_interval, *repeat_interval;
+	yaml_node_t *mute, *active, *routes, *inhibit, *time_intervals, *people, *schedules, *budget,
+		*escalation;
+};
+/* rules/parse_policy.c: set the owner's unset defaults (before parsing),
+ * parse its on-call keys, check the names they refer to (after every key is
+ * read: intervals, people, schedules, destination names) and free them. */
+void rules_policy_init(struct owner *o);
+int rules_parse_policy(struct loader *L, struct owner *o, const struct policy_nodes *pn);
+int rules_policy_check(struct loader *L, const struct owner *o);
+void rules_policy_free(struct owner *o);
+
 /* The on-call parts of an owner map (rules/parse_oncall.c): the lists under
  * `time_intervals:` and `schedules:`. Entries are counted as they are
  * built, so ruleset_free frees a half-built one. Person names in schedules

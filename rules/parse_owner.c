@@ -7,8 +7,42 @@
 #include "core/buf.h"
 #include "rules/loader.h"
 
-static const char *const owner_keys[] = {"name", "max_series", "destinations", NULL};
-enum { OK_NAME, OK_MAX_SERIES, OK_DESTS, OK_N };
+static const char *const owner_keys[] = {"name",
+					 "max_series",
+					 "destinations",
+					 "group_by",
+					 "group_wait",
+					 "group_interval",
+					 "repeat_interval",
+					 "mute_time_intervals",
+					 "active_time_intervals",
+					 "routes",
+					 "inhibit_rules",
+					 "time_intervals",
+					 "people",
+					 "schedules",
+					 "page_budget",
+					 "escalation",
+					 NULL};
+enum {
+	OK_NAME,
+	OK_MAX_SERIES,
+	OK_DESTS,
+	OK_GROUP_BY,
+	OK_GROUP_WAIT,
+	OK_GROUP_INTERVAL,
+	OK_REPEAT,
+	OK_MUTE,
+	OK_ACTIVE,
+	OK_ROUTES,
+	OK_INHIBIT,
+	OK_INTERVALS,
+	OK_PEOPLE,
+	OK_SCHEDULES,
+	OK_BUDGET,
+	OK_ESCALATION,
+	OK_N
+};
 
 /* One destination map: `type` plus settings kept as strings (the sink
  * types validate them). */
@@ -38,7 +72,6 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 	yaml_node_t *v[OK_N], *k[OK_N];
 	struct ruleset *rs = L->rs;
 	struct owner *o;
-	yaml_node_t *dl;
 	int rc;
 
 	if ((rc = vy_map_fields(&L->y, map, "owner", owner_keys, v, k)) != 0)
@@ -47,6 +80,7 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 		return vy_nomem(&L->y);
 	o = &rs->owners[rs->nowners++];
 	memset(o, 0, sizeof *o);
+	rules_policy_init(o);
 	if ((o->where = vy_where(&L->y, map)) == NULL)
 		return vy_nomem(&L->y);
 	if (v[OK_NAME] == NULL)
@@ -65,19 +99,32 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 				       "max_series: '%s' is not a non-negative integer", s);
 		o->max_series = (size_t)m;
 	}
-	dl = v[OK_DESTS];
+	if ((rc = rules_parse_dests(L, v[OK_DESTS], &o->dests, &o->ndests)) != 0)
+		return rc;
+	struct policy_nodes pn = {v[OK_GROUP_BY], v[OK_GROUP_WAIT], v[OK_GROUP_INTERVAL], v[OK_REPEAT],
+				  v[OK_MUTE],     v[OK_ACTIVE],     v[OK_ROUTES],        v[OK_INHIBIT],
+				  v[OK_INTERVALS], v[OK_PEOPLE],    v[OK_SCHEDULES],     v[OK_BUDGET],
+				  v[OK_ESCALATION]};
+	if ((rc = rules_parse_policy(L, o, &pn)) != 0)
+		return rc;
+	return rules_policy_check(L, o);
+}
+
+int rules_parse_dests(struct loader *L, yaml_node_t *dl, struct destination_cfg **out, size_t *nout)
+{
+	int rc;
 	if ((rc = vy_expect(&L->y, dl, YAML_SEQUENCE_NODE, "destinations")) != 0)
 		return rc;
 	if (vy_len(dl) == 0)
-		return vy_fail(&L->y, dl, "owner '%s' needs at least one destination", o->name);
-	if ((o->dests = calloc(vy_len(dl), sizeof *o->dests)) == NULL)
+		return vy_fail(&L->y, dl, "destinations: needs at least one destination");
+	if ((*out = calloc(vy_len(dl), sizeof **out)) == NULL)
 		return vy_nomem(&L->y);
 	for (size_t i = 0; i < vy_len(dl); i++) {
 		yaml_node_t *dn = vy_item(&L->y, dl, i);
 		if (dn == NULL)
 			return vy_fail(&L->y, dl, "malformed list in destinations");
-		o->ndests++; /* counted first: a half-built destination is freed too */
-		if ((rc = parse_dest(L, dn, &o->dests[o->ndests - 1])) != 0)
+		(*nout)++; /* counted first: a half-built destination is freed too */
+		if ((rc = parse_dest(L, dn, &(*out)[*nout - 1])) != 0)
 			return rc;
 	}
 	return 0;

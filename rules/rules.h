@@ -121,6 +121,9 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 void ruleset_free(struct ruleset *rs);
 
 const struct owner *ruleset_owner(const struct ruleset *rs, const char *name);
+/* The `name:` setting of a destination (escalation levels refer to it), or
+ * NULL. The gateway takes it out before the destination type sees it. */
+const char *rules_dest_name(const struct destination_cfg *d);
 
 /* Glob match of fnmatch(3) style ('*', '?', '[...]'); '*' matches dots too. */
 int rule_glob_match(const char *pattern, const char *s);
