@@ -90,7 +90,7 @@ static int take_policy(const struct kv *kv, size_t nkv, struct retry_policy *pol
 				pol->initial = d;
 			else
 				pol->max_delay = d;
-		} else {
+		} else if (strcmp(k, "name") != 0) { /* name: the gateway's (escalation levels) */
 			out[(*nout)++] = kv[i];
 		}
 	}
@@ -99,32 +99,44 @@ static int take_policy(const struct kv *kv, size_t nkv, struct retry_policy *pol
 	return 0;
 }
 
-int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
+static int check_dest(const struct owner *o, const struct destination_cfg *d, char *err, size_t errlen)
 {
 	char serr[512];
+	const struct sink_type *t = find_type(d->type, d->where, o->name, err, errlen);
+	if (t == NULL)
+		return -VIGIL_EINVAL;
+	struct kv *rest = calloc(d->nkv ? d->nkv : 1, sizeof *rest);
+	struct retry_policy pol;
+	size_t nrest;
+	if (rest == NULL)
+		return -VIGIL_ENOMEM;
+	serr[0] = '\0';
+	int rc = take_policy(d->kv, d->nkv, &pol, rest, &nrest, serr, sizeof serr);
+	if (rc == 0)
+		rc = t->check(rest, nrest, serr, sizeof serr);
+	free(rest);
+	if (rc != 0)
+		snprintf(err, errlen, "%s: %s: %s", d->where ? d->where : "?", o->name,
+			 serr[0] ? serr : vigil_strerror(rc));
+	return rc;
+}
+
+int gateway_check(const struct ruleset *rs, char *err, size_t errlen)
+{
+	int rc;
 	for (size_t i = 0; i < rs->nowners; i++) {
 		const struct owner *o = &rs->owners[i];
-		for (size_t k = 0; k < o->ndests; k++) {
-			const struct destination_cfg *d = &o->dests[k];
-			const struct sink_type *t = find_type(d->type, d->where, o->name, err, errlen);
-			if (t == NULL)
-				return -VIGIL_EINVAL;
-			struct kv *rest = calloc(d->nkv ? d->nkv : 1, sizeof *rest);
-			struct retry_policy pol;
-			size_t nrest;
-			if (rest == NULL)
-				return -VIGIL_ENOMEM;
-			serr[0] = '\0';
-			int rc = take_policy(d->kv, d->nkv, &pol, rest, &nrest, serr, sizeof serr);
-			if (rc == 0)
-				rc = t->check(rest, nrest, serr, sizeof serr);
-			free(rest);
-			if (rc != 0) {
-				snprintf(err, errlen, "%s: %s: %s", d->where ? d->where : "?", o->name,
-					 serr[0] ? serr : vigil_strerror(rc));
+		for (size_t k = 0; k < o->ndests; k++)
+			if ((rc = check_dest(o, &o->dests[k], err, errlen)) != 0)
 				return rc;
-			}
-		}
+		for (size_t r = 0; r < o->nroutes; r++)
+			for (size_t k = 0; k < o->routes[r].ndests; k++)
+				if ((rc = check_dest(o, &o->routes[r].dests[k], err, errlen)) != 0)
+					return rc;
+		for (size_t p = 0; p < o->npeople; p++)
+			for (size_t k = 0; k < o->people[p].ndests; k++)
+				if ((rc = check_dest(o, &o->people[p].dests[k], err, errlen)) != 0)
+					return rc;
 	}
 	return 0;
 }
@@ -170,40 +182,6 @@ static void dest_fini(struct dest *d)
 		d->type->destroy(d->priv);
 	d->type = NULL;
 	d->priv = NULL;
-}
-
-static int route_cmp(const void *a, const void *b)
-{
-	const struct route *x = a, *y = b;
-	return strcmp(x->owner, y->owner);
-}
-
-/* The route of owner, or NULL for none or an unknown owner. */
-static const struct route *route_of(const struct gateway *gw, const char *owner)
-{
-	struct route key = {.owner = owner};
-	if (!owner || gw->nroutes == 0)
-		return NULL;
-	return bsearch(&key, gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
-}
-
-int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n)
-{
-	const struct route *r = route_of(gw, owner);
-	if (r && r->n > 0) {
-		*first = r->first;
-		*n = r->n;
-	} else {
-		*first = gw->fallback;
-		*n = 1;
-	}
-	return r ? 0 : -1;
-}
-
-const char *gw_owner_name(const struct gateway *gw, const char *owner)
-{
-	const struct route *r = route_of(gw, owner);
-	return r ? r->owner : NULL;
 }
 
 /* ---- queueing, dead letters, meta-alerts ---- */
@@ -347,6 +325,14 @@ static void restore_open(void *ctx, uint64_t ep, uint64_t fp, double started, in
 		LOG_ERR(comp, "event=restore_failed err=\"out of memory\"");
 }
 
+static void restore_put(void *ctx, const char *ns, uint64_t key, json_t *v)
+{
+	struct restore_ctx *rc = ctx;
+	(void)key;
+	if (gw_policy_restore(rc->gw, ns, v, -1) != 0)
+		LOG_ERR(comp, "event=restore_failed err=\"out of memory\"");
+}
+
 static void restore_closed(void *ctx, uint64_t ep, uint64_t fp)
 {
 	struct restore_ctx *rc = ctx;
@@ -387,7 +373,7 @@ static void restore_pending(void *ctx, uint64_t seq, const char *dest_id, const 
 
 /* ---- create / destroy ---- */
 
-static int add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
+int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
 		    const char *id, char *err, size_t errlen)
 {
 	struct dest *d = &gw->dests[gw->ndests];
@@ -426,42 +412,24 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	rctx.gw = gw;
 	gw->rs = rs;
 	gw->env = o->env;
-	for (size_t i = 0; rs && i < rs->nowners; i++)
-		total += rs->owners[i].ndests;
+	total += gw_routes_ndests(rs);
 	total += o->nextra;
 	gw->dests = calloc(total, sizeof *gw->dests);
 	gw->routes = calloc(rs && rs->nowners ? rs->nowners : 1, sizeof *gw->routes);
-	if (!gw->dests || !gw->routes || gw_episodes_init(gw) != 0) {
+	if (!gw->dests || !gw->routes || gw_episodes_init(gw) != 0 || gw_groups_init(gw) != 0) {
 		snprintf(err, errlen, "gateway: out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; rs && i < rs->nowners; i++) {
-		const struct owner *ow = &rs->owners[i];
-		struct route *r = &gw->routes[gw->nroutes++];
-		if (!ow->name) {
-			rc = -VIGIL_EINVAL;
-			snprintf(err, errlen, "%s: owner without a name", ow->where ? ow->where : "?");
-			goto fail;
-		}
-		r->owner = ow->name;
-		r->first = gw->ndests;
-		for (size_t k = 0; k < ow->ndests; k++) {
-			snprintf(id, sizeof id, "%.150s#%zu", ow->name, k);
-			if ((rc = add_dest(gw, &ow->dests[k], ow->dests[k].type, ow->name, id, err,
-					   errlen)) != 0)
-				goto fail;
-			r->n++;
-		}
-	}
-	qsort(gw->routes, gw->nroutes, sizeof *gw->routes, route_cmp);
+	if ((rc = gw_routes_build(gw, rs, err, errlen)) != 0)
+		goto fail;
 	gw->fallback = gw->ndests;
-	if ((rc = add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
+	if ((rc = gw_add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
 			   "(fallback)", err, errlen)) != 0)
 		goto fail;
 	gw->first_extra = gw->ndests;
 	for (size_t i = 0; i < o->nextra; i++) {
 		snprintf(id, sizeof id, "(extra)#%zu", i);
-		if ((rc = add_dest(gw, &o->extra[i], o->extra[i].type, "(extra)", id, err, errlen)) != 0)
+		if ((rc = gw_add_dest(gw, &o->extra[i], o->extra[i].type, "(extra)", id, err, errlen)) != 0)
 			goto fail;
 		gw->nextra++;
 	}
@@ -482,7 +450,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			goto fail;
 		}
 		snprintf(gw->dead_path, n, "%s/dead_letters.jsonl", o->state_dir);
-		struct gwlog_replay rp = {&rctx, restore_open, restore_closed, restore_pending};
+		struct gwlog_replay rp = {&rctx, restore_open, restore_closed, restore_pending, restore_put};
 		uint64_t next = 1, skipped = 0;
 		if ((rc = gwlog_open(o->state_dir, &rp, &gw->log, &next, &skipped, err, errlen)) != 0)
 			goto fail;
@@ -533,7 +501,9 @@ void gateway_destroy(struct gateway *gw)
 	gwlog_close(gw->log);
 	free(gw->dests);
 	free(gw->obd);
-	free(gw->routes);
+	gw_oncall_fini(gw);
+	gw_groups_fini(gw);
+	gw_routes_fini(gw);
 	free(gw->dead_path);
 	gw_episodes_fini(gw);
 	pthread_mutex_destroy(&gw->mu);
@@ -544,8 +514,10 @@ void gateway_destroy(struct gateway *gw)
 
 void gateway_flush(struct gateway *gw)
 {
-	if (gw && gw->log)
+	if (gw && gw->log) {
+		gw_policy_persist(gw);
 		gwlog_sync(gw->log);
+	}
 }
 
 size_t gateway_drain(struct gateway *gw, double timeout)
@@ -558,12 +530,15 @@ size_t gateway_drain(struct gateway *gw, double timeout)
 
 void gateway_tick(struct gateway *gw)
 {
-	if (!gw || !gw->any_repeat)
+	if (!gw)
 		return;
 	double now = clock_mono();
 	if (now < gw->next_tick)
-		return; /* callers tick per batch: scan the open episodes once a second */
+		return; /* callers tick per batch: scan once a second */
 	gw->next_tick = now + 1.0;
+	gw_policy_tick(gw, clock_wall());
+	if (!gw->any_repeat)
+		return;
 	for (size_t i = 0; i < gw->nep; i++) {
 		struct open_ep *e = &gw->eps[i];
 		if (e->text == NULL || e->next_repeat > now)
@@ -586,7 +561,8 @@ void gateway_tick(struct gateway *gw)
 
 int64_t gateway_min_pending(struct gateway *gw, int32_t part)
 {
-	return outbox_min_pending(gw->ob, part);
+	int64_t a = outbox_min_pending(gw->ob, part), b = gw_groups_min_pending(gw, part);
+	return a < b ? a : b;
 }
 
 void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)

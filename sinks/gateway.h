@@ -112,6 +112,42 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out);
 json_t *gateway_export(struct gateway *gw, int32_t part);
 int gateway_import(struct gateway *gw, int32_t part, json_t *snap);
 void gateway_release(struct gateway *gw, int32_t part);
+/* ---- on-call control (sinks/gateway_control.c; issue 10) ----
+ * The operations behind `vigil silence`, `vigil ack`, the control topic
+ * and the HTTP API. Each applies at the current wall time and is made
+ * durable by the next gateway_flush (the callers flush before answering).
+ * part: the alerts-topic partition the owner's state belongs to (-1 in a
+ * single process). Errors: -VIGIL_EINVAL / -VIGIL_ENOENT / -VIGIL_EFULL
+ * with err saying why, -VIGIL_ENOMEM. */
+
+/* Add (or update, with "id") a silence from its JSON form (sinks/silence.h)
+ * for an owner the ruleset knows; id_out (>= 24 bytes) gets its id. */
+int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err, size_t errlen);
+/* Expire silence id of owner (NULL: any owner) now. */
+int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen);
+/* Silences of owner (NULL: all) as a JSON array, with their state. */
+json_t *gateway_silence_list(struct gateway *gw, const char *owner);
+/* The open alerts a silence built from spec would mute (a preview; nothing
+ * is added): a JSON array of {"episode","rule","series","labels"}. NULL
+ * with err on a bad spec. */
+json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, size_t errlen);
+/* Acknowledge (unack = 0) or unacknowledge episode (16 hex digits) of an
+ * open alert: see sinks/gateway_oncall.c. by/comment may be NULL. */
+int gateway_ack(struct gateway *gw, const char *episode, const char *by, const char *comment, int unack,
+		char *err, size_t errlen);
+/* Apply one control command (schema "vigil.control/v1"):
+ *   {"op":"silence_add","silence":{...}}  {"op":"silence_expire","owner":..,"id":..}
+ *   {"op":"ack"|"unack","episode":..,"by":..,"comment":..}
+ * *reply (may be NULL) gets {"ok":true,...} or {"ok":false,"error":..}. */
+int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **reply, char *err, size_t errlen);
+/* Open alerts (firing, in groups) as a JSON array: episode, owner, rule,
+ * series, labels, notified, muted, acknowledged, group. */
+json_t *gateway_alerts(struct gateway *gw, const char *owner);
+/* Who is on call now and next in every schedule of owner (NULL: every
+ * owner) of rs at wall time now: [{"owner","schedule","now","until","next",
+ * "next_until"}] (a missing "now" = nobody). */
+json_t *gateway_oncall_report(const struct ruleset *rs, const char *owner, double now);
+
 /* Stop delivering (a send in progress finishes), flush the log, free.
  * Queued notifications stay in the log for the next start. */
 void gateway_destroy(struct gateway *gw);

@@ -217,17 +217,18 @@ static char *render(const struct alert_event *ev)
 	return text;
 }
 
-/* Queue text for the route of ev's owner (or the fallback) and for every
- * extra destination. */
-static int notify(struct gateway *gw, const struct alert_event *ev, const char *text, int32_t part,
-		  int64_t off)
+/* Queue text: for a known owner through its routes and groups
+ * (gateway_group.c), else at once to the fallback destination; and at once
+ * to every extra destination (an audit trail of every decision). */
+static int notify(struct gateway *gw, const struct alert_event *ev, uint64_t ep, const char *text,
+		  int32_t part, int64_t off)
 {
-	size_t first, n;
-	int rc = 0;
-	gw_route(gw, ev->owner, &first, &n);
-	for (size_t i = first; i < first + n; i++)
-		if (gw_enqueue(gw, i, text, part, off, 0) != 0)
+	int rc = gw_policy_submit(gw, ev, ep, text, part, off);
+	if (rc == -VIGIL_ENOENT) {
+		rc = 0;
+		if (gw_enqueue(gw, gw->fallback, text, part, off, 0) != 0)
 			rc = -VIGIL_ENOMEM;
+	}
 	for (size_t i = 0; i < gw->nextra; i++)
 		if (gw_enqueue(gw, gw->first_extra + i, text, part, off, 0) != 0)
 			rc = -VIGIL_ENOMEM;
@@ -303,15 +304,7 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 				      .owner = gw_owner_name(gw, ev->owner),
 				      .started = ev->started,
 				      .start_pos = ev->start_pos};
-		for (size_t i = first; gw->any_repeat && i < first + n && rec.text == NULL; i++)
-			if (gw->dests[i].repeat > 0) {
-				rec.text = strdup(text); /* re-sent by gateway_tick */
-				rec.first = first;
-				rec.n = n;
-				rec.next_repeat = clock_mono() + gw->dests[i].repeat;
-			}
 		if (gw_ep_insert(gw, &rec) != 0) {
-			free(rec.text);
 			free(text);
 			return -VIGIL_ENOMEM;
 		}
@@ -319,7 +312,7 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 		if (gw->log)
 			gwlog_open_ep(gw->log, epv, fpv, ev->started, ev->start_pos);
 		gw->st.fired++;
-		int rc = notify(gw, ev, text, part, off);
+		int rc = notify(gw, ev, epv, text, part, off);
 		free(text);
 		return rc;
 	}
@@ -340,7 +333,7 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 	if (gw->log)
 		gwlog_close_ep(gw->log, epv, fpv);
 	gw->st.resolved++;
-	int rc = notify(gw, ev, text, part, off);
+	int rc = notify(gw, ev, epv, text, part, off);
 	free(text);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "sinks/gateway.h"
 #include "sinks/gateway_log.h"
 #include "sinks/outbox.h"
+#include "sinks/silence.h"
 
 #define GW_RECENT         4096 /* remembered (episode, status) transitions */
 #define COMPLAIN_INTERVAL 60.0 /* seconds */
@@ -31,9 +32,94 @@ struct dest {
 	double repeat; /* seconds between re-sends of a firing (type's repeat_every); 0 = once */
 };
 
+/* One route of an owner (index 0: the owner itself; then its `routes:`),
+ * with the inherited settings resolved. */
+struct route_rt {
+	const struct tag_matcher *match; /* borrowed; index 0 matches everything */
+	size_t nmatch;
+	int cont;
+	size_t first, n; /* destinations: dests[first .. first + n) */
+	char *const *by; /* group_by (borrowed) */
+	size_t nby;
+	int by_all;   /* group_by ['...'] */
+	int grouped;  /* 0: one group per episode, all destinations per episode */
+	double wait, interval, repeat;
+	char *const *mute, *const *active; /* interval names (borrowed) */
+	size_t nmute, nactive;
+};
+
+/* A person's destinations (escalation targets). */
+struct person_rt {
+	const char *name;
+	size_t first, n;
+};
+
+/* The page budget's current window of one owner (wall times). */
+struct budget_rt {
+	double start;   /* 0: no window open */
+	unsigned used;  /* pages sent in the window */
+	int told;       /* the owner was told the budget was hit */
+	json_t *held;   /* alerts held for the digest (array), NULL = none */
+	int32_t part;
+	int dirty;
+};
+
 struct route {
 	const char *owner; /* borrowed from the ruleset */
 	size_t first, n;   /* its destinations: dests[first .. first + n) */
+	const struct owner *cfg;
+	struct route_rt *rt; /* owned, nrt >= 1 */
+	size_t nrt;
+	struct person_rt *people; /* owned, cfg->npeople */
+	size_t *level_dest;       /* owned: per escalation level of kind ESC_DESTINATION, the dest index */
+	struct budget_rt budget;
+};
+
+/* One alert in a group. */
+struct galert {
+	uint64_t ep;
+	char *text;     /* owned: the newest rendering (firing, then resolved) */
+	json_t *labels; /* owned: the policy label set (labels + alertname, rule, owner, ...) */
+	uint8_t status; /* ALERT_FIRING / ALERT_RESOLVED */
+	uint8_t notified; /* its firing went to this group's destinations */
+	uint8_t held;     /* held back by the page budget (in the digest instead) */
+	uint8_t page;     /* rule action page */
+	uint8_t acked;
+	uint8_t muted;    /* muted at the last flush (for listings) */
+};
+
+/* A group: one route of one owner x the values of its group_by labels. */
+struct group {
+	uint64_t key;
+	char *key_text;     /* owned: Alertmanager-style group key */
+	json_t *glabels;    /* owned: the group_by labels and values */
+	struct route *o;    /* the owner */
+	size_t route;       /* index into o->rt */
+	struct galert *a;   /* owned */
+	size_t n, cap;
+	double created;     /* wall */
+	double next_flush;  /* wall; 0 = none due */
+	double last_notify; /* wall; 0 = never notified */
+	int32_t part;
+	int64_t pend_off;   /* smallest input offset of a change not yet flushed; -1 none */
+	int dirty;          /* changed since it was last persisted */
+};
+
+/* An episode being escalated (owner with an escalation policy, action page). */
+struct esc {
+	uint64_t ep;
+	struct route *o;
+	char *text;     /* owned: the firing notification */
+	double t0;      /* wall: when this round started */
+	double next_at; /* wall: the next level is due; 0 = none (finished or acked) */
+	unsigned level; /* the next level to notify */
+	unsigned round;
+	int acked;
+	char *acked_by; /* owned, may be NULL */
+	size_t *sent;   /* owned: destinations that got the firing (they get the resolve) */
+	size_t nsent, capsent;
+	int32_t part;
+	int dirty;
 };
 
 struct open_ep {
@@ -77,6 +163,15 @@ struct gateway {
 	size_t ring_head, ring_n;
 	struct htab rc_index; /* ring positions by (episode, status) */
 
+	/* on-call control (gateway_group.c, gateway_oncall.c) */
+	struct group **groups; /* owned, ngroups */
+	size_t ngroups, capgroups;
+	struct htab g_index; /* groups by key */
+	struct esc **escs;   /* owned, nesc */
+	size_t nesc, capesc;
+	struct silences *sil; /* owned */
+	double next_policy;   /* wall: gateway_tick's next policy scan */
+
 	int any_repeat;       /* some destination wants firing re-sends */
 	double next_tick;     /* monotonic: gateway_tick's next scan */
 	_Atomic uint64_t seq; /* next notification sequence number */
@@ -97,7 +192,70 @@ struct open_ep *gw_ep_find(struct gateway *gw, uint64_t ep);
 int gw_ep_insert(struct gateway *gw, const struct open_ep *rec);
 void gw_ep_remove(struct gateway *gw, struct open_ep *e);
 
+/* gateway_group.c: routing to groups, flushing, muting */
+int gw_groups_init(struct gateway *gw);
+void gw_groups_fini(struct gateway *gw);
+/* An episode's transition (firing or resolved) into its groups; flushes
+ * the groups that are due now. labels: the policy label set (taken). */
+int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t ep, const char *text,
+		     int32_t part, int64_t off);
+/* The smallest offset of partition part held in a group not yet flushed
+ * (INT64_MAX: none), for gateway_min_pending. */
+int64_t gw_groups_min_pending(struct gateway *gw, int32_t part);
+/* Flush due groups, escalate, close budget windows (wall time now). */
+void gw_policy_tick(struct gateway *gw, double now);
+/* The owner's route record, or NULL. */
+struct route *gw_route_rec(const struct gateway *gw, const char *owner);
+/* The labels of an alert for matching, as a kv array into out (borrowed
+ * from j); returns the count (at most max). */
+size_t gw_labels_kv(json_t *j, struct kv *out, size_t max);
+
+/* Take restored group g (owned from now on; one with the same key is
+ * replaced). 0 or -VIGIL_ENOMEM (g freed). */
+int gw_group_restore(struct gateway *gw, struct group *g);
+/* Forget group number id (handed over: nothing logged). */
+void gw_group_drop(struct gateway *gw, uint32_t id);
+
+/* gateway_persist.c: the policy state as JSON (log records, snapshots) */
+/* Log every changed group, escalation and budget (before a sync). */
+void gw_policy_persist(struct gateway *gw);
+/* Log silence id's current form (or its removal when it is gone). */
+void gw_silence_persist(struct gateway *gw, const char *id);
+/* One record of namespace ns ("g", "e", "b", "s") back, for partition part. */
+int gw_policy_restore(struct gateway *gw, const char *ns, json_t *v, int32_t part);
+/* Add / read "groups", "escalations", "budgets", "silences" of part to /
+ * from a partition snapshot; forget them (handed over). */
+int gw_policy_export(struct gateway *gw, int32_t part, json_t *snap);
+int gw_policy_import(struct gateway *gw, int32_t part, json_t *snap);
+void gw_policy_release(struct gateway *gw, int32_t part);
+
+/* gateway_oncall.c: escalation, acknowledge, page budget */
+/* Forget escalation e (handed over: nothing sent or logged). */
+void gw_esc_drop(struct gateway *gw, struct esc *e);
+/* A page was sent for episode ep of owner o (text = firing JSON). */
+int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *text, int32_t part, double now);
+/* The episode resolved: resolve to everyone escalation reached; forget it. */
+void gw_esc_resolve(struct gateway *gw, uint64_t ep, const char *text);
+struct esc *gw_esc_find(struct gateway *gw, uint64_t ep);
+void gw_esc_tick(struct gateway *gw, double now);
+/* May a page for owner o be sent now? 1 = yes (counted), 0 = held (added
+ * to the digest; the owner is told once per window). */
+int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double now);
+void gw_budget_tick(struct gateway *gw, double now);
+void gw_oncall_fini(struct gateway *gw);
+
+/* gateway_routes.c: owners' routes, people and escalation destinations */
+/* How many destinations the owners of rs need (owners', routes', people's). */
+size_t gw_routes_ndests(const struct ruleset *rs);
+/* Build gw->routes (sorted by owner) and add their destinations. */
+int gw_routes_build(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen);
+void gw_routes_fini(struct gateway *gw);
+
 /* gateway.c */
+/* Instantiate destination c (type given separately: the fallback has no
+ * config) as gw->dests[gw->ndests++] with log id `id`. */
+int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
+		const char *id, char *err, size_t errlen);
 /* Queue json for destination d: log "send" (unless a re-send), then the outbox. */
 int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend);
 /* The destinations for owner (the route's, or the fallback for none or an

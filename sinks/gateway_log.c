@@ -32,7 +32,7 @@ struct gwlog {
 #define KEEP_CLOSED 4096 /* closed episodes kept through a compaction (the gateway's recent memory) */
 
 struct rec {
-	int op; /* 0 open, 1 send, 2 closed */
+	int op; /* 0 open, 1 send, 2 closed, 3 put (dest = namespace, fp = key, json = value) */
 	int live;
 	uint64_t key; /* ep for open, seq for send */
 	uint64_t fp;
@@ -102,6 +102,11 @@ static uint64_t hex_u64(const char *s)
 	return s ? strtoull(s, NULL, 16) : 0;
 }
 
+static uint64_t put_key(const char *ns, uint64_t key)
+{
+	return hash_mix(hash_str(HASH_SEED, ns) ^ key);
+}
+
 /* Apply one log line; -1 if it cannot be read. */
 static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp, uint64_t *max_seq)
 {
@@ -150,6 +155,28 @@ static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp
 				free(x.dest);
 				free(x.json);
 				rc = -1;
+			}
+		}
+	} else if (op && strcmp(op, "put") == 0) {
+		const char *ns = json_string_value(json_object_get(j, "ns"));
+		const char *k = json_string_value(json_object_get(j, "key"));
+		json_t *v = json_object_get(j, "v");
+		if (!ns || !k || !v) {
+			rc = -1;
+		} else {
+			struct rec x = {.op = 3, .live = 1, .fp = hex_u64(k)};
+			x.key = put_key(ns, x.fp);
+			struct rec *old = rec_find(r, 3, x.key);
+			if (old)
+				rec_kill(r, old);
+			if (!json_is_null(v)) {
+				x.dest = strdup(ns);
+				x.json = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
+				if (x.dest == NULL || x.json == NULL || rec_add(r, &x) != 0) {
+					free(x.dest);
+					free(x.json);
+					rc = -1;
+				}
 			}
 		}
 	} else if (op && strcmp(op, "done") == 0) {
@@ -202,6 +229,16 @@ static json_t *send_json(uint64_t seq, const char *dest, const char *json, doubl
 			 "at", at, "json", json);
 }
 
+static json_t *put_json(const char *ns, uint64_t key, const char *vtext, json_t *v)
+{
+	char k[17];
+	json_error_t je;
+	hash_hex(key, k);
+	if (vtext && (v = json_loads(vtext, 0, &je)) == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:o}", "op", "put", "ns", ns, "key", k, "v", v ? v : json_null());
+}
+
 static int sync_file(FILE *f)
 {
 	if (fflush(f) != 0)
@@ -235,8 +272,9 @@ static int compact(struct gwlog *l, struct recs *r, char *err, size_t errlen)
 			}
 			put_line(&w, close_json(x->key, x->fp));
 		} else {
-			put_line(&w, x->op == 0 ? open_json(x->key, x->fp, x->started, x->start_pos)
-						: send_json(x->key, x->dest, x->json, x->at));
+			put_line(&w, x->op == 0   ? open_json(x->key, x->fp, x->started, x->start_pos)
+				     : x->op == 1 ? send_json(x->key, x->dest, x->json, x->at)
+						  : put_json(x->dest, x->fp, x->json, NULL));
 		}
 	}
 	if (w.failed || sync_file(f) != 0) {
@@ -296,6 +334,14 @@ int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **ou
 	}
 	for (size_t i = 0; i < r.n; i++) {
 		const struct rec *x = &r.v[i];
+		json_error_t je;
+		json_t *v = x->live && x->op == 3 && rp->put ? json_loads(x->json, 0, &je) : NULL;
+		if (v)
+			rp->put(rp->ctx, x->dest, x->fp, v);
+		json_decref(v);
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		const struct rec *x = &r.v[i];
 		if (x->live && x->op == 1 && rp->pending)
 			rp->pending(rp->ctx, x->key, x->dest, x->json, x->at);
 	}
@@ -342,6 +388,13 @@ void gwlog_send(struct gwlog *l, uint64_t seq, const char *dest_id, const char *
 {
 	pthread_mutex_lock(&l->mu);
 	put_line(l, send_json(seq, dest_id, json, decided_at));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void gwlog_put(struct gwlog *l, const char *ns, uint64_t key, json_t *v)
+{
+	pthread_mutex_lock(&l->mu);
+	put_line(l, put_json(ns, key, NULL, v ? json_incref(v) : NULL));
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -4,6 +4,9 @@
  *   {"op":"close","ep":"<16 hex>","fp":"<16 hex>"}
  *   {"op":"send","seq":N,"dest":"owner#k","at":T,"json":"<notification>"}
  *   {"op":"done","seq":N,"dead":0|1}
+ *   {"op":"put","ns":"g","key":"<16 hex>","v":{...}|null}  keyed state of the
+ *     on-call policy (groups "g", escalations "e", silences "s", budgets
+ *     "b"); the newest value per (ns, key) wins, null deletes
  * Opening replays the log: the episodes still open, the closed ones (as
  * recent transitions) and every "send" without its "done" are handed to the
  * caller, then the log is rewritten with just that (the newest 4,096 closed
@@ -16,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct gwlog;
 
 struct gwlog_replay {
@@ -23,6 +28,9 @@ struct gwlog_replay {
 	void (*open_ep)(void *ctx, uint64_t ep, uint64_t fp, double started, int64_t start_pos);
 	void (*closed_ep)(void *ctx, uint64_t ep, uint64_t fp);
 	void (*pending)(void *ctx, uint64_t seq, const char *dest_id, const char *json, double decided_at);
+	/* a live put record (v borrowed for the call), in log order, after
+	 * open_ep and before pending */
+	void (*put)(void *ctx, const char *ns, uint64_t key, json_t *v);
 };
 
 /* Open (create) dir/gateway.log, replay it through r, compact it. *next_seq
@@ -34,6 +42,8 @@ void gwlog_open_ep(struct gwlog *l, uint64_t ep, uint64_t fp, double started, in
 void gwlog_close_ep(struct gwlog *l, uint64_t ep, uint64_t fp);
 void gwlog_send(struct gwlog *l, uint64_t seq, const char *dest_id, const char *json, double decided_at);
 void gwlog_done(struct gwlog *l, uint64_t seq, int dead);
+/* Record the value of (ns, key); v NULL deletes. v is borrowed. */
+void gwlog_put(struct gwlog *l, const char *ns, uint64_t key, json_t *v);
 /* Flush and fdatasync. 0 or -VIGIL_EIO (logged). */
 int gwlog_sync(struct gwlog *l);
 /* Sync and close. NULL is fine. */

@@ -7,7 +7,9 @@
  *   {"schema":…, "partition":P,
  *    "open":[{"ep","fp","started","start_pos","owner","text"?}],
  *    "recent":[{"ep","status"}],            oldest first
- *    "pending":[{"dest","seq","at","json"}]} the unfinished notifications
+ *    "pending":[{"dest","seq","at","json"}],  the unfinished notifications
+ *    "groups":[…], "escalations":[…], "budgets":[…], "silences":[…]}
+ *                                            the on-call state (gateway_persist.c)
  * Importing re-queues the pending notifications (dedup keys unchanged, so a
  * receiver drops one that the previous owner had delivered after its last
  * snapshot) and restores episodes and recent transitions, tagged with P.
@@ -74,8 +76,13 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 		json_decref(pending);
 		return NULL;
 	}
-	return json_pack("{s:s, s:i, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition", (int)part, "open",
-			 open, "recent", recent, "pending", pending);
+	json_t *snap = json_pack("{s:s, s:i, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition", (int)part,
+				 "open", open, "recent", recent, "pending", pending);
+	if (snap && gw_policy_export(gw, part, snap) != 0) {
+		json_decref(snap);
+		return NULL;
+	}
+	return snap;
 }
 
 static uint64_t hex_of(json_t *o, const char *key)
@@ -147,6 +154,8 @@ int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
 			restored++;
 	}
 	gw->st.restored += restored;
+	if (gw_policy_import(gw, part, snap) != 0)
+		return -VIGIL_ENOMEM;
 	LOG_INFO(comp, "event=partition_restored partition=%d open_episodes=%zu pending=%llu dropped=%llu",
 		 (int)part, json_array_size(json_object_get(snap, "open")), (unsigned long long)restored,
 		 (unsigned long long)dropped);
@@ -162,6 +171,7 @@ void gateway_release(struct gateway *gw, int32_t part)
 		else
 			i++;
 	}
+	gw_policy_release(gw, part);
 	/* recent transitions of the partition stay until evicted: harmless,
 	 * they only suppress what this member no longer receives */
 	LOG_INFO(comp, "event=partition_released partition=%d cancelled=%zu", (int)part, dropped);

@@ -1,0 +1,225 @@
+/* On-call control operations (gateway.h "on-call control"): silences,
+ * acknowledge, the control-command dispatcher, listings and the on-call
+ * report. The CLI, the control topic and the HTTP API call these and
+ * nothing else, so every way in behaves the same.
+ * @thread the gateway's caller. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/timefmt.h"
+#include "sinks/gateway_int.h"
+
+static const char comp[] = "gateway";
+
+#define CONTROL_SCHEMA "vigil.control/v1"
+
+/* Re-check every group of owner at once (a silence came or went). */
+static void recheck(struct gateway *gw, const char *owner, double now)
+{
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		struct group *g = gw->groups[i];
+		if (owner && strcmp(g->o->owner, owner) != 0)
+			continue;
+		for (size_t k = 0; k < g->n; k++)
+			if (g->a[k].status == ALERT_FIRING && !g->a[k].notified && !g->a[k].held) {
+				/* a muted alert waits for the group's next flush */
+				double at = g->last_notify > 0 ? g->last_notify + g->o->rt[g->route].interval : now;
+				if (at < now)
+					at = now;
+				if (g->next_flush <= 0 || at < g->next_flush)
+					g->next_flush = at;
+				break;
+			}
+	}
+}
+
+int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err, size_t errlen)
+{
+	const char *owner = json_string_value(json_object_get(spec, "owner"));
+	double now = clock_wall();
+	int rc;
+
+	if (!json_is_object(spec)) {
+		snprintf(err, errlen, "silence: expected a JSON object");
+		return -VIGIL_EINVAL;
+	}
+	if (!owner || !gw_route_rec(gw, owner)) {
+		snprintf(err, errlen, "silence: owner: '%.100s' is not an owner of the loaded rules",
+			 owner ? owner : "(missing)");
+		return -VIGIL_EINVAL;
+	}
+	if ((rc = silences_add(gw->sil, spec, now, part, id_out, err, errlen)) != 0)
+		return rc;
+	gw_silence_persist(gw, id_out);
+	const char *old = json_string_value(json_object_get(spec, "id"));
+	if (old && strcmp(old, id_out) != 0)
+		gw_silence_persist(gw, old); /* updated by re-creation: the old one expired */
+	recheck(gw, owner, now);
+	LOG_INFO(comp, "event=silence_added id=%s owner=%s by=%s", id_out, owner,
+		 json_string_value(json_object_get(spec, "created_by")) ? json_string_value(json_object_get(spec, "created_by"))
+									 : "-");
+	return 0;
+}
+
+int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen)
+{
+	double now = clock_wall();
+	int rc = silences_expire(gw->sil, owner, id ? id : "", now);
+	if (rc != 0) {
+		snprintf(err, errlen, "silence %.40s: no such silence%s%.100s", id ? id : "", owner ? " of owner " : "",
+			 owner ? owner : "");
+		return rc;
+	}
+	gw_silence_persist(gw, id);
+	const struct silence *x = silences_find(gw->sil, id);
+	recheck(gw, x ? x->owner : owner, now);
+	LOG_INFO(comp, "event=silence_expired id=%s", id);
+	return 0;
+}
+
+json_t *gateway_silence_list(struct gateway *gw, const char *owner)
+{
+	json_t *arr = json_array();
+	double now = clock_wall();
+	for (size_t i = 0; arr && i < silences_count(gw->sil); i++) {
+		const struct silence *x = silences_at(gw->sil, i);
+		if (owner && strcmp(x->owner, owner) != 0)
+			continue;
+		if (json_array_append_new(arr, silence_to_json(x, now)) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *alert_brief(const struct group *g, const struct galert *a)
+{
+	char e[17];
+	hash_hex(a->ep, e);
+	return json_pack("{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:b, s:b, s:s}", "episode", e, "owner", g->o->owner,
+			 "rule", json_object_get(a->labels, "rule") ? json_object_get(a->labels, "rule") : json_null(),
+			 "series",
+			 json_object_get(a->labels, "series") ? json_object_get(a->labels, "series") : json_null(),
+			 "labels", a->labels, "notified", a->notified, "muted", a->muted, "acknowledged", a->acked,
+			 "held", a->held, "group", g->key_text);
+}
+
+json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, size_t errlen)
+{
+	struct silence *x = NULL;
+	const char *owner = json_string_value(json_object_get(spec, "owner"));
+	if (silence_from_spec(spec, clock_wall(), &x, err, errlen) != 0)
+		return NULL;
+	json_t *arr = json_array();
+	struct kv kv[ALERT_MAX_LABELS + 8];
+	for (size_t i = 0; arr && i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		if (owner && strcmp(g->o->owner, owner) != 0)
+			continue;
+		for (size_t k = 0; k < g->n; k++) {
+			const struct galert *a = &g->a[k];
+			size_t n = gw_labels_kv(a->labels, kv, sizeof kv / sizeof kv[0]);
+			if (a->status == ALERT_FIRING && silence_matches(x, kv, n))
+				json_array_append_new(arr, alert_brief(g, a));
+		}
+	}
+	silence_free(x);
+	return arr;
+}
+
+json_t *gateway_alerts(struct gateway *gw, const char *owner)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		if (owner && strcmp(g->o->owner, owner) != 0)
+			continue;
+		for (size_t k = 0; k < g->n; k++)
+			if (g->a[k].status == ALERT_FIRING)
+				json_array_append_new(arr, alert_brief(g, &g->a[k]));
+	}
+	return arr;
+}
+
+static json_t *reply_err(const char *e)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", e);
+}
+
+int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **reply, char *err, size_t errlen)
+{
+	const char *op = json_string_value(json_object_get(cmd, "op"));
+	const char *schema = json_string_value(json_object_get(cmd, "schema"));
+	char id[SILENCE_ID_LEN + 8];
+	json_t *ok = NULL;
+	int rc;
+
+	if (reply)
+		*reply = NULL;
+	if (!json_is_object(cmd) || (schema && strcmp(schema, CONTROL_SCHEMA) != 0) || !op) {
+		snprintf(err, errlen, "control: want a JSON object with \"op\" (schema %s)", CONTROL_SCHEMA);
+		rc = -VIGIL_EINVAL;
+	} else if (strcmp(op, "silence_add") == 0) {
+		rc = gateway_silence_add(gw, json_object_get(cmd, "silence"), part, id, err, errlen);
+		if (rc == 0)
+			ok = json_pack("{s:b, s:s}", "ok", 1, "id", id);
+	} else if (strcmp(op, "silence_expire") == 0) {
+		rc = gateway_silence_expire(gw, json_string_value(json_object_get(cmd, "owner")),
+					    json_string_value(json_object_get(cmd, "id")), err, errlen);
+		if (rc == 0)
+			ok = json_pack("{s:b}", "ok", 1);
+	} else if (strcmp(op, "ack") == 0 || strcmp(op, "unack") == 0) {
+		rc = gateway_ack(gw, json_string_value(json_object_get(cmd, "episode")),
+				 json_string_value(json_object_get(cmd, "by")),
+				 json_string_value(json_object_get(cmd, "comment")), op[0] == 'u', err, errlen);
+		if (rc == 0)
+			ok = json_pack("{s:b}", "ok", 1);
+	} else {
+		snprintf(err, errlen, "control: unknown op '%.40s' (known: silence_add, silence_expire, ack, unack)",
+			 op);
+		rc = -VIGIL_EINVAL;
+	}
+	if (reply)
+		*reply = rc == 0 ? ok : reply_err(err);
+	else
+		json_decref(ok);
+	return rc;
+}
+
+/* ---- who is on call ---- */
+
+json_t *gateway_oncall_report(const struct ruleset *rs, const char *owner, double now)
+{
+	json_t *arr = json_array();
+	char t[40];
+	for (size_t i = 0; arr && rs && i < rs->nowners; i++) {
+		const struct owner *o = &rs->owners[i];
+		if (owner && strcmp(o->name, owner) != 0)
+			continue;
+		for (size_t k = 0; k < o->nschedules; k++) {
+			const struct schedule *s = &o->schedules[k];
+			double until = INFINITY, until2 = INFINITY;
+			const char *who = schedule_oncall(s, now, &until);
+			const char *next = isfinite(until) ? schedule_oncall(s, until, &until2) : NULL;
+			json_t *x = json_pack("{s:s, s:s, s:s?, s:s?}", "owner", o->name, "schedule", s->name, "now",
+					      who, "next", next);
+			if (x && isfinite(until)) {
+				time_format_rfc3339(until, t, sizeof t);
+				json_object_set_new(x, "until", json_string(t));
+			}
+			if (x && isfinite(until2) && next) {
+				time_format_rfc3339(until2, t, sizeof t);
+				json_object_set_new(x, "next_until", json_string(t));
+			}
+			json_array_append_new(arr, x);
+		}
+	}
+	return arr;
+}
