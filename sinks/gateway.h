@@ -67,6 +67,8 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	uint64_t control_applied; /* control commands applied (inbox) */
+	uint64_t control_bad;     /* control commands rejected (inbox) */
 };
 
 /* Instantiate destinations for every owner in rs (borrowed; must outlive the
@@ -90,6 +92,9 @@ void gateway_flush(struct gateway *gw);
 /* Wait until every queued notification is delivered or dead-lettered, at
  * most timeout seconds (< 0: no limit). Returns the number still pending. */
 size_t gateway_drain(struct gateway *gw, double timeout);
+/* Flush every group waiting for its group_wait or group_interval now (the
+ * end of a replay, which has no real time to wait in). */
+void gateway_settle(struct gateway *gw);
 /* Re-send the firing notifications of open episodes to destinations that
  * expire alerts they stop hearing about (Alertmanager: every lease/4).
  * Call it regularly (about once a second) from the gateway's thread. */

@@ -661,6 +661,21 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 	return rc;
 }
 
+void gateway_settle(struct gateway *gw)
+{
+	double now = clock_wall();
+	for (size_t i = 0; i < gw->ngroups;) {
+		struct group *g = gw->groups[i];
+		size_t before = gw->ngroups;
+		if (g->pend_off >= 0 || (g->last_notify <= 0 && g->next_flush > 0)) {
+			g->next_flush = now;
+			flush_if_due(gw, g, now);
+		}
+		if (gw->ngroups == before)
+			i++;
+	}
+}
+
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)
 {
 	int64_t m = INT64_MAX;

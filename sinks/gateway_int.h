@@ -171,6 +171,8 @@ struct gateway {
 	size_t nesc, capesc;
 	struct silences *sil; /* owned */
 	double next_policy;   /* wall: gateway_tick's next policy scan */
+	char *inbox_path;     /* owned: STATE/control.jsonl, NULL without a state dir */
+	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
 
 	int any_repeat;       /* some destination wants firing re-sends */
 	double next_tick;     /* monotonic: gateway_tick's next scan */
@@ -228,6 +230,11 @@ int gw_policy_restore(struct gateway *gw, const char *ns, json_t *v, int32_t par
 int gw_policy_export(struct gateway *gw, int32_t part, json_t *snap);
 int gw_policy_import(struct gateway *gw, int32_t part, json_t *snap);
 void gw_policy_release(struct gateway *gw, int32_t part);
+
+/* gateway_inbox.c: the control inbox of a single process (STATE/control.jsonl) */
+int gw_inbox_init(struct gateway *gw, const char *state_dir);
+void gw_inbox_restore(struct gateway *gw, json_t *v);
+void gw_inbox_poll(struct gateway *gw);
 
 /* gateway_oncall.c: escalation, acknowledge, page budget */
 /* Forget escalation e (handed over: nothing sent or logged). */

@@ -279,7 +279,9 @@ int gw_policy_restore(struct gateway *gw, const char *ns, json_t *v, int32_t par
 		return restore_group(gw, v, part);
 	if (strcmp(ns, "e") == 0)
 		return restore_esc(gw, v, part);
-	if (strcmp(ns, "b") == 0)
+	if (strcmp(ns, "c") == 0)
+		gw_inbox_restore(gw, v);
+	else if (strcmp(ns, "b") == 0)
 		restore_budget(gw, v, part);
 	else if (strcmp(ns, "s") == 0)
 		restore_silence(gw, v, part);
