@@ -27,3 +27,19 @@ const char *schedule_oncall(const struct schedule *s, double t, double *until)
 	(void)until;
 	return NULL;
 }
+
+const struct time_interval *time_interval_find(const struct time_interval *v, size_t n, const char *name)
+{
+	(void)v;
+	(void)n;
+	(void)name;
+	return NULL;
+}
+
+const struct schedule *schedule_find(const struct schedule *v, size_t n, const char *name)
+{
+	(void)v;
+	(void)n;
+	(void)name;
+	return NULL;
+}

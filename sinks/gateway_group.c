@@ -576,18 +576,13 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		return rc;
 	g = group_find(gw, key);
 	if (!g) {
-		if (ev->status != ALERT_FIRING) {
-			/* a resolve for an alert this gateway holds no group for:
-			 * its firing was notified by an earlier process (orphan) */
-		}
 		g = calloc(1, sizeof *g);
-		if (!g || (rc = group_add(gw, g)) != 0) {
-			free(g);
+		if (!g) {
 			free(ktext);
 			json_decref(gl);
 			return -VIGIL_ENOMEM;
 		}
-		g->key = key;
+		g->key = key; /* before group_add: the index hashes it */
 		g->key_text = ktext;
 		g->glabels = gl;
 		g->o = o;
@@ -595,6 +590,10 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		g->created = now;
 		g->part = part;
 		g->pend_off = -1;
+		if (group_add(gw, g) != 0) {
+			group_free(g);
+			return -VIGIL_ENOMEM;
+		}
 	} else {
 		free(ktext);
 		json_decref(gl);
