@@ -401,13 +401,24 @@ static void keep_for_resend(struct gateway *gw, const struct route_rt *r, const 
 		}
 }
 
+/* The destinations of route r: its own, or the fallback when it has none
+ * (an owner whose destinations all serve escalation, or a ruleset built
+ * without any). */
+void gw_route_dests(const struct gateway *gw, const struct route_rt *r, size_t *first, size_t *n)
+{
+	*first = r->n ? r->first : gw->fallback;
+	*n = r->n ? r->n : 1;
+}
+
 /* Queue text for each destination of r (but those that carry groups when
  * skip_groups). */
 static int send_each(struct gateway *gw, const struct route_rt *r, int skip_groups, const char *text,
 		     int32_t part, int64_t off)
 {
 	int rc = 0;
-	for (size_t d = r->first; d < r->first + r->n; d++) {
+	size_t first, n;
+	gw_route_dests(gw, r, &first, &n);
+	for (size_t d = first; d < first + n; d++) {
 		if (skip_groups && gw->dests[d].type->groups)
 			continue;
 		if (gw_enqueue(gw, d, text, part, off, 0) != 0)
@@ -485,7 +496,9 @@ static int flush(struct gateway *gw, struct group *g, double now)
 		double mono = clock_mono();
 		if (r->grouped) {
 			char *doc = group_doc(g, reason, sel, mark, nsel);
-			for (size_t d = r->first; doc && d < r->first + r->n; d++)
+			size_t first, n;
+			gw_route_dests(gw, r, &first, &n);
+			for (size_t d = first; doc && d < first + n; d++)
 				if (gw->dests[d].type->groups)
 					gw_enqueue(gw, d, doc, g->part, g->pend_off, 0);
 			if (!doc)

@@ -206,6 +206,8 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part);
 /* Flush due groups, escalate, close budget windows (wall time now). */
 void gw_policy_tick(struct gateway *gw, double now);
+/* The destinations of route r: its own, or the fallback when it has none. */
+void gw_route_dests(const struct gateway *gw, const struct route_rt *r, size_t *first, size_t *n);
 /* The owner's route record, or NULL. */
 struct route *gw_route_rec(const struct gateway *gw, const char *owner);
 /* The labels of an alert for matching, as a kv array into out (borrowed

@@ -246,8 +246,9 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 			if (unack || !a->notified)
 				continue;
 			char *t = ack_text(a->text, by, comment);
-			const struct route_rt *r = &g->o->rt[g->route];
-			for (size_t d = r->first; t && d < r->first + r->n; d++) {
+			size_t first, n;
+			gw_route_dests(gw, &g->o->rt[g->route], &first, &n);
+			for (size_t d = first; t && d < first + n; d++) {
 				int seen = 0;
 				for (size_t i = 0; i < ndone; i++)
 					seen |= done[i] == d;
@@ -348,12 +349,8 @@ static char *budget_text(const struct route *o, double start, int resolved, doub
 
 static void budget_send(struct gateway *gw, struct route *o, const char *text)
 {
-	const struct route_rt *r = &o->rt[0];
-	size_t first = r->first, n = r->n;
-	if (n == 0) {
-		first = gw->fallback;
-		n = 1;
-	}
+	size_t first, n;
+	gw_route_dests(gw, &o->rt[0], &first, &n);
 	for (size_t d = first; text && d < first + n; d++)
 		gw_enqueue(gw, d, text, o->budget.part, -1, 0);
 	if (!text)
