@@ -709,5 +709,13 @@ void gw_policy_tick(struct gateway *gw, double now)
 	}
 	gw_esc_tick(gw, now);
 	gw_budget_tick(gw, now);
-	silences_gc(gw->sil, now);
+	if (now >= gw->next_gc) { /* expired silences past their retention leave the log too */
+		gw->next_gc = now + 60;
+		for (size_t i = 0; gw->log && i < silences_count(gw->sil); i++) {
+			const struct silence *x = silences_at(gw->sil, i);
+			if (now - x->ends > SILENCE_RETENTION) /* as silences_gc decides */
+				gwlog_put(gw->log, "s", gw_silence_key(x->id), NULL);
+		}
+		silences_gc(gw->sil, now);
+	}
 }

@@ -170,7 +170,7 @@ struct gateway {
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
 	struct silences *sil; /* owned */
-	double next_policy;   /* wall: gateway_tick's next policy scan */
+	double next_gc;       /* wall: next collection of expired silences */
 	char *inbox_path;     /* owned: STATE/control.jsonl, NULL without a state dir */
 	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
 
@@ -223,6 +223,8 @@ void gw_group_drop(struct gateway *gw, uint32_t id);
 /* gateway_persist.c: the policy state as JSON (log records, snapshots) */
 /* Log every changed group, escalation and budget (before a sync). */
 void gw_policy_persist(struct gateway *gw);
+/* The log key of silence id. */
+uint64_t gw_silence_key(const char *id);
 /* Log silence id's current form (or its removal when it is gone). */
 void gw_silence_persist(struct gateway *gw, const char *id);
 /* One record of namespace ns ("g", "e", "b", "s") back, for partition part. */

@@ -94,7 +94,7 @@ static uint64_t owner_key(const char *owner)
 	return hash_mix(hash_str(HASH_SEED, owner));
 }
 
-static uint64_t silence_key(const char *id)
+uint64_t gw_silence_key(const char *id)
 {
 	return hash_mix(hash_str(HASH_SEED, id));
 }
@@ -144,7 +144,7 @@ void gw_silence_persist(struct gateway *gw, const char *id)
 		return;
 	const struct silence *x = silences_find(gw->sil, id);
 	json_t *j = x ? silence_to_json(x, clock_wall()) : NULL;
-	gwlog_put(gw->log, "s", silence_key(id), j);
+	gwlog_put(gw->log, "s", gw_silence_key(id), j);
 	json_decref(j);
 }
 

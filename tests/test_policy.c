@@ -537,6 +537,70 @@ static void test_state_survives_restart(void **state)
 	assert_string_equal(news(t, 2), "resolved:db1");
 }
 
+/* ---- `for` and keep_firing_for with the gateway's timers ---- */
+
+/* Feed rule r (of t->rs) one point per step seconds with the given scores,
+ * the clock in step with data time, submitting its transitions. */
+static void feed(struct fx *t, const struct rule *r, struct rule_state *rst, const double *scores, size_t n,
+		 double step, const char *host)
+{
+	for (size_t i = 0; i < n; i++) {
+		double ts = clock_wall();
+		struct det_result res = {scores[i], 1.0, 0.5, 1.5};
+		enum rule_transition tr = rule_eval(r, rst, ts, 5.0, &res, (int64_t)i);
+		if (tr != RULE_NONE) {
+			struct evbuf b;
+			struct alert_event *ev = mk(&b, r->name, "page", "eu-1", host,
+						    tr == RULE_FIRE ? ALERT_FIRING : ALERT_RESOLVED, rst->started);
+			ev->start_pos = rst->start_pos;
+			assert_int_equal(gateway_submit(t->gw, ev), 0);
+		}
+		advance(t, step);
+	}
+}
+
+static void test_for_and_keep_firing_for(void **state)
+{
+	struct fx *t = *state;
+	load(t, "rules:\n"
+		"  - {name: pend, series: disk.latency, owner: storage, for: 2 of 3, keep_firing_for: 60s,\n"
+		"     threshold: 0.9}\n"
+		"  - {name: flap, series: disk.latency, owner: storage}\n" OWNER_HEAD "    group_by: [alertname]\n"
+		"    group_wait: 30s\n"
+		"    group_interval: 5m\n");
+	start(t, 0);
+	const struct rule *pend = &t->rs->rules[0], *flap = &t->rs->rules[1];
+	struct rule_state s1 = {0}, s2 = {0}, s3 = {0};
+	/* pending for one point, firing at the second; kept firing through
+	 * normal points for 60 s; one firing and one resolve reach the owner */
+	const double a[] = {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	feed(t, pend, &s1, a, 2, 10, "db1"); /* points at t = 0, 10: fires at 10; clock at 20 */
+	assert_string_equal(news(t, 0), "");
+	feed(t, pend, &s1, a + 2, 1, 9, "db1"); /* t = 20; clock at 29: group_wait (till 40) runs */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 11); /* clock at 40: notified */
+	assert_string_equal(news(t, 0), "firing:db1");
+	feed(t, pend, &s1, a + 4, 4, 10, "db1"); /* t = 40..70: resolves at 70 (60 s after the last anomaly) */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 255); /* clock at 335: the resolve waits for group_interval, 300 s after t = 40 */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 5);
+	assert_string_equal(news(t, 0), "resolved:db1");
+	/* a flap that fires and resolves inside group_wait is never sent */
+	const double f[] = {1, 0, 0};
+	feed(t, flap, &s2, f, 3, 10, "db2");
+	advance(t, 60);
+	assert_string_equal(news(t, 0), "");
+	/* keep_firing_for bridges a gap: one episode, not two */
+	const double g[] = {1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+	feed(t, pend, &s3, g, 13, 10, "db3");
+	advance(t, 400);
+	assert_string_equal(news(t, 0), "firing:db3 resolved:db3");
+	struct gateway_stats st;
+	gateway_get_stats(t->gw, &st);
+	assert_int_equal(st.fired, 3);
+}
+
 /* ---- control commands ---- */
 
 static void test_control_commands(void **state)
@@ -585,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unack_restarts_escalation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
