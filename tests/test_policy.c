@@ -375,6 +375,35 @@ static void test_inhibition(void **state)
 	assert_string_equal(news(t, 0), "resolved:all firing:db1");
 }
 
+/* ---- mute windows ---- */
+
+/* A route muted 01:00-03:00 Berlin time, on the night summer time starts
+ * (2026-03-29: 02:00 CET -> 03:00 CEST, so the window lasts one real hour:
+ * 00:00Z to 01:00Z); the owner's other alerts are not muted. */
+static void test_mute_window_across_dst(void **state)
+{
+	struct fx *t = *state;
+	double night = time_from_civil(2026, 3, 28, 23, 30, 0.0); /* 00:30 CET */
+	clock_fake_set(5000.0, night);
+	load(t, OWNER_HEAD "    time_intervals:\n"
+			   "      - name: night\n"
+			   "        time_intervals:\n"
+			   "          - times: [{start_time: \"01:00\", end_time: \"03:00\"}]\n"
+			   "            location: Europe/Berlin\n"
+			   "    routes:\n"
+			   "      - match: {cluster: eu-1}\n"
+			   "        mute_time_intervals: [night]\n");
+	start(t, 0);
+	advance(t, 1800); /* 00:00Z = 01:00 CET: the window opens */
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, clock_wall());
+	submit(t, "lat", "page", "us-1", "web1", ALERT_FIRING, clock_wall());
+	assert_string_equal(news(t, 0), "firing:web1");
+	advance(t, 3590); /* 00:59:50Z = 01:59:50 CET: still inside */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 12); /* 01:00:02Z = 03:00:02 CEST: the window is over after one real hour */
+	assert_string_equal(news(t, 0), "firing:db1");
+}
+
 /* ---- page budget ---- */
 
 static void test_page_budget_and_digest(void **state)
@@ -484,6 +513,35 @@ static void test_unack_restarts_escalation(void **state)
 	assert_string_equal(news(t, 1), "acknowledged:db1 firing:db1");
 	advance(t, 601);
 	assert_string_equal(news(t, 2), "firing:db1");
+}
+
+/* A schedule level pages whoever is on call: a weekly rotation handed over
+ * Mondays 09:00 Berlin time (08:00Z in winter). */
+static void test_escalation_to_schedule(void **state)
+{
+	struct fx *t = *state;
+	load(t, OWNER_HEAD "    people:\n"
+			   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"
+			   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"
+			   "    schedules:\n"
+			   "      - {name: primary, time_zone: Europe/Berlin, rotation: [alice, bob], shift: 1w,\n"
+			   "         start: \"2026-02-23 09:00\"}\n"
+			   "    escalation:\n"
+			   "      levels:\n"
+			   "        - {after: 0s, schedule: primary}\n");
+	start(t, 0);
+	/* T0 = Monday 2026-03-02 08:00Z = 09:00 CET: bob's week has just begun */
+	advance(t, 1);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, clock_wall());
+	assert_string_equal(news(t, 1), "");
+	assert_string_equal(news(t, 2), "firing:db1");
+	json_t *r = gateway_oncall_report(t->rs, "storage", clock_wall());
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "now")), "bob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "next")), "alice");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "until")),
+			    "2026-03-09T08:00:00Z");
+	json_decref(r);
 }
 
 /* ---- persistence ---- */
@@ -650,6 +708,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
