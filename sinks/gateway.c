@@ -374,7 +374,7 @@ static void restore_pending(void *ctx, uint64_t seq, const char *dest_id, const 
 /* ---- create / destroy ---- */
 
 int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
-		    const char *id, char *err, size_t errlen)
+		const char *id, char *err, size_t errlen)
 {
 	struct dest *d = &gw->dests[gw->ndests];
 	int rc = dest_init(&gw->env, d, type, c ? c->kv : NULL, c ? c->nkv : 0, c ? c->where : owner, owner,
@@ -424,7 +424,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		goto fail;
 	gw->fallback = gw->ndests;
 	if ((rc = gw_add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
-			   "(fallback)", err, errlen)) != 0)
+			      "(fallback)", err, errlen)) != 0)
 		goto fail;
 	gw->first_extra = gw->ndests;
 	for (size_t i = 0; i < o->nextra; i++) {

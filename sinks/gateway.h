@@ -127,7 +127,8 @@ void gateway_release(struct gateway *gw, int32_t part);
 
 /* Add (or update, with "id") a silence from its JSON form (sinks/silence.h)
  * for an owner the ruleset knows; id_out (>= 24 bytes) gets its id. */
-int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err, size_t errlen);
+int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err,
+			size_t errlen);
 /* Expire silence id of owner (NULL: any owner) now. */
 int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen);
 /* Silences of owner (NULL: all) as a JSON array, with their state. */

@@ -120,7 +120,8 @@ static void group_unlink(struct gateway *gw, uint32_t id, int logged)
 	if (id != last) {
 		htab_remove(&gw->g_index, hash_mix(gw->groups[last]->key), last, g_hash, gw);
 		gw->groups[id] = gw->groups[last];
-		htab_insert(&gw->g_index, hash_mix(gw->groups[id]->key), id, g_hash, gw); /* slot just freed */
+		htab_insert(&gw->g_index, hash_mix(gw->groups[id]->key), id, g_hash,
+			    gw); /* slot just freed */
 	}
 	gw->ngroups--;
 	if (gw->log && logged)
@@ -165,7 +166,8 @@ size_t gw_labels_kv(json_t *j, struct kv *out, size_t max)
 	const char *k;
 	json_t *v;
 	size_t n = 0;
-	json_object_foreach (j, k, v) {
+	json_object_foreach(j, k, v)
+	{
 		if (n == max)
 			break;
 		out[n++] = (struct kv){k, json_string_value(v) ? json_string_value(v) : "", NULL};
@@ -216,8 +218,8 @@ static int cmp_str(const void *x, const void *y)
 
 /* Group key and labels of an alert in route ri of owner o: the key text
  * is Alertmanager-shaped, {}/{owner="o"}[/<route>]:{k="v", ...}. */
-static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t ep, uint64_t *key, char **text,
-		     json_t **glabels)
+static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t ep, uint64_t *key,
+		     char **text, json_t **glabels)
 {
 	const struct route_rt *r = &o->rt[ri];
 	const char *keys[MAX_POLICY_LABELS];
@@ -234,9 +236,7 @@ static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t 
 	} else if (r->by_all) {
 		const char *k;
 		json_t *v;
-		json_object_foreach (labels, k, v)
-			if (nk < MAX_POLICY_LABELS)
-				keys[nk++] = k;
+		json_object_foreach(labels, k, v) if (nk < MAX_POLICY_LABELS) keys[nk++] = k;
 		qsort(keys, nk, sizeof *keys, cmp_str); /* a stable key whatever the label order */
 	} else {
 		for (size_t i = 0; i < r->nby && nk < MAX_POLICY_LABELS; i++)
@@ -278,7 +278,8 @@ static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t 
 static int in_any(const struct owner *cfg, char *const *names, size_t n, double now)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct time_interval *ti = time_interval_find(cfg->intervals, cfg->nintervals, names[i]);
+		const struct time_interval *ti =
+			time_interval_find(cfg->intervals, cfg->nintervals, names[i]);
 		if (ti && time_interval_contains(ti, now))
 			return 1;
 	}
@@ -337,7 +338,8 @@ static int inhibited(struct gateway *gw, const struct route *o, uint64_t tep, co
 					continue;
 				int eq = 1;
 				for (size_t e = 0; eq && e < ih->nequal; e++)
-					eq = strcmp(kv_get(tk, tn, ih->equal[e]), kv_get(sk, sn, ih->equal[e])) == 0;
+					eq = strcmp(kv_get(tk, tn, ih->equal[e]),
+						    kv_get(sk, sn, ih->equal[e])) == 0;
 				if (eq)
 					return 1;
 			}
@@ -502,7 +504,8 @@ static int flush(struct gateway *gw, struct group *g, double now)
 				if (gw->dests[d].type->groups)
 					gw_enqueue(gw, d, doc, g->part, g->pend_off, 0);
 			if (!doc)
-				LOG_ERR(comp, "event=flush_failed group=%s err=\"out of memory\"", g->key_text);
+				LOG_ERR(comp, "event=flush_failed group=%s err=\"out of memory\"",
+					g->key_text);
 			free(doc);
 		}
 		for (size_t i = 0; i < nsel; i++) {
@@ -692,7 +695,8 @@ int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)
 {
 	int64_t m = INT64_MAX;
 	for (size_t i = 0; i < gw->ngroups; i++)
-		if (gw->groups[i]->part == part && gw->groups[i]->pend_off >= 0 && gw->groups[i]->pend_off < m)
+		if (gw->groups[i]->part == part && gw->groups[i]->pend_off >= 0 &&
+		    gw->groups[i]->pend_off < m)
 			m = gw->groups[i]->pend_off;
 	return m;
 }

@@ -47,7 +47,8 @@ void gw_inbox_poll(struct gateway *gw)
 	FILE *f = fopen(gw->inbox_path, "r");
 	if (!f) {
 		if (errno != ENOENT)
-			LOG_WARN(comp, "event=inbox_unreadable path=%s err=\"%s\"", gw->inbox_path, strerror(errno));
+			LOG_WARN(comp, "event=inbox_unreadable path=%s err=\"%s\"", gw->inbox_path,
+				 strerror(errno));
 		return;
 	}
 	if (fseeko(f, (off_t)gw->inbox_off, SEEK_SET) != 0) {
@@ -67,8 +68,8 @@ void gw_inbox_poll(struct gateway *gw)
 			snprintf(err, sizeof err, "not JSON: %s (column %d)", je.text, je.column);
 		if (rc != 0) {
 			gw->st.control_bad++;
-			LOG_WARN(comp, "event=control_rejected where=%s:%" PRId64 " reason=\"%s\"", gw->inbox_path,
-				 gw->inbox_line, err);
+			LOG_WARN(comp, "event=control_rejected where=%s:%" PRId64 " reason=\"%s\"",
+				 gw->inbox_path, gw->inbox_line, err);
 		} else {
 			gw->st.control_applied++;
 		}

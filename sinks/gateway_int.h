@@ -41,8 +41,8 @@ struct route_rt {
 	size_t first, n; /* destinations: dests[first .. first + n) */
 	char *const *by; /* group_by (borrowed) */
 	size_t nby;
-	int by_all;   /* group_by ['...'] */
-	int grouped;  /* 0: one group per episode, all destinations per episode */
+	int by_all;  /* group_by ['...'] */
+	int grouped; /* 0: one group per episode, all destinations per episode */
 	double wait, interval, repeat;
 	char *const *mute, *const *active; /* interval names (borrowed) */
 	size_t nmute, nactive;
@@ -56,10 +56,10 @@ struct person_rt {
 
 /* The page budget's current window of one owner (wall times). */
 struct budget_rt {
-	double start;   /* 0: no window open */
-	unsigned used;  /* pages sent in the window */
-	int told;       /* the owner was told the budget was hit */
-	json_t *held;   /* alerts held for the digest (array), NULL = none */
+	double start;  /* 0: no window open */
+	unsigned used; /* pages sent in the window */
+	int told;      /* the owner was told the budget was hit */
+	json_t *held;  /* alerts held for the digest (array), NULL = none */
 	int32_t part;
 	int dirty;
 };
@@ -78,31 +78,31 @@ struct route {
 /* One alert in a group. */
 struct galert {
 	uint64_t ep;
-	char *text;     /* owned: the newest rendering (firing, then resolved) */
-	json_t *labels; /* owned: the policy label set (labels + alertname, rule, owner, ...) */
-	uint8_t status; /* ALERT_FIRING / ALERT_RESOLVED */
+	char *text;       /* owned: the newest rendering (firing, then resolved) */
+	json_t *labels;   /* owned: the policy label set (labels + alertname, rule, owner, ...) */
+	uint8_t status;   /* ALERT_FIRING / ALERT_RESOLVED */
 	uint8_t notified; /* its firing went to this group's destinations */
 	uint8_t held;     /* held back by the page budget (in the digest instead) */
 	uint8_t page;     /* rule action page */
 	uint8_t acked;
-	uint8_t muted;    /* muted at the last flush (for listings) */
+	uint8_t muted; /* muted at the last flush (for listings) */
 };
 
 /* A group: one route of one owner x the values of its group_by labels. */
 struct group {
 	uint64_t key;
-	char *key_text;     /* owned: Alertmanager-style group key */
-	json_t *glabels;    /* owned: the group_by labels and values */
-	struct route *o;    /* the owner */
-	size_t route;       /* index into o->rt */
-	struct galert *a;   /* owned */
+	char *key_text;   /* owned: Alertmanager-style group key */
+	json_t *glabels;  /* owned: the group_by labels and values */
+	struct route *o;  /* the owner */
+	size_t route;     /* index into o->rt */
+	struct galert *a; /* owned */
 	size_t n, cap;
 	double created;     /* wall */
 	double next_flush;  /* wall; 0 = none due */
 	double last_notify; /* wall; 0 = never notified */
 	int32_t part;
-	int64_t pend_off;   /* smallest input offset of a change not yet flushed; -1 none */
-	int dirty;          /* changed since it was last persisted */
+	int64_t pend_off; /* smallest input offset of a change not yet flushed; -1 none */
+	int dirty;        /* changed since it was last persisted */
 };
 
 /* An episode being escalated (owner with an escalation policy, action page). */
@@ -169,9 +169,9 @@ struct gateway {
 	struct htab g_index; /* groups by key */
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
-	struct silences *sil; /* owned */
-	double next_gc;       /* wall: next collection of expired silences */
-	char *inbox_path;     /* owned: STATE/control.jsonl, NULL without a state dir */
+	struct silences *sil;          /* owned */
+	double next_gc;                /* wall: next collection of expired silences */
+	char *inbox_path;              /* owned: STATE/control.jsonl, NULL without a state dir */
 	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
 
 	int any_repeat;       /* some destination wants firing re-sends */
@@ -244,7 +244,8 @@ void gw_inbox_poll(struct gateway *gw);
 /* Forget escalation e (handed over: nothing sent or logged). */
 void gw_esc_drop(struct gateway *gw, struct esc *e);
 /* A page was sent for episode ep of owner o (text = firing JSON). */
-int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *text, int32_t part, double now);
+int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *text, int32_t part,
+		 double now);
 /* The episode resolved: resolve to everyone escalation reached; forget it. */
 void gw_esc_resolve(struct gateway *gw, uint64_t ep, const char *text);
 struct esc *gw_esc_find(struct gateway *gw, uint64_t ep);

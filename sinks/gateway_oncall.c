@@ -117,10 +117,11 @@ static void esc_notify(struct gateway *gw, struct esc *e, size_t lv, double now)
 				schedule_find(e->o->cfg->schedules, e->o->cfg->nschedules, L->target);
 			who = s ? schedule_oncall(s, now, NULL) : NULL;
 			if (!who) {
-				LOG_WARN(comp,
-					 "event=escalation_skipped owner=%s episode=%s level=%zu schedule=%s: "
-					 "nobody is on call",
-					 e->o->owner, epx, lv + 1, L->target);
+				LOG_WARN(
+					comp,
+					"event=escalation_skipped owner=%s episode=%s level=%zu schedule=%s: "
+					"nobody is on call",
+					e->o->owner, epx, lv + 1, L->target);
 				return;
 			}
 		}
@@ -363,7 +364,8 @@ static void budget_close(struct gateway *gw, struct route *o, double now)
 	struct budget_rt *b = &o->budget;
 	if (b->told) {
 		char *t = budget_text(o, b->start, 1, now, b->held);
-		LOG_INFO(comp, "event=page_digest owner=%s held=%zu", o->owner, b->held ? json_array_size(b->held) : 0);
+		LOG_INFO(comp, "event=page_digest owner=%s held=%zu", o->owner,
+			 b->held ? json_array_size(b->held) : 0);
 		budget_send(gw, o, t);
 		free(t);
 	}

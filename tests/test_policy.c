@@ -192,10 +192,10 @@ static const char *news(struct fx *t, int k)
 	return out;
 }
 
-#define OWNER_HEAD                                                                                            \
-	"owners:\n"                                                                                           \
-	"  - name: storage\n"                                                                                 \
-	"    destinations:\n"                                                                                 \
+#define OWNER_HEAD                                                                                           \
+	"owners:\n"                                                                                          \
+	"  - name: storage\n"                                                                                \
+	"    destinations:\n"                                                                                \
 	"      - {type: file, path: @D@/out0.jsonl}\n"
 
 /* ---- grouping timers ---- */
@@ -274,8 +274,8 @@ static void test_resolved_within_group_wait_is_never_sent(void **state)
 static int add_silence(struct fx *t, const char *matcher, const char *duration, char *id)
 {
 	char err[256] = "";
-	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", matcher, "duration",
-				 duration, "created_by", "alice", "comment", "disk swap");
+	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", matcher,
+				 "duration", duration, "created_by", "alice", "comment", "disk swap");
 	int rc = gateway_silence_add(t->gw, spec, -1, id, err, sizeof err);
 	json_decref(spec);
 	if (rc != 0)
@@ -336,8 +336,8 @@ static void test_silence_preview_and_errors(void **state)
 	start(t, 0);
 	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
 	submit(t, "lat", "page", "eu-2", "db2", ALERT_FIRING, T0);
-	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", "cluster=eu-2",
-				 "duration", "1h", "created_by", "bob", "comment", "x");
+	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers",
+				 "cluster=eu-2", "duration", "1h", "created_by", "bob", "comment", "x");
 	json_t *p = gateway_silence_preview(t->gw, spec, err, sizeof err);
 	assert_non_null(p);
 	assert_int_equal(json_array_size(p), 1);
@@ -346,8 +346,8 @@ static void test_silence_preview_and_errors(void **state)
 	json_decref(p);
 	json_decref(spec);
 	/* an owner the rules do not know */
-	spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "nobody", "matchers", "a=b", "duration", "1h",
-			 "created_by", "bob", "comment", "x");
+	spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "nobody", "matchers", "a=b", "duration",
+			 "1h", "created_by", "bob", "comment", "x");
 	assert_int_equal(gateway_silence_add(t->gw, spec, -1, id, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "nobody"));
 	json_decref(spec);
@@ -436,8 +436,9 @@ static void test_page_budget_and_digest(void **state)
 	free(line);
 	json_t *dg = json_object_get(last, "digest");
 	assert_int_equal(json_array_size(dg), 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(dg, 0), "labels"), "host")),
-			    "db4");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(json_array_get(dg, 0), "labels"), "host")),
+		"db4");
 	json_decref(last);
 	/* a new window: pages flow again */
 	submit(t, "lat", "page", "eu-1", "db6", ALERT_FIRING, clock_wall());
@@ -446,13 +447,13 @@ static void test_page_budget_and_digest(void **state)
 
 /* ---- escalation and acknowledge ---- */
 
-#define ESC_OWNER                                                                                             \
-	OWNER_HEAD "    people:\n"                                                                            \
-		   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"               \
-		   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"                 \
-		   "    escalation:\n"                                                                        \
-		   "      levels:\n"                                                                          \
-		   "        - {after: 0s, person: alice}\n"                                                   \
+#define ESC_OWNER                                                                                            \
+	OWNER_HEAD "    people:\n"                                                                           \
+		   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"             \
+		   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"               \
+		   "    escalation:\n"                                                                       \
+		   "      levels:\n"                                                                         \
+		   "        - {after: 0s, person: alice}\n"                                                  \
 		   "        - {after: 10m, person: bob}\n"
 
 static void test_escalation_and_ack(void **state)
@@ -520,15 +521,16 @@ static void test_unack_restarts_escalation(void **state)
 static void test_escalation_to_schedule(void **state)
 {
 	struct fx *t = *state;
-	load(t, OWNER_HEAD "    people:\n"
-			   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"
-			   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"
-			   "    schedules:\n"
-			   "      - {name: primary, time_zone: Europe/Berlin, rotation: [alice, bob], shift: 1w,\n"
-			   "         start: \"2026-02-23 09:00\"}\n"
-			   "    escalation:\n"
-			   "      levels:\n"
-			   "        - {after: 0s, schedule: primary}\n");
+	load(t, OWNER_HEAD
+	     "    people:\n"
+	     "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"
+	     "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"
+	     "    schedules:\n"
+	     "      - {name: primary, time_zone: Europe/Berlin, rotation: [alice, bob], shift: 1w,\n"
+	     "         start: \"2026-02-23 09:00\"}\n"
+	     "    escalation:\n"
+	     "      levels:\n"
+	     "        - {after: 0s, schedule: primary}\n");
 	start(t, 0);
 	/* T0 = Monday 2026-03-02 08:00Z = 09:00 CET: bob's week has just begun */
 	advance(t, 1);
@@ -608,8 +610,9 @@ static void feed(struct fx *t, const struct rule *r, struct rule_state *rst, con
 		enum rule_transition tr = rule_eval(r, rst, ts, 5.0, &res, (int64_t)i);
 		if (tr != RULE_NONE) {
 			struct evbuf b;
-			struct alert_event *ev = mk(&b, r->name, "page", "eu-1", host,
-						    tr == RULE_FIRE ? ALERT_FIRING : ALERT_RESOLVED, rst->started);
+			struct alert_event *ev =
+				mk(&b, r->name, "page", "eu-1", host,
+				   tr == RULE_FIRE ? ALERT_FIRING : ALERT_RESOLVED, rst->started);
 			ev->start_pos = rst->start_pos;
 			assert_int_equal(gateway_submit(t->gw, ev), 0);
 		}
@@ -623,7 +626,8 @@ static void test_for_and_keep_firing_for(void **state)
 	load(t, "rules:\n"
 		"  - {name: pend, series: disk.latency, owner: storage, for: 2 of 3, keep_firing_for: 60s,\n"
 		"     threshold: 0.9}\n"
-		"  - {name: flap, series: disk.latency, owner: storage}\n" OWNER_HEAD "    group_by: [alertname]\n"
+		"  - {name: flap, series: disk.latency, owner: storage}\n" OWNER_HEAD
+		"    group_by: [alertname]\n"
 		"    group_wait: 30s\n"
 		"    group_interval: 5m\n");
 	start(t, 0);
@@ -638,7 +642,8 @@ static void test_for_and_keep_firing_for(void **state)
 	assert_string_equal(news(t, 0), "");
 	advance(t, 11); /* clock at 40: notified */
 	assert_string_equal(news(t, 0), "firing:db1");
-	feed(t, pend, &s1, a + 4, 4, 10, "db1"); /* t = 40..70: resolves at 70 (60 s after the last anomaly) */
+	feed(t, pend, &s1, a + 4, 4, 10,
+	     "db1"); /* t = 40..70: resolves at 70 (60 s after the last anomaly) */
 	assert_string_equal(news(t, 0), "");
 	advance(t, 255); /* clock at 335: the resolve waits for group_interval, 300 s after t = 40 */
 	assert_string_equal(news(t, 0), "");
@@ -668,9 +673,9 @@ static void test_control_commands(void **state)
 	json_t *reply = NULL;
 	load(t, OWNER_HEAD);
 	start(t, 0);
-	json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:[s], s:s, s:s, s:s}}", "schema", "vigil.control/v1", "op",
-				"silence_add", "silence", "owner", "storage", "matchers", "host=db1", "duration", "1h",
-				"created_by", "carol", "comment", "planned");
+	json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:[s], s:s, s:s, s:s}}", "schema", "vigil.control/v1",
+				"op", "silence_add", "silence", "owner", "storage", "matchers", "host=db1",
+				"duration", "1h", "created_by", "carol", "comment", "planned");
 	assert_int_equal(gateway_control(t->gw, cmd, -1, &reply, err, sizeof err), 0);
 	const char *sid = json_string_value(json_object_get(reply, "id"));
 	assert_non_null(sid);
@@ -697,7 +702,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ungrouped_is_immediate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_wait_interval_repeat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolved_within_group_wait_is_never_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_within_group_wait_is_never_sent, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_silence_mutes_and_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_guarantee_through_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_preview_and_errors, setup, teardown),
