@@ -182,7 +182,7 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
-	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir};
+	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir, .data_time = 1};
 	if (kc)
 		go.env.kafka = kc;
 	if (out_file) {

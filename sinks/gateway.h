@@ -49,6 +49,11 @@ struct gateway_opts {
 	/* Directory for the write-ahead log and dead letters (created if
 	 * missing); NULL = in memory only (dead letters then only logged). */
 	const char *state_dir;
+	/* 1: time for grouping, muting, budgets and escalation is the data
+	 * time of the events submitted (`vigil replay`, a backtest): it moves
+	 * to each event's ts, and timers due before an event run before it.
+	 * 0: wall-clock time. */
+	int data_time;
 };
 
 struct gateway_stats {

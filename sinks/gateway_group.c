@@ -650,7 +650,7 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 		     int32_t part, int64_t off)
 {
 	struct route *o = gw_route_rec(gw, ev->owner);
-	double now = clock_wall();
+	double now = gw_now(gw);
 	json_t *labels;
 	int rc = 0, matched = 0;
 
@@ -678,7 +678,7 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 
 void gateway_settle(struct gateway *gw)
 {
-	double now = clock_wall();
+	double now = gw_now(gw);
 	for (size_t i = 0; i < gw->ngroups;) {
 		struct group *g = gw->groups[i];
 		size_t before = gw->ngroups;
