@@ -40,15 +40,18 @@ struct sink_result {
  * the previous notification), "firing" (still firing, already notified) or
  * "resolved" (resolved since the previous notification). */
 struct notification_group {
-	const char *key;    /* Alertmanager-style group key, stable: the receiver's dedup key */
-	const char *reason; /* "first notification" | "new alerts added" | "some alerts resolved"
-			     * | "all alerts resolved" | "repeat interval elapsed" */
+	const char *key;         /* Alertmanager-style group key, stable: the receiver's dedup key */
+	const char *reason;      /* "first notification" | "new alerts added" | "some alerts resolved"
+				  * | "all alerts resolved" | "repeat interval elapsed" */
 	const struct kv *labels; /* the group_by labels with their values */
 	size_t nlabels;
 	const struct alert_event *alerts;
 	const char *const *change;
 	const char *const *json; /* each alert's JSON form (as notification.json) */
 	size_t n;
+	/* alerts of the group left out of this message (the document's
+	 * "truncated"; Alertmanager's truncatedAlerts) */
+	size_t truncated;
 };
 
 /* A notification: one alert transition with its identity and routing, or
