@@ -97,6 +97,9 @@ void gateway_flush(struct gateway *gw);
 /* Wait until every queued notification is delivered or dead-lettered, at
  * most timeout seconds (< 0: no limit). Returns the number still pending. */
 size_t gateway_drain(struct gateway *gw, double timeout);
+/* Data-time mode: the data has reached time t (no event needed), so what
+ * falls due by then happens now. Ignored otherwise and for t in the past. */
+void gateway_advance(struct gateway *gw, double t);
 /* Flush every group waiting for its group_wait or group_interval now (the
  * end of a replay, which has no real time to wait in). */
 void gateway_settle(struct gateway *gw);

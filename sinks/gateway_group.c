@@ -682,7 +682,7 @@ void gateway_settle(struct gateway *gw)
 	for (size_t i = 0; i < gw->ngroups;) {
 		struct group *g = gw->groups[i];
 		size_t before = gw->ngroups;
-		if (g->pend_off >= 0 || (g->last_notify <= 0 && g->next_flush > 0)) {
+		if (g->next_flush > 0) { /* a change waiting (a flush without one sends nothing) */
 			g->next_flush = now;
 			flush_if_due(gw, g, now);
 		}
