@@ -516,7 +516,7 @@ static int flush(struct gateway *gw, struct group *g, double now)
 			send_each(gw, r, r->grouped, a->text, g->part, g->pend_off);
 			if (is_new) {
 				keep_for_resend(gw, r, a, mono);
-				if (a->page && g->o->cfg->escalation.nlevels)
+				if (a->page && !a->acked && g->o->cfg->escalation.nlevels)
 					gw_esc_start(gw, g->o, a->ep, a->text, g->part, now);
 			}
 		}
