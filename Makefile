@@ -3,10 +3,11 @@
 # tests/e2e_<name>.sh (end-to-end, gets $VIGIL = the binary under test).
 
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
-            libcurl4-openssl-dev prometheus-alertmanager python3-aiosmtpd tzdata
+            libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
+            prometheus python3-yaml
 
 CC      ?= gcc
-PKGS    := rdkafka gsl jansson yaml-0.1 libcurl
+PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
 DEFS    := -D_GNU_SOURCE -I.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cmds.h"
+#include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -23,7 +24,8 @@ static void replay_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
 		   "                    [--out FILE] [--max-series N] [--state DIR]\n"
-		   "                    [--drain-timeout SECONDS] [--quiet] FILE...\n\n"
+		   "                    [--drain-timeout SECONDS] [--serve ADDR [--port-file F]]\n"
+		   "                    [--quiet] FILE...\n\n"
 		   "Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
 		   "rule match, detectors, the central gateway and the owners' destinations,\n"
 		   "taking time from the data's timestamps. Files are read in the order given.\n\n"
@@ -41,6 +43,13 @@ static void replay_usage(FILE *f)
 		   "                    a restarted replay finishes what an earlier one decided\n"
 		   "  --drain-timeout S wait at most S seconds (default 60) after the input ends\n"
 		   "                    for every notification to be delivered or dead-lettered\n"
+		   "  --serve ADDR      serve HTTP on ADDR (host:port, port 0 = any free port):\n"
+		   "                    /healthz, /readyz (200 once the input is replayed),\n"
+		   "                    /metrics and the gateway API (cli/openapi.yaml), with\n"
+		   "                    the http: settings of -c CONFIG (tokens, limits); keeps\n"
+		   "                    the gateway and the API running after the replay until\n"
+		   "                    SIGINT or SIGTERM\n"
+		   "  --port-file F     write the bound HTTP port to F\n"
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
 		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n"
@@ -78,6 +87,25 @@ static int load_default_rules(struct ruleset **rs, char *err, size_t errlen)
 	return rc;
 }
 
+/* Render the /metrics text from the replay's counters (the owning thread). */
+static void replay_metrics(struct serve *sv, int ready, double start_time, struct engine *e,
+			   const struct consumer *in, struct gateway *gw)
+{
+	struct engine_stats es;
+	struct gateway_stats gs;
+	struct consumer_stats cs;
+	engine_get_stats(e, &es);
+	gateway_get_stats(gw, &gs);
+	consumer_file_stats(in, &cs);
+	struct serve_counters c = {.mode = "replay",
+				   .ready = ready,
+				   .start_time = start_time,
+				   .es = &es,
+				   .lines = cs.lines,
+				   .gs = &gs};
+	serve_metrics_update(sv, &c);
+}
+
 static int on_alert(void *ctx, const struct alert_event *ev)
 {
 	return gateway_submit(ctx, ev);
@@ -86,7 +114,7 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 int cmd_replay(int argc, char **argv)
 {
 	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = NULL, *out_file = NULL;
-	const char *config = NULL, *state_dir = NULL;
+	const char *config = NULL, *state_dir = NULL, *serve_addr = NULL, *port_file = NULL;
 	double drain_timeout = 60.0;
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
@@ -99,6 +127,8 @@ int cmd_replay(int argc, char **argv)
 	struct destination_cfg extra = {0};
 	struct consumer in = {0};
 	struct consumer_stats cs = {0};
+	struct serve *sv = NULL;
+	double start_time = clock_wall();
 
 	if (cmd_wants_help(argc, argv)) {
 		replay_usage(stdout);
@@ -136,6 +166,10 @@ int cmd_replay(int argc, char **argv)
 					"vigil replay: --drain-timeout wants seconds in [0, 86400]\n");
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc) {
+			serve_addr = argv[++i];
+		} else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
+			port_file = argv[++i];
 		} else if (strcmp(argv[i], "--quiet") == 0) {
 			quiet = 1;
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -155,7 +189,7 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	if (config) {
-		if (kafka_cfg_load(config, &kc, err, sizeof err) != 0) {
+		if (kafka_cfg_load_local(config, &kc, err, sizeof err) != 0) {
 			fprintf(stderr, "vigil replay: %s\n", err);
 			return 1;
 		}
@@ -200,6 +234,23 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
+	if (serve_addr) {
+		struct serve_opts so = {.cfg = kc ? &kc->http : NULL,
+					.listen = serve_addr,
+					.rs = rs,
+					.state_dir = state_dir,
+					.port_file = port_file,
+					.gateway_api = 1,
+					.prog = "vigil replay"};
+		if (serve_start(&so, &sv, err, sizeof err) != 0) {
+			fprintf(stderr, "vigil replay: --serve: %s\n", err);
+			goto out;
+		}
+		serve_set_ready(sv, 0, "replaying input");
+		char url[300];
+		serve_url(sv, url, sizeof url);
+		fprintf(stderr, "vigil replay: HTTP service on %s\n", url);
+	}
 	struct engine_opts eo = {.rs = rs, .max_series = max_series, .on_alert = on_alert, .alert_ctx = gw};
 	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
 	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format, e,
@@ -207,13 +258,20 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
-	double t0 = clock_mono();
+	double t0 = clock_mono(), next_metrics = 0;
 	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
 		struct engine_stats now;
 		engine_get_stats(e, &now);
 		gateway_advance(gw, now.newest_ts); /* timers follow the data's time */
-		gateway_tick(gw); /* re-sends to receivers that expire alerts */
+		gateway_tick(gw);                   /* re-sends to receivers that expire alerts */
+		if (sv) {
+			serve_service(sv, gw);
+			if (clock_mono() >= next_metrics) {
+				replay_metrics(sv, 0, start_time, e, &in, gw);
+				next_metrics = clock_mono() + 1.0;
+			}
+		}
 	}
 	int ok = in.ops->finish(in.self) == 0;
 	double secs = clock_mono() - t0;
@@ -265,7 +323,27 @@ int cmd_replay(int argc, char **argv)
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}
 	rc = ok ? 0 : 1;
+	if (sv) {
+		/* the replay is over; the gateway and its API stay until a signal */
+		cmd_stop_on_signals();
+		replay_metrics(sv, 1, start_time, e, &in, gw);
+		serve_set_ready(sv, 1, NULL);
+		char url[300];
+		serve_url(sv, url, sizeof url);
+		fprintf(stderr, "vigil replay: input replayed; serving %s until SIGINT or SIGTERM\n", url);
+		while (!cmd_stop) {
+			serve_wait(sv, 100);
+			serve_service(sv, gw);
+			gateway_tick(gw);
+			if (clock_mono() >= next_metrics) {
+				replay_metrics(sv, 1, start_time, e, &in, gw);
+				next_metrics = clock_mono() + 1.0;
+			}
+		}
+		fprintf(stderr, "vigil replay: stopping the HTTP service\n");
+	}
 out:
+	serve_stop(sv);
 	if (in.ops)
 		in.ops->close(in.self);
 	engine_destroy(e);

@@ -17,6 +17,7 @@
  *   batch_size: 1000
  *   max_series: 0
  *   mode: member | gateway | single
+ *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ static const char *const top_keys[] = {"kafka",
 				       "batch_size",
 				       "max_series",
 				       "mode",
+				       "http",
 				       NULL};
 enum {
 	TK_KAFKA,
@@ -56,6 +58,7 @@ enum {
 	TK_BATCH,
 	TK_MAX_SERIES,
 	TK_MODE,
+	TK_HTTP,
 	TK_N
 };
 
@@ -174,6 +177,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 			c->max_series = (size_t)ll;
 		return rc;
 	case TK_MODE: return load_mode(y, vn, c);
+	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	}
 	return vy_fail(y, vn, "internal error: key %d", key);
 }
@@ -212,7 +216,7 @@ static int set_default2(struct vy_ctx *y, char **field, const char *a, const cha
 	return 0;
 }
 
-int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t errlen)
+static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, char *err, size_t errlen)
 {
 	struct kafka_cfg *c = calloc(1, sizeof *c);
 	struct vy_ctx y = {path, NULL, err, errlen};
@@ -230,27 +234,29 @@ int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t e
 	c->stats_interval = 10.0;
 	c->batch_size = 1000;
 	c->mode = KAFKA_MODE_MEMBER;
+	http_cfg_init(&c->http);
 	if ((rc = vy_load(&y, path, &f)) != 0)
 		goto fail;
 	if ((rc = load_top(&y, f.root, c)) != 0)
 		goto fail;
-	if (c->ntopics == 0) {
+	if (need_kafka && c->ntopics == 0) {
 		rc = vy_fail(&y, NULL, "input.topics is required");
 		goto fail;
 	}
-	if (kafka_cfg_prop(c, "bootstrap.servers") == NULL) {
+	if (need_kafka && kafka_cfg_prop(c, "bootstrap.servers") == NULL) {
 		rc = vy_fail(&y, NULL, "kafka.bootstrap.servers is required");
 		goto fail;
 	}
-	if (kafka_cfg_prop(c, "group.id") == NULL) {
+	if (need_kafka && kafka_cfg_prop(c, "group.id") == NULL) {
 		rc = vy_fail(&y, NULL, "kafka.group.id is required");
 		goto fail;
 	}
-	if ((rc = set_default2(&y, &c->state_topic, c->topics[0], ".state")) != 0 ||
+	const char *group = kafka_cfg_prop(c, "group.id");
+	if ((rc = set_default2(&y, &c->state_topic, c->ntopics ? c->topics[0] : "metrics", ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->alerts_topic, "alerts", "")) != 0 ||
 	    (rc = set_default2(&y, &c->gateway_state_topic, c->alerts_topic, ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->format, "auto", "")) != 0 ||
-	    (rc = set_default2(&y, &c->gateway_group, kafka_cfg_prop(c, "group.id"), "-gateway")) != 0)
+	    (rc = set_default2(&y, &c->gateway_group, group ? group : "vigil", "-gateway")) != 0)
 		goto fail;
 	vy_unload(&f);
 	*out = c;
@@ -259,6 +265,16 @@ fail:
 	vy_unload(&f);
 	kafka_cfg_free(c);
 	return rc;
+}
+
+int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t errlen)
+{
+	return cfg_load(path, 1, out, err, errlen);
+}
+
+int kafka_cfg_load_local(const char *path, struct kafka_cfg **out, char *err, size_t errlen)
+{
+	return cfg_load(path, 0, out, err, errlen);
 }
 
 void kafka_cfg_free(struct kafka_cfg *c)
@@ -282,6 +298,7 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	free(c->owners);
 	free(c->gateway_group);
 	free(c->gateway_state_topic);
+	http_cfg_free(&c->http);
 	free(c);
 }
 

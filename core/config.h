@@ -16,6 +16,33 @@
 
 enum kafka_mode { KAFKA_MODE_MEMBER = 0, KAFKA_MODE_GATEWAY, KAFKA_MODE_SINGLE };
 
+/* The `http:` map (core/config_http.c): the process's HTTP service (cli/serve.h).
+ *   http:
+ *     listen: 127.0.0.1:9464         # host:port; unset = no HTTP service
+ *     tokens:                        # bearer tokens, each a team's or admin
+ *       - {team: payments, token: "env:VIGIL_TOKEN_PAYMENTS"}
+ *       - {admin: true, token: "file:/etc/vigil/admin-token"}
+ *     open_reads: false              # reads without a token (default: true only without tokens)
+ *     max_body: 1048576              # request body limit, bytes
+ *     rate_limit: {rate: 20, burst: 40}   # per client address, requests/s (rate 0 = off)
+ *     audit_log: /var/lib/vigil/audit.jsonl   # default STATE/audit.jsonl or the log */
+struct http_token {
+	char *team;  /* an owner name, or NULL for admin */
+	int admin;   /* 1: may do everything */
+	char *token; /* the reference "env:VAR" or "file:PATH" (core/secret.h), never the value */
+	char *where; /* file:line:col of the entry */
+};
+struct http_cfg {
+	char *listen; /* NULL = no HTTP service */
+	struct http_token *tokens;
+	size_t ntokens;
+	int open_reads;     /* -1: not set (open exactly when there are no tokens) */
+	size_t max_body;    /* bytes; 0 = default (1 MiB) */
+	double rate, burst; /* per client address; rate < 0: not set (default 20/s, burst 40) */
+	char *audit_log;    /* NULL = default */
+	char *where;        /* file:line:col of the map, NULL when absent */
+};
+
 /* A parsed config file. All strings owned by the struct (kafka_cfg_free). */
 struct kafka_cfg {
 	char *path;
@@ -38,6 +65,7 @@ struct kafka_cfg {
 	int batch_size;             /* consume_batch_queue size, default 1000 */
 	size_t max_series;          /* per engine; 0 = engine default */
 	enum kafka_mode mode;
+	struct http_cfg http;
 };
 
 /* Load and validate a config file (core/yaml.h). Strict: unknown keys,
@@ -46,6 +74,9 @@ struct kafka_cfg {
  * unknown librdkafka properties are errors "file:line:column: message".
  * Returns 0 and *out (caller frees with kafka_cfg_free) or -VIGIL_E*. */
 int kafka_cfg_load(const char *path, struct kafka_cfg **out, char *err, size_t errlen);
+/* The same for a process that does not join Kafka (`vigil replay -c`):
+ * kafka.bootstrap.servers, kafka.group.id and input.topics are optional. */
+int kafka_cfg_load_local(const char *path, struct kafka_cfg **out, char *err, size_t errlen);
 void kafka_cfg_free(struct kafka_cfg *c);
 
 /* Build a librdkafka conf from the passthrough properties plus vigil's role
@@ -55,5 +86,14 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		     size_t errlen);
 /* The user's value of a librdkafka property, or NULL. */
 const char *kafka_cfg_prop(const struct kafka_cfg *c, const char *key);
+
+/* core/config_http.c: parse the `http:` map n into h (zeroed by the caller
+ * apart from the "not set" markers http_cfg_init sets); free with
+ * http_cfg_free. */
+struct vy_ctx;
+struct yaml_node_s;
+void http_cfg_init(struct http_cfg *h);
+int http_cfg_parse(struct vy_ctx *y, const struct yaml_node_s *n, struct http_cfg *h);
+void http_cfg_free(struct http_cfg *h);
 
 #endif

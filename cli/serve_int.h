@@ -1,0 +1,107 @@
+/* Internals of the HTTP service shared by cli/serve.c (server, auth, audit,
+ * queue), cli/serve_api.c (the gateway API: parsing on the HTTP thread,
+ * answers on the gateway's thread) and cli/serve_metrics.c. */
+#ifndef CLI_SERVE_INT_H
+#define CLI_SERVE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "cli/serve.h"
+
+enum who_kind { WHO_ANON = 0, WHO_TEAM, WHO_ADMIN };
+
+/* The caller of a request, after authentication. */
+struct principal {
+	enum who_kind kind;
+	const char *team; /* WHO_TEAM: the owner (borrowed from the token table) */
+};
+
+struct serve_token {
+	char *value; /* the resolved secret (secret_free) */
+	size_t len;
+	const char *team; /* NULL for admin */
+};
+
+enum job_kind {
+	JOB_ALERTS,          /* GET /api/v1/alerts */
+	JOB_ALERT,           /* GET /api/v1/alerts/{episode} */
+	JOB_ACK,             /* POST .../ack, .../unack */
+	JOB_SILENCES,        /* GET /api/v1/silences */
+	JOB_SILENCE_ADD,     /* POST /api/v1/silences */
+	JOB_SILENCE_PREVIEW, /* POST /api/v1/silences/preview */
+	JOB_SILENCE_EXPIRE,  /* DELETE /api/v1/silences/{id} */
+	JOB_INGEST,          /* POST /api/v2/alerts */
+};
+
+/* One gateway API request, queued by the HTTP thread (which owns it and
+ * waits for state JOB_DONE) and answered on the gateway's thread. */
+struct job {
+	enum job_kind kind;
+	struct principal who;
+	int open_reads;
+	const char *client;
+	char arg[128];   /* episode, silence id or owner filter ("" = none) */
+	char filter[32]; /* alerts state filter ("" = none) */
+	int unack;       /* JOB_ACK */
+	json_t *body;    /* the parsed body (JOB_ACK, JOB_SILENCE_*, JOB_INGEST) */
+	json_t *bad;     /* JOB_INGEST: errors found on the HTTP thread (array) */
+	size_t nitems;   /* JOB_INGEST: items in the request */
+	struct httpd_resp *resp;
+	int state; /* 0 queued, 1 running, 2 done */
+	struct job *next;
+};
+
+struct serve {
+	struct httpd *h;
+	const struct ruleset *rs;
+	int gateway_api;
+	int open_reads;
+	int read_only;  /* no tokens configured */
+	char host[256]; /* of the listen address */
+	struct serve_token *tokens;
+	size_t ntokens;
+	pthread_mutex_t mu; /* everything below */
+	pthread_cond_t cv;  /* a job was queued or answered */
+	int ready;
+	char reason[160];
+	char *metrics;
+	size_t metrics_len;
+	struct job *head, *tail;
+	int closing;
+	/* the audit log: a file, or the log when NULL */
+	pthread_mutex_t audit_mu;
+	FILE *audit;
+	char audit_path[512];
+};
+
+/* Authenticate req: 0 with *p filled, or -1 with resp set (401). A request
+ * without a token is WHO_ANON. */
+int serve_auth(struct serve *sv, const struct httpd_req *req, struct httpd_resp *resp, struct principal *p);
+/* May p read (write = 0) or change (write = 1) owner's things? 1 or 0. */
+int serve_may(const struct serve *sv, const struct principal *p, const char *owner, int write);
+/* "admin", "team:NAME" or "anonymous" into resp->who and out. */
+const char *serve_who(const struct principal *p, char *out, size_t outlen);
+/* One audit record (any thread). */
+void serve_audit(struct serve *sv, const struct principal *p, const char *client, const char *action,
+		 const char *target, int status, const char *result);
+/* Queue j and wait for its answer (HTTP thread). */
+void serve_submit_job(struct serve *sv, struct job *j);
+/* Run j on the gateway's thread (cli/serve_api.c). */
+void serve_job_run(struct serve *sv, struct gateway *gw, struct job *j);
+
+/* Route handlers of cli/serve_api.c (HTTP thread), ctx = struct serve. */
+void api_alerts(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_alert(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_ack(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_unack(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_silences(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_silence_add(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_silence_preview(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_silence_expire(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_ingest(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+
+#endif

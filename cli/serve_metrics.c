@@ -1,0 +1,224 @@
+/* The /metrics text: what the processes already count (the stats lines of
+ * cmd_replay.c and cmd_run.c) in the Prometheus text exposition format
+ * 0.0.4: counters end in _total, gauges do not, every family has HELP and
+ * TYPE, and related counters share a family with a label (notifications
+ * by outcome, Kafka alerts by result). Rendered on the owning thread. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/serve.h"
+#include "core/buf.h"
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		buf_put(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+	family(b, name, "counter", help);
+	put(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void gauge(struct buf *b, const char *name, const char *help, double v)
+{
+	family(b, name, "gauge", help);
+	put(b, "%s %.17g\n", name, v);
+}
+
+/* One labelled sample of a family already opened. */
+static void sample(struct buf *b, const char *name, const char *label, const char *value, uint64_t v)
+{
+	put(b, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+}
+
+static void engine_metrics(struct buf *b, const struct serve_counters *c)
+{
+	const struct engine_stats *es = c->es;
+	counter(b, "vigil_input_records_total", "Input records (lines) read.", c->lines);
+	counter(b, "vigil_input_rejected_total", "Input records a decoder refused.", es->rejected);
+	counter(b, "vigil_points_total", "Points received by the engine.", es->points);
+	counter(b, "vigil_points_unmatched_total", "Points of series no rule watches.", es->unmatched);
+	counter(b, "vigil_points_out_of_order_total", "Points older than their series' last point, skipped.",
+		es->out_of_order);
+	counter(b, "vigil_points_alloc_failed_total", "Points lost for want of memory for their series.",
+		es->alloc_failed);
+	counter(b, "vigil_series_refused_total", "New series refused by a cardinality limit.",
+		es->series_refused);
+	gauge(b, "vigil_series", "Series in the series table.", (double)es->series);
+	gauge(b, "vigil_series_bytes", "Memory held by the series table and detector states, in bytes.",
+	      (double)es->bytes);
+	counter(b, "vigil_engine_alerts_total", "Alert events emitted by the engine (firing and resolved).",
+		es->alerts);
+	counter(b, "vigil_detector_errors_total", "Detector update failures.", es->det_errors);
+	gauge(b, "vigil_peer_groups", "Peer groups in the group table.", (double)es->groups);
+	counter(b, "vigil_peer_points_late_total", "Points for a peer-group tick already closed, dropped.",
+		es->late);
+	counter(b, "vigil_peer_group_refused_total", "Series refused by a full peer group.",
+		es->group_refused);
+	gauge(b, "vigil_data_time_seconds", "Data time of the newest point received (Unix seconds).",
+	      es->newest_ts);
+}
+
+static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
+{
+	counter(b, "vigil_gateway_events_total", "Alert events submitted to the gateway.", gs->received);
+	counter(b, "vigil_gateway_episodes_fired_total", "Episodes opened (firing decided).", gs->fired);
+	counter(b, "vigil_gateway_episodes_resolved_total", "Resolves decided (own episode or orphan).",
+		gs->resolved);
+	counter(b, "vigil_gateway_events_suppressed_total", "Repeats of an open episode and duplicates.",
+		gs->suppressed);
+	counter(b, "vigil_gateway_notifications_queued_total", "Notifications queued (one per destination).",
+		gs->notifications);
+	family(b, "vigil_gateway_notifications_total", "counter",
+	       "Notifications finished, by outcome (delivered, or dead-lettered after retries).");
+	sample(b, "vigil_gateway_notifications_total", "outcome", "delivered", gs->delivered);
+	sample(b, "vigil_gateway_notifications_total", "outcome", "dead_lettered", gs->failed);
+	counter(b, "vigil_gateway_delivery_retries_total", "Delivery attempts after the first.", gs->retries);
+	counter(b, "vigil_gateway_unowned_total", "Events whose owner is unknown (sent to the fallback).",
+		gs->unowned);
+	counter(b, "vigil_gateway_split_series_total", "Firings of a series with another episode open.",
+		gs->split_series);
+	counter(b, "vigil_gateway_orphan_resolves_total",
+		"Resolves of episodes this process did not see fire.", gs->orphan_resolves);
+	counter(b, "vigil_gateway_restored_total", "Notifications re-queued from the state at start.",
+		gs->restored);
+	counter(b, "vigil_gateway_resends_total",
+		"Firing notifications re-sent to receivers that expire them.", gs->resends);
+	family(b, "vigil_gateway_control_total", "counter", "Control commands from the inbox, by result.");
+	sample(b, "vigil_gateway_control_total", "result", "applied", gs->control_applied);
+	sample(b, "vigil_gateway_control_total", "result", "rejected", gs->control_bad);
+	gauge(b, "vigil_gateway_notifications_pending", "Notifications queued and not finished.",
+	      (double)gs->pending);
+	gauge(b, "vigil_gateway_open_episodes", "Episodes open (firing).", (double)gs->open_episodes);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void kafka_metrics(struct buf *b, const struct serve_counters *c)
+{
+	const struct kafka_counters *k = c->kc;
+	counter(b, "vigil_kafka_records_total", "Input records consumed by this member.", k->records);
+	family(b, "vigil_kafka_alerts_total", "counter", "Alert events of this member, by result.");
+	sample(b, "vigil_kafka_alerts_total", "result", "published", k->alerts_published);
+	sample(b, "vigil_kafka_alerts_total", "result", "suppressed", k->alerts_suppressed);
+	sample(b, "vigil_kafka_alerts_total", "result", "failed", k->alerts_failed);
+	counter(b, "vigil_kafka_poison_total", "Records that could not be decoded.", k->poison);
+	counter(b, "vigil_kafka_dead_lettered_total", "Records copied to the dead-letter topic.",
+		k->dead_lettered);
+	family(b, "vigil_kafka_dropped_total", "counter", "Records dropped, by reason.");
+	sample(b, "vigil_kafka_dropped_total", "reason", "unowned", k->dropped_unowned);
+	sample(b, "vigil_kafka_dropped_total", "reason", "done", k->dropped_done);
+	counter(b, "vigil_kafka_rebalances_total", "Rebalance callbacks.", k->rebalances);
+	family(b, "vigil_kafka_partition_events_total", "counter",
+	       "Input partitions assigned, revoked or lost.");
+	sample(b, "vigil_kafka_partition_events_total", "event", "assigned", k->assigned);
+	sample(b, "vigil_kafka_partition_events_total", "event", "revoked", k->revoked);
+	sample(b, "vigil_kafka_partition_events_total", "event", "lost", k->lost);
+	counter(b, "vigil_kafka_offset_gaps_total", "Offset gaps seen and repaired.", k->gaps);
+	counter(b, "vigil_kafka_checkpoints_total", "Checkpoints written.", k->checkpoints);
+	counter(b, "vigil_kafka_checkpoints_skipped_total", "Checkpoints skipped.", k->checkpoint_skipped);
+	counter(b, "vigil_kafka_state_bytes_total", "Bytes of checkpoints written.", k->state_bytes);
+	counter(b, "vigil_kafka_restores_total", "Partition restores.", k->restores);
+	gauge(b, "vigil_kafka_restore_seconds_max", "Longest restore, in seconds.", k->restore_ms_max / 1e3);
+	gauge(b, "vigil_kafka_lag", "Sum over owned partitions of high watermark minus next offset.",
+	      (double)k->lag);
+	gauge(b, "vigil_kafka_partitions", "Input partitions owned.", (double)c->partitions);
+	gauge(b, "vigil_kafka_points", "Points decoded by the engines of the owned partitions.",
+	      (double)k->points);
+	gauge(b, "vigil_kafka_last_record_time_seconds", "Wall time of the newest processed batch (0: none).",
+	      k->last_record_at);
+	counter(b, "vigil_gateway_intake_received_total", "Messages read from the alerts topic.",
+		k->gw_received);
+	family(b, "vigil_gateway_intake_total", "counter", "Alerts-topic messages handled, by result.");
+	sample(b, "vigil_gateway_intake_total", "result", "submitted", k->gw_submitted);
+	sample(b, "vigil_gateway_intake_total", "result", "duplicate", k->gw_duplicates);
+	sample(b, "vigil_gateway_intake_total", "result", "bad", k->gw_bad);
+	size_t n = k->lat_n < KAFKA_LAT_WINDOW ? (size_t)k->lat_n : KAFKA_LAT_WINDOW;
+	double *v = n ? malloc(n * sizeof *v) : NULL, q[3] = {0, 0, 0};
+	if (v) {
+		memcpy(v, k->lat_ms, n * sizeof *v);
+		qsort(v, n, sizeof *v, cmp_double);
+		q[0] = v[(n - 1) / 2];
+		q[1] = v[(size_t)((double)(n - 1) * 0.99 + 0.5)];
+		q[2] = v[n - 1];
+		free(v);
+	}
+	family(b, "vigil_gateway_alert_latency_seconds", "gauge",
+	       "Produce-to-hand-off latency of the newest 4096 alerts (p50, p99, max).");
+	put(b, "vigil_gateway_alert_latency_seconds{stat=\"p50\"} %.17g\n", q[0] / 1e3);
+	put(b, "vigil_gateway_alert_latency_seconds{stat=\"p99\"} %.17g\n", q[1] / 1e3);
+	put(b, "vigil_gateway_alert_latency_seconds{stat=\"max\"} %.17g\n", q[2] / 1e3);
+	counter(b, "vigil_gateway_alert_latency_samples_total", "Alerts whose latency was measured.",
+		k->lat_n);
+}
+
+static void http_metrics(struct buf *b, const struct httpd_stats *hs)
+{
+	family(b, "vigil_http_requests_total", "counter", "HTTP requests answered, by status code.");
+	for (int code = 100; code < 600; code++)
+		if (hs->by_code[code]) {
+			char v[8];
+			snprintf(v, sizeof v, "%d", code);
+			sample(b, "vigil_http_requests_total", "code", v, hs->by_code[code]);
+		}
+	counter(b, "vigil_http_rate_limited_total", "HTTP requests refused by the per-client rate limit.",
+		hs->rate_limited);
+}
+
+char *serve_metrics_render(const struct serve_counters *c, size_t *len)
+{
+	struct buf b = {0};
+	family(&b, "vigil_build_info", "gauge", "The running vigil: version and mode.");
+	put(&b, "vigil_build_info{version=\"%s\",mode=\"%s\"} 1\n", VIGIL_VERSION, c->mode ? c->mode : "");
+	gauge(&b, "vigil_ready", "1 when /readyz answers 200.", c->ready ? 1 : 0);
+	gauge(&b, "vigil_start_time_seconds", "Start time of the process (Unix seconds).", c->start_time);
+	if (c->es)
+		engine_metrics(&b, c);
+	if (c->gs)
+		gateway_metrics(&b, c->gs);
+	if (c->kc)
+		kafka_metrics(&b, c);
+	if (c->hs)
+		http_metrics(&b, c->hs);
+	buf_put(&b, "", 1);
+	if (!buf_ok(&b)) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len - 1;
+	return (char *)b.data;
+}
+
+void serve_metrics_update(struct serve *sv, struct serve_counters *c)
+{
+	struct httpd_stats hs;
+	size_t len;
+	if (sv == NULL)
+		return;
+	serve_http_stats(sv, &hs);
+	c->hs = &hs;
+	char *text = serve_metrics_render(c, &len);
+	if (text)
+		serve_publish_metrics(sv, text, len);
+	free(text);
+	c->hs = NULL;
+}
