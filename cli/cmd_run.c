@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "consumers/gateway_intake.h"
 #include "core/clock.h"
@@ -63,11 +64,45 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 c->last_record_at, c->lat_n, lat[0], lat[1], lat[2]);
 }
 
-/* Run a member / gateway / single-mode process until *stop becomes non-zero,
- * then finish the batch, checkpoint, commit and close. Returns 0 on a clean
- * stop, -VIGIL_E* on a startup or fatal error (logged). */
-static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atomic_t *stop)
+static const char *const mode_names[] = {"member", "gateway", "single"};
+
+/* The HTTP service's view of the process (the loop's thread): readiness
+ * and the /metrics text. */
+static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct kafka_counters *ctr,
+			  struct consumer *member, struct gateway_intake *g, double start_time)
 {
+	int ready = 1;
+	const char *why = NULL;
+	if (member->ops && !consumer_kafka_ready(member)) {
+		ready = 0;
+		why = "input partitions not assigned or their state not restored yet";
+	} else if (g && !gateway_intake_ready(g)) {
+		ready = 0;
+		why = "alerts partitions not assigned or the gateway state not restored yet";
+	}
+	serve_set_ready(sv, ready, why);
+	struct gateway_stats gs;
+	struct serve_counters sc = {
+		.mode = mode_names[mode], .ready = ready, .start_time = start_time, .kc = ctr};
+	if (member->ops)
+		sc.partitions = consumer_kafka_gauges(member);
+	if (g) {
+		gateway_get_stats(gateway_intake_gateway(g), &gs);
+		sc.gs = &gs;
+	}
+	serve_metrics_update(sv, &sc);
+}
+
+/* Run a member / gateway / single-mode process until *stop becomes non-zero,
+ * then finish the batch, checkpoint, commit and close. With an HTTP address
+ * (listen, else http.listen) the process serves health, readiness and
+ * metrics, and the gateway API where a gateway runs. Returns 0 on a clean
+ * stop, -VIGIL_E* on a startup or fatal error (logged). */
+static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile sig_atomic_t *stop,
+		     const char *listen, const char *port_file)
+{
+	struct serve *sv = NULL;
+	double start_time = clock_wall(), next_refresh = 0;
 	struct kafka_counters ctr;
 	struct ruleset *rs = NULL;
 	struct consumer member = {0};
@@ -81,6 +116,19 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	if (rc) {
 		LOG_ERR(COMP, "event=rules_failed err=\"%s\"", err);
 		return rc;
+	}
+	if (listen || c->http.listen) {
+		struct serve_opts so = {.cfg = &c->http,
+					.listen = listen,
+					.rs = rs,
+					.port_file = port_file,
+					.gateway_api = mode != KAFKA_MODE_MEMBER,
+					.prog = mode_names[mode]};
+		if ((rc = serve_start(&so, &sv, err, sizeof err)) != 0) {
+			LOG_ERR(COMP, "event=http_failed err=\"%s\"", err);
+			goto out;
+		}
+		serve_set_ready(sv, 0, "joining the consumer group");
 	}
 	if (mode != KAFKA_MODE_GATEWAY && (rc = consumer_kafka_open(c, rs, &ctr, stop, &member)) != 0)
 		goto out;
@@ -96,6 +144,12 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		now = clock_mono();
 		if (member.ops)
 			member.ops->tick(member.self, now);
+		if (sv && g)
+			serve_service(sv, gateway_intake_gateway(g));
+		if (sv && now >= next_refresh) {
+			serve_refresh(sv, mode, &ctr, &member, g, start_time);
+			next_refresh = now + 1.0;
+		}
 		if (c->stats_interval > 0 && now >= next_stats) {
 			nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
 			log_stats(&ctr, "stats", nparts);
@@ -103,10 +157,13 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		}
 	}
 	LOG_INFO(COMP, "event=stopping");
+	if (sv)
+		serve_set_ready(sv, 0, "stopping");
 	if (member.ops)
 		member.ops->finish(member.self);
 	rc = 0;
 out:
+	serve_stop(sv); /* before the gateway goes: nothing may reach it any more */
 	nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
 	log_stats(&ctr, "final", nparts);
 	if (member.ops)
@@ -119,21 +176,26 @@ out:
 static void run_usage(FILE *f, const char *name)
 {
 	fprintf(f,
-		"usage: vigil %s -c CONFIG%s [-v]\n\n"
+		"usage: vigil %s -c CONFIG%s [--listen ADDR] [--port-file F] [-v]\n\n"
 		"Joins a Kafka consumer group as described by the YAML config file (keys:\n"
 		"kafka, input, state_topic, alerts_topic, dead_letter_topic, rules, owners,\n"
 		"gateway_group, gateway_state_topic, checkpoint_interval, stats_interval,\n"
-		"batch_size, max_series, mode). See README \"Running as a Kafka consumer group\".\n\n"
-		"  -c CONFIG   config file\n%s"
-		"  -v          debug logging\n",
+		"batch_size, max_series, mode, http). See README \"Running as a Kafka consumer group\"\n"
+		"and \"HTTP service\".\n\n"
+		"  -c CONFIG      config file\n%s"
+		"  --listen ADDR  serve HTTP on ADDR (host:port; default: http.listen of CONFIG):\n"
+		"                 /healthz, /readyz, /metrics, and the gateway API where a\n"
+		"                 gateway runs (vigil gateway, single mode)\n"
+		"  --port-file F  write the bound HTTP port to F\n"
+		"  -v             debug logging\n",
 		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",
-		strcmp(name, "run") == 0 ? "  --mode M    override the config's mode (member or single)\n"
+		strcmp(name, "run") == 0 ? "  --mode M       override the config's mode (member or single)\n"
 					 : "");
 }
 
 static int run_common(int argc, char **argv, int gateway)
 {
-	const char *path = NULL, *mode_s = NULL;
+	const char *path = NULL, *mode_s = NULL, *listen = NULL, *port_file = NULL;
 	struct kafka_cfg *c = NULL;
 	char err[1024];
 
@@ -146,6 +208,10 @@ static int run_common(int argc, char **argv, int gateway)
 			path = argv[++i];
 		} else if (!gateway && strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
 			mode_s = argv[++i];
+		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			listen = argv[++i];
+		} else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
+			port_file = argv[++i];
 		} else if (strcmp(argv[i], "-v") == 0) {
 			log_level = LOG_LEVEL_DEBUG;
 		} else {
@@ -180,7 +246,7 @@ static int run_common(int argc, char **argv, int gateway)
 	}
 	cmd_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);
-	int rc = kafka_run(c, mode, &cmd_stop);
+	int rc = kafka_run(c, mode, &cmd_stop, listen, port_file);
 	kafka_cfg_free(c);
 	return rc == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/serve.h"
 #include "core/vigil.h"
 
 int cmd_read_first_line(const char *path, char *out, size_t outlen)
@@ -52,7 +53,8 @@ const struct vigil_cmd vigil_cmds[] = {
 	{"produce", "publish metric lines to a Kafka topic, keyed by series", cmd_produce},
 	{"consume", "read a topic (e.g. the dead-letter topic) as JSON lines, without a group", cmd_consume},
 	{"broker", "a development Kafka broker (librdkafka mock cluster, in memory)", cmd_broker},
-	{"help", "this text; `vigil help detectors` lists detectors and parameters", cmd_help},
+	{"help", "this text; `vigil help detectors`: detectors and parameters; `vigil help api`: HTTP routes",
+	 cmd_help},
 	{"version", "print the version", cmd_version},
 	{NULL, NULL, NULL},
 };
@@ -93,6 +95,14 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "detectors") == 0) {
 		det_print_help(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "api") == 0) {
+		/* the route table of the HTTP service (cli/openapi.yaml documents it) */
+		size_t n;
+		const struct httpd_route *r = serve_routes(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%-6s %s\n", r[i].method, r[i].pattern);
 		return 0;
 	}
 	usage(stdout);

@@ -76,5 +76,8 @@ int consumer_kafka_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 			volatile sig_atomic_t *stop, struct consumer *out);
 /* Refresh the gauges of ctr (lag, points) and return the partitions owned. */
 size_t consumer_kafka_gauges(const struct consumer *c);
+/* 1 once the member has its first assignment and every owned partition's
+ * state is restored (readiness), else 0. */
+int consumer_kafka_ready(const struct consumer *c);
 
 #endif

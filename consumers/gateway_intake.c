@@ -38,6 +38,7 @@ struct gateway_intake {
 	size_t nparts, capparts;
 	double drain_timeout;
 	struct complain bad_complain;
+	int assigned; /* 1 after the first assignment (its snapshots restored) */
 };
 
 /* One owned alerts-topic partition: the next offset to read, the offset
@@ -225,6 +226,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			restore(g, parts->elems[i].partition);
+		g->assigned = 1;
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
@@ -467,4 +469,14 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->next_commit = now + 1.0;
 	}
 	return n > 0 ? (int)n : 0;
+}
+
+struct gateway *gateway_intake_gateway(struct gateway_intake *g)
+{
+	return g->gw;
+}
+
+int gateway_intake_ready(const struct gateway_intake *g)
+{
+	return g->assigned;
 }

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/kafka.h"
 #include "rules/rules.h"
+#include "sinks/gateway.h"
 
 struct gateway_intake;
 
@@ -26,6 +27,11 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 /* Consume up to a batch (waiting at most timeout_ms), submit, flush the
  * destinations, commit when due. Returns the messages handled. */
 int gateway_intake_step(struct gateway_intake *g, int timeout_ms);
+/* The gateway the intake owns (for the HTTP API, on the intake's thread). */
+struct gateway *gateway_intake_gateway(struct gateway_intake *g);
+/* 1 once the intake has its first assignment of the alerts topic and has
+ * restored the gateway state of every partition assigned (readiness). */
+int gateway_intake_ready(const struct gateway_intake *g);
 /* Wait up to 10 s for pending deliveries, commit what finished, free
  * (NULL is fine). */
 void gateway_intake_close(struct gateway_intake *g);

@@ -471,3 +471,9 @@ size_t consumer_kafka_gauges(const struct consumer *c)
 {
 	return update_gauges(c->self);
 }
+
+int consumer_kafka_ready(const struct consumer *c)
+{
+	const struct kc *kc = c->self;
+	return kc->ctr->rebalances > 0 && !kc->pending_restore;
+}

@@ -372,15 +372,16 @@ static enum MHD_Result send_resp(struct httpd *h, struct MHD_Connection *c, stru
 	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	for (size_t i = 0; i < r->nhdr; i++)
 		MHD_add_response_header(m, r->hdr[i].name, r->hdr[i].value);
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, m);
-	MHD_destroy_response(m);
-	log_request(h, q, method, url, r);
+	/* counted and logged before the client can have the answer */
 	pthread_mutex_lock(&h->mu);
 	h->st.requests++;
 	h->st.by_code[r->status]++;
 	if (r->status == 429 && q->route == NULL)
 		h->st.rate_limited++;
 	pthread_mutex_unlock(&h->mu);
+	log_request(h, q, method, url, r);
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, m);
+	MHD_destroy_response(m);
 	return ret;
 }
 
@@ -391,10 +392,17 @@ static const struct httpd_route *route_of(struct httpd *h, const char *method, c
 {
 	size_t need = strlen(url) + 2;
 	const struct httpd_route *found = NULL;
+	int literal = 0;
 	allow[0] = '\0';
 	*status = 404;
+	/* a path that a pattern without {params} matches belongs to that
+	 * pattern alone (as OpenAPI matches concrete paths first) */
+	for (size_t i = 0; i < h->o.nroutes && !literal; i++)
+		literal = !strchr(h->o.routes[i].pattern, '{') && strcmp(h->o.routes[i].pattern, url) == 0;
 	for (size_t i = 0; i < h->o.nroutes; i++) {
 		const struct httpd_route *rt = &h->o.routes[i];
+		if (literal && strchr(rt->pattern, '{'))
+			continue;
 		size_t n = need + strlen(rt->pattern);
 		char *buf = malloc(n);
 		struct httpd_req tmp = {0};
