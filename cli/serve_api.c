@@ -210,7 +210,7 @@ static void silence_common(struct serve *sv, const struct httpd_req *req, struct
 				 body_owner(j.body));
 		goto refused;
 	}
-	if (!preview && json_object_get(j.body, "created_by") == NULL) {
+	if (json_object_get(j.body, "created_by") == NULL) {
 		char who[160];
 		json_object_set_new(j.body, "created_by", json_string(serve_who(&p, who, sizeof who)));
 	}

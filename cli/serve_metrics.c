@@ -176,7 +176,7 @@ static void http_metrics(struct buf *b, const struct httpd_stats *hs)
 	family(b, "vigil_http_requests_total", "counter", "HTTP requests answered, by status code.");
 	for (int code = 100; code < 600; code++)
 		if (hs->by_code[code]) {
-			char v[8];
+			char v[16];
 			snprintf(v, sizeof v, "%d", code);
 			sample(b, "vigil_http_requests_total", "code", v, hs->by_code[code]);
 		}
