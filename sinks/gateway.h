@@ -100,8 +100,9 @@ size_t gateway_drain(struct gateway *gw, double timeout);
 /* Data-time mode: the data has reached time t (no event needed), so what
  * falls due by then happens now. Ignored otherwise and for t in the past. */
 void gateway_advance(struct gateway *gw, double t);
-/* Flush every group waiting for its group_wait or group_interval now (the
- * end of a replay, which has no real time to wait in). */
+/* Flush every group waiting for its group_wait or group_interval now, and
+ * send the digest of every page budget window holding pages (the end of a
+ * replay, which has no real time to wait in). Pending escalations stay. */
 void gateway_settle(struct gateway *gw);
 /* Re-send the firing notifications of open episodes to destinations that
  * expire alerts they stop hearing about (Alertmanager: every lease/4).

@@ -689,6 +689,7 @@ void gateway_settle(struct gateway *gw)
 		if (gw->ngroups == before)
 			i++;
 	}
+	gw_budget_settle(gw, now);
 }
 
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)

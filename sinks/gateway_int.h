@@ -263,6 +263,8 @@ void gw_esc_tick(struct gateway *gw, double now);
  * to the digest; the owner is told once per window). */
 int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double now);
 void gw_budget_tick(struct gateway *gw, double now);
+/* The input is over (gateway_settle): windows holding pages close now. */
+void gw_budget_settle(struct gateway *gw, double now);
 void gw_oncall_fini(struct gateway *gw);
 
 /* gateway_routes.c: owners' routes, people and escalation destinations */

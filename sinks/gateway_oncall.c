@@ -409,6 +409,13 @@ int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double
 	return 0;
 }
 
+void gw_budget_settle(struct gateway *gw, double now)
+{
+	for (size_t i = 0; i < gw->nroutes; i++)
+		if (gw->routes[i].budget.told) /* pages are held: the digest goes now */
+			budget_close(gw, &gw->routes[i], now);
+}
+
 void gw_budget_tick(struct gateway *gw, double now)
 {
 	for (size_t i = 0; i < gw->nroutes; i++) {
