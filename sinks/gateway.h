@@ -72,6 +72,13 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	uint64_t groups;       /* groups open now */
+	uint64_t muted;        /* times a firing, not yet notified alert was found muted (silence, inhibition,
+				  window) */
+	uint64_t pages_held;   /* pages held by a page budget (sent in its digest) */
+	uint64_t page_digests; /* page budget digests sent */
+	uint64_t escalations;  /* escalation levels notified */
+	uint64_t acks;         /* acknowledges applied */
 	uint64_t control_applied; /* control commands applied (inbox) */
 	uint64_t control_bad;     /* control commands rejected (inbox) */
 };

@@ -170,9 +170,9 @@ struct gateway {
 	struct htab g_index; /* groups by key */
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
-	struct silences *sil;          /* owned */
-	double next_gc;                /* policy time: next collection of expired silences */
-	int data_time;                 /* gateway_opts.data_time */
+	struct silences *sil; /* owned */
+	double next_gc;       /* policy time: next collection of expired silences */
+	int data_time;        /* gateway_opts.data_time */
 	double data_now, data_next_tick;
 	char *inbox_path;              /* owned: STATE/control.jsonl, NULL without a state dir */
 	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
