@@ -102,6 +102,14 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 	family(b, "vigil_gateway_control_total", "counter", "Control commands from the inbox, by result.");
 	sample(b, "vigil_gateway_control_total", "result", "applied", gs->control_applied);
 	sample(b, "vigil_gateway_control_total", "result", "rejected", gs->control_bad);
+	counter(b, "vigil_gateway_muted_total", "Times a firing, not yet notified alert was found muted.",
+		gs->muted);
+	counter(b, "vigil_gateway_pages_held_total", "Pages held by a page budget (sent in its digest).",
+		gs->pages_held);
+	counter(b, "vigil_gateway_page_digests_total", "Page budget digests sent.", gs->page_digests);
+	counter(b, "vigil_gateway_escalations_total", "Escalation levels notified.", gs->escalations);
+	counter(b, "vigil_gateway_acks_total", "Acknowledgements applied.", gs->acks);
+	gauge(b, "vigil_gateway_groups", "Alert groups open.", (double)gs->groups);
 	gauge(b, "vigil_gateway_notifications_pending", "Notifications queued and not finished.",
 	      (double)gs->pending);
 	gauge(b, "vigil_gateway_open_episodes", "Episodes open (firing).", (double)gs->open_episodes);

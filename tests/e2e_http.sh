@@ -293,6 +293,7 @@ metric() { awk -v n="$1" '$1 == n {print $2}' "$tmp/metrics.txt"; }
 [ "$(metric vigil_gateway_open_episodes)" = 4 ] || fail "open episodes $(metric vigil_gateway_open_episodes), want 4"
 [ "$(metric 'vigil_gateway_notifications_total{outcome="dead_lettered"}')" = 0 ] || fail "dead letters"
 [ "$(metric vigil_ready)" = 1 ] || fail "vigil_ready"
+[ "$(metric vigil_gateway_acks_total)" = 1 ] || fail "acks $(metric vigil_gateway_acks_total), want 1"
 ppath=$(command -v prometheus || true)
 if [ -z "$ppath" ]; then
 	fail "prometheus is not installed (make deps installs it)"
