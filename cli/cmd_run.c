@@ -66,6 +66,11 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 
 static const char *const mode_names[] = {"member", "gateway", "single"};
 
+static int owner_part(void *ctx, const char *owner, int32_t *part)
+{
+	return gateway_intake_owner_part(ctx, owner, part);
+}
+
 /* The HTTP service's view of the process (the loop's thread): readiness
  * and the /metrics text. */
 static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct kafka_counters *ctr,
@@ -134,6 +139,8 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		goto out;
 	if (mode != KAFKA_MODE_MEMBER && (rc = gateway_intake_open(c, rs, &ctr, &g)) != 0)
 		goto out;
+	if (sv && g)
+		serve_set_owner_part(sv, owner_part, g);
 	double now = clock_mono();
 	double next_stats = now + c->stats_interval;
 	while (!*stop) {

@@ -441,6 +441,12 @@ int serve_port(const struct serve *sv)
 	return httpd_port(sv->h);
 }
 
+void serve_set_owner_part(struct serve *sv, int (*fn)(void *ctx, const char *owner, int32_t *part), void *ctx)
+{
+	sv->owner_part = fn;
+	sv->owner_part_ctx = ctx;
+}
+
 void serve_url(const struct serve *sv, char *out, size_t outlen)
 {
 	const char *h = sv->host[0] && strcmp(sv->host, "*") != 0 ? sv->host : "0.0.0.0";

@@ -55,6 +55,12 @@ void serve_url(const struct serve *sv, char *out, size_t outlen);
 void serve_set_ready(struct serve *sv, int ready, const char *reason);
 /* Replace the /metrics text (copied). */
 void serve_publish_metrics(struct serve *sv, const char *text, size_t len);
+/* In the Kafka deployment: the alerts-topic partition an owner's state
+ * belongs to (fn returns 0, -VIGIL_ENOENT when another gateway member owns
+ * it, or another -VIGIL_E*); called on the gateway's thread. Without it
+ * (a single process) that state has no partition (-1). */
+void serve_set_owner_part(struct serve *sv, int (*fn)(void *ctx, const char *owner, int32_t *part),
+			  void *ctx);
 /* Answer every queued gateway API request with gw (the caller's thread
  * owns gw). Returns the number answered. */
 int serve_service(struct serve *sv, struct gateway *gw);

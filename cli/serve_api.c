@@ -554,7 +554,24 @@ static void run_silence_add(struct serve *sv, struct gateway *gw, struct job *j)
 		}
 		json_decref(s);
 	}
-	int rc = gateway_silence_add(gw, j->body, -1, id, err, sizeof err);
+	int32_t part = -1;
+	if (sv->owner_part) {
+		int prc = sv->owner_part(sv->owner_part_ctx, body_owner(j->body), &part);
+		if (prc != 0) {
+			int st = prc == -VIGIL_ENOENT ? 409 : 503;
+			httpd_resp_error(j->resp, st,
+					 prc == -VIGIL_ENOENT
+						 ? "owner %.100s's alerts partition %d is owned by another "
+						   "gateway member: "
+						   "use vigil silence (the control topic) or that member"
+						 : "owner %.100s's alerts partition is not known yet (%d)",
+					 body_owner(j->body), (int)part);
+			serve_audit(sv, &j->who, j->client, "silence_add", target, st,
+				    "not this member's partition");
+			return;
+		}
+	}
+	int rc = gateway_silence_add(gw, j->body, part, id, err, sizeof err);
 	if (rc != 0) {
 		httpd_resp_error(j->resp, status_of(rc), "%s", err);
 		serve_audit(sv, &j->who, j->client, "silence_add", target, status_of(rc), err);

@@ -58,8 +58,10 @@ struct serve {
 	const struct ruleset *rs;
 	int gateway_api;
 	int open_reads;
-	int read_only;  /* no tokens configured */
-	char host[256]; /* of the listen address */
+	int read_only;                                                  /* no tokens configured */
+	char host[256];                                                 /* of the listen address */
+	int (*owner_part)(void *ctx, const char *owner, int32_t *part); /* gateway thread */
+	void *owner_part_ctx;
 	struct serve_token *tokens;
 	size_t ntokens;
 	pthread_mutex_t mu; /* everything below */

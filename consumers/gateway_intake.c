@@ -38,7 +38,8 @@ struct gateway_intake {
 	size_t nparts, capparts;
 	double drain_timeout;
 	struct complain bad_complain;
-	int assigned; /* 1 after the first assignment (its snapshots restored) */
+	int assigned;          /* 1 after the first assignment (its snapshots restored) */
+	int32_t alerts_nparts; /* partitions of the alerts topic; 0 = unknown */
 };
 
 /* One owned alerts-topic partition: the next offset to read, the offset
@@ -337,6 +338,8 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 			goto fail;
 		}
 	}
+	if (kafka_partition_count(g->prod, c->alerts_topic, 5000, &g->alerts_nparts) != 0)
+		g->alerts_nparts = 0; /* asked again when needed */
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -474,6 +477,22 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 struct gateway *gateway_intake_gateway(struct gateway_intake *g)
 {
 	return g->gw;
+}
+
+int gateway_intake_owner_part(struct gateway_intake *g, const char *owner, int32_t *part)
+{
+	*part = -1;
+	if (g->alerts_nparts <= 0 &&
+	    kafka_partition_count(g->prod, g->cfg->alerts_topic, 2000, &g->alerts_nparts) != 0)
+		g->alerts_nparts = 0;
+	if (g->alerts_nparts <= 0)
+		return -VIGIL_EAGAIN;
+	*part = rd_kafka_msg_partitioner_consistent_random(NULL, owner, strlen(owner), g->alerts_nparts, NULL,
+							   NULL);
+	for (size_t i = 0; i < g->nparts; i++)
+		if (g->parts[i].part == *part)
+			return 0;
+	return -VIGIL_ENOENT;
 }
 
 int gateway_intake_ready(const struct gateway_intake *g)

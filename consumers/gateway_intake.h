@@ -29,6 +29,12 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 int gateway_intake_step(struct gateway_intake *g, int timeout_ms);
 /* The gateway the intake owns (for the HTTP API, on the intake's thread). */
 struct gateway *gateway_intake_gateway(struct gateway_intake *g);
+/* The alerts-topic partition of owner's alerts (the topic is keyed by owner,
+ * librdkafka's default partitioner), into *part: 0 when this member owns
+ * it, -VIGIL_ENOENT when another member does, -VIGIL_EAGAIN when the
+ * partition count is unknown. For state that belongs to an owner's
+ * partition (silences added through the HTTP API). */
+int gateway_intake_owner_part(struct gateway_intake *g, const char *owner, int32_t *part);
 /* 1 once the intake has its first assignment of the alerts topic and has
  * restored the gateway state of every partition assigned (readiness). */
 int gateway_intake_ready(const struct gateway_intake *g);

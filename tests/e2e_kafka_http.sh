@@ -3,7 +3,8 @@
 # /healthz at once and /readyz 200 only after its alerts partitions are
 # assigned and their gateway state restored; an alert produced to the
 # alerts topic shows up in GET /api/v1/alerts; POST /api/v2/alerts feeds the
-# same gateway; /metrics counts the intake (promtool-clean). A member
+# same gateway; a silence added through the API belongs to the owner's
+# alerts partition; /metrics counts the intake (promtool-clean). A member
 # (`vigil run --listen`, from http.listen in its config) serves health,
 # readiness and metrics, and no gateway API (404).
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
@@ -37,6 +38,11 @@ kt_wait 30 "the produced alert in GET /api/v1/alerts" seen
 two() { st -H "$A" "$base/api/v1/alerts" >/dev/null &&
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(sorted(a["rule"] for a in r) != ["DiskFull","QueueStuck"])' "$KT_DIR/body"; }
 kt_wait 30 "both alerts open" two
+# a silence belongs to the owner's alerts partition (this member owns the only one)
+[ "$(st -H "$A" -d '{"owner":"kt-team","matchers":["host=db1"],"duration":"1h","comment":"swap"}' \
+	"$base/api/v1/silences")" = 201 ] || kt_fail "POST /api/v1/silences: $(cat "$KT_DIR/body")"
+[ "$(st -H "$A" "$base/api/v1/silences")" = 200 ] && grep -q '"state":"active"' "$KT_DIR/body" ||
+	kt_fail "the silence is not listed: $(cat "$KT_DIR/body")"
 counted() {
 	curl -s "$base/metrics" >"$KT_DIR/metrics.txt" &&
 		grep -q '^vigil_gateway_intake_total{result="submitted"} 1$' "$KT_DIR/metrics.txt" &&

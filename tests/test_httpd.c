@@ -227,8 +227,8 @@ static void test_httpd__rate_limit(void **state)
 	call(port, "GET", "/things", NULL, 0, &r);
 	assert_int_equal(r.status, 429);
 	assert_error_body(&r, 429);
-	int ra = atoi(r.retry_after);
-	assert_true(ra >= 9 && ra <= 10);
+	int ra = atoi(r.retry_after); /* 10 s less what the three calls took (slack for a loaded machine) */
+	assert_true(ra >= 5 && ra <= 10);
 	call(port, "GET", "/nothing", NULL, 0, &r); /* refused before routing */
 	assert_int_equal(r.status, 429);
 	struct httpd_stats st;
