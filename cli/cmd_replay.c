@@ -214,6 +214,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	int ok = in.ops->finish(in.self) == 0;
 	double secs = clock_mono() - t0;
+	gateway_settle(gw); /* groups waiting for group_wait / group_interval: the input is over */
 	size_t left = gateway_drain(gw, drain_timeout);
 	if (left) {
 		fprintf(stderr,

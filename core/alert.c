@@ -271,7 +271,8 @@ int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 	} else if (!strcmp(status, "acknowledged")) {
 		e.status = ALERT_ACKNOWLEDGED;
 	} else {
-		snprintf(err, errlen, "alert: status: '%.40s' is not firing, resolved or acknowledged", status);
+		snprintf(err, errlen, "alert: status: '%.40s' is not firing, resolved or acknowledged",
+			 status);
 		return -VIGIL_EINVAL;
 	}
 	if ((rc = get_str(j, "", "fingerprint", 0, &fp, err, errlen)) != 0 ||

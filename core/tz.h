@@ -51,4 +51,13 @@ void tz_local(const struct tz *z, int64_t t, struct tz_tm *out);
  * January = February 1st), as mktime does. */
 int64_t tz_instant(const struct tz *z, int year, int month, int mday, int hour, int min, int sec);
 
+/* ---- calendar arithmetic (proleptic Gregorian, no zone; never fail) ---- */
+
+/* Days from 1970-01-01 to (year, month, mday); month and mday may be out of
+ * range and are normalised as in tz_instant (month 13 = January next year,
+ * mday 0 = the previous month's last day). */
+int64_t tz_days_from_civil(int64_t year, int month, int mday);
+/* The number of days (28..31) of month 1..12 of year. */
+int tz_month_days(int64_t year, int month);
+
 #endif

@@ -56,6 +56,54 @@
  *         - type: file
  *           path: out/payments.jsonl    # every other key is a setting (scalar)
  *
+ *   An owner's on-call keys (rules/oncall.h, parsed in parse_oncall.c):
+ *
+ *       time_intervals:                 # optional list of named windows (Alertmanager's shape)
+ *         - name: nights                # required, non-empty, unique within the owner
+ *           time_intervals:             # required, non-empty list of specs: inside when any
+ *                                       #   spec matches; within a spec every key given must
+ *                                       #   match (an absent key matches everything), and
+ *                                       #   within a key any of its entries; judged on the
+ *                                       #   local wall time of `location`
+ *             - times:                  # optional list of [start_time, end_time) windows,
+ *                                       #   "HH:MM", 00:00..23:59, end_time up to 24:00 and
+ *                                       #   after start_time (split a window across midnight)
+ *                 - {start_time: "22:00", end_time: "24:00"}
+ *                 - {start_time: "00:00", end_time: "06:00"}
+ *               weekdays: ["monday:friday", "sunday"]  # optional: names or "a:b" ranges
+ *               days_of_month: ["1:5", "-1"]           # optional: 1..31 or -31..-1 (-1 = the
+ *                                       #   last day) and ranges; a range starting from the
+ *                                       #   end ends from the end too; days past a month's
+ *                                       #   end match nothing in that month
+ *               months: ["january:march", "12"]        # optional: names or 1..12, ranges
+ *               years: ["2026:2027"]                   # optional: 1..9999, ranges
+ *               location: Europe/Berlin # optional IANA zone name, default UTC
+ *       schedules:                      # optional list of on-call rotations
+ *         - name: primary               # required, non-empty, unique within the owner
+ *           time_zone: Europe/Berlin    # required IANA zone name
+ *           rotation: [alice, bob, carol]  # required, non-empty: names of the owner's people;
+ *                                       #   rotation[0] takes the first shift, then the next,
+ *                                       #   wrapping around
+ *           shift: 1w                   # optional "Nd" or "Nw" (whole days), default 1w
+ *           start: "2026-01-05 09:00"   # required: the first hand-over, "YYYY-MM-DD HH:MM"
+ *                                       #   (or with a T) in time_zone local time; every
+ *                                       #   hand-over is at this local time of day (also
+ *                                       #   across DST changes); before it nobody is on call
+ *                                       #   except through overrides
+ *           overrides:                  # optional: person is on call in [start, end), local
+ *                                       #   times in time_zone, end after start; overrides win
+ *                                       #   over the rotation, the first listed one covering
+ *                                       #   an instant wins
+ *             - {person: dave, start: "2026-12-24 09:00", end: "2026-12-27 09:00"}
+ *
+ *   Zone names are IANA names (relative paths under /usr/share/zoneinfo or
+ *   $VIGIL_ZONEINFO, see core/tz.h); an unknown one is an error naming it.
+ *   A local time that does not exist (a spring-forward gap) means the
+ *   instant the gap ends, one that exists twice (fall-back) the earlier
+ *   instant. Person names are checked against the owner's people after
+ *   the whole owner is read. The where of a time interval, of one of its
+ *   specs, of a schedule and of an override is the start of its map.
+ *
  * Every scalar is read as text; quoting is optional. Destination settings are
  * kept as strings and validated by the sink types, not here. Lists must be
  * YAML sequences, maps YAML mappings; a key may appear only once per map.
@@ -71,8 +119,8 @@
  * the owners file and as a rules path, or through two rules paths) is an
  * error naming both ways it was given.
  *
- * The parsers live in parse_rule.c and parse_owner.c (rules/loader.h); the
- * YAML helpers in core/yaml.h. */
+ * The parsers live in parse_rule.c, parse_owner.c and parse_oncall.c
+ * (rules/loader.h); the YAML helpers in core/yaml.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -380,6 +428,14 @@ void ruleset_free(struct ruleset *rs)
 		rules_policy_free(o);
 		free(o->name);
 		free(o->where);
+		/* on-call: time intervals and schedules (parse_oncall.c) */
+		for (size_t j = 0; j < o->nintervals; j++)
+			time_interval_free(&o->intervals[j]);
+		free(o->intervals);
+		for (size_t j = 0; j < o->nschedules; j++)
+			schedule_free(&o->schedules[j]);
+		free(o->schedules);
+		/* end on-call: time intervals and schedules */
 	}
 	free(rs->owners);
 	free(rs);

@@ -68,5 +68,4 @@ void rules_policy_free(struct owner *o);
 int rules_parse_time_intervals(struct loader *L, yaml_node_t *list, struct owner *o);
 int rules_parse_schedules(struct loader *L, yaml_node_t *list, struct owner *o);
 
-
 #endif

@@ -110,8 +110,8 @@ void schedule_free(struct schedule *s);
 struct group_cfg {
 	char **by; /* label names; NULL = inherit */
 	size_t nby;
-	int all;   /* group_by: ['...']: every label (one group per alert) */
-	int set;   /* group_by given at this level */
+	int all; /* group_by: ['...']: every label (one group per alert) */
+	int set; /* group_by given at this level */
 	double wait, interval, repeat;
 };
 

@@ -101,9 +101,9 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 	}
 	if ((rc = rules_parse_dests(L, v[OK_DESTS], &o->dests, &o->ndests)) != 0)
 		return rc;
-	struct policy_nodes pn = {v[OK_GROUP_BY], v[OK_GROUP_WAIT], v[OK_GROUP_INTERVAL], v[OK_REPEAT],
-				  v[OK_MUTE],     v[OK_ACTIVE],     v[OK_ROUTES],        v[OK_INHIBIT],
-				  v[OK_INTERVALS], v[OK_PEOPLE],    v[OK_SCHEDULES],     v[OK_BUDGET],
+	struct policy_nodes pn = {v[OK_GROUP_BY],  v[OK_GROUP_WAIT], v[OK_GROUP_INTERVAL], v[OK_REPEAT],
+				  v[OK_MUTE],      v[OK_ACTIVE],     v[OK_ROUTES],         v[OK_INHIBIT],
+				  v[OK_INTERVALS], v[OK_PEOPLE],     v[OK_SCHEDULES],      v[OK_BUDGET],
 				  v[OK_ESCALATION]};
 	if ((rc = rules_parse_policy(L, o, &pn)) != 0)
 		return rc;

@@ -84,16 +84,9 @@ static int parse_bool(struct loader *L, yaml_node_t *n, const char *what, int *o
 	return 0;
 }
 
-static const char *const route_keys[] = {"group_by",
-					 "group_wait",
-					 "group_interval",
-					 "repeat_interval",
-					 "match",
-					 "destinations",
-					 "mute_time_intervals",
-					 "active_time_intervals",
-					 "continue",
-					 NULL};
+static const char *const route_keys[] = {
+	"group_by",     "group_wait",          "group_interval",        "repeat_interval", "match",
+	"destinations", "mute_time_intervals", "active_time_intervals", "continue",        NULL};
 enum { RT_GROUP = 0, RT_MATCH = 4, RT_DESTS, RT_MUTE, RT_ACTIVE, RT_CONT, RT_N };
 
 static int parse_route(struct loader *L, yaml_node_t *map, struct route_cfg *r)
@@ -107,14 +100,16 @@ static int parse_route(struct loader *L, yaml_node_t *map, struct route_cfg *r)
 	if ((r->where = vy_where(&L->y, map)) == NULL)
 		return vy_nomem(&L->y);
 	if (v[RT_MATCH] == NULL)
-		return vy_fail(&L->y, map, "route is missing required key 'match' (use match: {} for every alert)");
+		return vy_fail(&L->y, map,
+			       "route is missing required key 'match' (use match: {} for every alert)");
 	if ((rc = rules_parse_match(L, v[RT_MATCH], "match", &r->match, &r->nmatch)) != 0)
 		return rc;
 	if ((rc = parse_group(L, &v[RT_GROUP], &r->group)) != 0)
 		return rc;
 	if (v[RT_DESTS] && (rc = rules_parse_dests(L, v[RT_DESTS], &r->dests, &r->ndests)) != 0)
 		return rc;
-	if (v[RT_MUTE] && (rc = vy_strlist(&L->y, v[RT_MUTE], "mute_time_intervals", &r->mute, &r->nmute)) != 0)
+	if (v[RT_MUTE] &&
+	    (rc = vy_strlist(&L->y, v[RT_MUTE], "mute_time_intervals", &r->mute, &r->nmute)) != 0)
 		return rc;
 	if (v[RT_ACTIVE] &&
 	    (rc = vy_strlist(&L->y, v[RT_ACTIVE], "active_time_intervals", &r->active, &r->nactive)) != 0)
@@ -205,14 +200,16 @@ static int parse_level(struct loader *L, yaml_node_t *map, struct esc_level *lv,
 			lv->kind = (enum esc_kind)(i - 1);
 		}
 	if (ntarget != 1)
-		return vy_fail(&L->y, map, "an escalation level names exactly one of person, schedule, destination");
+		return vy_fail(&L->y, map,
+			       "an escalation level names exactly one of person, schedule, destination");
 	if ((rc = vy_dup(&L->y, v[lv->kind + 1], "escalation target", 1, &lv->target)) != 0)
 		return rc;
 	lv->after = prev;
 	if (v[0] && (rc = vy_duration(&L->y, v[0], "after", 0, MAX_DURATION, &lv->after)) != 0)
 		return rc;
 	if (lv->after < prev)
-		return vy_fail(&L->y, v[0], "after: levels must not go back in time (previous level at %gs)", prev);
+		return vy_fail(&L->y, v[0], "after: levels must not go back in time (previous level at %gs)",
+			       prev);
 	return 0;
 }
 
@@ -258,8 +255,8 @@ static int parse_escalation(struct loader *L, yaml_node_t *map, struct escalatio
 
 /* A list of maps, each parsed by one(), into a new array of n elements of
  * size sz (counted as built). */
-static int parse_seq(struct loader *L, yaml_node_t *list, const char *what, size_t sz, void **arr,
-		     size_t *n, int (*one)(struct loader *, yaml_node_t *, void *))
+static int parse_seq(struct loader *L, yaml_node_t *list, const char *what, size_t sz, void **arr, size_t *n,
+		     int (*one)(struct loader *, yaml_node_t *, void *))
 {
 	int rc = vy_expect(&L->y, list, YAML_SEQUENCE_NODE, what);
 	if (rc != 0)
@@ -366,7 +363,8 @@ static int has_dest(const struct owner *o, const char *name)
 	return 0;
 }
 
-static int fail_at(struct loader *L, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(struct loader *L, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* "where: message" into the loader's error buffer; -VIGIL_EINVAL. */
 static int fail_at(struct loader *L, const char *where, const char *fmt, ...)
@@ -400,20 +398,24 @@ int rules_policy_check(struct loader *L, const struct owner *o)
 	    (rc = check_windows(L, o, o->active, o->nactive, o->where)) != 0)
 		return rc;
 	for (size_t i = 0; i < o->nroutes; i++)
-		if ((rc = check_windows(L, o, o->routes[i].mute, o->routes[i].nmute, o->routes[i].where)) != 0 ||
-		    (rc = check_windows(L, o, o->routes[i].active, o->routes[i].nactive, o->routes[i].where)) != 0)
+		if ((rc = check_windows(L, o, o->routes[i].mute, o->routes[i].nmute, o->routes[i].where)) !=
+			    0 ||
+		    (rc = check_windows(L, o, o->routes[i].active, o->routes[i].nactive,
+					o->routes[i].where)) != 0)
 			return rc;
 	for (size_t i = 0; i < o->nschedules; i++) {
 		const struct schedule *s = &o->schedules[i];
 		for (size_t k = 0; k < s->nrotation; k++)
 			if (!has_person(o, s->rotation[k]))
-				return fail_at(L, s->where, "schedule '%s': '%s' is not one of the owner's people",
+				return fail_at(L, s->where,
+					       "schedule '%s': '%s' is not one of the owner's people",
 					       s->name, s->rotation[k]);
 		for (size_t k = 0; k < s->noverrides; k++)
 			if (!has_person(o, s->overrides[k].person))
-				return fail_at(L, s->overrides[k].where,
-					       "schedule '%s': override: '%s' is not one of the owner's people",
-					       s->name, s->overrides[k].person);
+				return fail_at(
+					L, s->overrides[k].where,
+					"schedule '%s': override: '%s' is not one of the owner's people",
+					s->name, s->overrides[k].person);
 	}
 	for (size_t i = 0; i < o->escalation.nlevels; i++) {
 		const struct esc_level *lv = &o->escalation.levels[i];
@@ -422,8 +424,8 @@ int rules_policy_check(struct loader *L, const struct owner *o)
 						    : has_dest(o, lv->target);
 		static const char *const what[] = {"person", "schedule", "destination (by its 'name:')"};
 		if (!ok)
-			return fail_at(L, lv->where, "escalation: no %s named '%s' in this owner", what[lv->kind],
-				       lv->target);
+			return fail_at(L, lv->where, "escalation: no %s named '%s' in this owner",
+				       what[lv->kind], lv->target);
 	}
 	return 0;
 }

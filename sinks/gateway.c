@@ -374,7 +374,7 @@ static void restore_pending(void *ctx, uint64_t seq, const char *dest_id, const 
 /* ---- create / destroy ---- */
 
 int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
-		    const char *id, char *err, size_t errlen)
+		const char *id, char *err, size_t errlen)
 {
 	struct dest *d = &gw->dests[gw->ndests];
 	int rc = dest_init(&gw->env, d, type, c ? c->kv : NULL, c ? c->nkv : 0, c ? c->where : owner, owner,
@@ -424,7 +424,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		goto fail;
 	gw->fallback = gw->ndests;
 	if ((rc = gw_add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
-			   "(fallback)", err, errlen)) != 0)
+			      "(fallback)", err, errlen)) != 0)
 		goto fail;
 	gw->first_extra = gw->ndests;
 	for (size_t i = 0; i < o->nextra; i++) {
@@ -450,6 +450,10 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			goto fail;
 		}
 		snprintf(gw->dead_path, n, "%s/dead_letters.jsonl", o->state_dir);
+		if (gw_inbox_init(gw, o->state_dir) != 0) {
+			rc = -VIGIL_ENOMEM;
+			goto fail;
+		}
 		struct gwlog_replay rp = {&rctx, restore_open, restore_closed, restore_pending, restore_put};
 		uint64_t next = 1, skipped = 0;
 		if ((rc = gwlog_open(o->state_dir, &rp, &gw->log, &next, &skipped, err, errlen)) != 0)
@@ -478,6 +482,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	if (o->state_dir)
 		LOG_INFO(comp, "event=restored dir=%s open_episodes=%zu pending=%" PRIu64 " dropped=%" PRIu64,
 			 o->state_dir, gw->nep, gw->st.restored, rctx.dropped);
+	gw_inbox_poll(gw); /* commands given while it was not running */
 	rc = 0;
 fail:
 	for (size_t i = 0; i < rctx.n; i++)
@@ -505,6 +510,7 @@ void gateway_destroy(struct gateway *gw)
 	gw_groups_fini(gw);
 	gw_routes_fini(gw);
 	free(gw->dead_path);
+	free(gw->inbox_path);
 	gw_episodes_fini(gw);
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
@@ -536,6 +542,7 @@ void gateway_tick(struct gateway *gw)
 	if (now < gw->next_tick)
 		return; /* callers tick per batch: scan once a second */
 	gw->next_tick = now + 1.0;
+	gw_inbox_poll(gw);
 	gw_policy_tick(gw, clock_wall());
 	if (!gw->any_repeat)
 		return;

@@ -67,6 +67,8 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	uint64_t control_applied; /* control commands applied (inbox) */
+	uint64_t control_bad;     /* control commands rejected (inbox) */
 };
 
 /* Instantiate destinations for every owner in rs (borrowed; must outlive the
@@ -90,6 +92,9 @@ void gateway_flush(struct gateway *gw);
 /* Wait until every queued notification is delivered or dead-lettered, at
  * most timeout seconds (< 0: no limit). Returns the number still pending. */
 size_t gateway_drain(struct gateway *gw, double timeout);
+/* Flush every group waiting for its group_wait or group_interval now (the
+ * end of a replay, which has no real time to wait in). */
+void gateway_settle(struct gateway *gw);
 /* Re-send the firing notifications of open episodes to destinations that
  * expire alerts they stop hearing about (Alertmanager: every lease/4).
  * Call it regularly (about once a second) from the gateway's thread. */
@@ -122,7 +127,8 @@ void gateway_release(struct gateway *gw, int32_t part);
 
 /* Add (or update, with "id") a silence from its JSON form (sinks/silence.h)
  * for an owner the ruleset knows; id_out (>= 24 bytes) gets its id. */
-int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err, size_t errlen);
+int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err,
+			size_t errlen);
 /* Expire silence id of owner (NULL: any owner) now. */
 int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen);
 /* Silences of owner (NULL: all) as a JSON array, with their state. */

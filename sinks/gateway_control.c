@@ -29,7 +29,8 @@ static void recheck(struct gateway *gw, const char *owner, double now)
 		for (size_t k = 0; k < g->n; k++)
 			if (g->a[k].status == ALERT_FIRING && !g->a[k].notified && !g->a[k].held) {
 				/* a muted alert waits for the group's next flush */
-				double at = g->last_notify > 0 ? g->last_notify + g->o->rt[g->route].interval : now;
+				double at = g->last_notify > 0 ? g->last_notify + g->o->rt[g->route].interval
+							       : now;
 				if (at < now)
 					at = now;
 				if (g->next_flush <= 0 || at < g->next_flush)
@@ -39,7 +40,8 @@ static void recheck(struct gateway *gw, const char *owner, double now)
 	}
 }
 
-int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err, size_t errlen)
+int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id_out, char *err,
+			size_t errlen)
 {
 	const char *owner = json_string_value(json_object_get(spec, "owner"));
 	double now = clock_wall();
@@ -62,8 +64,9 @@ int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id
 		gw_silence_persist(gw, old); /* updated by re-creation: the old one expired */
 	recheck(gw, owner, now);
 	LOG_INFO(comp, "event=silence_added id=%s owner=%s by=%s", id_out, owner,
-		 json_string_value(json_object_get(spec, "created_by")) ? json_string_value(json_object_get(spec, "created_by"))
-									 : "-");
+		 json_string_value(json_object_get(spec, "created_by"))
+			 ? json_string_value(json_object_get(spec, "created_by"))
+			 : "-");
 	return 0;
 }
 
@@ -72,8 +75,8 @@ int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id
 	double now = clock_wall();
 	int rc = silences_expire(gw->sil, owner, id ? id : "", now);
 	if (rc != 0) {
-		snprintf(err, errlen, "silence %.40s: no such silence%s%.100s", id ? id : "", owner ? " of owner " : "",
-			 owner ? owner : "");
+		snprintf(err, errlen, "silence %.40s: no such silence%s%.100s", id ? id : "",
+			 owner ? " of owner " : "", owner ? owner : "");
 		return rc;
 	}
 	gw_silence_persist(gw, id);
@@ -103,12 +106,13 @@ static json_t *alert_brief(const struct group *g, const struct galert *a)
 {
 	char e[17];
 	hash_hex(a->ep, e);
-	return json_pack("{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:b, s:b, s:s}", "episode", e, "owner", g->o->owner,
-			 "rule", json_object_get(a->labels, "rule") ? json_object_get(a->labels, "rule") : json_null(),
-			 "series",
-			 json_object_get(a->labels, "series") ? json_object_get(a->labels, "series") : json_null(),
-			 "labels", a->labels, "notified", a->notified, "muted", a->muted, "acknowledged", a->acked,
-			 "held", a->held, "group", g->key_text);
+	return json_pack(
+		"{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:b, s:b, s:s}", "episode", e, "owner", g->o->owner,
+		"rule", json_object_get(a->labels, "rule") ? json_object_get(a->labels, "rule") : json_null(),
+		"series",
+		json_object_get(a->labels, "series") ? json_object_get(a->labels, "series") : json_null(),
+		"labels", a->labels, "notified", a->notified, "muted", a->muted, "acknowledged", a->acked,
+		"held", a->held, "group", g->key_text);
 }
 
 json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, size_t errlen)
@@ -178,12 +182,13 @@ int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **repl
 	} else if (strcmp(op, "ack") == 0 || strcmp(op, "unack") == 0) {
 		rc = gateway_ack(gw, json_string_value(json_object_get(cmd, "episode")),
 				 json_string_value(json_object_get(cmd, "by")),
-				 json_string_value(json_object_get(cmd, "comment")), op[0] == 'u', err, errlen);
+				 json_string_value(json_object_get(cmd, "comment")), op[0] == 'u', err,
+				 errlen);
 		if (rc == 0)
 			ok = json_pack("{s:b}", "ok", 1);
 	} else {
-		snprintf(err, errlen, "control: unknown op '%.40s' (known: silence_add, silence_expire, ack, unack)",
-			 op);
+		snprintf(err, errlen,
+			 "control: unknown op '%.40s' (known: silence_add, silence_expire, ack, unack)", op);
 		rc = -VIGIL_EINVAL;
 	}
 	if (reply)
@@ -208,8 +213,8 @@ json_t *gateway_oncall_report(const struct ruleset *rs, const char *owner, doubl
 			double until = INFINITY, until2 = INFINITY;
 			const char *who = schedule_oncall(s, now, &until);
 			const char *next = isfinite(until) ? schedule_oncall(s, until, &until2) : NULL;
-			json_t *x = json_pack("{s:s, s:s, s:s?, s:s?}", "owner", o->name, "schedule", s->name, "now",
-					      who, "next", next);
+			json_t *x = json_pack("{s:s, s:s, s:s?, s:s?}", "owner", o->name, "schedule", s->name,
+					      "now", who, "next", next);
 			if (x && isfinite(until)) {
 				time_format_rfc3339(until, t, sizeof t);
 				json_object_set_new(x, "until", json_string(t));

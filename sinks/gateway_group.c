@@ -120,7 +120,8 @@ static void group_unlink(struct gateway *gw, uint32_t id, int logged)
 	if (id != last) {
 		htab_remove(&gw->g_index, hash_mix(gw->groups[last]->key), last, g_hash, gw);
 		gw->groups[id] = gw->groups[last];
-		htab_insert(&gw->g_index, hash_mix(gw->groups[id]->key), id, g_hash, gw); /* slot just freed */
+		htab_insert(&gw->g_index, hash_mix(gw->groups[id]->key), id, g_hash,
+			    gw); /* slot just freed */
 	}
 	gw->ngroups--;
 	if (gw->log && logged)
@@ -165,7 +166,8 @@ size_t gw_labels_kv(json_t *j, struct kv *out, size_t max)
 	const char *k;
 	json_t *v;
 	size_t n = 0;
-	json_object_foreach (j, k, v) {
+	json_object_foreach(j, k, v)
+	{
 		if (n == max)
 			break;
 		out[n++] = (struct kv){k, json_string_value(v) ? json_string_value(v) : "", NULL};
@@ -216,8 +218,8 @@ static int cmp_str(const void *x, const void *y)
 
 /* Group key and labels of an alert in route ri of owner o: the key text
  * is Alertmanager-shaped, {}/{owner="o"}[/<route>]:{k="v", ...}. */
-static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t ep, uint64_t *key, char **text,
-		     json_t **glabels)
+static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t ep, uint64_t *key,
+		     char **text, json_t **glabels)
 {
 	const struct route_rt *r = &o->rt[ri];
 	const char *keys[MAX_POLICY_LABELS];
@@ -234,9 +236,7 @@ static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t 
 	} else if (r->by_all) {
 		const char *k;
 		json_t *v;
-		json_object_foreach (labels, k, v)
-			if (nk < MAX_POLICY_LABELS)
-				keys[nk++] = k;
+		json_object_foreach(labels, k, v) if (nk < MAX_POLICY_LABELS) keys[nk++] = k;
 		qsort(keys, nk, sizeof *keys, cmp_str); /* a stable key whatever the label order */
 	} else {
 		for (size_t i = 0; i < r->nby && nk < MAX_POLICY_LABELS; i++)
@@ -278,7 +278,8 @@ static int group_key(const struct route *o, size_t ri, json_t *labels, uint64_t 
 static int in_any(const struct owner *cfg, char *const *names, size_t n, double now)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct time_interval *ti = time_interval_find(cfg->intervals, cfg->nintervals, names[i]);
+		const struct time_interval *ti =
+			time_interval_find(cfg->intervals, cfg->nintervals, names[i]);
 		if (ti && time_interval_contains(ti, now))
 			return 1;
 	}
@@ -337,7 +338,8 @@ static int inhibited(struct gateway *gw, const struct route *o, uint64_t tep, co
 					continue;
 				int eq = 1;
 				for (size_t e = 0; eq && e < ih->nequal; e++)
-					eq = strcmp(kv_get(tk, tn, ih->equal[e]), kv_get(sk, sn, ih->equal[e])) == 0;
+					eq = strcmp(kv_get(tk, tn, ih->equal[e]),
+						    kv_get(sk, sn, ih->equal[e])) == 0;
 				if (eq)
 					return 1;
 			}
@@ -401,13 +403,24 @@ static void keep_for_resend(struct gateway *gw, const struct route_rt *r, const 
 		}
 }
 
+/* The destinations of route r: its own, or the fallback when it has none
+ * (an owner whose destinations all serve escalation, or a ruleset built
+ * without any). */
+void gw_route_dests(const struct gateway *gw, const struct route_rt *r, size_t *first, size_t *n)
+{
+	*first = r->n ? r->first : gw->fallback;
+	*n = r->n ? r->n : 1;
+}
+
 /* Queue text for each destination of r (but those that carry groups when
  * skip_groups). */
 static int send_each(struct gateway *gw, const struct route_rt *r, int skip_groups, const char *text,
 		     int32_t part, int64_t off)
 {
 	int rc = 0;
-	for (size_t d = r->first; d < r->first + r->n; d++) {
+	size_t first, n;
+	gw_route_dests(gw, r, &first, &n);
+	for (size_t d = first; d < first + n; d++) {
 		if (skip_groups && gw->dests[d].type->groups)
 			continue;
 		if (gw_enqueue(gw, d, text, part, off, 0) != 0)
@@ -485,11 +498,14 @@ static int flush(struct gateway *gw, struct group *g, double now)
 		double mono = clock_mono();
 		if (r->grouped) {
 			char *doc = group_doc(g, reason, sel, mark, nsel);
-			for (size_t d = r->first; doc && d < r->first + r->n; d++)
+			size_t first, n;
+			gw_route_dests(gw, r, &first, &n);
+			for (size_t d = first; doc && d < first + n; d++)
 				if (gw->dests[d].type->groups)
 					gw_enqueue(gw, d, doc, g->part, g->pend_off, 0);
 			if (!doc)
-				LOG_ERR(comp, "event=flush_failed group=%s err=\"out of memory\"", g->key_text);
+				LOG_ERR(comp, "event=flush_failed group=%s err=\"out of memory\"",
+					g->key_text);
 			free(doc);
 		}
 		for (size_t i = 0; i < nsel; i++) {
@@ -576,18 +592,13 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		return rc;
 	g = group_find(gw, key);
 	if (!g) {
-		if (ev->status != ALERT_FIRING) {
-			/* a resolve for an alert this gateway holds no group for:
-			 * its firing was notified by an earlier process (orphan) */
-		}
 		g = calloc(1, sizeof *g);
-		if (!g || (rc = group_add(gw, g)) != 0) {
-			free(g);
+		if (!g) {
 			free(ktext);
 			json_decref(gl);
 			return -VIGIL_ENOMEM;
 		}
-		g->key = key;
+		g->key = key; /* before group_add: the index hashes it */
 		g->key_text = ktext;
 		g->glabels = gl;
 		g->o = o;
@@ -595,6 +606,10 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		g->created = now;
 		g->part = part;
 		g->pend_off = -1;
+		if (group_add(gw, g) != 0) {
+			group_free(g);
+			return -VIGIL_ENOMEM;
+		}
 	} else {
 		free(ktext);
 		json_decref(gl);
@@ -661,11 +676,27 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 	return rc;
 }
 
+void gateway_settle(struct gateway *gw)
+{
+	double now = clock_wall();
+	for (size_t i = 0; i < gw->ngroups;) {
+		struct group *g = gw->groups[i];
+		size_t before = gw->ngroups;
+		if (g->pend_off >= 0 || (g->last_notify <= 0 && g->next_flush > 0)) {
+			g->next_flush = now;
+			flush_if_due(gw, g, now);
+		}
+		if (gw->ngroups == before)
+			i++;
+	}
+}
+
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)
 {
 	int64_t m = INT64_MAX;
 	for (size_t i = 0; i < gw->ngroups; i++)
-		if (gw->groups[i]->part == part && gw->groups[i]->pend_off >= 0 && gw->groups[i]->pend_off < m)
+		if (gw->groups[i]->part == part && gw->groups[i]->pend_off >= 0 &&
+		    gw->groups[i]->pend_off < m)
 			m = gw->groups[i]->pend_off;
 	return m;
 }
@@ -682,5 +713,13 @@ void gw_policy_tick(struct gateway *gw, double now)
 	}
 	gw_esc_tick(gw, now);
 	gw_budget_tick(gw, now);
-	silences_gc(gw->sil, now);
+	if (now >= gw->next_gc) { /* expired silences past their retention leave the log too */
+		gw->next_gc = now + 60;
+		for (size_t i = 0; gw->log && i < silences_count(gw->sil); i++) {
+			const struct silence *x = silences_at(gw->sil, i);
+			if (now - x->ends > SILENCE_RETENTION) /* as silences_gc decides */
+				gwlog_put(gw->log, "s", gw_silence_key(x->id), NULL);
+		}
+		silences_gc(gw->sil, now);
+	}
 }

@@ -41,8 +41,8 @@ struct route_rt {
 	size_t first, n; /* destinations: dests[first .. first + n) */
 	char *const *by; /* group_by (borrowed) */
 	size_t nby;
-	int by_all;   /* group_by ['...'] */
-	int grouped;  /* 0: one group per episode, all destinations per episode */
+	int by_all;  /* group_by ['...'] */
+	int grouped; /* 0: one group per episode, all destinations per episode */
 	double wait, interval, repeat;
 	char *const *mute, *const *active; /* interval names (borrowed) */
 	size_t nmute, nactive;
@@ -56,10 +56,10 @@ struct person_rt {
 
 /* The page budget's current window of one owner (wall times). */
 struct budget_rt {
-	double start;   /* 0: no window open */
-	unsigned used;  /* pages sent in the window */
-	int told;       /* the owner was told the budget was hit */
-	json_t *held;   /* alerts held for the digest (array), NULL = none */
+	double start;  /* 0: no window open */
+	unsigned used; /* pages sent in the window */
+	int told;      /* the owner was told the budget was hit */
+	json_t *held;  /* alerts held for the digest (array), NULL = none */
 	int32_t part;
 	int dirty;
 };
@@ -78,31 +78,31 @@ struct route {
 /* One alert in a group. */
 struct galert {
 	uint64_t ep;
-	char *text;     /* owned: the newest rendering (firing, then resolved) */
-	json_t *labels; /* owned: the policy label set (labels + alertname, rule, owner, ...) */
-	uint8_t status; /* ALERT_FIRING / ALERT_RESOLVED */
+	char *text;       /* owned: the newest rendering (firing, then resolved) */
+	json_t *labels;   /* owned: the policy label set (labels + alertname, rule, owner, ...) */
+	uint8_t status;   /* ALERT_FIRING / ALERT_RESOLVED */
 	uint8_t notified; /* its firing went to this group's destinations */
 	uint8_t held;     /* held back by the page budget (in the digest instead) */
 	uint8_t page;     /* rule action page */
 	uint8_t acked;
-	uint8_t muted;    /* muted at the last flush (for listings) */
+	uint8_t muted; /* muted at the last flush (for listings) */
 };
 
 /* A group: one route of one owner x the values of its group_by labels. */
 struct group {
 	uint64_t key;
-	char *key_text;     /* owned: Alertmanager-style group key */
-	json_t *glabels;    /* owned: the group_by labels and values */
-	struct route *o;    /* the owner */
-	size_t route;       /* index into o->rt */
-	struct galert *a;   /* owned */
+	char *key_text;   /* owned: Alertmanager-style group key */
+	json_t *glabels;  /* owned: the group_by labels and values */
+	struct route *o;  /* the owner */
+	size_t route;     /* index into o->rt */
+	struct galert *a; /* owned */
 	size_t n, cap;
 	double created;     /* wall */
 	double next_flush;  /* wall; 0 = none due */
 	double last_notify; /* wall; 0 = never notified */
 	int32_t part;
-	int64_t pend_off;   /* smallest input offset of a change not yet flushed; -1 none */
-	int dirty;          /* changed since it was last persisted */
+	int64_t pend_off; /* smallest input offset of a change not yet flushed; -1 none */
+	int dirty;        /* changed since it was last persisted */
 };
 
 /* An episode being escalated (owner with an escalation policy, action page). */
@@ -169,8 +169,10 @@ struct gateway {
 	struct htab g_index; /* groups by key */
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
-	struct silences *sil; /* owned */
-	double next_policy;   /* wall: gateway_tick's next policy scan */
+	struct silences *sil;          /* owned */
+	double next_gc;                /* wall: next collection of expired silences */
+	char *inbox_path;              /* owned: STATE/control.jsonl, NULL without a state dir */
+	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
 
 	int any_repeat;       /* some destination wants firing re-sends */
 	double next_tick;     /* monotonic: gateway_tick's next scan */
@@ -204,6 +206,8 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part);
 /* Flush due groups, escalate, close budget windows (wall time now). */
 void gw_policy_tick(struct gateway *gw, double now);
+/* The destinations of route r: its own, or the fallback when it has none. */
+void gw_route_dests(const struct gateway *gw, const struct route_rt *r, size_t *first, size_t *n);
 /* The owner's route record, or NULL. */
 struct route *gw_route_rec(const struct gateway *gw, const char *owner);
 /* The labels of an alert for matching, as a kv array into out (borrowed
@@ -219,6 +223,8 @@ void gw_group_drop(struct gateway *gw, uint32_t id);
 /* gateway_persist.c: the policy state as JSON (log records, snapshots) */
 /* Log every changed group, escalation and budget (before a sync). */
 void gw_policy_persist(struct gateway *gw);
+/* The log key of silence id. */
+uint64_t gw_silence_key(const char *id);
 /* Log silence id's current form (or its removal when it is gone). */
 void gw_silence_persist(struct gateway *gw, const char *id);
 /* One record of namespace ns ("g", "e", "b", "s") back, for partition part. */
@@ -229,11 +235,17 @@ int gw_policy_export(struct gateway *gw, int32_t part, json_t *snap);
 int gw_policy_import(struct gateway *gw, int32_t part, json_t *snap);
 void gw_policy_release(struct gateway *gw, int32_t part);
 
+/* gateway_inbox.c: the control inbox of a single process (STATE/control.jsonl) */
+int gw_inbox_init(struct gateway *gw, const char *state_dir);
+void gw_inbox_restore(struct gateway *gw, json_t *v);
+void gw_inbox_poll(struct gateway *gw);
+
 /* gateway_oncall.c: escalation, acknowledge, page budget */
 /* Forget escalation e (handed over: nothing sent or logged). */
 void gw_esc_drop(struct gateway *gw, struct esc *e);
 /* A page was sent for episode ep of owner o (text = firing JSON). */
-int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *text, int32_t part, double now);
+int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *text, int32_t part,
+		 double now);
 /* The episode resolved: resolve to everyone escalation reached; forget it. */
 void gw_esc_resolve(struct gateway *gw, uint64_t ep, const char *text);
 struct esc *gw_esc_find(struct gateway *gw, uint64_t ep);

@@ -117,10 +117,11 @@ static void esc_notify(struct gateway *gw, struct esc *e, size_t lv, double now)
 				schedule_find(e->o->cfg->schedules, e->o->cfg->nschedules, L->target);
 			who = s ? schedule_oncall(s, now, NULL) : NULL;
 			if (!who) {
-				LOG_WARN(comp,
-					 "event=escalation_skipped owner=%s episode=%s level=%zu schedule=%s: "
-					 "nobody is on call",
-					 e->o->owner, epx, lv + 1, L->target);
+				LOG_WARN(
+					comp,
+					"event=escalation_skipped owner=%s episode=%s level=%zu schedule=%s: "
+					"nobody is on call",
+					e->o->owner, epx, lv + 1, L->target);
 				return;
 			}
 		}
@@ -246,8 +247,9 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 			if (unack || !a->notified)
 				continue;
 			char *t = ack_text(a->text, by, comment);
-			const struct route_rt *r = &g->o->rt[g->route];
-			for (size_t d = r->first; t && d < r->first + r->n; d++) {
+			size_t first, n;
+			gw_route_dests(gw, &g->o->rt[g->route], &first, &n);
+			for (size_t d = first; t && d < first + n; d++) {
 				int seen = 0;
 				for (size_t i = 0; i < ndone; i++)
 					seen |= done[i] == d;
@@ -348,12 +350,8 @@ static char *budget_text(const struct route *o, double start, int resolved, doub
 
 static void budget_send(struct gateway *gw, struct route *o, const char *text)
 {
-	const struct route_rt *r = &o->rt[0];
-	size_t first = r->first, n = r->n;
-	if (n == 0) {
-		first = gw->fallback;
-		n = 1;
-	}
+	size_t first, n;
+	gw_route_dests(gw, &o->rt[0], &first, &n);
 	for (size_t d = first; text && d < first + n; d++)
 		gw_enqueue(gw, d, text, o->budget.part, -1, 0);
 	if (!text)
@@ -366,7 +364,8 @@ static void budget_close(struct gateway *gw, struct route *o, double now)
 	struct budget_rt *b = &o->budget;
 	if (b->told) {
 		char *t = budget_text(o, b->start, 1, now, b->held);
-		LOG_INFO(comp, "event=page_digest owner=%s held=%zu", o->owner, b->held ? json_array_size(b->held) : 0);
+		LOG_INFO(comp, "event=page_digest owner=%s held=%zu", o->owner,
+			 b->held ? json_array_size(b->held) : 0);
 		budget_send(gw, o, t);
 		free(t);
 	}

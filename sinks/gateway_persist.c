@@ -48,8 +48,8 @@ static json_t *group_json(const struct group *g)
 		const struct galert *a = &g->a[i];
 		hex(a->ep, e);
 		json_t *x = json_pack("{s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:i}", "ep", e, "text", a->text,
-				      "labels", a->labels, "status", a->status, "notified", a->notified, "held",
-				      a->held, "page", a->page, "acked", a->acked);
+				      "labels", a->labels, "status", a->status, "notified", a->notified,
+				      "held", a->held, "page", a->page, "acked", a->acked);
 		if (!x || json_array_append_new(alerts, x) != 0) {
 			json_decref(x);
 			json_decref(alerts);
@@ -58,10 +58,10 @@ static json_t *group_json(const struct group *g)
 	}
 	hex(g->key, k);
 	return alerts ? json_pack("{s:s, s:s, s:s, s:I, s:O, s:f, s:f, s:f, s:i, s:I, s:o}", "key", k,
-				  "key_text", g->key_text, "owner", g->o->owner, "route", (json_int_t)g->route,
-				  "glabels", g->glabels, "created", g->created, "next_flush", g->next_flush,
-				  "last_notify", g->last_notify, "part", (int)g->part, "pend_off",
-				  (json_int_t)g->pend_off, "alerts", alerts)
+				  "key_text", g->key_text, "owner", g->o->owner, "route",
+				  (json_int_t)g->route, "glabels", g->glabels, "created", g->created,
+				  "next_flush", g->next_flush, "last_notify", g->last_notify, "part",
+				  (int)g->part, "pend_off", (json_int_t)g->pend_off, "alerts", alerts)
 		      : NULL;
 }
 
@@ -77,8 +77,8 @@ static json_t *esc_json(const struct gateway *gw, const struct esc *x)
 	hex(x->ep, e);
 	return sent ? json_pack("{s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:i, s:s?, s:o, s:i}", "ep", e, "owner",
 				x->o->owner, "text", x->text, "t0", x->t0, "next_at", x->next_at, "level",
-				(int)x->level, "round", (int)x->round, "acked", x->acked, "acked_by", x->acked_by,
-				"sent", sent, "part", (int)x->part)
+				(int)x->level, "round", (int)x->round, "acked", x->acked, "acked_by",
+				x->acked_by, "sent", sent, "part", (int)x->part)
 		    : NULL;
 }
 
@@ -94,7 +94,7 @@ static uint64_t owner_key(const char *owner)
 	return hash_mix(hash_str(HASH_SEED, owner));
 }
 
-static uint64_t silence_key(const char *id)
+uint64_t gw_silence_key(const char *id)
 {
 	return hash_mix(hash_str(HASH_SEED, id));
 }
@@ -144,7 +144,7 @@ void gw_silence_persist(struct gateway *gw, const char *id)
 		return;
 	const struct silence *x = silences_find(gw->sil, id);
 	json_t *j = x ? silence_to_json(x, clock_wall()) : NULL;
-	gwlog_put(gw->log, "s", silence_key(id), j);
+	gwlog_put(gw->log, "s", gw_silence_key(id), j);
 	json_decref(j);
 }
 
@@ -166,8 +166,9 @@ static int restore_group(struct gateway *gw, json_t *j, int32_t part)
 	const char *kt = json_string_value(json_object_get(j, "key_text"));
 	if (!o || ri < 0 || (size_t)ri >= o->nrt || !json_is_array(alerts) || !kt) {
 		LOG_WARN(comp, "event=restore_dropped what=group owner=%s: no such owner or route now",
-			 json_string_value(json_object_get(j, "owner")) ? json_string_value(json_object_get(j, "owner"))
-									: "?");
+			 json_string_value(json_object_get(j, "owner"))
+				 ? json_string_value(json_object_get(j, "owner"))
+				 : "?");
 		return 0;
 	}
 	struct group *g = calloc(1, sizeof *g);
@@ -245,7 +246,8 @@ static int restore_esc(struct gateway *gw, json_t *j, int32_t part)
 	e->part = part;
 	for (size_t i = 0; i < json_array_size(sent); i++) {
 		size_t d = dest_by_id(gw, json_string_value(json_array_get(sent, i)));
-		if (d != SIZE_MAX && vec_reserve((void **)&e->sent, &e->capsent, e->nsent + 1, sizeof *e->sent) == 0)
+		if (d != SIZE_MAX &&
+		    vec_reserve((void **)&e->sent, &e->capsent, e->nsent + 1, sizeof *e->sent) == 0)
 			e->sent[e->nsent++] = d;
 	}
 	gw->escs[gw->nesc++] = e;
@@ -279,7 +281,9 @@ int gw_policy_restore(struct gateway *gw, const char *ns, json_t *v, int32_t par
 		return restore_group(gw, v, part);
 	if (strcmp(ns, "e") == 0)
 		return restore_esc(gw, v, part);
-	if (strcmp(ns, "b") == 0)
+	if (strcmp(ns, "c") == 0)
+		gw_inbox_restore(gw, v);
+	else if (strcmp(ns, "b") == 0)
 		restore_budget(gw, v, part);
 	else if (strcmp(ns, "s") == 0)
 		restore_silence(gw, v, part);
@@ -307,7 +311,8 @@ int gw_policy_export(struct gateway *gw, int32_t part, json_t *snap)
 		if (x->part == part)
 			ok = json_array_append_new(sils, silence_to_json(x, now)) == 0;
 	}
-	ok = ok && json_object_set(snap, "groups", groups) == 0 && json_object_set(snap, "escalations", escs) == 0 &&
+	ok = ok && json_object_set(snap, "groups", groups) == 0 &&
+	     json_object_set(snap, "escalations", escs) == 0 &&
 	     json_object_set(snap, "budgets", budgets) == 0 && json_object_set(snap, "silences", sils) == 0;
 	json_decref(groups);
 	json_decref(escs);

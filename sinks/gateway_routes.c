@@ -118,7 +118,8 @@ static int build_owner(struct gateway *gw, const struct owner *ow, struct route 
 			if (esc_named(ow, &ow->dests[k]) != pass)
 				continue;
 			snprintf(id, sizeof id, "%.150s#%zu", ow->name, k);
-			if ((rc = gw_add_dest(gw, &ow->dests[k], ow->dests[k].type, ow->name, id, err, errlen)) != 0)
+			if ((rc = gw_add_dest(gw, &ow->dests[k], ow->dests[k].type, ow->name, id, err,
+					      errlen)) != 0)
 				return rc;
 			if (pass == 0)
 				r->n++;
@@ -168,8 +169,8 @@ static int build_owner(struct gateway *gw, const struct owner *ow, struct route 
 		r->people[p].n = pc->ndests;
 		for (size_t k = 0; k < pc->ndests; k++) {
 			snprintf(id, sizeof id, "%.100s/person:%.60s#%zu", ow->name, pc->name, k);
-			if ((rc = gw_add_dest(gw, &pc->dests[k], pc->dests[k].type, ow->name, id, err, errlen)) !=
-			    0)
+			if ((rc = gw_add_dest(gw, &pc->dests[k], pc->dests[k].type, ow->name, id, err,
+					      errlen)) != 0)
 				return rc;
 		}
 	}

@@ -40,9 +40,9 @@ struct sink_result {
  * the previous notification), "firing" (still firing, already notified) or
  * "resolved" (resolved since the previous notification). */
 struct notification_group {
-	const char *key;    /* Alertmanager-style group key, stable: the receiver's dedup key */
-	const char *reason; /* "first notification" | "new alerts added" | "some alerts resolved"
-			     * | "all alerts resolved" | "repeat interval elapsed" */
+	const char *key;         /* Alertmanager-style group key, stable: the receiver's dedup key */
+	const char *reason;      /* "first notification" | "new alerts added" | "some alerts resolved"
+				  * | "all alerts resolved" | "repeat interval elapsed" */
 	const struct kv *labels; /* the group_by labels with their values */
 	size_t nlabels;
 	const struct alert_event *alerts;

@@ -50,14 +50,22 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-/* owners YAML with %s = the fixture directory (for file paths) */
-static void load(struct fx *t, const char *yaml_fmt)
+/* owners YAML with @D@ = the fixture directory (for file paths) */
+static void load(struct fx *t, const char *yaml_tpl)
 {
-	char path[128], err[512] = "", *yaml = NULL;
+	char path[128], err[512] = "", yaml[8192];
+	size_t o = 0;
+	for (const char *p = yaml_tpl; *p && o + 64 < sizeof yaml;) {
+		if (strncmp(p, "@D@", 3) == 0) {
+			o += (size_t)snprintf(yaml + o, sizeof yaml - o, "%s", t->dir);
+			p += 3;
+		} else {
+			yaml[o++] = *p++;
+		}
+	}
+	yaml[o] = '\0';
 	snprintf(path, sizeof path, "%s/owners.yaml", t->dir);
-	assert_true(asprintf(&yaml, yaml_fmt, t->dir, t->dir, t->dir, t->dir, t->dir, t->dir) > 0);
 	write_file(path, yaml);
-	free(yaml);
 	int rc = ruleset_load(NULL, 0, path, &t->rs, err, sizeof err);
 	if (rc != 0)
 		fail_msg("ruleset_load: %s", err);
@@ -184,11 +192,11 @@ static const char *news(struct fx *t, int k)
 	return out;
 }
 
-#define OWNER_HEAD                                                                                            \
-	"owners:\n"                                                                                           \
-	"  - name: storage\n"                                                                                 \
-	"    destinations:\n"                                                                                 \
-	"      - {type: file, path: %s/out0.jsonl}\n"
+#define OWNER_HEAD                                                                                           \
+	"owners:\n"                                                                                          \
+	"  - name: storage\n"                                                                                \
+	"    destinations:\n"                                                                                \
+	"      - {type: file, path: @D@/out0.jsonl}\n"
 
 /* ---- grouping timers ---- */
 
@@ -266,8 +274,8 @@ static void test_resolved_within_group_wait_is_never_sent(void **state)
 static int add_silence(struct fx *t, const char *matcher, const char *duration, char *id)
 {
 	char err[256] = "";
-	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", matcher, "duration",
-				 duration, "created_by", "alice", "comment", "disk swap");
+	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", matcher,
+				 "duration", duration, "created_by", "alice", "comment", "disk swap");
 	int rc = gateway_silence_add(t->gw, spec, -1, id, err, sizeof err);
 	json_decref(spec);
 	if (rc != 0)
@@ -328,8 +336,8 @@ static void test_silence_preview_and_errors(void **state)
 	start(t, 0);
 	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
 	submit(t, "lat", "page", "eu-2", "db2", ALERT_FIRING, T0);
-	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers", "cluster=eu-2",
-				 "duration", "1h", "created_by", "bob", "comment", "x");
+	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "storage", "matchers",
+				 "cluster=eu-2", "duration", "1h", "created_by", "bob", "comment", "x");
 	json_t *p = gateway_silence_preview(t->gw, spec, err, sizeof err);
 	assert_non_null(p);
 	assert_int_equal(json_array_size(p), 1);
@@ -338,8 +346,8 @@ static void test_silence_preview_and_errors(void **state)
 	json_decref(p);
 	json_decref(spec);
 	/* an owner the rules do not know */
-	spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "nobody", "matchers", "a=b", "duration", "1h",
-			 "created_by", "bob", "comment", "x");
+	spec = json_pack("{s:s, s:[s], s:s, s:s, s:s}", "owner", "nobody", "matchers", "a=b", "duration",
+			 "1h", "created_by", "bob", "comment", "x");
 	assert_int_equal(gateway_silence_add(t->gw, spec, -1, id, err, sizeof err), -VIGIL_EINVAL);
 	assert_non_null(strstr(err, "nobody"));
 	json_decref(spec);
@@ -365,6 +373,35 @@ static void test_inhibition(void **state)
 	submit(t, "region-down", "page", "eu-1", "all", ALERT_RESOLVED, T0);
 	advance(t, 2);
 	assert_string_equal(news(t, 0), "resolved:all firing:db1");
+}
+
+/* ---- mute windows ---- */
+
+/* A route muted 01:00-03:00 Berlin time, on the night summer time starts
+ * (2026-03-29: 02:00 CET -> 03:00 CEST, so the window lasts one real hour:
+ * 00:00Z to 01:00Z); the owner's other alerts are not muted. */
+static void test_mute_window_across_dst(void **state)
+{
+	struct fx *t = *state;
+	double night = time_from_civil(2026, 3, 28, 23, 30, 0.0); /* 00:30 CET */
+	clock_fake_set(5000.0, night);
+	load(t, OWNER_HEAD "    time_intervals:\n"
+			   "      - name: night\n"
+			   "        time_intervals:\n"
+			   "          - times: [{start_time: \"01:00\", end_time: \"03:00\"}]\n"
+			   "            location: Europe/Berlin\n"
+			   "    routes:\n"
+			   "      - match: {cluster: eu-1}\n"
+			   "        mute_time_intervals: [night]\n");
+	start(t, 0);
+	advance(t, 1800); /* 00:00Z = 01:00 CET: the window opens */
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, clock_wall());
+	submit(t, "lat", "page", "us-1", "web1", ALERT_FIRING, clock_wall());
+	assert_string_equal(news(t, 0), "firing:web1");
+	advance(t, 3590); /* 00:59:50Z = 01:59:50 CET: still inside */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 12); /* 01:00:02Z = 03:00:02 CEST: the window is over after one real hour */
+	assert_string_equal(news(t, 0), "firing:db1");
 }
 
 /* ---- page budget ---- */
@@ -399,8 +436,9 @@ static void test_page_budget_and_digest(void **state)
 	free(line);
 	json_t *dg = json_object_get(last, "digest");
 	assert_int_equal(json_array_size(dg), 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(dg, 0), "labels"), "host")),
-			    "db4");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(json_array_get(dg, 0), "labels"), "host")),
+		"db4");
 	json_decref(last);
 	/* a new window: pages flow again */
 	submit(t, "lat", "page", "eu-1", "db6", ALERT_FIRING, clock_wall());
@@ -409,13 +447,13 @@ static void test_page_budget_and_digest(void **state)
 
 /* ---- escalation and acknowledge ---- */
 
-#define ESC_OWNER                                                                                             \
-	OWNER_HEAD "    people:\n"                                                                            \
-		   "      - {name: alice, destinations: [{type: file, path: %s/out1.jsonl}]}\n"               \
-		   "      - {name: bob, destinations: [{type: file, path: %s/out2.jsonl}]}\n"                 \
-		   "    escalation:\n"                                                                        \
-		   "      levels:\n"                                                                          \
-		   "        - {after: 0s, person: alice}\n"                                                   \
+#define ESC_OWNER                                                                                            \
+	OWNER_HEAD "    people:\n"                                                                           \
+		   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"             \
+		   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"               \
+		   "    escalation:\n"                                                                       \
+		   "      levels:\n"                                                                         \
+		   "        - {after: 0s, person: alice}\n"                                                  \
 		   "        - {after: 10m, person: bob}\n"
 
 static void test_escalation_and_ack(void **state)
@@ -435,9 +473,11 @@ static void test_escalation_and_ack(void **state)
 	assert_string_equal(news(t, 2), "firing:db1");
 	/* notify-only alerts are not escalated */
 	submit(t, "lat", "notify", "eu-1", "db9", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 0), "firing:db9");
 	assert_string_equal(news(t, 1), "");
 	/* episode 2: acknowledged after 5 min: bob is never paged */
 	submit(t, "lat", "page", "eu-1", "db2", ALERT_FIRING, clock_wall());
+	assert_string_equal(news(t, 0), "firing:db2");
 	assert_string_equal(news(t, 1), "firing:db2");
 	advance(t, 300);
 	alert_episode(mk(&b, "lat", "page", "eu-1", "db2", ALERT_FIRING, clock_wall() - 300), ep);
@@ -474,6 +514,36 @@ static void test_unack_restarts_escalation(void **state)
 	assert_string_equal(news(t, 1), "acknowledged:db1 firing:db1");
 	advance(t, 601);
 	assert_string_equal(news(t, 2), "firing:db1");
+}
+
+/* A schedule level pages whoever is on call: a weekly rotation handed over
+ * Mondays 09:00 Berlin time (08:00Z in winter). */
+static void test_escalation_to_schedule(void **state)
+{
+	struct fx *t = *state;
+	load(t, OWNER_HEAD
+	     "    people:\n"
+	     "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"
+	     "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"
+	     "    schedules:\n"
+	     "      - {name: primary, time_zone: Europe/Berlin, rotation: [alice, bob], shift: 1w,\n"
+	     "         start: \"2026-02-23 09:00\"}\n"
+	     "    escalation:\n"
+	     "      levels:\n"
+	     "        - {after: 0s, schedule: primary}\n");
+	start(t, 0);
+	/* T0 = Monday 2026-03-02 08:00Z = 09:00 CET: bob's week has just begun */
+	advance(t, 1);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, clock_wall());
+	assert_string_equal(news(t, 1), "");
+	assert_string_equal(news(t, 2), "firing:db1");
+	json_t *r = gateway_oncall_report(t->rs, "storage", clock_wall());
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "now")), "bob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "next")), "alice");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "until")),
+			    "2026-03-09T08:00:00Z");
+	json_decref(r);
 }
 
 /* ---- persistence ---- */
@@ -527,6 +597,73 @@ static void test_state_survives_restart(void **state)
 	assert_string_equal(news(t, 2), "resolved:db1");
 }
 
+/* ---- `for` and keep_firing_for with the gateway's timers ---- */
+
+/* Feed rule r (of t->rs) one point per step seconds with the given scores,
+ * the clock in step with data time, submitting its transitions. */
+static void feed(struct fx *t, const struct rule *r, struct rule_state *rst, const double *scores, size_t n,
+		 double step, const char *host)
+{
+	for (size_t i = 0; i < n; i++) {
+		double ts = clock_wall();
+		struct det_result res = {scores[i], 1.0, 0.5, 1.5};
+		enum rule_transition tr = rule_eval(r, rst, ts, 5.0, &res, (int64_t)i);
+		if (tr != RULE_NONE) {
+			struct evbuf b;
+			struct alert_event *ev =
+				mk(&b, r->name, "page", "eu-1", host,
+				   tr == RULE_FIRE ? ALERT_FIRING : ALERT_RESOLVED, rst->started);
+			ev->start_pos = rst->start_pos;
+			assert_int_equal(gateway_submit(t->gw, ev), 0);
+		}
+		advance(t, step);
+	}
+}
+
+static void test_for_and_keep_firing_for(void **state)
+{
+	struct fx *t = *state;
+	load(t, "rules:\n"
+		"  - {name: pend, series: disk.latency, owner: storage, for: 2 of 3, keep_firing_for: 60s,\n"
+		"     threshold: 0.9}\n"
+		"  - {name: flap, series: disk.latency, owner: storage}\n" OWNER_HEAD
+		"    group_by: [alertname]\n"
+		"    group_wait: 30s\n"
+		"    group_interval: 5m\n");
+	start(t, 0);
+	const struct rule *pend = &t->rs->rules[0], *flap = &t->rs->rules[1];
+	struct rule_state s1 = {0}, s2 = {0}, s3 = {0};
+	/* pending for one point, firing at the second; kept firing through
+	 * normal points for 60 s; one firing and one resolve reach the owner */
+	const double a[] = {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	feed(t, pend, &s1, a, 2, 10, "db1"); /* points at t = 0, 10: fires at 10; clock at 20 */
+	assert_string_equal(news(t, 0), "");
+	feed(t, pend, &s1, a + 2, 1, 9, "db1"); /* t = 20; clock at 29: group_wait (till 40) runs */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 11); /* clock at 40: notified */
+	assert_string_equal(news(t, 0), "firing:db1");
+	feed(t, pend, &s1, a + 4, 4, 10,
+	     "db1"); /* t = 40..70: resolves at 70 (60 s after the last anomaly) */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 255); /* clock at 335: the resolve waits for group_interval, 300 s after t = 40 */
+	assert_string_equal(news(t, 0), "");
+	advance(t, 5);
+	assert_string_equal(news(t, 0), "resolved:db1");
+	/* a flap that fires and resolves inside group_wait is never sent */
+	const double f[] = {1, 0, 0};
+	feed(t, flap, &s2, f, 3, 10, "db2");
+	advance(t, 60);
+	assert_string_equal(news(t, 0), "");
+	/* keep_firing_for bridges a gap: one episode, not two */
+	const double g[] = {1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+	feed(t, pend, &s3, g, 13, 10, "db3");
+	advance(t, 400);
+	assert_string_equal(news(t, 0), "firing:db3 resolved:db3");
+	struct gateway_stats st;
+	gateway_get_stats(t->gw, &st);
+	assert_int_equal(st.fired, 3);
+}
+
 /* ---- control commands ---- */
 
 static void test_control_commands(void **state)
@@ -536,9 +673,9 @@ static void test_control_commands(void **state)
 	json_t *reply = NULL;
 	load(t, OWNER_HEAD);
 	start(t, 0);
-	json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:[s], s:s, s:s, s:s}}", "schema", "vigil.control/v1", "op",
-				"silence_add", "silence", "owner", "storage", "matchers", "host=db1", "duration", "1h",
-				"created_by", "carol", "comment", "planned");
+	json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:[s], s:s, s:s, s:s}}", "schema", "vigil.control/v1",
+				"op", "silence_add", "silence", "owner", "storage", "matchers", "host=db1",
+				"duration", "1h", "created_by", "carol", "comment", "planned");
 	assert_int_equal(gateway_control(t->gw, cmd, -1, &reply, err, sizeof err), 0);
 	const char *sid = json_string_value(json_object_get(reply, "id"));
 	assert_non_null(sid);
@@ -565,7 +702,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ungrouped_is_immediate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_wait_interval_repeat, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolved_within_group_wait_is_never_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolved_within_group_wait_is_never_sent, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_silence_mutes_and_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_guarantee_through_silence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_preview_and_errors, setup, teardown),
@@ -575,6 +713,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unack_restarts_escalation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
