@@ -208,8 +208,9 @@ static int silence_add(int argc, char **argv)
 	fmt_time(ends, te, sizeof te);
 	fmt_time(now, tc, sizeof tc);
 	if (!(ends > starts) || !(ends > now)) {
-		fprintf(stderr, "%s: the silence would end at %s, %s\n", prog, te,
-			!(ends > starts) ? "not after it starts" : "which is not in the future");
+		fprintf(stderr, "%s: the silence would end at %s, %s%s\n", prog, te,
+			!(ends > now) ? "which is not in the future" : "not after it starts at ",
+			!(ends > now) ? "" : ts);
 		rc = 2;
 		goto out;
 	}
