@@ -55,7 +55,7 @@ static void add_usage(FILE *f)
 static void list_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vigil silence list " TARGET_USAGE " [--owner O] [--json]\n\n"
+		"usage: vigil silence list (-c CONFIG | --state DIR [--owners FILE]) [--owner O] [--json]\n\n"
 		"Lists the silences the gateway knows (pending, active and recently expired),\n"
 		"as of the newest snapshot of every alerts partition plus the control records\n"
 		"published after it (with --state: DIR/gateway.log plus DIR/control.jsonl).\n"

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumers/gateway_control.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/htab.h"
-#include "consumers/gateway_control.h"
 #include "core/log.h"
 #include "sinks/alert_topic.h"
 #include "sinks/gateway.h"
