@@ -182,7 +182,7 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rc = 1;
-	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir};
+	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir, .data_time = 1};
 	if (kc)
 		go.env.kafka = kc;
 	if (out_file) {
@@ -210,6 +210,9 @@ int cmd_replay(int argc, char **argv)
 	double t0 = clock_mono();
 	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
+		struct engine_stats now;
+		engine_get_stats(e, &now);
+		gateway_advance(gw, now.newest_ts); /* timers follow the data's time */
 		gateway_tick(gw); /* re-sends to receivers that expire alerts */
 	}
 	int ok = in.ops->finish(in.self) == 0;

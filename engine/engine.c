@@ -303,6 +303,8 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	e->cur_source = source;
 	e->cur_pos = pos;
 	e->st.points++;
+	if (p->ts > e->st.newest_ts)
+		e->st.newest_ts = p->ts;
 	if (fabs(p->value) > DET_MAX_ABS) {
 		engine_note_reject(e, source, pos, "|value| above 1e150, too large for the detectors");
 		return -VIGIL_EINVAL;

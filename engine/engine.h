@@ -48,6 +48,7 @@ struct engine_stats {
 	uint64_t late;          /* points for a tick their group had already closed, dropped */
 	uint64_t ticks_closed;  /* group ticks closed */
 	size_t group_bytes;     /* memory held by groups (included in bytes) */
+	double newest_ts;       /* data time of the newest point received (0: none yet) */
 };
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);

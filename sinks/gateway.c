@@ -412,6 +412,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	rctx.gw = gw;
 	gw->rs = rs;
 	gw->env = o->env;
+	gw->data_time = o->data_time;
 	total += gw_routes_ndests(rs);
 	total += o->nextra;
 	gw->dests = calloc(total, sizeof *gw->dests);
@@ -543,7 +544,7 @@ void gateway_tick(struct gateway *gw)
 		return; /* callers tick per batch: scan once a second */
 	gw->next_tick = now + 1.0;
 	gw_inbox_poll(gw);
-	gw_policy_tick(gw, clock_wall());
+	gw_policy_tick(gw, gw_now(gw));
 	if (!gw->any_repeat)
 		return;
 	for (size_t i = 0; i < gw->nep; i++) {

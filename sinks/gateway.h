@@ -49,6 +49,11 @@ struct gateway_opts {
 	/* Directory for the write-ahead log and dead letters (created if
 	 * missing); NULL = in memory only (dead letters then only logged). */
 	const char *state_dir;
+	/* 1: time for grouping, muting, budgets and escalation is the data
+	 * time of the events submitted (`vigil replay`, a backtest): it moves
+	 * to each event's ts, and timers due before an event run before it.
+	 * 0: wall-clock time. */
+	int data_time;
 };
 
 struct gateway_stats {
@@ -92,6 +97,9 @@ void gateway_flush(struct gateway *gw);
 /* Wait until every queued notification is delivered or dead-lettered, at
  * most timeout seconds (< 0: no limit). Returns the number still pending. */
 size_t gateway_drain(struct gateway *gw, double timeout);
+/* Data-time mode: the data has reached time t (no event needed), so what
+ * falls due by then happens now. Ignored otherwise and for t in the past. */
+void gateway_advance(struct gateway *gw, double t);
 /* Flush every group waiting for its group_wait or group_interval now (the
  * end of a replay, which has no real time to wait in). */
 void gateway_settle(struct gateway *gw);

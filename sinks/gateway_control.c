@@ -20,8 +20,9 @@ static const char comp[] = "gateway";
 #define CONTROL_SCHEMA "vigil.control/v1"
 
 /* Re-check every group of owner at once (a silence came or went). */
-static void recheck(struct gateway *gw, const char *owner, double now)
+static void recheck(struct gateway *gw, const char *owner)
 {
+	double now = gw_now(gw);
 	for (size_t i = 0; i < gw->ngroups; i++) {
 		struct group *g = gw->groups[i];
 		if (owner && strcmp(g->o->owner, owner) != 0)
@@ -62,7 +63,7 @@ int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id
 	const char *old = json_string_value(json_object_get(spec, "id"));
 	if (old && strcmp(old, id_out) != 0)
 		gw_silence_persist(gw, old); /* updated by re-creation: the old one expired */
-	recheck(gw, owner, now);
+	recheck(gw, owner);
 	LOG_INFO(comp, "event=silence_added id=%s owner=%s by=%s", id_out, owner,
 		 json_string_value(json_object_get(spec, "created_by"))
 			 ? json_string_value(json_object_get(spec, "created_by"))
@@ -81,7 +82,7 @@ int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id
 	}
 	gw_silence_persist(gw, id);
 	const struct silence *x = silences_find(gw->sil, id);
-	recheck(gw, x ? x->owner : owner, now);
+	recheck(gw, x ? x->owner : owner);
 	LOG_INFO(comp, "event=silence_expired id=%s", id);
 	return 0;
 }

@@ -235,6 +235,17 @@ static int notify(struct gateway *gw, const struct alert_event *ev, uint64_t ep,
 	return rc;
 }
 
+void gateway_advance(struct gateway *gw, double t)
+{
+	if (!gw->data_time || !(t > gw->data_now))
+		return;
+	gw->data_now = t;
+	if (gw->data_now >= gw->data_next_tick) {
+		gw->data_next_tick = gw->data_now + 1.0;
+		gw_policy_tick(gw, gw->data_now);
+	}
+}
+
 int gateway_submit(struct gateway *gw, const struct alert_event *ev)
 {
 	return gateway_submit_tagged(gw, ev, -1, -1);
@@ -255,6 +266,7 @@ int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int3
 		return invalid(gw, "rule and series are required", ev);
 	if (ev->status != ALERT_FIRING && ev->status != ALERT_RESOLVED)
 		return invalid(gw, "unknown status", ev);
+	gateway_advance(gw, ev->ts); /* what fell due before this event happens first */
 	if (ev->nlabels > ALERT_MAX_LABELS)
 		return invalid(gw, "too many labels", ev);
 	for (size_t i = 0; i < ev->nlabels; i++)

@@ -516,7 +516,7 @@ static int flush(struct gateway *gw, struct group *g, double now)
 			send_each(gw, r, r->grouped, a->text, g->part, g->pend_off);
 			if (is_new) {
 				keep_for_resend(gw, r, a, mono);
-				if (a->page && g->o->cfg->escalation.nlevels)
+				if (a->page && !a->acked && g->o->cfg->escalation.nlevels)
 					gw_esc_start(gw, g->o, a->ep, a->text, g->part, now);
 			}
 		}
@@ -650,7 +650,7 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 		     int32_t part, int64_t off)
 {
 	struct route *o = gw_route_rec(gw, ev->owner);
-	double now = clock_wall();
+	double now = gw_now(gw);
 	json_t *labels;
 	int rc = 0, matched = 0;
 
@@ -678,11 +678,11 @@ int gw_policy_submit(struct gateway *gw, const struct alert_event *ev, uint64_t 
 
 void gateway_settle(struct gateway *gw)
 {
-	double now = clock_wall();
+	double now = gw_now(gw);
 	for (size_t i = 0; i < gw->ngroups;) {
 		struct group *g = gw->groups[i];
 		size_t before = gw->ngroups;
-		if (g->pend_off >= 0 || (g->last_notify <= 0 && g->next_flush > 0)) {
+		if (g->next_flush > 0) { /* a change waiting (a flush without one sends nothing) */
 			g->next_flush = now;
 			flush_if_due(gw, g, now);
 		}

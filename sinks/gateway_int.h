@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/clock.h"
 #include "core/htab.h"
 #include "core/log.h"
 #include "sinks/gateway.h"
@@ -170,7 +171,9 @@ struct gateway {
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
 	struct silences *sil;          /* owned */
-	double next_gc;                /* wall: next collection of expired silences */
+	double next_gc;                /* policy time: next collection of expired silences */
+	int data_time;                 /* gateway_opts.data_time */
+	double data_now, data_next_tick;
 	char *inbox_path;              /* owned: STATE/control.jsonl, NULL without a state dir */
 	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
 
@@ -181,6 +184,12 @@ struct gateway {
 	struct gateway_stats st; /* delivered, failed, retries (mu); the rest gateway thread */
 	struct complain unowned_c, invalid_c, split_c;
 };
+
+/* The policy clock: wall time, or (data_time) the newest event time. */
+static inline double gw_now(const struct gateway *gw)
+{
+	return gw->data_time ? gw->data_now : clock_wall();
+}
 
 /* gateway_decide.c */
 int gw_episodes_init(struct gateway *gw);

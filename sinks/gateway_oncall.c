@@ -228,7 +228,7 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 	uint64_t ep = strtoull(episode ? episode : "", &end, 16);
 	size_t *done = NULL, ndone = 0, cap = 0;
 	int found = 0;
-	double now = clock_wall();
+	double now = gw_now(gw);
 
 	if (!episode || strlen(episode) != 16 || *end != '\0') {
 		snprintf(err, errlen, "episode: want 16 hex digits, got '%.40s'", episode ? episode : "");

@@ -82,6 +82,28 @@ json_t *dest_am_annotations(const struct notification *n);
  * external URL. */
 void dest_generator_url(const char *external_url, const char *rule, char *out, size_t outlen);
 
+/* ---- group notifications and acknowledgements (sinks/dest_group.c) ---- */
+
+/* Alert i of the group notification n as a notification of its own:
+ * ev = &n->group->alerts[i], fingerprint / episode derived into fp / ep,
+ * json = its JSON text, owner = n->owner, dedup_key "", group NULL. */
+void dest_group_member(const struct notification *n, size_t i, struct notification *out, char fp[17],
+		       char ep[17]);
+/* Alerts of g not resolved (firing or acknowledged). */
+size_t dest_group_firing(const struct notification_group *g);
+/* The listing order of a change: "new" 0, "firing" 1, "resolved" 2,
+ * anything else 3 (list rank by rank, document order within one). */
+int dest_change_rank(const char *change);
+/* The mark of a change in messages: "NEW" | "FIRING" | "RESOLVED"
+ * ("CHANGED" for anything else). */
+const char *dest_change_mark(const char *change);
+/* The group labels as "k=v k2=v2" (document order); "" when none. */
+void dest_group_labels_text(const struct notification_group *g, char *out, size_t outlen);
+/* Who acknowledged ("acknowledged_by") and why ("ack_comment") from a
+ * notification's JSON text; "" for what is absent, not a string or
+ * unreadable. Cut to the buffers on a UTF-8 boundary. Does not fail. */
+void dest_ack_info(const char *json, size_t len, char *by, size_t bylen, char *comment, size_t commentlen);
+
 /* ---- HTTP POST ---- */
 
 struct http_client;

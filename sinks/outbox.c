@@ -96,6 +96,160 @@ static void entry_free(struct entry *e)
 	}
 }
 
+/* ---- reading a queued notification back ---- */
+
+#define GROUP_SCHEMA_V1  "vigil.group/v1"
+#define GROUP_MAX_ALERTS 1000 /* alerts in one group document, at most */
+
+/* A group document read back: g points into the arrays, whose strings
+ * borrow from the document (alert JSON texts are owned: json_dumps). */
+struct group_read {
+	struct notification_group g;
+	struct alert_event *alerts;
+	const char **change;
+	char **json;
+	struct kv *labels;
+	size_t n; /* alerts read so far (what group_read_free frees) */
+};
+
+static void group_read_free(struct group_read *gr)
+{
+	for (size_t i = 0; gr->json && i < gr->n; i++)
+		free(gr->json[i]);
+	free(gr->json);
+	free(gr->alerts);
+	free(gr->change);
+	free(gr->labels);
+	memset(gr, 0, sizeof *gr);
+}
+
+static const char *doc_str(json_t *j, const char *key)
+{
+	const char *s = json_string_value(json_object_get(j, key));
+	return s && s[0] ? s : NULL;
+}
+
+/* Read the group document j (schema GROUP_SCHEMA_V1) into *gr, strings
+ * borrowed from j. 0; -VIGIL_EINVAL with err (the document is unusable:
+ * dropped); -VIGIL_ENOMEM (worth a retry). On error *gr is freed. */
+static int group_read(json_t *j, struct group_read *gr, char *err, size_t errlen)
+{
+	json_t *alerts = json_object_get(j, "alerts"), *labels = json_object_get(j, "group_labels");
+	json_t *tr = json_object_get(j, "truncated"), *v;
+	const char *owner = doc_str(j, "owner"), *key = doc_str(j, "group_key"),
+		   *reason = doc_str(j, "reason");
+	const char *k;
+	size_t n, nl, i = 0;
+	char sub[256];
+
+	memset(gr, 0, sizeof *gr);
+	if (!owner || !key || !reason) {
+		snprintf(err, errlen, "group: %s: missing, empty or not a string",
+			 !owner ? "owner"
+			 : !key ? "group_key"
+				: "reason");
+		return -VIGIL_EINVAL;
+	}
+	if (!json_is_object(labels) || json_object_size(labels) > ALERT_MAX_LABELS) {
+		snprintf(err, errlen, "group: group_labels: missing, not an object or more than %d labels",
+			 ALERT_MAX_LABELS);
+		return -VIGIL_EINVAL;
+	}
+	if (!json_is_array(alerts) || json_array_size(alerts) == 0) {
+		snprintf(err, errlen, "group: alerts: missing, empty or not an array");
+		return -VIGIL_EINVAL;
+	}
+	if ((n = json_array_size(alerts)) > GROUP_MAX_ALERTS) {
+		snprintf(err, errlen, "group: alerts: %zu alerts; a group document carries at most %d", n,
+			 GROUP_MAX_ALERTS);
+		return -VIGIL_EINVAL;
+	}
+	if (tr && (!json_is_integer(tr) || json_integer_value(tr) < 0)) {
+		snprintf(err, errlen, "group: truncated: not a count");
+		return -VIGIL_EINVAL;
+	}
+	nl = json_object_size(labels);
+	gr->alerts = calloc(n, sizeof *gr->alerts);
+	gr->change = calloc(n, sizeof *gr->change);
+	gr->json = calloc(n, sizeof *gr->json);
+	gr->labels = calloc(nl ? nl : 1, sizeof *gr->labels);
+	if (!gr->alerts || !gr->change || !gr->json || !gr->labels) {
+		group_read_free(gr);
+		return -VIGIL_ENOMEM;
+	}
+	json_object_foreach(labels, k, v)
+	{
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "group: group_labels.%.64s: not a string", k);
+			group_read_free(gr);
+			return -VIGIL_EINVAL;
+		}
+		gr->labels[i++] = (struct kv){k, json_string_value(v), NULL};
+	}
+	for (i = 0; i < n; i++) {
+		json_t *a = json_array_get(alerts, i);
+		const char *ch = json_string_value(json_object_get(a, "change"));
+		if (alert_from_json(a, &gr->alerts[i], sub, sizeof sub) != 0) {
+			snprintf(err, errlen, "group: alerts[%zu]: %s", i, sub);
+			group_read_free(gr);
+			return -VIGIL_EINVAL;
+		}
+		if (!ch || (strcmp(ch, "new") && strcmp(ch, "firing") && strcmp(ch, "resolved"))) {
+			snprintf(err, errlen,
+				 "group: alerts[%zu]: change: missing or not new, firing or resolved", i);
+			group_read_free(gr);
+			return -VIGIL_EINVAL;
+		}
+		gr->change[i] = ch;
+		if (!(gr->json[i] = json_dumps(a, JSON_COMPACT))) {
+			group_read_free(gr);
+			return -VIGIL_ENOMEM;
+		}
+		gr->n = i + 1;
+	}
+	gr->g = (struct notification_group){
+		.key = key,
+		.reason = reason,
+		.labels = gr->labels,
+		.nlabels = nl,
+		.alerts = gr->alerts,
+		.change = gr->change,
+		.json = (const char *const *)gr->json,
+		.n = n,
+		.truncated = tr ? (size_t)json_integer_value(tr) : 0,
+	};
+	return 0;
+}
+
+/* Send the group document j (text e->json) to d; res filled. */
+static void send_group(const struct outbox_dest *d, const struct entry *e, json_t *j, struct sink_result *res)
+{
+	struct group_read gr;
+	char err[320];
+	int rc = group_read(j, &gr, err, sizeof err);
+
+	if (rc == -VIGIL_ENOMEM) {
+		sink_result_set(res, SINK_RETRY, 0, "out of memory reading the group notification back");
+		return;
+	}
+	if (rc != 0) {
+		sink_result_set(res, SINK_DROP, 0, "the group notification cannot be read back: %s", err);
+		return;
+	}
+	struct notification n = {
+		.ev = &gr.alerts[0],
+		.fingerprint = "",
+		.episode = "",
+		.dedup_key = gr.g.key,
+		.owner = doc_str(j, "owner"),
+		.json = e->json,
+		.json_len = strlen(e->json),
+		.group = &gr.g,
+	};
+	d->type->send(d->priv, &n, res);
+	group_read_free(&gr);
+}
+
 /* Send e to d once; res filled. */
 static void send_once(const struct outbox_dest *d, const struct entry *e, struct sink_result *res)
 {
@@ -105,6 +259,18 @@ static void send_once(const struct outbox_dest *d, const struct entry *e, struct
 	json_t *j = json_loads(e->json, 0, &je);
 
 	memset(res, 0, sizeof *res);
+	const char *schema = j ? doc_str(j, "schema") : NULL;
+	if (schema && !strncmp(schema, "vigil.group/", 12)) {
+		if (!strcmp(schema, GROUP_SCHEMA_V1))
+			send_group(d, e, j, res);
+		else
+			sink_result_set(res, SINK_DROP, 0,
+					"the group notification cannot be read back: schema '%.40s' is not "
+					"%s",
+					schema, GROUP_SCHEMA_V1);
+		json_decref(j);
+		return;
+	}
 	if (j == NULL || alert_from_json(j, &ev, err, sizeof err) != 0) {
 		sink_result_set(res, SINK_DROP, 0, "the notification cannot be read back: %s",
 				j ? err : je.text);

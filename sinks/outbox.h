@@ -70,8 +70,13 @@ int outbox_create(const struct outbox_dest *dests, size_t ndests, const struct o
  * entry still queued; the caller has persisted what must survive. */
 void outbox_destroy(struct outbox *ob);
 
-/* Queue a copy of json (the notification: alert_to_json plus identity) for
- * destination dest. tag_part / tag_off say where it came from (-1 = none).
+/* Queue a copy of json for destination dest: one alert (alert_to_json
+ * plus identity; dedup key "vigil/<fingerprint>/<episode>") or a group
+ * document (schema "vigil.group/v1": owner, group_key, reason,
+ * group_labels, alerts each with "change", truncated), handed to the type
+ * as notification.group with dedup_key = group_key. A text that cannot be
+ * read back (or a group of more than 1000 alerts) is dead at its first
+ * attempt (SINK_DROP). tag_part / tag_off say where it came from (-1 = none).
  * decided_at: wall clock of the decision (a restored entry keeps its own).
  * Returns 0 or -VIGIL_ENOMEM. */
 int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,

@@ -49,6 +49,9 @@ struct notification_group {
 	const char *const *change;
 	const char *const *json; /* each alert's JSON form (as notification.json) */
 	size_t n;
+	/* alerts of the group left out of this message (the document's
+	 * "truncated"; Alertmanager's truncatedAlerts) */
+	size_t truncated;
 };
 
 /* A notification: one alert transition with its identity and routing, or

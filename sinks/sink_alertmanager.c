@@ -18,6 +18,15 @@
  * later than now, so it takes effect at once). startsAt is the episode's
  * start, not after endsAt. Labels and annotations as dest_am_labels() /
  * dest_am_annotations(); generatorURL only with an external URL.
+ *
+ * An acknowledgement is not posted (SINK_OK, nothing sent): Alertmanager's
+ * alerts have no acknowledged state, and nothing we could post means it.
+ * A re-post of the firing alert would only refresh it; one with an
+ * "acknowledged" label would be a different alert (labels are identity)
+ * firing next to the first; ending it (endsAt now) would tell
+ * Alertmanager the problem is over and make it notify a resolve; a silence
+ * would mute every notification of the alert, its resolve included
+ * (Alertmanager #226). The alert stays firing there until the resolve.
  * @thread see sinks/sink.h. */
 #include <math.h>
 #include <stdio.h>
@@ -184,9 +193,17 @@ static json_t *am_body(const struct am_sink *s, const struct notification *n, do
 static void am_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	struct am_sink *s = priv;
-	json_t *b = am_body(s, n, clock_wall());
-	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_t *b;
+	char *text;
 
+	if (n->ev->status == ALERT_ACKNOWLEDGED) {
+		/* see the file comment: nothing to post */
+		sink_result_set(res, SINK_OK, 0,
+				"acknowledgement not posted: Alertmanager has no acknowledged state");
+		return;
+	}
+	b = am_body(s, n, clock_wall());
+	text = b ? json_dumps(b, JSON_COMPACT) : NULL;
 	json_decref(b);
 	if (!text) {
 		sink_result_set(res, SINK_RETRY, 0, "alertmanager: out of memory building the alert");

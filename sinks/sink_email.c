@@ -1,7 +1,8 @@
 /* "email" destination: one message per notification over SMTP (libcurl),
- * MIME multipart/alternative with a plain-text part and an HTML part, both
- * UTF-8 quoted-printable. Subject: "[FIRING] <rule> on <series>" (or
- * RESOLVED), RFC 2047-encoded when it is not plain ASCII.
+ * MIME multipart/alternative with a plain-text part and an HTML part (the
+ * message: sinks/sink_email_msg.c). One mail per alert ("[FIRING] <rule>
+ * on <series>", RESOLVED, ACKNOWLEDGED) or, for an owner that groups, one
+ * per group notification ("[FIRING:N] <group labels> (<reason>)").
  *
  * Settings:
  *   smtp      (required) smtp://host[:port] (STARTTLS as `starttls` says) or
@@ -18,11 +19,9 @@
  * message rejected) -> SINK_DROP. The detail names smtp://host:port and the
  * reply; never the password.
  * @thread see sinks/sink.h. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
@@ -30,6 +29,7 @@
 #include "core/clock.h"
 #include "core/secret.h"
 #include "sinks/http.h"
+#include "sinks/sink_email.h"
 
 #define EM_TYPE     "email"
 #define EM_MAX_RCPT 32
@@ -247,214 +247,6 @@ fail:
 	return rc;
 }
 
-/* ---- the message ---- */
-
-static void put(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-/* Header-safe copy: CR and LF become spaces. */
-static void put_hdr(struct buf *b, const char *s)
-{
-	for (; s && *s; s++)
-		buf_put(b, (*s == '\r' || *s == '\n') ? " " : s, 1);
-}
-
-/* Quoted-printable (RFC 2045) of text with "\n" line ends, CRLF out. */
-static void put_qp(struct buf *b, const char *text)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t col = 0;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		char enc[4];
-		size_t n;
-		if (*p == '\n') {
-			put(b, "\r\n");
-			col = 0;
-			continue;
-		}
-		if ((*p >= 33 && *p <= 126 && *p != '=') ||
-		    ((*p == ' ' || *p == '\t') && p[1] != '\n' && p[1] != '\0')) {
-			enc[0] = (char)*p;
-			n = 1;
-		} else {
-			enc[0] = '=';
-			enc[1] = hex[*p >> 4];
-			enc[2] = hex[*p & 15];
-			n = 3;
-		}
-		if (col + n > 75) {
-			put(b, "=\r\n");
-			col = 0;
-		}
-		buf_put(b, enc, n);
-		col += n;
-	}
-	put(b, "\r\n");
-}
-
-static void put_html(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': put(b, "&amp;"); break;
-		case '<': put(b, "&lt;"); break;
-		case '>': put(b, "&gt;"); break;
-		case '"': put(b, "&quot;"); break;
-		default: buf_put(b, s, 1);
-		}
-	}
-}
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* The Subject value: as is when printable ASCII, else RFC 2047 "B" words
- * (each at most 45 input bytes, cut on UTF-8 boundaries). */
-static void put_subject(struct buf *b, const char *s)
-{
-	int ascii = 1;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 32 || *p > 126)
-			ascii = 0;
-	if (ascii) {
-		put(b, s);
-		return;
-	}
-	size_t n = strlen(s), i = 0;
-	while (i < n) {
-		size_t take = n - i < 45 ? n - i : 45;
-		while (take > 1 && i + take < n && ((unsigned char)s[i + take] & 0xC0) == 0x80)
-			take--;
-		put(b, i ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
-		const unsigned char *p = (const unsigned char *)s + i;
-		for (size_t j = 0; j < take; j += 3) {
-			unsigned v = (unsigned)p[j] << 16 | (j + 1 < take ? (unsigned)p[j + 1] << 8 : 0) |
-				     (j + 2 < take ? p[j + 2] : 0);
-			char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63],
-				     j + 1 < take ? b64[v >> 6 & 63] : '=', j + 2 < take ? b64[v & 63] : '='};
-			buf_put(b, q, 4);
-		}
-		put(b, "?=");
-		i += take;
-	}
-}
-
-static void line_kv(struct buf *t, struct buf *h, const char *name, const char *value)
-{
-	put(t, name);
-	put(t, ": ");
-	put(t, value);
-	put(t, "\n");
-	put(h, "<tr><th align=\"left\">");
-	put_html(h, name);
-	put(h, "</th><td>");
-	put_html(h, value);
-	put(h, "</td></tr>\n");
-}
-
-static void num_text(char *out, size_t outlen, double v)
-{
-	if (isfinite(v))
-		snprintf(out, outlen, "%.6g", v);
-	else
-		snprintf(out, outlen, "n/a");
-}
-
-/* The whole RFC 5322 message into m. */
-static void em_message(const struct email_sink *s, const struct notification *n, double now, struct buf *m)
-{
-	const struct alert_event *ev = n->ev;
-	const char *status = ev->status == ALERT_RESOLVED ? "RESOLVED" : "FIRING";
-	struct buf t = {0}, h = {0};
-	char subject[1024], date[64], sum[1100], why[400], v[32], e[32], lo[32], hi[32], band[80], bound[64];
-	struct tm tm;
-	time_t secs = (time_t)now;
-
-	snprintf(subject, sizeof subject, "[%s] %s on %s", status, ev->rule ? ev->rule : "?",
-		 ev->series ? ev->series : "?");
-	gmtime_r(&secs, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	dest_summary(ev, sum, sizeof sum);
-	dest_why(ev, why, sizeof why);
-	num_text(v, sizeof v, ev->value);
-	num_text(e, sizeof e, ev->expected);
-	num_text(lo, sizeof lo, ev->lower);
-	num_text(hi, sizeof hi, ev->upper);
-	snprintf(band, sizeof band, "[%s, %s]", lo, hi);
-	snprintf(bound, sizeof bound, "vigil-%s-%.0f", n->episode ? n->episode : "x", floor(now * 1000));
-
-	/* both bodies from the same lines */
-	put(&t, sum);
-	put(&t, "\n\n");
-	put(&h, "<html><body>\n<h2>");
-	put_html(&h, status);
-	put(&h, ": ");
-	put_html(&h, sum);
-	put(&h, "</h2>\n<table>\n");
-	line_kv(&t, &h, "Status", status);
-	line_kv(&t, &h, "Severity", dest_severity(ev->action));
-	line_kv(&t, &h, "Rule", ev->rule ? ev->rule : "?");
-	line_kv(&t, &h, "Series", ev->series ? ev->series : "?");
-	line_kv(&t, &h, "Observed", v);
-	line_kv(&t, &h, "Expected", e);
-	line_kv(&t, &h, "Band", band);
-	line_kv(&t, &h, "Why", why);
-	line_kv(&t, &h, "Owner", n->owner ? n->owner : ev->owner ? ev->owner : "?");
-	line_kv(&t, &h, "Episode", n->episode ? n->episode : "?");
-	put(&h, "</table>\n");
-	if (ev->runbook_url && ev->runbook_url[0]) {
-		put(&t, "Runbook: ");
-		put(&t, ev->runbook_url);
-		put(&t, "\n");
-		put(&h, "<p><a href=\"");
-		put_html(&h, ev->runbook_url);
-		put(&h, "\">Runbook</a></p>\n");
-	}
-	put(&h, "</body></html>\n");
-	buf_put(&t, "", 1);
-	buf_put(&h, "", 1);
-
-	put(m, "From: ");
-	put_hdr(m, s->from_hdr);
-	put(m, "\r\nTo: ");
-	put_hdr(m, s->to_hdr);
-	put(m, "\r\nSubject: ");
-	for (char *p = subject; *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	put_subject(m, subject);
-	put(m, "\r\nDate: ");
-	put(m, date);
-	put(m, "\r\nMessage-ID: <");
-	put(m, bound);
-	put(m, ".");
-	put(m, status);
-	put(m, "@vigil>\r\nX-Vigil-Episode: ");
-	put_hdr(m, n->episode ? n->episode : "");
-	put(m, "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"");
-	put(m, bound);
-	put(m, "\"\r\n\r\n--");
-	put(m, bound);
-	put(m, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
-	       "quoted-printable\r\n\r\n");
-	if (buf_ok(&t))
-		put_qp(m, (const char *)t.data);
-	put(m, "--");
-	put(m, bound);
-	put(m, "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: "
-	       "quoted-printable\r\n\r\n");
-	if (buf_ok(&h))
-		put_qp(m, (const char *)h.data);
-	put(m, "--");
-	put(m, bound);
-	put(m, "--\r\n");
-	if (!buf_ok(&t) || !buf_ok(&h))
-		m->failed = 1;
-	buf_free(&t);
-	buf_free(&h);
-}
-
 static void em_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	struct email_sink *s = priv;
@@ -463,7 +255,7 @@ static void em_send(void *priv, const struct notification *n, struct sink_result
 	long code = 0;
 	CURLcode rc;
 
-	em_message(s, n, clock_wall(), &m);
+	sink_email_message(s->from_hdr, s->to_hdr, n, clock_wall(), &m);
 	if (!buf_ok(&m)) {
 		buf_free(&m);
 		sink_result_set(res, SINK_RETRY, 0, "email: out of memory building the message");
@@ -502,4 +294,5 @@ const struct sink_type sink_type_email = {
 	.send = em_send,
 	.flush = NULL,
 	.destroy = em_destroy,
+	.groups = 1,
 };

@@ -1,7 +1,8 @@
 /* "pagerduty" destination: PagerDuty Events API v2 (shared docs
  * alerting.md §11). A firing notification is a `trigger`, a resolved one a
- * `resolve`, both with the notification's dedup_key, so PagerDuty keeps one
- * incident per episode and a repeated send is harmless.
+ * `resolve`, an acknowledged one an `acknowledge` (no payload: PagerDuty
+ * takes none), all with the notification's dedup_key, so PagerDuty keeps
+ * one incident per episode and a repeated send is harmless.
  *
  * Settings:
  *   routing_key  (required, secret) the 32-character integration key;
@@ -170,13 +171,15 @@ static json_t *pd_body(const struct pd_sink *s, const struct notification *n)
 		return NULL;
 	json_object_set_new(b, "routing_key", json_string(s->routing_key));
 	json_object_set_new(b, "event_action",
-			    json_string(ev->status == ALERT_RESOLVED ? "resolve" : "trigger"));
+			    json_string(ev->status == ALERT_RESOLVED       ? "resolve"
+					: ev->status == ALERT_ACKNOWLEDGED ? "acknowledge"
+									   : "trigger"));
 	json_object_set_new(b, "dedup_key", json_string(n->dedup_key ? n->dedup_key : ""));
 	json_object_set_new(b, "client", json_string("vigil"));
 	if (s->external_url)
 		json_object_set_new(b, "client_url", json_string(s->external_url));
-	if (ev->status == ALERT_RESOLVED)
-		return b; /* resolve needs only the key and the dedup key */
+	if (ev->status != ALERT_FIRING)
+		return b; /* resolve and acknowledge need only the key and the dedup key */
 
 	dest_summary(ev, summary, sizeof summary);
 	dest_utf8_cut(summary, PD_SUMMARY_MAX);

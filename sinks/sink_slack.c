@@ -4,6 +4,17 @@
  * observed, expected, band and score, the runbook link, and the owner and
  * episode in a context line.
  *
+ * A group notification (owners that group) is one message: a headline with
+ * the owner, how many alerts fire and how many resolved, the reason and
+ * the group labels; one line per alert marked NEW / FIRING / RESOLVED (in
+ * that order) with rule, series, value vs expected and summary; the group
+ * key in a context line. Slack refuses more than 50 blocks or a section
+ * text over 3000 characters, so the list stops at SL_GROUP_LINES lines or
+ * SL_LIST_BLOCKS sections and ends with "… and N more" (N counts the
+ * alerts the gateway already left out, "truncated").
+ * An acknowledgement is ":eyes: ACKNOWLEDGED by <who>" for the alert, with
+ * the comment when there is one.
+ *
  * Settings:
  *   url      (required, secret) the incoming-webhook URL: its path is the
  *            token, so write it as env:NAME or file:PATH; it is never
@@ -23,6 +34,12 @@
 
 #define SL_TYPE      "slack"
 #define SL_FIELD_MAX 1900 /* Slack caps a field at 2000 characters */
+/* Group messages: Slack takes at most 50 blocks and 3000 characters in a
+ * section's text (bytes counted here: never fewer than characters). */
+#define SL_TEXT_MAX    2900
+#define SL_LIST_BLOCKS 45  /* sections of the alert list (+ headline and 2 contexts <= 50) */
+#define SL_GROUP_LINES 100 /* alert lines in one message, at most */
+#define SL_LINE_MAX    600 /* bytes of one alert line */
 
 enum { SK_URL, SK_TIMEOUT, SK_N };
 
@@ -226,10 +243,174 @@ static json_t *sl_body(const struct notification *n)
 	return b;
 }
 
+/* ---- acknowledgement ---- */
+
+/* ":eyes: ACKNOWLEDGED by <who>" for one alert, with the comment. */
+static json_t *sl_ack_body(const struct notification *n)
+{
+	const struct alert_event *ev = n->ev;
+	char by[256], comment[1024], text[3000], head[2600], esc[1200], who[300], ctx[600];
+	json_t *b = json_object(), *blocks = json_array(), *sec, *els;
+
+	if (!b || !blocks) {
+		json_decref(b);
+		json_decref(blocks);
+		return NULL;
+	}
+	dest_ack_info(n->json, n->json_len, by, sizeof by, comment, sizeof comment);
+	snprintf(who, sizeof who, "%s%s", by[0] ? " by " : "", by);
+	snprintf(text, sizeof text, ":eyes: ACKNOWLEDGED%s: %s on %s%s%s", who, ev->rule ? ev->rule : "?",
+		 ev->series ? ev->series : "?", comment[0] ? ": " : "", comment);
+	dest_utf8_cut(text, 2900);
+	json_object_set_new(b, "text", json_string(text));
+
+	mrkdwn(esc, sizeof esc, who, 300);
+	snprintf(head, sizeof head, ":eyes: *ACKNOWLEDGED*%s: `", esc);
+	mrkdwn(esc, sizeof esc, ev->rule ? ev->rule : "?", 200);
+	snprintf(head + strlen(head), sizeof head - strlen(head), "%s` on ", esc);
+	mrkdwn(esc, sizeof esc, ev->series ? ev->series : "?", 1000);
+	snprintf(head + strlen(head), sizeof head - strlen(head), "%s", esc);
+	if (comment[0]) {
+		mrkdwn(esc, sizeof esc, comment, 1000);
+		snprintf(head + strlen(head), sizeof head - strlen(head), "\n> %s", esc);
+	}
+	sec = json_object();
+	json_object_set_new(sec, "type", json_string("section"));
+	json_object_set_new(sec, "text", text_obj("mrkdwn", head));
+	json_array_append_new(blocks, sec);
+
+	snprintf(ctx, sizeof ctx, "owner %s · episode %s",
+		 n->owner    ? n->owner
+		 : ev->owner ? ev->owner
+			     : "?",
+		 n->episode ? n->episode : "?");
+	mrkdwn(esc, sizeof esc, ctx, 1000);
+	els = json_array();
+	json_array_append_new(els, text_obj("mrkdwn", esc));
+	sec = json_object();
+	json_object_set_new(sec, "type", json_string("context"));
+	json_object_set_new(sec, "elements", els);
+	json_array_append_new(blocks, sec);
+	json_object_set_new(b, "blocks", blocks);
+	return b;
+}
+
+/* ---- group notification ---- */
+
+/* One line of the alert list: "*NEW* `rule` series: 41.2 vs 13.1 expected
+ * · summary", mrkdwn, at most SL_LINE_MAX bytes. */
+static void sl_alert_line(const struct notification_group *g, size_t i, char *out, size_t outlen)
+{
+	const struct alert_event *ev = &g->alerts[i];
+	char raw[1600], esc[SL_LINE_MAX - 80 + 1], rule[64], obs[32], exp[32];
+	mrkdwn(rule, sizeof rule, ev->rule ? ev->rule : "?", 60);
+	num_text(obs, sizeof obs, ev->value);
+	num_text(exp, sizeof exp, ev->expected);
+	snprintf(raw, sizeof raw, "%s: %s vs %s expected%s%s%s", ev->series ? ev->series : "?", obs, exp,
+		 ev->summary && ev->summary[0] ? " · " : "", ev->summary ? ev->summary : "",
+		 ev->status == ALERT_ACKNOWLEDGED ? " (acknowledged)" : "");
+	mrkdwn(esc, sizeof esc, raw, SL_LINE_MAX - 80);
+	snprintf(out, outlen, "*%s* `%s` %s", dest_change_mark(g->change[i]), rule, esc);
+}
+
+static void add_section(json_t *blocks, const char *type, const char *text)
+{
+	json_t *sec = json_object(), *els;
+	json_object_set_new(sec, "type", json_string(type));
+	if (!strcmp(type, "context")) {
+		els = json_array();
+		json_array_append_new(els, text_obj("mrkdwn", text));
+		json_object_set_new(sec, "elements", els);
+	} else {
+		json_object_set_new(sec, "text", text_obj("mrkdwn", text));
+	}
+	json_array_append_new(blocks, sec);
+}
+
+/* The alert list into blocks: lines packed into sections of at most
+ * SL_TEXT_MAX bytes, at most SL_LIST_BLOCKS sections and SL_GROUP_LINES
+ * lines; new first, then firing, then resolved. Returns the lines shown. */
+static size_t sl_alert_list(const struct notification_group *g, json_t *blocks)
+{
+	char cur[SL_TEXT_MAX + 1], line[SL_LINE_MAX + 1];
+	size_t len = 0, shown = 0, nsec = 0;
+
+	cur[0] = '\0';
+	for (int rank = 0; rank < 4; rank++) {
+		for (size_t i = 0; i < g->n; i++) {
+			if (dest_change_rank(g->change[i]) != rank)
+				continue;
+			if (shown == SL_GROUP_LINES)
+				goto full;
+			sl_alert_line(g, i, line, sizeof line);
+			size_t l = strlen(line);
+			if (len && len + 1 + l > SL_TEXT_MAX) {
+				if (nsec + 1 == SL_LIST_BLOCKS)
+					goto full;
+				add_section(blocks, "section", cur);
+				nsec++;
+				len = 0;
+			}
+			len += (size_t)snprintf(cur + len, sizeof cur - len, "%s%s", len ? "\n" : "", line);
+			shown++;
+		}
+	}
+full:
+	if (len)
+		add_section(blocks, "section", cur);
+	return shown;
+}
+
+/* One message for the group: a headline (owner, how many firing /
+ * resolved, the reason, the group labels), the alert list, "… and N more"
+ * when the list was cut, and the group key in a context line. */
+static json_t *sl_group_body(const struct notification *n)
+{
+	const struct notification_group *g = n->group;
+	size_t firing = dest_group_firing(g), resolved = g->n - firing, shown, more;
+	char labels[1024], text[3000], head[2600], esc[1200], owner[400], reason[200];
+	json_t *b = json_object(), *blocks = json_array();
+
+	if (!b || !blocks) {
+		json_decref(b);
+		json_decref(blocks);
+		return NULL;
+	}
+	dest_group_labels_text(g, labels, sizeof labels);
+	snprintf(text, sizeof text, "[%s] %s: %zu firing, %zu resolved (%s)%s%s",
+		 firing ? "FIRING" : "RESOLVED", n->owner ? n->owner : "?", firing, resolved,
+		 g->reason ? g->reason : "unknown", labels[0] ? ": " : "", labels);
+	dest_utf8_cut(text, 2900);
+	json_object_set_new(b, "text", json_string(text));
+
+	mrkdwn(owner, sizeof owner, n->owner ? n->owner : "?", 300);
+	mrkdwn(reason, sizeof reason, g->reason ? g->reason : "unknown", 150);
+	mrkdwn(esc, sizeof esc, labels, 1000);
+	snprintf(head, sizeof head, "%s *%s*: %zu firing, %zu resolved (%s)%s%s%s",
+		 firing ? ":rotating_light:" : ":white_check_mark:", owner, firing, resolved, reason,
+		 esc[0] ? "\n`" : "", esc, esc[0] ? "`" : "");
+	add_section(blocks, "section", head);
+
+	shown = sl_alert_list(g, blocks);
+	more = g->n - shown + g->truncated;
+	if (more) {
+		char m[64];
+		snprintf(m, sizeof m, "… and %zu more", more);
+		add_section(blocks, "context", m);
+	}
+	mrkdwn(esc, sizeof esc, g->key ? g->key : "", 1000);
+	snprintf(head, sizeof head, "group %s", esc);
+	add_section(blocks, "context", head);
+	json_object_set_new(b, "blocks", blocks);
+	return b;
+}
+
 static void sl_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	struct slack_sink *s = priv;
-	json_t *b = sl_body(n);
+	json_t *b = n->group                              ? sl_group_body(n)
+		    : n->ev->status == ALERT_ACKNOWLEDGED ? sl_ack_body(n)
+							  : sl_body(n);
 	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
 
 	json_decref(b);
@@ -249,4 +430,5 @@ const struct sink_type sink_type_slack = {
 	.send = sl_send,
 	.flush = NULL,
 	.destroy = sl_destroy,
+	.groups = 1,
 };

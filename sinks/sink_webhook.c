@@ -1,8 +1,20 @@
 /* "webhook" destination: the Alertmanager webhook envelope, version 4
  * (shared docs alerting.md §11), so receivers written for Alertmanager take
- * vigil's notifications unchanged. One alert per message for now (grouping
- * comes later): groupLabels are the alert's alertname, owner and series,
- * commonLabels / commonAnnotations are the alert's own.
+ * vigil's notifications unchanged.
+ *
+ * A group notification (sink.h, notification.group) is one envelope with
+ * every alert of the group: receiver = the owner, status "firing" while any
+ * alert is not resolved, notification_reason, groupLabels = the group_by
+ * labels, groupKey = the group's key, truncatedAlerts, commonLabels /
+ * commonAnnotations = the pairs every alert shares; each alert has its own
+ * status, labels, annotations, times, generatorURL and fingerprint, plus
+ * vigil's "change" ("new" | "firing" | "resolved"). A single alert (owners
+ * that do not group) is an envelope of its own: groupLabels are its
+ * alertname, owner and series, commonLabels / commonAnnotations its own.
+ * An acknowledgement is a single alert with status "acknowledged" (top
+ * level and alert), annotations acknowledged_by / ack_comment when known;
+ * Alertmanager never sends that status, receivers that only know firing /
+ * resolved may ignore it.
  *
  * Settings:
  *   url      (required; may be a secret: env:NAME / file:PATH) http or https
@@ -10,7 +22,7 @@
  *
  * Labels and annotations as dest_am_labels()/dest_am_annotations()
  * (sinks/http.h). startsAt is the episode start, endsAt the zero time
- * 0001-01-01T00:00:00Z while firing and the resolve's data time after.
+ * 0001-01-01T00:00:00Z while firing (or acknowledged) and the resolve's data time after.
  * generatorURL is <external URL>/rules/<rule>, or "" without one.
  * @thread see sinks/sink.h. */
 #include <stdio.h>
@@ -128,22 +140,28 @@ static void label_set_text(json_t *labels, char *out, size_t outlen)
 		snprintf(out + off, outlen - off, "}");
 }
 
-static json_t *wh_body(const struct wh_sink *s, const struct notification *n)
+/* One alert of the envelope: status ("firing" | "resolved" |
+ * "acknowledged"), labels, annotations (plus acknowledged_by / ack_comment
+ * on an acknowledgement that names them), startsAt, endsAt, generatorURL,
+ * fingerprint. NULL on OOM. */
+static json_t *wh_alert(const struct wh_sink *s, const struct notification *n)
 {
 	const struct alert_event *ev = n->ev;
-	const char *status = ev->status == ALERT_RESOLVED ? "resolved" : "firing";
-	json_t *labels = dest_am_labels(n), *ann = dest_am_annotations(n);
-	json_t *b = json_object(), *a = json_object(), *alerts = json_array(), *group = json_object();
-	char starts[40], ends[40], gen[1024], gtext[1024], owner_text[512], gkey[1600];
+	json_t *a = json_object(), *labels = dest_am_labels(n), *ann = dest_am_annotations(n);
+	char starts[40], ends[40], gen[1024], by[256], comment[1024];
 
-	if (!labels || !ann || !b || !a || !alerts || !group) {
+	if (!a || !labels || !ann) {
+		json_decref(a);
 		json_decref(labels);
 		json_decref(ann);
-		json_decref(b);
-		json_decref(a);
-		json_decref(alerts);
-		json_decref(group);
 		return NULL;
+	}
+	if (ev->status == ALERT_ACKNOWLEDGED) {
+		dest_ack_info(n->json, n->json_len, by, sizeof by, comment, sizeof comment);
+		if (by[0])
+			json_object_set_new(ann, "acknowledged_by", json_string(by));
+		if (comment[0])
+			json_object_set_new(ann, "ack_comment", json_string(comment));
 	}
 	time_format_rfc3339(ev->started, starts, sizeof starts);
 	if (ev->status == ALERT_RESOLVED)
@@ -152,15 +170,57 @@ static json_t *wh_body(const struct wh_sink *s, const struct notification *n)
 		snprintf(ends, sizeof ends, "0001-01-01T00:00:00Z");
 	dest_generator_url(s->external_url, ev->rule, gen, sizeof gen);
 
-	json_object_set_new(a, "status", json_string(status));
-	json_object_set(a, "labels", labels);
-	json_object_set(a, "annotations", ann);
+	json_object_set_new(a, "status", json_string(alert_status_name(ev->status)));
+	json_object_set_new(a, "labels", labels);
+	json_object_set_new(a, "annotations", ann);
 	json_object_set_new(a, "startsAt", json_string(starts));
 	json_object_set_new(a, "endsAt", json_string(ends));
 	json_object_set_new(a, "generatorURL", json_string(gen));
 	json_object_set_new(a, "fingerprint", json_string(n->fingerprint ? n->fingerprint : ""));
-	json_array_append_new(alerts, a);
+	return a;
+}
 
+/* The envelope around alerts; takes the references passed in. NULL on OOM. */
+static json_t *wh_envelope(const struct wh_sink *s, const char *receiver, const char *status, const char *key,
+			   size_t truncated, json_t *alerts, json_t *group, json_t *common,
+			   json_t *common_ann)
+{
+	json_t *b = json_object();
+	if (!b || !alerts || !group || !common || !common_ann) {
+		json_decref(b);
+		json_decref(alerts);
+		json_decref(group);
+		json_decref(common);
+		json_decref(common_ann);
+		return NULL;
+	}
+	json_object_set_new(b, "version", json_string("4"));
+	json_object_set_new(b, "groupKey", json_string(key));
+	json_object_set_new(b, "truncatedAlerts", json_integer((json_int_t)truncated));
+	json_object_set_new(b, "status", json_string(status));
+	json_object_set_new(b, "receiver", json_string(receiver));
+	json_object_set_new(b, "groupLabels", group);
+	json_object_set_new(b, "commonLabels", common);
+	json_object_set_new(b, "commonAnnotations", common_ann);
+	json_object_set_new(b, "externalURL", json_string(s->external_url));
+	json_object_set_new(b, "alerts", alerts);
+	return b;
+}
+
+/* One alert: a group of its own (alertname, owner, series). */
+static json_t *wh_body(const struct wh_sink *s, const struct notification *n)
+{
+	const struct alert_event *ev = n->ev;
+	json_t *a = wh_alert(s, n), *alerts = json_array(), *group = json_object();
+	char gtext[1024], owner_text[512], gkey[1600];
+
+	if (!a || !alerts || !group) {
+		json_decref(a);
+		json_decref(alerts);
+		json_decref(group);
+		return NULL;
+	}
+	json_t *labels = json_object_get(a, "labels"), *ann = json_object_get(a, "annotations");
 	json_object_set(group, "alertname", json_object_get(labels, "alertname"));
 	json_object_set(group, "owner", json_object_get(labels, "owner"));
 	json_object_set(group, "series", json_object_get(labels, "series"));
@@ -176,24 +236,78 @@ static json_t *wh_body(const struct wh_sink *s, const struct notification *n)
 		}
 	}
 	snprintf(gkey, sizeof gkey, "{}/%s:%s", owner_text, gtext);
+	json_incref(labels);
+	json_incref(ann);
+	json_array_append_new(alerts, a);
+	return wh_envelope(s,
+			   n->owner    ? n->owner
+			   : ev->owner ? ev->owner
+				       : "",
+			   alert_status_name(ev->status), gkey, 0, alerts, group, labels, ann);
+}
 
-	json_object_set_new(b, "version", json_string("4"));
-	json_object_set_new(b, "groupKey", json_string(gkey));
-	json_object_set_new(b, "truncatedAlerts", json_integer(0));
-	json_object_set_new(b, "status", json_string(status));
-	json_object_set_new(b, "receiver", json_string(n->owner ? n->owner : ev->owner ? ev->owner : ""));
-	json_object_set_new(b, "groupLabels", group);
-	json_object_set_new(b, "commonLabels", labels);
-	json_object_set_new(b, "commonAnnotations", ann);
-	json_object_set_new(b, "externalURL", json_string(s->external_url));
-	json_object_set_new(b, "alerts", alerts);
+/* Keep in *common only the pairs o has with the same value (the first
+ * call copies o). */
+static void common_pairs(json_t **common, json_t *o)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	if (!*common) {
+		*common = json_copy(o);
+		return;
+	}
+	json_object_foreach_safe(*common, tmp, k, v)
+	{
+		json_t *w = json_object_get(o, k);
+		if (!w || !json_equal(v, w))
+			json_object_del(*common, k);
+	}
+}
+
+/* A group notification: every alert with its "change", the group's key,
+ * reason and labels; commonLabels / commonAnnotations are the pairs all
+ * alerts share; status firing while any alert is not resolved. */
+static json_t *wh_group_body(const struct wh_sink *s, const struct notification *n)
+{
+	const struct notification_group *g = n->group;
+	json_t *alerts = json_array(), *group = json_object(), *common = NULL, *common_ann = NULL, *b;
+	int oom = !alerts || !group;
+
+	for (size_t i = 0; i < g->nlabels && !oom; i++)
+		oom = json_object_set_new(group, g->labels[i].key, json_string(g->labels[i].value)) != 0;
+	for (size_t i = 0; i < g->n && !oom; i++) {
+		struct notification m;
+		char fp[17], ep[17];
+		dest_group_member(n, i, &m, fp, ep);
+		json_t *a = wh_alert(s, &m);
+		if (!a || json_object_set_new(a, "change", json_string(g->change[i])) != 0) {
+			json_decref(a);
+			oom = 1;
+			break;
+		}
+		common_pairs(&common, json_object_get(a, "labels"));
+		common_pairs(&common_ann, json_object_get(a, "annotations"));
+		oom = json_array_append_new(alerts, a) != 0 || !common || !common_ann;
+	}
+	if (oom) {
+		json_decref(alerts);
+		json_decref(group);
+		json_decref(common);
+		json_decref(common_ann);
+		return NULL;
+	}
+	b = wh_envelope(s, n->owner ? n->owner : "", dest_group_firing(g) ? "firing" : "resolved", g->key,
+			g->truncated, alerts, group, common, common_ann);
+	if (b)
+		json_object_set_new(b, "notification_reason", json_string(g->reason ? g->reason : "unknown"));
 	return b;
 }
 
 static void wh_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	struct wh_sink *s = priv;
-	json_t *b = wh_body(s, n);
+	json_t *b = n->group ? wh_group_body(s, n) : wh_body(s, n);
 	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
 
 	json_decref(b);
@@ -213,4 +327,5 @@ const struct sink_type sink_type_webhook = {
 	.send = wh_send,
 	.flush = NULL,
 	.destroy = wh_destroy,
+	.groups = 1,
 };

@@ -11,6 +11,7 @@
  *  - an SMTP server (python3 -m aiosmtpd, Mailbox handler into a Maildir).
  * Kafka needs a broker: only its settings and its refusal without the
  * process's Kafka config are tested here. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -44,6 +45,7 @@
 #include "core/secret.h"
 #include "sinks/http.h"
 #include "sinks/gateway.h"
+#include "sinks/outbox.h"
 #include "sinks/sink.h"
 
 #define PY     "/usr/bin/python3" /* the Debian python, which has aiosmtpd */
@@ -423,6 +425,15 @@ static json_t *requests(const char *path)
 	free(line);
 	fclose(f);
 	return out;
+}
+
+/* How many requests the receiver logged for path. */
+static size_t nrequests(const char *path)
+{
+	json_t *rs = requests(path);
+	size_t n = json_array_size(rs);
+	json_decref(rs);
+	return n;
 }
 
 /* The body of request i for path, parsed. */
@@ -1235,6 +1246,668 @@ static void test_email_real(void **state)
 	fix_free(&fire);
 }
 
+/* ---- group notifications and acknowledgements, through the outbox ---- */
+
+#define GROUP_KEY "{}/{owner=\"storage\"}:{alertname=\"disk-latency\", cluster=\"eu-1\"}"
+
+/* What the outbox finished, per sequence number (1..). */
+struct ob_result {
+	int done;
+	int dead[8];
+	struct sink_result last[8];
+};
+
+static void ob_done(void *ctx, const struct outbox_done *d)
+{
+	struct ob_result *r = ctx;
+	r->done++;
+	if (d->seq >= 1 && d->seq <= 8) {
+		r->dead[d->seq - 1] = d->dead;
+		r->last[d->seq - 1] = *d->last;
+	}
+}
+
+/* Queue docs[0..n) (seq 1..n) for one destination through a fresh outbox,
+ * one attempt each, and wait until every one finished. */
+static void through_outbox(const char *type, void *priv, const char *const *docs, size_t n,
+			   struct ob_result *r)
+{
+	struct outbox_dest d = {
+		.type = sink_find(type),
+		.priv = priv,
+		.owner = "storage",
+		.where = "owners.yml:3:7",
+		.id = "storage#0",
+		.policy = {.initial = 0.05, .max_delay = 0.1, .max_attempts = 1, .max_age = 60}};
+	struct outbox_hooks hooks = {.ctx = r, .done = ob_done};
+	struct outbox *ob = NULL;
+	assert_true(n <= 8);
+	memset(r, 0, sizeof *r);
+	assert_int_equal(outbox_create(&d, 1, &hooks, &ob), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(outbox_enqueue(ob, 0, i + 1, docs[i], -1, -1, clock_wall()), 0);
+	assert_int_equal(outbox_drain(ob, 60), 0);
+	outbox_destroy(ob);
+	assert_int_equal(r->done, (int)n);
+}
+
+/* The fixture's alert on host (series given), with a summary. */
+static struct alert_event host_alert(enum alert_status st, const char *host, const char *series, double now)
+{
+	struct fix f;
+	fix_make(&f, st, now);
+	fix_free(&f);
+	f.ev.labels[1].value = host;
+	f.ev.series = series;
+	f.ev.summary = "write latency high";
+	return f.ev;
+}
+
+#define SERIES1 "disk.write_latency{cluster=eu-1,host=db1}"
+#define SERIES2 "disk.write_latency{cluster=eu-1,host=db2}"
+#define SERIES3 "disk.write_latency{cluster=eu-1,host=db3}"
+
+/* A group document (owner storage, GROUP_KEY, grouped by alertname and
+ * cluster) of ev[i] marked change[i]. Caller frees. */
+static char *group_doc(const char *reason, const struct alert_event *ev, const char *const *change, size_t n,
+		       size_t truncated)
+{
+	json_t *d = json_object(), *alerts = json_array(), *gl = json_object();
+	char *text;
+	json_object_set_new(d, "schema", json_string("vigil.group/v1"));
+	json_object_set_new(d, "owner", json_string("storage"));
+	json_object_set_new(d, "group_key", json_string(GROUP_KEY));
+	json_object_set_new(d, "reason", json_string(reason));
+	json_object_set_new(gl, "alertname", json_string("disk-latency"));
+	json_object_set_new(gl, "cluster", json_string("eu-1"));
+	json_object_set_new(d, "group_labels", gl);
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = alert_to_json(&ev[i]);
+		assert_non_null(a);
+		json_object_set_new(a, "change", json_string(change[i]));
+		json_array_append_new(alerts, a);
+	}
+	json_object_set_new(d, "alerts", alerts);
+	json_object_set_new(d, "truncated", json_integer((json_int_t)truncated));
+	text = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	assert_non_null(text);
+	return text;
+}
+
+/* The JSON text of ev (acknowledged_by / ack_comment added when given). */
+static char *alert_doc(const struct alert_event *ev, const char *by, const char *comment)
+{
+	json_t *j = alert_to_json(ev);
+	char *text;
+	assert_non_null(j);
+	if (by)
+		json_object_set_new(j, "acknowledged_by", json_string(by));
+	if (comment)
+		json_object_set_new(j, "ack_comment", json_string(comment));
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return text;
+}
+
+static void assert_json_is(json_t *got, const char *want_text)
+{
+	json_t *want = json_loads(want_text, 0, NULL);
+	assert_non_null(want);
+	if (!json_equal(got, want)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS);
+		fail_msg("got %s, want %s", g ? g : "(null)", want_text);
+	}
+	json_decref(want);
+}
+
+/* The document order differs from the listing order on purpose: resolved,
+ * firing, new. */
+static const char *const chg3[] = {"resolved", "firing", "new"};
+
+static void make3(struct alert_event ev[3], double now)
+{
+	ev[0] = host_alert(ALERT_RESOLVED, "db3", SERIES3, now);
+	ev[1] = host_alert(ALERT_FIRING, "db2", SERIES2, now);
+	ev[2] = host_alert(ALERT_FIRING, "db1", SERIES1, now);
+}
+
+static void test_group_webhook(void **state)
+{
+	struct sink_env env = {.kafka = NULL, .external_url = "https://vigil.example"};
+	struct alert_event ev[3], res[3];
+	struct ob_result r;
+	char err[512], fp[17];
+	double now = clock_wall();
+	(void)state;
+
+	make3(ev, now);
+	for (int i = 0; i < 3; i++) {
+		res[i] = ev[i];
+		res[i].status = ALERT_RESOLVED;
+		res[i].ts = now - 1;
+	}
+	const char *const chg_res[] = {"resolved", "resolved", "resolved"};
+	char *docs[2] = {group_doc("new alerts added", ev, chg3, 3, 2),
+			 group_doc("all alerts resolved", res, chg_res, 3, 0)};
+	void *wh = dest_new("webhook", &env, err, sizeof err, 1, 1, url_of("/whg"));
+	assert_int_equal(sink_type_webhook.groups, 1);
+	through_outbox("webhook", wh, (const char *const *)docs, 2, &r);
+	for (int i = 0; i < 2; i++)
+		if (r.dead[i] || r.last[i].verdict != SINK_OK)
+			fail_msg("group %d: %s", i, r.last[i].detail);
+	assert_int_equal(nrequests("/whg"), 2);
+
+	json_t *b = request_body("/whg", 0);
+	assert_string_equal(jstr(b, "version"), "4");
+	assert_string_equal(jstr(b, "status"), "firing");
+	assert_string_equal(jstr(b, "receiver"), "storage");
+	assert_string_equal(jstr(b, "notification_reason"), "new alerts added");
+	assert_string_equal(jstr(b, "groupKey"), GROUP_KEY);
+	assert_string_equal(jstr(b, "externalURL"), "https://vigil.example");
+	assert_int_equal(json_integer_value(json_object_get(b, "truncatedAlerts")), 2);
+	assert_json_is(json_object_get(b, "groupLabels"),
+		       "{\"alertname\": \"disk-latency\", \"cluster\": \"eu-1\"}");
+	assert_json_is(json_object_get(b, "commonLabels"),
+		       "{\"alertname\": \"disk-latency\", \"cluster\": \"eu-1\", \"team\": \"storage\", "
+		       "\"owner\": \"storage\", \"severity\": \"critical\"}");
+	assert_json_is(
+		json_object_get(b, "commonAnnotations"),
+		"{\"summary\": \"write latency high\", \"runbook_url\": \"https://runbooks.example/disk\", "
+		"\"description\": \"observed 41.2, expected 13.1, band [8, 19.5], score 0.993 "
+		"(threshold 0.99, direction up)\"}");
+	json_t *alerts = json_object_get(b, "alerts");
+	assert_int_equal(json_array_size(alerts), 3);
+	const char *want_status[] = {"resolved", "firing", "firing"}, *want_host[] = {"db3", "db2", "db1"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *a = json_array_get(alerts, i);
+		assert_string_equal(jstr(a, "status"), want_status[i]);
+		assert_string_equal(jstr(a, "change"), chg3[i]);
+		assert_string_equal(jstr(a, "labels.host"), want_host[i]);
+		assert_string_equal(jstr(a, "labels.series"), ev[i].series);
+		alert_fingerprint(&ev[i], fp);
+		assert_string_equal(jstr(a, "fingerprint"), fp);
+		alert_episode(&ev[i], fp);
+		assert_string_equal(jstr(a, "annotations.episode"), fp);
+		assert_string_equal(jstr(a, "generatorURL"), "https://vigil.example/rules/disk-latency");
+		if (i == 0)
+			assert_string_not_equal(jstr(a, "endsAt"), "0001-01-01T00:00:00Z");
+		else
+			assert_string_equal(jstr(a, "endsAt"), "0001-01-01T00:00:00Z");
+	}
+	json_decref(b);
+
+	b = request_body("/whg", 1);
+	assert_string_equal(jstr(b, "status"), "resolved");
+	assert_string_equal(jstr(b, "notification_reason"), "all alerts resolved");
+	assert_int_equal(json_integer_value(json_object_get(b, "truncatedAlerts")), 0);
+	alerts = json_object_get(b, "alerts");
+	assert_int_equal(json_array_size(alerts), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(jstr(json_array_get(alerts, i), "status"), "resolved");
+		assert_string_equal(jstr(json_array_get(alerts, i), "change"), "resolved");
+	}
+	json_decref(b);
+	sink_find("webhook")->destroy(wh);
+	free(docs[0]);
+	free(docs[1]);
+}
+
+/* Documents the outbox cannot read back are dead at once (SINK_DROP with
+ * the reason) and never reach the receiver; 1000 alerts are taken, 1001
+ * are not. */
+static void test_group_refused(void **state)
+{
+	struct alert_event ev[3];
+	struct ob_result r;
+	char err[512], path[320];
+	double now = clock_wall();
+	(void)state;
+
+	make3(ev, now);
+	char *ok = group_doc("first notification", ev, chg3, 3, 0);
+	json_t *base = json_loads(ok, 0, NULL);
+	char *bad[7];
+	/* no alerts */
+	json_t *d = json_deep_copy(base);
+	json_object_set_new(d, "alerts", json_array());
+	bad[0] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	/* a change that is none of new / firing / resolved */
+	d = json_deep_copy(base);
+	json_object_set_new(json_array_get(json_object_get(d, "alerts"), 1), "change", json_string("maybe"));
+	bad[1] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	/* an alert whose fingerprint is not its own */
+	d = json_deep_copy(base);
+	json_object_set_new(json_array_get(json_object_get(d, "alerts"), 1), "fingerprint",
+			    json_string("0000000000000000"));
+	bad[2] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	/* no group key */
+	d = json_deep_copy(base);
+	json_object_del(d, "group_key");
+	bad[3] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	/* 1001 alerts */
+	d = json_deep_copy(base);
+	json_t *one = json_array_get(json_object_get(d, "alerts"), 0), *many = json_array();
+	for (int i = 0; i < 1001; i++)
+		json_array_append(many, one);
+	json_object_set_new(d, "alerts", many);
+	bad[4] = json_dumps(d, JSON_COMPACT);
+	/* 1000 alerts: taken */
+	json_array_remove(many, 0);
+	bad[6] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	/* a group schema this build does not read */
+	d = json_deep_copy(base);
+	json_object_set_new(d, "schema", json_string("vigil.group/v2"));
+	bad[5] = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	json_decref(base);
+
+	void *wh = dest_new("webhook", NULL, err, sizeof err, 1, 1, url_of("/whbad"));
+	through_outbox("webhook", wh, (const char *const *)bad, 6, &r);
+	const char *want[] = {
+		"the group notification cannot be read back: group: alerts: missing, empty or not an array",
+		"the group notification cannot be read back: group: alerts[1]: change: missing or not new, "
+		"firing or resolved",
+		"the group notification cannot be read back: group: alerts[1]: alert: ",
+		"the group notification cannot be read back: group: group_key: missing, empty or not a "
+		"string",
+		"the group notification cannot be read back: group: alerts: 1001 alerts; a group document "
+		"carries at most 1000",
+		"the group notification cannot be read back: schema 'vigil.group/v2' is not vigil.group/v1",
+	};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(r.dead[i], 1);
+		assert_int_equal(r.last[i].verdict, SINK_DROP);
+		if (strncmp(r.last[i].detail, want[i], strlen(want[i])) != 0)
+			fail_msg("doc %d: detail '%s', want '%s...'", i, r.last[i].detail, want[i]);
+	}
+	assert_has(r.last[2].detail, "fingerprint");
+	assert_int_equal(nrequests("/whbad"), 0);
+	sink_find("webhook")->destroy(wh);
+
+	/* 1000 alerts pass the outbox (a file destination writes the document) */
+	snprintf(path, sizeof path, "path=%s/group1000.jsonl", tmpdir);
+	void *fd = dest_new("file", NULL, err, sizeof err, 1, 1, path);
+	through_outbox("file", fd, (const char *const *)&bad[6], 1, &r);
+	assert_int_equal(r.dead[0], 0);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	sink_find("file")->destroy(fd);
+	char *written = slurp(path + 5);
+	assert_non_null(written);
+	assert_int_equal(strlen(written), strlen(bad[6]) + 1);
+	assert_memory_equal(written, bad[6], strlen(bad[6]));
+	free(written);
+	for (int i = 0; i < 7; i++)
+		free(bad[i]);
+	free(ok);
+}
+
+/* UTF-8 characters in s (Slack counts characters). */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static void test_group_slack(void **state)
+{
+	struct alert_event ev[3];
+	struct ob_result r;
+	char err[512];
+	double now = clock_wall();
+	(void)state;
+
+	assert_int_equal(sink_type_slack.groups, 1);
+	make3(ev, now);
+	char *docs[2] = {group_doc("new alerts added", ev, chg3, 3, 0), NULL};
+	/* a big group: 130 alerts with long multi-byte summaries, 5 more left out */
+	static struct alert_event big[130];
+	static const char *bigchg[130];
+	static char series[130][64], sum[1601];
+	for (size_t i = 0; i < 1600; i += 2)
+		memcpy(sum + i, "\xc3\xa9", 2); /* é */
+	for (int i = 0; i < 130; i++) {
+		snprintf(series[i], sizeof series[i], "disk.write_latency{cluster=eu-1,host=h%03d}", i);
+		big[i] = host_alert(ALERT_FIRING, series[i] + 36, series[i], now);
+		big[i].summary = sum;
+		bigchg[i] = "firing";
+	}
+	docs[1] = group_doc("repeat interval elapsed", big, bigchg, 130, 5);
+
+	void *sl = dest_new("slack", NULL, err, sizeof err, 1, 1, url_of("/slackg"));
+	through_outbox("slack", sl, (const char *const *)docs, 2, &r);
+	for (int i = 0; i < 2; i++)
+		if (r.dead[i] || r.last[i].verdict != SINK_OK)
+			fail_msg("group %d: %s", i, r.last[i].detail);
+
+	json_t *b = request_body("/slackg", 0);
+	assert_string_equal(jstr(b, "text"), "[FIRING] storage: 2 firing, 1 resolved (new alerts added): "
+					     "alertname=disk-latency cluster=eu-1");
+	json_t *blocks = json_object_get(b, "blocks");
+	assert_int_equal(json_array_size(blocks), 3);
+	assert_string_equal(jstr(json_array_get(blocks, 0), "text.text"),
+			    ":rotating_light: *storage*: 2 firing, 1 resolved (new alerts added)\n"
+			    "`alertname=disk-latency cluster=eu-1`");
+	assert_string_equal(
+		jstr(json_array_get(blocks, 1), "text.text"),
+		"*NEW* `disk-latency` " SERIES1 ": 41.2 vs 13.1 expected · write latency high\n"
+		"*FIRING* `disk-latency` " SERIES2 ": 41.2 vs 13.1 expected · write latency high\n"
+		"*RESOLVED* `disk-latency` " SERIES3 ": 41.2 vs 13.1 expected · write latency high");
+	json_t *ctx = json_array_get(json_object_get(json_array_get(blocks, 2), "elements"), 0);
+	assert_string_equal(jstr(ctx, "text"), "group " GROUP_KEY);
+	json_decref(b);
+
+	b = request_body("/slackg", 1);
+	blocks = json_object_get(b, "blocks");
+	size_t nb = json_array_size(blocks), lines = 0;
+	assert_true(nb <= 50);
+	assert_true(nb >= 4);
+	for (size_t i = 0; i < nb; i++) {
+		json_t *blk = json_array_get(blocks, i);
+		json_t *t = json_object_get(json_object_get(blk, "text"), "text");
+		if (!t)
+			t = json_object_get(json_array_get(json_object_get(blk, "elements"), 0), "text");
+		const char *s = json_string_value(t);
+		assert_non_null(s);
+		assert_true(utf8_chars(s) <= 3000);
+		assert_lacks(s, "\xef\xbf\xbd"); /* no replacement character: valid UTF-8 */
+		if (i > 0 && i < nb - 2)
+			for (const char *p = strstr(s, "*FIRING* "); p; p = strstr(p + 1, "*FIRING* "))
+				lines++;
+	}
+	assert_int_equal(lines, 100);
+	ctx = json_array_get(json_object_get(json_array_get(blocks, nb - 2), "elements"), 0);
+	assert_string_equal(jstr(ctx, "text"), "… and 35 more");
+	assert_has(jstr(json_array_get(blocks, 0), "text.text"),
+		   "130 firing, 0 resolved (repeat interval elapsed)");
+	json_decref(b);
+	sink_find("slack")->destroy(sl);
+	free(docs[0]);
+	free(docs[1]);
+}
+
+/* A mail as stored, line ends made "\n" (the Maildir may keep CRLF or
+ * not), folded header lines unfolded (Python's mailbox may refold long
+ * ones) and the body quoted-printable decoded (soft breaks dropped, =XX
+ * decoded; every part of ours is quoted-printable), in place. */
+static void mail_text(char *s)
+{
+	char *o = s;
+	int head = 1;
+	while (*s) {
+		if (s[0] == '\r' && s[1] == '\n') {
+			s++;
+		} else if (head && s[0] == '\n' && s[1] == '\n') {
+			head = 0;
+			*o++ = *s++;
+		} else if (head && s[0] == '\n' && (s[1] == ' ' || s[1] == '\t')) {
+			s++;
+		} else if (!head && s[0] == '=' && (s[1] == '\n' || (s[1] == '\r' && s[2] == '\n'))) {
+			s += s[1] == '\n' ? 2 : 3;
+		} else if (!head && s[0] == '=' && isxdigit((unsigned char)s[1]) &&
+			   isxdigit((unsigned char)s[2])) {
+			char hex[3] = {s[1], s[2], 0};
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 3;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/* The mail in the Maildir whose subject line is subject (5 s), as
+ * mail_text() gives it; NULL when there is none. Caller frees. */
+static char *mail_find(const char *subject)
+{
+	char dir[360], path[700], needle[1100];
+	snprintf(dir, sizeof dir, "%s/new", maildir);
+	snprintf(needle, sizeof needle, "Subject: %s\n", subject);
+	for (int i = 0; i < 50; i++) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			char *m = slurp(path);
+			if (m)
+				mail_text(m);
+			if (m && strstr(m, needle)) {
+				closedir(d);
+				return m;
+			}
+			free(m);
+		}
+		if (d)
+			closedir(d);
+		sleep_ms(100);
+	}
+	return NULL;
+}
+
+static void test_group_email(void **state)
+{
+	struct alert_event ev[3], res[3];
+	struct ob_result r;
+	char err[512], smtp[128];
+	double now = clock_wall();
+	(void)state;
+
+	assert_int_equal(sink_type_email.groups, 1);
+	make3(ev, now);
+	for (int i = 0; i < 3; i++) {
+		res[i] = ev[i];
+		res[i].status = ALERT_RESOLVED;
+		res[i].ts = now - 1;
+	}
+	const char *const chg_res[] = {"resolved", "resolved", "resolved"};
+	char *docs[2] = {group_doc("new alerts added", ev, chg3, 3, 0),
+			 group_doc("all alerts resolved", res, chg_res, 3, 0)};
+	snprintf(smtp, sizeof smtp, "smtp=smtp://127.0.0.1:%d", smtp_port);
+	void *em = dest_new("email", NULL, err, sizeof err, 1, 3, smtp, "from=alerts@vigil.example",
+			    "to=group@example.com");
+	through_outbox("email", em, (const char *const *)docs, 2, &r);
+	for (int i = 0; i < 2; i++)
+		if (r.dead[i] || r.last[i].verdict != SINK_OK)
+			fail_msg("group mail %d: %s", i, r.last[i].detail);
+	sink_find("email")->destroy(em);
+
+	char *msg = mail_find("[FIRING:2] alertname=disk-latency cluster=eu-1 (new alerts added)");
+	assert_non_null(msg);
+	assert_has(msg, "storage: 2 firing, 1 resolved (new alerts added)\n");
+	assert_has(msg, "Group key: " GROUP_KEY "\n");
+	/* text part: every alert, new first, each with its mark */
+	const char *l1 = "NEW       disk-latency on " SERIES1
+			 ": observed 41.2, expected 13.1 - write latency high\n",
+		   *l2 = "FIRING    disk-latency on " SERIES2
+			 ": observed 41.2, expected 13.1 - write latency high\n",
+		   *l3 = "RESOLVED  disk-latency on " SERIES3
+			 ": observed 41.2, expected 13.1 - write latency high\n";
+	assert_has(msg, l1);
+	assert_has(msg, l2);
+	assert_has(msg, l3);
+	assert_true(strstr(msg, l1) < strstr(msg, l2) && strstr(msg, l2) < strstr(msg, l3));
+	/* HTML part: a row per alert */
+	assert_has(msg, "<tr><td><b>NEW</b></td><td>disk-latency</td><td>" SERIES1 "</td><td>41.2</td>");
+	assert_has(msg, "<tr><td><b>FIRING</b></td><td>disk-latency</td><td>" SERIES2 "</td>");
+	assert_has(msg, "<tr><td><b>RESOLVED</b></td><td>disk-latency</td><td>" SERIES3 "</td>");
+	assert_has(msg, "X-RcptTo: group@example.com");
+	free(msg);
+
+	msg = mail_find("[RESOLVED] alertname=disk-latency cluster=eu-1 (all alerts resolved)");
+	assert_non_null(msg);
+	assert_has(msg, "storage: 0 firing, 3 resolved (all alerts resolved)\n");
+	assert_has(msg, "RESOLVED  disk-latency on " SERIES1);
+	assert_has(msg, "RESOLVED  disk-latency on " SERIES2);
+	assert_has(msg, "RESOLVED  disk-latency on " SERIES3);
+	free(msg);
+	free(docs[0]);
+	free(docs[1]);
+}
+
+/* Trigger then acknowledge to a PagerDuty-shaped receiver: one dedup key. */
+static void test_ack_pagerduty(void **state)
+{
+	struct ob_result r;
+	char err[512], fp[17], ep[17], key[64];
+	double now = clock_wall();
+	(void)state;
+
+	struct alert_event fire = host_alert(ALERT_FIRING, "db1", SERIES1, now), ack = fire;
+	ack.status = ALERT_ACKNOWLEDGED;
+	char *docs[2] = {alert_doc(&fire, NULL, NULL), alert_doc(&ack, "alice", "looking into it")};
+	setenv("PD_TEST_KEY", PD_KEY, 1);
+	void *pd = dest_new("pagerduty", NULL, err, sizeof err, 1, 2, "routing_key=env:PD_TEST_KEY",
+			    url_of("/pdack"));
+	through_outbox("pagerduty", pd, (const char *const *)docs, 2, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	assert_int_equal(r.last[1].verdict, SINK_OK);
+	sink_find("pagerduty")->destroy(pd);
+
+	alert_fingerprint(&fire, fp);
+	alert_episode(&fire, ep);
+	snprintf(key, sizeof key, "vigil/%s/%s", fp, ep);
+	json_t *t = request_body("/pdack", 0), *a = request_body("/pdack", 1);
+	assert_string_equal(jstr(t, "event_action"), "trigger");
+	assert_string_equal(jstr(t, "dedup_key"), key);
+	assert_string_equal(jstr(a, "event_action"), "acknowledge");
+	assert_string_equal(jstr(a, "dedup_key"), key);
+	assert_string_equal(jstr(a, "routing_key"), PD_KEY);
+	assert_null(json_object_get(a, "payload"));
+	json_decref(t);
+	json_decref(a);
+	free(docs[0]);
+	free(docs[1]);
+}
+
+/* Alertmanager has no acknowledgement: SINK_OK, nothing posted. */
+static void test_ack_alertmanager(void **state)
+{
+	struct ob_result r;
+	char err[512], url[128];
+	double now = clock_wall();
+	(void)state;
+
+	struct alert_event ack =
+		host_alert(ALERT_ACKNOWLEDGED, "db9", "disk.write_latency{cluster=eu-1,host=db9}", now);
+	char *doc = alert_doc(&ack, "alice", NULL);
+	snprintf(url, sizeof url, "url=http://127.0.0.1:%d/", am_port);
+	void *am = dest_new("alertmanager", NULL, err, sizeof err, 1, 1, url);
+	through_outbox("alertmanager", am, (const char *const *)&doc, 1, &r);
+	assert_int_equal(r.dead[0], 0);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	assert_int_equal(r.last[0].status, 0); /* no HTTP exchange */
+	assert_has(r.last[0].detail, "not posted");
+	json_t *a = am_find("", ack.series);
+	assert_null(a);
+	/* the same destination does post a firing alert of that series */
+	ack.status = ALERT_FIRING;
+	free(doc);
+	doc = alert_doc(&ack, NULL, NULL);
+	through_outbox("alertmanager", am, (const char *const *)&doc, 1, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	assert_int_equal(r.last[0].status, 200);
+	a = am_find("", ack.series);
+	assert_non_null(a);
+	json_decref(a);
+	ack.status = ALERT_RESOLVED;
+	free(doc);
+	doc = alert_doc(&ack, NULL, NULL);
+	through_outbox("alertmanager", am, (const char *const *)&doc, 1, &r);
+	assert_true(am_gone(ack.series));
+	sink_find("alertmanager")->destroy(am);
+	free(doc);
+}
+
+/* Acknowledgements to the webhook, Slack, email and file destinations. */
+static void test_ack_others(void **state)
+{
+	struct sink_env env = {.kafka = NULL, .external_url = "https://vigil.example"};
+	struct ob_result r;
+	char err[512], smtp[128], path[320], fp[17];
+	double now = clock_wall();
+	(void)state;
+
+	struct alert_event ack = host_alert(ALERT_ACKNOWLEDGED, "db1", SERIES1, now);
+	char *doc = alert_doc(&ack, "alice", "looking into it"), *bare;
+	alert_fingerprint(&ack, fp);
+
+	void *wh = dest_new("webhook", &env, err, sizeof err, 1, 1, url_of("/whack"));
+	through_outbox("webhook", wh, (const char *const *)&doc, 1, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	sink_find("webhook")->destroy(wh);
+	json_t *b = request_body("/whack", 0);
+	assert_string_equal(jstr(b, "status"), "acknowledged");
+	assert_string_equal(jstr(b, "receiver"), "storage");
+	assert_int_equal(json_array_size(json_object_get(b, "alerts")), 1);
+	json_t *a = json_array_get(json_object_get(b, "alerts"), 0);
+	assert_string_equal(jstr(a, "status"), "acknowledged");
+	assert_string_equal(jstr(a, "annotations.acknowledged_by"), "alice");
+	assert_string_equal(jstr(a, "annotations.ack_comment"), "looking into it");
+	assert_string_equal(jstr(a, "endsAt"), "0001-01-01T00:00:00Z");
+	assert_string_equal(jstr(a, "fingerprint"), fp);
+	assert_string_equal(jstr(a, "labels.series"), SERIES1);
+	assert_null(json_object_get(b, "notification_reason"));
+	json_decref(b);
+
+	void *sl = dest_new("slack", NULL, err, sizeof err, 1, 1, url_of("/slackack"));
+	through_outbox("slack", sl, (const char *const *)&doc, 1, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	/* without a name: no "by" */
+	bare = alert_doc(&ack, NULL, NULL);
+	through_outbox("slack", sl, (const char *const *)&bare, 1, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	sink_find("slack")->destroy(sl);
+	b = request_body("/slackack", 0);
+	assert_string_equal(jstr(b, "text"),
+			    ":eyes: ACKNOWLEDGED by alice: disk-latency on " SERIES1 ": looking into it");
+	assert_string_equal(jstr(json_array_get(json_object_get(b, "blocks"), 0), "text.text"),
+			    ":eyes: *ACKNOWLEDGED* by alice: `disk-latency` on " SERIES1
+			    "\n> looking into it");
+	json_decref(b);
+	b = request_body("/slackack", 1);
+	assert_string_equal(jstr(b, "text"), ":eyes: ACKNOWLEDGED: disk-latency on " SERIES1);
+	json_decref(b);
+
+	snprintf(smtp, sizeof smtp, "smtp=smtp://127.0.0.1:%d", smtp_port);
+	void *em = dest_new("email", NULL, err, sizeof err, 1, 3, smtp, "from=alerts@vigil.example",
+			    "to=ack@example.com");
+	through_outbox("email", em, (const char *const *)&doc, 1, &r);
+	if (r.last[0].verdict != SINK_OK)
+		fail_msg("ack mail: %s", r.last[0].detail);
+	sink_find("email")->destroy(em);
+	char *msg = mail_find("[ACKNOWLEDGED] disk-latency on " SERIES1);
+	assert_non_null(msg);
+	assert_has(msg, "Acknowledged by: alice\n");
+	assert_has(msg, "Comment: looking into it\n");
+	assert_has(msg, "Status: ACKNOWLEDGED\n");
+	assert_has(msg, "X-RcptTo: ack@example.com");
+	free(msg);
+
+	/* file (as stdout and kafka): the JSON as it is */
+	snprintf(path, sizeof path, "path=%s/ack.jsonl", tmpdir);
+	void *fd = dest_new("file", NULL, err, sizeof err, 1, 1, path);
+	through_outbox("file", fd, (const char *const *)&doc, 1, &r);
+	assert_int_equal(r.last[0].verdict, SINK_OK);
+	sink_find("file")->destroy(fd);
+	char *written = slurp(path + 5);
+	assert_non_null(written);
+	assert_int_equal(strlen(written), strlen(doc) + 1);
+	assert_memory_equal(written, doc, strlen(doc));
+	free(written);
+	free(doc);
+	free(bare);
+}
+
 /* ---- Kafka, through the embedded mock broker (`vigil broker`) ---- */
 
 static void test_kafka_real(void **state)
@@ -1339,6 +2012,13 @@ int main(void)
 		cmocka_unit_test(test_alertmanager_repost),
 		cmocka_unit_test(test_hanging_destination_isolated),
 		cmocka_unit_test(test_email_real),
+		cmocka_unit_test(test_group_webhook),
+		cmocka_unit_test(test_group_refused),
+		cmocka_unit_test(test_group_slack),
+		cmocka_unit_test(test_group_email),
+		cmocka_unit_test(test_ack_pagerduty),
+		cmocka_unit_test(test_ack_alertmanager),
+		cmocka_unit_test(test_ack_others),
 		cmocka_unit_test(test_kafka_real),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
