@@ -64,8 +64,8 @@ int cmd_ack(int argc, char **argv)
 		return 0;
 	}
 	if ((rc = ctl_parse(prog, argc, argv,
-			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_OWNER | CTL_O_AUTHOR |
-				    CTL_O_COMMENT | CTL_O_UNACK,
+			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_RULES | CTL_O_OWNER |
+				    CTL_O_AUTHOR | CTL_O_COMMENT | CTL_O_UNACK,
 			    &a, ack_usage)) != 0)
 		return rc;
 	if (a.npos != 1) {
@@ -85,7 +85,7 @@ int cmd_ack(int argc, char **argv)
 	for (size_t i = 0; i < 16; i++)
 		ep[i] = (char)tolower((unsigned char)a.pos[0][i]);
 	ep[16] = '\0';
-	if ((rc = ctl_env_open(&e, prog, &a, 0, 0)) != 0)
+	if ((rc = ctl_env_open(&e, prog, &a, CTL_WRITES)) != 0)
 		goto out;
 	owner = a.owner;
 	if (owner && (rc = ctl_check_owner(&e, "--owner", owner)) != 0)

@@ -12,13 +12,15 @@
 
 static void oncall_usage(FILE *f)
 {
-	fprintf(f, "usage: vigil oncall (-c CONFIG | --owners FILE) [--at T] [--json] [OWNER]\n\n"
+	fprintf(f, "usage: vigil oncall (-c CONFIG | --owners FILE [--rules PATH]...) [--at T] [--json]\n"
+		   "                    [OWNER]\n\n"
 		   "Prints, for every on-call schedule of OWNER (default: every owner), who is on\n"
 		   "call at --at (default now) and until when, and who is next and until when.\n"
 		   "Nothing is contacted: the answer comes from the schedules, their rotations and\n"
 		   "overrides in the owners configuration.\n\n"
 		   "  -c CONFIG        a `vigil run`/`vigil gateway` config (its rules and owners)\n"
 		   "  --owners FILE    or an owners file\n"
+		   "  --rules PATH     and/or rule files with owners (repeatable)\n"
 		   "  --at T           the instant to ask about, RFC 3339 (2026-03-02T08:15:00Z)\n"
 		   "  --json           a JSON array of {owner, schedule, now, until, next, next_until}\n"
 		   "  -v               debug logging\n\n"
@@ -46,7 +48,8 @@ int cmd_oncall(int argc, char **argv)
 		oncall_usage(stdout);
 		return 0;
 	}
-	if ((rc = ctl_parse(prog, argc, argv, CTL_O_CONFIG | CTL_O_OWNERS | CTL_O_AT | CTL_O_JSON, &a,
+	if ((rc = ctl_parse(prog, argc, argv,
+			    CTL_O_CONFIG | CTL_O_OWNERS | CTL_O_RULES | CTL_O_AT | CTL_O_JSON, &a,
 			    oncall_usage)) != 0)
 		return rc;
 	if (a.npos > 1) {
@@ -54,14 +57,14 @@ int cmd_oncall(int argc, char **argv)
 		return 2;
 	}
 	owner = a.npos ? a.pos[0] : NULL;
-	if (!a.config && !a.owners) {
-		fprintf(stderr, "%s: -c CONFIG or --owners FILE is required\n\n", prog);
+	if (!a.config && !a.owners && !a.nrules) {
+		fprintf(stderr, "%s: -c CONFIG or --owners FILE (or --rules PATH) is required\n\n", prog);
 		oncall_usage(stderr);
 		return 2;
 	}
 	if (a.at && (rc = ctl_parse_time(prog, "--at", a.at, &at)) != 0)
 		return rc;
-	if ((rc = ctl_env_open(&e, prog, &a, 0, 1)) != 0 ||
+	if ((rc = ctl_env_open(&e, prog, &a, CTL_OPTIONAL)) != 0 ||
 	    (owner && (rc = ctl_check_owner(&e, "OWNER", owner)) != 0))
 		goto out;
 	rep = gateway_oncall_report(e.rs, owner, at);

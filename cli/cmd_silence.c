@@ -14,15 +14,17 @@
 #include "core/params.h"
 #include "core/timefmt.h"
 
-#define TARGET_USAGE "(-c CONFIG | --state DIR --owners FILE)"
+#define TARGET_USAGE "(-c CONFIG | --state DIR --owners FILE [--rules PATH]...)"
 
 static const char target_help[] =
 	"  -c CONFIG        the Kafka deployment's config (`vigil gateway -c`): commands\n"
 	"                   go to its control_topic keyed by owner, state is read from\n"
 	"                   its gateway_state_topic snapshots plus later control records\n"
 	"  --state DIR      instead: the state directory of a `vigil replay --state DIR`\n"
-	"                   gateway (commands are appended to DIR/control.jsonl)\n"
-	"  --owners FILE    with --state: the owners file, to check --owner\n";
+	"                   gateway (commands are appended to DIR/control.jsonl, which\n"
+	"                   the gateway applies at start and while it runs)\n"
+	"  --owners FILE    with --state: the owners file of that run, to check --owner\n"
+	"  --rules PATH     with --state: its rule files (repeatable), for owners there\n";
 
 static const char exit_help[] =
 	"\nExit status: 0 done, 1 failure (broker, files, not found), 2 usage error.\n";
@@ -34,7 +36,9 @@ static void add_usage(FILE *f)
 		"                         --owner O --author A --comment C\n"
 		"                         (--duration D | --ends T) [--starts T] MATCHER...\n\n"
 		"Mutes owner O's alerts whose labels match every MATCHER, from --starts (default\n"
-		"now) until --ends or for --duration. A MATCHER is name=value, name!=value,\n"
+		"now) until --ends or for --duration (with -c the end must be in the future;\n"
+		"with --state any window is taken, for a replay of past data). A MATCHER is name=value, "
+		"name!=value,\n"
 		"name=~regex or name!~regex (anchored POSIX ERE; quote it for the shell); a\n"
 		"missing label reads as \"\". Alerts carry their series tags, the rule's labels,\n"
 		"alertname, rule, owner, series and severity. Everything is checked before the\n"
@@ -55,10 +59,13 @@ static void add_usage(FILE *f)
 static void list_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vigil silence list (-c CONFIG | --state DIR [--owners FILE]) [--owner O] [--json]\n\n"
+		"usage: vigil silence list (-c CONFIG | --state DIR [--owners FILE] [--rules PATH]...)\n"
+		"                          [--owner O] [--json]\n\n"
 		"Lists the silences the gateway knows (pending, active and recently expired),\n"
 		"as of the newest snapshot of every alerts partition plus the control records\n"
-		"published after it (with --state: DIR/gateway.log plus DIR/control.jsonl).\n"
+		"published after it (with --state: DIR/gateway.log plus the lines of\n"
+		"DIR/control.jsonl the gateway has not applied yet). States are at the\n"
+		"current time (a replay's silences may be in the past).\n"
 		"Columns: id, owner, state, starts, ends, matchers, created_by, comment.\n\n"
 		"%s"
 		"  --owner O        only owner O's\n"
@@ -176,8 +183,8 @@ static int silence_add(int argc, char **argv)
 		return 0;
 	}
 	if ((rc = ctl_parse(prog, argc, argv,
-			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_OWNER | CTL_O_AUTHOR |
-				    CTL_O_COMMENT | CTL_O_DURATION | CTL_O_ENDS | CTL_O_STARTS,
+			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_RULES | CTL_O_OWNER |
+				    CTL_O_AUTHOR | CTL_O_COMMENT | CTL_O_DURATION | CTL_O_ENDS | CTL_O_STARTS,
 			    &a, add_usage)) != 0)
 		return rc;
 	if ((rc = require(prog, a.owner, "--owner O", add_usage)) != 0 ||
@@ -207,14 +214,15 @@ static int silence_add(int argc, char **argv)
 	fmt_time(starts, ts, sizeof ts);
 	fmt_time(ends, te, sizeof te);
 	fmt_time(now, tc, sizeof tc);
-	if (!(ends > starts) || !(ends > now)) {
+	/* a Kafka gateway runs on wall time; a replay (--state) on its data's */
+	int past = !a.state && !(ends > now);
+	if (past || !(ends > starts)) {
 		fprintf(stderr, "%s: the silence would end at %s, %s%s\n", prog, te,
-			!(ends > now) ? "which is not in the future" : "not after it starts at ",
-			!(ends > now) ? "" : ts);
+			past ? "which is not in the future" : "not after it starts at ", past ? "" : ts);
 		rc = 2;
 		goto out;
 	}
-	if ((rc = ctl_env_open(&e, prog, &a, 1, 0)) != 0 ||
+	if ((rc = ctl_env_open(&e, prog, &a, CTL_NEED_OWNERS | CTL_WRITES)) != 0 ||
 	    (rc = ctl_check_owner(&e, "--owner", a.owner)) != 0)
 		goto out;
 	spec = json_pack("{s:s, s:O, s:s, s:s, s:s, s:s, s:s}", "owner", a.owner, "matchers", matchers,
@@ -227,7 +235,7 @@ static int silence_add(int argc, char **argv)
 		goto out;
 	}
 	/* the gateway's own validation, and the id it will derive */
-	if (silences_add(st, spec, now, -1, id, err, sizeof err) != 0) {
+	if (silences_add(st, spec, a.state ? starts : now, -1, id, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		rc = 2;
 		goto out;
@@ -281,14 +289,15 @@ static int silence_list(int argc, char **argv)
 		return 0;
 	}
 	if ((rc = ctl_parse(prog, argc, argv,
-			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_OWNER | CTL_O_JSON, &a,
-			    list_usage)) != 0)
+			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_RULES | CTL_O_OWNER |
+				    CTL_O_JSON,
+			    &a, list_usage)) != 0)
 		return rc;
 	if (a.npos > 0) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", prog, a.pos[0]);
 		return 2;
 	}
-	if ((rc = ctl_env_open(&e, prog, &a, 0, 0)) != 0 ||
+	if ((rc = ctl_env_open(&e, prog, &a, 0)) != 0 ||
 	    (a.owner && (rc = ctl_check_owner(&e, "--owner", a.owner)) != 0) ||
 	    (rc = ctl_view_load(&e, &v)) != 0)
 		goto out;
@@ -362,7 +371,8 @@ static int silence_expire(int argc, char **argv)
 		expire_usage(stdout);
 		return 0;
 	}
-	if ((rc = ctl_parse(prog, argc, argv, CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_OWNER, &a,
+	if ((rc = ctl_parse(prog, argc, argv,
+			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_RULES | CTL_O_OWNER, &a,
 			    expire_usage)) != 0)
 		return rc;
 	if ((rc = require(prog, a.owner, "--owner O", expire_usage)) != 0)
@@ -378,7 +388,7 @@ static int silence_expire(int argc, char **argv)
 		fprintf(stderr, "%s: ID '%s': not a silence id (s- and 16 lowercase hex digits)\n", prog, id);
 		return 2;
 	}
-	if ((rc = ctl_env_open(&e, prog, &a, 1, 0)) != 0 ||
+	if ((rc = ctl_env_open(&e, prog, &a, CTL_NEED_OWNERS | CTL_WRITES)) != 0 ||
 	    (rc = ctl_check_owner(&e, "--owner", a.owner)) != 0 || (rc = ctl_view_load(&e, &v)) != 0)
 		goto out;
 	const struct silence *x = silences_find(v.sil, id);
@@ -430,8 +440,9 @@ static int silence_preview(int argc, char **argv)
 		return 0;
 	}
 	if ((rc = ctl_parse(prog, argc, argv,
-			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_OWNER | CTL_O_JSON, &a,
-			    preview_usage)) != 0)
+			    CTL_O_CONFIG | CTL_O_STATE | CTL_O_OWNERS | CTL_O_RULES | CTL_O_OWNER |
+				    CTL_O_JSON,
+			    &a, preview_usage)) != 0)
 		return rc;
 	if ((rc = require(prog, a.owner, "--owner O", preview_usage)) != 0 ||
 	    (rc = matchers_json(prog, &a, &matchers)) != 0)
@@ -448,7 +459,7 @@ static int silence_preview(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if ((rc = ctl_env_open(&e, prog, &a, 1, 0)) != 0 ||
+	if ((rc = ctl_env_open(&e, prog, &a, CTL_NEED_OWNERS)) != 0 ||
 	    (rc = ctl_check_owner(&e, "--owner", a.owner)) != 0 || (rc = ctl_view_load(&e, &v)) != 0)
 		goto out;
 	json_array_foreach(v.groups, i, g)

@@ -28,7 +28,7 @@ struct optdef {
 	const char *lng, *shrt;
 	unsigned bit;
 	size_t off;
-	int flag; /* no value: sets an int */
+	int kind; /* 0 a value, 1 a flag (sets an int), 2 a repeatable value (--rules) */
 };
 
 static const struct optdef optdefs[] = {
@@ -44,6 +44,7 @@ static const struct optdef optdefs[] = {
 	{"--at", NULL, CTL_O_AT, offsetof(struct ctl_args, at), 0},
 	{"--json", NULL, CTL_O_JSON, offsetof(struct ctl_args, json), 1},
 	{"--unack", NULL, CTL_O_UNACK, offsetof(struct ctl_args, unack), 1},
+	{"--rules", NULL, CTL_O_RULES, 0, 2},
 };
 
 static int usage_error(const char *prog, void (*usage)(FILE *), const char *fmt, ...)
@@ -94,29 +95,54 @@ int ctl_parse(const char *prog, int argc, char **argv, unsigned mask, struct ctl
 				d = &optdefs[k];
 		if (d == NULL)
 			return usage_error(prog, usage, "unknown option '%s'", arg);
-		if (d->flag) {
+		if (d->kind == 1) {
 			if (eq)
 				return usage_error(prog, usage, "option '%s' takes no value", arg);
 			*(int *)(void *)((char *)a + d->off) = 1;
 			continue;
 		}
+		const char *val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (val == NULL)
+			return usage_error(prog, usage, "option %s needs a value", d->lng);
+		if (d->kind == 2) {
+			if (a->nrules == CTL_MAX_RULES)
+				return usage_error(prog, usage, "too many %s (at most %d)", d->lng,
+						   CTL_MAX_RULES);
+			a->rules[a->nrules++] = val;
+			continue;
+		}
 		const char **slot = (const char **)(void *)((char *)a + d->off);
 		if (*slot)
 			return usage_error(prog, usage, "option %s given twice", d->lng);
-		if (eq)
-			*slot = eq + 1;
-		else if (i + 1 < argc)
-			*slot = argv[++i];
-		else
-			return usage_error(prog, usage, "option %s needs a value", d->lng);
+		*slot = val;
 	}
 	return 0;
 }
 
 /* ---- where a command acts ---- */
 
-int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, int need_owners,
-		 int optional_target)
+/* mkdir -p dir. 0 or -1 (errno set). */
+static int make_dirs(const char *dir)
+{
+	char p[4096];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(p, dir, n + 1);
+	for (char *q = p + 1; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*q = '/';
+	}
+	return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, unsigned flags)
 {
 	char err[1024];
 	struct stat st;
@@ -128,12 +154,13 @@ int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, 
 			prog);
 		return 2;
 	}
-	if (a->config && a->owners) {
-		fprintf(stderr, "%s: --owners goes with --state DIR; with -c the config names the owners\n",
-			prog);
+	if (a->config && (a->owners || a->nrules)) {
+		fprintf(stderr,
+			"%s: %s goes with --state DIR; with -c the config names the rules and owners\n", prog,
+			a->owners ? "--owners" : "--rules");
 		return 2;
 	}
-	if (!a->config && !a->state && !optional_target) {
+	if (!a->config && !a->state && !(flags & CTL_OPTIONAL)) {
 		fprintf(stderr, "%s: -c CONFIG (Kafka) or --state DIR (single process) is required\n", prog);
 		return 2;
 	}
@@ -150,7 +177,17 @@ int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, 
 		return 0;
 	}
 	if (a->state) {
-		if (stat(a->state, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (stat(a->state, &st) != 0 && errno == ENOENT && (flags & CTL_WRITES)) {
+			/* as `vigil replay --state DIR` would; it applies the commands at start */
+			if (make_dirs(a->state) != 0) {
+				fprintf(stderr, "%s: --state %s: cannot create it: %s\n", prog, a->state,
+					strerror(errno));
+				return 1;
+			}
+			fprintf(stderr,
+				"%s: created %s (the state directory of a `vigil replay --state` run)\n",
+				prog, a->state);
+		} else if (stat(a->state, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			fprintf(stderr,
 				"%s: --state %s: not a directory (the --state DIR of `vigil replay`)\n", prog,
 				a->state);
@@ -158,13 +195,17 @@ int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, 
 		}
 		e->state_dir = a->state;
 	}
-	if (need_owners && !a->owners) {
-		fprintf(stderr, "%s: --owners FILE is required with --state (the owners the gateway knows)\n",
+	if ((flags & CTL_NEED_OWNERS) && a->state && !a->owners && !a->nrules) {
+		fprintf(stderr,
+			"%s: --owners FILE (or --rules PATH) is required with --state: the owners the "
+			"gateway "
+			"knows\n",
 			prog);
 		return 2;
 	}
-	if (a->owners && ruleset_load(NULL, 0, a->owners, &e->rs, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: --owners %s: %s\n", prog, a->owners, err);
+	if ((a->owners || a->nrules) &&
+	    ruleset_load(a->rules, (size_t)a->nrules, a->owners, &e->rs, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return 1;
 	}
 	return 0;
@@ -393,9 +434,12 @@ int ctl_view_apply(struct ctl_view *v, json_t *cmd, int32_t part, double at)
 	if (op == NULL)
 		return -VIGIL_EINVAL;
 	if (strcmp(op, "silence_add") == 0) {
+		/* as the gateway applied it when it came (the id does not depend on
+		 * the time: the command carries created_at); a silence that has
+		 * ended since is shown expired */
 		json_t *spec = json_object_get(cmd, "silence");
-		return silences_add(v->sil, spec, time_field(spec, "created_at", at), part, id, err,
-				    sizeof err);
+		double t = time_field(spec, "starts_at", time_field(spec, "created_at", at));
+		return silences_add(v->sil, spec, t, part, id, err, sizeof err);
 	}
 	if (strcmp(op, "silence_expire") == 0) {
 		const char *sid = json_string_value(json_object_get(cmd, "id"));
@@ -508,8 +552,10 @@ out:
 	return rc;
 }
 
-/* Each line of path as JSON to fn; a missing file is empty. 0 or 1. */
-static int each_line(const struct ctl_env *e, const char *path, void (*fn)(void *, json_t *), void *ctx)
+/* Each complete line of path from byte offset `from` as JSON to fn; a
+ * missing file is empty. 0 or 1. */
+static int each_line(const struct ctl_env *e, const char *path, off_t from, void (*fn)(void *, json_t *),
+		     void *ctx)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -519,6 +565,12 @@ static int each_line(const struct ctl_env *e, const char *path, void (*fn)(void 
 		if (errno == ENOENT)
 			return 0;
 		fprintf(stderr, "%s: %s: %s\n", e->prog, path, strerror(errno));
+		return 1;
+	}
+	if (from > 0 && fseeko(f, from, SEEK_SET) != 0) {
+		fprintf(stderr, "%s: %s: seek to %lld: %s\n", e->prog, path, (long long)from,
+			strerror(errno));
+		fclose(f);
 		return 1;
 	}
 	while ((n = getline(&line, &cap, f)) > 0) {
@@ -562,6 +614,7 @@ static int view_local(const struct ctl_env *e, struct ctl_view *v)
 	char path[4096];
 	const char *k;
 	json_t *val, *puts = json_object(), *sils = json_array(), *groups = json_array();
+	off_t applied = 0; /* bytes of control.jsonl the gateway applied (its "c" record) */
 	int rc = 1;
 
 	if (!puts || !sils || !groups) {
@@ -569,11 +622,13 @@ static int view_local(const struct ctl_env *e, struct ctl_view *v)
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/gateway.log", e->state_dir);
-	if ((rc = each_line(e, path, log_put, puts)) != 0)
+	if ((rc = each_line(e, path, 0, log_put, puts)) != 0)
 		goto out;
 	json_object_foreach(puts, k, val)
 	{
-		if (strncmp(k, "s/", 2) == 0)
+		if (strncmp(k, "c/", 2) == 0)
+			applied = (off_t)json_integer_value(json_object_get(val, "off"));
+		else if (strncmp(k, "s/", 2) == 0)
 			json_array_append(sils, val);
 		else if (strncmp(k, "g/", 2) == 0)
 			json_array_append(groups, val);
@@ -584,7 +639,7 @@ static int view_local(const struct ctl_env *e, struct ctl_view *v)
 	json_decref(snap);
 	v->nsnaps++;
 	snprintf(path, sizeof path, "%s/control.jsonl", e->state_dir);
-	rc = each_line(e, path, local_cmd, v);
+	rc = each_line(e, path, applied, local_cmd, v);
 out:
 	json_decref(puts);
 	json_decref(sils);
@@ -594,16 +649,14 @@ out:
 
 int ctl_view_load(const struct ctl_env *e, struct ctl_view *v)
 {
-	int rc;
 	memset(v, 0, sizeof *v);
 	if (silences_new(&v->sil) != 0 || (v->groups = json_array()) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", e->prog);
 		return 1;
 	}
-	rc = e->cfg ? view_kafka(e, v) : view_local(e, v);
-	if (rc == 0)
-		silences_gc(v->sil, clock_wall());
-	return rc;
+	/* no collection here: the gateway collects by its own clock (data time
+	 * in a replay) and its state says what it dropped */
+	return e->cfg ? view_kafka(e, v) : view_local(e, v);
 }
 
 void ctl_view_free(struct ctl_view *v)

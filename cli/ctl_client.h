@@ -1,6 +1,7 @@
 /* The client side of on-call control, shared by `vigil silence`, `vigil ack`
  * and `vigil oncall` (cli/cmd_silence.c, cmd_ack.c, cmd_oncall.c):
- *  - the command line they share (-c CONFIG, or --state DIR --owners FILE),
+ *  - the command line they share (-c CONFIG, or --state DIR with the
+ *    --owners FILE / --rules PATH of the `vigil replay --state DIR` run),
  *  - where a control command goes: the control topic of CONFIG, keyed by
  *    owner, confirmed by the broker (consumers/gateway_control.h applies
  *    it); or one JSON line appended to DIR/control.jsonl for a
@@ -8,7 +9,8 @@
  *  - the gateway's view of silences and open alerts: with CONFIG the newest
  *    snapshot of every alerts-topic partition on the gateway state topic
  *    plus the control records after each snapshot's control position; with
- *    DIR the "put" records of DIR/gateway.log plus DIR/control.jsonl.
+ *    DIR the "put" records of DIR/gateway.log plus the lines of
+ *    DIR/control.jsonl the gateway has not applied yet (its "c" record).
  * Functions that can fail print their message ("vigil silence add: ...") on
  * stderr and return the exit status: 0 ok, 1 failure, 2 usage.
  * @thread single-threaded CLI code. */
@@ -23,8 +25,9 @@
 #include "rules/rules.h"
 #include "sinks/silence.h"
 
-#define CTL_SCHEMA  "vigil.control/v1"
-#define CTL_MAX_POS 256
+#define CTL_SCHEMA    "vigil.control/v1"
+#define CTL_MAX_POS   256
+#define CTL_MAX_RULES 64
 
 /* Options a command accepts (ctl_parse mask). */
 enum {
@@ -40,11 +43,14 @@ enum {
 	CTL_O_AT = 1 << 9,       /* --at T */
 	CTL_O_JSON = 1 << 10,    /* --json */
 	CTL_O_UNACK = 1 << 11,   /* --unack */
+	CTL_O_RULES = 1 << 12,   /* --rules PATH (repeatable) */
 };
 
 struct ctl_args {
 	const char *config, *state, *owners, *owner, *author, *comment, *duration, *ends, *starts, *at;
 	int json, unack;
+	const char *rules[CTL_MAX_RULES]; /* --rules, in order */
+	int nrules;
 	const char *pos[CTL_MAX_POS]; /* positional arguments, in order */
 	int npos;
 };
@@ -64,11 +70,16 @@ struct ctl_env {
 	struct ruleset *rs; /* NULL when not loaded */
 };
 
-/* Check the -c / --state choice (exactly one unless optional_target) and
- * load what they name: the config and its rules and owners, or the
- * --owners file (when need_owners, or when given). 0, 1 or 2. */
-int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, int need_owners,
-		 int optional_target);
+/* How a command uses its target (ctl_env_open flags). */
+enum {
+	CTL_NEED_OWNERS = 1, /* --state needs --owners or --rules (to check an owner) */
+	CTL_OPTIONAL = 2,    /* neither -c nor --state is fine (oncall: --owners alone) */
+	CTL_WRITES = 4,      /* appends to DIR: a missing DIR is created */
+};
+/* Check the -c / --state choice and load what they name: the config and
+ * its rules and owners, or the --rules / --owners files (required with
+ * CTL_NEED_OWNERS). 0, 1 or 2. */
+int ctl_env_open(struct ctl_env *e, const char *prog, const struct ctl_args *a, unsigned flags);
 void ctl_env_close(struct ctl_env *e);
 /* 0 if owner is an owner of e->rs (or no owners are loaded), else 2 with a
  * message naming flag and the known owners. */

@@ -159,9 +159,9 @@ run 2 e9 silence expire -c "$CFG" --owner storage s-xyz
 says e9 "ID 's-xyz': not a silence id"
 run 2 e10 ack -c "$CFG" 12345
 says e10 "EPISODE '12345': not an episode id"
-run 2 e11 silence add --state "$KT_DIR/nonexistent" --owners "$KT_DIR/owners.yaml" --author a --comment x \
+run 2 e11 silence add --state "$KT_DIR/owners.yaml" --owners "$KT_DIR/owners.yaml" --author a --comment x \
 	--owner storage --duration 1h 'host=db1'
-says e11 "--state $KT_DIR/nonexistent: not a directory"
+says e11 "--state $KT_DIR/owners.yaml: not a directory"
 run 1 e12 ack -c "$CFG" 0123456789abcdef
 says e12 "episode 0123456789abcdef is not an open alert"
 run 1 e13 silence expire -c "$CFG" --owner storage s-0123456789abcdef
@@ -221,7 +221,7 @@ run 0 l4 silence expire "${L[@]}" --owner storage "$lid"
 run 0 l5 silence list --state "$D" --owner storage
 grep -q "^$lid  *storage  *expired " "$KT_DIR/l5.out" || kt_fail "after expire --state: $(cat "$KT_DIR/l5.out")"
 run 2 l6 silence add --state "$D" --owner storage --author a --comment c --duration 1h 'host=x'
-says l6 "--owners FILE is required with --state"
+says l6 "--owners FILE (or --rules PATH) is required with --state"
 [ "$(wc -l <"$D/control.jsonl")" = 23 ] || kt_fail "control.jsonl: $(wc -l <"$D/control.jsonl") lines, want 23"
 kt_log "single process: 21 appends (20 concurrent) intact, listed with gateway.log's silences, ack and expire appended"
 

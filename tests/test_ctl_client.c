@@ -180,6 +180,19 @@ static void test_ctl__view_local(void **state)
 	assert_int_equal(json_array_size(v.groups), 1);
 	assert_int_equal(v.nrecords, 1);
 	ctl_view_free(&v);
+	/* the gateway's "c" record: the lines it applied are not applied again */
+	snprintf(path, sizeof path, "%s/gateway.log", dir);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("\n{\"op\":\"put\",\"ns\":\"c\",\"key\":\"0000000000000001\",\"v\":{\"off\":62,\"line\":1}}\n",
+	      f);
+	fclose(f);
+	assert_int_equal(ctl_view_load(&e, &v), 0);
+	x = silences_find(v.sil, "s-00000000000000a1");
+	assert_non_null(x);
+	assert_int_equal(silence_state(x, clock_wall()), SILENCE_ACTIVE);
+	assert_int_equal(v.nrecords, 0);
+	ctl_view_free(&v);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
