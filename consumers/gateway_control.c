@@ -15,11 +15,13 @@
 
 #define CATCHUP_TIMEOUT_MS 10000
 
-/* One followed control partition: the next offset to apply and the one the
- * newest durable snapshot holds (-1: none). */
+/* One taken-over control partition: the next offset to apply, the one the
+ * newest durable snapshot holds (-1: none), and whether the consumer has it
+ * in its assignment yet (gwctl_follow). */
 struct cpart {
 	int32_t part;
 	int64_t next, saved;
+	int followed;
 };
 
 struct gwctl {
@@ -41,24 +43,14 @@ static struct cpart *cpart_find(const struct gwctl *x, int32_t part)
 	return NULL;
 }
 
-/* Point the consumer at every followed partition, each at its next offset. */
-static void reassign(struct gwctl *x)
+/* Log and free an assignment error of the control consumer. */
+static void assign_error(struct gwctl *x, const char *what, rd_kafka_error_t *e)
 {
-	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new((int)(x->nparts ? x->nparts : 1));
-	if (l == NULL) {
-		LOG_ERR(COMP, "event=control_assign_failed topic=%s err=\"out of memory\"",
-			x->cfg->control_topic);
+	if (e == NULL)
 		return;
-	}
-	for (size_t i = 0; i < x->nparts; i++)
-		rd_kafka_topic_partition_list_add(l, x->cfg->control_topic, x->parts[i].part)->offset =
-			x->parts[i].next >= 0 ? x->parts[i].next : RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_resp_err_t e = rd_kafka_assign(x->rk, x->nparts ? l : NULL);
-	if (e)
-		LOG_ERR(COMP, "event=control_assign_failed topic=%s err=\"%s\"", x->cfg->control_topic,
-			rd_kafka_err2str(e));
-	rd_kafka_topic_partition_list_destroy(l);
+	LOG_ERR(COMP, "event=control_assign_failed topic=%s what=%s err=\"%s\"", x->cfg->control_topic, what,
+		rd_kafka_error_string(e));
+	rd_kafka_error_destroy(e);
 }
 
 static void control_bad(struct gwctl *x, const rd_kafka_message_t *m, const char *why)
@@ -192,7 +184,7 @@ void gwctl_assign(struct gwctl *x, rd_kafka_t *reader, int32_t part, int64_t fro
 		}
 		cp = &x->parts[x->nparts++];
 	}
-	*cp = (struct cpart){part, from >= 0 ? from : -1, from >= 0 ? from : -1};
+	*cp = (struct cpart){part, from >= 0 ? from : -1, from >= 0 ? from : -1, 0};
 	int rc = kafka_scan_partition(reader, x->cfg->control_topic, part, cp->next, CATCHUP_TIMEOUT_MS, NULL,
 				      scan_one, x, &truncated);
 	if (rc != 0)
@@ -209,7 +201,6 @@ void gwctl_assign(struct gwctl *x, rd_kafka_t *reader, int32_t part, int64_t fro
 	if (x->applied)
 		gateway_flush(x->gw);
 	x->applied = 0;
-	reassign(x);
 	LOG_INFO(COMP,
 		 "event=control_assigned topic=%s partition=%" PRId32 " from=%" PRId64 " next=%" PRId64
 		 " replayed=%" PRIu64 " ms=%.1f",
@@ -217,18 +208,55 @@ void gwctl_assign(struct gwctl *x, rd_kafka_t *reader, int32_t part, int64_t fro
 		 x->ctr->gw_control_applied + x->ctr->gw_control_bad - before, (clock_mono() - t0) * 1e3);
 }
 
-void gwctl_revoke(struct gwctl *x, int32_t part)
+/* Assignment changes are made once per rebalance event, with the
+ * incremental calls, so a partition is never removed and re-added by a
+ * change it is not part of (librdkafka 2.0.2 can assert on a partition
+ * stopped twice when assignments change in quick succession, #5573). */
+void gwctl_follow(struct gwctl *x)
 {
 	if (x == NULL)
 		return;
+	rd_kafka_topic_partition_list_t *l =
+		rd_kafka_topic_partition_list_new((int)(x->nparts ? x->nparts : 1));
+	if (l == NULL) {
+		LOG_ERR(COMP, "event=control_assign_failed topic=%s err=\"out of memory\"",
+			x->cfg->control_topic);
+		return;
+	}
 	for (size_t i = 0; i < x->nparts; i++)
-		if (x->parts[i].part == part) {
-			LOG_INFO(COMP, "event=control_revoked topic=%s partition=%" PRId32 " next=%" PRId64,
-				 x->cfg->control_topic, part, x->parts[i].next);
-			x->parts[i] = x->parts[--x->nparts];
-			reassign(x);
-			return;
-		}
+		if (!x->parts[i].followed)
+			rd_kafka_topic_partition_list_add(l, x->cfg->control_topic, x->parts[i].part)
+				->offset =
+				x->parts[i].next >= 0 ? x->parts[i].next : RD_KAFKA_OFFSET_BEGINNING;
+	if (l->cnt > 0) {
+		rd_kafka_error_t *e = rd_kafka_incremental_assign(x->rk, l);
+		if (e == NULL)
+			for (size_t i = 0; i < x->nparts; i++)
+				x->parts[i].followed = 1;
+		assign_error(x, "assign", e);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+void gwctl_revoke(struct gwctl *x, const rd_kafka_topic_partition_list_t *parts)
+{
+	if (x == NULL)
+		return;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
+	for (int k = 0; k < parts->cnt; k++) {
+		struct cpart *cp = cpart_find(x, parts->elems[k].partition);
+		if (cp == NULL)
+			continue;
+		LOG_INFO(COMP, "event=control_revoked topic=%s partition=%" PRId32 " next=%" PRId64,
+			 x->cfg->control_topic, cp->part, cp->next);
+		if (cp->followed && l)
+			rd_kafka_topic_partition_list_add(l, x->cfg->control_topic, cp->part);
+		*cp = x->parts[--x->nparts];
+	}
+	if (l && l->cnt > 0)
+		assign_error(x, "unassign", rd_kafka_incremental_unassign(x->rk, l));
+	if (l)
+		rd_kafka_topic_partition_list_destroy(l);
 }
 
 int64_t gwctl_next(const struct gwctl *x, int32_t part)

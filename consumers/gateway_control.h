@@ -31,13 +31,17 @@ struct gwctl;
 int gwctl_open(const struct kafka_cfg *c, struct gateway *gw, rd_kafka_t *meta, struct kafka_counters *ctr,
 	       struct gwctl **out);
 /* Take control partition part over from offset `from` (a snapshot's
- * control_next; < 0: from the partition's beginning): first read the
- * partition to its end with reader (a group-less handle of the caller's,
- * idle otherwise) and apply what it holds, then follow it with the
- * consumer. A failed read is logged; the consumer then catches up. */
+ * control_next; < 0: from the partition's beginning): read the partition
+ * to its end with reader (a group-less handle of the caller's, idle
+ * otherwise) and apply what it holds. A failed read is logged; the
+ * consumer catches up once it follows the partition. */
 void gwctl_assign(struct gwctl *x, rd_kafka_t *reader, int32_t part, int64_t from);
-/* Stop reading control partition part and forget its position. */
-void gwctl_revoke(struct gwctl *x, int32_t part);
+/* Follow the partitions taken over since the last call with the consumer,
+ * from where their catch-up ended (one assignment change). */
+void gwctl_follow(struct gwctl *x);
+/* Stop following the control partitions of alerts partitions `parts` (the
+ * same numbers; one assignment change) and forget their positions. */
+void gwctl_revoke(struct gwctl *x, const rd_kafka_topic_partition_list_t *parts);
 /* The next offset of control partition part to apply (-1: none applied,
  * from the beginning; also for a partition not assigned). */
 int64_t gwctl_next(const struct gwctl *x, int32_t part);

@@ -249,6 +249,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			restore(g, parts->elems[i].partition);
+		gwctl_follow(g->ctl);
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
@@ -265,13 +266,13 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		gateway_release(g->gw, parts->elems[i].partition);
-		gwctl_revoke(g->ctl, parts->elems[i].partition);
 		for (size_t k = 0; k < g->nparts; k++)
 			if (g->parts[k].part == parts->elems[i].partition) {
 				g->parts[k] = g->parts[--g->nparts];
 				break;
 			}
 	}
+	gwctl_revoke(g->ctl, parts);
 	if (coop)
 		e = rd_kafka_incremental_unassign(rk, parts);
 	else
