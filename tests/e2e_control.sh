@@ -4,7 +4,8 @@
 # receiver behind webhook destinations; every notification is counted per
 # receiver path: none missing, none extra).
 #  0. CLI argument errors: clear messages, exit 2 (usage) or 1 (failure),
-#     nothing published.
+#     nothing published; a control topic whose partition count differs from
+#     the alerts topic's is refused by the CLI and the gateway.
 #  1. Single process (--state DIR): commands appended to DIR/control.jsonl,
 #     20 at once without a torn line; `silence list --state` merges the
 #     silences of DIR/gateway.log ("put" records, newest wins, null deletes)
@@ -168,6 +169,21 @@ run 1 e13 silence expire -c "$CFG" --owner storage s-0123456789abcdef
 says e13 "no silence s-0123456789abcdef of owner storage"
 run 2 e14 oncall --owners "$KT_DIR/owners.yaml" nobody
 says e14 "OWNER 'nobody': no such owner"
+# a control topic with another partition count than the alerts topic (here
+# one the broker auto-creates with 4): the CLI and the gateway refuse it,
+# naming both topics and counts
+kt_config bad "control_topic: alerts.ctl2"
+cp "$KT_DIR/owners.yaml" "$KT_DIR/owners-bad.yaml"
+want_msg="the control topic alerts.ctl2 has 4 partitions and the alerts topic alerts has 3"
+run 1 e15 silence add -c "$KT_DIR/bad.yaml" --owner storage --author a --comment c --duration 1h 'host=db1'
+says e15 "$want_msg"
+"$VIGIL" gateway -c "$KT_DIR/bad.yaml" >"$KT_DIR/bad.out" 2>"$KT_DIR/bad.log" &
+bad_pid=$!
+KT_PIDS+=($bad_pid)
+gone() { ! kt_alive "$bad_pid"; }
+kt_wait 30 "the gateway with a mismatched control topic exits" gone
+wait "$bad_pid" && kt_fail "the gateway with a mismatched control topic exited 0"
+grep -q "event=startup_failed err=\"$want_msg" "$KT_DIR/bad.log" || kt_fail "gateway: $(tail -n 3 "$KT_DIR/bad.log")"
 n=$(published)
 [ "$n" = 0 ] || kt_fail "$n control records published by commands that failed"
 kt_log "argument errors: clear messages, exit 2/1, nothing published"
