@@ -583,5 +583,6 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	*out = gw->st;
 	pthread_mutex_unlock(&gw->mu);
 	out->open_episodes = gw->nep;
+	out->groups = gw->ngroups;
 	out->pending = outbox_pending(gw->ob);
 }

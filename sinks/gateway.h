@@ -72,6 +72,13 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	uint64_t groups;       /* groups open now */
+	uint64_t muted;        /* times a firing, not yet notified alert was found muted (silence, inhibition,
+				  window) */
+	uint64_t pages_held;   /* pages held by a page budget (sent in its digest) */
+	uint64_t page_digests; /* page budget digests sent */
+	uint64_t escalations;  /* escalation levels notified */
+	uint64_t acks;         /* acknowledges applied */
 	uint64_t control_applied; /* control commands applied (inbox) */
 	uint64_t control_bad;     /* control commands rejected (inbox) */
 };
@@ -100,8 +107,9 @@ size_t gateway_drain(struct gateway *gw, double timeout);
 /* Data-time mode: the data has reached time t (no event needed), so what
  * falls due by then happens now. Ignored otherwise and for t in the past. */
 void gateway_advance(struct gateway *gw, double t);
-/* Flush every group waiting for its group_wait or group_interval now (the
- * end of a replay, which has no real time to wait in). */
+/* Flush every group waiting for its group_wait or group_interval now, and
+ * send the digest of every page budget window holding pages (the end of a
+ * replay, which has no real time to wait in). Pending escalations stay. */
 void gateway_settle(struct gateway *gw);
 /* Re-send the firing notifications of open episodes to destinations that
  * expire alerts they stop hearing about (Alertmanager: every lease/4).

@@ -451,7 +451,10 @@ static int flush(struct gateway *gw, struct group *g, double now)
 		struct galert *a = &g->a[i];
 		if (a->status != ALERT_FIRING)
 			continue;
-		a->muted = (uint8_t)muted(gw, g, a, now);
+		uint8_t m = (uint8_t)muted(gw, g, a, now);
+		if (m && !a->muted && !a->notified)
+			gw->st.muted++; /* counted once per stretch of muting */
+		a->muted = m;
 		if (a->notified && !a->muted && !a->acked)
 			nlive++;
 	}
@@ -689,6 +692,7 @@ void gateway_settle(struct gateway *gw)
 		if (gw->ngroups == before)
 			i++;
 	}
+	gw_budget_settle(gw, now);
 }
 
 int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)

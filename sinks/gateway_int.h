@@ -170,9 +170,9 @@ struct gateway {
 	struct htab g_index; /* groups by key */
 	struct esc **escs;   /* owned, nesc */
 	size_t nesc, capesc;
-	struct silences *sil;          /* owned */
-	double next_gc;                /* policy time: next collection of expired silences */
-	int data_time;                 /* gateway_opts.data_time */
+	struct silences *sil; /* owned */
+	double next_gc;       /* policy time: next collection of expired silences */
+	int data_time;        /* gateway_opts.data_time */
 	double data_now, data_next_tick;
 	char *inbox_path;              /* owned: STATE/control.jsonl, NULL without a state dir */
 	int64_t inbox_off, inbox_line; /* bytes and lines of it applied */
@@ -263,6 +263,8 @@ void gw_esc_tick(struct gateway *gw, double now);
  * to the digest; the owner is told once per window). */
 int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double now);
 void gw_budget_tick(struct gateway *gw, double now);
+/* The input is over (gateway_settle): windows holding pages close now. */
+void gw_budget_settle(struct gateway *gw, double now);
 void gw_oncall_fini(struct gateway *gw);
 
 /* gateway_routes.c: owners' routes, people and escalation destinations */

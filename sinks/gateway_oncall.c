@@ -133,6 +133,7 @@ static void esc_notify(struct gateway *gw, struct esc *e, size_t lv, double now)
 	}
 	LOG_INFO(comp, "event=escalated owner=%s episode=%s level=%zu round=%u target=%s", e->o->owner, epx,
 		 lv + 1, e->round + 1, who);
+	gw->st.escalations++;
 	for (size_t d = first; d < first + n; d++) {
 		if (gw_enqueue(gw, d, e->text, e->part, -1, 0) != 0 || sent_add(e, d) != 0)
 			LOG_ERR(comp, "event=escalation_failed episode=%s err=\"out of memory\"", epx);
@@ -295,6 +296,8 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 		snprintf(err, errlen, "episode %s: no open episode with this id", episode);
 		return -VIGIL_ENOENT;
 	}
+	if (!unack)
+		gw->st.acks++;
 	LOG_INFO(comp, "event=%s episode=%s by=%s", unack ? "unacknowledged" : "acknowledged", episode,
 		 by ? by : "-");
 	return 0;
@@ -366,6 +369,7 @@ static void budget_close(struct gateway *gw, struct route *o, double now)
 		char *t = budget_text(o, b->start, 1, now, b->held);
 		LOG_INFO(comp, "event=page_digest owner=%s held=%zu", o->owner,
 			 b->held ? json_array_size(b->held) : 0);
+		gw->st.page_digests++;
 		budget_send(gw, o, t);
 		free(t);
 	}
@@ -399,6 +403,7 @@ int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double
 	if (b->held && a && json_array_size(b->held) < DIGEST_MAX)
 		json_array_append(b->held, a);
 	json_decref(a);
+	gw->st.pages_held++;
 	if (!b->told) {
 		b->told = 1;
 		LOG_WARN(comp, "event=page_budget_hit owner=%s max=%u per=%g", o->owner, c->max, c->per);
@@ -407,6 +412,13 @@ int gw_budget_take(struct gateway *gw, struct route *o, const char *text, double
 		free(t);
 	}
 	return 0;
+}
+
+void gw_budget_settle(struct gateway *gw, double now)
+{
+	for (size_t i = 0; i < gw->nroutes; i++)
+		if (gw->routes[i].budget.told) /* pages are held: the digest goes now */
+			budget_close(gw, &gw->routes[i], now);
 }
 
 void gw_budget_tick(struct gateway *gw, double now)

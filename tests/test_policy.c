@@ -355,6 +355,32 @@ static void test_silence_preview_and_errors(void **state)
 			 -VIGIL_ENOENT);
 }
 
+/* A silence that starts in the future mutes nothing until it starts. */
+static void test_silence_starting_later(void **state)
+{
+	struct fx *t = *state;
+	char id[32], err[256] = "", starts[40], ends[40];
+	load(t, OWNER_HEAD);
+	start(t, 0);
+	time_format_rfc3339(T0 + 600, starts, sizeof starts);
+	time_format_rfc3339(T0 + 1200, ends, sizeof ends);
+	json_t *spec =
+		json_pack("{s:s, s:[s], s:s, s:s, s:s, s:s}", "owner", "storage", "matchers", "cluster=eu-1",
+			  "starts_at", starts, "ends_at", ends, "created_by", "alice", "comment", "window");
+	assert_int_equal(gateway_silence_add(t->gw, spec, -1, id, err, sizeof err), 0);
+	json_decref(spec);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 0), "firing:db1"); /* pending: not muting yet */
+	advance(t, 600);
+	submit(t, "lat", "page", "eu-1", "db2", ALERT_FIRING, T0 + 600);
+	assert_string_equal(news(t, 0), ""); /* active */
+	json_t *l = gateway_silence_list(t->gw, NULL);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "state")), "active");
+	json_decref(l);
+	advance(t, 601); /* ended: db2 is notified */
+	assert_string_equal(news(t, 0), "firing:db2");
+}
+
 /* ---- inhibition ---- */
 
 static void test_inhibition(void **state)
@@ -373,6 +399,35 @@ static void test_inhibition(void **state)
 	submit(t, "region-down", "page", "eu-1", "all", ALERT_RESOLVED, T0);
 	advance(t, 2);
 	assert_string_equal(news(t, 0), "resolved:all firing:db1");
+}
+
+/* The resolve of an alert notified before an inhibition or a mute window
+ * began is still sent. */
+static void test_resolve_guarantee_through_inhibition_and_window(void **state)
+{
+	struct fx *t = *state;
+	double t1 = time_from_civil(2026, 3, 2, 21, 59, 0.0); /* a Monday */
+	clock_fake_set(5000.0, t1);
+	load(t, OWNER_HEAD "    time_intervals:\n"
+			   "      - {name: evening, time_intervals: [{times: [{start_time: \"22:00\", "
+			   "end_time: \"23:00\"}]}]}\n"
+			   "    mute_time_intervals: [evening]\n"
+			   "    inhibit_rules:\n"
+			   "      - {source_match: {alertname: region-down}, target_match: {alertname: lat}, "
+			   "equal: [cluster]}\n");
+	start(t, 0);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, t1);
+	submit(t, "lat", "page", "us-1", "web1", ALERT_FIRING, t1);
+	assert_string_equal(news(t, 0), "firing:db1 firing:web1");
+	advance(t, 120); /* 22:01: the window mutes everything of the owner */
+	submit(t, "lat", "page", "us-1", "web1", ALERT_RESOLVED, t1);
+	submit(t, "lat", "page", "us-1", "web2", ALERT_FIRING, t1 + 120);
+	assert_string_equal(news(t, 0), "resolved:web1");
+	advance(t, 3600); /* 23:01: the window is over: web2 is notified */
+	assert_string_equal(news(t, 0), "firing:web2");
+	submit(t, "region-down", "page", "eu-1", "all", ALERT_FIRING, clock_wall());
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_RESOLVED, t1); /* inhibited now, notified before */
+	assert_string_equal(news(t, 0), "firing:all resolved:db1");
 }
 
 /* ---- mute windows ---- */
@@ -440,6 +495,10 @@ static void test_page_budget_and_digest(void **state)
 		json_string_value(json_object_get(json_object_get(json_array_get(dg, 0), "labels"), "host")),
 		"db4");
 	json_decref(last);
+	struct gateway_stats st;
+	gateway_get_stats(t->gw, &st);
+	assert_int_equal(st.pages_held, 2);
+	assert_int_equal(st.page_digests, 1);
 	/* a new window: pages flow again */
 	submit(t, "lat", "page", "eu-1", "db6", ALERT_FIRING, clock_wall());
 	assert_string_equal(news(t, 0), "firing:db6");
@@ -544,6 +603,33 @@ static void test_escalation_to_schedule(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "until")),
 			    "2026-03-09T08:00:00Z");
 	json_decref(r);
+}
+
+/* The policy runs again after its last level: repeat 1, repeat_after 5m. */
+static void test_escalation_repeats(void **state)
+{
+	struct fx *t = *state;
+	load(t, OWNER_HEAD "    people:\n"
+			   "      - {name: alice, destinations: [{type: file, path: @D@/out1.jsonl}]}\n"
+			   "      - {name: bob, destinations: [{type: file, path: @D@/out2.jsonl}]}\n"
+			   "    escalation:\n"
+			   "      levels: [{after: 0s, person: alice}, {after: 10m, person: bob}]\n"
+			   "      repeat: 1\n"
+			   "      repeat_after: 5m\n");
+	start(t, 0);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 1), "firing:db1");
+	advance(t, 600);
+	assert_string_equal(news(t, 2), "firing:db1");
+	advance(t, 299); /* round 2 starts 5 min after bob: alice at 15 min */
+	assert_string_equal(news(t, 1), "");
+	advance(t, 2);
+	assert_string_equal(news(t, 1), "firing:db1");
+	advance(t, 600); /* bob again at 25 min */
+	assert_string_equal(news(t, 2), "firing:db1");
+	advance(t, 3600); /* and then it stops */
+	assert_string_equal(news(t, 1), "");
+	assert_string_equal(news(t, 2), "");
 }
 
 /* ---- persistence ---- */
@@ -716,6 +802,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silence_starting_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_guarantee_through_inhibition_and_window, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_repeats, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
