@@ -53,15 +53,16 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " lag=%" PRId64 " rebalances=%" PRIu64 " assigned=%" PRIu64 " revoked=%" PRIu64
 		 " lost=%" PRIu64 " gaps=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
 		 " state_bytes=%" PRIu64 " restores=%" PRIu64 " restore_ms_max=%.1f gw_received=%" PRIu64
-		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64 " points=%" PRIu64
+		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64
+		 " gw_control_applied=%" PRIu64 " gw_control_bad=%" PRIu64 " points=%" PRIu64
 		 " alloc_failed=%" PRIu64 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
 		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f",
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
 		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
-		 c->gw_duplicates, c->gw_bad, c->points, c->alloc_failed, c->first_record_at,
-		 c->last_record_at, c->lat_n, lat[0], lat[1], lat[2]);
+		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
+		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2]);
 }
 
 static const char *const mode_names[] = {"member", "gateway", "single"};
@@ -186,9 +187,9 @@ static void run_usage(FILE *f, const char *name)
 		"usage: vigil %s -c CONFIG%s [--listen ADDR] [--port-file F] [-v]\n\n"
 		"Joins a Kafka consumer group as described by the YAML config file (keys:\n"
 		"kafka, input, state_topic, alerts_topic, dead_letter_topic, rules, owners,\n"
-		"gateway_group, gateway_state_topic, checkpoint_interval, stats_interval,\n"
-		"batch_size, max_series, mode, http). See README \"Running as a Kafka consumer group\"\n"
-		"and \"HTTP service\".\n\n"
+		"gateway_group, gateway_state_topic, control_topic, checkpoint_interval,\n"
+		"stats_interval, batch_size, max_series, mode, http). See README \"Running as a\n"
+		"Kafka consumer group\" and \"HTTP service\".\n\n"
 		"  -c CONFIG      config file\n%s"
 		"  --listen ADDR  serve HTTP on ADDR (host:port; default: http.listen of CONFIG):\n"
 		"                 /healthz, /readyz, /metrics, and the gateway API where a\n"

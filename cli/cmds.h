@@ -23,6 +23,9 @@ int cmd_produce(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
+int cmd_silence(int argc, char **argv); /* cli/cmd_silence.c */
+int cmd_ack(int argc, char **argv);     /* cli/cmd_ack.c */
+int cmd_oncall(int argc, char **argv);  /* cli/cmd_oncall.c */
 
 /* NULL-terminated table, defined in core/main.c. */
 extern const struct vigil_cmd vigil_cmds[];

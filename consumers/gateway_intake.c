@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumers/gateway_control.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/htab.h"
@@ -21,8 +22,10 @@ struct gateway_intake {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *q;
 	struct gateway *gw;
-	rd_kafka_t *prod;   /* the snapshots on the gateway state topic, and dead letters */
-	rd_kafka_t *reader; /* group-less: reads snapshots back when partitions are assigned */
+	rd_kafka_t *prod;     /* the snapshots on the gateway state topic, and dead letters */
+	rd_kafka_t *reader;   /* group-less: reads snapshots back when partitions are assigned */
+	struct gwctl *ctl;    /* the control topic's partitions of the owned alerts partitions */
+	double next_ctl_ckpt; /* no control-triggered snapshot before (after a failed one) */
 	int32_t state_nparts;
 	uint64_t state_fail; /* snapshot messages the broker refused (delivery reports) */
 	uint64_t changes;    /* gateway activity at the last snapshot (a sum of its counters) */
@@ -78,13 +81,17 @@ static uint64_t activity(struct gateway *gw)
 }
 
 /* Snapshot the owned partitions in `only` (NULL = all) to the gateway state
- * topic (sinks/gateway_state.c) and wait for the broker to have them; each
- * then covers its partition up to `next`. 0, or -VIGIL_EIO when not every
- * snapshot was acknowledged (nothing is taken as covered then). */
+ * topic (sinks/gateway_state.c), with the position in their control
+ * partitions ("control_next"), and wait for the broker to have them; each
+ * then covers its partition up to `next` (a partition read nothing of yet
+ * is snapshotted when control records were applied to it: next -1). 0, or
+ * -VIGIL_EIO when not every snapshot was acknowledged (nothing is taken as
+ * covered then). */
 static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_list_t *only, const char *why)
 {
 	uint64_t fail_before = g->state_fail;
-	int64_t covers[1024];
+	int64_t covers[1024], ctl_covers[1024];
+	unsigned char written[1024];
 	size_t n = 0, bytes = 0;
 	int rc = 0;
 
@@ -94,9 +101,15 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 	for (size_t i = 0; i < g->nparts && i < 1024; i++) {
 		struct ipart *p = &g->parts[i];
 		covers[i] = -1;
-		if (!in_list(only, p->part) || p->next < 0)
+		written[i] = 0;
+		if (!in_list(only, p->part) || (p->next < 0 && !gwctl_dirty(g->ctl, p->part)))
 			continue;
 		json_t *snap = gateway_export(g->gw, p->part);
+		ctl_covers[i] = gwctl_next(g->ctl, p->part);
+		if (snap && json_object_set_new(snap, "control_next", json_integer(ctl_covers[i])) != 0) {
+			json_decref(snap);
+			snap = NULL;
+		}
 		char *blob = snap ? json_dumps(snap, JSON_COMPACT) : NULL;
 		json_decref(snap);
 		if (blob == NULL) {
@@ -115,6 +128,7 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 			continue;
 		}
 		covers[i] = p->next;
+		written[i] = 1;
 		bytes += b;
 		n++;
 	}
@@ -125,9 +139,12 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 		LOG_WARN(COMP, "event=gateway_checkpoint_unacknowledged why=%s partitions=%zu", why, n);
 		return -VIGIL_EIO;
 	}
-	for (size_t i = 0; i < g->nparts && i < 1024; i++)
+	for (size_t i = 0; i < g->nparts && i < 1024; i++) {
 		if (covers[i] >= 0)
 			g->parts[i].ckpt_next = covers[i];
+		if (written[i])
+			gwctl_saved(g->ctl, g->parts[i].part, ctl_covers[i]);
+	}
 	LOG_DBG(COMP, "event=gateway_checkpoint why=%s partitions=%zu bytes=%zu", why, n, bytes);
 	return rc;
 }
@@ -168,11 +185,13 @@ static void commit_safe(struct gateway_intake *g, const rd_kafka_topic_partition
 }
 
 /* Take partition part over: the newest snapshot on the gateway state topic,
- * if any, into the gateway. */
+ * if any, into the gateway, then the control records after the snapshot's
+ * control position (all of them without a snapshot). */
 static void restore(struct gateway_intake *g, int32_t part)
 {
 	struct kafka_ckpt k;
 	int found = 0;
+	int64_t ctl_from = -1;
 	double t0 = clock_mono();
 	struct ipart *p = ipart_of(g, part);
 	memset(&k, 0, sizeof k);
@@ -185,6 +204,7 @@ static void restore(struct gateway_intake *g, int32_t part)
 			"event=gateway_restore_failed partition=%" PRId32
 			" err=\"%s\": continuing without its snapshot (its open episodes are unknown here)",
 			part, vigil_strerror(rc));
+		gwctl_assign(g->ctl, g->reader, part, -1);
 		return;
 	}
 	if (found) {
@@ -194,6 +214,9 @@ static void restore(struct gateway_intake *g, int32_t part)
 			LOG_ERR(COMP,
 				"event=gateway_restore_failed partition=%" PRId32 " err=\"bad snapshot\"",
 				part);
+		json_t *cn = json_object_get(snap, "control_next");
+		if (json_is_integer(cn))
+			ctl_from = json_integer_value(cn);
 		json_decref(snap);
 		if (p) {
 			p->next = p->ckpt_next = k.next;
@@ -204,6 +227,7 @@ static void restore(struct gateway_intake *g, int32_t part)
 		 " ms=%.1f",
 		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, (clock_mono() - t0) * 1e3);
 	kafka_ckpt_free(&k);
+	gwctl_assign(g->ctl, g->reader, part, ctl_from);
 }
 
 /* Delivery reports of the producer: count refused snapshots. */
@@ -228,6 +252,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 		for (int i = 0; i < parts->cnt; i++)
 			restore(g, parts->elems[i].partition);
 		g->assigned = 1;
+		gwctl_follow(g->ctl);
 		if (coop)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
@@ -250,6 +275,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 				break;
 			}
 	}
+	gwctl_revoke(g->ctl, parts);
 	if (coop)
 		e = rd_kafka_incremental_unassign(rk, parts);
 	else
@@ -281,6 +307,7 @@ void gateway_intake_close(struct gateway_intake *g)
 		rd_kafka_consumer_close(g->rk);
 		rd_kafka_destroy(g->rk);
 	}
+	gwctl_close(g->ctl);
 	if (g->prod) {
 		rd_kafka_flush(g->prod, 5000);
 		rd_kafka_destroy(g->prod);
@@ -340,6 +367,8 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	}
 	if (kafka_partition_count(g->prod, c->alerts_topic, 5000, &g->alerts_nparts) != 0)
 		g->alerts_nparts = 0; /* asked again when needed */
+	if ((rc = gwctl_open(c, g->gw, g->prod, ctr, &g->ctl)) != 0)
+		goto fail;
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -443,9 +472,35 @@ store:;
 		p->next = m->offset + 1;
 }
 
+/* Snapshot the partitions with control records applied since their last
+ * snapshot, at once: a silence or an acknowledgement must survive a kill
+ * within seconds. After a failed attempt, not again for a second. */
+static void checkpoint_control(struct gateway_intake *g, double now)
+{
+	if (now < g->next_ctl_ckpt)
+		return;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	for (size_t i = 0; i < g->nparts; i++) {
+		if (!gwctl_dirty(g->ctl, g->parts[i].part))
+			continue;
+		if (l == NULL && (l = rd_kafka_topic_partition_list_new((int)g->nparts)) == NULL)
+			return;
+		rd_kafka_topic_partition_list_add(l, g->cfg->alerts_topic, g->parts[i].part);
+	}
+	if (l == NULL)
+		return;
+	if (checkpoint(g, l, "control") == 0)
+		LOG_INFO(COMP, "event=control_checkpoint partitions=%d", l->cnt);
+	else
+		g->next_ctl_ckpt = now + 1.0;
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 {
-	ssize_t n = kafka_consume_some(g->q, timeout_ms, g->batch, (size_t)g->cfg->batch_size);
+	/* control first: a command published before an alert is applied to it */
+	int nctl = gwctl_poll(g->ctl, 100);
+	ssize_t n = kafka_consume_some(g->q, nctl > 0 ? 0 : timeout_ms, g->batch, (size_t)g->cfg->batch_size);
 	for (ssize_t i = 0; i < n; i++) {
 		intake_message(g, g->batch[i]);
 		rd_kafka_message_destroy(g->batch[i]);
@@ -461,6 +516,7 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->nlat_src = 0;
 	}
 	double now = clock_mono();
+	checkpoint_control(g, now);
 	if (now >= g->next_ckpt) {
 		uint64_t act = activity(g->gw);
 		if (act != g->changes && checkpoint(g, NULL, "interval") == 0)

@@ -9,6 +9,9 @@
  * it is acknowledged (or every notification below it has finished). A member
  * that is assigned a partition restores its newest snapshot first, so
  * deliveries pending on a member that died are finished by its successor.
+ * The member also follows the control partitions of its alerts partitions
+ * (silences, acknowledgements: consumers/gateway_control.h); their position
+ * is part of each partition's snapshot.
  * @thread the caller's; one thread owns an intake. */
 #ifndef CONSUMERS_GATEWAY_INTAKE_H
 #define CONSUMERS_GATEWAY_INTAKE_H

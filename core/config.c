@@ -12,6 +12,9 @@
  *   owners: data/demo/owners.yaml
  *   gateway_group: vigil-gateway # default <group.id>-gateway
  *   gateway_state_topic: alerts.state  # default <alerts_topic>.state
+ *   control_topic: alerts.control # on-call control commands (silences, acks),
+ *                                 # keyed by owner, as many partitions as the
+ *                                 # alerts topic; default <alerts_topic>.control
  *   checkpoint_interval: 5s
  *   stats_interval: 10s
  *   batch_size: 1000
@@ -36,6 +39,7 @@ static const char *const top_keys[] = {"kafka",
 				       "owners",
 				       "gateway_group",
 				       "gateway_state_topic",
+				       "control_topic",
 				       "checkpoint_interval",
 				       "stats_interval",
 				       "batch_size",
@@ -53,6 +57,7 @@ enum {
 	TK_OWNERS,
 	TK_GW_GROUP,
 	TK_GW_STATE,
+	TK_CONTROL,
 	TK_CHECKPOINT,
 	TK_STATS,
 	TK_BATCH,
@@ -166,6 +171,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 	case TK_OWNERS: return vy_dup(y, vn, name, 0, &c->owners);
 	case TK_GW_GROUP: return vy_dup(y, vn, name, 0, &c->gateway_group);
 	case TK_GW_STATE: return vy_dup(y, vn, name, 0, &c->gateway_state_topic);
+	case TK_CONTROL: return vy_dup(y, vn, name, 0, &c->control_topic);
 	case TK_CHECKPOINT: return vy_duration(y, vn, name, 0.05, 3600, &c->checkpoint_interval);
 	case TK_STATS: return vy_duration(y, vn, name, 0, 86400, &c->stats_interval);
 	case TK_BATCH:
@@ -255,6 +261,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	if ((rc = set_default2(&y, &c->state_topic, c->ntopics ? c->topics[0] : "metrics", ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->alerts_topic, "alerts", "")) != 0 ||
 	    (rc = set_default2(&y, &c->gateway_state_topic, c->alerts_topic, ".state")) != 0 ||
+	    (rc = set_default2(&y, &c->control_topic, c->alerts_topic, ".control")) != 0 ||
 	    (rc = set_default2(&y, &c->format, "auto", "")) != 0 ||
 	    (rc = set_default2(&y, &c->gateway_group, group ? group : "vigil", "-gateway")) != 0)
 		goto fail;
@@ -299,6 +306,7 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	free(c->gateway_group);
 	free(c->gateway_state_topic);
 	http_cfg_free(&c->http);
+	free(c->control_topic);
 	free(c);
 }
 
@@ -394,6 +402,9 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 	};
 	const struct kdef *defs;
 	int consumer;
+	/* "control" (the gateway's control-topic consumer) is a reader too:
+	 * assigned partitions, no group, no commits */
+	int reader = strcmp(role, "reader") == 0 || strcmp(role, "control") == 0;
 	char e[256], cid[128];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
@@ -405,7 +416,7 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 	if (strcmp(role, "producer") == 0) {
 		defs = producer_defs;
 		consumer = 0;
-	} else if (strcmp(role, "reader") == 0) {
+	} else if (reader) {
 		defs = reader_defs;
 		consumer = 1;
 	} else {
@@ -413,7 +424,7 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		consumer = 1;
 	}
 	for (size_t i = 0; defs[i].key; i++) {
-		if (kafka_cfg_prop(c, defs[i].key) && strcmp(role, "reader") != 0)
+		if (kafka_cfg_prop(c, defs[i].key) && !reader)
 			continue;
 		if (rd_kafka_conf_set(conf, defs[i].key, defs[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "librdkafka default %s=%s: %s", defs[i].key, defs[i].value, e);
@@ -424,7 +435,7 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		const char *k = c->props[i].key;
 		if ((!consumer && consumer_only(k)) || (consumer && producer_only(k)))
 			continue;
-		if (strcmp(role, "reader") == 0 &&
+		if (reader &&
 		    (strcmp(k, "group.id") == 0 || strcmp(k, "enable.auto.commit") == 0 ||
 		     strcmp(k, "enable.partition.eof") == 0 || strcmp(k, "group.instance.id") == 0 ||
 		     strcmp(k, "enable.auto.offset.store") == 0 || strcmp(k, "auto.offset.reset") == 0 ||
@@ -442,9 +453,9 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 	}
 	/* 2.0.2 refuses assign() without a group.id: the reader gets a private
 	 * one that never joins (no subscribe) and never commits. */
-	if (strcmp(role, "reader") == 0) {
+	if (reader) {
 		const char *g = kafka_cfg_prop(c, "group.id");
-		snprintf(cid, sizeof cid, "%s-reader-%ld", g ? g : "vigil", (long)getpid());
+		snprintf(cid, sizeof cid, "%s-%s-%ld", g ? g : "vigil", role, (long)getpid());
 		if (rd_kafka_conf_set(conf, "group.id", cid, e, sizeof e) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "group.id: %s", e);
 			goto fail;

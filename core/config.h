@@ -60,6 +60,8 @@ struct kafka_cfg {
 	char *owners;              /* may be NULL */
 	char *gateway_group;       /* group.id of the gateway; default "<group.id>-gateway" */
 	char *gateway_state_topic; /* the gateway's per-partition snapshots; default "<alerts_topic>.state" */
+	char *control_topic;       /* on-call control commands keyed by owner, partitioned like the
+				    * alerts topic; default "<alerts_topic>.control" */
 	double checkpoint_interval; /* seconds, default 5 */
 	double stats_interval;      /* seconds between stats log lines, default 10; 0 = off */
 	int batch_size;             /* consume_batch_queue size, default 1000 */
@@ -80,8 +82,10 @@ int kafka_cfg_load_local(const char *path, struct kafka_cfg **out, char *err, si
 void kafka_cfg_free(struct kafka_cfg *c);
 
 /* Build a librdkafka conf from the passthrough properties plus vigil's role
- * defaults (role: "consumer", "producer", "reader", "gateway"); a property the
- * user set always wins over a default. Caller owns *out. */
+ * defaults (role: "consumer", "producer", "reader", "control", "gateway"; a
+ * "control" client is configured like a reader); a property the user set
+ * always wins over a default (a reader's own settings excepted). Caller
+ * owns *out. */
 int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_t **out, char *err,
 		     size_t errlen);
 /* The user's value of a librdkafka property, or NULL. */

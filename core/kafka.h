@@ -37,6 +37,7 @@ struct kafka_counters {
 	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
 						   processed batch; 0 = none yet */
 	uint64_t gw_received, gw_duplicates, gw_bad, gw_submitted;
+	uint64_t gw_control_applied, gw_control_bad; /* control-topic commands applied / rejected */
 	/* produce-to-delivery latency of alerts handed to destinations by the
 	 * gateway: wall clock at hand-off minus the input record's Kafka
 	 * timestamp (CreateTime), over the newest KAFKA_LAT_WINDOW alerts */

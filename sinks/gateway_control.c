@@ -45,7 +45,7 @@ int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id
 			size_t errlen)
 {
 	const char *owner = json_string_value(json_object_get(spec, "owner"));
-	double now = clock_wall();
+	double now = gw_now(gw);
 	int rc;
 
 	if (!json_is_object(spec)) {
@@ -73,7 +73,7 @@ int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id
 
 int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen)
 {
-	double now = clock_wall();
+	double now = gw_now(gw);
 	int rc = silences_expire(gw->sil, owner, id ? id : "", now);
 	if (rc != 0) {
 		snprintf(err, errlen, "silence %.40s: no such silence%s%.100s", id ? id : "",
@@ -90,7 +90,7 @@ int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id
 json_t *gateway_silence_list(struct gateway *gw, const char *owner)
 {
 	json_t *arr = json_array();
-	double now = clock_wall();
+	double now = gw_now(gw);
 	for (size_t i = 0; arr && i < silences_count(gw->sil); i++) {
 		const struct silence *x = silences_at(gw->sil, i);
 		if (owner && strcmp(x->owner, owner) != 0)
@@ -120,7 +120,7 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 {
 	struct silence *x = NULL;
 	const char *owner = json_string_value(json_object_get(spec, "owner"));
-	if (silence_from_spec(spec, clock_wall(), &x, err, errlen) != 0)
+	if (silence_from_spec(spec, gw_now(gw), &x, err, errlen) != 0)
 		return NULL;
 	json_t *arr = json_array();
 	struct kv kv[ALERT_MAX_LABELS + 8];

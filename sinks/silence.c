@@ -229,6 +229,13 @@ static int get_times(json_t *spec, double now, int restore, struct silence *x, c
 	if (!in_range(now))
 		return bad(err, errlen, "silence: the current time %g is outside 1970 .. 9999", now);
 	x->created = x->starts = canon_floor(now);
+	/* a command that carries its creation time (the CLI's) means the same
+	 * silence whenever it is applied: replayed, or on another member */
+	if (jc != NULL) {
+		if ((rc = get_time(jc, "created_at", &x->created, err, errlen)) != 0)
+			return rc;
+		x->starts = x->created;
+	}
 	if (js != NULL && (rc = get_time(js, "starts_at", &x->starts, err, errlen)) != 0)
 		return rc;
 	if (je != NULL && jd != NULL)

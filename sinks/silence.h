@@ -10,7 +10,9 @@
  *    "starts_at": RFC3339,           optional on add: default now
  *    "ends_at": RFC3339,             or "duration": "2h" on add (one of them)
  *    "created_by": "alice", "comment": "disk swap",   required, non-empty
- *    "created_at": RFC3339,          set by silences_add
+ *    "created_at": RFC3339,          optional on add: default now (and the default
+ *                                    starts_at); a command that carries it derives
+ *                                    the same id whenever it is applied
  *    "state": "pending"|"active"|"expired"}   output only
  * States: pending before starts_at, active in [starts_at, ends_at),
  * expired from ends_at on. Expire = set ends_at to now (a pending silence

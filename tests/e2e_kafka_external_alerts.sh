@@ -9,7 +9,7 @@ source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 90
 # one alerts partition: the events go out unkeyed, and a firing and its
 # resolve must meet in order (real producers key by owner)
-KT_TOPICS="metrics,metrics.state,alerts:1,alerts.state:1,metrics.dlq" kt_broker 3
+KT_TOPICS="metrics,metrics.state,alerts:1,alerts.state:1,alerts.control:1,metrics.dlq" kt_broker 3
 kt_config g1
 kt_gateway g1
 cat >"$KT_DIR/events.jsonl" <<'EOT'

@@ -97,7 +97,8 @@ static void test_config__good_and_defaults(void **state)
 	write_tmp("good.yaml",
 		  "kafka:\n  bootstrap.servers: 127.0.0.1:9092\n  group.id: vigil\n  client.id: me\n"
 		  "input: {topics: [m1, m2], format: influx, default_series: s}\n"
-		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\n"
+		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
+		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
 		  "mode: single\n",
 		  path, sizeof path);
@@ -111,7 +112,9 @@ static void test_config__good_and_defaults(void **state)
 	assert_string_equal(c->format, "influx");
 	assert_string_equal(c->default_series, "s");
 	assert_string_equal(c->state_topic, "m1.state");
-	assert_string_equal(c->alerts_topic, "alerts");
+	assert_string_equal(c->alerts_topic, "al");
+	assert_string_equal(c->gateway_state_topic, "al.state");
+	assert_string_equal(c->control_topic, "ops.control");
 	assert_string_equal(c->dead_letter_topic, "dlq");
 	assert_int_equal(c->nrules, 2);
 	assert_string_equal(c->rules[0], "r1");
@@ -142,6 +145,8 @@ static void test_config__good_and_defaults(void **state)
 	assert_int_equal(strlen(c->state_topic), strlen(topic) + strlen(".state"));
 	assert_string_equal(c->state_topic + strlen(topic), ".state");
 	assert_string_equal(c->gateway_group, "g-gateway");
+	assert_string_equal(c->gateway_state_topic, "alerts.state");
+	assert_string_equal(c->control_topic, "alerts.control");
 	assert_int_equal(c->batch_size, 1000);
 	assert_int_equal(c->max_series, 0);
 	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);

@@ -62,6 +62,40 @@ static void test_silence__replay_same_id(void **state)
 	silences_free(s);
 }
 
+/* A command that carries created_at (`vigil silence add` does) is the same
+ * silence whenever it is applied: a control record replayed later, or
+ * applied by another gateway member, finds the id the CLI printed. */
+static void test_silence__created_at_pins_id(void **state)
+{
+	struct silences *s = store(), *r = store();
+	char a[SILENCE_ID_LEN], b[SILENCE_ID_LEN], c[SILENCE_ID_LEN], err[256];
+	const char *spec =
+		"{" BASE ",'matchers':['host=db1'],'created_at':'2026-01-01T00:00:10.5Z','duration':'1h'}";
+	struct silence *x = NULL;
+
+	(void)state;
+	add_ok(s, spec, T0 + 11, 0, a);
+	add_ok(r, spec, T0 + 1800, 1, b);
+	assert_string_equal(a, b);
+	const struct silence *y = silences_find(r, b);
+	assert_time(y->created, T0 + 10.5);
+	assert_time(y->starts, T0 + 10.5); /* the default start is the creation */
+	assert_time(y->ends, T0 + 10.5 + 3600);
+	json_t *j = J(spec);
+	assert_int_equal(silence_from_spec(j, T0 + 60, &x, err, sizeof err), 0);
+	assert_string_equal(x->id, a);
+	silence_free(x);
+	json_decref(j);
+	/* without it, the time of the add decides */
+	add_ok(s, "{" BASE ",'matchers':['host=db1'],'starts_at':'2026-01-01T00:00:10.5Z','duration':'1h'}",
+	       T0 + 11, 0, c);
+	assert_string_not_equal(c, a);
+	add_bad(s, "{" BASE ",'matchers':['a=b'],'created_at':'yesterday','duration':'1h'}", T0,
+		-VIGIL_EINVAL, "silence: created_at: 'yesterday' is not an RFC 3339 time (column 1)");
+	silences_free(s);
+	silences_free(r);
+}
+
 static void assert_same_silence(const struct silence *x, const struct silence *y)
 {
 	assert_string_equal(x->id, y->id);
@@ -366,6 +400,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_silence__replay_same_id),
+		cmocka_unit_test(test_silence__created_at_pins_id),
 		cmocka_unit_test(test_silence__json_round_trip),
 		cmocka_unit_test(test_silence__gc),
 		cmocka_unit_test(test_silence__next_change),

@@ -42,8 +42,8 @@ stat_sum() { # stat_sum KEY LOGS...: sum of the newest KEY=N of each log
 }
 
 rm -rf "$out"; mkdir -p "$out"
-echo "\$ vigil broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,metrics.dlq:1"
-"$vigil" broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,metrics.dlq:1 \
+echo "\$ vigil broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq:1"
+"$vigil" broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq:1 \
   --bootstrap-file "$work/boot" >"$work/broker.out" 2>"$work/broker.log" &
 pids+=($!)
 wait_for 20 "the broker" test -s "$work/boot"
