@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIGIL=${VIGIL:-bin/vigil}
 out=$(bash data/demo/run-demo.sh 2>&1)
-echo "$out" | grep -q 'rejected=3 ' || { echo "FAIL: expected 3 rejected demo lines"; echo "$out"; exit 1; }
-echo "$out" | grep -q 'points=40320 ' || { echo "FAIL: expected 40320 points"; exit 1; }
+grep -q 'rejected=3 ' <<<"$out" || { echo "FAIL: expected 3 rejected demo lines"; echo "$out"; exit 1; }
+grep -q 'points=40320 ' <<<"$out" || { echo "FAIL: expected 40320 points"; exit 1; }
 kout=$(bash data/demo/run-kafka-demo.sh 2>&1) || { echo "FAIL: kafka demo"; echo "$kout"; exit 1; }
-echo "$kout" | grep -q 'members: 40323 records, 3 poison' || { echo "FAIL: kafka demo counts"; echo "$kout"; exit 1; }
+grep -q 'members: 40323 records, 3 poison' <<<"$kout" || { echo "FAIL: kafka demo counts"; echo "$kout"; exit 1; }
 python3 - <<'PY'
 import json, sys
 from datetime import datetime, timezone
