@@ -9,7 +9,7 @@
 # readiness and metrics, and no gateway API (404).
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 120
-KT_TOPICS="metrics,metrics.state,alerts:1,alerts.state:1,metrics.dlq" kt_broker 2
+KT_TOPICS="metrics,metrics.state,alerts:1,alerts.state:1,alerts.control:1,metrics.dlq" kt_broker 2
 printf 'kafka-http-admin-token-0123456789\n' >"$KT_DIR/admin.tok"
 kt_config g1 "http:
   tokens: [{admin: true, token: \"file:$KT_DIR/admin.tok\"}]
