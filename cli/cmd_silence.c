@@ -474,7 +474,7 @@ static int silence_preview(int argc, char **argv)
 			if (json_integer_value(json_object_get(al, "status")) != ALERT_FIRING ||
 			    !json_is_object(labels))
 				continue;
-			size_t n = ctl_labels_kv(labels, kv, VIGIL_ARRAY_LEN(kv));
+			size_t n = alert_labels_kv(labels, kv, VIGIL_ARRAY_LEN(kv));
 			if (!silence_matches(x, kv, n))
 				continue;
 			json_t *hit = json_pack(

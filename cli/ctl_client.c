@@ -402,20 +402,6 @@ int ctl_send(const struct ctl_env *e, const char *owner, json_t *cmd, char *wher
 
 /* ---- the gateway's view ---- */
 
-size_t ctl_labels_kv(json_t *labels, struct kv *out, size_t max)
-{
-	const char *k;
-	json_t *val;
-	size_t n = 0;
-	json_object_foreach(labels, k, val)
-	{
-		if (n == max)
-			break;
-		out[n++] = (struct kv){k, json_string_value(val) ? json_string_value(val) : "", NULL};
-	}
-	return n;
-}
-
 /* The time in field of j, or dflt. */
 static double time_field(json_t *j, const char *field, double dflt)
 {

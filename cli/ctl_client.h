@@ -105,8 +105,6 @@ void ctl_view_free(struct ctl_view *v);
 /* Apply one control command to the view (as the gateway would), at time
  * `at` when the command carries none. 0 or -VIGIL_E*. */
 int ctl_view_apply(struct ctl_view *v, json_t *cmd, int32_t part, double at);
-/* The labels of a group alert as a kv array (borrowed from labels). */
-size_t ctl_labels_kv(json_t *labels, struct kv *out, size_t max);
 
 /* Parse an RFC 3339 time given for flag. 0 or 2 (message printed). */
 int ctl_parse_time(const char *prog, const char *flag, const char *text, double *out);

@@ -66,6 +66,9 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
  * (strings borrowed from it), and identity given by a document (fp / ep,
  * NULL = not given) against what vigil derives from e. 0 or -VIGIL_EINVAL. */
 int alert_json_labels(json_t *labels, struct alert_event *e, char *err, size_t errlen);
+/* A labels object (string values; others read as "") as a kv array into
+ * out, at most max entries, strings borrowed from labels. Returns the count. */
+size_t alert_labels_kv(json_t *labels, struct kv *out, size_t max);
 int alert_check_identity(const struct alert_event *e, const char *fp, const char *ep, char *err,
 			 size_t errlen);
 /* Parse the JSON form back. Strings in *ev borrow from j, which must outlive

@@ -255,3 +255,17 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
 	*ev = e;
 	return 0;
 }
+
+size_t alert_labels_kv(json_t *labels, struct kv *out, size_t max)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	json_object_foreach(labels, k, v)
+	{
+		if (n == max)
+			break;
+		out[n++] = (struct kv){k, json_string_value(v) ? json_string_value(v) : "", NULL};
+	}
+	return n;
+}

@@ -130,7 +130,7 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 			continue;
 		for (size_t k = 0; k < g->n; k++) {
 			const struct galert *a = &g->a[k];
-			size_t n = gw_labels_kv(a->labels, kv, sizeof kv / sizeof kv[0]);
+			size_t n = alert_labels_kv(a->labels, kv, sizeof kv / sizeof kv[0]);
 			if (a->status == ALERT_FIRING && silence_matches(x, kv, n))
 				json_array_append_new(arr, alert_brief(g, a));
 		}

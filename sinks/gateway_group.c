@@ -161,20 +161,6 @@ static struct galert *galert_find(struct group *g, uint64_t ep)
 
 /* ---- labels ---- */
 
-size_t gw_labels_kv(json_t *j, struct kv *out, size_t max)
-{
-	const char *k;
-	json_t *v;
-	size_t n = 0;
-	json_object_foreach(j, k, v)
-	{
-		if (n == max)
-			break;
-		out[n++] = (struct kv){k, json_string_value(v) ? json_string_value(v) : "", NULL};
-	}
-	return n;
-}
-
 #define MAX_POLICY_LABELS (ALERT_MAX_LABELS + 8)
 
 /* The labels routes, silences and inhibit rules see: the alert's labels
@@ -204,7 +190,7 @@ static json_t *policy_labels(const struct alert_event *ev)
 static int route_matches(const struct route_rt *r, json_t *labels)
 {
 	struct kv kv[MAX_POLICY_LABELS];
-	size_t n = gw_labels_kv(labels, kv, MAX_POLICY_LABELS);
+	size_t n = alert_labels_kv(labels, kv, MAX_POLICY_LABELS);
 	for (size_t i = 0; i < r->nmatch; i++)
 		if (!matcher_match_kv(&r->match[i], kv, n))
 			return 0;
@@ -330,7 +316,7 @@ static int inhibited(struct gateway *gw, const struct route *o, uint64_t tep, co
 				const struct galert *s = &grp->a[k];
 				if (s->ep == tep || s->status != ALERT_FIRING)
 					continue;
-				size_t sn = gw_labels_kv(s->labels, sk, MAX_POLICY_LABELS);
+				size_t sn = alert_labels_kv(s->labels, sk, MAX_POLICY_LABELS);
 				if (!all_match(ih->source, ih->nsource, sk, sn))
 					continue;
 				/* an alert on both sides is not inhibited by one also on both */
@@ -354,7 +340,7 @@ static int muted(struct gateway *gw, const struct group *g, const struct galert 
 	size_t n;
 	if (time_muted(g->o, &g->o->rt[g->route], now))
 		return 1;
-	n = gw_labels_kv(a->labels, kv, MAX_POLICY_LABELS);
+	n = alert_labels_kv(a->labels, kv, MAX_POLICY_LABELS);
 	if (silences_match(gw->sil, g->o->owner, kv, n, now))
 		return 1;
 	return g->o->cfg->ninhibit && inhibited(gw, g->o, a->ep, kv, n);

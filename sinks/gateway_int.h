@@ -219,9 +219,6 @@ void gw_policy_tick(struct gateway *gw, double now);
 void gw_route_dests(const struct gateway *gw, const struct route_rt *r, size_t *first, size_t *n);
 /* The owner's route record, or NULL. */
 struct route *gw_route_rec(const struct gateway *gw, const char *owner);
-/* The labels of an alert for matching, as a kv array into out (borrowed
- * from j); returns the count (at most max). */
-size_t gw_labels_kv(json_t *j, struct kv *out, size_t max);
 
 /* Take restored group g (owned from now on; one with the same key is
  * replaced). 0 or -VIGIL_ENOMEM (g freed). */
