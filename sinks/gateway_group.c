@@ -62,7 +62,7 @@ static void galert_fini(struct galert *a)
 	json_decref(a->labels);
 }
 
-static void group_free(struct group *g)
+void gw_group_free(struct group *g)
 {
 	if (!g)
 		return;
@@ -77,7 +77,7 @@ static void group_free(struct group *g)
 void gw_groups_fini(struct gateway *gw)
 {
 	for (size_t i = 0; i < gw->ngroups; i++)
-		group_free(gw->groups[i]);
+		gw_group_free(gw->groups[i]);
 	free(gw->groups);
 	gw->groups = NULL;
 	gw->ngroups = 0;
@@ -126,7 +126,7 @@ static void group_unlink(struct gateway *gw, uint32_t id, int logged)
 	gw->ngroups--;
 	if (gw->log && logged)
 		gwlog_put(gw->log, "g", g->key, NULL);
-	group_free(g);
+	gw_group_free(g);
 }
 
 static void group_remove(struct gateway *gw, uint32_t id)
@@ -145,7 +145,7 @@ int gw_group_restore(struct gateway *gw, struct group *g)
 	if (id >= 0)
 		group_unlink(gw, (uint32_t)id, 0);
 	if (group_add(gw, g) != 0) {
-		group_free(g);
+		gw_group_free(g);
 		return -VIGIL_ENOMEM;
 	}
 	return 0;
@@ -596,7 +596,7 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		g->part = part;
 		g->pend_off = -1;
 		if (group_add(gw, g) != 0) {
-			group_free(g);
+			gw_group_free(g);
 			return -VIGIL_ENOMEM;
 		}
 	} else {

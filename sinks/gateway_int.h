@@ -223,6 +223,8 @@ struct route *gw_route_rec(const struct gateway *gw, const char *owner);
 /* Take restored group g (owned from now on; one with the same key is
  * replaced). 0 or -VIGIL_ENOMEM (g freed). */
 int gw_group_restore(struct gateway *gw, struct group *g);
+/* Free a group that is not in the gateway. */
+void gw_group_free(struct group *g);
 /* Forget group number id (handed over: nothing logged). */
 void gw_group_drop(struct gateway *gw, uint32_t id);
 

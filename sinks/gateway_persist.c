@@ -176,7 +176,8 @@ static int restore_group(struct gateway *gw, json_t *j, int32_t part)
 		return -VIGIL_ENOMEM;
 	g->key = unhex(json_object_get(j, "key"));
 	g->key_text = strdup(kt);
-	g->glabels = json_incref(json_object_get(j, "glabels"));
+	json_t *gl = json_object_get(j, "glabels");
+	g->glabels = json_is_object(gl) ? json_incref(gl) : json_object(); /* a damaged record: none */
 	g->o = o;
 	g->route = (size_t)ri;
 	g->created = json_number_value(json_object_get(j, "created"));
@@ -211,6 +212,10 @@ static int restore_group(struct gateway *gw, json_t *j, int32_t part)
 		a->page = (uint8_t)json_integer_value(json_object_get(x, "page"));
 		a->acked = (uint8_t)json_integer_value(json_object_get(x, "acked"));
 		g->n++;
+	}
+	if (g->n == 0) { /* nothing usable left in it */
+		gw_group_free(g);
+		return 0;
 	}
 	return gw_group_restore(gw, g);
 }

@@ -750,6 +750,38 @@ static void test_for_and_keep_firing_for(void **state)
 	assert_int_equal(st.fired, 3);
 }
 
+/* Damaged or stale state records in the log (an owner gone from the
+ * config, missing fields, a silence that no longer parses) are skipped:
+ * the gateway starts and works. */
+static void test_damaged_state_records(void **state)
+{
+	struct fx *t = *state;
+	char path[160];
+	load(t, OWNER_HEAD);
+	snprintf(path, sizeof path, "%s/state", t->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/state/gateway.log", t->dir);
+	write_file(
+		path,
+		"{\"op\":\"put\",\"ns\":\"g\",\"key\":\"01\",\"v\":{\"owner\":\"gone\",\"route\":0,"
+		"\"alerts\":[]}}\n"
+		"{\"op\":\"put\",\"ns\":\"g\",\"key\":\"02\",\"v\":{\"owner\":\"storage\",\"route\":7,\"key_"
+		"text\":\"x\",\"alerts\":[]}}\n"
+		"{\"op\":\"put\",\"ns\":\"g\",\"key\":\"03\",\"v\":{\"owner\":\"storage\",\"route\":0,\"key_"
+		"text\":\"k\",\"alerts\":[{\"ep\":\"05\"},7]}}\n"
+		"{\"op\":\"put\",\"ns\":\"e\",\"key\":\"04\",\"v\":{\"owner\":\"storage\",\"text\":\"{}\"}}\n"
+		"{\"op\":\"put\",\"ns\":\"s\",\"key\":\"05\",\"v\":{\"id\":\"s-1\",\"owner\":\"storage\","
+		"\"matchers\":[\"a=~(\"]}}\n"
+		"{\"op\":\"put\",\"ns\":\"b\",\"key\":\"06\",\"v\":{\"owner\":\"gone\"}}\n"
+		"{\"op\":\"put\",\"ns\":\"zz\",\"key\":\"07\",\"v\":1}\n");
+	start(t, 1);
+	json_t *l = gateway_silence_list(t->gw, NULL);
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 0), "firing:db1");
+}
+
 /* ---- control commands ---- */
 
 static void test_control_commands(void **state)
@@ -799,6 +831,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unack_restarts_escalation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_state_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
