@@ -13,6 +13,7 @@
 #include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "core/clock.h"
+#include "core/progress.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "engine/engine.h"
@@ -260,8 +261,12 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	double t0 = clock_mono(), next_metrics = 0;
+	struct progress prog;
+	progress_start(&prog, "vigil replay", "lines");
 	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
+		consumer_file_stats(&in, &cs);
+		progress_update(&prog, cs.lines, cs.bytes, cs.total);
 		struct engine_stats now;
 		engine_get_stats(e, &now);
 		gateway_advance(gw, now.newest_ts); /* timers follow the data's time */
@@ -274,6 +279,7 @@ int cmd_replay(int argc, char **argv)
 			}
 		}
 	}
+	progress_end(&prog);
 	int ok = in.ops->finish(in.self) == 0;
 	double secs = clock_mono() - t0;
 	gateway_settle(gw); /* groups waiting for group_wait / group_interval: the input is over */

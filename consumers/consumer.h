@@ -54,6 +54,9 @@ struct consumer {
 struct consumer_stats {
 	uint64_t lines;    /* records read */
 	uint64_t rejected; /* records a decoder refused */
+	uint64_t bytes;    /* bytes read (line ends included) */
+	uint64_t total;    /* bytes of every input that is a regular file, summed at
+			    * open; 0 = unknown (stdin, a pipe) */
 };
 
 /* --- file consumer (consumers/file.c) --- */

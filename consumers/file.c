@@ -8,6 +8,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "consumers/consumer.h"
 #include "consumers/feed.h"
@@ -108,6 +109,7 @@ static int file_step(void *self, int timeout_ms, int *done)
 		}
 		f->line++;
 		f->st.lines++;
+		f->st.bytes += (uint64_t)len;
 		n++;
 		while (len > 0 && (f->buf[len - 1] == '\n' || f->buf[len - 1] == '\r'))
 			len--;
@@ -167,6 +169,11 @@ int consumer_file_open(const char *const *paths, size_t n, const char *format, s
 	f->paths = paths;
 	f->npaths = n;
 	f->format = format;
+	for (size_t i = 0; i < n; i++) { /* for progress: the size of what there is to read */
+		struct stat sb;
+		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &sb) == 0 && S_ISREG(sb.st_mode))
+			f->st.total += (uint64_t)sb.st_size;
+	}
 	f->e = e;
 	out->ops = &file_ops;
 	out->self = f;

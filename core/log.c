@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/progress.h"
 
 int log_level = LOG_LEVEL_INFO;
 
@@ -35,7 +36,9 @@ void log_write(int level, const char *comp, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", line);
+	/* a progress line on the terminal (core/progress.h) is cleared first;
+	 * it is drawn again at its next update */
+	fprintf(stderr, "%s%s\n", progress_take_line() ? "\r\033[K" : "", line);
 }
 
 int complain_due(struct complain *c, double now, double interval, uint32_t burst)

@@ -142,5 +142,21 @@ assert int(kv["unmatched"]) == 0, s
 	;;
 esac
 
+# the progress line: on a terminal (here forced with VIGIL_PROGRESS=1; the
+# input comes through a FIFO that pauses, so the run lasts) stderr shows
+# "vigil replay: ... lines ... lines/s" redrawn with \r, cleared at the end;
+# not on a terminal, nothing of it
+python3 -c '
+import sys
+for i in range(2000):
+    print("svc.lat %d %d" % (100 + i % 7, 1772323200 + 60 * i))' >"$tmp/prog.log"
+mkfifo "$tmp/prog.fifo"
+(head -n 1000 "$tmp/prog.log"; sleep 1.2; tail -n 1000 "$tmp/prog.log") >"$tmp/prog.fifo" &
+VIGIL_PROGRESS=1 "$VIGIL" replay --rules "$tmp/r.yaml" "$tmp/prog.fifo" >/dev/null 2>"$tmp/prog.err"
+check "progress: the line is drawn on a terminal" grep -q $'\rvigil replay: .* lines .*lines/s' "$tmp/prog.err"
+check "progress: cleared before the summary" grep -q $'\r\033\[Kvigil replay: lines=2000 ' "$tmp/prog.err"
+"$VIGIL" replay --rules "$tmp/r.yaml" "$tmp/prog.log" >/dev/null 2>"$tmp/noprog.err"
+check "progress: nothing when stderr is not a terminal" bash -c "! grep -q \$'\\r' '$tmp/noprog.err'"
+
 echo "e2e_cli: $fails failed"
 [ "$fails" -eq 0 ]
