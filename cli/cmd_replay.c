@@ -54,7 +54,12 @@ static void replay_usage(FILE *f)
 		   "  --port-file F     write the bound HTTP port to F\n"
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
-		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr.\n"
+		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr;\n"
+		   "on a terminal a progress line shows while the input is read.\n"
+		   "The owners' on-call policy (grouping, silences, mute windows, page budgets,\n"
+		   "escalation) runs on the data's time, so a replay shows what each owner would\n"
+		   "have received; with --state DIR, `vigil silence|ack --state DIR` commands\n"
+		   "are applied from DIR/control.jsonl at start and while the replay runs.\n"
 		   "Exit status 1 when a file could not be read, points were lost for want of\n"
 		   "memory (alloc_failed), or notifications were still pending at the drain\n"
 		   "timeout (kept in --state DIR if given, else lost).\n");
