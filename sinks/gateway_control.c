@@ -29,13 +29,7 @@ static void recheck(struct gateway *gw, const char *owner)
 			continue;
 		for (size_t k = 0; k < g->n; k++)
 			if (g->a[k].status == ALERT_FIRING && !g->a[k].notified && !g->a[k].held) {
-				/* a muted alert waits for the group's next flush */
-				double at = g->last_notify > 0 ? g->last_notify + g->o->rt[g->route].interval
-							       : now;
-				if (at < now)
-					at = now;
-				if (g->next_flush <= 0 || at < g->next_flush)
-					g->next_flush = at;
+				gw_group_schedule(g, now); /* a muted alert: looked at again when due */
 				break;
 			}
 	}

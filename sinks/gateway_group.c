@@ -540,8 +540,7 @@ static int flush(struct gateway *gw, struct group *g, double now)
 	return 0;
 }
 
-/* A change in g at now: schedule its flush. */
-static void schedule(struct group *g, double now)
+void gw_group_schedule(struct group *g, double now)
 {
 	const struct route_rt *r = &g->o->rt[g->route];
 	double at;
@@ -630,7 +629,7 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 	g->dirty = 1;
 	if (off >= 0 && (g->pend_off < 0 || off < g->pend_off))
 		g->pend_off = off;
-	schedule(g, now);
+	gw_group_schedule(g, now);
 	flush_if_due(gw, g, now);
 	return 0;
 }

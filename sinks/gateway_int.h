@@ -67,9 +67,8 @@ struct budget_rt {
 
 struct route {
 	const char *owner; /* borrowed from the ruleset */
-	size_t first, n;   /* its destinations: dests[first .. first + n) */
 	const struct owner *cfg;
-	struct route_rt *rt; /* owned, nrt >= 1 */
+	struct route_rt *rt; /* owned, nrt >= 1; rt[0] is the owner's own route */
 	size_t nrt;
 	struct person_rt *people; /* owned, cfg->npeople */
 	size_t *level_dest;       /* owned: per escalation level of kind ESC_DESTINATION, the dest index */
@@ -223,6 +222,10 @@ struct route *gw_route_rec(const struct gateway *gw, const char *owner);
 /* Take restored group g (owned from now on; one with the same key is
  * replaced). 0 or -VIGIL_ENOMEM (g freed). */
 int gw_group_restore(struct gateway *gw, struct group *g);
+/* A change in g at now (an alert came or went, a mute may have ended):
+ * its flush is due after group_wait (never notified yet) or group_interval
+ * (since the last notification), and not later than it was already due. */
+void gw_group_schedule(struct group *g, double now);
 /* Free a group that is not in the gateway. */
 void gw_group_free(struct group *g);
 /* Forget group number id (handed over: nothing logged). */

@@ -49,14 +49,13 @@ struct route *gw_route_rec(const struct gateway *gw, const char *owner)
 int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t *n)
 {
 	const struct route *r = gw_route_rec(gw, owner);
-	if (r && r->n > 0) {
-		*first = r->first;
-		*n = r->n;
-	} else {
-		*first = gw->fallback;
-		*n = 1;
+	if (r) {
+		gw_route_dests(gw, &r->rt[0], first, n);
+		return 0;
 	}
-	return r ? 0 : -1;
+	*first = gw->fallback;
+	*n = 1;
+	return -1;
 }
 
 const char *gw_owner_name(const struct gateway *gw, const char *owner)
@@ -112,7 +111,8 @@ static int build_owner(struct gateway *gw, const struct owner *ow, struct route 
 		return -VIGIL_ENOMEM;
 	}
 	/* the owner's own destinations, then the escalation-only ones */
-	r->first = gw->ndests;
+	struct route_rt *root = &r->rt[0];
+	root->first = gw->ndests;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t k = 0; k < ow->ndests; k++) {
 			if (esc_named(ow, &ow->dests[k]) != pass)
@@ -122,16 +122,13 @@ static int build_owner(struct gateway *gw, const struct owner *ow, struct route 
 					      errlen)) != 0)
 				return rc;
 			if (pass == 0)
-				r->n++;
+				root->n++;
 			const char *name = rules_dest_name(&ow->dests[k]);
 			for (size_t l = 0; pass && l < ow->escalation.nlevels; l++)
 				if (ow->escalation.levels[l].kind == ESC_DESTINATION &&
 				    strcmp(ow->escalation.levels[l].target, name) == 0)
 					r->level_dest[l] = gw->ndests - 1;
 		}
-	struct route_rt *root = &r->rt[0];
-	root->first = r->first;
-	root->n = r->n;
 	root->mute = ow->mute;
 	root->nmute = ow->nmute;
 	root->active = ow->active;
