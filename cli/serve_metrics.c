@@ -10,6 +10,7 @@
 
 #include "cli/serve.h"
 #include "core/buf.h"
+#include "core/clock.h"
 
 static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct buf *b, const char *fmt, ...)
@@ -46,6 +47,18 @@ static void sample(struct buf *b, const char *name, const char *label, const cha
 	put(b, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
 }
 
+/* Sampled detector update time as a summary without quantiles. */
+static void det_time_metrics(struct buf *b, const struct timing *t)
+{
+	family(b, "vigil_detector_update_seconds", "summary",
+	       "Detector update time, sampled (one update in 256 is timed), by detector.");
+	for (size_t k = 0; k < TIMING_KINDS && t[k].name; k++) {
+		put(b, "vigil_detector_update_seconds_sum{detector=\"%s\"} %.9g\n", t[k].name, t[k].seconds);
+		put(b, "vigil_detector_update_seconds_count{detector=\"%s\"} %llu\n", t[k].name,
+		    (unsigned long long)t[k].samples);
+	}
+}
+
 static void engine_metrics(struct buf *b, const struct serve_counters *c)
 {
 	const struct engine_stats *es = c->es;
@@ -72,6 +85,7 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 		es->group_refused);
 	gauge(b, "vigil_data_time_seconds", "Data time of the newest point received (Unix seconds).",
 	      es->newest_ts);
+	det_time_metrics(b, es->det_time);
 }
 
 static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
@@ -149,6 +163,15 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	gauge(b, "vigil_kafka_restore_seconds_max", "Longest restore, in seconds.", k->restore_ms_max / 1e3);
 	gauge(b, "vigil_kafka_lag", "Sum over owned partitions of high watermark minus next offset.",
 	      (double)k->lag);
+	family(b, "vigil_kafka_partition_lag", "gauge",
+	       "High watermark minus next offset, per owned input partition (-1: watermark unknown).");
+	for (size_t i = 0; i < k->npart_lag; i++)
+		put(b, "vigil_kafka_partition_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+		    k->part_lag[i].topic, (int)k->part_lag[i].partition, (long long)k->part_lag[i].lag);
+	if (k->last_checkpoint_at > 0)
+		gauge(b, "vigil_kafka_checkpoint_age_seconds", "Seconds since the newest durable checkpoint.",
+		      clock_wall() - k->last_checkpoint_at);
+	det_time_metrics(b, k->det_time);
 	gauge(b, "vigil_kafka_partitions", "Input partitions owned.", (double)c->partitions);
 	gauge(b, "vigil_kafka_points", "Points decoded by the engines of the owned partitions.",
 	      (double)k->points);

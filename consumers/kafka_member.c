@@ -45,6 +45,7 @@ void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				engine_get_stats(p->eng, &st);
 				kc->points_retired += st.points;
 				kc->alloc_failed_retired += st.alloc_failed;
+				timing_add(kc->det_time_retired, st.det_time);
 			}
 			if (kc->hot == p)
 				kc->hot = NULL;
@@ -277,32 +278,41 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 	p->dirty = 1;
 }
 
-/* Refresh the gauges: lag and points. */
+/* Refresh the gauges: lag (in all and per partition), points and the
+ * detectors' sampled update time. */
 static size_t update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
 	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired;
+	struct kafka_counters *c = kc->ctr;
+	memcpy(c->det_time, kc->det_time_retired, sizeof c->det_time);
+	c->npart_lag = 0;
 	for (size_t i = 0; i < kc->nparts; i++) {
 		struct kpart *p = kc->parts[i];
 		struct engine_stats st;
 		engine_get_stats(p->eng, &st);
 		points += st.points;
 		lost += st.alloc_failed;
-		int64_t lo, hi;
+		timing_add(c->det_time, st.det_time);
+		int64_t lo, hi, plag = -1;
 		if (rd_kafka_get_watermark_offsets(kc->rk, p->topic, p->partition, &lo, &hi) == 0 &&
 		    hi >= 0) {
 			int64_t from = p->next >= 0 ? p->next : lo;
-			if (hi > from)
-				lag += hi - from;
+			plag = hi > from ? hi - from : 0;
+			lag += plag;
+		}
+		if (c->npart_lag < KAFKA_LAG_PARTS) {
+			struct kafka_part_lag *pl = &c->part_lag[c->npart_lag++];
+			snprintf(pl->topic, sizeof pl->topic, "%s", p->topic);
+			pl->partition = p->partition;
+			pl->lag = plag;
 		}
 	}
-	kc->ctr->lag = lag;
-	kc->ctr->points = points;
-	kc->ctr->alloc_failed = lost;
+	c->lag = lag;
+	c->points = points;
+	c->alloc_failed = lost;
 	return kc->nparts;
 }
-
-/* ---- member open/close ---- */
 
 /* ---- member open/close ---- */
 

@@ -108,6 +108,7 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 		if (todo[i])
 			todo[i]->ckpt_next = todo[i]->next;
 	kc->ctr->checkpoints++;
+	kc->ctr->last_checkpoint_at = clock_wall();
 	kc->ctr->state_bytes = bytes_total;
 	LOG_DBG(COMP, "event=checkpoint why=%s partitions=%zu bytes=%zu ms=%.1f", why, n, bytes_total,
 		(clock_mono() - t0) * 1e3);

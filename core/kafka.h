@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "core/config.h"
+#include "core/timing.h"
 #include "core/vigil.h"
 
 /* What a produced message is, as its delivery-report opaque (_private). */
@@ -24,6 +25,8 @@ enum kafka_msg_kind { KAFKA_MSG_ALERT = 1, KAFKA_MSG_STATE = 2, KAFKA_MSG_DLQ = 
 #define KAFKA_LAT_WINDOW 4096
 
 /* Counters of one process, logged as `event=stats` and at exit. */
+#define KAFKA_LAG_PARTS 256
+
 struct kafka_counters {
 	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
 	uint64_t poison, dead_lettered, dropped_unowned, dropped_done;
@@ -31,9 +34,20 @@ struct kafka_counters {
 	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
-	int64_t lag;           /* sum over owned partitions of high watermark - next */
-	uint64_t points;       /* points decoded by this member's engines (gauge, refreshed with lag) */
-	uint64_t alloc_failed; /* of those, lost for want of memory (gauge, as points) */
+	double last_checkpoint_at; /* wall-clock seconds of the newest durable checkpoint; 0 = none */
+	int64_t lag;               /* sum over owned partitions of high watermark - next */
+	uint64_t points;           /* points decoded by this member's engines (gauge, refreshed with lag) */
+	uint64_t alloc_failed;     /* of those, lost for want of memory (gauge, as points) */
+	/* per owned partition (the first KAFKA_LAG_PARTS), refreshed with lag */
+	struct kafka_part_lag {
+		char topic[128];
+		int32_t partition;
+		int64_t lag; /* high watermark - next offset; -1 = watermark unknown */
+	} part_lag[KAFKA_LAG_PARTS];
+	size_t npart_lag;
+	/* sampled detector update time over this member's engines, live and
+	 * dropped (gauge-like, refreshed with lag; see engine_det_time) */
+	struct timing det_time[TIMING_KINDS];
 	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
 						   processed batch; 0 = none yet */
 	uint64_t gw_received, gw_duplicates, gw_bad, gw_submitted;

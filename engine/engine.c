@@ -341,8 +341,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_group_point(e, s, &sl[i], p, pos);
 			continue;
 		}
-		if (r->det.type->update(r->det.cfg, (char *)s->block + sl[i].det_off, p->ts, p->value,
-					&res) != 0) {
+		if (eng_det_update(e, r, (char *)s->block + sl[i].det_off, p, &res) != 0) {
 			e->st.det_errors++;
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/point.h"
+#include "core/timing.h"
 #include "core/buf.h"
 #include "rules/rules.h"
 #include "core/alert.h"
@@ -28,6 +29,8 @@ struct engine_opts {
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 };
+
+#define ENGINE_TIME_EVERY 256u
 
 struct engine_stats {
 	uint64_t points;         /* points received */
@@ -49,6 +52,9 @@ struct engine_stats {
 	uint64_t ticks_closed;  /* group ticks closed */
 	size_t group_bytes;     /* memory held by groups (included in bytes) */
 	double newest_ts;       /* data time of the newest point received (0: none yet) */
+	/* detector update time, sampled: one update in ENGINE_TIME_EVERY is
+	 * timed, per detector type */
+	struct timing det_time[TIMING_KINDS]; /* by detector type name */
 };
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);

@@ -73,6 +73,7 @@ struct engine {
 	double now;
 	struct engine_stats st;
 	struct complain reject_complain, limit_complain, group_complain;
+	uint32_t upd_tick;        /* updates since the last timed one (engine_timing.c) */
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */
 	double *gx;               /* [maxK] scratch for closing a tick */
@@ -84,6 +85,12 @@ struct engine {
 	char key[KEY_MAX];
 	char mkey_scratch[KEY_MAX + 1]; /* a member's point rebuilt from its key */
 };
+
+/* r's detector update on state, timed once every ENGINE_TIME_EVERY calls
+ * into e->st.det_time (engine_timing.c). Same contract as the vtable's
+ * update(). */
+int eng_det_update(struct engine *e, const struct rule *r, void *state, const struct point *p,
+		   struct det_result *res);
 
 static inline const struct group_type *eng_rule_group(const struct rule *r)
 {

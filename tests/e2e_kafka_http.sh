@@ -62,4 +62,8 @@ kt_wait 60 "member readyz 200" mready
 curl -s "$mbase/metrics" >"$KT_DIR/mmetrics.txt"
 promtool check metrics <"$KT_DIR/mmetrics.txt" >"$KT_DIR/promtool2.out" 2>&1 || kt_fail "member promtool: $(cat "$KT_DIR/promtool2.out")"
 grep -q '^vigil_kafka_partitions 2$' "$KT_DIR/mmetrics.txt" || kt_fail "member partitions: $(grep vigil_kafka_partitions "$KT_DIR/mmetrics.txt")"
+for p in 0 1; do
+	grep -Eq "^vigil_kafka_partition_lag\\{topic=\"metrics\",partition=\"$p\"\\} [0-9]+\$" "$KT_DIR/mmetrics.txt" ||
+		kt_fail "no lag for metrics/$p: $(grep partition_lag "$KT_DIR/mmetrics.txt")"
+done
 kt_log "ok"
