@@ -3,17 +3,32 @@
  * one row per input row in input order. Bad rows are reported on stderr as
  * file:line:column, scored 0 and fed to the detector as a gap. */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cmds.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "core/timefmt.h"
 #include "detectors/detector.h"
 
 #define MAX_SETS 64
+
+/* A message on stderr, clearing the progress line first if one is shown. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	if (progress_take_line())
+		fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
 
 static void detect_usage(FILE *f)
 {
@@ -25,7 +40,9 @@ static void detect_usage(FILE *f)
 		"the rows up to it (causal).\n\n"
 		"  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
 		"  --set KEY=VALUE   override a detector parameter (repeatable)\n"
-		"  --why             also write expected,lower,upper columns\n",
+		"  --why             also write expected,lower,upper columns\n\n"
+		"On a terminal, stderr shows a progress line (rows, rate, ETA) while the file\n"
+		"is read; VIGIL_PROGRESS=0 turns it off, =1 forces it.\n",
 		det_default_name());
 }
 
@@ -87,8 +104,7 @@ int cmd_detect(int argc, char **argv)
 		} else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
 			char *eq, *copy;
 			if (nsets == MAX_SETS || (eq = strchr(argv[i + 1], '=')) == NULL) {
-				fprintf(stderr, "vigil detect: --set wants KEY=VALUE, got '%s'\n",
-					argv[i + 1]);
+				say("vigil detect: --set wants KEY=VALUE, got '%s'\n", argv[i + 1]);
 				goto out_sets;
 			}
 			copy = strdup(argv[++i]);
@@ -103,14 +119,14 @@ int cmd_detect(int argc, char **argv)
 		} else if (strcmp(argv[i], "--why") == 0) {
 			why = 1;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil detect: unknown option '%s'\n", argv[i]);
+			say("vigil detect: unknown option '%s'\n", argv[i]);
 			detect_usage(stderr);
 			rc = 2;
 			goto out_sets;
 		} else if (path == NULL) {
 			path = argv[i];
 		} else {
-			fprintf(stderr, "vigil detect: one input file only\n");
+			say("vigil detect: one input file only\n");
 			rc = 2;
 			goto out_sets;
 		}
@@ -121,29 +137,38 @@ int cmd_detect(int argc, char **argv)
 		goto out_sets;
 	}
 	if (det_new(det_name, sets, nsets, &d, err, sizeof err) != 0) {
-		fprintf(stderr, "vigil detect: %s\n", err);
+		say("vigil detect: %s\n", err);
 		rc = 2;
 		goto out_sets;
 	}
 	state = malloc(det_state_size(&d));
 	if (state == NULL || det_state_init(&d, state) != 0) {
-		fprintf(stderr, "vigil detect: cannot initialise detector state\n");
+		say("vigil detect: cannot initialise detector state\n");
 		goto out;
 	}
 	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (in == NULL) {
-		fprintf(stderr, "vigil detect: %s: %s\n", path, strerror(errno));
+		say("vigil detect: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
 	if ((len = getline(&line, &cap, in)) < 0 || find_columns(line, &ts_col, &val_col) != 0) {
-		fprintf(stderr, "vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n",
-			path);
+		say("vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n", path);
 		goto out;
 	}
 	lineno = 1;
+	struct stat sb;
+	uint64_t total = in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)
+				 ? (uint64_t)sb.st_size
+				 : 0,
+		 done = (uint64_t)len;
+	struct progress prog;
+	progress_start(&prog, "vigil detect", "rows");
 	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n"
 		   : "timestamp,value,anomaly_score\n");
 	while ((len = getline(&line, &cap, in)) >= 0) {
+		done += (uint64_t)len;
+		if ((lineno & 1023) == 0)
+			progress_update(&prog, (uint64_t)lineno, done, total);
 		char *fields[64], *p = line;
 		int nf = 0, bad_col = 0;
 		double ts = NAN, x = NAN;
@@ -167,8 +192,8 @@ int cmd_detect(int argc, char **argv)
 		for (int k = 0; k < val_col && k < nf; k++)
 			col_v += (int)strlen(fields[k]) + 1;
 		if (ts_col >= nf || time_parse_text(tsf, strlen(tsf), &ts, &bad_col) != 0) {
-			fprintf(stderr, "vigil detect: %s:%ld:%d: bad timestamp '%s'\n", path, lineno,
-				col_ts + (bad_col > 0 ? bad_col - 1 : 0), tsf);
+			say("vigil detect: %s:%ld:%d: bad timestamp '%s'\n", path, lineno,
+			    col_ts + (bad_col > 0 ? bad_col - 1 : 0), tsf);
 			bad++;
 			ts = NAN;
 		} else {
@@ -176,8 +201,7 @@ int cmd_detect(int argc, char **argv)
 			errno = 0;
 			x = strtod(vf, &end);
 			if (val_col >= nf || end == vf || *end != '\0' || errno != 0 || !isfinite(x)) {
-				fprintf(stderr, "vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno,
-					col_v, vf);
+				say("vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno, col_v, vf);
 				bad++;
 				x = NAN;
 			}
@@ -195,10 +219,10 @@ int cmd_detect(int argc, char **argv)
 			res.score = res.expected = res.lower = res.upper = NAN;
 			refused++;
 			if (refused <= 20)
-				fprintf(stderr, "vigil detect: %s:%ld: point refused (scored 0): %s\n", path,
-					lineno, why_refused);
+				say("vigil detect: %s:%ld: point refused (scored 0): %s\n", path, lineno,
+				    why_refused);
 			else if (refused == 21)
-				fprintf(stderr, "vigil detect: %s: more refused points not shown\n", path);
+				say("vigil detect: %s: more refused points not shown\n", path);
 		} else if (isfinite(ts)) {
 			last_ts = ts;
 		} else {
@@ -216,19 +240,19 @@ int cmd_detect(int argc, char **argv)
 		}
 		fputc('\n', stdout);
 	}
+	progress_end(&prog);
 	if (ferror(in)) {
-		fprintf(stderr, "vigil detect: %s: read error: %s\n", path, strerror(errno));
+		say("vigil detect: %s: read error: %s\n", path, strerror(errno));
 		goto out;
 	}
 	if (fflush(stdout) != 0) {
-		fprintf(stderr, "vigil detect: write error: %s\n", strerror(errno));
+		say("vigil detect: write error: %s\n", strerror(errno));
 		goto out;
 	}
 	if (bad)
-		fprintf(stderr, "vigil detect: %s: %ld bad rows (scored 0)\n", path, bad);
+		say("vigil detect: %s: %ld bad rows (scored 0)\n", path, bad);
 	if (refused)
-		fprintf(stderr, "vigil detect: %s: %ld points refused by the detector (scored 0)\n", path,
-			refused);
+		say("vigil detect: %s: %ld points refused by the detector (scored 0)\n", path, refused);
 	rc = 0;
 out:
 	free(line);

@@ -158,5 +158,20 @@ check "progress: cleared before the summary" grep -q $'\r\033\[Kvigil replay: li
 "$VIGIL" replay --rules "$tmp/r.yaml" "$tmp/prog.log" >/dev/null 2>"$tmp/noprog.err"
 check "progress: nothing when stderr is not a terminal" bash -c "! grep -q \$'\\r' '$tmp/noprog.err'"
 
+# vigil detect: the same line ("rows"), and a bad row's message after a drawn
+# line starts by clearing it
+python3 -c '
+print("timestamp,value")
+for i in range(3000):
+    print("2014-04-01 %02d:%02d:00,%s" % (i // 60 % 24, i % 60, "oops" if i == 2500 else i % 7))' >"$tmp/prog.csv"
+mkfifo "$tmp/prog2.fifo"
+(head -n 1500 "$tmp/prog.csv"; sleep 1.2; tail -n +1501 "$tmp/prog.csv") >"$tmp/prog2.fifo" &
+VIGIL_PROGRESS=1 "$VIGIL" detect "$tmp/prog2.fifo" >"$tmp/prog2.out" 2>"$tmp/prog2.err"
+check "detect progress: the line is drawn" grep -q $'\rvigil detect: .* rows .*rows/s' "$tmp/prog2.err"
+check "detect progress: cleared before a message" grep -q $'\r\033\[Kvigil detect: .*prog2.fifo:2502:' "$tmp/prog2.err"
+check "detect progress: every row scored" test "$(wc -l <"$tmp/prog2.out")" = 3001
+"$VIGIL" detect "$tmp/prog.csv" >/dev/null 2>"$tmp/noprog2.err"
+check "detect progress: nothing when stderr is not a terminal" bash -c "! grep -q \$'\\r' '$tmp/noprog2.err'"
+
 echo "e2e_cli: $fails failed"
 [ "$fails" -eq 0 ]
