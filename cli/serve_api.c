@@ -449,38 +449,6 @@ refused:
 
 /* ---- the gateway's thread ---- */
 
-static int alert_in_state(json_t *a, const char *state)
-{
-	int acked = json_is_true(json_object_get(a, "acknowledged")),
-	    muted = json_is_true(json_object_get(a, "muted")),
-	    held = json_is_true(json_object_get(a, "held"));
-	if (state[0] == '\0')
-		return 1;
-	if (strcmp(state, "acknowledged") == 0)
-		return acked;
-	if (strcmp(state, "muted") == 0)
-		return muted;
-	if (strcmp(state, "held") == 0)
-		return held;
-	return !acked && !muted && !held; /* active */
-}
-
-/* The open alert with episode ep (a new reference), or NULL. */
-static json_t *find_alert(struct gateway *gw, const char *ep)
-{
-	json_t *all = gateway_alerts(gw, NULL), *found = NULL, *a;
-	size_t i;
-	json_array_foreach(all, i, a)
-	{
-		if (strcmp(json_string_value(json_object_get(a, "episode")), ep) == 0) {
-			found = json_incref(a);
-			break;
-		}
-	}
-	json_decref(all);
-	return found;
-}
-
 /* The silence with id (a new reference), or NULL. */
 static json_t *find_silence(struct gateway *gw, const char *id)
 {
@@ -507,7 +475,7 @@ static void run_ack(struct serve *sv, struct gateway *gw, struct job *j)
 {
 	const char *action = j->unack ? "unack" : "ack";
 	char err[512], who[160];
-	json_t *a = find_alert(gw, j->arg);
+	json_t *a = gateway_alert(gw, j->arg);
 	if (a == NULL) {
 		httpd_resp_error(j->resp, 404, "no open alert with episode %.40s", j->arg);
 		serve_audit(sv, &j->who, j->client, action, j->arg, 404, "no such alert");
@@ -660,20 +628,16 @@ void serve_job_run(struct serve *sv, struct gateway *gw, struct job *j)
 	json_t *r;
 	switch (j->kind) {
 	case JOB_ALERTS: {
-		json_t *all = gateway_alerts(gw, j->arg[0] ? j->arg : NULL), *a;
-		size_t i;
-		r = json_array();
-		json_array_foreach(all, i, a)
-		{
-			if (alert_in_state(a, j->filter))
-				json_array_append(r, a);
-		}
-		json_decref(all);
-		httpd_resp_json(j->resp, 200, r);
+		struct buf b = {0};
+		if (gateway_alerts_json(gw, j->arg[0] ? j->arg : NULL, j->filter, &b) == 0)
+			httpd_resp_text(j->resp, 200, "application/json", (const char *)b.data, b.len);
+		else
+			httpd_resp_error(j->resp, 500, "out of memory");
+		buf_free(&b);
 		break;
 	}
 	case JOB_ALERT:
-		r = find_alert(gw, j->arg);
+		r = gateway_alert(gw, j->arg);
 		if (r == NULL)
 			httpd_resp_error(j->resp, 404, "no open alert with episode %.40s", j->arg);
 		else if (!serve_may(sv, &j->who, json_string_value(json_object_get(r, "owner")), 0)) {

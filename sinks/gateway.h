@@ -162,9 +162,15 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
  *   {"op":"ack"|"unack","episode":..,"by":..,"comment":..}
  * *reply (may be NULL) gets {"ok":true,...} or {"ok":false,"error":..}. */
 int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **reply, char *err, size_t errlen);
-/* Open alerts (firing, in groups) as a JSON array: episode, owner, rule,
- * series, labels, notified, muted, acknowledged, group. */
-json_t *gateway_alerts(struct gateway *gw, const char *owner);
+/* Open alerts (firing, in groups) as the text of a JSON array appended to
+ * out: episode, owner, rule, series, labels, notified, muted, acknowledged,
+ * held, group. owner NULL = every owner's; state NULL or "" = any, else
+ * "active" (neither acknowledged, muted nor held), "acknowledged", "muted"
+ * or "held". Each alert's text is cached until a flag it shows changes, so a
+ * listing costs a copy per alert. 0 or -VIGIL_ENOMEM. */
+int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state, struct buf *out);
+/* The open alert with episode (16 hex digits) in the same form, or NULL. */
+json_t *gateway_alert(struct gateway *gw, const char *episode);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",
  * "next_until"}] (a missing "now" = nobody). */

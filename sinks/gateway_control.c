@@ -133,18 +133,80 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 	return arr;
 }
 
-json_t *gateway_alerts(struct gateway *gw, const char *owner)
+/* 1 if a is in state ("" = any; "active" = neither acknowledged, muted nor
+ * held). */
+static int in_state(const struct galert *a, const char *state)
 {
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < gw->ngroups; i++) {
-		const struct group *g = gw->groups[i];
+	if (state == NULL || state[0] == '\0')
+		return 1;
+	if (strcmp(state, "acknowledged") == 0)
+		return a->acked;
+	if (strcmp(state, "muted") == 0)
+		return a->muted;
+	if (strcmp(state, "held") == 0)
+		return a->held;
+	return !a->acked && !a->muted && !a->held;
+}
+
+/* a's brief as JSON text, cached in a->brief and rendered again when a flag
+ * it shows changed. NULL when out of memory. */
+static const char *brief_text(const struct group *g, struct galert *a)
+{
+	uint8_t key = (uint8_t)(0x80 | (a->notified ? 1 : 0) | (a->muted ? 2 : 0) | (a->acked ? 4 : 0) |
+				(a->held ? 8 : 0));
+	if (a->brief && a->brief_key == key)
+		return a->brief;
+	json_t *j = alert_brief(g, a);
+	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (t == NULL)
+		return NULL;
+	free(a->brief);
+	a->brief = t;
+	a->brief_key = key;
+	return t;
+}
+
+int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state, struct buf *out)
+{
+	int first = 1;
+	buf_put(out, "[", 1);
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		struct group *g = gw->groups[i];
 		if (owner && strcmp(g->o->owner, owner) != 0)
 			continue;
-		for (size_t k = 0; k < g->n; k++)
-			if (g->a[k].status == ALERT_FIRING)
-				json_array_append_new(arr, alert_brief(g, &g->a[k]));
+		for (size_t k = 0; k < g->n; k++) {
+			struct galert *a = &g->a[k];
+			if (a->status != ALERT_FIRING || !in_state(a, state))
+				continue;
+			const char *t = brief_text(g, a);
+			if (t == NULL)
+				return -VIGIL_ENOMEM;
+			if (!first)
+				buf_put(out, ",", 1);
+			buf_put(out, t, strlen(t));
+			first = 0;
+		}
 	}
-	return arr;
+	buf_put(out, "]", 1);
+	return buf_ok(out) ? 0 : -VIGIL_ENOMEM;
+}
+
+json_t *gateway_alert(struct gateway *gw, const char *episode)
+{
+	char *end;
+	if (episode == NULL || strlen(episode) != 16)
+		return NULL;
+	uint64_t ep = strtoull(episode, &end, 16);
+	if (*end != '\0')
+		return NULL;
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		for (size_t k = 0; k < g->n; k++)
+			if (g->a[k].ep == ep && g->a[k].status == ALERT_FIRING)
+				return alert_brief(g, &g->a[k]);
+	}
+	return NULL;
 }
 
 static json_t *reply_err(const char *e)

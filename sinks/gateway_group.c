@@ -58,6 +58,7 @@ int gw_groups_init(struct gateway *gw)
 
 static void galert_fini(struct galert *a)
 {
+	free(a->brief);
 	free(a->text);
 	json_decref(a->labels);
 }

@@ -85,7 +85,9 @@ struct galert {
 	uint8_t held;     /* held back by the page budget (in the digest instead) */
 	uint8_t page;     /* rule action page */
 	uint8_t acked;
-	uint8_t muted; /* muted at the last flush (for listings) */
+	uint8_t muted;     /* muted at the last flush (for listings) */
+	uint8_t brief_key; /* the flags brief was rendered with (0: none) */
+	char *brief;       /* owned: cached JSON text of the API's alert brief */
 };
 
 /* A group: one route of one owner x the values of its group_by labels. */

@@ -6,6 +6,7 @@
 #  3. the gateway: notifications/s and decision-to-request latency to a
 #     webhook receiver (tests/bench_gateway.sh).
 #  4. Kafka members (tests/bench_kafka.sh).
+#  5. the gateway API with 10,000 open alerts (tests/bench_api.sh, wrk).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 vigil=${VIGIL:-$here/bin/vigil}
@@ -28,3 +29,5 @@ echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
 echo "== Kafka (tests/bench_kafka.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
+echo "== gateway API: 10,000 open alerts (tests/bench_api.sh)"
+VIGIL="$vigil" bash "$here/tests/bench_api.sh"
