@@ -127,6 +127,12 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 	gauge(b, "vigil_gateway_notifications_pending", "Notifications queued and not finished.",
 	      (double)gs->pending);
 	gauge(b, "vigil_gateway_open_episodes", "Episodes open (firing).", (double)gs->open_episodes);
+	family(b, "vigil_gateway_alerts", "gauge",
+	       "Open alerts by state as the API lists them (an alert can be both muted and held).");
+	sample(b, "vigil_gateway_alerts", "state", "active", gs->alerts_active);
+	sample(b, "vigil_gateway_alerts", "state", "acknowledged", gs->alerts_acked);
+	sample(b, "vigil_gateway_alerts", "state", "muted", gs->alerts_muted);
+	sample(b, "vigil_gateway_alerts", "state", "held", gs->alerts_held);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -584,5 +584,6 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	pthread_mutex_unlock(&gw->mu);
 	out->open_episodes = gw->nep;
 	out->groups = gw->ngroups;
+	gw_count_alerts(gw, out);
 	out->pending = outbox_pending(gw->ob);
 }

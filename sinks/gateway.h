@@ -72,6 +72,9 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	/* open alerts in groups by state, as the API lists them: active (none
+	 * of the others), acknowledged, muted, held (computed by get_stats) */
+	uint64_t alerts_active, alerts_acked, alerts_muted, alerts_held;
 	uint64_t groups;       /* groups open now */
 	uint64_t muted;        /* times a firing, not yet notified alert was found muted (silence, inhibition,
 				  window) */

@@ -167,6 +167,23 @@ static const char *brief_text(const struct group *g, struct galert *a)
 	return t;
 }
 
+void gw_count_alerts(const struct gateway *gw, struct gateway_stats *out)
+{
+	out->alerts_active = out->alerts_acked = out->alerts_muted = out->alerts_held = 0;
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		for (size_t k = 0; k < g->n; k++) {
+			const struct galert *a = &g->a[k];
+			if (a->status != ALERT_FIRING)
+				continue;
+			out->alerts_acked += a->acked != 0;
+			out->alerts_muted += a->muted != 0;
+			out->alerts_held += a->held != 0;
+			out->alerts_active += !a->acked && !a->muted && !a->held;
+		}
+	}
+}
+
 int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state, struct buf *out)
 {
 	int first = 1;

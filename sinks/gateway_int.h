@@ -291,4 +291,7 @@ int gw_route(const struct gateway *gw, const char *owner, size_t *first, size_t 
 /* The ruleset's copy of an owner's name, or NULL when the owner is unknown. */
 const char *gw_owner_name(const struct gateway *gw, const char *owner);
 
+/* Fill out's alerts_* counts from the open groups (gateway_control.c). */
+void gw_count_alerts(const struct gateway *gw, struct gateway_stats *out);
+
 #endif

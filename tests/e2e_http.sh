@@ -294,6 +294,9 @@ metric() { awk -v n="$1" '$1 == n {print $2}' "$tmp/metrics.txt"; }
 [ "$(metric 'vigil_gateway_notifications_total{outcome="dead_lettered"}')" = 0 ] || fail "dead letters"
 [ "$(metric vigil_ready)" = 1 ] || fail "vigil_ready"
 [ "$(metric vigil_gateway_acks_total)" = 1 ] || fail "acks $(metric vigil_gateway_acks_total), want 1"
+# the ack above was taken back (unack): all four open alerts are active
+[ "$(metric 'vigil_gateway_alerts{state="acknowledged"}')" = 0 ] || fail "acknowledged alerts $(metric 'vigil_gateway_alerts{state="acknowledged"}'), want 0"
+[ "$(metric 'vigil_gateway_alerts{state="active"}')" = 4 ] || fail "active alerts $(metric 'vigil_gateway_alerts{state="active"}'), want 4"
 grep -Eq '^vigil_detector_update_seconds_count\{detector="[a-z_]+"\} [1-9]' "$tmp/metrics.txt" ||
 	fail "no sampled detector update time: $(grep vigil_detector_update "$tmp/metrics.txt")"
 ppath=$(command -v prometheus || true)
