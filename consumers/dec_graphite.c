@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/timefmt.h"
 #include "consumers/decoder.h"
 
 struct graphite {
@@ -132,6 +133,11 @@ static int graphite_decode(void *priv, const char *rec, size_t len, point_emit_f
 		}
 		if (!(p.ts < -1.0) && !(p.ts > -1.0)) /* carbon: -1 means now */
 			p.ts = clock_wall();
+		else if (!(p.ts >= TIME_MIN && p.ts <= TIME_MAX)) {
+			snprintf(err, errlen, "column %zu: timestamp %.6g is outside the years 0001..9999",
+				 f[2].off + 1, p.ts);
+			return -VIGIL_EINVAL;
+		}
 	} else {
 		p.ts = clock_wall();
 	}

@@ -133,7 +133,8 @@ static int json_decode(void *priv, const char *rec, size_t len, point_emit_fn em
 	}
 	if (!isfinite(p.ts)) {
 		snprintf(err, errlen,
-			 "column %zu: \"%s\" must be epoch seconds/ms/us/ns or an RFC 3339 string",
+			 "column %zu: \"%s\" must be epoch seconds/ms/us/ns or an RFC 3339 string, in the "
+			 "years 0001..9999",
 			 key_col(rec, len, which), which);
 		goto out;
 	}

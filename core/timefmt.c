@@ -138,18 +138,22 @@ int time_parse_text(const char *s, size_t n, double *out, int *bad_col)
 
 double time_from_epoch_number(double v)
 {
-	double a = fabs(v);
+	double a = fabs(v), t;
 	if (a < 1e11)
-		return v;
-	if (a < 1e14)
-		return v / 1e3;
-	if (a < 1e17)
-		return v / 1e6;
-	return v / 1e9;
+		t = v;
+	else if (a < 1e14)
+		t = v / 1e3;
+	else if (a < 1e17)
+		t = v / 1e6;
+	else
+		t = v / 1e9;
+	return t >= TIME_MIN && t <= TIME_MAX ? t : NAN;
 }
 
+/* ts is clamped to [TIME_MIN, TIME_MAX]: a formatter never overflows. */
 static void split(double ts, int *y, int *mo, int *d, int *h, int *mi, int *s, int *ms)
 {
+	ts = isfinite(ts) ? fmin(fmax(ts, TIME_MIN), TIME_MAX) : TIME_MIN;
 	double fl = floor(ts);
 	long long secs = (long long)fl;
 	long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);

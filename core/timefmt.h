@@ -10,8 +10,15 @@
  * -VIGIL_EINVAL with *bad_col set to the 1-based column of the first bad char. */
 int time_parse_text(const char *s, size_t n, double *out, int *bad_col);
 
+/* The instants vigil represents: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
+ * (what RFC 3339 text can say), in Unix seconds. */
+#define TIME_MIN (-62135596800.0)
+#define TIME_MAX 253402300799.0
+
 /* Interpret a bare number as epoch time choosing the unit by magnitude:
- * < 1e11 seconds, < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds. */
+ * < 1e11 seconds (up to the year 5138), < 1e14 milliseconds, < 1e17
+ * microseconds, else nanoseconds. NaN when v is not finite or the instant
+ * is outside [TIME_MIN, TIME_MAX]. */
 double time_from_epoch_number(double v);
 
 /* Seconds since epoch for a civil UTC date and time. Does not validate. */

@@ -144,6 +144,13 @@ static void test_time__format_and_epoch_units(void **st)
 	assert_near(time_from_epoch_number(1700000000.5), 1700000000.5, 0);
 	assert_near(time_from_epoch_number(1700000000500.0), 1700000000.5, 1e-12);
 	assert_near(time_from_epoch_number(1700000000500000000.0), 1700000000.5, 1e-12);
+	/* outside 0001..9999 in any unit: not a time */
+	assert_true(isnan(time_from_epoch_number(1e300)));
+	assert_true(isnan(time_from_epoch_number(-1e300)));
+	assert_true(isnan(time_from_epoch_number(9e17 * 1e3)));
+	assert_near(time_from_epoch_number(99999999999.0), 99999999999.0, 0); /* seconds up to 1e11 */
+	time_format_rfc3339(1e300, buf, sizeof buf);                          /* clamped, never overflowing */
+	assert_string_equal(buf, "9999-12-31T23:59:59Z");
 }
 
 static void test_hash__stable_values(void **st)

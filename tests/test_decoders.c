@@ -665,6 +665,8 @@ static void test_graphite__bad(void **state)
 	expect_bad(d, "a.b 1e999 17", 5);
 	expect_bad(d, "a.b 1 tomorrow", 7);
 	expect_bad(d, "a.b 1 1e999", 7);
+	expect_bad(d, "a.b 1 1e300", 7); /* finite, but no time vigil can represent */
+	expect_bad(d, "a.b 1 -1e13", 7);
 	expect_bad(d, "a.b 1 2 3", 9);
 	expect_bad(d, "a.b", 4);
 	expect_bad(d, ";k=v 1 2", 1);
