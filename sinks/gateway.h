@@ -172,7 +172,10 @@ int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **repl
  * or "held". Each alert's text is cached until a flag it shows changes, so a
  * listing costs a copy per alert. 0 or -VIGIL_ENOMEM. */
 int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state, struct buf *out);
-/* The open alert with episode (16 hex digits) in the same form, or NULL. */
+/* The open alert with episode (16 hex digits) in the same form plus, from
+ * its newest event, why, summary, runbook_url, startsAt, ts and action, and
+ * its history [{"at","event","detail"}] (fired, notified, muted, held,
+ * acknowledged, escalated, ...; at most GW_HIST_MAX), or NULL. */
 json_t *gateway_alert(struct gateway *gw, const char *episode);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",

@@ -133,6 +133,23 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 	return arr;
 }
 
+/* The brief plus what the event says (why, summary, runbook_url,
+ * startsAt, the newest transition's time) and the episode's history. */
+static json_t *alert_detail(const struct group *g, const struct galert *a)
+{
+	static const char *const from_event[] = {"why", "summary", "runbook_url", "startsAt", "ts", "action"};
+	json_t *j = alert_brief(g, a), *ev = json_loads(a->text, 0, NULL);
+	for (size_t i = 0; j && ev && i < sizeof from_event / sizeof from_event[0]; i++) {
+		json_t *v = json_object_get(ev, from_event[i]);
+		if (v)
+			json_object_set(j, from_event[i], v);
+	}
+	json_decref(ev);
+	if (j)
+		json_object_set_new(j, "history", a->hist ? json_copy(a->hist) : json_array());
+	return j;
+}
+
 /* 1 if a is in state ("" = any; "active" = neither acknowledged, muted nor
  * held). */
 static int in_state(const struct galert *a, const char *state)
@@ -221,7 +238,7 @@ json_t *gateway_alert(struct gateway *gw, const char *episode)
 		const struct group *g = gw->groups[i];
 		for (size_t k = 0; k < g->n; k++)
 			if (g->a[k].ep == ep && g->a[k].status == ALERT_FIRING)
-				return alert_brief(g, &g->a[k]);
+				return alert_detail(g, &g->a[k]);
 	}
 	return NULL;
 }

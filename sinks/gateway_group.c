@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/timefmt.h"
 #include "sinks/gateway_int.h"
 
 static const char comp[] = "gateway";
@@ -58,6 +60,7 @@ int gw_groups_init(struct gateway *gw)
 
 static void galert_fini(struct galert *a)
 {
+	json_decref(a->hist);
 	free(a->brief);
 	free(a->text);
 	json_decref(a->labels);
@@ -150,6 +153,36 @@ int gw_group_restore(struct gateway *gw, struct group *g)
 		return -VIGIL_ENOMEM;
 	}
 	return 0;
+}
+
+void gw_hist(struct galert *a, double now, const char *event, const char *fmt, ...)
+{
+	char at[40], detail[512] = "";
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof detail, fmt, ap);
+		va_end(ap);
+	}
+	if (!a->hist && !(a->hist = json_array()))
+		return;
+	if (json_array_size(a->hist) >= GW_HIST_MAX)
+		json_array_remove(a->hist, 1); /* keep how it began */
+	time_format_rfc3339(now, at, sizeof at);
+	json_t *x = fmt ? json_pack("{s:s, s:s, s:s}", "at", at, "event", event, "detail", detail)
+			: json_pack("{s:s, s:s}", "at", at, "event", event);
+	json_array_append_new(a->hist, x);
+}
+
+struct galert *gw_galert_by_ep(struct gateway *gw, uint64_t ep)
+{
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		struct group *g = gw->groups[i];
+		for (size_t k = 0; k < g->n; k++)
+			if (g->a[k].ep == ep && g->a[k].status == ALERT_FIRING)
+				return &g->a[k];
+	}
+	return NULL;
 }
 
 static struct galert *galert_find(struct group *g, uint64_t ep)
@@ -441,6 +474,8 @@ static int flush(struct gateway *gw, struct group *g, double now)
 		uint8_t m = (uint8_t)muted(gw, g, a, now);
 		if (m && !a->muted && !a->notified)
 			gw->st.muted++; /* counted once per stretch of muting */
+		if (m != a->muted)
+			gw_hist(a, now, m ? "muted" : "unmuted", NULL);
 		a->muted = m;
 		if (a->notified && !a->muted && !a->acked)
 			nlive++;
@@ -451,6 +486,8 @@ static int flush(struct gateway *gw, struct group *g, double now)
 		if (a->status == ALERT_FIRING && !a->notified && !a->held && !a->muted) {
 			if (a->page && g->o->cfg->budget.max > 0 && !gw_budget_take(gw, g->o, a->text, now)) {
 				a->held = 1;
+				gw_hist(a, now, "held", "page budget of %s spent: in the digest",
+					g->o->owner);
 				continue;
 			}
 			sel[nsel] = a;
@@ -504,6 +541,8 @@ static int flush(struct gateway *gw, struct group *g, double now)
 			if (!is_new && !is_res && !(repeat_due && !nnew && !nres && !a->acked))
 				continue; /* per episode: only what changed (or the repeat) */
 			send_each(gw, r, r->grouped, a->text, g->part, g->pend_off);
+			if (!is_res)
+				gw_hist(a, now, "notified", "%s, group %s", reason, g->key_text);
 			if (is_new) {
 				keep_for_resend(gw, r, a, mono);
 				if (a->page && !a->acked && g->o->cfg->escalation.nlevels)
@@ -626,6 +665,11 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		/* a resolve without its firing here: the firing was notified by
 		 * an earlier process, so the resolve is owed */
 		a->notified = ev->status == ALERT_RESOLVED;
+		if (ev->status == ALERT_FIRING && isfinite(ev->score))
+			gw_hist(a, now, "fired", "value %.6g, expected %.6g, band [%.6g, %.6g], score %.3f",
+				ev->value, ev->expected, ev->lower, ev->upper, ev->score);
+		else if (ev->status == ALERT_FIRING)
+			gw_hist(a, now, "fired", NULL);
 	}
 	g->dirty = 1;
 	if (off >= 0 && (g->pend_off < 0 || off < g->pend_off))

@@ -87,6 +87,7 @@ struct galert {
 	uint8_t acked;
 	uint8_t muted;     /* muted at the last flush (for listings) */
 	uint8_t brief_key; /* the flags brief was rendered with (0: none) */
+	json_t *hist;      /* owned or NULL: the episode's history, [{"at","event","detail"}] (gw_hist) */
 	char *brief;       /* owned: cached JSON text of the API's alert brief */
 };
 
@@ -293,5 +294,14 @@ const char *gw_owner_name(const struct gateway *gw, const char *owner);
 
 /* Fill out's alerts_* counts from the open groups (gateway_control.c). */
 void gw_count_alerts(const struct gateway *gw, struct gateway_stats *out);
+
+/* Append {"at": RFC 3339 of now, "event", "detail"} to a's history (at
+ * most GW_HIST_MAX entries: the first is kept, then the newest). Out of
+ * memory loses the entry, nothing else. detail may be NULL. */
+#define GW_HIST_MAX 32
+void gw_hist(struct galert *a, double now, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The firing alert of episode ep in any group, or NULL. */
+struct galert *gw_galert_by_ep(struct gateway *gw, uint64_t ep);
 
 #endif

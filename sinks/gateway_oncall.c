@@ -133,6 +133,9 @@ static void esc_notify(struct gateway *gw, struct esc *e, size_t lv, double now)
 	}
 	LOG_INFO(comp, "event=escalated owner=%s episode=%s level=%zu round=%u target=%s", e->o->owner, epx,
 		 lv + 1, e->round + 1, who);
+	struct galert *ga = gw_galert_by_ep(gw, e->ep);
+	if (ga)
+		gw_hist(ga, now, "escalated", "level %zu, round %u: %s", lv + 1, e->round + 1, who);
 	gw->st.escalations++;
 	for (size_t d = first; d < first + n; d++) {
 		if (gw_enqueue(gw, d, e->text, e->part, -1, 0) != 0 || sent_add(e, d) != 0)
@@ -245,6 +248,8 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 			found = 1;
 			g->dirty = 1;
 			a->acked = (uint8_t)!unack;
+			gw_hist(a, now, unack ? "unacknowledged" : "acknowledged", "by %s%s%s", by ? by : "?",
+				comment && *comment ? ": " : "", comment ? comment : "");
 			if (unack || !a->notified)
 				continue;
 			char *t = ack_text(a->text, by, comment);

@@ -50,6 +50,10 @@ static json_t *group_json(const struct group *g)
 		json_t *x = json_pack("{s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:i}", "ep", e, "text", a->text,
 				      "labels", a->labels, "status", a->status, "notified", a->notified,
 				      "held", a->held, "page", a->page, "acked", a->acked);
+		if (x && a->hist && json_object_set(x, "hist", a->hist) != 0) {
+			json_decref(x);
+			x = NULL;
+		}
 		if (!x || json_array_append_new(alerts, x) != 0) {
 			json_decref(x);
 			json_decref(alerts);
@@ -211,6 +215,10 @@ static int restore_group(struct gateway *gw, json_t *j, int32_t part)
 		a->held = (uint8_t)json_integer_value(json_object_get(x, "held"));
 		a->page = (uint8_t)json_integer_value(json_object_get(x, "page"));
 		a->acked = (uint8_t)json_integer_value(json_object_get(x, "acked"));
+		json_t *hist = json_object_get(x, "hist");
+		a->hist = json_is_array(hist) && json_array_size(hist) <= GW_HIST_MAX
+				  ? json_deep_copy(hist)
+				  : NULL; /* damaged: none */
 		g->n++;
 	}
 	if (g->n == 0) { /* nothing usable left in it */

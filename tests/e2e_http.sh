@@ -190,6 +190,15 @@ st, b = call("POST", "/api/v1/alerts/%s/unack" % ep_pay, tok=admin)
 want(st == 200 and b["acknowledged"] is False, "unack: %d %s" % (st, b))
 st, b = call("GET", "/api/v1/alerts/%s" % ep_pay, tok=admin)
 want(b.get("acknowledged") is False, "after unack: %s" % b)
+# one alert: the why of its event and its episode history, in order
+why = b.get("why") or {}
+want(why.get("observed") == 400 and why.get("detector") == "des" and why.get("expected", 0) < 200,
+     "why block: %s" % why)
+want(b.get("startsAt", "").endswith("Z") and b.get("action") == "page", "startsAt/action: %s" % b)
+ev = [h["event"] for h in b.get("history", [])]
+want(ev == ["fired", "notified", "acknowledged", "unacknowledged"], "history: %s" % b.get("history"))
+want("by team:payments: looking" in b["history"][2].get("detail", ""), "ack history detail: %s" % b.get("history"))
+want("score" in b["history"][0].get("detail", ""), "fired history detail: %s" % b.get("history"))
 
 # silences
 spec = {"owner": "search", "matchers": ["alertname=search-latency"], "duration": "2h", "comment": "deploy"}

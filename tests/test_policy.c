@@ -676,6 +676,23 @@ static void test_state_survives_restart(void **state)
 	json_decref(l);
 	gateway_flush(t->gw);
 	restart(t);
+	/* the episode's history survived with it */
+	struct evbuf b;
+	char ep[17];
+	alert_episode(mk(&b, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0), ep);
+	json_t *a = gateway_alert(t->gw, ep);
+	assert_non_null(a);
+	json_t *hist = json_object_get(a, "history"), *x;
+	static const char *const want[] = {"fired", "notified", "escalated", "escalated"};
+	size_t i;
+	assert_int_equal(json_array_size(hist), 4);
+	json_array_foreach(hist, i, x)
+		assert_string_equal(json_string_value(json_object_get(x, "event")), want[i]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 3), "detail")),
+			    "level 2, round 1: bob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(hist, 3), "at")),
+			    "2026-03-02T08:10:30Z");
+	json_decref(a);
 	submit(t, "lat", "page", "eu-1", "db1", ALERT_RESOLVED, T0);
 	advance(t, 301);
 	assert_string_equal(news(t, 0), "resolved:db1");
