@@ -31,8 +31,10 @@ static void replay_usage(FILE *f)
 		   "rule match, detectors, the central gateway and the owners' destinations,\n"
 		   "taking time from the data's timestamps. Files are read in the order given.\n\n"
 		   "  -c CONFIG         the config file of `vigil run` (its rules, owners,\n"
-		   "                    input.format, max_series, http; its Kafka keys are\n"
-		   "                    optional here); options given here win\n"
+		   "                    input.format, max_series, max_future, http; its Kafka\n"
+		   "                    keys are optional here); options given here win.\n"
+		   "                    Points more than max_future (default 1h) ahead of the\n"
+		   "                    wall clock are rejected\n"
 		   "  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
 		   "                    one rule watching every series with the default detector\n"
 		   "  --owners FILE     owners file (teams and their destinations)\n"
@@ -125,6 +127,7 @@ int cmd_replay(int argc, char **argv)
 	double drain_timeout = 60.0;
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
+	double max_future = ENGINE_DEFAULT_MAX_FUTURE;
 	int quiet = 0, rc = 1, first_file = -1;
 	char err[1024];
 	struct ruleset *rs = NULL;
@@ -210,6 +213,7 @@ int cmd_replay(int argc, char **argv)
 			format = kc->format;
 		if (max_series == 0)
 			max_series = kc->max_series;
+		max_future = kc->max_future;
 	}
 	if (format == NULL)
 		format = "auto";
@@ -258,7 +262,11 @@ int cmd_replay(int argc, char **argv)
 		serve_url(sv, url, sizeof url);
 		fprintf(stderr, "vigil replay: HTTP service on %s\n", url);
 	}
-	struct engine_opts eo = {.rs = rs, .max_series = max_series, .on_alert = on_alert, .alert_ctx = gw};
+	struct engine_opts eo = {.rs = rs,
+				 .max_series = max_series,
+				 .max_future = max_future,
+				 .on_alert = on_alert,
+				 .alert_ctx = gw};
 	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
 	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format, e,
 			       &in, err, sizeof err) != 0) {
@@ -313,7 +321,8 @@ int cmd_replay(int argc, char **argv)
 		gateway_get_stats(gw, &gs);
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
-			"unmatched=%llu out_of_order=%llu series_refused=%llu alloc_failed=%llu fired=%llu "
+			"unmatched=%llu out_of_order=%llu future=%llu series_refused=%llu alloc_failed=%llu "
+			"fired=%llu "
 			"resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
 			"split_series=%llu orphan_resolves=%llu restored=%llu open_episodes=%llu "
@@ -322,15 +331,15 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)cs.lines, (unsigned long long)es.points,
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
 			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
-			(unsigned long long)es.out_of_order, (unsigned long long)es.series_refused,
-			(unsigned long long)es.alloc_failed, (unsigned long long)gs.fired,
-			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,
-			(unsigned long long)gs.delivered, (unsigned long long)gs.failed,
-			(unsigned long long)gs.retries, (unsigned long long)gs.pending,
-			(unsigned long long)gs.split_series, (unsigned long long)gs.orphan_resolves,
-			(unsigned long long)gs.restored, (unsigned long long)gs.open_episodes,
-			(unsigned long long)es.groups, (unsigned long long)es.late,
-			(unsigned long long)es.group_refused,
+			(unsigned long long)es.out_of_order, (unsigned long long)es.future,
+			(unsigned long long)es.series_refused, (unsigned long long)es.alloc_failed,
+			(unsigned long long)gs.fired, (unsigned long long)gs.resolved,
+			(unsigned long long)gs.suppressed, (unsigned long long)gs.delivered,
+			(unsigned long long)gs.failed, (unsigned long long)gs.retries,
+			(unsigned long long)gs.pending, (unsigned long long)gs.split_series,
+			(unsigned long long)gs.orphan_resolves, (unsigned long long)gs.restored,
+			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
+			(unsigned long long)es.late, (unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 	}

@@ -68,6 +68,9 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	counter(b, "vigil_points_unmatched_total", "Points of series no rule watches.", es->unmatched);
 	counter(b, "vigil_points_out_of_order_total", "Points older than their series' last point, skipped.",
 		es->out_of_order);
+	counter(b, "vigil_points_future_total",
+		"Points further ahead of the wall clock than max_future, rejected (also in input_rejected).",
+		es->future);
 	counter(b, "vigil_points_alloc_failed_total", "Points lost for want of memory for their series.",
 		es->alloc_failed);
 	counter(b, "vigil_series_refused_total", "New series refused by a cardinality limit.",
@@ -181,6 +184,8 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	gauge(b, "vigil_kafka_partitions", "Input partitions owned.", (double)c->partitions);
 	gauge(b, "vigil_kafka_points", "Points decoded by the engines of the owned partitions.",
 	      (double)k->points);
+	gauge(b, "vigil_kafka_points_future",
+	      "Of those, rejected as further ahead of the wall clock than max_future.", (double)k->future);
 	gauge(b, "vigil_kafka_last_record_time_seconds", "Wall time of the newest processed batch (0: none).",
 	      k->last_record_at);
 	counter(b, "vigil_gateway_intake_received_total", "Messages read from the alerts topic.",

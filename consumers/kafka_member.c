@@ -45,6 +45,7 @@ void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				engine_get_stats(p->eng, &st);
 				kc->points_retired += st.points;
 				kc->alloc_failed_retired += st.alloc_failed;
+				kc->future_retired += st.future;
 				timing_add(kc->det_time_retired, st.det_time);
 			}
 			if (kc->hot == p)
@@ -91,6 +92,7 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
+	eo.max_future = kc->cfg->max_future;
 	eo.on_alert = on_alert;
 	eo.alert_ctx = p;
 	struct decoder_opts dopts = {.default_series = kc->cfg->default_series};
@@ -283,7 +285,7 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 static size_t update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
-	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired;
+	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired, future = kc->future_retired;
 	struct kafka_counters *c = kc->ctr;
 	memcpy(c->det_time, kc->det_time_retired, sizeof c->det_time);
 	c->npart_lag = 0;
@@ -293,6 +295,7 @@ static size_t update_gauges(struct kc *kc)
 		engine_get_stats(p->eng, &st);
 		points += st.points;
 		lost += st.alloc_failed;
+		future += st.future;
 		timing_add(c->det_time, st.det_time);
 		int64_t lo, hi, plag = -1;
 		if (rd_kafka_get_watermark_offsets(kc->rk, p->topic, p->partition, &lo, &hi) == 0 &&
@@ -311,6 +314,7 @@ static size_t update_gauges(struct kc *kc)
 	c->lag = lag;
 	c->points = points;
 	c->alloc_failed = lost;
+	c->future = future;
 	return kc->nparts;
 }
 

@@ -91,6 +91,7 @@ struct kc {
 	struct kafka_counters *ctr;
 	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
 	uint64_t alloc_failed_retired;
+	uint64_t future_retired;
 	struct timing det_time_retired[TIMING_KINDS];
 	/* the entry of the previous message (batches come in runs of one
 	 * partition); reset when an entry is freed */

@@ -19,6 +19,7 @@
  *   stats_interval: 10s
  *   batch_size: 1000
  *   max_series: 0
+ *   max_future: 1h  # points further ahead of the wall clock are rejected; 0 = no limit
  *   mode: member | gateway | single
  *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
  */
@@ -44,6 +45,7 @@ static const char *const top_keys[] = {"kafka",
 				       "stats_interval",
 				       "batch_size",
 				       "max_series",
+				       "max_future",
 				       "mode",
 				       "http",
 				       NULL};
@@ -62,6 +64,7 @@ enum {
 	TK_STATS,
 	TK_BATCH,
 	TK_MAX_SERIES,
+	TK_MAX_FUTURE,
 	TK_MODE,
 	TK_HTTP,
 	TK_N
@@ -182,6 +185,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 		if ((rc = vy_integer(y, vn, name, 0, 1e9, &ll)) == 0)
 			c->max_series = (size_t)ll;
 		return rc;
+	case TK_MAX_FUTURE: return vy_duration(y, vn, name, 0, 366 * 86400.0, &c->max_future);
 	case TK_MODE: return load_mode(y, vn, c);
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	}
@@ -239,6 +243,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	c->checkpoint_interval = 5.0;
 	c->stats_interval = 10.0;
 	c->batch_size = 1000;
+	c->max_future = ENGINE_DEFAULT_MAX_FUTURE;
 	c->mode = KAFKA_MODE_MEMBER;
 	http_cfg_init(&c->http);
 	if ((rc = vy_load(&y, path, &f)) != 0)

@@ -44,6 +44,8 @@ struct http_cfg {
 };
 
 /* A parsed config file. All strings owned by the struct (kafka_cfg_free). */
+#define ENGINE_DEFAULT_MAX_FUTURE 3600.0
+
 struct kafka_cfg {
 	char *path;
 	struct kv *props; /* librdkafka properties (kafka:), key/value/where owned */
@@ -66,6 +68,8 @@ struct kafka_cfg {
 	double stats_interval;      /* seconds between stats log lines, default 10; 0 = off */
 	int batch_size;             /* consume_batch_queue size, default 1000 */
 	size_t max_series;          /* per engine; 0 = engine default */
+	double max_future;          /* seconds a point may be ahead of the wall clock; default
+				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
 	enum kafka_mode mode;
 	struct http_cfg http;
 };

@@ -38,6 +38,7 @@ struct kafka_counters {
 	int64_t lag;               /* sum over owned partitions of high watermark - next */
 	uint64_t points;           /* points decoded by this member's engines (gauge, refreshed with lag) */
 	uint64_t alloc_failed;     /* of those, lost for want of memory (gauge, as points) */
+	uint64_t future;           /* of those, rejected as too far ahead of the wall clock (as points) */
 	/* per owned partition (the first KAFKA_LAG_PARTS), refreshed with lag */
 	struct kafka_part_lag {
 		char topic[128];

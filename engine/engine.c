@@ -7,10 +7,13 @@
 #include "engine/engine.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/hash.h"
+#include "core/timefmt.h"
 #include "engine/engine_int.h"
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
@@ -23,6 +26,7 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->on_alert = o->on_alert;
 	e->alert_ctx = o->alert_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
+	e->max_future = o->max_future > 0 ? o->max_future : 0;
 	e->now = -INFINITY;
 	series_table_init(&e->tab);
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
@@ -294,6 +298,22 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 		e->st.alert_failures++;
 }
 
+/* p is past the cached limit: refresh it from the wall clock (which only
+ * moves on) and refuse p if it is still past. 1 = refused (counted, said). */
+static int engine_future(struct engine *e, const struct point *p, const char *source, int64_t pos)
+{
+	e->future_limit = clock_wall() + e->max_future;
+	if (p->ts <= e->future_limit)
+		return 0;
+	char msg[160], at[40];
+	time_format_rfc3339(p->ts, at, sizeof at);
+	snprintf(msg, sizeof msg, "time %s is more than %.0f s ahead of the wall clock (max_future)", at,
+		 e->max_future);
+	e->st.future++;
+	engine_note_reject(e, source, pos, msg);
+	return 1;
+}
+
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos)
 {
 	int klen;
@@ -303,6 +323,8 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	e->cur_source = source;
 	e->cur_pos = pos;
 	e->st.points++;
+	if (e->max_future > 0 && p->ts > e->future_limit && engine_future(e, p, source, pos))
+		return -VIGIL_EINVAL;
 	if (p->ts > e->st.newest_ts)
 		e->st.newest_ts = p->ts;
 	if (fabs(p->value) > DET_MAX_ABS) {

@@ -26,6 +26,8 @@ typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
 struct engine_opts {
 	const struct ruleset *rs; /* borrowed; must outlive the engine */
 	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
+	double max_future;        /* seconds a point's time may be ahead of the wall clock
+				   * (clock_wall); further is rejected; 0 = no limit */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 };
@@ -40,6 +42,7 @@ struct engine_stats {
 	uint64_t series_refused; /* new series refused by a cardinality limit */
 	uint64_t alloc_failed;   /* points lost because memory for their series could not be allocated */
 	uint64_t out_of_order;   /* points older than their series' last point, skipped */
+	uint64_t future;         /* points too far ahead of the wall clock, rejected (also in rejected) */
 	uint64_t alerts;         /* alert events emitted */
 	uint64_t alert_failures;
 	uint64_t det_errors; /* detector update failures */

@@ -65,6 +65,8 @@ struct engine {
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 	size_t max_series;
+	double max_future;   /* 0: no limit */
+	double future_limit; /* cached clock_wall() + max_future; refreshed when passed */
 	struct series_table tab;
 	size_t *owner_series; /* series count per owner index */
 	uint8_t *owner_limit_told;

@@ -100,7 +100,7 @@ static void test_config__good_and_defaults(void **state)
 		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
 		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
-		  "mode: single\n",
+		  "max_future: 10m\nmode: single\n",
 		  path, sizeof path);
 	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
 	assert_int_equal(c->nprops, 3);
@@ -124,6 +124,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_true(c->stats_interval < 1e-12);
 	assert_int_equal(c->batch_size, 1000);
 	assert_int_equal(c->max_series, 5000);
+	assert_true(c->max_future > 599.9 && c->max_future < 600.1);
 	assert_int_equal(c->mode, KAFKA_MODE_SINGLE);
 	kafka_cfg_free(c);
 
@@ -149,6 +150,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_string_equal(c->control_topic, "alerts.control");
 	assert_int_equal(c->batch_size, 1000);
 	assert_int_equal(c->max_series, 0);
+	assert_true(c->max_future > 3599.9 && c->max_future < 3600.1); /* default 1h */
 	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);
 	kafka_cfg_free(c);
 }
@@ -227,6 +229,7 @@ static void test_config__wrong_kinds(void **state)
 	(void)state;
 	EXPECT(GOOD_HEAD "batch_size: {}\n", 3, 13, "batch_size must be a scalar, not a map");
 	EXPECT(GOOD_HEAD "max_series: [1]\n", 3, 13, "max_series must be a scalar, not a list");
+	EXPECT(GOOD_HEAD "max_future: soon\n", 3, 13, "max_future");
 	EXPECT(GOOD_HEAD "checkpoint_interval: {a: 1}\n", 3, 22,
 	       "checkpoint_interval must be a scalar, not a map");
 	EXPECT(GOOD_HEAD "mode: [single]\n", 3, 7, "mode must be a scalar, not a list");

@@ -15,6 +15,7 @@
 #include "tests/testutil.h"
 
 #include "consumers/feed.h"
+#include "core/clock.h"
 #include "engine/engine.h"
 
 /* The decode step of a consumer (consumers/feed.h) with one "auto" decoder
@@ -254,6 +255,50 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	free(g);
 }
 
+/* One point far in the future (ts 99999999999, the year 5138) is refused
+ * with a counter; it neither stalls its series nor hides a later spike. */
+static void test_engine__future_point_refused(void **st)
+{
+	(void)st;
+	struct ruleset *rs = load_rules();
+	struct alerts_got *g = calloc(1, sizeof *g);
+	struct engine *e = NULL;
+	char err[256];
+	struct engine_opts o = {.rs = rs, .max_future = 3600, .on_alert = alerts_collect, .alert_ctx = g};
+	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
+	clock_fake_set(1000.0, 1700000000.0 + 60 * 1000); /* the wall clock at the data's end */
+	feed_range(e, 0, 300);
+	/* refused by the engine, which counts and says it (the feed goes on) */
+	test_feed(e, "t", 1, "svc.lat;host=a 100 99999999999", 30);
+	test_feed(e, "t", 2, "svc.lat;host=b 100 1700064000", 29);
+	struct engine_stats es;
+	engine_get_stats(e, &es);
+	assert_int_equal(es.future, 2);
+	assert_int_equal(es.rejected, 2);
+	assert_int_equal(es.out_of_order, 0);
+	feed_range(e, 300, 1000); /* the spike at step 700 still pages */
+	engine_get_stats(e, &es);
+	assert_int_equal(es.out_of_order, 0);
+	int fired = 0;
+	for (int i = 0; i < g->n; i++)
+		fired += g->ev[i].status == ALERT_FIRING && strcmp(g->ev[i].series, "svc.lat{host=a}") == 0;
+	assert_true(fired >= 1);
+	/* with the limit off, the far point is taken (and stalls the series) */
+	engine_destroy(e);
+	o.max_future = 0;
+	g->n = 0;
+	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
+	test_feed(e, "t", 1, "svc.lat;host=a 100 99999999999", 30);
+	feed_range(e, 0, 10);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.future, 0);
+	assert_int_equal(es.out_of_order, 10);
+	clock_fake_off();
+	engine_destroy(e);
+	ruleset_free(rs);
+	free(g);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -262,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_engine__checkpoint_continues_exactly),
 		cmocka_unit_test(test_engine__bad_checkpoint_leaves_fresh_engine),
 		cmocka_unit_test(test_engine__limits_out_of_order_and_rejects),
+		cmocka_unit_test(test_engine__future_point_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
