@@ -28,7 +28,7 @@ asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit e2e asan-test valgrind bench demo nab format format-check clean help
+.PHONY: all deps test unit e2e asan-test valgrind bench soak demo nab format format-check clean help
 .DEFAULT_GOAL := all
 
 all: deps bin/vigil
@@ -38,6 +38,7 @@ help:
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
 	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
+	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make valgrind   unit tests under valgrind"
 	@echo "make format     clang-format every C file"
@@ -112,6 +113,11 @@ demo: deps bin/vigil
 
 bench: deps bin/vigil
 	@bash tests/bench.sh
+
+# Sustained load for SOAK_MINUTES (30): RSS, CPU, fds, lag and alert latency
+# sampled to build/soak/samples.csv and plotted to build/soak/soak.png.
+soak: deps bin/vigil
+	@bash tests/soak.sh
 
 nab: deps bin/vigil
 	@bash tests/nab.sh
