@@ -4,7 +4,7 @@
 
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
-            prometheus python3-yaml
+            prometheus python3-yaml collectd-core libyajl2 libsnappy-dev
 
 CC      ?= gcc
 PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd

@@ -22,6 +22,12 @@ struct decoder_opts {
 	/* Series name for formats that carry none (NAB CSV): usually the file
 	 * name without directory and extension. May be NULL. */
 	const char *default_series;
+	/* collectd: 0 (the default) = collectd's StoreRates is true, as
+	 * write_kafka sends by default: COUNTER, DERIVE and ABSOLUTE values are
+	 * already per-second rates and are taken as they are. 1 = StoreRates
+	 * false (write_http's default): raw counters, turned into rates here.
+	 * Set by input.collectd.store_rates / --collectd-store-rates. */
+	int collectd_raw;
 };
 
 struct decoder_type {

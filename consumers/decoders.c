@@ -86,6 +86,8 @@ int decoder_open(const char *format, const struct decoder_opts *o, struct decode
 	d = calloc(1, sizeof *d);
 	if (d == NULL)
 		goto fail;
+	if (o != NULL)
+		d->opts.collectd_raw = o->collectd_raw;
 	if (o != NULL && o->default_series != NULL) {
 		char *s = strdup(o->default_series);
 		if (s == NULL)

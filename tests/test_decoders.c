@@ -98,7 +98,11 @@ static int feed(struct decoder *d, struct sink *s, const char *rec)
 
 static struct decoder *open_fmt(const char *fmt, const char *series)
 {
-	struct decoder_opts o = {series};
+	struct decoder_opts o = {series, 0};
+	if (strcmp(fmt, "collectd-raw") == 0) { /* collectd with StoreRates false */
+		fmt = "collectd";
+		o.collectd_raw = 1;
+	}
 	struct decoder *d = NULL;
 	char err[256];
 	int rc = decoder_open(fmt, &o, &d, err, sizeof err);
@@ -767,7 +771,7 @@ static char *cd_rec(char *buf, size_t n, const char *dstype, const char *value, 
 
 static void test_collectd__rates_and_wrap(void **state)
 {
-	struct decoder *d = open_fmt("collectd", NULL);
+	struct decoder *d = open_fmt("collectd-raw", NULL);
 	struct sink *s = sink_new();
 	char r[1024];
 	(void)state;
@@ -832,7 +836,7 @@ static void test_collectd__rates_and_wrap(void **state)
 
 static void test_collectd__bad_is_all_or_nothing(void **state)
 {
-	struct decoder *d = open_fmt("collectd", NULL);
+	struct decoder *d = open_fmt("collectd-raw", NULL);
 	struct sink *s = sink_new();
 	static const char good_gauge[] =
 		"{\"values\":[1],\"dstypes\":[\"gauge\"],\"dsnames\":[\"value\"],\"time\":1,"
