@@ -25,14 +25,14 @@ struct dt_sink {
 	long total; /* points seen, including those past DT_MAXPTS */
 };
 
-static int dt_tag_cmp(const void *a, const void *b)
+static inline int dt_tag_cmp(const void *a, const void *b)
 {
 	const struct tag *x = a, *y = b;
 	int c = strcmp(x->key, y->key);
 	return c != 0 ? c : strcmp(x->value, y->value);
 }
 
-static int dt_collect(void *ctx, const struct point *p)
+static inline int dt_collect(void *ctx, const struct point *p)
 {
 	struct dt_sink *s = ctx;
 	struct tag t[POINT_MAX_TAGS];
@@ -71,14 +71,14 @@ static int dt_collect(void *ctx, const struct point *p)
 
 static char dt_err[1024];
 
-static int dt_feed(struct decoder *d, struct dt_sink *s, const char *rec)
+static inline int dt_feed(struct decoder *d, struct dt_sink *s, const char *rec)
 {
 	dt_err[0] = '\0';
 	return decoder_feed(d, rec, strlen(rec), dt_collect, s, dt_err, sizeof dt_err);
 }
 
 /* Expect rejection with err containing want (and "column "). */
-static void dt_bad(struct decoder *d, const char *rec, const char *want)
+static inline void dt_bad(struct decoder *d, const char *rec, const char *want)
 {
 	struct dt_sink *s = calloc(1, sizeof *s);
 	assert_non_null(s);
@@ -91,7 +91,7 @@ static void dt_bad(struct decoder *d, const char *rec, const char *want)
 	free(s);
 }
 
-static struct decoder *dt_open(const char *fmt, const struct decoder_opts *o)
+static inline struct decoder *dt_open(const char *fmt, const struct decoder_opts *o)
 {
 	struct decoder *d = NULL;
 	char err[256];
@@ -101,7 +101,7 @@ static struct decoder *dt_open(const char *fmt, const struct decoder_opts *o)
 }
 
 /* Index of the first point named name with tags, from index from; -1 if none. */
-static int dt_find(const struct dt_sink *s, int from, const char *name, const char *tags)
+static inline int dt_find(const struct dt_sink *s, int from, const char *name, const char *tags)
 {
 	for (int i = from; i < s->n; i++)
 		if (strcmp(s->pts[i].name, name) == 0 && strcmp(s->pts[i].tags, tags) == 0)
@@ -109,7 +109,8 @@ static int dt_find(const struct dt_sink *s, int from, const char *name, const ch
 	return -1;
 }
 
-static void dt_expect(const struct dt_sink *s, const char *name, const char *tags, double ts, double value)
+static inline void dt_expect(const struct dt_sink *s, const char *name, const char *tags, double ts,
+			     double value)
 {
 	int i = dt_find(s, 0, name, tags);
 	if (i < 0)
@@ -119,7 +120,7 @@ static void dt_expect(const struct dt_sink *s, const char *name, const char *tag
 }
 
 /* Read a file of one record per line; calls fn for each line. */
-static int dt_lines(const char *path, int (*fn)(void *arg, const char *line, int no), void *arg)
+static inline int dt_lines(const char *path, int (*fn)(void *arg, const char *line, int no), void *arg)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
