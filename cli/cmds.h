@@ -20,6 +20,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_bench_gateway(int argc, char **argv); /* cli/cmd_bench_gateway.c */
 int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
+int cmd_ingest(int argc, char **argv); /* cli/cmd_ingest.c */
 int cmd_consume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
