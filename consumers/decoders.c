@@ -188,7 +188,9 @@ int decoder_feed(struct decoder *d, const char *rec, size_t len, point_emit_fn e
 			break;
 	if (t == NTYPES) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "column 1: unrecognised record format");
+			snprintf(err, errlen,
+				 "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+				 "graphite, influx, telegraf, otlp, prometheus)");
 		return -VIGIL_EINVAL;
 	}
 dispatch:
