@@ -81,7 +81,8 @@ static void ingest_usage(FILE *f)
 		   "  --max-body BYTES      compressed request body limit (default 16 MiB)\n"
 		   "  --delivery-timeout S  give up on a delivery after S seconds: 503 (default 10)\n"
 		   "  --set PROP=VALUE      a librdkafka producer property (repeatable)\n"
-		   "GET /healthz answers 200. Counters go to the log at exit.\n");
+		   "GET /healthz answers 200; GET /metrics serves the counters (requests by\n"
+		   "result, points, deliveries, skipped samples, bad series), also logged at exit.\n");
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -219,6 +220,41 @@ static void h_write(void *ctx, const struct httpd_req *req, struct httpd_resp *r
 	free(ec);
 }
 
+/* The counters in the Prometheus text format. */
+static void h_metrics(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	struct ingest *ing = ctx;
+	char b[1536];
+	int n;
+
+	(void)req;
+	pthread_mutex_lock(&ing->mu);
+	n = snprintf(b, sizeof b,
+		     "# TYPE vigil_ingest_requests_total counter\n"
+		     "vigil_ingest_requests_total{result=\"ok\"} %llu\n"
+		     "vigil_ingest_requests_total{result=\"bad_request\"} %llu\n"
+		     "vigil_ingest_requests_total{result=\"retryable\"} %llu\n"
+		     "# TYPE vigil_ingest_points_total counter\n"
+		     "vigil_ingest_points_total %llu\n"
+		     "# TYPE vigil_ingest_delivered_total counter\n"
+		     "vigil_ingest_delivered_total %llu\n"
+		     "# TYPE vigil_ingest_delivery_failed_total counter\n"
+		     "vigil_ingest_delivery_failed_total %llu\n"
+		     "# TYPE vigil_ingest_samples_skipped_total counter\n"
+		     "vigil_ingest_samples_skipped_total{reason=\"stale\"} %llu\n"
+		     "vigil_ingest_samples_skipped_total{reason=\"nonfinite\"} %llu\n"
+		     "# TYPE vigil_ingest_bad_series_total counter\n"
+		     "vigil_ingest_bad_series_total %llu\n",
+		     (unsigned long long)ing->ok, (unsigned long long)ing->bad_requests,
+		     (unsigned long long)ing->retryable, (unsigned long long)ing->points,
+		     (unsigned long long)ing->delivered, (unsigned long long)ing->failed,
+		     (unsigned long long)ing->stale, (unsigned long long)ing->nonfinite,
+		     (unsigned long long)ing->bad_series);
+	pthread_mutex_unlock(&ing->mu);
+	httpd_resp_text(resp, 200, "text/plain; version=0.0.4", b,
+			n > 0 && (size_t)n < sizeof b ? (size_t)n : 0);
+}
+
 static void h_health(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 {
 	(void)ctx;
@@ -317,6 +353,7 @@ int cmd_ingest(int argc, char **argv)
 	const struct httpd_route routes[] = {
 		{"POST", "/api/v1/write", h_write, &ing, 1},
 		{"GET", "/healthz", h_health, &ing, 1},
+		{"GET", "/metrics", h_metrics, &ing, 1},
 	};
 	struct httpd_opts ho = {.listen = listen,
 				.routes = routes,

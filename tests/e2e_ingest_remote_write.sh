@@ -112,6 +112,10 @@ code=$(curl -s -o "$KT_DIR/bad.body" -w '%{http_code}' -H 'Content-Encoding: sna
 	"http://127.0.0.1:$IPORT/api/v1/write")
 [ "$code" = 400 ] || kt_fail "garbage body answered $code, want 400"
 grep -q snappy "$KT_DIR/bad.body" || kt_fail "400 body does not name the reason: $(cat "$KT_DIR/bad.body")"
+curl -s "http://127.0.0.1:$IPORT/metrics" >"$KT_DIR/metrics.txt" || kt_fail "GET /metrics"
+grep -q '^vigil_ingest_requests_total{result="bad_request"} 1$' "$KT_DIR/metrics.txt" ||
+	kt_fail "bad request not counted: $(grep requests_total "$KT_DIR/metrics.txt")"
+grep -Eq '^vigil_ingest_delivered_total [1-9]' "$KT_DIR/metrics.txt" || kt_fail "no delivery counted"
 
 # --- broker gone: retryable 503, not 2xx and not 400
 kt_stop "$KT_BROKER_PID"
