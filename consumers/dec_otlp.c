@@ -20,7 +20,8 @@
  *  - summary (cumulative by definition): name.count and name.sum as rates,
  *    and each quantileValues entry as name.p<100*quantile> (p50, p99, p99.9).
  * 64-bit integers may be JSON strings or numbers. Points with flags bit 0
- * (no recorded value) are skipped and restart their rate; NaN and infinite
+ * (no recorded value) are skipped (a cumulative series' next rate spans the
+ * gap); NaN and infinite
  * values are skipped. timeUnixNano is required. Errors name the path
  * (resourceMetrics[i].scopeMetrics[j].metrics[k] "name" dataPoints[n]).
  * All-or-nothing: a first pass validates the whole record (creating only
@@ -190,7 +191,9 @@ static int add_attrs(struct walk *w, json_t *attrs, const char *what)
 
 		if (!json_is_string(k) || json_string_length(k) == 0)
 			return fail(w, "%s attributes[%zu]: \"key\" must be a non-empty string", what, i);
-		if (txt != NULL) { /* second pass: the text made in the first */
+		if (txt != NULL && !w->emitting) {
+			return fail(w, "%s attributes[%zu]: unexpected member \"" TXT "\"", what, i);
+		} else if (txt != NULL) { /* second pass: the text made in the first */
 			val = json_string_value(txt);
 		} else if (!json_is_object(v) || json_object_size(v) != 1) {
 			return fail(w, "%s attribute \"%.64s\": \"value\" must be an object with one member",

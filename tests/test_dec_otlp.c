@@ -210,6 +210,13 @@ static void test_bad_records(void **state)
 		   "{\"name\":\"x\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1\",\"asInt\":\"1\","
 		   "\"attributes\":[{\"key\":\"k\",\"value\":{}}]}]}}"),
 	       "attribute \"k\"");
+	/* the decoder's own scratch member cannot be smuggled in */
+	dt_bad(d,
+	       req(b, sizeof b,
+		   "{\"name\":\"x\",\"gauge\":{\"dataPoints\":[{\"timeUnixNano\":\"1\",\"asInt\":\"1\","
+		   "\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"v\"},\"_vigil_text\":5}]}]}"
+		   "}"),
+	       "unexpected member");
 	dt_bad(d, "{\"resourceMetrics\":{}}", "expected {\"resourceMetrics\"");
 	dt_bad(d,
 	       "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{"
