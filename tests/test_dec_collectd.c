@@ -155,6 +155,38 @@ static void test_both_settings_exact(void **state)
 	decoder_close(dw);
 }
 
+/* The awkward cases: NaN (collectd writes null), a derive that goes down
+ * (a reset: a negative rate, as collectd's own DERIVE), missing time, a
+ * non-UTF-8 host. */
+static void test_awkward(void **state)
+{
+	struct decoder_opts raw = {.collectd_raw = 1};
+	struct decoder *dr = dt_open("collectd", NULL), *dw = dt_open("collectd", &raw);
+	struct dt_sink *s = calloc(1, sizeof *s);
+	char b[512];
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(dt_feed(dr, s, rec(b, sizeof b, "gauge", "null", 1)), 0);
+	assert_int_equal(dt_feed(dw, s, rec(b, sizeof b, "derive", "null", 1)), 0);
+	assert_int_equal(s->n, 0);
+	assert_int_equal(dt_feed(dw, s, rec(b, sizeof b, "derive", "1000", 10)), 0);
+	assert_int_equal(dt_feed(dw, s, rec(b, sizeof b, "derive", "0", 20)), 0);
+	assert_int_equal(s->n, 1);
+	assert_near(s->pts[0].value, -100, 0);
+	dt_bad(dr,
+	       "[{\"values\":[1],\"dstypes\":[\"gauge\"],\"dsnames\":[\"value\"],\"plugin\":\"p\",\"type\":"
+	       "\"t\"}]",
+	       "\"time\" must be a number");
+	dt_bad(dr,
+	       "[{\"values\":[1],\"dstypes\":[\"gauge\"],\"dsnames\":[\"value\"],\"time\":1,\"host\":"
+	       "\"\xc3\x28\","
+	       "\"plugin\":\"p\",\"type\":\"t\"}]",
+	       "invalid UTF-8");
+	free(s);
+	decoder_close(dr);
+	decoder_close(dw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_rates_refused_when_raw_names_setting),
 		cmocka_unit_test(test_raw_capture_becomes_rates),
 		cmocka_unit_test(test_both_settings_exact),
+		cmocka_unit_test(test_awkward),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,9 @@ static void test_bad_is_all_or_nothing(void **state)
 	       "\"name\":\"\",\"timestamp\":1}]}",
 	       "metrics[1]: \"name\"");
 	dt_bad(d, "{\"metrics\":{}}", "\"metrics\" must be an array");
+	/* JSON has no NaN: a producer writing one sends invalid JSON */
+	dt_bad(d, "{\"fields\":{\"a\":NaN},\"name\":\"m\",\"timestamp\":1}", "column ");
+	dt_bad(d, "{\"fields\":{\"a\":1e999},\"name\":\"m\",\"timestamp\":1}", "column ");
 	dt_bad(d, "{\"fields\":{\"a\":1},\"name\":\"m\xc3\",\"timestamp\":1}", "invalid UTF-8");
 	decoder_close(d);
 }
