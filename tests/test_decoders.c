@@ -350,8 +350,9 @@ static void test_feed__blank_comment_length_utf8(void **state)
 	/* exactly at the limit it is read (and is then not a known format) */
 	assert_int_equal(decoder_feed(d, big, DECODER_MAX_RECORD, collect, s, errbuf, sizeof errbuf),
 			 -VIGIL_EINVAL);
-	assert_string_equal(errbuf, "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
-				    "graphite, influx, telegraf, otlp, prometheus)");
+	assert_string_equal(errbuf,
+			    "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+			    "graphite, influx, telegraf, otlp, prometheus)");
 	free(big);
 
 	/* invalid UTF-8 in several byte patterns, column of the first bad byte */
@@ -981,8 +982,9 @@ static void test_auto__mixed_stream(void **state)
 	expect_point(s, 10, "pr", "k=v", 15.0, 14.0);
 	/* nothing matches */
 	expect_bad(d, "hello", 1);
-	assert_string_equal(errbuf, "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
-				    "graphite, influx, telegraf, otlp, prometheus)");
+	assert_string_equal(errbuf,
+			    "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+			    "graphite, influx, telegraf, otlp, prometheus)");
 	expect_bad(d, "a b c d", 1);
 	/* a sniffed format's own error comes through */
 	expect_bad(d, "{\"series\":1}", 0);
