@@ -5,7 +5,8 @@
 # carry rates (StoreRates' default) labelled "derive". vigil's default
 # (collectd.store_rates: true) takes every message; told store_rates false
 # it rejects the fractional rates naming the setting. Then a `vigil run`
-# member with format auto reads the same topic and dead-letters nothing.
+# member with format auto reads the same topic and dead-letters nothing but
+# a stray message that fits no format (with the reason in vigil.error).
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 120
 command -v collectd >/dev/null || kt_fail "collectd is not installed (make deps installs collectd-core)"
@@ -83,4 +84,14 @@ kt_wait 60 "the member to read the $n collectd messages" read_all
 last=$(grep 'event=stats' "$KT_DIR/m1.log" | tail -1)
 echo "$last" | grep -q ' poison=0 dead_lettered=0 ' || kt_fail "member dead-lettered collectd messages: $last"
 grep -q 'event=rejected' "$KT_DIR/m1.log" && kt_fail "member rejected records: $(grep -m2 'event=rejected' "$KT_DIR/m1.log")"
+
+# a message that fits no format is dead-lettered with the reason
+echo "this fits no format" >"$KT_DIR/stray.txt"
+"$VIGIL" produce -b "$KT_BOOT" -t collectd --key none "$KT_DIR/stray.txt" 2>>"$KT_DIR/produce.log" || kt_fail "produce stray"
+dlq() {
+	"$VIGIL" consume -b "$KT_BOOT" -t metrics.dlq >"$KT_DIR/dlq.jsonl" 2>/dev/null &&
+		grep -q 'fits none of json, collectd, nabcsv, graphite, influx, telegraf, otlp, prometheus' "$KT_DIR/dlq.jsonl"
+}
+kt_wait 30 "the stray message in the dead-letter topic with its reason" dlq
+[ "$(wc -l <"$KT_DIR/dlq.jsonl")" = 1 ] || kt_fail "dead-letter topic: $(cat "$KT_DIR/dlq.jsonl")"
 kt_log "PASS"
