@@ -4,10 +4,11 @@
 
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
-            prometheus python3-yaml
+            prometheus python3-yaml collectd-core libyajl2 libsnappy-dev \
+            libprotobuf-c-dev protobuf-c-compiler
 
 CC      ?= gcc
-PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd
+PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
 DEFS    := -D_GNU_SOURCE -I.
@@ -22,9 +23,16 @@ LIB_SRC  := $(filter-out cli/main.c,$(LIB_SRC))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 E2E      := $(sort $(wildcard tests/e2e_*.sh))
 
+# Protocol buffers: consumers/*.proto (committed, written for vigil) compiled by
+# protoc-c into build/gen/ at build time; the generated C is built with the
+# language flags but not our warning set (it is not our code).
+PROTO    := $(sort $(wildcard consumers/*.proto))
+GEN_C    := $(PROTO:consumers/%.proto=build/gen/%.pb-c.c)
+GEN_H    := $(PROTO:consumers/%.proto=build/gen/%.pb-c.h)
+
 # build/<variant>/... ; variant "rel" (optimised) and "asan" (sanitizers)
-rel_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
-asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+rel_OBJ  := $(LIB_SRC:%.c=build/rel/%.o) $(GEN_C:build/gen/%.c=build/rel/gen/%.o)
+asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o) $(GEN_C:build/gen/%.c=build/asan/gen/%.o)
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
@@ -54,6 +62,21 @@ deps:
 	     { echo "apt-get install failed for:$$missing"; exit 1; }; \
 	  else echo "missing Debian packages; run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
+
+build/gen/%.pb-c.c build/gen/%.pb-c.h: consumers/%.proto
+	@mkdir -p build/gen
+	protoc-c --c_out=build/gen --proto_path=consumers $<
+
+# every object may include a generated header: make them first
+$(LIB_SRC:%.c=build/rel/%.o) $(LIB_SRC:%.c=build/asan/%.o) build/rel/cli/main.o build/asan/cli/main.o \
+  $(TEST_SRC:%.c=build/rel/%.o) $(TEST_SRC:%.c=build/asan/%.o): | $(GEN_H)
+
+build/rel/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(DEFS) $(OPT) $(PKG_CFLAGS) -c $< -o $@
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(DEFS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)

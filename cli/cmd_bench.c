@@ -33,7 +33,9 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil bench gen --points N --series M [--format graphite|json]\n"
 		   "       vigil bench gateway --owners FILE [--open N] [--rate R] [--count C]\n"
-		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n");
+		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n"
+		   "       vigil bench decoders [--records N]\n"
+		   "       vigil bench rw --url URL [--requests N] [--series S] [--conns C]\n");
 }
 
 static int bench_gen(long points, long series, int json)
@@ -118,6 +120,8 @@ int cmd_bench(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "gateway") == 0)
 		return cmd_bench_gateway(argc, argv);
+	if (argc >= 2 && (strcmp(argv[1], "decoders") == 0 || strcmp(argv[1], "rw") == 0))
+		return cmd_bench_inputs(argc, argv);
 	if (argc < 2 || cmd_wants_help(argc, argv)) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -12,6 +12,7 @@
 #include "cli/cmds.h"
 #include "cli/serve.h"
 #include "consumers/consumer.h"
+#include "consumers/decoder.h"
 #include "core/clock.h"
 #include "core/progress.h"
 #include "core/config.h"
@@ -39,7 +40,11 @@ static void replay_usage(FILE *f)
 		   "                    one rule watching every series with the default detector\n"
 		   "  --owners FILE     owners file (teams and their destinations)\n"
 		   "  --format NAME     input format: auto (default), json, influx, graphite,\n"
-		   "                    collectd, nabcsv\n"
+		   "                    collectd, nabcsv, telegraf, otlp, prometheus\n"
+		   "  --collectd-store-rates true|false\n"
+		   "                    collectd's StoreRates: true (default, write_kafka's)\n"
+		   "                    = counters arrive as rates; false (write_http's) = raw\n"
+		   "                    counters, turned into rates here\n"
 		   "  --out FILE        also append every notification to FILE (JSON lines)\n"
 		   "  --max-series N    global series limit (default 1000000)\n"
 		   "  --state DIR       keep the gateway's state in DIR (write-ahead log of open\n"
@@ -128,6 +133,7 @@ int cmd_replay(int argc, char **argv)
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
 	double max_future = ENGINE_DEFAULT_MAX_FUTURE;
+	int cd_raw = -1; /* --collectd-store-rates false: 1; unset: -1 */
 	int quiet = 0, rc = 1, first_file = -1;
 	char err[1024];
 	struct ruleset *rs = NULL;
@@ -157,6 +163,13 @@ int cmd_replay(int argc, char **argv)
 			owners = argv[++i];
 		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
 			format = argv[++i];
+		} else if (strcmp(argv[i], "--collectd-store-rates") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "true") != 0 && strcmp(argv[i], "false") != 0) {
+				fprintf(stderr, "vigil replay: --collectd-store-rates wants true or false\n");
+				return 2;
+			}
+			cd_raw = strcmp(argv[i], "false") == 0;
 		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
 			out_file = argv[++i];
 		} else if (strcmp(argv[i], "--max-series") == 0 && i + 1 < argc) {
@@ -211,6 +224,8 @@ int cmd_replay(int argc, char **argv)
 			owners = kc->owners;
 		if (format == NULL)
 			format = kc->format;
+		if (cd_raw < 0)
+			cd_raw = kc->collectd_raw;
 		if (max_series == 0)
 			max_series = kc->max_series;
 		max_future = kc->max_future;
@@ -267,9 +282,10 @@ int cmd_replay(int argc, char **argv)
 				 .max_future = max_future,
 				 .on_alert = on_alert,
 				 .alert_ctx = gw};
+	struct decoder_opts dopts = {.collectd_raw = cd_raw > 0};
 	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
-	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format, e,
-			       &in, err, sizeof err) != 0) {
+	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format,
+			       &dopts, e, &in, err, sizeof err) != 0) {
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}

@@ -18,8 +18,10 @@ int cmd_replay(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_gateway(int argc, char **argv); /* cli/cmd_bench_gateway.c */
+int cmd_bench_inputs(int argc, char **argv);  /* cli/cmd_bench_inputs.c: decoders, rw */
 int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
+int cmd_ingest(int argc, char **argv); /* cli/cmd_ingest.c */
 int cmd_consume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);

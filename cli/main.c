@@ -54,6 +54,8 @@ const struct vigil_cmd vigil_cmds[] = {
 	 cmd_silence},
 	{"ack", "ack EPISODE: acknowledge an open alert (stops its escalation); --unack undoes it", cmd_ack},
 	{"oncall", "oncall [OWNER]: who is on call now and next in each on-call schedule", cmd_oncall},
+	{"ingest", "a Prometheus remote write receiver producing samples to a topic, keyed by series",
+	 cmd_ingest},
 	{"produce", "publish metric lines to a Kafka topic, keyed by series", cmd_produce},
 	{"consume", "read a topic (e.g. the dead-letter topic) as JSON lines, without a group", cmd_consume},
 	{"broker", "a development Kafka broker (librdkafka mock cluster, in memory)", cmd_broker},

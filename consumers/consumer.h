@@ -29,6 +29,8 @@
 #include "core/vigil.h"
 #include "engine/engine.h"
 
+struct decoder_opts; /* consumers/decoder.h */
+
 struct consumer_ops {
 	const char *name;
 	/* Read and process what is available, waiting at most timeout_ms for
@@ -62,12 +64,14 @@ struct consumer_stats {
 /* --- file consumer (consumers/file.c) --- */
 
 /* Read paths[0..n) in order ('-' = stdin) into engine e (borrowed), with
- * decoder format (name or "auto"); a format without series names gets each
- * file's base name. A file that cannot be opened or read is reported on
+ * decoder format (name or "auto") and options dopts (may be NULL; only its
+ * format settings such as collectd_raw are used, copied); a format without
+ * series names gets each file's base name. A file that cannot be opened or read is reported on
  * stderr and skipped: the consumer's finish() then returns -VIGIL_EIO.
  * Returns 0 or -VIGIL_E* with err filled (unknown format). */
-int consumer_file_open(const char *const *paths, size_t n, const char *format, struct engine *e,
-		       struct consumer *out, char *err, size_t errlen);
+int consumer_file_open(const char *const *paths, size_t n, const char *format,
+		       const struct decoder_opts *dopts, struct engine *e, struct consumer *out, char *err,
+		       size_t errlen);
 void consumer_file_stats(const struct consumer *c, struct consumer_stats *out);
 
 /* --- Kafka member (consumers/kafka_member.c) --- */

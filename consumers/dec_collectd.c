@@ -6,7 +6,13 @@
  * One point per value, named "plugin.type" plus ".dsname" when there are
  * several data sources or the only one is not called "value"; tags host,
  * plugin_instance and type_instance when non-empty. gauge: as is (null is
- * skipped); counter/derive: per-second rate against the previous raw value of
+ * skipped). The message does not say whether collectd converted counters
+ * (its StoreRates setting: dstypes keep "derive"/"counter" either way), so
+ * the stream is told (decoder_opts.collectd_raw). StoreRates true (default
+ * here, as write_kafka's): counter/derive/absolute values are per-second
+ * rates, taken as they are (any finite number; null skipped). StoreRates
+ * false (raw): they must be integers, else the record is rejected naming the
+ * setting; counter/derive: per-second rate against the previous raw value of
  * the same data source (first sample emits nothing; 32/64-bit counter wrap
  * handled; derive may go negative; a sample not newer than the stored one is
  * skipped); absolute: value / interval. The whole record is validated before
@@ -53,6 +59,7 @@ struct item {
 };
 
 struct collectd {
+	int raw; /* 1: raw counters (StoreRates false); 0: rates */
 	struct ctr **tab;
 	size_t nbuckets, count;
 	struct item *items;
@@ -75,10 +82,10 @@ static int collectd_create(const struct decoder_opts *o, void **priv)
 {
 	struct collectd *c = calloc(1, sizeof *c);
 
-	(void)o;
 	*priv = NULL;
 	if (c == NULL)
 		goto fail;
+	c->raw = o != NULL && o->collectd_raw;
 	c->nbuckets = 64;
 	c->tab = calloc(c->nbuckets, sizeof *c->tab);
 	if (c->tab == NULL)
@@ -320,13 +327,19 @@ static int collectd_decode(void *priv, const char *rec, size_t len, point_emit_f
 				     POINT_MAX_NAME);
 			if (json_is_null(jv))
 				continue; /* collectd writes NaN as null */
-			if (it.kind == DS_GAUGE) {
+			if (it.kind == DS_GAUGE || !c->raw) {
 				if (!json_is_number(jv) || !isfinite(it.gauge = json_number_value(jv)))
 					FAIL("column 1: element %zu: values[%zu] must be a finite number",
 					     e + 1, v);
+				if (it.kind != DS_GAUGE) /* StoreRates true: already a rate */
+					it.kind = DS_GAUGE;
 			} else if (raw_value(jv, it.kind, &it.raw) != 0) {
-				FAIL("column 1: element %zu: values[%zu] must be an integer%s", e + 1, v,
-				     it.kind == DS_DERIVE ? "" : " >= 0");
+				FAIL("column 1: element %zu: values[%zu] (%s) must be an integer%s: the "
+				     "input "
+				     "setting collectd.store_rates is false (raw counters); if collectd "
+				     "sends "
+				     "rates (StoreRates true, write_kafka's default) set store_rates: true",
+				     e + 1, v, dt, it.kind == DS_DERIVE ? "" : " >= 0");
 			}
 			if (it.kind == DS_ABSOLUTE && isnan(interval))
 				FAIL("column 1: element %zu: absolute values need \"interval\"", e + 1);

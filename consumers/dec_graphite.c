@@ -56,6 +56,9 @@ static int graphite_sniff(const char *rec, size_t len)
 
 	if (n < 2 || n > 3 || rec[f[0].off] == '{' || rec[f[0].off] == '[')
 		return 0;
+	/* name{label="v"} is a labelled Prometheus sample (its sniff) */
+	if (memchr(rec + f[0].off, '{', f[0].len) != NULL)
+		return 0;
 	/* The value must read as a number, but a non-finite one (NaN, inf,
 	 * 1e999) still counts as Graphite so that graphite_decode rejects it
 	 * with an error that says what is wrong with the value. */

@@ -20,9 +20,18 @@ static int json_sniff(const char *rec, size_t len)
 {
 	size_t i = 0;
 
+	char key[32];
+
 	while (i < len && (rec[i] == ' ' || rec[i] == '\t'))
 		i++;
-	return i < len && rec[i] == '{';
+	if (i == len || rec[i] != '{')
+		return 0;
+	/* objects of the OTLP and Telegraf formats (their sniff) are not ours */
+	if (json_first_key(rec, len, key, sizeof key) == 0 &&
+	    (strcmp(key, "resourceMetrics") == 0 || strcmp(key, "fields") == 0 ||
+	     strcmp(key, "metrics") == 0))
+		return 0;
+	return 1;
 }
 
 /* Best-effort 1-based column of "key" in the raw record, else 1. */

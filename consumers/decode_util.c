@@ -179,3 +179,26 @@ int parse_finite(const char *s, size_t n, double *out)
 	*out = v;
 	return 0;
 }
+
+int json_first_key(const char *rec, size_t len, char *out, size_t n)
+{
+	size_t i = 0, k = 0;
+
+	while (i < len && (rec[i] == ' ' || rec[i] == '\t'))
+		i++;
+	if (i == len || rec[i] != '{')
+		return -1;
+	for (i++; i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\n'); i++)
+		;
+	if (i == len || rec[i] != '"')
+		return -1;
+	for (i++; i < len && rec[i] != '"'; i++) {
+		if (rec[i] == '\\' || k + 1 >= n)
+			return -1;
+		out[k++] = rec[i];
+	}
+	if (i == len)
+		return -1;
+	out[k] = '\0';
+	return 0;
+}

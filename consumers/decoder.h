@@ -22,11 +22,21 @@ struct decoder_opts {
 	/* Series name for formats that carry none (NAB CSV): usually the file
 	 * name without directory and extension. May be NULL. */
 	const char *default_series;
+	/* collectd: 0 (the default) = collectd's StoreRates is true, as
+	 * write_kafka sends by default: COUNTER, DERIVE and ABSOLUTE values are
+	 * already per-second rates and are taken as they are. 1 = StoreRates
+	 * false (write_http's default): raw counters, turned into rates here.
+	 * Set by input.collectd.store_rates / --collectd-store-rates. */
+	int collectd_raw;
 };
 
 struct decoder_type {
 	const char *name;
 	const char *summary;
+	/* 1: comment lines ('#...') are passed to decode() too (Prometheus
+	 * "# TYPE"); otherwise decoder_feed() skips them. In auto mode a line
+	 * starting "# TYPE " goes to the first such format. */
+	int wants_comments;
 	/* 1 if this record looks like this format (cheap test used by "auto"). */
 	int (*sniff)(const char *rec, size_t len);
 	/* Optional per-stream state (e.g. CSV header seen, counter rates).
@@ -60,5 +70,32 @@ const struct decoder_type *const *decoder_all(void); /* NULL-terminated */
 int utf8_valid(const char *s, size_t n, size_t *bad_col);
 /* Strict finite double from s[0..n): 0 or -VIGIL_EINVAL. */
 int parse_finite(const char *s, size_t n, double *out);
+
+/* Rates of cumulative series (consumers/decode_rate.c), for Prometheus
+ * counters and OTLP cumulative sums/histograms. One table per stream. A
+ * series key is name, suffix and the sorted tags. At most RATE_MAX_SERIES
+ * keys per table. */
+#define RATE_MAX_SERIES (1u << 20)
+struct rate_tab;
+struct rate_ent;
+int rate_tab_new(struct rate_tab **out); /* 0 or -VIGIL_ENOMEM */
+void rate_tab_free(struct rate_tab *t);
+/* Find or create (empty) the state of a key; NULL with *rc = -VIGIL_ELIMIT,
+ * -VIGIL_ENOMEM or -VIGIL_EINVAL (ntags out of range). The pointer is valid
+ * until the next rate_get() on the table. Creating an empty state is the
+ * only change, so decoders call it while validating a record. */
+struct rate_ent *rate_get(struct rate_tab *t, const char *name, const char *suffix, const struct tag *tags,
+			  int ntags, int *rc);
+/* Feed cumulative value v at time ts. Returns 1 with *rate = increase per
+ * second since the stored sample (after a reset, v < stored, the increase
+ * is v: counted again from 0); 0 for the first sample or when ts is not
+ * newer than the stored one (then nothing changes). */
+int rate_step(struct rate_ent *e, double v, double ts, double *rate);
+/* Forget the stored sample (a stale marker): the next one starts afresh. */
+void rate_forget(struct rate_ent *e);
+
+/* The first key of a JSON object record ('{' then "key"), copied into
+ * out[0..n) without escapes; 0 if found, -1 otherwise. For sniff(). */
+int json_first_key(const char *rec, size_t len, char *out, size_t n);
 
 #endif

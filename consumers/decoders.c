@@ -8,11 +8,14 @@
 
 #include "consumers/decoder.h"
 
-extern const struct decoder_type dec_json, dec_collectd, dec_nabcsv, dec_graphite, dec_influx;
+extern const struct decoder_type dec_json, dec_collectd, dec_nabcsv, dec_graphite, dec_influx, dec_telegraf,
+	dec_otlp, dec_prometheus;
 
-/* Registry order is the auto-detection order. */
+/* Registry order is the auto-detection order (the sniffs are disjoint; see
+ * tests/test_decoders.c test_auto__sniff_is_unambiguous). */
 static const struct decoder_type *const decoder_types[] = {
-	&dec_json, &dec_collectd, &dec_nabcsv, &dec_graphite, &dec_influx, NULL,
+	&dec_json,     &dec_collectd, &dec_nabcsv,     &dec_graphite, &dec_influx,
+	&dec_telegraf, &dec_otlp,     &dec_prometheus, NULL,
 };
 
 #define NTYPES (VIGIL_ARRAY_LEN(decoder_types) - 1)
@@ -86,6 +89,8 @@ int decoder_open(const char *format, const struct decoder_opts *o, struct decode
 	d = calloc(1, sizeof *d);
 	if (d == NULL)
 		goto fail;
+	if (o != NULL)
+		d->opts.collectd_raw = o->collectd_raw;
 	if (o != NULL && o->default_series != NULL) {
 		char *s = strdup(o->default_series);
 		if (s == NULL)
@@ -160,8 +165,21 @@ int decoder_feed(struct decoder *d, const char *rec, size_t len, point_emit_fn e
 		len--;
 	while (i < len && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r'))
 		i++;
-	if (i == len || rec[i] == '#')
+	if (i == len)
 		return 0;
+	if (rec[i] == '#') {
+		if (d->type != NULL)
+			return d->type->wants_comments
+				       ? d->type->decode(d->priv[d->fixed], rec, len, emit, ctx, err, errlen)
+				       : 0;
+		if (len - i < 7 || memcmp(rec + i, "# TYPE ", 7) != 0)
+			return 0;
+		for (t = 0; t < NTYPES && !decoder_types[t]->wants_comments; t++)
+			;
+		if (t == NTYPES)
+			return 0;
+		goto dispatch; /* auto: a Prometheus type line feeds its stream state */
+	}
 
 	if (d->type != NULL)
 		return d->type->decode(d->priv[d->fixed], rec, len, emit, ctx, err, errlen);
@@ -170,9 +188,12 @@ int decoder_feed(struct decoder *d, const char *rec, size_t len, point_emit_fn e
 			break;
 	if (t == NTYPES) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "column 1: unrecognised record format");
+			snprintf(err, errlen,
+				 "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+				 "graphite, influx, telegraf, otlp, prometheus)");
 		return -VIGIL_EINVAL;
 	}
+dispatch:
 	rc = ensure_priv(d, t);
 	if (rc != 0) {
 		if (err != NULL && errlen > 0)

@@ -19,6 +19,7 @@ struct file_consumer {
 	const char *const *paths;
 	size_t npaths, at; /* the file being read: paths[at] */
 	const char *format;
+	int collectd_raw; /* decoder_opts.collectd_raw */
 	struct engine *e;
 	FILE *in; /* open file, or NULL between files */
 	struct decoder *dec;
@@ -56,7 +57,7 @@ static int open_file(struct file_consumer *f)
 {
 	const char *path = f->paths[f->at];
 	char err[512];
-	struct decoder_opts o = {.default_series = f->series};
+	struct decoder_opts o = {.default_series = f->series, .collectd_raw = f->collectd_raw};
 
 	base_series(path, f->series, sizeof f->series);
 	if (decoder_open(f->format, &o, &f->dec, err, sizeof err) != 0) {
@@ -150,8 +151,9 @@ static const struct consumer_ops file_ops = {
 	.close = file_close,
 };
 
-int consumer_file_open(const char *const *paths, size_t n, const char *format, struct engine *e,
-		       struct consumer *out, char *err, size_t errlen)
+int consumer_file_open(const char *const *paths, size_t n, const char *format,
+		       const struct decoder_opts *dopts, struct engine *e, struct consumer *out, char *err,
+		       size_t errlen)
 {
 	struct decoder *probe;
 	struct decoder_opts o = {0};
@@ -169,6 +171,7 @@ int consumer_file_open(const char *const *paths, size_t n, const char *format, s
 	f->paths = paths;
 	f->npaths = n;
 	f->format = format;
+	f->collectd_raw = dopts != NULL && dopts->collectd_raw;
 	for (size_t i = 0; i < n; i++) { /* for progress: the size of what there is to read */
 		struct stat sb;
 		if (strcmp(paths[i], "-") != 0 && stat(paths[i], &sb) == 0 && S_ISREG(sb.st_mode))

@@ -95,7 +95,8 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	eo.max_future = kc->cfg->max_future;
 	eo.on_alert = on_alert;
 	eo.alert_ctx = p;
-	struct decoder_opts dopts = {.default_series = kc->cfg->default_series};
+	struct decoder_opts dopts = {.default_series = kc->cfg->default_series,
+				     .collectd_raw = kc->cfg->collectd_raw};
 	int rc = decoder_open(kc->cfg->format, &dopts, &p->dec, err, sizeof err);
 	if (rc == 0)
 		rc = engine_create(&eo, &p->eng, err, sizeof err);
@@ -351,7 +352,7 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 {
 	struct kc *kc = calloc(1, sizeof *kc);
 	struct decoder *probe;
-	struct decoder_opts dopts = {.default_series = c->default_series};
+	struct decoder_opts dopts = {.default_series = c->default_series, .collectd_raw = c->collectd_raw};
 	char err[512];
 	int rc = -VIGIL_ENOMEM;
 

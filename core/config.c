@@ -70,8 +70,32 @@ enum {
 	TK_N
 };
 
-static const char *const input_keys[] = {"topics", "format", "default_series", NULL};
-enum { IK_TOPICS, IK_FORMAT, IK_DEFAULT_SERIES, IK_N };
+static const char *const input_keys[] = {"topics", "format", "default_series", "collectd", NULL};
+enum { IK_TOPICS, IK_FORMAT, IK_DEFAULT_SERIES, IK_COLLECTD, IK_N };
+static const char *const collectd_keys[] = {"store_rates", NULL};
+
+/* input.collectd: {store_rates: true|false}; see consumers/decoder.h. */
+static int load_collectd(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
+{
+	yaml_node_t *v[2], *k[2];
+	const char *t;
+	int rc;
+
+	if ((rc = vy_map_fields(y, n, "input.collectd", collectd_keys, v, k)) != 0)
+		return rc;
+	if (v[0] == NULL)
+		return 0;
+	if ((rc = vy_text(y, v[0], "input.collectd.store_rates", &t)) != 0)
+		return rc;
+	if (strcmp(t, "true") == 0)
+		c->collectd_raw = 0;
+	else if (strcmp(t, "false") == 0)
+		c->collectd_raw = 1;
+	else
+		return vy_fail(y, v[0],
+			       "input.collectd.store_rates must be true or false (collectd's StoreRates)");
+	return 0;
+}
 
 static int check_prop(struct vy_ctx *y, const yaml_node_t *kn, rd_kafka_conf_t *probe, const char *key,
 		      const char *val)
@@ -135,6 +159,8 @@ static int load_input(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *
 		return rc;
 	if (v[IK_DEFAULT_SERIES] &&
 	    (rc = vy_dup(y, v[IK_DEFAULT_SERIES], "input.default_series", 0, &c->default_series)) != 0)
+		return rc;
+	if (v[IK_COLLECTD] && (rc = load_collectd(y, v[IK_COLLECTD], c)) != 0)
 		return rc;
 	return 0;
 }

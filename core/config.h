@@ -54,6 +54,7 @@ struct kafka_cfg {
 	size_t ntopics;
 	char *format;            /* input.format, default "auto" */
 	char *default_series;    /* input.default_series, may be NULL */
+	int collectd_raw;        /* input.collectd.store_rates false: 1; default 0 (rates) */
 	char *state_topic;       /* default "<first input topic>.state" */
 	char *alerts_topic;      /* default "alerts" */
 	char *dead_letter_topic; /* may be NULL: poison is then only counted and logged */

@@ -27,6 +27,10 @@ ls -l "$f" | awk '{printf "input: %.0f MB\n", $5/1e6}'
 echo
 echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
+echo "== decoders: points/s per input format, decode only (vigil bench decoders)"
+taskset -c 0 "$vigil" bench decoders --records 200000
+echo "== remote write end to end into the topic (tests/bench_ingest.sh)"
+VIGIL="$vigil" bash "$here/tests/bench_ingest.sh"
 echo "== Kafka (tests/bench_kafka.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
 echo "== gateway API: 10,000 open alerts (tests/bench_api.sh)"

@@ -96,7 +96,8 @@ static void test_config__good_and_defaults(void **state)
 	(void)state;
 	write_tmp("good.yaml",
 		  "kafka:\n  bootstrap.servers: 127.0.0.1:9092\n  group.id: vigil\n  client.id: me\n"
-		  "input: {topics: [m1, m2], format: influx, default_series: s}\n"
+		  "input: {topics: [m1, m2], format: influx, default_series: s, collectd: {store_rates: "
+		  "false}}\n"
 		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
 		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
@@ -111,6 +112,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_string_equal(c->topics[1], "m2");
 	assert_string_equal(c->format, "influx");
 	assert_string_equal(c->default_series, "s");
+	assert_int_equal(c->collectd_raw, 1);
 	assert_string_equal(c->state_topic, "m1.state");
 	assert_string_equal(c->alerts_topic, "al");
 	assert_string_equal(c->gateway_state_topic, "al.state");
@@ -141,6 +143,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_string_equal(c->rules[0], "r");
 	assert_string_equal(c->format, "auto");
 	assert_null(c->default_series);
+	assert_int_equal(c->collectd_raw, 0); /* store_rates true, as write_kafka */
 	assert_null(c->dead_letter_topic);
 	assert_null(c->owners);
 	assert_int_equal(strlen(c->state_topic), strlen(topic) + strlen(".state"));
@@ -252,6 +255,10 @@ static void test_config__wrong_kinds(void **state)
  * document, YAML syntax errors, required keys, secrets. */
 static void test_config__other_errors(void **state)
 {
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: t, collectd: {store_rates: "
+	       "maybe}}\nrules: r\n",
+	       2, 44, "input.collectd.store_rates must be true or false");
+
 	static const char nul[] = GOOD_HEAD "state_topic: \"a\\0b\"\n";
 	static const char nul_raw[] = GOOD_HEAD "alerts_topic: a\0b\n";
 

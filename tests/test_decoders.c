@@ -98,7 +98,11 @@ static int feed(struct decoder *d, struct sink *s, const char *rec)
 
 static struct decoder *open_fmt(const char *fmt, const char *series)
 {
-	struct decoder_opts o = {series};
+	struct decoder_opts o = {series, 0};
+	if (strcmp(fmt, "collectd-raw") == 0) { /* collectd with StoreRates false */
+		fmt = "collectd";
+		o.collectd_raw = 1;
+	}
 	struct decoder *d = NULL;
 	char err[256];
 	int rc = decoder_open(fmt, &o, &d, err, sizeof err);
@@ -292,21 +296,22 @@ static void test_parse_finite__same_bits_as_strtod(void **state)
 
 static void test_registry__names_and_order(void **state)
 {
-	static const char *const want[] = {"json", "collectd", "nabcsv", "graphite", "influx"};
+	static const char *const want[] = {"json",   "collectd", "nabcsv", "graphite",
+					   "influx", "telegraf", "otlp",   "prometheus"};
 	const struct decoder_type *const *all = decoder_all();
 	struct decoder *d = (struct decoder *)&d;
 	char err[256];
 	size_t i;
 	(void)state;
 	for (i = 0; all[i] != NULL; i++) {
-		assert_true(i < 5);
+		assert_true(i < 8);
 		assert_string_equal(all[i]->name, want[i]);
 		assert_ptr_equal(decoder_find(want[i]), all[i]);
 		assert_non_null(all[i]->summary);
 		assert_non_null(all[i]->sniff);
 		assert_non_null(all[i]->decode);
 	}
-	assert_int_equal(i, 5);
+	assert_int_equal(i, 8);
 	assert_null(decoder_find("auto"));
 	assert_null(decoder_find("csv"));
 	assert_null(decoder_find(NULL));
@@ -345,7 +350,9 @@ static void test_feed__blank_comment_length_utf8(void **state)
 	/* exactly at the limit it is read (and is then not a known format) */
 	assert_int_equal(decoder_feed(d, big, DECODER_MAX_RECORD, collect, s, errbuf, sizeof errbuf),
 			 -VIGIL_EINVAL);
-	assert_string_equal(errbuf, "column 1: unrecognised record format");
+	assert_string_equal(errbuf,
+			    "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+			    "graphite, influx, telegraf, otlp, prometheus)");
 	free(big);
 
 	/* invalid UTF-8 in several byte patterns, column of the first bad byte */
@@ -769,7 +776,7 @@ static char *cd_rec(char *buf, size_t n, const char *dstype, const char *value, 
 
 static void test_collectd__rates_and_wrap(void **state)
 {
-	struct decoder *d = open_fmt("collectd", NULL);
+	struct decoder *d = open_fmt("collectd-raw", NULL);
 	struct sink *s = sink_new();
 	char r[1024];
 	(void)state;
@@ -834,7 +841,7 @@ static void test_collectd__rates_and_wrap(void **state)
 
 static void test_collectd__bad_is_all_or_nothing(void **state)
 {
-	struct decoder *d = open_fmt("collectd", NULL);
+	struct decoder *d = open_fmt("collectd-raw", NULL);
 	struct sink *s = sink_new();
 	static const char good_gauge[] =
 		"{\"values\":[1],\"dstypes\":[\"gauge\"],\"dsnames\":[\"value\"],\"time\":1,"
@@ -928,6 +935,11 @@ static const struct {
 	{"inf,k=v f=7 8000000000", "influx"},
 	{"inf2 value=9", "influx"},
 	{"in\\ 5 v=1 0", "influx"},
+	{"{\"fields\":{\"f\":10},\"name\":\"tg\",\"tags\":{},\"timestamp\":11}", "telegraf"},
+	{"{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"ot\",\"gauge\":{"
+	 "\"dataPoints\":[{\"timeUnixNano\":\"12000000000\",\"asInt\":\"13\"}]}}]}]}]}",
+	 "otlp"},
+	{"pr{k=\"v\"} 14 15000", "prometheus"},
 };
 
 static void test_auto__sniff_is_unambiguous(void **state)
@@ -956,7 +968,7 @@ static void test_auto__mixed_stream(void **state)
 	for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
 		if (feed(d, s, samples[i].rec) != 0)
 			fail_msg("\"%s\": %s", samples[i].rec, errbuf);
-	assert_int_equal(s->n, 8);
+	assert_int_equal(s->n, 11);
 	expect_point(s, 0, "j", "", 1.0, 1.0);
 	expect_point(s, 1, "cd.t", "", 2.0, 1.0);
 	expect_point(s, 2, "nabseries", "", 16161.0 * 86400.0, 3.0);
@@ -967,9 +979,14 @@ static void test_auto__mixed_stream(void **state)
 	expect_point(s, 5, "inf.f", "k=v", 8.0, 7.0);
 	assert_string_equal(s->pts[6].name, "inf2");
 	expect_point(s, 7, "in 5.v", "", 0.0, 1.0);
+	expect_point(s, 8, "tg.f", "", 11.0, 10.0);
+	expect_point(s, 9, "ot", "", 12.0, 13.0);
+	expect_point(s, 10, "pr", "k=v", 15.0, 14.0);
 	/* nothing matches */
 	expect_bad(d, "hello", 1);
-	assert_string_equal(errbuf, "column 1: unrecognised record format");
+	assert_string_equal(errbuf,
+			    "column 1: unrecognised record format (fits none of json, collectd, nabcsv, "
+			    "graphite, influx, telegraf, otlp, prometheus)");
 	expect_bad(d, "a b c d", 1);
 	/* a sniffed format's own error comes through */
 	expect_bad(d, "{\"series\":1}", 0);
@@ -992,7 +1009,8 @@ static uint32_t rnd(void)
 
 static void test_fuzz__no_crash(void **state)
 {
-	static const char *const fmts[] = {"auto", "json", "collectd", "nabcsv", "graphite", "influx"};
+	static const char *const fmts[] = {"auto",   "json",     "collectd", "nabcsv",    "graphite",
+					   "influx", "telegraf", "otlp",     "prometheus"};
 	static const char alphabet[] = "{}[]\":,;= \t\\.-+eE0123456789aiutfnx#\xc3\xa9\xff\x80";
 	static const char *const extra[] = {
 		"cpu,host=a\\ b,x=y usage=1.5,n=3i,s=\"q\\\"z\",b=t 1700000000000000000",
@@ -1002,13 +1020,13 @@ static void test_fuzz__no_crash(void **state)
 		"{\"series\":\"a\",\"tags\":{\"k\":1.5,\"b\":true},\"ts\":\"2023-11-14T22:13:20Z\",\"value\":"
 		"\"2\"}",
 	};
-	struct decoder *dec[6];
+	struct decoder *dec[9];
 	struct sink *s = sink_new();
 	char buf[600];
 	long emitted = 0, errors = 0;
 	(void)state;
 
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < 9; i++)
 		dec[i] = open_fmt(fmts[i], "fz");
 	for (int iter = 0; iter < 12000; iter++) {
 		size_t n;
@@ -1059,7 +1077,7 @@ static void test_fuzz__no_crash(void **state)
 		char *rec = malloc(n ? n : 1);
 		assert_non_null(rec);
 		memcpy(rec, buf, n);
-		for (size_t i = 0; i < 6; i++) {
+		for (size_t i = 0; i < 9; i++) {
 			int rc;
 			s->n = 0;
 			errbuf[0] = '\0';
@@ -1078,7 +1096,7 @@ static void test_fuzz__no_crash(void **state)
 	/* the loop exercised both paths */
 	assert_true(emitted > 100);
 	assert_true(errors > 1000);
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < 9; i++)
 		decoder_close(dec[i]);
 	free(s);
 }
