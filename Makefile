@@ -4,7 +4,7 @@
 
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
-            prometheus python3-yaml
+            prometheus python3-yaml chromium
 
 CC      ?= gcc
 PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd
@@ -28,7 +28,7 @@ asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit e2e asan-test valgrind bench demo nab format format-check clean help
+.PHONY: all deps test unit e2e asan-test valgrind bench demo console nab format format-check clean help
 .DEFAULT_GOAL := all
 
 all: deps bin/vigil
@@ -36,6 +36,7 @@ all: deps bin/vigil
 help:
 	@echo "make            build bin/vigil (installs missing Debian packages as root)"
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
+	@echo "make console    replay the demo mid-incident and keep its API and web console on http://127.0.0.1:8080/"
 	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
@@ -61,6 +62,10 @@ build/rel/%.o: %.c
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# The web console's files are embedded with .incbin: rebuild when one changes.
+CONSOLE_FILES := $(wildcard cli/console/*)
+build/rel/cli/serve_console_data.o build/asan/cli/serve_console_data.o: $(CONSOLE_FILES)
 
 build/rel/libvigil.a: $(rel_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -109,6 +114,9 @@ demo: deps bin/vigil
 	@bash data/demo/run-demo.sh
 	@echo; echo "== the same data through Kafka: embedded broker, two members, central gateway"
 	@bash data/demo/run-kafka-demo.sh
+
+console: deps bin/vigil
+	@bash data/demo/run-console.sh
 
 bench: deps bin/vigil
 	@bash tests/bench.sh

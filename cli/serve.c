@@ -39,6 +39,9 @@ static const struct httpd_route route_table[] = {
 	{"GET", "/api/v1/rules", api_rules, NULL, 0},
 	{"GET", "/api/v1/owners", api_owners, NULL, 0},
 	{"POST", "/api/v2/alerts", api_ingest, NULL, 0},
+	{"GET", "/api/v1/session", api_session, NULL, 0},
+	{"GET", "/", console_index, NULL, 0}, /* the web console: cli/serve_console.c */
+	{"GET", "/console/{file}", console_file, NULL, 0},
 };
 #define NROUTES (sizeof route_table / sizeof route_table[0])
 

@@ -258,11 +258,12 @@ void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && sv->rs && i < sv->rs->nrules; i++) {
 		const struct rule *r = &sv->rs->rules[i];
-		json_t *x =
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", r->name, "owner",
-				  r->owner ? r->owner->name : "", "detector",
-				  r->det.type ? r->det.type->name : "", "action", rule_action_name(r->action),
-				  "series", r->series ? r->series : "", "where", r->where ? r->where : "");
+		/* every rule served passed the strict load: "valid" is its state */
+		json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "name", r->name, "owner",
+				      r->owner ? r->owner->name : "", "detector",
+				      r->det.type ? r->det.type->name : "", "action",
+				      rule_action_name(r->action), "series", r->series ? r->series : "",
+				      "where", r->where ? r->where : "", "summary", r->summary, "valid", 1);
 		if (x == NULL || json_array_append_new(arr, x) != 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -673,7 +674,7 @@ void serve_job_run(struct serve *sv, struct gateway *gw, struct job *j)
 		break;
 	}
 	case JOB_ALERT:
-		r = find_alert(gw, j->arg);
+		r = gateway_alert_detail(gw, j->arg);
 		if (r == NULL)
 			httpd_resp_error(j->resp, 404, "no open alert with episode %.40s", j->arg);
 		else if (!serve_may(sv, &j->who, json_string_value(json_object_get(r, "owner")), 0)) {

@@ -106,4 +106,9 @@ void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_ingest(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 
+/* The web console and its session route (cli/serve_console.c), ctx = struct serve. */
+void api_session(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void console_index(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void console_file(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+
 #endif

@@ -163,8 +163,15 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
  * *reply (may be NULL) gets {"ok":true,...} or {"ok":false,"error":..}. */
 int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **reply, char *err, size_t errlen);
 /* Open alerts (firing, in groups) as a JSON array: episode, owner, rule,
- * series, labels, notified, muted, acknowledged, group. */
+ * series, labels, notified, muted, acknowledged, held, group, and
+ * startsAt / age_seconds (policy clock) when the episode is known. */
 json_t *gateway_alerts(struct gateway *gw, const char *owner);
+/* One open alert (episode: 16 hex digits) as gateway_alerts lists it plus
+ * what its newest notification says ("summary", "runbook_url", "why") and
+ * "history": [{"at"?, "event", "detail"?}] oldest first (fired, notified or
+ * pending, escalation due, acknowledged, muted, held), from the state the
+ * gateway holds now. A new reference; NULL when no such alert is open. */
+json_t *gateway_alert_detail(struct gateway *gw, const char *episode);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",
  * "next_until"}] (a missing "now" = nobody). */

@@ -97,17 +97,24 @@ json_t *gateway_silence_list(struct gateway *gw, const char *owner)
 	return arr;
 }
 
-static json_t *alert_brief(const struct group *g, const struct galert *a)
+json_t *gw_alert_brief(struct gateway *gw, const struct group *g, const struct galert *a)
 {
-	char e[17];
+	char e[17], t[40];
 	hash_hex(a->ep, e);
-	return json_pack(
+	json_t *r = json_pack(
 		"{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:b, s:b, s:s}", "episode", e, "owner", g->o->owner,
 		"rule", json_object_get(a->labels, "rule") ? json_object_get(a->labels, "rule") : json_null(),
 		"series",
 		json_object_get(a->labels, "series") ? json_object_get(a->labels, "series") : json_null(),
 		"labels", a->labels, "notified", a->notified, "muted", a->muted, "acknowledged", a->acked,
 		"held", a->held, "group", g->key_text);
+	const struct open_ep *oe = gw_ep_find(gw, a->ep);
+	if (r && oe && isfinite(oe->started)) {
+		time_format_rfc3339(oe->started, t, sizeof t);
+		json_object_set_new(r, "startsAt", json_string(t));
+		json_object_set_new(r, "age_seconds", json_real(fmax(0, gw_now(gw) - oe->started)));
+	}
+	return r;
 }
 
 json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, size_t errlen)
@@ -126,7 +133,7 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 			const struct galert *a = &g->a[k];
 			size_t n = alert_labels_kv(a->labels, kv, sizeof kv / sizeof kv[0]);
 			if (a->status == ALERT_FIRING && silence_matches(x, kv, n))
-				json_array_append_new(arr, alert_brief(g, a));
+				json_array_append_new(arr, gw_alert_brief(gw, g, a));
 		}
 	}
 	silence_free(x);
@@ -142,7 +149,7 @@ json_t *gateway_alerts(struct gateway *gw, const char *owner)
 			continue;
 		for (size_t k = 0; k < g->n; k++)
 			if (g->a[k].status == ALERT_FIRING)
-				json_array_append_new(arr, alert_brief(g, &g->a[k]));
+				json_array_append_new(arr, gw_alert_brief(gw, g, &g->a[k]));
 	}
 	return arr;
 }
