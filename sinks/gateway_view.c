@@ -69,8 +69,10 @@ static json_t *history(struct gateway *gw, const struct group *g, const struct g
 		hist_add(hist, e->next_at, "escalation", buf);
 	}
 	if (a->acked) {
-		snprintf(buf, sizeof buf, "acknowledged by %s", e && e->acked_by ? e->acked_by : "someone");
-		hist_add(hist, 0, "acknowledged", buf);
+		/* who acknowledged is kept only with an escalation (the audit log has it always) */
+		if (e && e->acked_by)
+			snprintf(buf, sizeof buf, "acknowledged by %s: escalation stopped", e->acked_by);
+		hist_add(hist, 0, "acknowledged", e && e->acked_by ? buf : NULL);
 	}
 	if (a->muted)
 		hist_add(hist, 0, "muted",

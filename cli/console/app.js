@@ -18,7 +18,7 @@ function el(tag, attrs, ...kids) {
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
@@ -53,6 +53,11 @@ function errText(r) {
   return r.status ? `${r.status}: ${m}` : m;
 }
 
+// Append to a page element, dropping null / false (DOM append would print them).
+function add(parent, ...kids) {
+  parent.append(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+}
+
 function msg(kind, text) { return el('div', { class: 'msg msg-' + kind, role: kind === 'error' ? 'alert' : 'status' }, text); }
 
 function fmtAge(s) {
@@ -85,9 +90,9 @@ const canWrite = () => !session.read_only && session.who !== 'anonymous';
 
 // When a read needs a token, say so with a way to give one.
 function needToken(view, r) {
-  view.append(msg('error', errText(r)));
+  add(view, msg('error', errText(r)));
   if (r.status === 401 || r.status === 403)
-    view.append(el('p', {}, el('button', { type: 'button', onclick: openToken }, 'Enter a token')));
+    add(view, el('p', {}, el('button', { type: 'button', onclick: openToken }, 'Enter a token')));
 }
 
 // ---- session, banner, token ----
@@ -155,7 +160,7 @@ async function pageAlerts(view, q) {
     names.map((n) => el('option', { value: n, selected: n === owner }, n)));
   const stateSel = el('select', { id: 'filter-state', onchange: go }, el('option', { value: '' }, 'any state'),
     ['active', 'acknowledged', 'muted', 'held'].map((s) => el('option', { value: s, selected: s === state }, s)));
-  view.append(el('h1', {}, 'Open alerts'),
+  add(view, el('h1', {}, 'Open alerts'),
     el('div', { class: 'filters' },
       el('div', {}, el('label', { for: 'filter-owner' }, 'Owner'), ownerSel),
       el('div', {}, el('label', { for: 'filter-state' }, 'State'), stateSel),
@@ -166,7 +171,7 @@ async function pageAlerts(view, q) {
   const r = await api('GET', '/api/v1/alerts' + (p.toString() ? '?' + p : ''));
   if (!r.ok) return needToken(view, r);
   if (r.data.length === 0) {
-    view.append(el('p', { class: 'empty' }, 'No open alerts' + (owner ? ' for ' + owner : '') + (state ? ' in state ' + state : '') + '.'));
+    add(view, el('p', { class: 'empty' }, 'No open alerts' + (owner ? ' for ' + owner : '') + (state ? ' in state ' + state : '') + '.'));
     return;
   }
   const by = new Map();
@@ -177,7 +182,7 @@ async function pageAlerts(view, q) {
   const rank = { page: 0, notify: 1, log: 2 };
   for (const [o, list] of [...by.entries()].sort((x, y) => x[0].localeCompare(y[0]))) {
     list.sort((x, y) => (rank[x.labels.severity] ?? 1) - (rank[y.labels.severity] ?? 1) || (y.age_seconds || 0) - (x.age_seconds || 0));
-    view.append(el('section', { class: 'owner-group' },
+    add(view, el('section', { class: 'owner-group' },
       el('h2', {}, o, el('span', { class: 'count' }, list.length + ' open')),
       el('div', { class: 'card', style: null },
         list.map((a) => el('a', { class: 'alert-row', href: '#/alert/' + a.episode, 'data-episode': a.episode },
@@ -269,9 +274,9 @@ function silenceForm(a, out) {
 
 async function pageAlert(view, ep) {
   const r = await api('GET', '/api/v1/alerts/' + encodeURIComponent(ep));
-  view.append(el('p', {}, el('a', { href: '#/alerts' }, '← all alerts')));
+  add(view, el('p', {}, el('a', { href: '#/alerts' }, '← all alerts')));
   if (!r.ok) {
-    if (r.status === 404) view.append(msg('error', 'This alert is not open any more (resolved, or an unknown episode).'));
+    if (r.status === 404) add(view, msg('error', 'This alert is not open any more (resolved, or an unknown episode).'));
     else needToken(view, r);
     return;
   }
@@ -285,7 +290,7 @@ async function pageAlert(view, ep) {
   };
   const silBox = el('div');
   const chart = el('figure', { class: 'chart', id: 'chart' });
-  view.append(
+  add(view, 
     el('h1', {}, sevBadge(a), ' ', a.rule),
     el('p', { class: 'mono' }, a.series),
     a.summary ? el('p', {}, a.summary) : null,
@@ -309,12 +314,12 @@ async function pageAlert(view, ep) {
 // ---- silences ----
 
 async function pageSilences(view) {
-  view.append(el('h1', {}, 'Silences'));
+  add(view, el('h1', {}, 'Silences'));
   const r = await api('GET', '/api/v1/silences');
   if (!r.ok) return needToken(view, r);
   const out = el('div');
-  view.append(out);
-  if (!r.data.length) return view.append(el('p', { class: 'empty' }, 'No silences.'));
+  add(view, out);
+  if (!r.data.length) return add(view, el('p', { class: 'empty' }, 'No silences.'));
   const order = { active: 0, pending: 1, expired: 2 };
   r.data.sort((x, y) => (order[x.state] ?? 3) - (order[y.state] ?? 3));
   const expire = (s) => async () => {
@@ -323,7 +328,7 @@ async function pageSilences(view) {
     out.replaceChildren(msg('ok', 'Silence ' + s.id + ' expired.'));
     setTimeout(route, 700);
   };
-  view.append(el('div', { class: 'card' }, el('table', { class: 'stack', id: 'silences' },
+  add(view, el('div', { class: 'card' }, el('table', { class: 'stack', id: 'silences' },
     el('thead', {}, el('tr', {}, ['state', 'owner', 'matchers', 'ends', 'by', 'comment', ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, r.data.map((s) => el('tr', { 'data-id': s.id },
       el('td', { 'data-h': 'state', class: 'state-' + s.state }, s.state),
@@ -339,13 +344,13 @@ async function pageSilences(view) {
 // ---- rules and on call ----
 
 async function pageRules(view) {
-  view.append(el('h1', {}, 'Rules'));
+  add(view, el('h1', {}, 'Rules'));
   const r = await api('GET', '/api/v1/rules');
   if (!r.ok) return needToken(view, r);
   const by = new Map();
   for (const x of r.data) { if (!by.has(x.owner)) by.set(x.owner, []); by.get(x.owner).push(x); }
   for (const [o, list] of by) {
-    view.append(el('h2', {}, o, ' ', el('span', { class: 'count' }, list.length + ' rules')),
+    add(view, el('h2', {}, o, ' ', el('span', { class: 'count' }, list.length + ' rules')),
       el('div', { class: 'card' }, el('table', { class: 'stack rules' },
         el('thead', {}, el('tr', {}, ['rule', 'series', 'detector', 'action', 'state', 'defined at'].map((h) => el('th', {}, h)))),
         el('tbody', {}, list.map((x) => el('tr', {},
@@ -359,11 +364,11 @@ async function pageRules(view) {
 }
 
 async function pageOncall(view) {
-  view.append(el('h1', {}, 'Who is on call'));
+  add(view, el('h1', {}, 'Who is on call'));
   const r = await api('GET', '/api/v1/owners');
   if (!r.ok) return needToken(view, r);
   for (const o of r.data) {
-    view.append(el('section', { class: 'card oncall' },
+    add(view, el('section', { class: 'card oncall' },
       el('h2', {}, o.name),
       el('p', {}, 'destinations: ', (o.destinations || []).join(', ') || 'none'),
       o.oncall && o.oncall.length

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# The web console in a real browser: headless Chromium (Debian's chromium)
+# driven by playwright-core (npm, pinned, installed into build/node) against
+# `vigil replay --serve` on loopback with the demo data cut mid-incident and
+# tokens configured (team tokens and an admin token as env: references).
+#  1. payments' token: the alerts page, one alert with its chart, why and
+#     history, acknowledge, a silence from it (preview, create); the API then
+#     shows the alert acknowledged and the silence active; screenshots on
+#     desktop and phone (390x844) in build/<variant>/artifacts/console/.
+#  2. payments' token on storage's alert: acknowledge and silence answer 403
+#     in the page and through the API, nothing changed, and each attempt is
+#     in the audit log.
+#  3. no tokens: the console says read-only and disables writes; and vigil
+#     refuses a non-loopback address.
+# Without Chromium or npm (and no way to install them) it prints SKIP and
+# exits 0; this machine has both, so there it runs.
+set -uo pipefail
+VIGIL=${VIGIL:-bin/vigil}
+cd "$(dirname "$0")/.." || exit 1
+root=$PWD
+PW_VERSION=1.65.2
+case "$VIGIL" in *asan*) variant=asan ;; *) variant=${VIGIL_TEST_VARIANT:-rel} ;; esac
+art=$root/build/$variant/artifacts/console
+prefix=$root/build/node
+tmp=$(mktemp -d /tmp/vigil-console.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+skip() {
+	echo "SKIP e2e_console: $* ************************************************"
+	exit 0
+}
+fails=0
+ok() { echo "ok   $*"; }
+fail() {
+	echo "FAIL $*"
+	fails=$((fails + 1))
+}
+
+# ---- the browser and its driver ----
+if [ ! -x /usr/bin/chromium ]; then
+	if [ "$(id -u)" = 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >"$tmp/apt.log" 2>&1 ||
+			skip "Debian's chromium is not installed and apt-get install chromium failed: $(tail -n 1 "$tmp/apt.log")"
+	else
+		skip "Debian's chromium is not installed (run: sudo apt-get install chromium)"
+	fi
+fi
+command -v node >/dev/null && command -v npm >/dev/null || skip "node and npm are needed for playwright-core"
+if [ "$(node -p "try{require('$prefix/node_modules/playwright-core/package.json').version}catch(e){''}")" != "$PW_VERSION" ]; then
+	mkdir -p "$prefix"
+	npm install --prefix "$prefix" --no-audit --no-fund --no-save "playwright-core@$PW_VERSION" >"$tmp/npm.log" 2>&1 ||
+		skip "npm install playwright-core@$PW_VERSION failed: $(tail -n 3 "$tmp/npm.log" | tr '\n' ' ')"
+fi
+rm -rf "$art"
+mkdir -p "$art"
+
+# ---- vigil with tokens on loopback, the demo cut at 2026-03-04 03:30 ----
+n=$(grep -n -m1 -E '(^|[^0-9])1772595000([0-9]{9})?([^0-9]|$)' data/demo/metrics.log | cut -d: -f1)
+head -n $((n - 1)) data/demo/metrics.log >"$tmp/demo.log"
+EP_PAY=a2fa7cc7f5b01233 # checkout-traffic (payments), open at 03:30
+EP_STO=6652c2142fab4965 # replication-lag (storage), open at 03:30
+export VIGIL_TOKEN_PAYMENTS=payments-console-token-0123456789
+export VIGIL_TOKEN_STORAGE=storage-console-token-0123456789
+export VIGIL_TOKEN_ADMIN=admin-console-token-0123456789ab
+sed "s#data/demo/out/#$tmp/#" data/demo/owners.yaml >"$tmp/owners.yaml"
+cat >>"$tmp/owners.yaml" <<'EOT'
+    people: [{name: alice, destinations: [{type: stdout}]}, {name: bob, destinations: [{type: stdout}]}]
+    schedules: [{name: primary, rotation: [alice, bob], shift: 1w, start: "2026-01-05 09:00", time_zone: UTC}]
+EOT
+cat >"$tmp/cfg.yaml" <<EOT
+rules: [$root/data/demo/rules]
+owners: $tmp/owners.yaml
+http:
+  tokens:
+    - {team: payments, token: "env:VIGIL_TOKEN_PAYMENTS"}
+    - {team: storage, token: "env:VIGIL_TOKEN_STORAGE"}
+    - {admin: true, token: "env:VIGIL_TOKEN_ADMIN"}
+  open_reads: true
+  rate_limit: {rate: 500, burst: 1000}
+  audit_log: $tmp/audit.jsonl
+EOT
+# start NAME ARGS...: vigil replay --serve on a free loopback port; sets $base
+start() {
+	local name=$1
+	shift
+	rm -f "$tmp/$name.port"
+	"$VIGIL" replay "$@" --serve 127.0.0.1:0 --port-file "$tmp/$name.port" "$tmp/demo.log" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pids+=($!)
+	for _ in $(seq 600); do
+		[ -s "$tmp/$name.port" ] && curl -sf "http://127.0.0.1:$(cat "$tmp/$name.port")/readyz" >/dev/null && break
+		sleep 0.1
+	done
+	[ -s "$tmp/$name.port" ] || {
+		echo "FAIL vigil ($name) did not start"
+		tail -n 20 "$tmp/$name.err"
+		exit 1
+	}
+	base=http://127.0.0.1:$(cat "$tmp/$name.port")
+}
+start tokens -c "$tmp/cfg.yaml"
+# api TOKEN METHOD PATH [BODY]: prints the body, then the status on its own line
+api() {
+	curl -s -w '\n%{http_code}' -X "$2" ${1:+-H "Authorization: Bearer $1"} -H 'Content-Type: application/json' \
+		${4:+--data "$4"} "$base$3"
+}
+drive() { # drive SCENARIO TOKEN EP
+	PW_PREFIX=$prefix BASE=$base TOKEN=$2 EP=$3 ART=$art PROFILE=$(mktemp -d "$tmp/profile.XXXXXX") \
+		timeout 180 node tests/console/drive.mjs "$1" 2>&1 | tee "$tmp/drive-$1.log"
+	return "${PIPESTATUS[0]}"
+}
+
+# the served files: content types, ETag, 304
+hdr=$(curl -s -D - -o /dev/null "$base/console/app.js")
+etag=$(grep -i '^etag:' <<<"$hdr" | cut -d' ' -f2 | tr -d '\r')
+grep -qi '^content-type: text/javascript' <<<"$hdr" && [ -n "$etag" ] && grep -qi '^cache-control: no-cache' <<<"$hdr" &&
+	ok "app.js: text/javascript, ETag $etag, Cache-Control no-cache" || fail "app.js headers: $hdr"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/console/app.js")
+[ "$st" = 304 ] && ok "If-None-Match with its ETag: 304" || fail "If-None-Match: $st, want 304"
+curl -s -D - -o /dev/null "$base/" | grep -qi '^content-type: text/html' && ok "/: text/html" || fail "/ is not text/html"
+
+echo "--- 1. payments acknowledges and silences its own alert in the browser"
+drive act "$VIGIL_TOKEN_PAYMENTS" "$EP_PAY" || fail "the browser scenario 'act' (see above)"
+sid=$(sed -n 's/^SILENCE_ID=//p' "$tmp/drive-act.log")
+r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/alerts/$EP_PAY")
+python3 -c 'import json,sys; a=json.loads(sys.argv[1].rsplit("\n",1)[0]); sys.exit(0 if a["acknowledged"] else 1)' "$r" &&
+	ok "the API shows $EP_PAY acknowledged" || fail "the API does not show $EP_PAY acknowledged: $r"
+r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/silences?owner=payments")
+python3 - "$r" "$sid" <<'PY' && ok "the API shows silence $sid active with the alert's matchers" || fail "silence $sid not active through the API: $r"
+import json, sys
+sil = [s for s in json.loads(sys.argv[1].rsplit("\n", 1)[0]) if s.get("id") == sys.argv[2]]
+sys.exit(0 if sil and sil[0]["state"] == "active" and any(m.replace('"', "") == "alertname=checkout-traffic" for m in sil[0]["matchers"])
+         and sil[0]["created_by"] == "team:payments" else 1)
+PY
+r=$(api "$VIGIL_TOKEN_ADMIN" POST /api/v1/silences/preview \
+	"{\"owner\":\"payments\",\"matchers\":[\"alertname=checkout-traffic\"],\"duration\":\"1h\",\"comment\":\"x\"}")
+grep -q "$EP_PAY" <<<"$r" && ok "the silence's matchers cover $EP_PAY" || fail "preview: $r"
+grep -q "\"who\":\"team:payments\",\"action\":\"ack\",\"target\":\"$EP_PAY\".*\"status\":200" "$tmp/audit.jsonl" &&
+	ok "audit: team:payments ack $EP_PAY 200" || fail "audit lacks the ack: $(cat "$tmp/audit.jsonl")"
+
+echo "--- 2. payments may not acknowledge or silence storage's alert"
+drive forbidden "$VIGIL_TOKEN_PAYMENTS" "$EP_STO" || fail "the browser scenario 'forbidden' (see above)"
+r=$(api "$VIGIL_TOKEN_PAYMENTS" POST "/api/v1/alerts/$EP_STO/ack" '{}')
+[ "${r##*$'\n'}" = 403 ] && ok "API: payments acks storage's alert: 403" || fail "API ack: $r"
+r=$(api "$VIGIL_TOKEN_PAYMENTS" POST /api/v1/silences \
+	"{\"owner\":\"storage\",\"matchers\":[\"alertname=replication-lag\"],\"duration\":\"1h\",\"comment\":\"x\"}")
+[ "${r##*$'\n'}" = 403 ] && ok "API: payments silences storage's alert: 403" || fail "API silence: $r"
+r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/alerts/$EP_STO")
+python3 -c 'import json,sys; a=json.loads(sys.argv[1].rsplit("\n",1)[0]); sys.exit(0 if not a["acknowledged"] and not a["muted"] else 1)' "$r" &&
+	ok "storage's alert is neither acknowledged nor muted" || fail "storage's alert changed: $r"
+r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/silences?owner=storage")
+[ "${r%$'\n'*}" = "[]" ] && ok "storage has no silence" || fail "storage silences: $r"
+na=$(grep -c "\"who\":\"team:payments\",\"action\":\"ack\",\"target\":\"$EP_STO\".*\"status\":403" "$tmp/audit.jsonl")
+ns=$(grep -c '"who":"team:payments","action":"silence_add","target":"owner:storage".*"status":403' "$tmp/audit.jsonl")
+[ "$na" -ge 2 ] && ok "audit: $na refused acks of $EP_STO by team:payments (browser + API)" || fail "audit: $na refused acks, want 2"
+[ "$ns" -ge 2 ] && ok "audit: $ns refused silences of owner:storage by team:payments (browser + API)" || fail "audit: $ns refused silences, want 2"
+grep -q "$VIGIL_TOKEN_PAYMENTS\|$VIGIL_TOKEN_ADMIN" "$tmp/audit.jsonl" "$tmp/tokens.err" && fail "a token reached a log" ||
+	ok "no token in the audit or the server log"
+
+echo "--- 3. without tokens: read-only, loopback only"
+start plain --rules data/demo/rules --owners "$tmp/owners.yaml"
+drive readonly "" "$EP_STO" || fail "the browser scenario 'readonly' (see above)"
+r=$(api "" POST "/api/v1/alerts/$EP_STO/ack" '{}')
+[ "${r##*$'\n'}" = 403 ] && ok "API without tokens: ack is 403 (read-only)" || fail "read-only ack: $r"
+"$VIGIL" replay --rules data/demo/rules --owners "$tmp/owners.yaml" --serve 0.0.0.0:0 "$tmp/demo.log" \
+	>/dev/null 2>"$tmp/open.err" &
+p=$!
+pids+=($p)
+for _ in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+if kill -0 $p 2>/dev/null; then
+	fail "vigil serves 0.0.0.0 without tokens"
+else
+	wait $p
+	rc=$?
+	[ $rc -ne 0 ] && grep -q "without tokens" "$tmp/open.err" && ok "0.0.0.0 without tokens refused (exit $rc): $(tail -n 1 "$tmp/open.err")" ||
+		fail "0.0.0.0 without tokens: exit $rc, $(cat "$tmp/open.err")"
+fi
+
+ls "$art"/*.png >/dev/null 2>&1 && echo "screenshots: $(ls "$art" | tr '\n' ' ')"
+echo "e2e_console: $fails failed"
+[ $fails -eq 0 ]
