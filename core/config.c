@@ -19,6 +19,7 @@
  *   stats_interval: 10s
  *   batch_size: 1000
  *   max_series: 0
+ *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
  *   mode: member | gateway | single
  *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
  */
@@ -44,6 +45,7 @@ static const char *const top_keys[] = {"kafka",
 				       "stats_interval",
 				       "batch_size",
 				       "max_series",
+				       "chart_points",
 				       "mode",
 				       "http",
 				       NULL};
@@ -62,6 +64,7 @@ enum {
 	TK_STATS,
 	TK_BATCH,
 	TK_MAX_SERIES,
+	TK_CHART_POINTS,
 	TK_MODE,
 	TK_HTTP,
 	TK_N
@@ -182,6 +185,10 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 		if ((rc = vy_integer(y, vn, name, 0, 1e9, &ll)) == 0)
 			c->max_series = (size_t)ll;
 		return rc;
+	case TK_CHART_POINTS:
+		if ((rc = vy_integer(y, vn, name, 0, 300, &ll)) == 0)
+			c->chart_points = (int)ll;
+		return rc;
 	case TK_MODE: return load_mode(y, vn, c);
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	}
@@ -238,6 +245,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	}
 	c->checkpoint_interval = 5.0;
 	c->stats_interval = 10.0;
+	c->chart_points = -1;
 	c->batch_size = 1000;
 	c->mode = KAFKA_MODE_MEMBER;
 	http_cfg_init(&c->http);

@@ -18,6 +18,8 @@
 
 struct engine;
 
+#define ENGINE_WINDOW_DEFAULT 120 /* chart window points unless configured (chart_points) */
+
 /* Receives each alert event (borrowed for the call). Non-zero return is
  * counted as a delivery failure; the engine goes on. */
 typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
@@ -27,6 +29,11 @@ struct engine_opts {
 	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
+	/* Chart window: points kept per (rule, series) and sent with each
+	 * alert event (engine/window.h: 16 bytes a point + 16). 0 = off;
+	 * at most ALERT_WINDOW_MAX. Peer-group rules keep none. The window is
+	 * not checkpointed: it starts empty after a restore. */
+	uint32_t window;
 };
 
 struct engine_stats {

@@ -172,6 +172,11 @@ json_t *gateway_alerts(struct gateway *gw, const char *owner);
  * pending, escalation due, acknowledged, muted, held), from the state the
  * gateway holds now. A new reference; NULL when no such alert is open. */
 json_t *gateway_alert_detail(struct gateway *gw, const char *episode);
+/* The newest alert document (vigil.alert/v1 JSON, with its series window)
+ * of episode (16 hex digits) while the gateway holds it in a group (firing,
+ * or resolved and not yet notified); *owner gets its owner (borrowed from
+ * the ruleset). A new reference, or NULL. Gateway thread. */
+json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **owner);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",
  * "next_until"}] (a missing "now" = nobody). */

@@ -154,6 +154,28 @@ json_t *gateway_alerts(struct gateway *gw, const char *owner)
 	return arr;
 }
 
+json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **owner)
+{
+	char hex[17];
+	*owner = NULL;
+	if (episode == NULL || strlen(episode) != 16)
+		return NULL;
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		for (size_t k = 0; k < g->n; k++) {
+			hash_hex(g->a[k].ep, hex);
+			if (strcmp(hex, episode) != 0 || g->a[k].text == NULL)
+				continue;
+			json_t *doc = json_loads(g->a[k].text, 0, NULL);
+			if (doc == NULL)
+				return NULL;
+			*owner = g->o->owner;
+			return doc;
+		}
+	}
+	return NULL;
+}
+
 static json_t *reply_err(const char *e)
 {
 	return json_pack("{s:b, s:s}", "ok", 0, "error", e);
