@@ -200,7 +200,8 @@ async function pageAlerts(view, q) {
 async function loadChart(box, a) {
   box.replaceChildren(el('div', { class: 'unavailable' }, 'loading chart…'));
   try {
-    const r = await fetch('/api/v1/alerts/' + encodeURIComponent(a.episode) + '/chart.svg', { headers: headers({ Accept: 'image/svg+xml' }) });
+    const src = (a.chart && a.chart.svg) || '/api/v1/alerts/' + encodeURIComponent(a.episode) + '/chart.svg';
+    const r = await fetch(src, { headers: headers({ Accept: 'image/svg+xml' }) });
     const ct = r.headers.get('Content-Type') || '';
     if (!r.ok || !ct.startsWith('image/svg')) throw new Error('HTTP ' + r.status);
     const url = URL.createObjectURL(new Blob([await r.text()], { type: 'image/svg+xml' }));
