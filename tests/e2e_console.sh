@@ -4,8 +4,9 @@
 # `vigil replay --serve` on loopback with the demo data cut mid-incident and
 # tokens configured (team tokens and an admin token as env: references).
 #  1. payments' token: the alerts page, one alert with its chart, why and
-#     history, acknowledge, a silence from it (preview, create); the API then
-#     shows the alert acknowledged and the silence active; screenshots on
+#     history, acknowledge, a silence from it (preview, create), expire
+#     another silence; the API then shows the alert acknowledged, the new
+#     silence active and the other expired; screenshots on
 #     desktop and phone (390x844) in build/<variant>/artifacts/console/.
 #  2. payments' token on storage's alert: acknowledge and silence answer 403
 #     in the page and through the API, nothing changed, and each attempt is
@@ -124,7 +125,11 @@ st=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/con
 curl -s -D - -o /dev/null "$base/" | grep -qi '^content-type: text/html' && ok "/: text/html" || fail "/ is not text/html"
 
 echo "--- 1. payments acknowledges and silences its own alert in the browser"
-drive act "$VIGIL_TOKEN_PAYMENTS" "$EP_PAY" || fail "the browser scenario 'act' (see above)"
+r=$(api "$VIGIL_TOKEN_PAYMENTS" POST /api/v1/silences \
+	'{"owner":"payments","matchers":["host=nowhere"],"duration":"1h","comment":"to expire from the console"}')
+old_sid=$(sed -n 's/.*"id":"\(s-[0-9a-f]*\)".*/\1/p' <<<"$r" | head -n 1)
+[ -n "$old_sid" ] || fail "could not create the silence to expire: $r"
+EXPIRE_ID=$old_sid drive act "$VIGIL_TOKEN_PAYMENTS" "$EP_PAY" || fail "the browser scenario 'act' (see above)"
 sid=$(sed -n 's/^SILENCE_ID=//p' "$tmp/drive-act.log")
 r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/alerts/$EP_PAY")
 python3 -c 'import json,sys; a=json.loads(sys.argv[1].rsplit("\n",1)[0]); sys.exit(0 if a["acknowledged"] else 1)' "$r" &&
@@ -135,6 +140,11 @@ import json, sys
 sil = [s for s in json.loads(sys.argv[1].rsplit("\n", 1)[0]) if s.get("id") == sys.argv[2]]
 sys.exit(0 if sil and sil[0]["state"] == "active" and any(m.replace('"', "") == "alertname=checkout-traffic" for m in sil[0]["matchers"])
          and sil[0]["created_by"] == "team:payments" else 1)
+PY
+python3 - "$r" "$old_sid" <<'PY' && ok "the API shows silence $old_sid expired" || fail "silence $old_sid not expired: $r"
+import json, sys
+sil = [s for s in json.loads(sys.argv[1].rsplit("\n", 1)[0]) if s.get("id") == sys.argv[2]]
+sys.exit(0 if sil and sil[0]["state"] == "expired" else 1)
 PY
 r=$(api "$VIGIL_TOKEN_ADMIN" POST /api/v1/silences/preview \
 	"{\"owner\":\"payments\",\"matchers\":[\"alertname=checkout-traffic\"],\"duration\":\"1h\",\"comment\":\"x\"}")

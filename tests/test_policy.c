@@ -11,6 +11,7 @@
  * and each one's status, rule/series and reason. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -575,6 +576,65 @@ static void test_unack_restarts_escalation(void **state)
 	assert_string_equal(news(t, 2), "firing:db1");
 }
 
+/* The API's view of one open alert (gateway_alert_detail): the listing
+ * fields with startsAt and age on the policy clock, the why of its
+ * notification, and a history that follows the episode: fired, notified,
+ * escalation due, then acknowledged by whom. */
+static void test_alert_detail_and_history(void **state)
+{
+	struct fx *t = *state;
+	char err[256], ep[17];
+	struct evbuf b;
+	load(t, ESC_OWNER);
+	start(t, 0);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 1), "firing:db1");
+	advance(t, 120);
+	alert_episode(mk(&b, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0), ep);
+
+	json_t *all = gateway_alerts(t->gw, "storage");
+	assert_int_equal(json_array_size(all), 1);
+	json_t *a0 = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(a0, "startsAt")), "2026-03-02T08:00:00Z");
+	assert_true(fabs(json_number_value(json_object_get(a0, "age_seconds")) - 120) < 1.5);
+	json_decref(all);
+
+	json_t *d = gateway_alert_detail(t->gw, ep);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "episode")), ep);
+	assert_true(fabs(json_number_value(json_object_get(json_object_get(d, "why"), "threshold")) - 0.9) <
+		    1e-9);
+	json_t *h = json_object_get(d, "history");
+	assert_int_equal(json_array_size(h), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "event")), "fired");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "at")),
+			    "2026-03-02T08:00:00Z");
+	assert_non_null(
+		strstr(json_string_value(json_object_get(json_array_get(h, 0), "detail")), "detector des"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "event")), "notified");
+	/* bob's level is due 10 minutes after the first notification */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "event")), "escalation");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 2), "at")),
+			    "2026-03-02T08:10:00Z");
+	json_decref(d);
+
+	assert_int_equal(gateway_ack(t->gw, ep, "team:storage", NULL, 0, err, sizeof err), 0);
+	d = gateway_alert_detail(t->gw, ep);
+	assert_true(json_is_true(json_object_get(d, "acknowledged")));
+	h = json_object_get(d, "history");
+	json_t *last = json_array_get(h, json_array_size(h) - 1);
+	assert_string_equal(json_string_value(json_object_get(last, "event")), "acknowledged");
+	assert_non_null(strstr(json_string_value(json_object_get(last, "detail")), "team:storage"));
+	for (size_t i = 0; i < json_array_size(h); i++) /* an acknowledged page escalates no further */
+		assert_string_not_equal(json_string_value(json_object_get(json_array_get(h, i), "event")),
+					"escalation");
+	json_decref(d);
+
+	assert_null(gateway_alert_detail(t->gw, "0123456789abcdef"));
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_RESOLVED, T0);
+	assert_null(gateway_alert_detail(t->gw, ep)); /* resolved: no longer open */
+}
+
 /* A schedule level pages whoever is on call: a weekly rotation handed over
  * Mondays 09:00 Berlin time (08:00Z in winter). */
 static void test_escalation_to_schedule(void **state)
@@ -835,6 +895,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_detail_and_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_starting_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_guarantee_through_inhibition_and_window, setup,
 						teardown),

@@ -4,10 +4,12 @@
 // with the environment: PW_PREFIX (the npm prefix holding playwright-core),
 // BASE (http://127.0.0.1:PORT), TOKEN (the bearer token to enter, may be
 // empty), EP (the episode to act on), ART (the screenshot directory),
-// PROFILE (a fresh Chromium user-data dir).
+// PROFILE (a fresh Chromium user-data dir), EXPIRE_ID (act: a silence to
+// expire from the silences page).
 // Scenarios:
 //   act       open the alerts page, open EP, see its chart, why and history,
-//             acknowledge it, create a silence from it (preview first);
+//             acknowledge it, create a silence from it (preview first),
+//             expire silence EXPIRE_ID; rules and on-call pages;
 //             screenshots on desktop and phone; prints SILENCE_ID=<id>
 //   forbidden acknowledge and silence EP with a token that may not: the UI
 //             must show the 403 errors
@@ -125,6 +127,14 @@ async function act() {
   await page.goto(BASE + '/#/silences');
   await loaded('silences');
   check(m && (await page.isVisible(`#silences tr[data-id="${m[1]}"]`)), 'the silences page lists it');
+  const ex = env('EXPIRE_ID', '');
+  if (ex) {
+    await page.click(`#silences tr[data-id="${ex}"] button.expire`);
+    const exMsg = await textOf('#page-silences .msg-ok');
+    check(exMsg.includes(ex + ' expired'), 'expire silence ' + ex + ': ' + (exMsg || (await textOf('#page-silences .msg-error', 1000))));
+    await page.waitForSelector(`#silences tr[data-id="${ex}"] td.state-expired`, { timeout: 10000 }).catch(() => {});
+    check(await page.isVisible(`#silences tr[data-id="${ex}"] td.state-expired`), 'the list shows it expired');
+  }
   await page.goto(BASE + '/#/rules');
   await loaded('rules');
   check((await page.$$eval('table.rules tbody tr', (r) => r.length)) > 0, 'the rules page lists rules with their state');
