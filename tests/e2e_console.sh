@@ -190,6 +190,17 @@ else
 		fail "0.0.0.0 without tokens: exit $rc, $(cat "$tmp/open.err")"
 fi
 
+# stop the servers: a clean exit, and nothing from the sanitizers in an ASan build
+for i in "${!pids[@]}"; do
+	kill -TERM "${pids[$i]}" 2>/dev/null && wait "${pids[$i]}" 2>/dev/null
+	unset "pids[$i]"
+done
+for name in tokens plain; do
+	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$name.err" &&
+		fail "vigil ($name): $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$name.err")" ||
+		ok "vigil ($name) stopped without sanitizer reports"
+done
+
 ls "$art"/*.png >/dev/null 2>&1 && echo "screenshots: $(ls "$art" | tr '\n' ' ')"
 echo "e2e_console: $fails failed"
 [ $fails -eq 0 ]
