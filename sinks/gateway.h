@@ -170,7 +170,8 @@ json_t *gateway_alerts(struct gateway *gw, const char *owner);
  * what its newest notification says ("summary", "runbook_url", "why") and
  * "history": [{"at"?, "event", "detail"?}] oldest first (fired, notified or
  * pending, escalation due, acknowledged, muted, held), from the state the
- * gateway holds now. A new reference; NULL when no such alert is open. */
+ * gateway holds now. A new reference; NULL when no such alert is open (or
+ * out of memory). */
 json_t *gateway_alert_detail(struct gateway *gw, const char *episode);
 /* The newest alert document (vigil.alert/v1 JSON, with its series window)
  * of episode (16 hex digits) while the gateway holds it in a group (firing,

@@ -19,15 +19,17 @@ static void hist_add(json_t *hist, double at, const char *event, const char *det
 {
 	char t[40];
 	json_t *x = json_pack("{s:s}", "event", event);
-	if (x == NULL)
-		return;
-	if (at > 0 && isfinite(at)) {
+	int bad = x == NULL;
+	if (!bad && at > 0 && isfinite(at)) {
 		time_format_rfc3339(at, t, sizeof t);
-		json_object_set_new(x, "at", json_string(t));
+		bad = json_object_set_new(x, "at", json_string(t)) != 0;
 	}
-	if (detail)
-		json_object_set_new(x, "detail", json_string(detail));
-	json_array_append_new(hist, x);
+	if (!bad && detail)
+		bad = json_object_set_new(x, "detail", json_string(detail)) != 0;
+	if (bad) /* out of memory: the entry is left out */
+		json_decref(x);
+	else
+		json_array_append_new(hist, x);
 }
 
 /* The "why" sentence of a firing: observed, expected, band, score. */
@@ -101,15 +103,19 @@ json_t *gateway_alert_detail(struct gateway *gw, const char *episode)
 				return NULL;
 			}
 			static const char *const keys[] = {"summary", "runbook_url", "why", NULL};
+			int bad = 0;
 			for (int x = 0; note && keys[x]; x++) {
 				json_t *v = json_object_get(note, keys[x]);
 				if (v && !json_is_null(v))
-					json_object_set(r, keys[x], v);
+					bad |= json_object_set(r, keys[x], v) != 0;
 			}
 			json_t *h = history(gw, g, a, note);
-			if (h)
-				json_object_set_new(r, "history", h);
+			bad |= h == NULL || json_object_set_new(r, "history", h) != 0;
 			json_decref(note);
+			if (bad) { /* out of memory: no half answer */
+				json_decref(r);
+				return NULL;
+			}
 			return r;
 		}
 	}
