@@ -11,6 +11,8 @@
 #  2. payments' token on storage's alert: acknowledge and silence answer 403
 #     in the page and through the API, nothing changed, and each attempt is
 #     in the audit log.
+#     An alert whose texts are markup (and a javascript: runbook) is shown
+#     as text: nothing of it runs.
 #  3. no tokens: the console says read-only and disables writes; and vigil
 #     refuses a non-loopback address.
 # Without Chromium or npm (and no way to install them) it prints SKIP and
@@ -170,6 +172,13 @@ ns=$(grep -c '"who":"team:payments","action":"silence_add","target":"owner:stora
 [ "$ns" -ge 2 ] && ok "audit: $ns refused silences of owner:storage by team:payments (browser + API)" || fail "audit: $ns refused silences, want 2"
 grep -q "$VIGIL_TOKEN_PAYMENTS\|$VIGIL_TOKEN_ADMIN" "$tmp/audit.jsonl" "$tmp/tokens.err" && fail "a token reached a log" ||
 	ok "no token in the audit or the server log"
+
+echo "--- 2b. an alert made of markup is shown as text"
+r=$(api "$VIGIL_TOKEN_ADMIN" POST /api/v2/alerts '[{"labels":{"alertname":"evil<img src=x onerror=window.__pwned=1>","owner":"payments","host":"<script>window.__pwned=2</script>"},"annotations":{"summary":"<b>not bold</b>","runbook_url":"javascript:window.__pwned=3"},"startsAt":"2026-03-04T03:20:00Z"}]')
+[ "${r##*$'\n'}" = 200 ] || fail "ingest the hostile alert: $r"
+r=$(api "$VIGIL_TOKEN_ADMIN" GET "/api/v1/alerts?owner=payments")
+EP_EVIL=$(python3 -c 'import json,sys; print([a["episode"] for a in json.loads(sys.argv[1].rsplit("\n",1)[0]) if a["rule"].startswith("evil")][0])' "$r")
+drive hostile "$VIGIL_TOKEN_ADMIN" "$EP_EVIL" || fail "the browser scenario 'hostile' (see above)"
 
 echo "--- 3. without tokens: read-only, loopback only"
 start plain --rules data/demo/rules --owners "$tmp/owners.yaml"

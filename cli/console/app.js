@@ -297,7 +297,10 @@ async function pageAlert(view, ep) {
     a.summary ? el('p', {}, a.summary) : null,
     el('p', {}, 'owner ', el('strong', {}, a.owner), a.startsAt ? ' · started ' + fmtTime(a.startsAt) : '',
       a.age_seconds !== undefined ? ' · open for ' + fmtAge(a.age_seconds) : '', ' ', flags(a)),
-    a.runbook_url ? el('p', {}, el('a', { href: a.runbook_url, rel: 'noopener noreferrer', target: '_blank' }, 'runbook')) : null,
+    // only http(s) links: a runbook URL may come from any ingested alert
+    a.runbook_url && /^https?:\/\//i.test(a.runbook_url)
+      ? el('p', {}, el('a', { href: a.runbook_url, rel: 'noopener noreferrer', target: '_blank' }, 'runbook'))
+      : a.runbook_url ? el('p', {}, 'runbook: ', el('span', { class: 'mono' }, a.runbook_url)) : null,
     el('div', { class: 'actions' },
       el('button', { type: 'button', id: 'ack-button', onclick: ack, disabled: !canWrite() }, a.acknowledged ? 'Unacknowledge' : 'Acknowledge'),
       el('button', { type: 'button', class: 'ghost', id: 'silence-button', onclick: () => silBox.replaceChildren(silenceForm(a, out)) }, 'Silence…')),

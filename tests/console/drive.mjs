@@ -14,6 +14,8 @@
 //   forbidden acknowledge and silence EP with a token that may not: the UI
 //             must show the 403 errors
 //   readonly  a server without tokens: the read-only banner, disabled writes
+//   hostile   EP's texts are markup and its runbook a javascript: URL: all
+//             shown as text, no link, nothing runs
 // Prints "ok <what>" or "FAIL <what>" per check; exits 1 if any failed.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -177,6 +179,23 @@ async function forbidden() {
   await shot('desktop-forbidden');
 }
 
+// An alert whose every text is markup and whose runbook is a javascript:
+// URL (anyone with a token may ingest one): shown as text, never run.
+async function hostile() {
+  await enterToken();
+  const row = `a.alert-row[data-episode="${EP}"]`;
+  check(await page.isVisible(row), 'the alerts page lists the hostile alert ' + EP);
+  check((await page.textContent(row)).includes('evil<img'), 'its name is shown as text');
+  await page.click(row);
+  await loaded('alert');
+  await page.waitForSelector('#chart-img, #chart-unavailable');
+  check((await page.textContent('#page-alert')).includes('<b>not bold</b>'), 'its summary is shown as text');
+  check((await page.$$('#page-alert img:not(#chart-img), #page-alert script, #page-alert b')).length === 0,
+    'no element came from the alert\'s texts');
+  check((await page.$$('a[href^="javascript:"]')).length === 0, 'the javascript: runbook is not a link');
+  check(await page.evaluate(() => window.__pwned === undefined), 'nothing of it ran');
+}
+
 async function readonly() {
   await page.goto(BASE + '/');
   await loaded('alerts');
@@ -195,6 +214,7 @@ try {
   if (scenario === 'act') await act();
   else if (scenario === 'forbidden') await forbidden();
   else if (scenario === 'readonly') await readonly();
+  else if (scenario === 'hostile') await hostile();
   else check(false, 'unknown scenario ' + scenario);
 } catch (e) {
   check(false, 'scenario ' + scenario + ' stopped: ' + e.message.split('\n')[0]);
