@@ -64,8 +64,6 @@ mkdir -p "$art"
 # ---- vigil with tokens on loopback, the demo cut at 2026-03-04 03:30 ----
 n=$(grep -n -m1 -E '(^|[^0-9])1772595000([0-9]{9})?([^0-9]|$)' data/demo/metrics.log | cut -d: -f1)
 head -n $((n - 1)) data/demo/metrics.log >"$tmp/demo.log"
-EP_PAY=a2fa7cc7f5b01233 # checkout-traffic (payments), open at 03:30
-EP_STO=6652c2142fab4965 # replication-lag (storage), open at 03:30
 export VIGIL_TOKEN_PAYMENTS=payments-console-token-0123456789
 export VIGIL_TOKEN_STORAGE=storage-console-token-0123456789
 export VIGIL_TOKEN_ADMIN=admin-console-token-0123456789ab
@@ -106,6 +104,15 @@ start() {
 	base=http://127.0.0.1:$(cat "$tmp/$name.port")
 }
 start tokens -c "$tmp/cfg.yaml"
+# the episodes open at 03:30: payments' checkout-traffic, storage's replication-lag
+episode_of() {
+	curl -s -H "Authorization: Bearer $VIGIL_TOKEN_ADMIN" "$base/api/v1/alerts" |
+		python3 -c 'import json,sys; print(" ".join(a["episode"] for a in json.load(sys.stdin) if a["rule"] == sys.argv[1]))' "$1"
+}
+EP_PAY=$(episode_of checkout-traffic)
+EP_STO=$(episode_of replication-lag)
+[[ "$EP_PAY" =~ ^[0-9a-f]{16}$ && "$EP_STO" =~ ^[0-9a-f]{16}$ ]] ||
+	{ echo "FAIL want one open checkout-traffic and one replication-lag alert, got '$EP_PAY' and '$EP_STO'"; exit 1; }
 # api TOKEN METHOD PATH [BODY]: prints the body, then the status on its own line
 api() {
 	curl -s -w '\n%{http_code}' -X "$2" ${1:+-H "Authorization: Bearer $1"} -H 'Content-Type: application/json' \
