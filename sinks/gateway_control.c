@@ -112,7 +112,8 @@ json_t *gw_alert_brief(struct gateway *gw, const struct group *g, const struct g
 	if (r && oe && isfinite(oe->started)) {
 		time_format_rfc3339(oe->started, t, sizeof t);
 		json_object_set_new(r, "startsAt", json_string(t));
-		json_object_set_new(r, "age_seconds", json_real(fmax(0, gw_now(gw) - oe->started)));
+		json_object_set_new(r, "age_seconds",
+				    json_integer((json_int_t)fmax(0, gw_now(gw) - oe->started)));
 	}
 	return r;
 }
