@@ -15,6 +15,8 @@
 #     as text: nothing of it runs.
 #  3. no tokens: the console says read-only and disables writes; and vigil
 #     refuses a non-loopback address.
+#  4. data/demo/run-console.sh (make console): says its URL, serves the
+#     demo's two open alerts read-only, refuses a non-loopback address.
 # Without Chromium or npm (and no way to install them) it prints SKIP and
 # exits 0; this machine has both, so there it runs.
 set -uo pipefail
@@ -206,12 +208,32 @@ else
 		fail "0.0.0.0 without tokens: exit $rc, $(cat "$tmp/open.err")"
 fi
 
+echo "--- 4. make console's script: the demo mid-incident, read-only, on loopback"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+VIGIL=$VIGIL CONSOLE_ADDR=127.0.0.1:$port bash data/demo/run-console.sh >"$tmp/console.out" 2>"$tmp/console.err" &
+pids+=($!)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+grep -q "web console: http://127.0.0.1:$port/" "$tmp/console.out" && ok "make console says where: $(grep 'web console' "$tmp/console.out")" ||
+	fail "make console's URL line: $(cat "$tmp/console.out")"
+n_open=$(curl -s "http://127.0.0.1:$port/api/v1/alerts" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n_open" = 2 ] && ok "make console: 2 open alerts to look at" || fail "make console: $n_open open alerts, want 2"
+curl -s "http://127.0.0.1:$port/api/v1/session" | grep -q '"read_only":true' && ok "make console: read-only" ||
+	fail "make console is not read-only"
+curl -s "http://127.0.0.1:$port/" | grep -q '<title>vigil console</title>' && ok "make console serves the console" ||
+	fail "make console: no console at /"
+if VIGIL=$VIGIL CONSOLE_ADDR=0.0.0.0:$port timeout 20 bash data/demo/run-console.sh >/dev/null 2>"$tmp/console-open.err"; then
+	fail "make console on 0.0.0.0 started"
+else
+	grep -q "without tokens" "$tmp/console-open.err" && ok "make console on 0.0.0.0 refused" ||
+		fail "make console on 0.0.0.0: $(tail -n 2 "$tmp/console-open.err")"
+fi
+
 # stop the servers: a clean exit, and nothing from the sanitizers in an ASan build
 for i in "${!pids[@]}"; do
 	kill -TERM "${pids[$i]}" 2>/dev/null && wait "${pids[$i]}" 2>/dev/null
 	unset "pids[$i]"
 done
-for name in tokens plain; do
+for name in tokens plain console; do
 	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$name.err" &&
 		fail "vigil ($name): $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error' "$tmp/$name.err")" ||
 		ok "vigil ($name) stopped without sanitizer reports"

@@ -6,6 +6,8 @@
 'use strict';
 
 const TOKEN_KEY = 'vigil.token';
+const MAX_ROWS = 300; // alerts shown per owner
+const REFRESH_MS = 30000; // the alerts page reloads itself this often
 let session = { who: 'anonymous', read_only: false, open_reads: true };
 
 // ---- small helpers ----
@@ -182,10 +184,12 @@ async function pageAlerts(view, q) {
   const rank = { page: 0, notify: 1, log: 2 };
   for (const [o, list] of [...by.entries()].sort((x, y) => x[0].localeCompare(y[0]))) {
     list.sort((x, y) => (rank[x.labels.severity] ?? 1) - (rank[y.labels.severity] ?? 1) || (y.age_seconds || 0) - (x.age_seconds || 0));
+    const more = list.length - MAX_ROWS;
     add(view, el('section', { class: 'owner-group' },
       el('h2', {}, o, el('span', { class: 'count' }, list.length + ' open')),
-      el('div', { class: 'card', style: null },
-        list.map((a) => el('a', { class: 'alert-row', href: '#/alert/' + a.episode, 'data-episode': a.episode },
+      more > 0 ? el('p', { class: 'empty' }, `Showing the first ${MAX_ROWS}; ${more} more: filter by state to narrow.`) : null,
+      el('div', { class: 'card' },
+        list.slice(0, MAX_ROWS).map((a) => el('a', { class: 'alert-row', href: '#/alert/' + a.episode, 'data-episode': a.episode },
           sevBadge(a),
           el('span', { class: 'rule' }, a.rule),
           el('span', { class: 'series' }, a.series),
@@ -407,6 +411,14 @@ async function route() {
   else await pageAlerts(fresh, q);
   fresh.dataset.loaded = '1';
 }
+
+// The alerts page keeps itself current while it is shown and nothing is
+// being typed or chosen in it.
+setInterval(() => {
+  const p = document.getElementById('page-alerts');
+  const busy = document.querySelector('dialog[open]') || (document.activeElement && document.activeElement.tagName === 'SELECT');
+  if (p && p.dataset.loaded === '1' && !document.hidden && !busy) route();
+}, REFRESH_MS);
 
 window.addEventListener('hashchange', route);
 window.addEventListener('DOMContentLoaded', async () => {
