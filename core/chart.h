@@ -91,6 +91,12 @@ void chart_scene_free(struct chart_scene *sc);
 int chart_svg(const struct chart_input *in, struct buf *out);
 int chart_png(const struct chart_input *in, struct buf *out);
 
+/* Release the process-wide caches cairo and fontconfig keep after a PNG
+ * was drawn (font lookups), so leak checkers see a clean exit. Call once
+ * at the end of the process, when no thread draws any more; a later
+ * chart_png() works again. No-op when no PNG was drawn. */
+void chart_release(void);
+
 /* The chart of an alert event (title = series; subtitle = rule, owner,
  * status) from its window: points go to pts[ALERT_WINDOW_MAX] (the caller's
  * storage), subtitle to sub[subn]. Returns the number of points. */

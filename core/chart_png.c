@@ -3,9 +3,13 @@
  * uses cairo's toy font API ("DejaVu Sans"; whatever fontconfig resolves
  * it to), so pixels are deterministic for one machine's cairo and fonts. */
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/chart.h"
+
+static atomic_int png_used; /* some chart_png() ran: there are caches to release */
 
 static void rgb(cairo_t *cr, unsigned hex, double alpha)
 {
@@ -95,6 +99,7 @@ int chart_png(const struct chart_input *in, struct buf *out)
 	int rc = chart_layout(in, &sc);
 	if (rc != 0)
 		return rc;
+	atomic_store(&png_used, 1);
 	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, sc.width, sc.height);
 	cairo_t *cr = cairo_create(s);
 	rc = 0;
@@ -111,4 +116,12 @@ int chart_png(const struct chart_input *in, struct buf *out)
 	cairo_surface_destroy(s);
 	chart_scene_free(&sc);
 	return rc;
+}
+
+void chart_release(void)
+{
+	if (!atomic_exchange(&png_used, 0))
+		return;
+	cairo_debug_reset_static_data();
+	FcFini();
 }

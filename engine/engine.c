@@ -368,13 +368,15 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_group_point(e, s, &sl[i], p, pos);
 			continue;
 		}
+		void *ring = eng_slot_ring(e, s, &sl[i]);
+		if (ring)
+			window_prefetch(ring, e->win_cap);
 		if (r->det.type->update(r->det.cfg, (char *)s->block + sl[i].det_off, p->ts, p->value,
 					&res) != 0) {
 			e->st.det_errors++;
 			continue;
 		}
 		enum rule_transition tr = rule_eval(r, &sl[i].st, p->ts, p->value, &res, pos);
-		void *ring = eng_slot_ring(e, s, &sl[i]);
 		if (ring)
 			window_push(ring, e->win_cap, p->ts, p->value, res.expected, res.lower, res.upper,
 				    !isnan(res.score) && (sl[i].st.hist & 1));

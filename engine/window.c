@@ -99,16 +99,24 @@ void window_push(void *ring, uint32_t cap, double ts, double value, double expec
 			off = 0;
 	}
 	struct win_pt *w = &p[h->head];
-	w->t = (uint32_t)llround(off) & T_MASK;
+	w->t = (uint32_t)(off + 0.5) & T_MASK;
 	if (anomaly)
 		w->t |= T_ANOMALY;
 	w->value = (float)value;
 	w->expected = (float)expected;
 	w->dlo = to_bf16(expected - lower);
 	w->dhi = to_bf16(upper - expected);
-	h->head = (uint16_t)((h->head + 1) % cap);
+	h->head = (uint16_t)((uint32_t)h->head + 1 == cap ? 0u : (uint32_t)h->head + 1);
 	if (h->n < cap)
 		h->n++;
+}
+
+void window_prefetch(const void *ring, uint32_t cap)
+{
+	const struct win_hdr *h = ring;
+	if (cap)
+		__builtin_prefetch((const char *)ring + sizeof *h + (size_t)h->head * sizeof(struct win_pt),
+				   1);
 }
 
 static double finite_or_nan(double v)

@@ -24,6 +24,9 @@ void window_init(void *ring, uint32_t cap);
 /* Append one point (the oldest is dropped when full). */
 void window_push(void *ring, uint32_t cap, double ts, double value, double expected, double lower,
 		 double upper, int anomaly);
+/* Hint the CPU to fetch the slot the next push writes (call before the
+ * detector runs: the ring's point is a cache miss of its own). */
+void window_prefetch(const void *ring, uint32_t cap);
 /* The points, oldest first, into out[cap]. Returns the count. */
 size_t window_read(const void *ring, uint32_t cap, struct alert_point *out);
 
