@@ -65,7 +65,10 @@ static int etag_matches(const char *inm, const char *etag)
 
 static void send_asset(const struct httpd_req *req, struct httpd_resp *resp, const struct asset *a)
 {
-	pthread_once(&etag_once, etags_init);
+	if (pthread_once(&etag_once, etags_init) != 0) {
+		httpd_resp_error(resp, 500, "console: cannot compute the files' ETags");
+		return;
+	}
 	httpd_resp_header(resp, "ETag", a->etag);
 	httpd_resp_header(resp, "Cache-Control", "no-cache");
 	httpd_resp_header(resp, "Content-Security-Policy",
