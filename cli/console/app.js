@@ -366,7 +366,7 @@ async function pageRules(view) {
           el('td', { 'data-h': 'series', class: 'mono wrap' }, x.series),
           el('td', { 'data-h': 'detector' }, x.detector),
           el('td', { 'data-h': 'action' }, x.action),
-          el('td', { 'data-h': 'state', class: x.valid ? 'state-active' : 'state-pending' }, x.valid ? 'valid (loaded)' : 'invalid'),
+          el('td', { 'data-h': 'state', class: x.valid ? 'state-active' : 'state-pending', title: 'every rule file passed the strict load' }, x.valid ? 'valid' : 'invalid'),
           el('td', { 'data-h': 'defined at', class: 'mono wrap' }, x.where)))))));
   }
 }
