@@ -12,7 +12,7 @@
 //             expire silence EXPIRE_ID; rules and on-call pages;
 //             screenshots on desktop and phone; prints SILENCE_ID=<id>
 //   forbidden acknowledge and silence EP with a token that may not: the UI
-//             must show the 403 errors
+//             must show the 403 errors; then a wrong token is refused
 //   readonly  a server without tokens: the read-only banner, disabled writes
 //   hostile   EP's texts are markup and its runbook a javascript: URL: all
 //             shown as text, no link, nothing runs
@@ -177,6 +177,12 @@ async function forbidden() {
   const e2 = await textOf('#action-result .msg-error');
   check(e2.startsWith('403') && e2.includes('silences'), 'silencing another team\'s alert shows the 403: ' + e2);
   await shot('desktop-forbidden');
+  // a wrong token: the console says it was refused
+  await page.click('#token-button');
+  await page.fill('#token-input', 'not-a-token-of-this-server');
+  await page.click('#token-save');
+  const b = await textOf('#banner:not([hidden])');
+  check(b.includes('refused') && (await page.textContent('#who')) === 'invalid token', 'a wrong token is refused: ' + b);
 }
 
 // An alert whose every text is markup and whose runbook is a javascript:
