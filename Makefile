@@ -5,10 +5,10 @@
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
             prometheus python3-yaml collectd-core libyajl2 libsnappy-dev \
-            libprotobuf-c-dev protobuf-c-compiler
+            libprotobuf-c-dev protobuf-c-compiler libcairo2-dev libfontconfig-dev chromium
 
 CC      ?= gcc
-PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy
+PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy cairo fontconfig
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
 DEFS    := -D_GNU_SOURCE -I.
@@ -36,7 +36,7 @@ asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o) $(GEN_C:build/gen/%.c=build/asan/gen/%
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit e2e asan-test valgrind bench soak demo nab format format-check clean help
+.PHONY: all deps test unit e2e asan-test valgrind bench soak demo console nab format format-check clean help
 .DEFAULT_GOAL := all
 
 all: deps bin/vigil
@@ -44,6 +44,7 @@ all: deps bin/vigil
 help:
 	@echo "make            build bin/vigil (installs missing Debian packages as root)"
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
+	@echo "make console    replay the demo mid-incident and keep its API and web console on http://127.0.0.1:8080/"
 	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
@@ -85,6 +86,10 @@ build/rel/%.o: %.c
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# The web console's files are embedded with .incbin: rebuild when one changes.
+CONSOLE_FILES := $(wildcard cli/console/*)
+build/rel/cli/serve_console_data.o build/asan/cli/serve_console_data.o: $(CONSOLE_FILES)
 
 build/rel/libvigil.a: $(rel_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -133,6 +138,9 @@ demo: deps bin/vigil
 	@bash data/demo/run-demo.sh
 	@echo; echo "== the same data through Kafka: embedded broker, two members, central gateway"
 	@bash data/demo/run-kafka-demo.sh
+
+console: deps bin/vigil
+	@bash data/demo/run-console.sh
 
 bench: deps bin/vigil
 	@bash tests/bench.sh

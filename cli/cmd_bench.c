@@ -4,7 +4,9 @@
  *       to stdout, for timing `vigil replay`;
  *   vigil bench detectors [--points N] [--series M] [--detector NAME]
  *       detector-only throughput on pre-generated points: ns/point, points/s
- *       and state bytes per series for every registered detector.
+ *       and state bytes per series for every registered detector;
+ *   vigil bench chart [--points N] [--count C]  (cli/cmd_bench_chart.c)
+ *       the cost of drawing one alert chart as SVG and PNG.
  * Speed figures are measured here, never asserted in tests. */
 #include <math.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil bench gen --points N --series M [--format graphite|json]\n"
 		   "       vigil bench gateway --owners FILE [--open N] [--rate R] [--count C]\n"
+		   "       vigil bench chart [--points N] [--count C]\n"
 		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n"
 		   "       vigil bench decoders [--records N]\n"
 		   "       vigil bench rw --url URL [--requests N] [--series S] [--conns C]\n");
@@ -122,6 +125,8 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_gateway(argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "decoders") == 0 || strcmp(argv[1], "rw") == 0))
 		return cmd_bench_inputs(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "chart") == 0)
+		return cmd_bench_chart(argc, argv);
 	if (argc < 2 || cmd_wants_help(argc, argv)) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "consumers/decoder.h"
+#include "core/chart.h"
 #include "core/clock.h"
 #include "core/progress.h"
 #include "core/config.h"
@@ -27,6 +29,7 @@ static void replay_usage(FILE *f)
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
 		   "                    [--out FILE] [--max-series N] [--state DIR]\n"
 		   "                    [--drain-timeout SECONDS] [--serve ADDR [--port-file F]]\n"
+		   "                    [--chart-points N] [--svg DIR]\n"
 		   "                    [--quiet] FILE...\n\n"
 		   "Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
 		   "rule match, detectors, the central gateway and the owners' destinations,\n"
@@ -54,11 +57,17 @@ static void replay_usage(FILE *f)
 		   "                    for every notification to be delivered or dead-lettered\n"
 		   "  --serve ADDR      serve HTTP on ADDR (host:port, port 0 = any free port):\n"
 		   "                    /healthz, /readyz (200 once the input is replayed),\n"
-		   "                    /metrics and the gateway API (cli/openapi.yaml), with\n"
-		   "                    the http: settings of -c CONFIG (tokens, limits); keeps\n"
-		   "                    the gateway and the API running after the replay until\n"
-		   "                    SIGINT or SIGTERM\n"
+		   "                    /metrics, the gateway API (cli/openapi.yaml) and the web\n"
+		   "                    console at http://ADDR/, with the http: settings of\n"
+		   "                    -c CONFIG (tokens, limits; without tokens: read-only and\n"
+		   "                    loopback only); keeps the gateway, the API and the\n"
+		   "                    console running after the replay until SIGINT or SIGTERM\n"
 		   "  --port-file F     write the bound HTTP port to F\n"
+		   "  --chart-points N  points of each series' recent window sent with its alerts\n"
+		   "                    and drawn in its chart (default 120, or chart_points of\n"
+		   "                    -c CONFIG; 0 = off, at most 300)\n"
+		   "  --svg DIR         write each alert episode's chart to DIR/<episode>.svg\n"
+		   "                    (rewritten at each transition: the resolve's window last)\n"
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
 		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr;\n"
@@ -120,9 +129,49 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 	serve_metrics_update(sv, &c);
 }
 
+struct replay_alerts {
+	struct gateway *gw;
+	const char *svg_dir; /* --svg DIR, or NULL */
+	unsigned long svg_written, svg_failed;
+};
+
+/* --svg DIR: the chart of ev's episode as DIR/<episode>.svg (each
+ * transition rewrites it, so the file ends with the newest window). A
+ * failure is logged and counted; the replay goes on. */
+static void write_svg(struct replay_alerts *ra, const struct alert_event *ev)
+{
+	struct alert_point pts[ALERT_WINDOW_MAX];
+	struct chart_input ci;
+	struct buf b = {0};
+	char ep[17], sub[512], path[4096], tmp[4200];
+	alert_episode(ev, ep);
+	chart_input_of_alert(ev, pts, sub, sizeof sub, &ci);
+	snprintf(path, sizeof path, "%s/%s.svg", ra->svg_dir, ep);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = NULL;
+	int ok = chart_svg(&ci, &b) == 0 && (f = fopen(tmp, "w")) != NULL &&
+		 fwrite(b.data, 1, b.len, f) == b.len;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (ok && rename(tmp, path) != 0)
+		ok = 0;
+	if (ok) {
+		ra->svg_written++;
+	} else {
+		ra->svg_failed++;
+		LOG_ERR("replay", "event=svg_failed path=%s err=\"%s\"", path, strerror(errno));
+		if (f)
+			unlink(tmp);
+	}
+	buf_free(&b);
+}
+
 static int on_alert(void *ctx, const struct alert_event *ev)
 {
-	return gateway_submit(ctx, ev);
+	struct replay_alerts *ra = ctx;
+	if (ra->svg_dir)
+		write_svg(ra, ev);
+	return gateway_submit(ra->gw, ev);
 }
 
 int cmd_replay(int argc, char **argv)
@@ -134,6 +183,8 @@ int cmd_replay(int argc, char **argv)
 	size_t nrule_paths = 0, max_series = 0;
 	double max_future = ENGINE_DEFAULT_MAX_FUTURE;
 	int cd_raw = -1; /* --collectd-store-rates false: 1; unset: -1 */
+	long chart_points = -1;
+	struct replay_alerts ra = {0};
 	int quiet = 0, rc = 1, first_file = -1;
 	char err[1024];
 	struct ruleset *rs = NULL;
@@ -179,6 +230,16 @@ int cmd_replay(int argc, char **argv)
 				fprintf(stderr, "vigil replay: --max-series wants a positive integer\n");
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--chart-points") == 0 && i + 1 < argc) {
+			char *end;
+			chart_points = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || chart_points < 0 || chart_points > ALERT_WINDOW_MAX) {
+				fprintf(stderr, "vigil replay: --chart-points wants an integer in [0, %d]\n",
+					ALERT_WINDOW_MAX);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
+			ra.svg_dir = argv[++i];
 		} else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
 			state_dir = argv[++i];
 		} else if (strcmp(argv[i], "--drain-timeout") == 0 && i + 1 < argc) {
@@ -229,6 +290,15 @@ int cmd_replay(int argc, char **argv)
 		if (max_series == 0)
 			max_series = kc->max_series;
 		max_future = kc->max_future;
+		if (chart_points < 0)
+			chart_points = kc->chart_points;
+	}
+	if (chart_points < 0)
+		chart_points = ENGINE_WINDOW_DEFAULT;
+	if (ra.svg_dir && mkdir(ra.svg_dir, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "vigil replay: --svg %s: %s\n", ra.svg_dir, strerror(errno));
+		kafka_cfg_free(kc);
+		return 1;
 	}
 	if (format == NULL)
 		format = "auto";
@@ -243,8 +313,10 @@ int cmd_replay(int argc, char **argv)
 	}
 	rc = 1;
 	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir, .data_time = 1};
-	if (kc)
+	if (kc) {
 		go.env.kafka = kc;
+		go.env.external_url = kc->http.public_url;
+	}
 	if (out_file) {
 		out_kv[0].key = "path";
 		out_kv[0].value = out_file;
@@ -277,11 +349,13 @@ int cmd_replay(int argc, char **argv)
 		serve_url(sv, url, sizeof url);
 		fprintf(stderr, "vigil replay: HTTP service on %s\n", url);
 	}
+	ra.gw = gw;
 	struct engine_opts eo = {.rs = rs,
 				 .max_series = max_series,
 				 .max_future = max_future,
 				 .on_alert = on_alert,
-				 .alert_ctx = gw};
+				 .alert_ctx = &ra,
+				 .window = (uint32_t)chart_points};
 	struct decoder_opts dopts = {.collectd_raw = cd_raw > 0};
 	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
 	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format,
@@ -358,6 +432,12 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.late, (unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
+	}
+	if (ra.svg_dir) {
+		fprintf(stderr, "vigil replay: --svg %s: %lu charts written, %lu failed\n", ra.svg_dir,
+			ra.svg_written, ra.svg_failed);
+		if (ra.svg_failed)
+			ok = 0;
 	}
 	rc = ok ? 0 : 1;
 	if (sv) {

@@ -193,8 +193,9 @@ static void run_usage(FILE *f, const char *name)
 		"Kafka consumer group\", \"Inputs\" and \"HTTP service\".\n\n"
 		"  -c CONFIG      config file\n%s"
 		"  --listen ADDR  serve HTTP on ADDR (host:port; default: http.listen of CONFIG):\n"
-		"                 /healthz, /readyz, /metrics, and the gateway API where a\n"
-		"                 gateway runs (vigil gateway, single mode)\n"
+		"                 /healthz, /readyz, /metrics, and the gateway API and the\n"
+		"                 web console (http://ADDR/) where a gateway runs (vigil\n"
+		"                 gateway, single mode)\n"
 		"  --port-file F  write the bound HTTP port to F\n"
 		"  -v             debug logging\n",
 		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",

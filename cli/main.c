@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "core/chart.h"
 #include "cli/serve.h"
 #include "core/vigil.h"
 
@@ -127,8 +128,11 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 1, argv + 1);
 	for (const struct vigil_cmd *c = vigil_cmds; c->name; c++)
-		if (strcmp(c->name, argv[1]) == 0)
-			return c->run(argc - 1, argv + 1);
+		if (strcmp(c->name, argv[1]) == 0) {
+			int rc = c->run(argc - 1, argv + 1);
+			chart_release(); /* every command has joined its threads by now */
+			return rc;
+		}
 	fprintf(stderr, "vigil: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -30,6 +30,8 @@ static const struct httpd_route route_table[] = {
 	{"GET", "/metrics", h_metrics, NULL, 1},
 	{"GET", "/api/v1/alerts", api_alerts, NULL, 0},
 	{"GET", "/api/v1/alerts/{episode}", api_alert, NULL, 0},
+	{"GET", "/api/v1/alerts/{episode}/chart.svg", api_chart_svg, NULL, 0},
+	{"GET", "/api/v1/alerts/{episode}/chart.png", api_chart_png, NULL, 0},
 	{"POST", "/api/v1/alerts/{episode}/ack", api_ack, NULL, 0},
 	{"POST", "/api/v1/alerts/{episode}/unack", api_unack, NULL, 0},
 	{"GET", "/api/v1/silences", api_silences, NULL, 0},
@@ -39,6 +41,9 @@ static const struct httpd_route route_table[] = {
 	{"GET", "/api/v1/rules", api_rules, NULL, 0},
 	{"GET", "/api/v1/owners", api_owners, NULL, 0},
 	{"POST", "/api/v2/alerts", api_ingest, NULL, 0},
+	{"GET", "/api/v1/session", api_session, NULL, 0},
+	{"GET", "/", console_index, NULL, 0}, /* the web console: cli/serve_console.c */
+	{"GET", "/console/{file}", console_file, NULL, 0},
 };
 #define NROUTES (sizeof route_table / sizeof route_table[0])
 

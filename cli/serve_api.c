@@ -9,6 +9,7 @@
 
 #include "cli/serve_int.h"
 #include "core/alert.h"
+#include "core/chart.h"
 #include "core/clock.h"
 #include "core/timefmt.h"
 #include "sinks/silence.h"
@@ -118,6 +119,52 @@ void api_alert(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	init_job(&j, JOB_ALERT, sv, &p, req, resp);
 	snprintf(j.arg, sizeof j.arg, "%s", httpd_param(req, "episode"));
 	serve_submit_job(sv, &j);
+}
+
+/* GET .../chart.svg|png: the alert document comes from the gateway's
+ * thread (with the read check there, on its owner); drawing happens here,
+ * on the HTTP thread, so a chart never delays the gateway. */
+static void chart_common(void *ctx, const struct httpd_req *req, struct httpd_resp *resp, int png)
+{
+	struct serve *sv = ctx;
+	struct principal p;
+	struct job j;
+	struct alert_event ev;
+	struct alert_point pts[ALERT_WINDOW_MAX];
+	struct chart_input ci;
+	struct buf b = {0};
+	char err[256], sub[512];
+
+	if (begin(sv, req, resp, &p, 0, NULL, NULL) != 0)
+		return;
+	init_job(&j, JOB_CHART, sv, &p, req, resp);
+	snprintf(j.arg, sizeof j.arg, "%s", httpd_param(req, "episode"));
+	serve_submit_job(sv, &j);
+	if (j.result == NULL)
+		return; /* answered: 404, 403 or 503 */
+	if (alert_from_json(j.result, &ev, err, sizeof err) != 0) {
+		httpd_resp_error(resp, 500, "episode %.40s: stored alert unreadable: %s", j.arg, err);
+		json_decref(j.result);
+		return;
+	}
+	chart_input_of_alert(&ev, pts, sub, sizeof sub, &ci);
+	int rc = png ? chart_png(&ci, &b) : chart_svg(&ci, &b);
+	if (rc != 0)
+		httpd_resp_error(resp, 500, "chart: %s", vigil_strerror(rc));
+	else
+		httpd_resp_text(resp, 200, png ? "image/png" : "image/svg+xml", (const char *)b.data, b.len);
+	buf_free(&b);
+	json_decref(j.result);
+}
+
+void api_chart_svg(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	chart_common(ctx, req, resp, 0);
+}
+
+void api_chart_png(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	chart_common(ctx, req, resp, 1);
 }
 
 static void ack_common(void *ctx, const struct httpd_req *req, struct httpd_resp *resp, int unack)
@@ -258,11 +305,12 @@ void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && sv->rs && i < sv->rs->nrules; i++) {
 		const struct rule *r = &sv->rs->rules[i];
-		json_t *x =
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", r->name, "owner",
-				  r->owner ? r->owner->name : "", "detector",
-				  r->det.type ? r->det.type->name : "", "action", rule_action_name(r->action),
-				  "series", r->series ? r->series : "", "where", r->where ? r->where : "");
+		/* every rule served passed the strict load: "valid" is its state */
+		json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "name", r->name, "owner",
+				      r->owner ? r->owner->name : "", "detector",
+				      r->det.type ? r->det.type->name : "", "action",
+				      rule_action_name(r->action), "series", r->series ? r->series : "",
+				      "where", r->where ? r->where : "", "summary", r->summary, "valid", 1);
 		if (x == NULL || json_array_append_new(arr, x) != 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -466,6 +514,38 @@ static json_t *find_silence(struct gateway *gw, const char *id)
 	return found;
 }
 
+/* The single alert's "chart" block: the stable URLs of its pictures and
+ * how many points its window holds. Returns a (stolen into the answer). */
+static json_t *with_chart(struct gateway *gw, json_t *a, const char *ep)
+{
+	const char *owner;
+	char svg[160], png[160];
+	json_t *doc = gateway_alert_doc(gw, ep, &owner);
+	json_t *w = doc ? json_object_get(json_object_get(doc, "window"), "ts_ms") : NULL;
+	snprintf(svg, sizeof svg, "/api/v1/alerts/%s/chart.svg", ep);
+	snprintf(png, sizeof png, "/api/v1/alerts/%s/chart.png", ep);
+	json_object_set_new(a, "chart",
+			    json_pack("{s:s, s:s, s:I}", "svg", svg, "png", png, "points",
+				      (json_int_t)json_array_size(w)));
+	json_decref(doc);
+	return a;
+}
+
+static void run_chart(struct serve *sv, struct gateway *gw, struct job *j)
+{
+	const char *owner;
+	json_t *doc = gateway_alert_doc(gw, j->arg, &owner);
+	if (doc == NULL) {
+		httpd_resp_error(j->resp, 404, "no alert with episode %.40s", j->arg);
+	} else if (!serve_may(sv, &j->who, owner, 0)) {
+		httpd_resp_error(j->resp, 403, "%s may not read owner %.100s's alerts",
+				 j->who.kind == WHO_TEAM ? j->who.team : "this caller", owner);
+		json_decref(doc);
+	} else {
+		j->result = doc;
+	}
+}
+
 static int status_of(int rc)
 {
 	return rc == -VIGIL_ENOENT ? 404 : rc == -VIGIL_EINVAL ? 400 : rc == -VIGIL_EFULL ? 503 : 500;
@@ -646,8 +726,9 @@ void serve_job_run(struct serve *sv, struct gateway *gw, struct job *j)
 					 json_string_value(json_object_get(r, "owner")));
 			json_decref(r);
 		} else
-			httpd_resp_json(j->resp, 200, r);
+			httpd_resp_json(j->resp, 200, with_chart(gw, r, j->arg));
 		break;
+	case JOB_CHART: run_chart(sv, gw, j); break;
 	case JOB_ACK: run_ack(sv, gw, j); break;
 	case JOB_SILENCES:
 		httpd_resp_json(j->resp, 200, gateway_silence_list(gw, j->arg[0] ? j->arg : NULL));

@@ -33,6 +33,7 @@ enum job_kind {
 	JOB_SILENCE_PREVIEW, /* POST /api/v1/silences/preview */
 	JOB_SILENCE_EXPIRE,  /* DELETE /api/v1/silences/{id} */
 	JOB_INGEST,          /* POST /api/v2/alerts */
+	JOB_CHART, /* GET /api/v1/alerts/{episode}/chart.svg|png: the document, drawn on the HTTP thread */
 };
 
 /* One gateway API request, queued by the HTTP thread (which owns it and
@@ -48,6 +49,7 @@ struct job {
 	json_t *body;    /* the parsed body (JOB_ACK, JOB_SILENCE_*, JOB_INGEST) */
 	json_t *bad;     /* JOB_INGEST: errors found on the HTTP thread (array) */
 	size_t nitems;   /* JOB_INGEST: items in the request */
+	json_t *result;  /* JOB_CHART: the alert document (owned by the HTTP thread after the answer) */
 	struct httpd_resp *resp;
 	int state; /* 0 queued, 1 running, 2 done */
 	struct job *next;
@@ -105,5 +107,12 @@ void api_silence_expire(void *ctx, const struct httpd_req *req, struct httpd_res
 void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_ingest(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_chart_svg(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_chart_png(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+
+/* The web console and its session route (cli/serve_console.c), ctx = struct serve. */
+void api_session(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void console_index(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void console_file(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 
 #endif

@@ -330,7 +330,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 			struct gateway_intake **out)
 {
 	struct gateway_intake *g = calloc(1, sizeof *g);
-	struct gateway_opts go = {.env = {.kafka = c}};
+	struct gateway_opts go = {.env = {.kafka = c, .external_url = c->http.public_url}};
 	char err[512];
 	int rc = -VIGIL_ENOMEM;
 

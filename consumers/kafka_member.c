@@ -93,6 +93,7 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
 	eo.max_future = kc->cfg->max_future;
+	eo.window = kc->cfg->chart_points < 0 ? ENGINE_WINDOW_DEFAULT : (uint32_t)kc->cfg->chart_points;
 	eo.on_alert = on_alert;
 	eo.alert_ctx = p;
 	struct decoder_opts dopts = {.default_series = kc->cfg->default_series,

@@ -154,6 +154,10 @@ json_t *alert_to_json(const struct alert_event *ev)
 		put(src, "pos", json_integer((json_int_t)ev->pos), &ok);
 	}
 	put(j, "source", src, &ok);
+	if (ev->nwindow && ev->window)
+		put(j, "window", alert_window_to_json(ev->window, ev->nwindow), &ok);
+	else if (ev->window_json)
+		put(j, "window", json_deep_copy(ev->window_json), &ok);
 
 	if (!ok) {
 		json_decref(j);
@@ -322,6 +326,9 @@ int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen)
 	if ((rc = get_str(src, "source", "input", 1, &e.source, err, errlen)) != 0 ||
 	    (rc = get_int(src, "source", "start_pos", &e.start_pos, err, errlen)) != 0 ||
 	    (rc = get_int(src, "source", "pos", &e.pos, err, errlen)) != 0)
+		return rc;
+
+	if ((rc = alert_json_window(j, &e, err, errlen)) != 0)
 		return rc;
 
 	/* Identity must match what this build derives from the fields: a

@@ -16,6 +16,16 @@ enum alert_status { ALERT_FIRING = 0, ALERT_RESOLVED, ALERT_ACKNOWLEDGED };
 
 #define ALERT_MAX_LABELS 48
 
+/* The recent window of an alert's series, drawn in its chart (core/chart.h):
+ * at most ALERT_WINDOW_MAX points, oldest first. NaN = unknown (a gap, a
+ * detector still warming up). */
+#define ALERT_WINDOW_MAX 300
+struct alert_point {
+	double ts; /* data time, epoch seconds */
+	double value, expected, lower, upper;
+	int anomaly; /* 1: the rule judged this point anomalous */
+};
+
 struct alert_event {
 	enum alert_status status;
 	const char *rule;                   /* rule name */
@@ -36,6 +46,12 @@ struct alert_event {
 	const char *source;                          /* input source: file path or topic/partition */
 	int64_t start_pos; /* input position (line / offset) of the first firing point */
 	int64_t pos;       /* input position of this transition's point */
+	/* The series window (optional): either points (window[0..nwindow),
+	 * borrowed) or, for an event parsed from JSON, window_json (the
+	 * document's validated "window" object, borrowed). Both empty = none. */
+	const struct alert_point *window;
+	size_t nwindow;
+	json_t *window_json;
 };
 
 /* Identity. fingerprint = hash(rule, series); episode = hash(fingerprint,
@@ -69,8 +85,29 @@ int alert_json_labels(json_t *labels, struct alert_event *e, char *err, size_t e
 /* A labels object (string values; others read as "") as a kv array into
  * out, at most max entries, strings borrowed from labels. Returns the count. */
 size_t alert_labels_kv(json_t *labels, struct kv *out, size_t max);
+/* The optional "window" of document j, validated, into e->window_json
+ * (borrowed; absent or null = none). 0 or -VIGIL_EINVAL. */
+int alert_json_window(json_t *j, struct alert_event *e, char *err, size_t errlen);
 int alert_check_identity(const struct alert_event *e, const char *fp, const char *ep, char *err,
 			 size_t errlen);
+/* The "window" object of the JSON form (README "Alert event schema v1"):
+ *   {"t0": epoch s, "ts_ms": [offsets from t0 in ms], "scale": s,
+ *    "value": [...], "expected": [...], "lower": [...], "upper": [...],
+ *    "anomalies": [indices]}
+ * numbers are multiplied by scale (default 1), null = NaN; every array has
+ * the same length n <= ALERT_WINDOW_MAX; ts non-decreasing. Encoding
+ * quantises each number to 6 significant digits of the window's largest
+ * magnitude (integers on the wire, compact). NULL on allocation failure;
+ * a JSON null for n == 0. */
+json_t *alert_window_to_json(const struct alert_point *pts, size_t n);
+/* Decode (out NULL: validate only) at most max points into out, the count
+ * into *n. 0 or -VIGIL_EINVAL with err naming the field ("window.value[3]"). */
+int alert_window_from_json(json_t *w, struct alert_point *out, size_t max, size_t *n, char *err,
+			   size_t errlen);
+/* An event's window as points: from ev->window or ev->window_json, into
+ * out[max]. Returns the count (0: none or invalid). */
+size_t alert_window_get(const struct alert_event *ev, struct alert_point *out, size_t max);
+
 /* Parse the JSON form back. Strings in *ev borrow from j, which must outlive
  * ev. Returns 0 or -VIGIL_EINVAL with err filled. */
 int alert_from_json(json_t *j, struct alert_event *ev, char *err, size_t errlen);

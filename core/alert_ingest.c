@@ -234,6 +234,8 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
 		e.start_pos = json_is_integer(sp) ? (int64_t)json_integer_value(sp) : 0;
 		e.pos = json_is_integer(p) ? (int64_t)json_integer_value(p) : e.start_pos;
 	}
+	if (alert_json_window(j, &e, err, errlen) != 0)
+		return -VIGIL_EINVAL;
 	if (e.detector == NULL)
 		e.detector = "external";
 	if (e.direction == NULL)
@@ -253,6 +255,21 @@ int alert_from_json_v1(json_t *j, struct alert_event *ev, char *scratch, size_t 
 		return -VIGIL_EINVAL;
 	}
 	*ev = e;
+	return 0;
+}
+
+int alert_json_window(json_t *j, struct alert_event *e, char *err, size_t errlen)
+{
+	json_t *w = json_object_get(j, "window");
+	size_t n;
+	e->window = NULL;
+	e->nwindow = 0;
+	e->window_json = NULL;
+	if (w == NULL || json_is_null(w))
+		return 0;
+	if (alert_window_from_json(w, NULL, 0, &n, err, errlen) != 0)
+		return -VIGIL_EINVAL;
+	e->window_json = n ? w : NULL;
 	return 0;
 }
 

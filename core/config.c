@@ -20,6 +20,7 @@
  *   batch_size: 1000
  *   max_series: 0
  *   max_future: 1h  # points further ahead of the wall clock are rejected; 0 = no limit
+ *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
  *   mode: member | gateway | single
  *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
  */
@@ -46,6 +47,7 @@ static const char *const top_keys[] = {"kafka",
 				       "batch_size",
 				       "max_series",
 				       "max_future",
+				       "chart_points",
 				       "mode",
 				       "http",
 				       NULL};
@@ -65,6 +67,7 @@ enum {
 	TK_BATCH,
 	TK_MAX_SERIES,
 	TK_MAX_FUTURE,
+	TK_CHART_POINTS,
 	TK_MODE,
 	TK_HTTP,
 	TK_N
@@ -212,6 +215,10 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 			c->max_series = (size_t)ll;
 		return rc;
 	case TK_MAX_FUTURE: return vy_duration(y, vn, name, 0, 366 * 86400.0, &c->max_future);
+	case TK_CHART_POINTS:
+		if ((rc = vy_integer(y, vn, name, 0, 300, &ll)) == 0)
+			c->chart_points = (int)ll;
+		return rc;
 	case TK_MODE: return load_mode(y, vn, c);
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	}
@@ -268,6 +275,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	}
 	c->checkpoint_interval = 5.0;
 	c->stats_interval = 10.0;
+	c->chart_points = -1;
 	c->batch_size = 1000;
 	c->max_future = ENGINE_DEFAULT_MAX_FUTURE;
 	c->mode = KAFKA_MODE_MEMBER;

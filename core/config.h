@@ -25,7 +25,8 @@ enum kafka_mode { KAFKA_MODE_MEMBER = 0, KAFKA_MODE_GATEWAY, KAFKA_MODE_SINGLE }
  *     open_reads: false              # reads without a token (default: true only without tokens)
  *     max_body: 1048576              # request body limit, bytes
  *     rate_limit: {rate: 20, burst: 40}   # per client address, requests/s (rate 0 = off)
- *     audit_log: /var/lib/vigil/audit.jsonl   # default STATE/audit.jsonl or the log */
+ *     audit_log: /var/lib/vigil/audit.jsonl   # default STATE/audit.jsonl or the log
+ *     public_url: https://vigil.example.com   # base URL receivers reach the API at (chart links) */
 struct http_token {
 	char *team;  /* an owner name, or NULL for admin */
 	int admin;   /* 1: may do everything */
@@ -40,6 +41,7 @@ struct http_cfg {
 	size_t max_body;    /* bytes; 0 = default (1 MiB) */
 	double rate, burst; /* per client address; rate < 0: not set (default 20/s, burst 40) */
 	char *audit_log;    /* NULL = default */
+	char *public_url;   /* NULL = unknown: no chart links in Slack / PagerDuty */
 	char *where;        /* file:line:col of the map, NULL when absent */
 };
 
@@ -71,6 +73,7 @@ struct kafka_cfg {
 	size_t max_series;          /* per engine; 0 = engine default */
 	double max_future;          /* seconds a point may be ahead of the wall clock; default
 				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
+	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
 	enum kafka_mode mode;
 	struct http_cfg http;
 };

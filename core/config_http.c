@@ -11,8 +11,8 @@
 #include "core/yaml.h"
 
 static const char *const http_keys[] = {"listen",     "tokens",    "open_reads", "max_body",
-					"rate_limit", "audit_log", NULL};
-enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_N };
+					"rate_limit", "audit_log", "public_url", NULL};
+enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_PUBLIC, HK_N };
 
 static const char *const token_keys[] = {"team", "admin", "token", NULL};
 enum { TOK_TEAM, TOK_ADMIN, TOK_TOKEN, TOK_N };
@@ -131,6 +131,15 @@ int http_cfg_parse(struct vy_ctx *y, const struct yaml_node_s *n, struct http_cf
 		return rc;
 	if (v[HK_AUDIT] && (rc = vy_dup(y, v[HK_AUDIT], "http.audit_log", 1, &h->audit_log)) != 0)
 		return rc;
+	if (v[HK_PUBLIC]) {
+		if ((rc = vy_dup(y, v[HK_PUBLIC], "http.public_url", 1, &h->public_url)) != 0)
+			return rc;
+		if (strncmp(h->public_url, "http://", 7) != 0 && strncmp(h->public_url, "https://", 8) != 0)
+			return vy_fail(y, v[HK_PUBLIC], "http.public_url: want an http:// or https:// URL");
+		if (strpbrk(h->public_url, " \t\r\n\"<>") != NULL)
+			return vy_fail(y, v[HK_PUBLIC],
+				       "http.public_url: spaces, quotes and <> are not allowed");
+	}
 	return 0;
 }
 
@@ -143,6 +152,7 @@ void http_cfg_free(struct http_cfg *h)
 	}
 	free(h->tokens);
 	free(h->listen);
+	free(h->public_url);
 	free(h->audit_log);
 	free(h->where);
 	http_cfg_init(h);

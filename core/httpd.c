@@ -369,9 +369,13 @@ static enum MHD_Result send_resp(struct httpd *h, struct MHD_Connection *c, stru
 	r->body = NULL; /* the library owns it now */
 	MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
 				r->content_type ? r->content_type : "application/json");
-	MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	for (size_t i = 0; i < r->nhdr; i++)
+	int cache_set = 0; /* a handler's Cache-Control replaces the default no-store */
+	for (size_t i = 0; i < r->nhdr; i++) {
 		MHD_add_response_header(m, r->hdr[i].name, r->hdr[i].value);
+		cache_set |= strcasecmp(r->hdr[i].name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+	}
+	if (!cache_set)
+		MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	/* counted and logged before the client can have the answer */
 	pthread_mutex_lock(&h->mu);
 	h->st.requests++;

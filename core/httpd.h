@@ -63,7 +63,8 @@ void httpd_resp_error(struct httpd_resp *r, int status, const char *fmt, ...)
 /* A copy of text[0..len) with content type ctype (static). */
 void httpd_resp_text(struct httpd_resp *r, int status, const char *ctype, const char *text, size_t len);
 /* Add a header (name static; value copied, cut at 95 bytes); ignored past
- * HTTPD_MAX_HEADERS. */
+ * HTTPD_MAX_HEADERS. Every answer says "Cache-Control: no-store" unless the
+ * handler adds its own Cache-Control. */
 void httpd_resp_header(struct httpd_resp *r, const char *name, const char *value);
 
 typedef void (*httpd_handler)(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);

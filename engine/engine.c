@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "core/timefmt.h"
 #include "engine/engine_int.h"
+#include "engine/window.h"
 
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
 {
@@ -27,6 +28,15 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->alert_ctx = o->alert_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->max_future = o->max_future > 0 ? o->max_future : 0;
+	if (o->window > ALERT_WINDOW_MAX) {
+		snprintf(err, errlen, "chart window: %u points is over the limit of %d", o->window,
+			 ALERT_WINDOW_MAX);
+		free(e);
+		return -VIGIL_EINVAL;
+	}
+	e->win_cap = o->window;
+	if (e->win_cap && (e->wbuf = calloc(e->win_cap, sizeof *e->wbuf)) == NULL)
+		goto nomem;
 	e->now = -INFINITY;
 	series_table_init(&e->tab);
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
@@ -113,6 +123,7 @@ void engine_destroy(struct engine *e)
 	free(e->gres);
 	free(e->owner_series);
 	free(e->owner_limit_told);
+	free(e->wbuf);
 	free(e);
 }
 
@@ -216,7 +227,8 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	bytes = eng_align8(nm * sizeof(struct slot));
 	for (size_t i = 0; i < nm; i++)
 		if (eng_rule_group(&e->rs->rules[matched[i]]) == NULL)
-			bytes += eng_align8(det_state_size(&e->rs->rules[matched[i]].det));
+			bytes += eng_align8(det_state_size(&e->rs->rules[matched[i]].det)) +
+				 window_bytes(e->win_cap);
 	s = series_insert(&e->tab, e->key, klen, h);
 	if (s == NULL) {
 		out_of_memory(e, p, "series table");
@@ -243,6 +255,8 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 		if (det_state_init(&r->det, (char *)s->block + off) != 0)
 			LOG_ERR("detector", "event=init_failed rule=%s series=%s", r->name, e->key);
 		off += eng_align8(det_state_size(&r->det));
+		window_init((char *)s->block + off, e->win_cap);
+		off += window_bytes(e->win_cap);
 	}
 	s->nslots = (uint32_t)nm;
 	e->block_bytes += bytes;
@@ -258,8 +272,17 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	return s;
 }
 
+void *eng_slot_ring(const struct engine *e, const struct series *s, const struct slot *sl)
+{
+	const struct rule *r = &e->rs->rules[sl->rule];
+	if (e->win_cap == 0 || eng_rule_group(r) != NULL)
+		return NULL;
+	return (char *)s->block + sl->det_off + eng_align8(det_state_size(&r->det));
+}
+
 void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *st, enum rule_transition tr,
-	      const char *key, const struct point *p, int64_t pos, const struct det_result *res)
+	      const char *key, const struct point *p, int64_t pos, const struct det_result *res,
+	      const void *ring)
 {
 	struct alert_event ev;
 	size_t nl = 0;
@@ -293,6 +316,10 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 	ev.source = e->cur_source;
 	ev.start_pos = st->start_pos;
 	ev.pos = pos;
+	if (ring) {
+		ev.nwindow = window_read(ring, e->win_cap, e->wbuf);
+		ev.window = e->wbuf;
+	}
 	e->st.alerts++;
 	if (e->on_alert && e->on_alert(e->alert_ctx, &ev) != 0)
 		e->st.alert_failures++;
@@ -363,13 +390,19 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_group_point(e, s, &sl[i], p, pos);
 			continue;
 		}
+		void *ring = eng_slot_ring(e, s, &sl[i]);
+		if (ring)
+			window_prefetch(ring, e->win_cap);
 		if (eng_det_update(e, r, (char *)s->block + sl[i].det_off, p, &res) != 0) {
 			e->st.det_errors++;
 			continue;
 		}
 		enum rule_transition tr = rule_eval(r, &sl[i].st, p->ts, p->value, &res, pos);
+		if (ring)
+			window_push(ring, e->win_cap, p->ts, p->value, res.expected, res.lower, res.upper,
+				    !isnan(res.score) && (sl[i].st.hist & 1));
 		if (tr != RULE_NONE)
-			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res);
+			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res, ring);
 	}
 	return 0;
 }

@@ -19,6 +19,8 @@
 
 struct engine;
 
+#define ENGINE_WINDOW_DEFAULT 120 /* chart window points unless configured (chart_points) */
+
 /* Receives each alert event (borrowed for the call). Non-zero return is
  * counted as a delivery failure; the engine goes on. */
 typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
@@ -30,6 +32,11 @@ struct engine_opts {
 				   * (clock_wall); further is rejected; 0 = no limit */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
+	/* Chart window: points kept per (rule, series) and sent with each
+	 * alert event (engine/window.h: 16 bytes a point + 16). 0 = off;
+	 * at most ALERT_WINDOW_MAX. Peer-group rules keep none. The window is
+	 * not checkpointed: it starts empty after a restore. */
+	uint32_t window;
 };
 
 #define ENGINE_TIME_EVERY 256u

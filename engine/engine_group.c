@@ -211,7 +211,7 @@ static void group_close(struct engine *e, struct group *g, uint32_t w)
 			continue;
 		mp.ts = v->ts;
 		mp.value = v->val;
-		eng_emit(e, r, &sl->st, tr, series_key_str(&e->tab, ms), &mp, v->pos, &e->gres[i]);
+		eng_emit(e, r, &sl->st, tr, series_key_str(&e->tab, ms), &mp, v->pos, &e->gres[i], NULL);
 	}
 clear:
 	for (uint32_t i = 0; i < g->cap; i++)

@@ -72,6 +72,8 @@ struct engine {
 	uint8_t *owner_limit_told;
 	int global_limit_told;
 	size_t block_bytes;
+	uint32_t win_cap;         /* chart window points per non-group slot (0 = off) */
+	struct alert_point *wbuf; /* [win_cap]: the window of the alert being emitted */
 	double now;
 	struct engine_stats st;
 	struct complain reject_complain, limit_complain, group_complain;
@@ -130,7 +132,10 @@ static inline struct group *eng_group_at(const struct engine *e, uint32_t gi)
 struct series *eng_add_series(struct engine *e, const struct point *p, size_t klen, uint64_t h);
 /* Hand one rule transition to the alert callback as an alert event. */
 void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *st, enum rule_transition tr,
-	      const char *key, const struct point *p, int64_t pos, const struct det_result *res);
+	      const char *key, const struct point *p, int64_t pos, const struct det_result *res,
+	      const void *ring);
+/* The chart window ring of a non-group slot (NULL when windows are off). */
+void *eng_slot_ring(const struct engine *e, const struct series *s, const struct slot *sl);
 /* Drop every series and group (the engine stays usable, empty). */
 void eng_clear_series(struct engine *e);
 

@@ -167,7 +167,8 @@ int gateway_ack(struct gateway *gw, const char *episode, const char *by, const c
 int gateway_control(struct gateway *gw, json_t *cmd, int32_t part, json_t **reply, char *err, size_t errlen);
 /* Open alerts (firing, in groups) as the text of a JSON array appended to
  * out: episode, owner, rule, series, labels, notified, muted, acknowledged,
- * held, group. owner NULL = every owner's; state NULL or "" = any, else
+ * held, group, and startsAt / age_seconds (policy clock) when the episode is
+ * known. owner NULL = every owner's; state NULL or "" = any, else
  * "active" (neither acknowledged, muted nor held), "acknowledged", "muted"
  * or "held". Each alert's text is cached until a flag it shows changes, so a
  * listing costs a copy per alert. 0 or -VIGIL_ENOMEM. */
@@ -177,6 +178,11 @@ int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state
  * its history [{"at","event","detail"}] (fired, notified, muted, held,
  * acknowledged, escalated, ...; at most GW_HIST_MAX), or NULL. */
 json_t *gateway_alert(struct gateway *gw, const char *episode);
+/* The newest alert document (vigil.alert/v1 JSON, with its series window)
+ * of episode (16 hex digits) while the gateway holds it in a group (firing,
+ * or resolved and not yet notified); *owner gets its owner (borrowed from
+ * the ruleset). A new reference, or NULL. Gateway thread. */
+json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **owner);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",
  * "next_until"}] (a missing "now" = nobody). */

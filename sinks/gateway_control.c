@@ -97,17 +97,25 @@ json_t *gateway_silence_list(struct gateway *gw, const char *owner)
 	return arr;
 }
 
-static json_t *alert_brief(const struct group *g, const struct galert *a)
+json_t *gw_alert_brief(struct gateway *gw, const struct group *g, const struct galert *a)
 {
-	char e[17];
+	char e[17], t[40];
 	hash_hex(a->ep, e);
-	return json_pack(
+	json_t *r = json_pack(
 		"{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:b, s:b, s:s}", "episode", e, "owner", g->o->owner,
 		"rule", json_object_get(a->labels, "rule") ? json_object_get(a->labels, "rule") : json_null(),
 		"series",
 		json_object_get(a->labels, "series") ? json_object_get(a->labels, "series") : json_null(),
 		"labels", a->labels, "notified", a->notified, "muted", a->muted, "acknowledged", a->acked,
 		"held", a->held, "group", g->key_text);
+	const struct open_ep *oe = gw_ep_find(gw, a->ep);
+	if (r && oe && isfinite(oe->started)) {
+		time_format_rfc3339(oe->started, t, sizeof t);
+		json_object_set_new(r, "startsAt", json_string(t));
+		json_object_set_new(r, "age_seconds",
+				    json_integer((json_int_t)fmax(0, gw_now(gw) - oe->started)));
+	}
+	return r;
 }
 
 json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, size_t errlen)
@@ -126,7 +134,7 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 			const struct galert *a = &g->a[k];
 			size_t n = alert_labels_kv(a->labels, kv, sizeof kv / sizeof kv[0]);
 			if (a->status == ALERT_FIRING && silence_matches(x, kv, n))
-				json_array_append_new(arr, alert_brief(g, a));
+				json_array_append_new(arr, gw_alert_brief(gw, g, a));
 		}
 	}
 	silence_free(x);
@@ -135,18 +143,30 @@ json_t *gateway_silence_preview(struct gateway *gw, json_t *spec, char *err, siz
 
 /* The brief plus what the event says (why, summary, runbook_url,
  * startsAt, the newest transition's time) and the episode's history. */
-static json_t *alert_detail(const struct group *g, const struct galert *a)
+static json_t *alert_detail(struct gateway *gw, const struct group *g, const struct galert *a)
 {
 	static const char *const from_event[] = {"why", "summary", "runbook_url", "startsAt", "ts", "action"};
-	json_t *j = alert_brief(g, a), *ev = json_loads(a->text, 0, NULL);
+	json_t *j = gw_alert_brief(gw, g, a), *ev = json_loads(a->text, 0, NULL);
 	for (size_t i = 0; j && ev && i < sizeof from_event / sizeof from_event[0]; i++) {
 		json_t *v = json_object_get(ev, from_event[i]);
 		if (v)
 			json_object_set(j, from_event[i], v);
 	}
 	json_decref(ev);
-	if (j)
-		json_object_set_new(j, "history", a->hist ? json_copy(a->hist) : json_array());
+	json_t *h = a->hist ? json_copy(a->hist) : json_array();
+	/* what comes next: an escalation level due (not history yet) */
+	const struct esc *e = gw_esc_find(gw, a->ep);
+	if (h && e && !e->acked && e->next_at > 0) {
+		char at[40], d[96];
+		time_format_rfc3339(e->next_at, at, sizeof at);
+		snprintf(d, sizeof d, "level %u of round %u is due", e->level + 1, e->round + 1);
+		json_array_append_new(
+			h, json_pack("{s:s, s:s, s:s}", "at", at, "event", "escalation_due", "detail", d));
+	}
+	if (!j || !h || json_object_set_new(j, "history", h) != 0) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -167,13 +187,15 @@ static int in_state(const struct galert *a, const char *state)
 
 /* a's brief as JSON text, cached in a->brief and rendered again when a flag
  * it shows changed. NULL when out of memory. */
-static const char *brief_text(const struct group *g, struct galert *a)
+static const char *brief_text(struct gateway *gw, const struct group *g, struct galert *a)
 {
 	uint8_t key = (uint8_t)(0x80 | (a->notified ? 1 : 0) | (a->muted ? 2 : 0) | (a->acked ? 4 : 0) |
 				(a->held ? 8 : 0));
 	if (a->brief && a->brief_key == key)
 		return a->brief;
-	json_t *j = alert_brief(g, a);
+	json_t *j = gw_alert_brief(gw, g, a);
+	if (j)
+		json_object_del(j, "age_seconds"); /* added at listing time */
 	char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (t == NULL)
@@ -213,13 +235,23 @@ int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state
 			struct galert *a = &g->a[k];
 			if (a->status != ALERT_FIRING || !in_state(a, state))
 				continue;
-			const char *t = brief_text(g, a);
-			if (t == NULL)
+			const char *t = brief_text(gw, g, a);
+			size_t n = t ? strlen(t) : 0;
+			if (n < 2)
 				return -VIGIL_ENOMEM;
 			if (!first)
 				buf_put(out, ",", 1);
-			buf_put(out, t, strlen(t));
 			first = 0;
+			/* the cached text without its closing brace, then the age now */
+			buf_put(out, t, n - 1);
+			const struct open_ep *oe = gw_ep_find(gw, a->ep);
+			if (oe && isfinite(oe->started)) {
+				char age[48];
+				int m = snprintf(age, sizeof age, ",\"age_seconds\":%lld",
+						 (long long)fmax(0, gw_now(gw) - oe->started));
+				buf_put(out, age, (size_t)m);
+			}
+			buf_put(out, "}", 1);
 		}
 	}
 	buf_put(out, "]", 1);
@@ -238,7 +270,29 @@ json_t *gateway_alert(struct gateway *gw, const char *episode)
 		const struct group *g = gw->groups[i];
 		for (size_t k = 0; k < g->n; k++)
 			if (g->a[k].ep == ep && g->a[k].status == ALERT_FIRING)
-				return alert_detail(g, &g->a[k]);
+				return alert_detail(gw, g, &g->a[k]);
+	}
+	return NULL;
+}
+
+json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **owner)
+{
+	char hex[17];
+	*owner = NULL;
+	if (episode == NULL || strlen(episode) != 16)
+		return NULL;
+	for (size_t i = 0; i < gw->ngroups; i++) {
+		const struct group *g = gw->groups[i];
+		for (size_t k = 0; k < g->n; k++) {
+			hash_hex(g->a[k].ep, hex);
+			if (strcmp(hex, episode) != 0 || g->a[k].text == NULL)
+				continue;
+			json_t *doc = json_loads(g->a[k].text, 0, NULL);
+			if (doc == NULL)
+				return NULL;
+			*owner = g->o->owner;
+			return doc;
+		}
 	}
 	return NULL;
 }

@@ -666,8 +666,10 @@ static int join(struct gateway *gw, struct route *o, size_t ri, const struct ale
 		 * an earlier process, so the resolve is owed */
 		a->notified = ev->status == ALERT_RESOLVED;
 		if (ev->status == ALERT_FIRING && isfinite(ev->score))
-			gw_hist(a, now, "fired", "value %.6g, expected %.6g, band [%.6g, %.6g], score %.3f",
-				ev->value, ev->expected, ev->lower, ev->upper, ev->score);
+			gw_hist(a, now, "fired",
+				"value %.6g, expected %.6g, band [%.6g, %.6g], score %.3f, detector %s",
+				ev->value, ev->expected, ev->lower, ev->upper, ev->score,
+				ev->detector ? ev->detector : "?");
 		else if (ev->status == ALERT_FIRING)
 			gw_hist(a, now, "fired", NULL);
 	}

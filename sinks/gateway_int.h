@@ -263,6 +263,11 @@ int gw_esc_start(struct gateway *gw, struct route *o, uint64_t ep, const char *t
 /* The episode resolved: resolve to everyone escalation reached; forget it. */
 void gw_esc_resolve(struct gateway *gw, uint64_t ep, const char *text);
 struct esc *gw_esc_find(struct gateway *gw, uint64_t ep);
+
+/* gateway_control.c: one open alert's listing fields (episode, owner, rule,
+ * series, labels, flags, group; startsAt and age_seconds on the policy
+ * clock when its episode is known). A new reference, NULL without memory. */
+json_t *gw_alert_brief(struct gateway *gw, const struct group *g, const struct galert *a);
 void gw_esc_tick(struct gateway *gw, double now);
 /* May a page for owner o be sent now? 1 = yes (counted), 0 = held (added
  * to the digest; the owner is told once per window). */

@@ -529,3 +529,20 @@ void dest_generator_url(const char *external_url, const char *rule, char *out, s
 	if (off < outlen)
 		out[off] = '\0';
 }
+
+void dest_chart_url(const char *external_url, const struct notification *n, char *out, size_t outlen)
+{
+	size_t bl;
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (!external_url || !external_url[0] || !n->episode || strlen(n->episode) != 16 ||
+	    !(n->ev->nwindow || n->ev->window_json))
+		return;
+	bl = strlen(external_url);
+	while (bl > 0 && external_url[bl - 1] == '/')
+		bl--;
+	if ((size_t)snprintf(out, outlen, "%.*s/api/v1/alerts/%s/chart.png", (int)bl, external_url,
+			     n->episode) >= outlen)
+		out[0] = '\0';
+}

@@ -81,6 +81,11 @@ json_t *dest_am_annotations(const struct notification *n);
 /* external_url + "/rules/" + rule (percent-encoded) into out; "" when no
  * external URL. */
 void dest_generator_url(const char *external_url, const char *rule, char *out, size_t outlen);
+/* The gateway's stable chart URL of n's alert, external_url +
+ * "/api/v1/alerts/<episode>/chart.png", into out; "" when there is no
+ * external URL (http.public_url), no episode, or the alert carries no
+ * series window (nothing to draw). */
+void dest_chart_url(const char *external_url, const struct notification *n, char *out, size_t outlen);
 
 /* ---- group notifications and acknowledgements (sinks/dest_group.c) ---- */
 

@@ -12,7 +12,14 @@
  *    none is; the owner, counts, reason and group key, then every alert
  *    (new, then firing, then resolved) with its mark NEW / FIRING /
  *    RESOLVED, rule, series, observed, expected and summary.
- * The Subject is RFC 2047-encoded when it is not plain ASCII. */
+ * The Subject is RFC 2047-encoded when it is not plain ASCII.
+ *
+ * When the alert (or, for a group, any of its first EMAIL_MAX_CHARTS
+ * alerts) carries a series window, its chart (core/chart.h) goes along as
+ * an inline PNG: the message becomes multipart/related (the alternative
+ * part, then one image/png part per chart, base64, Content-ID
+ * <chart-EPISODE@vigil>) and the HTML shows it with <img src="cid:...">.
+ * A chart that cannot be drawn is left out; the text is sent anyway. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +27,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/chart.h"
 #include "core/hash.h"
 #include "sinks/http.h"
 #include "sinks/sink_email.h"
@@ -274,6 +282,57 @@ static void group_table(const struct notification *n, char *subject, size_t subl
 	}
 }
 
+#define EMAIL_MAX_CHARTS 3
+
+struct email_chart {
+	char cid[40]; /* "chart-<episode>@vigil" */
+	struct buf png;
+};
+
+/* base64 (RFC 2045) of data, 76-character lines, CRLF. */
+static void put_b64(struct buf *b, const uint8_t *data, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16;
+		size_t k = len - i;
+		if (k > 1)
+			v |= (uint32_t)data[i + 1] << 8;
+		if (k > 2)
+			v |= data[i + 2];
+		char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63], k > 1 ? tab[(v >> 6) & 63] : '=',
+			     k > 2 ? tab[v & 63] : '='};
+		buf_put(b, q, 4);
+		col += 4;
+		if (col == 76) {
+			put(b, "\r\n");
+			col = 0;
+		}
+	}
+	if (col)
+		put(b, "\r\n");
+}
+
+/* The chart of ev as PNG into c (cid from its episode). 0, or -1 when it
+ * has no window or could not be drawn. */
+static int make_chart(const struct alert_event *ev, struct email_chart *c)
+{
+	struct alert_point pts[ALERT_WINDOW_MAX];
+	struct chart_input ci;
+	char sub[512], ep[17];
+	memset(&c->png, 0, sizeof c->png);
+	if (chart_input_of_alert(ev, pts, sub, sizeof sub, &ci) == 0)
+		return -1;
+	alert_episode(ev, ep);
+	snprintf(c->cid, sizeof c->cid, "chart-%s@vigil", ep);
+	if (chart_png(&ci, &c->png) != 0) {
+		buf_free(&c->png);
+		return -1;
+	}
+	return 0;
+}
+
 void sink_email_message(const char *from_hdr, const char *to_hdr, const struct notification *n, double now,
 			struct buf *m)
 {
@@ -282,7 +341,9 @@ void sink_email_message(const char *from_hdr, const char *to_hdr, const struct n
 			     : ev->status == ALERT_ACKNOWLEDGED ? "ACKNOWLEDGED"
 								: "FIRING";
 	struct buf t = {0}, h = {0};
-	char subject[1024], date[64], bound[64], id[17];
+	struct email_chart charts[EMAIL_MAX_CHARTS];
+	size_t ncharts = 0;
+	char subject[1024], date[64], bound[64], rbound[72], id[17];
 	struct tm tm;
 	time_t secs = (time_t)now;
 
@@ -299,10 +360,23 @@ void sink_email_message(const char *from_hdr, const char *to_hdr, const struct n
 		alert_table(n, status, &t, &h);
 		snprintf(id, sizeof id, "%s", n->episode && n->episode[0] ? n->episode : "x");
 	}
+	if (n->group) {
+		for (size_t i = 0; i < n->group->n && ncharts < EMAIL_MAX_CHARTS; i++)
+			if (make_chart(&n->group->alerts[i], &charts[ncharts]) == 0)
+				ncharts++;
+	} else if (make_chart(ev, &charts[0]) == 0) {
+		ncharts = 1;
+	}
+	for (size_t i = 0; i < ncharts; i++) {
+		put(&h, "<p><img src=\"cid:");
+		put(&h, charts[i].cid);
+		put(&h, "\" alt=\"chart of the series\" width=\"800\" height=\"320\"></p>\n");
+	}
 	put(&h, "</body></html>\n");
 	buf_put(&t, "", 1);
 	buf_put(&h, "", 1);
 	snprintf(bound, sizeof bound, "vigil-%s-%.0f", id, floor(now * 1000));
+	snprintf(rbound, sizeof rbound, "%s-related", bound);
 
 	put(m, "From: ");
 	put_hdr(m, from_hdr);
@@ -326,7 +400,15 @@ void sink_email_message(const char *from_hdr, const char *to_hdr, const struct n
 		put(m, "@vigil>\r\nX-Vigil-Episode: ");
 		put_hdr(m, n->episode ? n->episode : "");
 	}
-	put(m, "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"");
+	put(m, "\r\nMIME-Version: 1.0\r\n");
+	if (ncharts) {
+		put(m, "Content-Type: multipart/related; type=\"multipart/alternative\"; boundary=\"");
+		put(m, rbound);
+		put(m, "\"\r\n\r\n--");
+		put(m, rbound);
+		put(m, "\r\n");
+	}
+	put(m, "Content-Type: multipart/alternative; boundary=\"");
 	put(m, bound);
 	put(m, "\"\r\n\r\n--");
 	put(m, bound);
@@ -343,6 +425,22 @@ void sink_email_message(const char *from_hdr, const char *to_hdr, const struct n
 	put(m, "--");
 	put(m, bound);
 	put(m, "--\r\n");
+	for (size_t i = 0; i < ncharts; i++) {
+		put(m, "--");
+		put(m, rbound);
+		put(m,
+		    "\r\nContent-Type: image/png; name=\"chart.png\"\r\nContent-Transfer-Encoding: base64\r\n"
+		    "Content-ID: <");
+		put(m, charts[i].cid);
+		put(m, ">\r\nContent-Disposition: inline; filename=\"chart.png\"\r\n\r\n");
+		put_b64(m, charts[i].png.data, charts[i].png.len);
+		buf_free(&charts[i].png);
+	}
+	if (ncharts) {
+		put(m, "--");
+		put(m, rbound);
+		put(m, "--\r\n");
+	}
 	if (!buf_ok(&t) || !buf_ok(&h))
 		m->failed = 1;
 	buf_free(&t);

@@ -17,8 +17,9 @@
  * log info), timestamp (RFC 3339 data time), component = series name, group
  * = owner, class = "<detector> anomaly", custom_details with the why,
  * links with the runbook, client "vigil" (client_url = the external URL
- * when set). PagerDuty answers 202; 400 is dropped, 429 and 5xx retried
- * (429 not sooner than PD_THROTTLE_WAIT).
+ * when set), images with the gateway's chart of the episode when the
+ * external URL (http.public_url) is set and the alert carries a window. PagerDuty answers 202; 400 is
+ * dropped, 429 and 5xx retried (429 not sooner than PD_THROTTLE_WAIT).
  * @thread see sinks/sink.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,12 @@ static json_t *pd_body(const struct pd_sink *s, const struct notification *n)
 		}
 		json_object_set_new(b, "links", links);
 	}
+	char chart[1024];
+	dest_chart_url(s->external_url, n, chart, sizeof chart);
+	if (chart[0])
+		json_object_set_new(b, "images",
+				    json_pack("[{s:s, s:s, s:s}]", "src", chart, "href", chart, "alt",
+					      "series, expected band and anomalies"));
 	return b;
 }
 

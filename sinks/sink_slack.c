@@ -14,6 +14,10 @@
  * alerts the gateway already left out, "truncated").
  * An acknowledgement is ":eyes: ACKNOWLEDGED by <who>" for the alert, with
  * the comment when there is one.
+ * Chart: with the gateway's public URL (http.public_url), a firing alert
+ * that carries a series window gets an image block showing the gateway's
+ * chart.png of its episode; a group message shows the chart of its first
+ * firing alert with a window (one more block: at most 49).
  *
  * Settings:
  *   url      (required, secret) the incoming-webhook URL: its path is the
@@ -45,7 +49,8 @@ enum { SK_URL, SK_TIMEOUT, SK_N };
 
 struct slack_sink {
 	struct http_client *http;
-	char *url; /* resolved secret */
+	char *url;          /* resolved secret */
+	char *external_url; /* http.public_url, may be NULL: no chart image block */
 };
 
 static int sl_settings(const struct kv *kv, size_t nkv, struct dest_key *k, double *timeout, char *err,
@@ -74,6 +79,7 @@ static void sl_destroy(void *priv)
 		return;
 	http_client_free(s->http);
 	secret_free(s->url);
+	free(s->external_url);
 	free(s);
 }
 
@@ -86,10 +92,11 @@ static int sl_create(const struct sink_env *env, const struct kv *kv, size_t nkv
 	char sub[384];
 	int rc;
 
-	(void)env;
 	if ((rc = sl_settings(kv, nkv, k, &timeout, err, errlen)) != 0)
 		return rc;
-	if (!(s = calloc(1, sizeof *s))) {
+	if (!(s = calloc(1, sizeof *s)) ||
+	    (env && env->external_url && !(s->external_url = strdup(env->external_url)))) {
+		free(s);
 		snprintf(err, errlen, "slack destination: out of memory");
 		return -VIGIL_ENOMEM;
 	}
@@ -160,7 +167,7 @@ static void add_field(json_t *fields, const char *name, const char *value)
 	json_array_append_new(fields, text_obj("mrkdwn", buf));
 }
 
-static json_t *sl_body(const struct notification *n)
+static json_t *sl_body(const struct slack_sink *s, const struct notification *n)
 {
 	const struct alert_event *ev = n->ev;
 	int resolved = ev->status == ALERT_RESOLVED;
@@ -239,6 +246,12 @@ static json_t *sl_body(const struct notification *n)
 		json_object_set_new(sec, "elements", els);
 		json_array_append_new(blocks, sec);
 	}
+	char chart[1024];
+	dest_chart_url(s->external_url, n, chart, sizeof chart);
+	if (chart[0] && ev->status == ALERT_FIRING)
+		json_array_append_new(blocks,
+				      json_pack("{s:s, s:s, s:s}", "type", "image", "image_url", chart,
+						"alt_text", "series, expected band and anomalies"));
 	json_object_set_new(b, "blocks", blocks);
 	return b;
 }
@@ -364,7 +377,7 @@ full:
 /* One message for the group: a headline (owner, how many firing /
  * resolved, the reason, the group labels), the alert list, "… and N more"
  * when the list was cut, and the group key in a context line. */
-static json_t *sl_group_body(const struct notification *n)
+static json_t *sl_group_body(const struct slack_sink *s, const struct notification *n)
 {
 	const struct notification_group *g = n->group;
 	size_t firing = dest_group_firing(g), resolved = g->n - firing, shown, more;
@@ -401,6 +414,20 @@ static json_t *sl_group_body(const struct notification *n)
 	mrkdwn(esc, sizeof esc, g->key ? g->key : "", 1000);
 	snprintf(head, sizeof head, "group %s", esc);
 	add_section(blocks, "context", head);
+	for (size_t i = 0; i < g->n; i++) {
+		char ep[17], chart[1024];
+		struct notification one = {.ev = &g->alerts[i], .episode = ep};
+		if (g->alerts[i].status != ALERT_FIRING)
+			continue;
+		alert_episode(&g->alerts[i], ep);
+		dest_chart_url(s->external_url, &one, chart, sizeof chart);
+		if (chart[0]) {
+			json_array_append_new(blocks, json_pack("{s:s, s:s, s:s}", "type", "image",
+								"image_url", chart, "alt_text",
+								"series, expected band and anomalies"));
+			break;
+		}
+	}
 	json_object_set_new(b, "blocks", blocks);
 	return b;
 }
@@ -408,9 +435,9 @@ static json_t *sl_group_body(const struct notification *n)
 static void sl_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	struct slack_sink *s = priv;
-	json_t *b = n->group                              ? sl_group_body(n)
+	json_t *b = n->group                              ? sl_group_body(s, n)
 		    : n->ev->status == ALERT_ACKNOWLEDGED ? sl_ack_body(n)
-							  : sl_body(n);
+							  : sl_body(s, n);
 	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
 
 	json_decref(b);

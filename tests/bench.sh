@@ -7,6 +7,7 @@
 #     webhook receiver (tests/bench_gateway.sh).
 #  4. Kafka members (tests/bench_kafka.sh).
 #  5. the gateway API with 10,000 open alerts (tests/bench_api.sh, wrk).
+#  5. the alert chart: one chart drawn as SVG and as PNG (vigil bench chart).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 vigil=${VIGIL:-$here/bin/vigil}
@@ -25,6 +26,14 @@ f="$work/bench-$points-$series.txt"
 ls -l "$f" | awk '{printf "input: %.0f MB\n", $5/1e6}'
 /usr/bin/time -f "wall=%es maxrss=%MKB" taskset -c 0 "$vigil" replay --rules "$here/tests/bench/rules.yaml" "$f" 2>&1 >/dev/null | tr ' ' '\n' | grep -E '^(points|series|alerts|bytes_per_series|seconds|points_per_s|wall|maxrss)=' | tr '\n' ' '
 echo
+echo "== the chart window's memory: the same replay without a window (--chart-points 0) and with 300 points"
+for cp in 0 300; do
+	taskset -c 0 "$vigil" replay --chart-points "$cp" --rules "$here/tests/bench/rules.yaml" "$f" 2>&1 >/dev/null | tr ' ' '\n' | grep -E '^(bytes_per_series|points_per_s)=' | tr '\n' ' '
+	echo "chart_points=$cp"
+done
+echo "== one alert chart (120 and 300 points), SVG and PNG"
+taskset -c 0 "$vigil" bench chart --points 120 --count 300
+taskset -c 0 "$vigil" bench chart --points 300 --count 200
 echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
 echo "== decoders: points/s per input format, decode only (vigil bench decoders)"

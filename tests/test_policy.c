@@ -11,6 +11,7 @@
  * and each one's status, rule/series and reason. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -575,6 +576,83 @@ static void test_unack_restarts_escalation(void **state)
 	assert_string_equal(news(t, 2), "firing:db1");
 }
 
+/* The API's view of one open alert (gateway_alert): the listing fields
+ * with startsAt and age on the policy clock, the why of its event, and its
+ * history: fired, notified, the first escalation level, then what is due
+ * next; after an acknowledgement, who did it and nothing due. */
+static json_t *list_of(struct fx *t, const char *owner)
+{
+	struct buf b = {0};
+	assert_int_equal(gateway_alerts_json(t->gw, owner, NULL, &b), 0);
+	json_t *all = json_loadb((const char *)b.data, b.len, 0, NULL);
+	buf_free(&b);
+	assert_non_null(all);
+	return all;
+}
+
+static const char *hist_at(json_t *h, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(h, i), key));
+}
+
+static void test_alert_detail_and_history(void **state)
+{
+	struct fx *t = *state;
+	char err[256], ep[17];
+	struct evbuf b;
+	load(t, ESC_OWNER);
+	start(t, 0);
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0);
+	assert_string_equal(news(t, 1), "firing:db1");
+	advance(t, 120);
+	alert_episode(mk(&b, "lat", "page", "eu-1", "db1", ALERT_FIRING, T0), ep);
+
+	json_t *all = list_of(t, "storage");
+	assert_int_equal(json_array_size(all), 1);
+	json_t *a0 = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(a0, "startsAt")), "2026-03-02T08:00:00Z");
+	assert_true(fabs(json_number_value(json_object_get(a0, "age_seconds")) - 120) < 1.5);
+	json_decref(all);
+	advance(t, 60); /* the age is the listing's, not the cache's */
+	all = list_of(t, "storage");
+	assert_true(fabs(json_number_value(json_object_get(json_array_get(all, 0), "age_seconds")) - 180) <
+		    1.5);
+	json_decref(all);
+
+	json_t *d = gateway_alert(t->gw, ep);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "episode")), ep);
+	assert_true(fabs(json_number_value(json_object_get(json_object_get(d, "why"), "threshold")) - 0.9) <
+		    1e-9);
+	json_t *h = json_object_get(d, "history");
+	assert_int_equal(json_array_size(h), 4);
+	assert_string_equal(hist_at(h, 0, "event"), "fired");
+	assert_string_equal(hist_at(h, 0, "at"), "2026-03-02T08:00:00Z");
+	assert_non_null(strstr(hist_at(h, 0, "detail"), "detector des"));
+	assert_string_equal(hist_at(h, 1, "event"), "notified");
+	assert_string_equal(hist_at(h, 2, "event"), "escalated");
+	assert_string_equal(hist_at(h, 2, "detail"), "level 1, round 1: alice");
+	/* bob's level is due 10 minutes after the first notification */
+	assert_string_equal(hist_at(h, 3, "event"), "escalation_due");
+	assert_string_equal(hist_at(h, 3, "at"), "2026-03-02T08:10:00Z");
+	json_decref(d);
+
+	assert_int_equal(gateway_ack(t->gw, ep, "team:storage", NULL, 0, err, sizeof err), 0);
+	d = gateway_alert(t->gw, ep);
+	assert_true(json_is_true(json_object_get(d, "acknowledged")));
+	h = json_object_get(d, "history");
+	size_t n = json_array_size(h);
+	assert_string_equal(hist_at(h, n - 1, "event"), "acknowledged");
+	assert_non_null(strstr(hist_at(h, n - 1, "detail"), "team:storage"));
+	for (size_t i = 0; i < n; i++) /* an acknowledged page escalates no further */
+		assert_string_not_equal(hist_at(h, i, "event"), "escalation_due");
+	json_decref(d);
+
+	assert_null(gateway_alert(t->gw, "0123456789abcdef"));
+	submit(t, "lat", "page", "eu-1", "db1", ALERT_RESOLVED, T0);
+	assert_null(gateway_alert(t->gw, ep)); /* resolved: no longer open */
+}
+
 /* A schedule level pages whoever is on call: a weekly rotation handed over
  * Mondays 09:00 Berlin time (08:00Z in winter). */
 static void test_escalation_to_schedule(void **state)
@@ -852,6 +930,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_for_and_keep_firing_for, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mute_window_across_dst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_to_schedule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_detail_and_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_starting_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_guarantee_through_inhibition_and_window, setup,
 						teardown),
