@@ -9,7 +9,8 @@
 #    anomaly marks, the PNG has its signature and 800 x 320 in its IHDR;
 #  - another team's token gets 403, no token 401, an unknown episode 404;
 #    the single-alert JSON names both chart URLs;
-#  - --svg DIR holds one valid SVG per episode fired;
+#  - --svg DIR holds one valid SVG per episode fired; the charts of resolved
+#    episodes are still served (owner's token 200, another owner's 403);
 #  - the email of the firing has an inline image/png part whose Content-ID
 #    the HTML references as cid:, and that part is a PNG;
 #  - Slack's image block and PagerDuty's images link the gateway's chart.png
@@ -180,6 +181,16 @@ want(len(files) == fired, "--svg wrote %d files for %d episodes: %s" % (len(file
 for f in files:
     check_svg(open(os.path.join(tmp, "svg", f), "rb").read(), "svg/" + f)
 want(ep + ".svg" in files, "no %s.svg" % ep)
+# resolved episodes' charts stay readable (the gateway keeps the last 256),
+# with the same authorisation: payments' own 200, storage's 403
+pay_eps = {json.loads(l)["episode"] for l in open(os.path.join(tmp, "payments.jsonl"))}
+for f in files:
+    e = f[:-4]
+    st, ct, b = get("/api/v1/alerts/%s/chart.svg" % e, pay)
+    want(st == (200 if e in pay_eps else 403), "chart of episode %s (%s): %d" %
+         (e, "payments" if e in pay_eps else "another owner", st))
+    if st == 200:
+        check_svg(b, "chart of " + e)
 
 # the email of the latency firing: inline PNG by cid
 found = None
