@@ -180,8 +180,9 @@ int gateway_alerts_json(struct gateway *gw, const char *owner, const char *state
 json_t *gateway_alert(struct gateway *gw, const char *episode);
 /* The newest alert document (vigil.alert/v1 JSON, with its series window)
  * of episode (16 hex digits) while the gateway holds it in a group (firing,
- * or resolved and not yet notified); *owner gets its owner (borrowed from
- * the ruleset). A new reference, or NULL. Gateway thread. */
+ * or resolved and not yet notified), or among the last 256 resolved alerts
+ * it dropped (in memory only: not after a restart); *owner gets its owner
+ * (borrowed from the ruleset). A new reference, or NULL. Gateway thread. */
 json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **owner);
 /* Who is on call now and next in every schedule of owner (NULL: every
  * owner) of rs at wall time now: [{"owner","schedule","now","until","next",

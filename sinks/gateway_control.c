@@ -294,6 +294,18 @@ json_t *gateway_alert_doc(struct gateway *gw, const char *episode, const char **
 			return doc;
 		}
 	}
+	for (size_t i = 0; i < GW_CHART_KEEP; i++) { /* recently resolved */
+		const struct kept_doc *k = &gw->kept[i];
+		if (k->text == NULL)
+			continue;
+		hash_hex(k->ep, hex);
+		if (strcmp(hex, episode) != 0)
+			continue;
+		json_t *doc = json_loads(k->text, 0, NULL);
+		if (doc)
+			*owner = k->owner;
+		return doc;
+	}
 	return NULL;
 }
 

@@ -78,8 +78,24 @@ void gw_group_free(struct group *g)
 	free(g);
 }
 
+/* Keep a resolved alert's document (its text is taken) for its chart. */
+static void keep_doc(struct gateway *gw, const char *owner, struct galert *a)
+{
+	struct kept_doc *k = &gw->kept[gw->kept_next];
+	free(k->text);
+	k->ep = a->ep;
+	k->owner = owner;
+	k->text = a->text;
+	a->text = NULL;
+	gw->kept_next = (gw->kept_next + 1) % GW_CHART_KEEP;
+}
+
 void gw_groups_fini(struct gateway *gw)
 {
+	for (size_t i = 0; i < GW_CHART_KEEP; i++) {
+		free(gw->kept[i].text);
+		gw->kept[i].text = NULL;
+	}
 	for (size_t i = 0; i < gw->ngroups; i++)
 		gw_group_free(gw->groups[i]);
 	free(gw->groups);
@@ -561,9 +577,10 @@ static int flush(struct gateway *gw, struct group *g, double now)
 	/* drop what is resolved (notified or never told) */
 	size_t w = 0;
 	for (size_t i = 0; i < g->n; i++) {
-		if (g->a[i].status == ALERT_RESOLVED)
+		if (g->a[i].status == ALERT_RESOLVED) {
+			keep_doc(gw, g->o->owner, &g->a[i]);
 			galert_fini(&g->a[i]);
-		else
+		} else
 			g->a[w++] = g->a[i];
 	}
 	g->n = w;

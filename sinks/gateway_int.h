@@ -18,6 +18,7 @@
 #include "sinks/silence.h"
 
 #define GW_RECENT         4096 /* remembered (episode, status) transitions */
+#define GW_CHART_KEEP     256  /* resolved alerts whose documents (charts) stay readable */
 #define COMPLAIN_INTERVAL 60.0 /* seconds */
 #define COMPLAIN_BURST    5
 #define GW_META_RULE      "vigil-delivery-failed"
@@ -138,6 +139,15 @@ struct open_ep {
 	double next_repeat; /* monotonic */
 };
 
+/* A resolved alert's newest document, kept after it left its group so its
+ * chart URL (linked from Slack / PagerDuty) keeps working for a while;
+ * memory only, GW_CHART_KEEP of them, the oldest replaced first. */
+struct kept_doc {
+	uint64_t ep;
+	const char *owner; /* borrowed from the ruleset */
+	char *text;        /* owned; NULL = empty slot */
+};
+
 struct recent {
 	uint64_t ep;
 	uint8_t status;
@@ -165,6 +175,9 @@ struct gateway {
 	struct recent ring[GW_RECENT]; /* insertion order; ring_head = oldest */
 	size_t ring_head, ring_n;
 	struct htab rc_index; /* ring positions by (episode, status) */
+
+	struct kept_doc kept[GW_CHART_KEEP]; /* resolved alerts' documents (gateway_group.c) */
+	size_t kept_next;
 
 	/* on-call control (gateway_group.c, gateway_oncall.c) */
 	struct group **groups; /* owned, ngroups */

@@ -9,11 +9,14 @@
 #    anomaly marks, the PNG has its signature and 800 x 320 in its IHDR;
 #  - another team's token gets 403, no token 401, an unknown episode 404;
 #    the single-alert JSON names both chart URLs;
-#  - --svg DIR holds one valid SVG per episode fired;
+#  - --svg DIR holds one valid SVG per episode fired; the charts of resolved
+#    episodes are still served (owner's token 200, another owner's 403);
 #  - the email of the firing has an inline image/png part whose Content-ID
 #    the HTML references as cid:, and that part is a PNG;
 #  - Slack's image block and PagerDuty's images link the gateway's chart.png
-#    under http.public_url.
+#    under http.public_url;
+#  - the window is kept with the alert's state: a second replay on the same
+#    --state DIR (no new input) still serves the chart with all its points.
 # $VIGIL is the binary under test.
 set -uo pipefail
 VIGIL=${VIGIL:-bin/vigil}
@@ -84,9 +87,10 @@ http:
 EOT
 
 echo "== replay --serve --svg on the demo, cut during the latency spike"
-"$VIGIL" replay -c "$tmp/cfg.yaml" --svg "$tmp/svg" --serve 127.0.0.1:0 --port-file "$tmp/port" \
-	"$tmp/in.log" >"$tmp/out.log" 2>"$tmp/err.log" &
-RT_PIDS+=($!)
+"$VIGIL" replay -c "$tmp/cfg.yaml" --state "$tmp/state" --svg "$tmp/svg" --serve 127.0.0.1:0 \
+	--port-file "$tmp/port" "$tmp/in.log" >"$tmp/out.log" 2>"$tmp/err.log" &
+vpid=$!
+RT_PIDS+=($vpid)
 wait_for 30 test -s "$tmp/port" || { fail "no port file"; cat "$tmp/err.log"; exit 1; }
 base=http://127.0.0.1:$(cat "$tmp/port")
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" = 200 ]; }
@@ -177,6 +181,16 @@ want(len(files) == fired, "--svg wrote %d files for %d episodes: %s" % (len(file
 for f in files:
     check_svg(open(os.path.join(tmp, "svg", f), "rb").read(), "svg/" + f)
 want(ep + ".svg" in files, "no %s.svg" % ep)
+# resolved episodes' charts stay readable (the gateway keeps the last 256),
+# with the same authorisation: payments' own 200, storage's 403
+pay_eps = {json.loads(l)["episode"] for l in open(os.path.join(tmp, "payments.jsonl"))}
+for f in files:
+    e = f[:-4]
+    st, ct, b = get("/api/v1/alerts/%s/chart.svg" % e, pay)
+    want(st == (200 if e in pay_eps else 403), "chart of episode %s (%s): %d" %
+         (e, "payments" if e in pay_eps else "another owner", st))
+    if st == 200:
+        check_svg(b, "chart of " + e)
 
 # the email of the latency firing: inline PNG by cid
 found = None
@@ -225,6 +239,26 @@ for e in errs:
 print("chart checks: %d failed" % len(errs))
 sys.exit(1 if errs else 0)
 PY
+
+echo "== restart on the same --state: the chart is served from the restored alert"
+ep=$(curl -s -H "Authorization: Bearer $VIGIL_TEST_TOK_PAY" "$base/api/v1/alerts?owner=payments" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["episode"])')
+kill "$vpid"
+wait "$vpid" 2>/dev/null
+: >"$tmp/empty.log"
+rm -f "$tmp/port"
+"$VIGIL" replay -c "$tmp/cfg.yaml" --state "$tmp/state" --serve 127.0.0.1:0 --port-file "$tmp/port" \
+	"$tmp/empty.log" >"$tmp/out2.log" 2>"$tmp/err2.log" &
+RT_PIDS+=($!)
+wait_for 30 test -s "$tmp/port" || { fail "no port file after the restart"; cat "$tmp/err2.log"; }
+base=http://127.0.0.1:$(cat "$tmp/port")
+wait_for 60 ready || fail "not ready after the restart"
+got=$(curl -s -o "$tmp/restored.png" -w '%{http_code} %{content_type}' \
+	-H "Authorization: Bearer $VIGIL_TEST_TOK_PAY" "$base/api/v1/alerts/$ep/chart.png")
+[ "$got" = "200 image/png" ] || fail "restored chart.png of $ep: $got"
+pts=$(curl -s -H "Authorization: Bearer $VIGIL_TEST_TOK_PAY" "$base/api/v1/alerts/$ep" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["chart"]["points"])')
+[ "$pts" = 120 ] || fail "restored alert's window: '$pts' points, want 120"
 
 if grep -q "$VIGIL_TEST_TOK_PAY\|$VIGIL_TEST_PD_KEY" "$tmp/err.log" "$tmp/out.log"; then
 	fail "a secret in the log"

@@ -71,6 +71,14 @@ for outdir, owner, incidents in [(d, o, i) for d in ("data/demo/out", "data/demo
             fail("%s/%s: observed %s inside its band [%s, %s]" % (owner, rule, w["observed"], w["lower"], w["upper"]))
         if f["action"] not in ("page", "notify") or f["severity"] != f["action"]:
             fail("%s/%s: bad action/severity" % (owner, rule))
+        # the series window for the chart, through either path (Kafka: the alerts topic)
+        for x in (f, r):
+            win = x.get("window") or {}
+            if len(win.get("ts_ms", [])) != 120 or not win.get("anomalies"):
+                fail("%s/%s %s: want a 120-point window with anomalies, got %s points" %
+                     (owner, rule, x["status"], len(win.get("ts_ms", []))))
+        if f.get("window") and f["window"]["anomalies"][-1] != 119:
+            fail("%s/%s: the firing point is not the newest anomaly of its window" % (owner, rule))
 print("e2e_demo: %d failed" % fails)
 sys.exit(1 if fails else 0)
 PY

@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/window.h"
 #include "rules/rules.h"
+#include "sinks/http.h"
 
 /* ---- helpers ---- */
 
@@ -493,6 +494,32 @@ static void test_chart__png_decodes_with_red_anomalies(void **st)
 	buf_free(&b);
 }
 
+/* The chart link of Slack / PagerDuty: only with a public URL and a window. */
+static void test_chart__link_needs_public_url_and_window(void **st)
+{
+	(void)st;
+	struct alert_point p[3];
+	make_points(p, 3);
+	struct alert_event ev = base_event();
+	struct notification n = {.ev = &ev, .episode = "0123456789abcdef"};
+	char url[256];
+	dest_chart_url("https://vigil.example.com/", &n, url, sizeof url);
+	assert_string_equal(url, ""); /* no window */
+	ev.window = p;
+	ev.nwindow = 3;
+	dest_chart_url(NULL, &n, url, sizeof url);
+	assert_string_equal(url, ""); /* no public URL */
+	dest_chart_url("", &n, url, sizeof url);
+	assert_string_equal(url, "");
+	dest_chart_url("https://vigil.example.com/", &n, url, sizeof url);
+	assert_string_equal(url, "https://vigil.example.com/api/v1/alerts/0123456789abcdef/chart.png");
+	dest_chart_url("https://vigil.example.com/", &n, url, 20); /* does not fit: none, not a cut URL */
+	assert_string_equal(url, "");
+	n.episode = NULL;
+	dest_chart_url("https://vigil.example.com", &n, url, sizeof url);
+	assert_string_equal(url, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_chart__svg_band_lines_and_marks_match_the_input),
 		cmocka_unit_test(test_chart__odd_inputs_draw_without_crashing),
 		cmocka_unit_test(test_chart__png_decodes_with_red_anomalies),
+		cmocka_unit_test(test_chart__link_needs_public_url_and_window),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	chart_release();
