@@ -371,6 +371,9 @@ int rules_parse_rule(struct loader *L, yaml_node_t *map)
 		return rc;
 	if ((ref->where = vy_where(&L->y, v[RK_OWNER])) == NULL)
 		return vy_nomem(&L->y);
+	if (L->team != NULL &&
+	    ((ref->team = strdup(L->team)) == NULL || (ref->dir = strdup(L->team_dir)) == NULL))
+		return vy_nomem(&L->y);
 	if (v[RK_LABELS] &&
 	    (rc = vy_kv_map(&L->y, v[RK_LABELS], "labels", NULL, &r->labels, &r->nlabels)) != 0)
 		return rc;

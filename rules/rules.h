@@ -41,9 +41,25 @@ struct destination_cfg {
 	char *where; /* file:line:col of the destination */
 };
 
+/* A namespace an owner claims (`namespaces:` in YAML, see rules/load.c and
+ * rules/namespace.c): the series whose name matches `series` (a glob, "*"
+ * when absent) and whose tags satisfy every matcher of `match` (equality or
+ * glob only). `grants` names the other owners allowed to claim namespaces
+ * overlapping this one. */
+struct namespace_cfg {
+	char *series;
+	struct tag_matcher *match;
+	size_t nmatch;
+	char **grants;
+	size_t ngrants;
+	char *where; /* file:line:col of the namespace's map */
+};
+
 struct owner {
 	char *name;
 	char *where;
+	struct namespace_cfg *ns; /* owned; nns == 0: no namespaces declared */
+	size_t nns;
 	struct destination_cfg *dests;
 	size_t ndests;
 	size_t max_series; /* cardinality limit for this owner's rules; 0 = global only */
