@@ -1,5 +1,5 @@
 /* vigil rules: validate and list rule and owner files.
- *   vigil rules check [--owners FILE] PATH...
+ *   vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...
  *   vigil rules list  [--owners FILE] PATH...
  * Exit 0 ok, 1 the files have an error (printed as file:line:column: ...),
  * 2 usage error. */
@@ -7,36 +7,71 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/rules_data.h"
 #include "rules/rules.h"
 #include "sinks/gateway.h"
 
 static void rules_usage_short(FILE *f)
 {
-	fprintf(f, "usage: vigil rules check [--owners FILE] PATH...\n"
+	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
 		   "       vigil rules list  [--owners FILE] PATH...\n"
 		   "Try 'vigil rules --help'.\n");
 }
 
 static void rules_usage(FILE *f)
 {
-	fprintf(f, "usage: vigil rules check [--owners FILE] PATH...\n"
+	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
 		   "       vigil rules list  [--owners FILE] PATH...\n\n"
 		   "Load rule files (and owners), strictly: any unknown key, wrong type, unknown\n"
 		   "detector/owner/parameter or duplicate name is reported as file:line:column.\n"
 		   "Destinations are checked as the gateway would create them (known type, valid\n"
 		   "settings) without side effects; a file destination's path is opened at start.\n"
-		   "A PATH may be a directory: its *.yaml and *.yml files are read in name order.\n\n"
+		   "A PATH may be a directory: its *.yaml and *.yml files are read in name order,\n"
+		   "then its subdirectories, one per team (a team directory holds only the rules\n"
+		   "of the owner it is named after). When owners declare namespaces, every rule\n"
+		   "must watch only series inside its owner's (README \"Ownership\").\n\n"
 		   "  check           print \"ok: N rules, M owners\" or the first error\n"
 		   "  list            one line per rule: name, series, detector, action, owner\n"
 		   "  --owners FILE   owners file (or directory); optional when the rule files\n"
 		   "                  carry an 'owners:' section\n"
-		   "\nexit status: 0 ok, 1 invalid files, 2 usage error\n");
+		   "  --data FILE     (check, repeatable) also run the rules over FILE, one record\n"
+		   "                  per line as `vigil replay` reads it, and warn about every\n"
+		   "                  rule that matched no series and every detector that never\n"
+		   "                  left its warm-up (the warm-up is longer than the data)\n"
+		   "  --format NAME   the data's format (default auto)\n"
+		   "\nexit status: 0 ok (warnings included), 1 invalid files or unreadable data,\n"
+		   "2 usage error\n");
+}
+
+/* Run the rules over the data files and print the warnings. 0 or -1. */
+static int check_data(const struct ruleset *rs, const char *const *data, size_t ndata, const char *format)
+{
+	struct engine_opts eo = {.rs = rs};
+	struct engine *e = NULL;
+	struct engine_stats es;
+	char err[1024];
+	size_t nwarn;
+
+	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
+	    rules_data_feed(e, data, ndata, format, err, sizeof err) != 0) {
+		fprintf(stderr, "vigil rules check: --data: %s\n", err);
+		engine_destroy(e);
+		return -1;
+	}
+	nwarn = rules_data_warn(stdout, rs, e);
+	engine_get_stats(e, &es);
+	printf("data: %llu points, %llu series, %llu rejected lines, %zu warning%s\n",
+	       (unsigned long long)es.points, (unsigned long long)es.series, (unsigned long long)es.rejected,
+	       nwarn, nwarn == 1 ? "" : "s");
+	engine_destroy(e);
+	return 0;
 }
 
 int cmd_rules(int argc, char **argv)
 {
-	const char *owners = NULL, *sub;
-	const char **paths;
+	const char *owners = NULL, *sub, *format = "auto";
+	const char **paths, *data[64];
+	size_t ndata = 0;
 	struct ruleset *rs = NULL;
 	char err[1024];
 	size_t npaths = 0;
@@ -75,6 +110,19 @@ int cmd_rules(int argc, char **argv)
 				return 2;
 			}
 			owners = argv[i] + 9;
+		} else if (strcmp(argv[i], "--data") == 0 || strcmp(argv[i], "--format") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "vigil rules: %s needs a value\n", argv[i]);
+				return 2;
+			}
+			if (argv[i][2] == 'f') {
+				format = argv[++i];
+			} else if (ndata == sizeof data / sizeof data[0]) {
+				fprintf(stderr, "vigil rules: too many --data files\n");
+				return 2;
+			} else {
+				data[ndata++] = argv[++i];
+			}
 		} else if (strcmp(argv[i], "--") == 0) {
 			for (i++; i < argc; i++)
 				paths[npaths++] = argv[i];
@@ -98,8 +146,17 @@ int cmd_rules(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (ndata > 0 && strcmp(sub, "check") != 0) {
+		fprintf(stderr, "vigil rules %s: --data is for check (and test)\n", sub);
+		ruleset_free(rs);
+		return 2;
+	}
 	if (strcmp(sub, "check") == 0) {
 		printf("ok: %zu rules, %zu owners\n", rs->nrules, rs->nowners);
+		if (ndata > 0 && check_data(rs, data, ndata, format) != 0) {
+			ruleset_free(rs);
+			return 1;
+		}
 	} else {
 		for (size_t j = 0; j < rs->nrules; j++) {
 			const struct rule *r = &rs->rules[j];

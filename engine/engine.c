@@ -27,7 +27,8 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	series_table_init(&e->tab);
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
 	e->owner_limit_told = calloc(o->rs->nowners + 1, 1);
-	if (e->owner_series == NULL || e->owner_limit_told == NULL)
+	e->rstat = calloc(o->rs->nrules + 1, sizeof *e->rstat);
+	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
 	for (size_t i = 0; i < o->rs->nrules; i++) {
@@ -109,6 +110,7 @@ void engine_destroy(struct engine *e)
 	free(e->gres);
 	free(e->owner_series);
 	free(e->owner_limit_told);
+	free(e->rstat);
 	free(e);
 }
 
@@ -231,6 +233,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t off = eng_align8(nm * sizeof(struct slot));
 	for (size_t i = 0; i < nm; i++) {
 		const struct rule *r = &e->rs->rules[matched[i]];
+		e->rstat[matched[i]].series++;
 		sl[i].rule = matched[i];
 		sl[i].group = NO_GROUP;
 		if (eng_rule_group(r) != NULL)
@@ -336,7 +339,12 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	struct slot *sl = s->block;
 	for (uint32_t i = 0; i < s->nslots; i++) {
 		const struct rule *r = &e->rs->rules[sl[i].rule];
+		struct engine_rule_stats *rst = &e->rstat[sl[i].rule];
 		struct det_result res;
+		if (rst->points++ == 0 || p->ts < rst->first_ts)
+			rst->first_ts = p->ts;
+		if (rst->points == 1 || p->ts > rst->last_ts)
+			rst->last_ts = p->ts;
 		if (eng_rule_group(r) != NULL) {
 			eng_group_point(e, s, &sl[i], p, pos);
 			continue;
@@ -346,11 +354,19 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			e->st.det_errors++;
 			continue;
 		}
+		if (!isnan(res.score))
+			rst->scored++;
 		enum rule_transition tr = rule_eval(r, &sl[i].st, p->ts, p->value, &res, pos);
+		rst->fired += tr == RULE_FIRE;
 		if (tr != RULE_NONE)
 			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res);
 	}
 	return 0;
+}
+
+const struct engine_rule_stats *engine_rule_stats(const struct engine *e)
+{
+	return e->rstat;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out)

@@ -51,6 +51,18 @@ struct engine_stats {
 	double newest_ts;       /* data time of the newest point received (0: none yet) */
 };
 
+/* What one rule saw (for `rules check --data` and the backtest): counted
+ * since the engine was created. */
+struct engine_rule_stats {
+	uint64_t series; /* series it watches (each counted when the series is created) */
+	uint64_t points; /* points of those series it was given */
+	uint64_t scored; /* points its detector had an opinion on (score not NaN; peer-group
+			  * rules: not counted) */
+	uint64_t fired;  /* episodes opened */
+	double first_ts; /* data time of its first and newest point (0: none yet) */
+	double last_ts;
+};
+
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);
 void engine_destroy(struct engine *e);
 
@@ -69,6 +81,9 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 double engine_now(const struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
+/* Per rule, indexed like the engine's ruleset's rules (borrowed; valid until
+ * the engine is destroyed or its ruleset replaced). */
+const struct engine_rule_stats *engine_rule_stats(const struct engine *e);
 
 /* Checkpoint every series' detector and rule state, and every peer group
  * (members, ticks still open, group detector state). The blob records the

@@ -72,6 +72,7 @@ struct engine {
 	size_t block_bytes;
 	double now;
 	struct engine_stats st;
+	struct engine_rule_stats *rstat; /* [rs->nrules] */
 	struct complain reject_complain, limit_complain, group_complain;
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */
