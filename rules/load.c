@@ -313,8 +313,10 @@ static int load_path(struct loader *L, const char *path, int owners)
 		rc = -VIGIL_ENOENT;
 	}
 	if (rc == 0) {
-		qsort(names, n, sizeof *names, cmp_str);
-		qsort(dirs, nd, sizeof *dirs, cmp_str);
+		if (n > 0)
+			qsort(names, n, sizeof *names, cmp_str);
+		if (nd > 0)
+			qsort(dirs, nd, sizeof *dirs, cmp_str);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = load_file(L, names[i],
