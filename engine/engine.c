@@ -260,6 +260,13 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *st, enum rule_transition tr,
 	      const char *key, const struct point *p, int64_t pos, const struct det_result *res)
 {
+	eng_emit_reason(e, r, st, tr, key, p, pos, res, NULL);
+}
+
+void eng_emit_reason(struct engine *e, const struct rule *r, const struct rule_state *st,
+		     enum rule_transition tr, const char *key, const struct point *p, int64_t pos,
+		     const struct det_result *res, const char *reason)
+{
 	struct alert_event ev;
 	size_t nl = 0;
 
@@ -279,6 +286,12 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 	}
 	for (size_t i = 0; i < r->nlabels && nl < ALERT_MAX_LABELS; i++, nl++)
 		ev.labels[nl] = r->labels[i];
+	if (reason != NULL) {
+		nl -= nl == ALERT_MAX_LABELS; /* the reason wins over the last label */
+		ev.labels[nl].key = "resolve_reason";
+		ev.labels[nl].value = reason;
+		ev.labels[nl++].where = NULL;
+	}
 	ev.nlabels = nl;
 	ev.ts = p->ts;
 	ev.started = st->started;

@@ -94,4 +94,15 @@ int engine_save(const struct engine *e, struct buf *out);
  * empty (fresh) and -VIGIL_EINVAL/-VIGIL_EVERSION is returned. */
 int engine_load(struct engine *e, const uint8_t *data, size_t len);
 
+/* Replace the engine's ruleset with rs (borrowed: must outlive the engine;
+ * the previous one must stay alive until this returns, then is no longer
+ * used). Between two points, atomically: every (rule, series) state whose
+ * rule keeps its name and model_hash (series, match, detector, params,
+ * peer_group, owner) is kept, models and open episodes included; a changed
+ * rule starts new models; an open episode of a removed rule is resolved with
+ * the label resolve_reason=rule_removed (rule_changed for a changed rule),
+ * at the engine's data time. Series are matched against the new rules.
+ * Returns 0, or -VIGIL_ENOMEM with the engine unchanged and err filled. */
+int engine_reload(struct engine *e, const struct ruleset *rs, char *err, size_t errlen);
+
 #endif

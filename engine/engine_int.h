@@ -126,6 +126,16 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 /* Drop every series and group (the engine stays usable, empty). */
 void eng_clear_series(struct engine *e);
 
+/* engine_ckpt.c: engine_load, where old (may be NULL) is the ruleset the
+ * blob was saved with: then a saved rule's state goes only to the rule of
+ * the same name whose model_hash is equal (engine_reload). */
+int eng_load(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old);
+/* engine.c: eng_emit with a reason label (resolve_reason=<reason>) when
+ * reason is not NULL. */
+void eng_emit_reason(struct engine *e, const struct rule *r, const struct rule_state *st,
+		     enum rule_transition tr, const char *key, const struct point *p, int64_t pos,
+		     const struct det_result *res, const char *reason);
+
 /* engine_group.c */
 void eng_group_free(struct group *g);
 struct group *eng_group_new(const struct rule *r, uint32_t ri);

@@ -138,6 +138,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "rules/loader.h"
 
 static const char *const top_keys[] = {"rules", "owners", NULL};
@@ -164,6 +165,32 @@ const char *rule_direction_name(enum rule_direction d)
 }
 
 /* ---- files ---- */
+
+uint64_t rules_node_hash(const struct loader *L, uint64_t h, const yaml_node_t *n)
+{
+	if (n == NULL)
+		return hash_str(h, "-");
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		h = hash_str(h, "s");
+		h = hash_bytes(h, n->data.scalar.value, n->data.scalar.length);
+		return hash_str(h, ""); /* a separator: "ab","c" differs from "a","bc" */
+	case YAML_SEQUENCE_NODE:
+		h = hash_str(h, "[");
+		for (size_t i = 0; i < vy_len(n); i++)
+			h = rules_node_hash(L, h, vy_item(&L->y, n, i));
+		return hash_str(h, "]");
+	case YAML_MAPPING_NODE:
+		h = hash_str(h, "{");
+		for (size_t i = 0; i < vy_len(n); i++) {
+			yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
+			h = rules_node_hash(L, h, yaml_document_get_node(L->y.doc, pr->key));
+			h = rules_node_hash(L, h, yaml_document_get_node(L->y.doc, pr->value));
+		}
+		return hash_str(h, "}");
+	default: return hash_str(h, "?");
+	}
+}
 
 static int parse_list(struct loader *L, yaml_node_t *list, const char *what,
 		      int (*each)(struct loader *, yaml_node_t *))
@@ -231,6 +258,8 @@ static int load_file(struct loader *L, const char *path, const char *kind, const
 		rc = vy_fail(&L->y, f.root, "neither 'rules:' nor 'owners:' in this file");
 		goto out;
 	}
+	L->version = rules_node_hash(L, L->version, f.root);
+	L->owners_version = rules_node_hash(L, L->owners_version, v[TOP_OWNERS]);
 	if (v[TOP_OWNERS] && (rc = parse_list(L, v[TOP_OWNERS], "owners", rules_parse_owner)) != 0)
 		goto out;
 	if (v[TOP_RULES] && (rc = parse_list(L, v[TOP_RULES], "rules", rules_parse_rule)) != 0)
@@ -467,6 +496,8 @@ static int check_all(struct loader *L)
 		struct rule *r = &rs->rules[i];
 		r->index = (uint32_t)i;
 		r->owner = ruleset_owner(rs, L->refs[i].name);
+		if (r->owner != NULL)
+			r->model_hash = hash_mix(hash_str(r->model_hash, r->owner->name));
 		if (r->owner == NULL) {
 			const char *near = closest_owner(rs, L->refs[i].name);
 			snprintf(L->y.err, L->y.errlen, "%s: rule '%s': unknown owner '%s'%s%s%s",
@@ -510,6 +541,19 @@ const struct owner *ruleset_owner(const struct ruleset *rs, const char *name)
 	for (size_t i = 0; i < rs->nowners; i++)
 		if (rs->owners[i].name && strcmp(rs->owners[i].name, name) == 0)
 			return &rs->owners[i];
+	return NULL;
+}
+
+void ruleset_version_hex(const struct ruleset *rs, char out[17])
+{
+	hash_hex(rs ? rs->version : 0, out);
+}
+
+const struct rule *ruleset_rule(const struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; rs && name && i < rs->nrules; i++)
+		if (strcmp(rs->rules[i].name, name) == 0)
+			return &rs->rules[i];
 	return NULL;
 }
 
@@ -574,6 +618,7 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		snprintf(err, errlen, "rules: invalid arguments");
 		return -VIGIL_EINVAL;
 	}
+	L.version = L.owners_version = HASH_SEED;
 	if ((L.rs = calloc(1, sizeof *L.rs)) == NULL) {
 		snprintf(err, errlen, "rules: out of memory");
 		return -VIGIL_ENOMEM;
@@ -598,6 +643,8 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		ruleset_free(L.rs);
 		return rc;
 	}
+	L.rs->version = hash_mix(L.version);
+	L.rs->owners_version = hash_mix(L.owners_version);
 	*out = L.rs;
 	return 0;
 }

@@ -32,8 +32,13 @@ struct loader {
 	struct owner_ref *refs; /* parallel to rs->rules, capacity cap_rules */
 	struct seen_file *seen;
 	size_t nseen, cap_seen;
-	const char *team, *team_dir; /* set while reading a team directory's files */
+	const char *team, *team_dir;      /* set while reading a team directory's files */
+	uint64_t version, owners_version; /* running content hashes (ruleset.version) */
 };
+
+/* Fold the YAML node n (of the current document; NULL = absent) into hash h:
+ * its structure and scalar texts, not its layout. */
+uint64_t rules_node_hash(const struct loader *L, uint64_t h, const yaml_node_t *n);
 
 /* Append one rule / owner read from a map node of the current document to
  * L->rs. On failure the half-built entry is counted, so ruleset_free frees it. */

@@ -113,6 +113,10 @@ struct rule {
 	char *summary;               /* may be NULL */
 	char *runbook_url;           /* may be NULL */
 	uint32_t index;              /* position in ruleset->rules */
+	uint64_t model_hash;         /* hash of what its models depend on: series, match,
+				      * detector, params, peer_group (as written) and the
+				      * owner's name; equal hashes = the models carry over a
+				      * reload (engine_reload) */
 	struct rule_peer_group peer; /* nby == 0: none (det is then a per-series detector;
 				      * otherwise det is a group detector, group_of(det.type)) */
 };
@@ -122,7 +126,15 @@ struct ruleset {
 	size_t nrules;
 	struct owner *owners;
 	size_t nowners;
+	uint64_t version;        /* content hash of every file read, in order (their YAML
+				  * documents, so comments and layout do not count) */
+	uint64_t owners_version; /* the same over the owners (sections) only */
 };
+
+/* The version as 16 hex digits into out (17 bytes). */
+void ruleset_version_hex(const struct ruleset *rs, char out[17]);
+/* The rule named name, or NULL. */
+const struct rule *ruleset_rule(const struct ruleset *rs, const char *name);
 
 /* Load rules from rule_paths (files, or directories whose *.yaml / *.yml are
  * read in name order) and owners from owners_path (may be NULL when the rule
