@@ -22,6 +22,8 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->rs = o->rs;
 	e->on_alert = o->on_alert;
 	e->alert_ctx = o->alert_ctx;
+	e->before_point = o->before_point;
+	e->hook_ctx = o->hook_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->now = -INFINITY;
 	series_table_init(&e->tab);
@@ -316,6 +318,8 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	uint64_t h;
 	struct series *s;
 
+	if (e->before_point)
+		e->before_point(e->hook_ctx, e); /* may reload: e's contents change */
 	e->cur_source = source;
 	e->cur_pos = pos;
 	e->st.points++;

@@ -64,6 +64,8 @@ struct engine {
 	const struct ruleset *rs;
 	engine_alert_fn on_alert;
 	void *alert_ctx;
+	void (*before_point)(void *ctx, struct engine *e);
+	void *hook_ctx;
 	size_t max_series;
 	struct series_table tab;
 	size_t *owner_series; /* series count per owner index */

@@ -54,8 +54,12 @@ static void resolve_lost(struct engine *e, const struct engine *old)
 
 int engine_reload(struct engine *e, const struct ruleset *rs, char *err, size_t errlen)
 {
-	struct engine_opts o = {
-		.rs = rs, .max_series = e->max_series, .on_alert = e->on_alert, .alert_ctx = e->alert_ctx};
+	struct engine_opts o = {.rs = rs,
+				.max_series = e->max_series,
+				.on_alert = e->on_alert,
+				.alert_ctx = e->alert_ctx,
+				.before_point = e->before_point,
+				.hook_ctx = e->hook_ctx};
 	struct engine *n = NULL, tmp;
 	struct buf blob = {0};
 	int rc;
