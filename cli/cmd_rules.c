@@ -1,12 +1,14 @@
 /* vigil rules: validate and list rule and owner files.
  *   vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...
  *   vigil rules list  [--owners FILE] PATH...
+ *   vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] PATH...
  * Exit 0 ok, 1 the files have an error (printed as file:line:column: ...),
  * 2 usage error. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/rules_backtest.h"
 #include "cli/rules_data.h"
 #include "rules/rules.h"
 #include "sinks/gateway.h"
@@ -15,13 +17,17 @@ static void rules_usage_short(FILE *f)
 {
 	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
 		   "       vigil rules list  [--owners FILE] PATH...\n"
+		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] "
+		   "PATH...\n"
 		   "Try 'vigil rules --help'.\n");
 }
 
 static void rules_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
-		   "       vigil rules list  [--owners FILE] PATH...\n\n"
+		   "       vigil rules list  [--owners FILE] PATH...\n"
+		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] "
+		   "PATH...\n\n"
 		   "Load rule files (and owners), strictly: any unknown key, wrong type, unknown\n"
 		   "detector/owner/parameter or duplicate name is reported as file:line:column.\n"
 		   "Destinations are checked as the gateway would create them (known type, valid\n"
@@ -32,6 +38,18 @@ static void rules_usage(FILE *f)
 		   "must watch only series inside its owner's (README \"Ownership\").\n\n"
 		   "  check           print \"ok: N rules, M owners\" or the first error\n"
 		   "  list            one line per rule: name, series, detector, action, owner\n"
+		   "  test            backtest: run the rules over the --data files (time from the\n"
+		   "                  data, as `vigil replay` does up to its gateway) and print per\n"
+		   "                  rule the alerts it would have fired (start, series, episode\n"
+		   "                  length, peak score) and its longest flapping run (episodes\n"
+		   "                  of one series each starting within 1h of the last one's\n"
+		   "                  end); per owner the pages (episodes of action: page rules),\n"
+		   "                  pages per week and the share started at night (22:00-07:00\n"
+		   "                  in the time zone of the owner's first schedule, else UTC);\n"
+		   "                  and the --data warnings of check\n"
+		   "  --baseline PATH (test, repeatable) the rules running today: each owner's\n"
+		   "                  line adds \"before: X pages/week, after: Y\"\n"
+		   "  --json          (test) the same report as one JSON document\n"
 		   "  --owners FILE   owners file (or directory); optional when the rule files\n"
 		   "                  carry an 'owners:' section\n"
 		   "  --data FILE     (check, repeatable) also run the rules over FILE, one record\n"
@@ -67,11 +85,72 @@ static int check_data(const struct ruleset *rs, const char *const *data, size_t 
 	return 0;
 }
 
+/* Load a ruleset for test (its destinations checked too). NULL with the
+ * error printed. */
+static struct ruleset *load_checked(const char *const *paths, size_t n, const char *owners)
+{
+	struct ruleset *rs = NULL;
+	char err[1024];
+
+	if (ruleset_load(paths, n, owners, &rs, err, sizeof err) != 0 ||
+	    (gateway_check(rs, err, sizeof err) != 0 && (ruleset_free(rs), 1))) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	return rs;
+}
+
+/* vigil rules test: 0 done, 1 invalid files or unreadable data. */
+static int rules_test(const char *const *paths, size_t npaths, const char *owners, const char *const *data,
+		      size_t ndata, const char *const *base, size_t nbase, const char *format, int json)
+{
+	struct ruleset *rs = NULL, *brs = NULL;
+	struct bt_result r = {0}, b = {0};
+	char err[1024];
+	int rc = 1, have_b = 0;
+
+	if ((rs = load_checked(paths, npaths, owners)) == NULL)
+		return 1;
+	if (nbase > 0 && (brs = load_checked(base, nbase, owners)) == NULL)
+		goto out;
+	if (brs != NULL) {
+		if (bt_run(brs, data, ndata, format, NULL, &b, err, sizeof err) != 0) {
+			fprintf(stderr, "vigil rules test: baseline: %s\n", err);
+			goto out;
+		}
+		have_b = 1;
+	}
+	if (bt_run(rs, data, ndata, format, json ? stderr : stdout, &r, err, sizeof err) != 0) {
+		fprintf(stderr, "vigil rules test: %s\n", err);
+		goto out;
+	}
+	if (json) {
+		json_t *j = bt_json(&r, have_b ? &b : NULL);
+		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
+			fprintf(stderr, "vigil rules test: cannot write the report\n");
+			json_decref(j);
+			goto out;
+		}
+		json_decref(j);
+		printf("\n");
+	} else {
+		bt_print(stdout, &r, have_b ? &b : NULL);
+	}
+	rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+	bt_free(&r);
+	bt_free(&b);
+	ruleset_free(rs);
+	ruleset_free(brs);
+	return rc;
+}
+
 int cmd_rules(int argc, char **argv)
 {
 	const char *owners = NULL, *sub, *format = "auto";
-	const char **paths, *data[64];
-	size_t ndata = 0;
+	const char **paths, *data[64], *base[64];
+	size_t ndata = 0, nbase = 0;
+	int json = 0;
 	struct ruleset *rs = NULL;
 	char err[1024];
 	size_t npaths = 0;
@@ -86,7 +165,7 @@ int cmd_rules(int argc, char **argv)
 		return 2;
 	}
 	sub = argv[1];
-	if (strcmp(sub, "check") != 0 && strcmp(sub, "list") != 0) {
+	if (strcmp(sub, "check") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "test") != 0) {
 		fprintf(stderr, "vigil rules: unknown subcommand '%s'\n", sub);
 		rules_usage_short(stderr);
 		return 2;
@@ -110,6 +189,14 @@ int cmd_rules(int argc, char **argv)
 				return 2;
 			}
 			owners = argv[i] + 9;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (strcmp(argv[i], "--baseline") == 0) {
+			if (i + 1 >= argc || nbase == sizeof base / sizeof base[0]) {
+				fprintf(stderr, "vigil rules: --baseline needs a PATH (at most 64)\n");
+				return 2;
+			}
+			base[nbase++] = argv[++i];
 		} else if (strcmp(argv[i], "--data") == 0 || strcmp(argv[i], "--format") == 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "vigil rules: %s needs a value\n", argv[i]);
@@ -137,6 +224,17 @@ int cmd_rules(int argc, char **argv)
 	if (npaths == 0) {
 		fprintf(stderr, "vigil rules %s: no PATH given\n", sub);
 		rules_usage_short(stderr);
+		return 2;
+	}
+	if (strcmp(sub, "test") == 0) {
+		if (ndata == 0) {
+			fprintf(stderr, "vigil rules test: --data FILE is required\n");
+			return 2;
+		}
+		return rules_test(paths, npaths, owners, data, ndata, base, nbase, format, json);
+	}
+	if ((nbase > 0 || json) && strcmp(sub, "test") != 0) {
+		fprintf(stderr, "vigil rules %s: --baseline and --json are for test\n", sub);
 		return 2;
 	}
 	rc = ruleset_load(paths, npaths, owners, &rs, err, sizeof err);
