@@ -45,7 +45,7 @@ const struct vigil_cmd vigil_cmds[] = {
 	{"detect", "score one NAB-style CSV file: timestamp,value -> timestamp,value,anomaly_score",
 	 cmd_detect},
 	{"replay", "run files through the whole pipeline using the data's own timestamps", cmd_replay},
-	{"rules", "rules check|list PATH...: validate, or list, rule and owner files", cmd_rules},
+	{"rules", "rules check|list|test PATH...: validate, list or backtest rule and owner files", cmd_rules},
 	{"bench", "internal benchmarks used by `make bench`", cmd_bench},
 	{"run", "run -c CONFIG: join a Kafka consumer group and alert (member or single mode)", cmd_run},
 	{"gateway", "gateway -c CONFIG: the alert gateway as a consumer group on the alerts topic",
