@@ -33,6 +33,7 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
+	series_table_init(&e->ncache);
 	for (size_t i = 0; i < o->rs->nrules; i++) {
 		const struct group_type *g = eng_rule_group(&o->rs->rules[i]);
 		if (g && g->max_members(o->rs->rules[i].det.cfg) > e->maxK)
@@ -113,6 +114,10 @@ void engine_destroy(struct engine *e)
 	free(e->owner_series);
 	free(e->owner_limit_told);
 	free(e->rstat);
+	for (size_t i = 0; i < e->ncache.n; i++)
+		free(e->ncache.items[i].block);
+	series_table_fini(&e->ncache);
+	free(e->cbuf);
 	free(e);
 }
 
@@ -193,6 +198,41 @@ static void out_of_memory(struct engine *e, const struct point *p, const char *w
 			p->name ? p->name : "-", (unsigned long long)e->st.alloc_failed);
 }
 
+/* The candidate rules of series name `name` (series glob matches): from the
+ * cache, else from the ruleset's index (then cached while there is room).
+ * 0 or -VIGIL_ENOMEM. */
+static int candidates(struct engine *e, const char *name, const uint32_t **out, size_t *n)
+{
+	size_t len = strlen(name);
+	uint64_t h = hash_mix(hash_bytes(HASH_SEED, name, len));
+	struct series *c;
+	struct name_rules *nr;
+
+	if (len < KEY_MAX && (c = series_find(&e->ncache, name, len, h)) != NULL) {
+		nr = c->block;
+		*out = nr->idx;
+		*n = nr->n;
+		return 0;
+	}
+	if (ruleset_candidates(e->rs, name, &e->cbuf, &e->ccap, n) != 0)
+		return -VIGIL_ENOMEM;
+	*out = e->cbuf;
+	if (len >= KEY_MAX || e->ncache.n >= NAME_CACHE_MAX)
+		return 0;
+	/* a failed allocation only means no caching: the answer stands */
+	if ((nr = malloc(sizeof *nr + *n * sizeof nr->idx[0])) == NULL)
+		return 0;
+	nr->n = (uint32_t)*n;
+	memcpy(nr->idx, e->cbuf, *n * sizeof nr->idx[0]);
+	if ((c = series_insert(&e->ncache, name, len, h)) == NULL) {
+		free(nr);
+		return 0;
+	}
+	c->block = nr;
+	*out = nr->idx;
+	return 0;
+}
+
 struct series *eng_add_series(struct engine *e, const struct point *p, size_t klen, uint64_t h)
 {
 	uint32_t matched[256];
@@ -203,9 +243,15 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 		refuse(e, p, NULL, e->max_series);
 		return NULL;
 	}
-	for (size_t i = 0; i < e->rs->nrules && nm < VIGIL_ARRAY_LEN(matched); i++)
-		if (rule_matches(&e->rs->rules[i], p->name, p->tags, p->ntags))
-			matched[nm++] = (uint32_t)i;
+	const uint32_t *cand;
+	size_t nc;
+	if (candidates(e, p->name ? p->name : "", &cand, &nc) != 0) {
+		out_of_memory(e, p, "rule index");
+		return NULL;
+	}
+	for (size_t i = 0; i < nc && nm < VIGIL_ARRAY_LEN(matched); i++)
+		if (rule_matches_tags(&e->rs->rules[cand[i]], p->tags, p->ntags))
+			matched[nm++] = cand[i];
 	for (size_t i = 0; i < nm; i++) {
 		const struct owner *o = e->rs->rules[matched[i]].owner;
 		if (o && o->max_series && e->owner_series[o - e->rs->owners] >= o->max_series) {
@@ -392,5 +438,5 @@ void engine_get_stats(const struct engine *e, struct engine_stats *out)
 	out->series = e->tab.n;
 	out->groups = e->gtab.n;
 	out->bytes = sizeof *e + series_table_bytes(&e->tab) + e->block_bytes + series_table_bytes(&e->gtab) +
-		     e->st.group_bytes;
+		     e->st.group_bytes + series_table_bytes(&e->ncache);
 }

@@ -20,6 +20,7 @@
 #define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
 #define ENGINE_VERSION     2u          /* 2: peer groups */
 #define NO_GROUP           UINT32_MAX
+#define NAME_CACHE_MAX     262144 /* series names whose candidate rules are kept */
 #define REFUSED_GROUP      (UINT32_MAX - 1)
 #define TICK_NONE          INT64_MIN
 
@@ -29,6 +30,12 @@ struct slot {
 	uint32_t group;   /* group rule: index in gtab, NO_GROUP before joining, REFUSED_GROUP */
 	uint32_t member;  /* group rule: member slot in the group */
 	struct rule_state st;
+};
+
+/* A name cache entry: the candidate rules of one series name. */
+struct name_rules {
+	uint32_t n;
+	uint32_t idx[]; /* rule indices, in rule order */
 };
 
 /* One member's point buffered for an open tick. */
@@ -75,6 +82,11 @@ struct engine {
 	double now;
 	struct engine_stats st;
 	struct engine_rule_stats *rstat; /* [rs->nrules] */
+	/* the rules whose series glob matches a name, per series name seen
+	 * (block: struct name_rules), at most NAME_CACHE_MAX names */
+	struct series_table ncache;
+	uint32_t *cbuf; /* scratch for a name beyond the cache */
+	size_t ccap;
 	struct complain reject_complain, limit_complain, group_complain;
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */

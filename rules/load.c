@@ -596,6 +596,7 @@ void ruleset_free(struct ruleset *rs)
 		/* end on-call: time intervals and schedules */
 	}
 	free(rs->owners);
+	rules_index_free(rs->index);
 	free(rs);
 }
 
@@ -642,6 +643,11 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 	if (rc != 0) {
 		ruleset_free(L.rs);
 		return rc;
+	}
+	if (rules_index_build(L.rs) != 0) {
+		snprintf(err, errlen, "rules: out of memory");
+		ruleset_free(L.rs);
+		return -VIGIL_ENOMEM;
 	}
 	L.rs->version = hash_mix(L.version);
 	L.rs->owners_version = hash_mix(L.owners_version);

@@ -87,4 +87,8 @@ void rules_namespaces_free(struct namespace_cfg *ns, size_t n);
 int rules_fail_at(struct loader *L, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* rules/index.c: the series-name index of a loaded ruleset (rs->index). */
+int rules_index_build(struct ruleset *rs);
+void rules_index_free(struct rule_index *x);
+
 #endif

@@ -126,10 +126,18 @@ struct ruleset {
 	size_t nrules;
 	struct owner *owners;
 	size_t nowners;
-	uint64_t version;        /* content hash of every file read, in order (their YAML
-				  * documents, so comments and layout do not count) */
-	uint64_t owners_version; /* the same over the owners (sections) only */
+	uint64_t version;         /* content hash of every file read, in order (their YAML
+				   * documents, so comments and layout do not count) */
+	uint64_t owners_version;  /* the same over the owners (sections) only */
+	struct rule_index *index; /* owned: series names to rules (rules/index.c) */
 };
+
+/* The rules whose `series` glob matches name, in rule order, into *buf
+ * (grown as needed; *cap its capacity), *n of them. Tag matchers are not
+ * looked at (rule_matches_tags). 0 or -VIGIL_ENOMEM. */
+int ruleset_candidates(const struct ruleset *rs, const char *name, uint32_t **buf, size_t *cap, size_t *n);
+/* Do the tag matchers of r all hold for tags? */
+int rule_matches_tags(const struct rule *r, const struct tag *tags, int ntags);
 
 /* The version as 16 hex digits into out (17 bytes). */
 void ruleset_version_hex(const struct ruleset *rs, char out[17]);
