@@ -4,7 +4,9 @@
  *       to stdout, for timing `vigil replay`;
  *   vigil bench detectors [--points N] [--series M] [--detector NAME]
  *       detector-only throughput on pre-generated points: ns/point, points/s
- *       and state bytes per series for every registered detector.
+ *       and state bytes per series for every registered detector;
+ *   vigil bench rules [--rules N] [--series M]
+ *       rule matching: ns per new series and per point (cli/cmd_bench_rules.c).
  * Speed figures are measured here, never asserted in tests. */
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil bench gen --points N --series M [--format graphite|json]\n"
 		   "       vigil bench gateway --owners FILE [--open N] [--rate R] [--count C]\n"
-		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n");
+		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n"
+		   "       vigil bench rules [--rules N] [--series M]\n");
 }
 
 static int bench_gen(long points, long series, int json)
@@ -118,6 +121,8 @@ int cmd_bench(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "gateway") == 0)
 		return cmd_bench_gateway(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return cmd_bench_rules(argc, argv);
 	if (argc < 2 || cmd_wants_help(argc, argv)) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

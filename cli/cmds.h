@@ -18,6 +18,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_gateway(int argc, char **argv); /* cli/cmd_bench_gateway.c */
+int cmd_bench_rules(int argc, char **argv);   /* cli/cmd_bench_rules.c */
 int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
