@@ -301,7 +301,7 @@ int cmd_replay(int argc, char **argv)
 	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
 		if (nrule_paths)
-			rules_reload_poll(&rr, e); /* also when no point comes */
+			rules_reload_poll(&rr, e, NULL); /* also when no point comes */
 		consumer_file_stats(&in, &cs);
 		progress_update(&prog, cs.lines, cs.bytes, cs.total);
 		struct engine_stats now;
@@ -382,7 +382,7 @@ int cmd_replay(int argc, char **argv)
 			serve_wait(sv, 100);
 			serve_service(sv, gw);
 			if (nrule_paths)
-				rules_reload_poll(&rr, e);
+				rules_reload_poll(&rr, e, NULL);
 			gateway_tick(gw);
 			if (clock_mono() >= next_metrics) {
 				replay_metrics(sv, 1, start_time, e, &in, gw, &rr);

@@ -5,7 +5,9 @@
  * Exit 0 ok, 1 the files have an error (printed as file:line:column: ...),
  * 2 usage error. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/rules_backtest.h"
@@ -50,6 +52,9 @@ static void rules_usage(FILE *f)
 		   "  --baseline PATH (test, repeatable) the rules running today: each owner's\n"
 		   "                  line adds \"before: X pages/week, after: Y\"\n"
 		   "  --json          (test) the same report as one JSON document\n"
+		   "                  (on a terminal, each alert of test gets a sparkline of the\n"
+		   "                  series' values over the episode; VIGIL_SPARKLINES=1 or 0\n"
+		   "                  forces it on or off)\n"
 		   "  --owners FILE   owners file (or directory); optional when the rule files\n"
 		   "                  carry an 'owners:' section\n"
 		   "  --data FILE     (check, repeatable) also run the rules over FILE, one record\n"
@@ -134,7 +139,9 @@ static int rules_test(const char *const *paths, size_t npaths, const char *owner
 		json_decref(j);
 		printf("\n");
 	} else {
-		bt_print(stdout, &r, have_b ? &b : NULL);
+		const char *env = getenv("VIGIL_SPARKLINES");
+		int spark = env && *env ? strcmp(env, "0") != 0 : isatty(STDOUT_FILENO);
+		bt_print(stdout, &r, have_b ? &b : NULL, spark);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:

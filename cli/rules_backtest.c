@@ -10,6 +10,35 @@
 #include "core/timefmt.h"
 #include "core/tz.h"
 #include "engine/engine.h"
+#include "engine/series.h"
+
+static void add_val(struct bt_episode *e, double v)
+{
+	if (e->nvals == e->capvals) {
+		uint32_t cap = e->capvals ? e->capvals * 2 : 64;
+		float *nv;
+		if (e->capvals >= BT_VALS_MAX || (nv = realloc(e->vals, cap * sizeof *nv)) == NULL)
+			return; /* the sparkline shows the start of a long episode only */
+		e->vals = nv;
+		e->capvals = cap;
+	}
+	e->vals[e->nvals++] = (float)v;
+}
+
+/* The engine's before_point hook: a point of a series with open episodes
+ * goes into their values. */
+static void on_point(void *ctx, struct engine *e, const struct point *p)
+{
+	struct bt_result *r = ctx;
+	char key[4096];
+
+	(void)e;
+	if (r->nopen == 0 || series_key(p, key, sizeof key) < 0)
+		return;
+	for (size_t i = 0; i < r->nopen; i++)
+		if (strcmp(r->ep[r->openv[i]].series, key) == 0)
+			add_val(&r->ep[r->openv[i]], p->value);
+}
 
 /* The engine's alert callback: open an episode on firing, close the
  * newest open one of the same rule and series on resolve. */
@@ -26,11 +55,15 @@ static int collect(void *ctx, const struct alert_event *ev)
 			return -VIGIL_ENOMEM;
 		}
 		struct bt_episode *e = &r->ep[r->n];
-		if ((e->series = strdup(ev->series)) == NULL) {
+		memset(e, 0, sizeof *e);
+		if (vec_reserve((void **)&r->openv, &r->capopen, r->nopen + 1, sizeof *r->openv) != 0 ||
+		    (e->series = strdup(ev->series)) == NULL) {
 			r->failed = 1;
 			return -VIGIL_ENOMEM;
 		}
+		r->openv[r->nopen++] = r->n;
 		r->n++;
+		add_val(e, ev->value);
 		e->rule = ru->index;
 		e->start = ev->started;
 		e->end = ev->ts;
@@ -42,6 +75,11 @@ static int collect(void *ctx, const struct alert_event *ev)
 		struct bt_episode *e = &r->ep[i];
 		if (e->open && e->rule == ru->index && strcmp(e->series, ev->series) == 0) {
 			e->open = 0;
+			for (size_t k = 0; k < r->nopen; k++)
+				if (r->openv[k] == i) {
+					r->openv[k] = r->openv[--r->nopen];
+					break;
+				}
 			e->end = ev->ts;
 			if (isfinite(ev->score))
 				e->peak = ev->score;
@@ -54,7 +92,8 @@ static int collect(void *ctx, const struct alert_event *ev)
 int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const char *format, FILE *warn,
 	   struct bt_result *out, char *err, size_t errlen)
 {
-	struct engine_opts eo = {.rs = rs, .on_alert = collect, .alert_ctx = out};
+	struct engine_opts eo = {
+		.rs = rs, .on_alert = collect, .alert_ctx = out, .before_point = on_point, .hook_ctx = out};
 	struct engine *e = NULL;
 	struct engine_stats es;
 	int rc;
@@ -91,11 +130,15 @@ int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const c
 
 void bt_free(struct bt_result *r)
 {
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->ep[i].series);
+		free(r->ep[i].vals);
+	}
 	free(r->ep);
+	free(r->openv);
 	r->ep = NULL;
-	r->n = r->cap = 0;
+	r->openv = NULL;
+	r->n = r->cap = r->nopen = r->capopen = 0;
 }
 
 double bt_weeks(const struct bt_result *r)
@@ -193,7 +236,31 @@ static double per_week(const struct bt_result *r, const char *name)
 	return bt_weeks(r) > 0 ? (double)pages / bt_weeks(r) : NAN;
 }
 
-void bt_print(FILE *f, const struct bt_result *r, const struct bt_result *base)
+void bt_sparkline(const float *v, size_t n, size_t cols, char *out, size_t outlen)
+{
+	static const char *const bars[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+					   "\u2585", "\u2586", "\u2587", "\u2588"};
+	float lo = INFINITY, hi = -INFINITY;
+	size_t len = 0, nc = n < cols ? n : cols;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	for (size_t c = 0; c < nc && len + 4 < outlen; c++) {
+		size_t a = c * n / nc, b = (c + 1) * n / nc;
+		float m = v[a];
+		for (size_t i = a; i < b; i++)
+			m = v[i] > m ? v[i] : m;
+		int k = hi > lo ? (int)((m - lo) / (hi - lo) * 7.0f + 0.5f) : 0;
+		memcpy(out + len, bars[k], 3); /* each bar is 3 bytes of UTF-8 */
+		len += 3;
+		out[len] = '\0';
+	}
+}
+
+void bt_print(FILE *f, const struct bt_result *r, const struct bt_result *base, int spark)
 {
 	char a[40], b[40], len[32];
 
@@ -213,6 +280,11 @@ void bt_print(FILE *f, const struct bt_result *r, const struct bt_result *base)
 			fmt_len(e->end - e->start, len, sizeof len);
 			fprintf(f, "  %s  %s  %s%s  peak %.2f\n", a, e->series, len,
 				e->open ? "+ (open)" : "", e->peak);
+			if (spark && e->nvals > 0) {
+				char line[BT_SPARK_COLS * 3 + 1];
+				bt_sparkline(e->vals, e->nvals, BT_SPARK_COLS, line, sizeof line);
+				fprintf(f, "    %s\n", line);
+			}
 		}
 		if (flap > 1) {
 			time_format_rfc3339(r->ep[first].start, a, sizeof a);

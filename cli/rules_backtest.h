@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "rules/rules.h"
@@ -14,6 +15,8 @@
 #define BT_NIGHT_FROM 22 /* local hours [22:00, 07:00) are the night */
 #define BT_NIGHT_TO   7
 #define BT_FLAP_GAP   3600.0 /* an episode starting within this of the last one's end flaps */
+#define BT_VALS_MAX   4096   /* values kept per episode for its sparkline */
+#define BT_SPARK_COLS 48     /* columns of a sparkline */
 
 struct bt_episode {
 	size_t rule; /* index in the ruleset */
@@ -21,6 +24,8 @@ struct bt_episode {
 	double start, end; /* end = the data's end while open */
 	double peak;       /* the highest score of the episode (the firing one while open) */
 	int open;          /* still open when the data ended */
+	float *vals;       /* the series' values from the firing point on (at most BT_VALS_MAX) */
+	uint32_t nvals, capvals;
 };
 
 struct bt_result {
@@ -29,6 +34,8 @@ struct bt_result {
 	size_t n, cap;
 	double from, to; /* data time of the first and newest point */
 	int failed;      /* out of memory while collecting */
+	size_t *openv;   /* indices of the open episodes */
+	size_t nopen, capopen;
 };
 
 /* Run rs over files (format name or "auto"). With warn != NULL, the warnings
@@ -47,9 +54,13 @@ double bt_weeks(const struct bt_result *r);
  * count (1 = none flapped) and the first episode of the run (index in ep). */
 size_t bt_longest_flap(const struct bt_result *r, size_t ri, size_t *first);
 
-/* Reports: text (with the baseline's pages per week when base != NULL) and
- * JSON (the same content; caller owns it). */
-void bt_print(FILE *f, const struct bt_result *r, const struct bt_result *base);
+/* Reports: text (with the baseline's pages per week when base != NULL, and
+ * a sparkline of each episode's values under it when spark) and JSON (the
+ * same content without sparklines; caller owns it). */
+void bt_print(FILE *f, const struct bt_result *r, const struct bt_result *base, int spark);
+/* The sparkline of values v[0..n) in at most cols UTF-8 block characters
+ * (each the highest of its share of the values) into out. */
+void bt_sparkline(const float *v, size_t n, size_t cols, char *out, size_t outlen);
 json_t *bt_json(const struct bt_result *r, const struct bt_result *base);
 
 #endif

@@ -181,10 +181,11 @@ static void apply(struct rules_reload *rr, struct engine *e)
 		rr->version, (unsigned long long)rr->errors, err);
 }
 
-void rules_reload_poll(void *ctx, struct engine *e)
+void rules_reload_poll(void *ctx, struct engine *e, const struct point *p)
 {
 	struct rules_reload *rr = ctx;
 
+	(void)p;
 	if (!hup && !atomic_load_explicit(&rr->requested, memory_order_relaxed))
 		return;
 	hup = 0;

@@ -46,7 +46,7 @@ int rules_reload_start(struct rules_reload *rr, const char *const *paths, size_t
 		       const struct ruleset *first, int watch, const char *prog, char *err, size_t errlen);
 /* Apply a pending request to e, if any (cheap when none). Usable directly
  * as engine_opts.before_point with ctx = rr. */
-void rules_reload_poll(void *rr, struct engine *e);
+void rules_reload_poll(void *rr, struct engine *e, const struct point *p);
 /* Stop the watch; the engine must no longer use rr->cur (destroy it
  * first). Frees rr->cur. */
 void rules_reload_stop(struct rules_reload *rr);

@@ -365,7 +365,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	struct series *s;
 
 	if (e->before_point)
-		e->before_point(e->hook_ctx, e); /* may reload: e's contents change */
+		e->before_point(e->hook_ctx, e, p); /* may reload: e's contents change */
 	e->cur_source = source;
 	e->cur_pos = pos;
 	e->st.points++;

@@ -27,10 +27,10 @@ struct engine_opts {
 	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
 	engine_alert_fn on_alert;
 	void *alert_ctx;
-	/* Called at the start of every engine_point, before the engine looks at
-	 * the point (may be NULL): the one place between two points where the
-	 * owner of the engine may call engine_reload. Must be cheap. */
-	void (*before_point)(void *ctx, struct engine *e);
+	/* Called at the start of every engine_point with its point, before the
+	 * engine looks at it (may be NULL): the one place between two points
+	 * where the owner of the engine may call engine_reload. Must be cheap. */
+	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
 };
 

@@ -71,7 +71,7 @@ struct engine {
 	const struct ruleset *rs;
 	engine_alert_fn on_alert;
 	void *alert_ctx;
-	void (*before_point)(void *ctx, struct engine *e);
+	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
 	size_t max_series;
 	struct series_table tab;

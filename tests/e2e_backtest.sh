@@ -66,7 +66,11 @@ rule lat (owner payments, page): 6 alerts
 owner payments: 6 pages, 3.0 pages/week, 33% at night (22:00-07:00 Europe/Berlin)
 owner search: 0 pages, 0.0 pages/week, 0% at night (22:00-07:00 UTC)
 TXT
-check "baseline: exact report" diff -u "$tmp/want" "$tmp/out"
+check "baseline: exact report (no sparklines when not a terminal)" diff -u "$tmp/want" "$tmp/out"
+
+VIGIL_SPARKLINES=1 "$VIGIL" rules test --owners "$tmp/owners.yaml" --data "$tmp/data.log" "$tmp/before.yaml" >"$tmp/out" 2>"$tmp/err"
+check "sparklines (forced terminal): 3 high points then the normal one" bash -c "sed -n 5p '$tmp/out' | grep -qx '    ███▁'"
+check "sparklines: a single-point episode" bash -c "sed -n 11p '$tmp/out' | grep -qx '    █▁'"
 
 "$VIGIL" rules test --owners "$tmp/owners.yaml" --data "$tmp/data.log" --baseline "$tmp/before.yaml" "$tmp/after.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "candidate: exit 0" test $rc -eq 0
