@@ -13,6 +13,10 @@
 #include "core/hash.h"
 #include "engine/engine_int.h"
 
+/* engine_set_default_hook: written once before any engine exists. */
+static void (*default_hook)(void *, struct engine *, const struct point *);
+static void *default_hook_ctx;
+
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof *e);
@@ -22,8 +26,8 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->rs = o->rs;
 	e->on_alert = o->on_alert;
 	e->alert_ctx = o->alert_ctx;
-	e->before_point = o->before_point;
-	e->hook_ctx = o->hook_ctx;
+	e->before_point = o->before_point ? o->before_point : default_hook;
+	e->hook_ctx = o->before_point ? o->hook_ctx : default_hook_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->now = -INFINITY;
 	series_table_init(&e->tab);
@@ -364,10 +368,10 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	uint64_t h;
 	struct series *s;
 
+	e->cur_source = source;
+	e->cur_pos = pos; /* a reload's resolves carry the position of this point */
 	if (e->before_point)
 		e->before_point(e->hook_ctx, e, p); /* may reload: e's contents change */
-	e->cur_source = source;
-	e->cur_pos = pos;
 	e->st.points++;
 	if (p->ts > e->st.newest_ts)
 		e->st.newest_ts = p->ts;
@@ -425,6 +429,17 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res);
 	}
 	return 0;
+}
+
+const struct ruleset *engine_ruleset(const struct engine *e)
+{
+	return e->rs;
+}
+
+void engine_set_default_hook(void (*fn)(void *ctx, struct engine *e, const struct point *p), void *ctx)
+{
+	default_hook = fn;
+	default_hook_ctx = ctx;
 }
 
 const struct engine_rule_stats *engine_rule_stats(const struct engine *e)

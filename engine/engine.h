@@ -86,6 +86,12 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 double engine_now(const struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
+/* The ruleset the engine runs (engine_reload changes it). */
+const struct ruleset *engine_ruleset(const struct engine *e);
+/* A before_point hook for engines created without one (opts.before_point
+ * NULL), for commands whose engines are created by a consumer (the Kafka
+ * member): set it once, before any engine is created. */
+void engine_set_default_hook(void (*fn)(void *ctx, struct engine *e, const struct point *p), void *ctx);
 /* Per rule, indexed like the engine's ruleset's rules (borrowed; valid until
  * the engine is destroyed or its ruleset replaced). */
 const struct engine_rule_stats *engine_rule_stats(const struct engine *e);
