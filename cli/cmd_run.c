@@ -228,10 +228,15 @@ static void run_usage(FILE *f, const char *name)
 		"                 /healthz, /readyz, /metrics, and the gateway API where a\n"
 		"                 gateway runs (vigil gateway, single mode)\n"
 		"  --port-file F  write the bound HTTP port to F\n"
-		"  -v             debug logging\n",
+		"  -v             debug logging\n%s",
 		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",
 		strcmp(name, "run") == 0 ? "  --mode M       override the config's mode (member or single)\n"
-					 : "");
+					 : "",
+		strcmp(name, "run") == 0
+			? "\nSIGHUP, or a change of the config's rules or owners files, reloads the rules:\n"
+			  "validated as a whole, each partition moves to them at its next point; an\n"
+			  "invalid set is logged and the running one stays (README \"Reloading rules\").\n"
+			: "");
 }
 
 static int run_common(int argc, char **argv, int gateway)
