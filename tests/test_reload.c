@@ -168,6 +168,64 @@ static void test_reload__control_without_reload(void **state)
 	ruleset_free(b);
 }
 
+#define PEER                                                                                                 \
+	"  - name: peers\n    series: cpu\n    detector: peerpca\n    peer_group: {by: [app], step: 1m, "    \
+	"deadline: 2m, min_members: 3}\n    owner: o\n"
+
+static void feed_cpu(struct engine *e, int host, double ts, double v)
+{
+	char h[16];
+	struct point p = {.name = "cpu", .ntags = 2, .ts = ts, .value = v};
+	snprintf(h, sizeof h, "h%d", host);
+	p.tags[0] = (struct tag){"app", "web"};
+	p.tags[1] = (struct tag){"host", h};
+	assert_int_equal(engine_point(e, &p, "test", (int64_t)ts), 0);
+}
+
+/* Peer groups carry over a reload of an unchanged group rule (same group,
+ * same members, the ticks go on closing) and are dropped with the rule. */
+static void test_reload__peer_groups(void **state)
+{
+	struct ruleset *a = load("pa.yaml", OWNER "rules:\n" PEER MAD("keep", "x", "6", ""));
+	struct ruleset *b = load("pb.yaml", "# same rules\n" OWNER "rules:\n" PEER MAD("keep", "x", "6", ""));
+	struct ruleset *c = load("pc.yaml", OWNER "rules:\n" MAD("keep", "x", "6", ""));
+	struct engine_opts eo = {.rs = a, .on_alert = on_alert};
+	struct engine *e = NULL;
+	struct engine_stats st0, st1;
+	char err[256];
+	double t = 6000;
+
+	(void)state;
+	nevents = 0;
+	assert_int_equal(engine_create(&eo, &e, err, sizeof err), 0);
+	for (int i = 0; i < 40; i++, t += 60)
+		for (int h = 0; h < 4; h++)
+			feed_cpu(e, h, t, 50 + h + i % 3);
+	engine_get_stats(e, &st0);
+	assert_int_equal(st0.groups, 1);
+	assert_int_equal(st0.group_members, 4);
+	assert_int_equal(engine_reload(e, b, err, sizeof err), 0);
+	engine_get_stats(e, &st1);
+	assert_int_equal(st1.groups, 1);
+	assert_int_equal(st1.group_members, 4);
+	assert_int_equal(st1.ticks_closed, st0.ticks_closed);
+	for (int h = 0; h < 4; h++)
+		feed_cpu(e, h, t, 50 + h);
+	t += 60;
+	for (int h = 0; h < 4; h++)
+		feed_cpu(e, h, t, 50 + h);
+	engine_get_stats(e, &st1);
+	assert_true(st1.ticks_closed > st0.ticks_closed); /* the group goes on */
+	assert_int_equal(engine_reload(e, c, err, sizeof err), 0);
+	engine_get_stats(e, &st1);
+	assert_int_equal(st1.groups, 0);
+	assert_int_equal(st1.series, 4); /* the cpu series stay known, unwatched */
+	engine_destroy(e);
+	ruleset_free(a);
+	ruleset_free(b);
+	ruleset_free(c);
+}
+
 /* The version hashes the documents, not their layout. */
 static void test_reload__version(void **state)
 {
@@ -195,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_reload__models_kept_changed_removed),
 		cmocka_unit_test(test_reload__control_without_reload),
 		cmocka_unit_test(test_reload__version),
+		cmocka_unit_test(test_reload__peer_groups),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
