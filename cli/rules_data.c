@@ -3,8 +3,28 @@
 #include "cli/rules_data.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "consumers/consumer.h"
+#include "core/yaml.h"
+
+#define MAX_NAMES 65536 /* series names looked through for a suggestion */
+
+/* The seen series name that a rule's series glob most likely misspells
+ * (its text without glob characters, within vy_closest's distance), or
+ * NULL. */
+static const char *suggest(const char *glob, const char *const *names)
+{
+	char probe[256];
+	size_t j = 0;
+
+	for (const char *s = glob; *s && j + 1 < sizeof probe; s++)
+		if (strchr("*?[]\\", *s) == NULL)
+			probe[j++] = *s;
+	probe[j] = '\0';
+	return j > 0 ? vy_closest(names, probe) : NULL;
+}
 
 int rules_data_feed(struct engine *e, const char *const *files, size_t n, const char *format, char *err,
 		    size_t errlen)
@@ -28,9 +48,12 @@ int rules_data_feed(struct engine *e, const char *const *files, size_t n, const 
 size_t rules_data_warn(FILE *f, const struct ruleset *rs, const struct engine *e)
 {
 	const struct engine_rule_stats *rst = engine_rule_stats(e);
+	const char **names = calloc(MAX_NAMES + 1, sizeof *names);
 	struct engine_stats es;
 	size_t nwarn = 0;
 
+	if (names != NULL) /* without memory for it, no suggestion */
+		names[engine_series_names(e, names, MAX_NAMES)] = NULL;
 	engine_get_stats(e, &es);
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
@@ -46,7 +69,9 @@ size_t rules_data_warn(FILE *f, const struct ruleset *rs, const struct engine *e
 				matcher_format(&r->match[k], m, sizeof m);
 				fprintf(f, "%s%s", k ? ", " : " and ", m);
 			}
-			fprintf(f, ")\n");
+			const char *near = names ? suggest(r->series, names) : NULL;
+			fprintf(f, ")%s%s%s\n", near ? " (did you mean '" : "", near ? near : "",
+				near ? "'?)" : "");
 			nwarn++;
 		} else if (r->peer.nby == 0 && s->points > 0 && s->scored == 0) {
 			fprintf(f,
@@ -58,5 +83,6 @@ size_t rules_data_warn(FILE *f, const struct ruleset *rs, const struct engine *e
 			nwarn++;
 		}
 	}
+	free(names);
 	return nwarn;
 }

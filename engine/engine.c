@@ -431,6 +431,14 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	return 0;
 }
 
+size_t engine_series_names(const struct engine *e, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->ncache.n && n < max; i++)
+		out[n++] = series_key_str(&e->ncache, &e->ncache.items[i]);
+	return n;
+}
+
 const struct ruleset *engine_ruleset(const struct engine *e)
 {
 	return e->rs;

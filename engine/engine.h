@@ -86,6 +86,10 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 double engine_now(const struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
+/* The distinct series names the engine has seen (those its name cache holds:
+ * the first 262,144) into out[0..max); returns how many. Borrowed until the
+ * next engine_point or engine_reload. */
+size_t engine_series_names(const struct engine *e, const char **out, size_t max);
 /* The ruleset the engine runs (engine_reload changes it). */
 const struct ruleset *engine_ruleset(const struct engine *e);
 /* A before_point hook for engines created without one (opts.before_point
