@@ -155,11 +155,15 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	if (mode != KAFKA_MODE_GATEWAY) {
 		/* every engine the member creates moves to a reloaded set at its
 		 * next point */
-		if ((rc = rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners, rs, 1,
-					     mode_names[mode] /* "member" / "single" */, err, sizeof err)) !=
-		    0) {
-			LOG_ERR(COMP, "event=rules_watch_failed err=\"%s\"", err);
-			goto out;
+		if (rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners, rs, 1,
+				       mode_names[mode] /* "member" / "single" */, err, sizeof err) != 0) {
+			/* no file watch (inotify limits, a path gone): SIGHUP still reloads */
+			LOG_WARN(COMP, "event=rules_watch_failed err=\"%s\" (reload with SIGHUP)", err);
+			if ((rc = rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners,
+						     rs, 0, mode_names[mode], err, sizeof err)) != 0) {
+				LOG_ERR(COMP, "event=rules_reload_failed err=\"%s\"", err);
+				goto out;
+			}
 		}
 		rrp = &rr;
 		engine_set_default_hook(rules_reload_poll, &rr);
