@@ -164,6 +164,8 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 				LOG_ERR(COMP, "event=rules_reload_failed err=\"%s\"", err);
 				goto out;
 			}
+			LOG_INFO("rules", "event=rules_loaded version=%s rules=%zu owners=%zu", rr.version,
+				 rs->nrules, rs->nowners);
 		}
 		rrp = &rr;
 		engine_set_default_hook(rules_reload_poll, &rr);
