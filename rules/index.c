@@ -117,6 +117,15 @@ int ruleset_candidates(const struct ruleset *rs, const char *name, uint32_t **bu
 	size_t k = 0;
 
 	*n = 0;
+	if (x == NULL) { /* a ruleset not built by ruleset_load: try every rule */
+		if (vec_reserve((void **)buf, cap, rs->nrules + 1, sizeof **buf) != 0)
+			return -VIGIL_ENOMEM;
+		for (size_t i = 0; i < rs->nrules; i++)
+			if (rule_glob_match(rs->rules[i].series, name))
+				(*buf)[k++] = (uint32_t)i;
+		*n = k;
+		return 0;
+	}
 	if (vec_reserve((void **)buf, cap, x->nglob + 1, sizeof **buf) != 0)
 		return -VIGIL_ENOMEM;
 	uint32_t g = htab_find(&x->by_name, hash_str(HASH_SEED, name), group_eq, group_hash, x, name);
