@@ -7,6 +7,8 @@
  *       and state bytes per series for every registered detector;
  *   vigil bench chart [--points N] [--count C]  (cli/cmd_bench_chart.c)
  *       the cost of drawing one alert chart as SVG and PNG.
+ *   vigil bench rules [--rules N] [--series M]
+ *       rule matching: ns per new series and per point (cli/cmd_bench_rules.c).
  * Speed figures are measured here, never asserted in tests. */
 #include <math.h>
 #include <stdio.h>
@@ -38,7 +40,8 @@ static void bench_usage(FILE *f)
 		   "       vigil bench chart [--points N] [--count C]\n"
 		   "       vigil bench detectors [--points N] [--series M] [--detector NAME]\n"
 		   "       vigil bench decoders [--records N]\n"
-		   "       vigil bench rw --url URL [--requests N] [--series S] [--conns C]\n");
+		   "       vigil bench rw --url URL [--requests N] [--series S] [--conns C]\n"
+		   "       vigil bench rules [--rules N] [--series M]\n");
 }
 
 static int bench_gen(long points, long series, int json)
@@ -127,6 +130,8 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_inputs(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "chart") == 0)
 		return cmd_bench_chart(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return cmd_bench_rules(argc, argv);
 	if (argc < 2 || cmd_wants_help(argc, argv)) {
 		bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

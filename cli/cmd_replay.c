@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cmds.h"
+#include "cli/rules_reload.h"
 #include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "consumers/decoder.h"
@@ -29,7 +30,7 @@ static void replay_usage(FILE *f)
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
 		   "                    [--out FILE] [--max-series N] [--state DIR]\n"
 		   "                    [--drain-timeout SECONDS] [--serve ADDR [--port-file F]]\n"
-		   "                    [--chart-points N] [--svg DIR]\n"
+		   "                    [--chart-points N] [--svg DIR] [--watch-rules]\n"
 		   "                    [--quiet] FILE...\n\n"
 		   "Runs FILE... (one record per line; '-' is stdin) through decode, series table,\n"
 		   "rule match, detectors, the central gateway and the owners' destinations,\n"
@@ -68,6 +69,10 @@ static void replay_usage(FILE *f)
 		   "                    -c CONFIG; 0 = off, at most 300)\n"
 		   "  --svg DIR         write each alert episode's chart to DIR/<episode>.svg\n"
 		   "                    (rewritten at each transition: the resolve's window last)\n"
+		   "  --watch-rules     reload the rules and owners when a --rules file, a\n"
+		   "                    *.yaml file of a --rules directory (or of its team\n"
+		   "                    subdirectories) or the owners file changes; SIGHUP\n"
+		   "                    reloads them in any case (with --rules)\n"
 		   "  --quiet           no summary on stderr\n\n"
 		   "Alerts (JSON lines) go to each owner's destinations; the default destination is\n"
 		   "stdout. A summary (points, series, alerts, rejected lines) goes to stderr;\n"
@@ -76,6 +81,11 @@ static void replay_usage(FILE *f)
 		   "escalation) runs on the data's time, so a replay shows what each owner would\n"
 		   "have received; with --state DIR, `vigil silence|ack --state DIR` commands\n"
 		   "are applied from DIR/control.jsonl at start and while the replay runs.\n"
+		   "A reload is validated as a whole and applied between two points: the models\n"
+		   "of rules whose series, match, detector, params and owner are unchanged go\n"
+		   "on, a changed rule starts new models, a removed rule's open episodes resolve\n"
+		   "(label resolve_reason=rule_removed); an invalid set is logged with its\n"
+		   "positions and the running one stays. The owners cannot change (restart).\n"
 		   "Exit status 1 when a file could not be read, points were lost for want of\n"
 		   "memory (alloc_failed), or notifications were still pending at the drain\n"
 		   "timeout (kept in --state DIR if given, else lost).\n");
@@ -112,7 +122,7 @@ static int load_default_rules(struct ruleset **rs, char *err, size_t errlen)
 
 /* Render the /metrics text from the replay's counters (the owning thread). */
 static void replay_metrics(struct serve *sv, int ready, double start_time, struct engine *e,
-			   const struct consumer *in, struct gateway *gw)
+			   const struct consumer *in, struct gateway *gw, const struct rules_reload *rr)
 {
 	struct engine_stats es;
 	struct gateway_stats gs;
@@ -125,7 +135,10 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 				   .start_time = start_time,
 				   .es = &es,
 				   .lines = cs.lines,
-				   .gs = &gs};
+				   .gs = &gs,
+				   .rules_version = rr->version,
+				   .rules_reloads = rr->reloads,
+				   .rules_reload_errors = rr->errors};
 	serve_metrics_update(sv, &c);
 }
 
@@ -185,7 +198,8 @@ int cmd_replay(int argc, char **argv)
 	int cd_raw = -1; /* --collectd-store-rates false: 1; unset: -1 */
 	long chart_points = -1;
 	struct replay_alerts ra = {0};
-	int quiet = 0, rc = 1, first_file = -1;
+	int quiet = 0, rc = 1, first_file = -1, watch_rules = 0;
+	struct rules_reload rr = {.fd = -1};
 	char err[1024];
 	struct ruleset *rs = NULL;
 	struct gateway *gw = NULL;
@@ -254,6 +268,8 @@ int cmd_replay(int argc, char **argv)
 			serve_addr = argv[++i];
 		} else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
 			port_file = argv[++i];
+		} else if (strcmp(argv[i], "--watch-rules") == 0) {
+			watch_rules = 1;
 		} else if (strcmp(argv[i], "--quiet") == 0) {
 			quiet = 1;
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -349,13 +365,24 @@ int cmd_replay(int argc, char **argv)
 		serve_url(sv, url, sizeof url);
 		fprintf(stderr, "vigil replay: HTTP service on %s\n", url);
 	}
+	if (watch_rules && nrule_paths == 0) {
+		fprintf(stderr, "vigil replay: --watch-rules needs --rules (or rules in -c CONFIG)\n");
+		goto out;
+	}
+	if (nrule_paths && rules_reload_start(&rr, rule_paths, nrule_paths, owners, rs, watch_rules,
+					      "vigil replay", err, sizeof err) != 0) {
+		fprintf(stderr, "vigil replay: %s\n", err);
+		goto out;
+	}
 	ra.gw = gw;
 	struct engine_opts eo = {.rs = rs,
 				 .max_series = max_series,
 				 .max_future = max_future,
 				 .on_alert = on_alert,
 				 .alert_ctx = &ra,
-				 .window = (uint32_t)chart_points};
+				 .window = (uint32_t)chart_points,
+				 .before_point = nrule_paths ? rules_reload_poll : NULL,
+				 .hook_ctx = &rr};
 	struct decoder_opts dopts = {.collectd_raw = cd_raw > 0};
 	if (engine_create(&eo, &e, err, sizeof err) != 0 ||
 	    consumer_file_open((const char *const *)argv + first_file, (size_t)(argc - first_file), format,
@@ -368,6 +395,8 @@ int cmd_replay(int argc, char **argv)
 	progress_start(&prog, "vigil replay", "lines");
 	for (int done = 0; !done;) {
 		in.ops->step(in.self, 0, &done);
+		if (nrule_paths)
+			rules_reload_poll(&rr, e, NULL); /* also when no point comes */
 		consumer_file_stats(&in, &cs);
 		progress_update(&prog, cs.lines, cs.bytes, cs.total);
 		struct engine_stats now;
@@ -377,7 +406,7 @@ int cmd_replay(int argc, char **argv)
 		if (sv) {
 			serve_service(sv, gw);
 			if (clock_mono() >= next_metrics) {
-				replay_metrics(sv, 0, start_time, e, &in, gw);
+				replay_metrics(sv, 0, start_time, e, &in, gw, &rr);
 				next_metrics = clock_mono() + 1.0;
 			}
 		}
@@ -432,6 +461,9 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.late, (unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
+		if (rr.reloads || rr.errors)
+			fprintf(stderr, "vigil replay: rules_version=%s reloads=%llu reload_errors=%llu\n",
+				rr.version, (unsigned long long)rr.reloads, (unsigned long long)rr.errors);
 	}
 	if (ra.svg_dir) {
 		fprintf(stderr, "vigil replay: --svg %s: %lu charts written, %lu failed\n", ra.svg_dir,
@@ -443,7 +475,7 @@ int cmd_replay(int argc, char **argv)
 	if (sv) {
 		/* the replay is over; the gateway and its API stay until a signal */
 		cmd_stop_on_signals();
-		replay_metrics(sv, 1, start_time, e, &in, gw);
+		replay_metrics(sv, 1, start_time, e, &in, gw, &rr);
 		serve_set_ready(sv, 1, NULL);
 		char url[300];
 		serve_url(sv, url, sizeof url);
@@ -451,9 +483,11 @@ int cmd_replay(int argc, char **argv)
 		while (!cmd_stop) {
 			serve_wait(sv, 100);
 			serve_service(sv, gw);
+			if (nrule_paths)
+				rules_reload_poll(&rr, e, NULL);
 			gateway_tick(gw);
 			if (clock_mono() >= next_metrics) {
-				replay_metrics(sv, 1, start_time, e, &in, gw);
+				replay_metrics(sv, 1, start_time, e, &in, gw, &rr);
 				next_metrics = clock_mono() + 1.0;
 			}
 		}
@@ -464,6 +498,7 @@ out:
 	if (in.ops)
 		in.ops->close(in.self);
 	engine_destroy(e);
+	rules_reload_stop(&rr); /* the engine's newer rules, once it is gone */
 	gateway_destroy(gw);
 	ruleset_free(rs);
 	kafka_cfg_free(kc);

@@ -5,7 +5,10 @@
  *                                                 (consumers/gateway_intake.c)
  * Single mode runs both in one thread. This file owns the loop and the
  * process counters' log lines (`event=stats` every stats_interval, `event=final`).
- * SIGTERM/SIGINT stop cleanly: finish the batch, checkpoint, commit, close. */
+ * SIGTERM/SIGINT stop cleanly: finish the batch, checkpoint, commit, close.
+ * A member (and single mode) reloads its rules on SIGHUP or a change of the
+ * rules/owners files (cli/rules_reload.h): each partition's engine moves to
+ * the new set at its next point. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "cli/rules_reload.h"
 #include "cli/serve.h"
 #include "consumers/consumer.h"
 #include "consumers/gateway_intake.h"
@@ -42,7 +46,8 @@ static void latency_summary(const struct kafka_counters *c, double out[3])
 	out[2] = v[n - 1];
 }
 
-static void log_stats(const struct kafka_counters *c, const char *event, size_t nparts)
+static void log_stats(const struct kafka_counters *c, const char *event, size_t nparts,
+		      const struct rules_reload *rr)
 {
 	double lat[3];
 	latency_summary(c, lat);
@@ -63,6 +68,9 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
 		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
 		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2]);
+	if (rr != NULL)
+		LOG_INFO(COMP, "event=%s_rules rules_version=%s rules_reloads=%llu rules_reload_errors=%llu",
+			 event, rr->version, (unsigned long long)rr->reloads, (unsigned long long)rr->errors);
 }
 
 static const char *const mode_names[] = {"member", "gateway", "single"};
@@ -75,7 +83,8 @@ static int owner_part(void *ctx, const char *owner, int32_t *part)
 /* The HTTP service's view of the process (the loop's thread): readiness
  * and the /metrics text. */
 static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct kafka_counters *ctr,
-			  struct consumer *member, struct gateway_intake *g, double start_time)
+			  struct consumer *member, struct gateway_intake *g, double start_time,
+			  const struct rules_reload *rr)
 {
 	int ready = 1;
 	const char *why = NULL;
@@ -92,6 +101,11 @@ static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct k
 		.mode = mode_names[mode], .ready = ready, .start_time = start_time, .kc = ctr};
 	if (member->ops)
 		sc.partitions = consumer_kafka_gauges(member);
+	if (rr != NULL) {
+		sc.rules_version = rr->version;
+		sc.rules_reloads = rr->reloads;
+		sc.rules_reload_errors = rr->errors;
+	}
 	if (g) {
 		gateway_get_stats(gateway_intake_gateway(g), &gs);
 		sc.gs = &gs;
@@ -116,6 +130,8 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	char err[1024];
 	int rc, done = 0;
 	size_t nparts = 0;
+	struct rules_reload rr = {.fd = -1};
+	const struct rules_reload *rrp = NULL; /* set while reloading runs */
 
 	memset(&ctr, 0, sizeof ctr);
 	rc = ruleset_load((const char *const *)c->rules, c->nrules, c->owners, &rs, err, sizeof err);
@@ -136,6 +152,24 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		}
 		serve_set_ready(sv, 0, "joining the consumer group");
 	}
+	if (mode != KAFKA_MODE_GATEWAY) {
+		/* every engine the member creates moves to a reloaded set at its
+		 * next point */
+		if (rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners, rs, 1,
+				       mode_names[mode] /* "member" / "single" */, err, sizeof err) != 0) {
+			/* no file watch (inotify limits, a path gone): SIGHUP still reloads */
+			LOG_WARN(COMP, "event=rules_watch_failed err=\"%s\" (reload with SIGHUP)", err);
+			if ((rc = rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners,
+						     rs, 0, mode_names[mode], err, sizeof err)) != 0) {
+				LOG_ERR(COMP, "event=rules_reload_failed err=\"%s\"", err);
+				goto out;
+			}
+			LOG_INFO("rules", "event=rules_loaded version=%s rules=%zu owners=%zu", rr.version,
+				 rs->nrules, rs->nowners);
+		}
+		rrp = &rr;
+		engine_set_default_hook(rules_reload_poll, &rr);
+	}
 	if (mode != KAFKA_MODE_GATEWAY && (rc = consumer_kafka_open(c, rs, &ctr, stop, &member)) != 0)
 		goto out;
 	if (mode != KAFKA_MODE_MEMBER && (rc = gateway_intake_open(c, rs, &ctr, &g)) != 0)
@@ -145,6 +179,8 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	double now = clock_mono();
 	double next_stats = now + c->stats_interval;
 	while (!*stop) {
+		if (rrp)
+			rules_reload_check(&rr); /* engines move at their next point */
 		if (member.ops)
 			member.ops->step(member.self, g ? 20 : 100, &done);
 		if (g)
@@ -155,12 +191,12 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		if (sv && g)
 			serve_service(sv, gateway_intake_gateway(g));
 		if (sv && now >= next_refresh) {
-			serve_refresh(sv, mode, &ctr, &member, g, start_time);
+			serve_refresh(sv, mode, &ctr, &member, g, start_time, rrp);
 			next_refresh = now + 1.0;
 		}
 		if (c->stats_interval > 0 && now >= next_stats) {
 			nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
-			log_stats(&ctr, "stats", nparts);
+			log_stats(&ctr, "stats", nparts, rrp);
 			next_stats = now + c->stats_interval;
 		}
 	}
@@ -173,10 +209,13 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 out:
 	serve_stop(sv); /* before the gateway goes: nothing may reach it any more */
 	nparts = member.ops ? consumer_kafka_gauges(&member) : 0;
-	log_stats(&ctr, "final", nparts);
+	log_stats(&ctr, "final", nparts, rrp);
 	if (member.ops)
 		member.ops->close(member.self);
 	gateway_intake_close(g);
+	engine_set_default_hook(NULL, NULL);
+	if (rrp)
+		rules_reload_stop(&rr); /* the member's engines are gone */
 	ruleset_free(rs);
 	return rc;
 }
@@ -198,10 +237,15 @@ static void run_usage(FILE *f, const char *name)
 		"                 web console (http://ADDR/) where a gateway runs (vigil\n"
 		"                 gateway, single mode)\n"
 		"  --port-file F  write the bound HTTP port to F\n"
-		"  -v             debug logging\n",
+		"  -v             debug logging\n%s",
 		name, strcmp(name, "run") == 0 ? " [--mode member|single]" : "",
 		strcmp(name, "run") == 0 ? "  --mode M       override the config's mode (member or single)\n"
-					 : "");
+					 : "",
+		strcmp(name, "run") == 0
+			? "\nSIGHUP, or a change of the config's rules or owners files, reloads the rules:\n"
+			  "validated as a whole, each partition moves to them at its next point; an\n"
+			  "invalid set is logged and the running one stays (README \"Reloading rules\").\n"
+			: "");
 }
 
 static int run_common(int argc, char **argv, int gateway)

@@ -89,6 +89,8 @@ struct serve_counters {
 	const struct kafka_counters *kc; /* Kafka modes */
 	size_t partitions;               /* Kafka member: owned input partitions */
 	const struct httpd_stats *hs;
+	const char *rules_version; /* the running rule set's version (NULL: not shown) */
+	uint64_t rules_reloads, rules_reload_errors;
 };
 
 /* Render the Prometheus text exposition format (version 0.0.4) into a

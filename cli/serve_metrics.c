@@ -241,6 +241,14 @@ char *serve_metrics_render(const struct serve_counters *c, size_t *len)
 		kafka_metrics(&b, c);
 	if (c->hs)
 		http_metrics(&b, c->hs);
+	if (c->rules_version) {
+		family(&b, "vigil_rules_version_info", "gauge", "The running rule set: its content hash.");
+		put(&b, "vigil_rules_version_info{version=\"%s\"} 1\n", c->rules_version);
+		counter(&b, "vigil_rules_reloads_total", "Rule set reloads applied.", c->rules_reloads);
+		counter(&b, "vigil_rules_reload_errors_total",
+			"Rule set reloads refused (invalid files): the running set stayed.",
+			c->rules_reload_errors);
+	}
 	buf_put(&b, "", 1);
 	if (!buf_ok(&b)) {
 		buf_free(&b);

@@ -17,6 +17,10 @@
 #include "engine/engine_int.h"
 #include "engine/window.h"
 
+/* engine_set_default_hook: written once before any engine exists. */
+static void (*default_hook)(void *, struct engine *, const struct point *);
+static void *default_hook_ctx;
+
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen)
 {
 	struct engine *e = calloc(1, sizeof *e);
@@ -26,6 +30,8 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->rs = o->rs;
 	e->on_alert = o->on_alert;
 	e->alert_ctx = o->alert_ctx;
+	e->before_point = o->before_point ? o->before_point : default_hook;
+	e->hook_ctx = o->before_point ? o->hook_ctx : default_hook_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->max_future = o->max_future > 0 ? o->max_future : 0;
 	if (o->window > ALERT_WINDOW_MAX) {
@@ -41,9 +47,11 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	series_table_init(&e->tab);
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
 	e->owner_limit_told = calloc(o->rs->nowners + 1, 1);
-	if (e->owner_series == NULL || e->owner_limit_told == NULL)
+	e->rstat = calloc(o->rs->nrules + 1, sizeof *e->rstat);
+	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
+	series_table_init(&e->ncache);
 	for (size_t i = 0; i < o->rs->nrules; i++) {
 		const struct group_type *g = eng_rule_group(&o->rs->rules[i]);
 		if (g && g->max_members(o->rs->rules[i].det.cfg) > e->maxK)
@@ -124,6 +132,11 @@ void engine_destroy(struct engine *e)
 	free(e->owner_series);
 	free(e->owner_limit_told);
 	free(e->wbuf);
+	free(e->rstat);
+	for (size_t i = 0; i < e->ncache.n; i++)
+		free(e->ncache.items[i].block);
+	series_table_fini(&e->ncache);
+	free(e->cbuf);
 	free(e);
 }
 
@@ -204,6 +217,41 @@ static void out_of_memory(struct engine *e, const struct point *p, const char *w
 			p->name ? p->name : "-", (unsigned long long)e->st.alloc_failed);
 }
 
+/* The candidate rules of series name `name` (series glob matches): from the
+ * cache, else from the ruleset's index (then cached while there is room).
+ * 0 or -VIGIL_ENOMEM. */
+static int candidates(struct engine *e, const char *name, const uint32_t **out, size_t *n)
+{
+	size_t len = strlen(name);
+	uint64_t h = hash_mix(hash_bytes(HASH_SEED, name, len));
+	struct series *c;
+	struct name_rules *nr;
+
+	if (len < KEY_MAX && (c = series_find(&e->ncache, name, len, h)) != NULL) {
+		nr = c->block;
+		*out = nr->idx;
+		*n = nr->n;
+		return 0;
+	}
+	if (ruleset_candidates(e->rs, name, &e->cbuf, &e->ccap, n) != 0)
+		return -VIGIL_ENOMEM;
+	*out = e->cbuf;
+	if (len >= KEY_MAX || e->ncache.n >= NAME_CACHE_MAX)
+		return 0;
+	/* a failed allocation only means no caching: the answer stands */
+	if ((nr = malloc(sizeof *nr + *n * sizeof nr->idx[0])) == NULL)
+		return 0;
+	nr->n = (uint32_t)*n;
+	memcpy(nr->idx, e->cbuf, *n * sizeof nr->idx[0]);
+	if ((c = series_insert(&e->ncache, name, len, h)) == NULL) {
+		free(nr);
+		return 0;
+	}
+	c->block = nr;
+	*out = nr->idx;
+	return 0;
+}
+
 struct series *eng_add_series(struct engine *e, const struct point *p, size_t klen, uint64_t h)
 {
 	uint32_t matched[256];
@@ -214,9 +262,15 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 		refuse(e, p, NULL, e->max_series);
 		return NULL;
 	}
-	for (size_t i = 0; i < e->rs->nrules && nm < VIGIL_ARRAY_LEN(matched); i++)
-		if (rule_matches(&e->rs->rules[i], p->name, p->tags, p->ntags))
-			matched[nm++] = (uint32_t)i;
+	const uint32_t *cand;
+	size_t nc;
+	if (candidates(e, p->name ? p->name : "", &cand, &nc) != 0) {
+		out_of_memory(e, p, "rule index");
+		return NULL;
+	}
+	for (size_t i = 0; i < nc && nm < VIGIL_ARRAY_LEN(matched); i++)
+		if (rule_matches_tags(&e->rs->rules[cand[i]], p->tags, p->ntags))
+			matched[nm++] = cand[i];
 	for (size_t i = 0; i < nm; i++) {
 		const struct owner *o = e->rs->rules[matched[i]].owner;
 		if (o && o->max_series && e->owner_series[o - e->rs->owners] >= o->max_series) {
@@ -247,6 +301,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t off = eng_align8(nm * sizeof(struct slot));
 	for (size_t i = 0; i < nm; i++) {
 		const struct rule *r = &e->rs->rules[matched[i]];
+		e->rstat[matched[i]].series++;
 		sl[i].rule = matched[i];
 		sl[i].group = NO_GROUP;
 		if (eng_rule_group(r) != NULL)
@@ -284,6 +339,13 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 	      const char *key, const struct point *p, int64_t pos, const struct det_result *res,
 	      const void *ring)
 {
+	eng_emit_reason(e, r, st, tr, key, p, pos, res, ring, NULL);
+}
+
+void eng_emit_reason(struct engine *e, const struct rule *r, const struct rule_state *st,
+		     enum rule_transition tr, const char *key, const struct point *p, int64_t pos,
+		     const struct det_result *res, const void *ring, const char *reason)
+{
 	struct alert_event ev;
 	size_t nl = 0;
 
@@ -303,6 +365,12 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 	}
 	for (size_t i = 0; i < r->nlabels && nl < ALERT_MAX_LABELS; i++, nl++)
 		ev.labels[nl] = r->labels[i];
+	if (reason != NULL) {
+		nl -= nl == ALERT_MAX_LABELS; /* the reason wins over the last label */
+		ev.labels[nl].key = "resolve_reason";
+		ev.labels[nl].value = reason;
+		ev.labels[nl++].where = NULL;
+	}
 	ev.nlabels = nl;
 	ev.ts = p->ts;
 	ev.started = st->started;
@@ -348,7 +416,9 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	struct series *s;
 
 	e->cur_source = source;
-	e->cur_pos = pos;
+	e->cur_pos = pos; /* a reload's resolves carry the position of this point */
+	if (e->before_point)
+		e->before_point(e->hook_ctx, e, p); /* may reload: e's contents change */
 	e->st.points++;
 	if (e->max_future > 0 && p->ts > e->future_limit && engine_future(e, p, source, pos))
 		return -VIGIL_EINVAL;
@@ -385,7 +455,12 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	struct slot *sl = s->block;
 	for (uint32_t i = 0; i < s->nslots; i++) {
 		const struct rule *r = &e->rs->rules[sl[i].rule];
+		struct engine_rule_stats *rst = &e->rstat[sl[i].rule];
 		struct det_result res;
+		if (rst->points++ == 0 || p->ts < rst->first_ts)
+			rst->first_ts = p->ts;
+		if (rst->points == 1 || p->ts > rst->last_ts)
+			rst->last_ts = p->ts;
 		if (eng_rule_group(r) != NULL) {
 			eng_group_point(e, s, &sl[i], p, pos);
 			continue;
@@ -397,14 +472,41 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			e->st.det_errors++;
 			continue;
 		}
+		if (!isnan(res.score))
+			rst->scored++;
 		enum rule_transition tr = rule_eval(r, &sl[i].st, p->ts, p->value, &res, pos);
 		if (ring)
 			window_push(ring, e->win_cap, p->ts, p->value, res.expected, res.lower, res.upper,
 				    !isnan(res.score) && (sl[i].st.hist & 1));
+		rst->fired += tr == RULE_FIRE;
 		if (tr != RULE_NONE)
 			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res, ring);
 	}
 	return 0;
+}
+
+size_t engine_series_names(const struct engine *e, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->ncache.n && n < max; i++)
+		out[n++] = series_key_str(&e->ncache, &e->ncache.items[i]);
+	return n;
+}
+
+const struct ruleset *engine_ruleset(const struct engine *e)
+{
+	return e->rs;
+}
+
+void engine_set_default_hook(void (*fn)(void *ctx, struct engine *e, const struct point *p), void *ctx)
+{
+	default_hook = fn;
+	default_hook_ctx = ctx;
+}
+
+const struct engine_rule_stats *engine_rule_stats(const struct engine *e)
+{
+	return e->rstat;
 }
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out)
@@ -413,5 +515,5 @@ void engine_get_stats(const struct engine *e, struct engine_stats *out)
 	out->series = e->tab.n;
 	out->groups = e->gtab.n;
 	out->bytes = sizeof *e + series_table_bytes(&e->tab) + e->block_bytes + series_table_bytes(&e->gtab) +
-		     e->st.group_bytes;
+		     e->st.group_bytes + series_table_bytes(&e->ncache);
 }

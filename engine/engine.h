@@ -37,6 +37,11 @@ struct engine_opts {
 	 * at most ALERT_WINDOW_MAX. Peer-group rules keep none. The window is
 	 * not checkpointed: it starts empty after a restore. */
 	uint32_t window;
+	/* Called at the start of every engine_point with its point, before the
+	 * engine looks at it (may be NULL): the one place between two points
+	 * where the owner of the engine may call engine_reload. Must be cheap. */
+	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
+	void *hook_ctx;
 };
 
 #define ENGINE_TIME_EVERY 256u
@@ -67,6 +72,18 @@ struct engine_stats {
 	struct timing det_time[TIMING_KINDS]; /* by detector type name */
 };
 
+/* What one rule saw (for `rules check --data` and the backtest): counted
+ * since the engine was created. */
+struct engine_rule_stats {
+	uint64_t series; /* series it watches (each counted when the series is created) */
+	uint64_t points; /* points of those series it was given */
+	uint64_t scored; /* points its detector had an opinion on (score not NaN; peer-group
+			  * rules: not counted) */
+	uint64_t fired;  /* episodes opened */
+	double first_ts; /* data time of its first and newest point (0: none yet) */
+	double last_ts;
+};
+
 int engine_create(const struct engine_opts *o, struct engine **out, char *err, size_t errlen);
 void engine_destroy(struct engine *e);
 
@@ -85,6 +102,19 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 double engine_now(const struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
+/* The distinct series names the engine has seen (those its name cache holds:
+ * the first 262,144) into out[0..max); returns how many. Borrowed until the
+ * next engine_point or engine_reload. */
+size_t engine_series_names(const struct engine *e, const char **out, size_t max);
+/* The ruleset the engine runs (engine_reload changes it). */
+const struct ruleset *engine_ruleset(const struct engine *e);
+/* A before_point hook for engines created without one (opts.before_point
+ * NULL), for commands whose engines are created by a consumer (the Kafka
+ * member): set it once, before any engine is created. */
+void engine_set_default_hook(void (*fn)(void *ctx, struct engine *e, const struct point *p), void *ctx);
+/* Per rule, indexed like the engine's ruleset's rules (borrowed; valid until
+ * the engine is destroyed or its ruleset replaced). */
+const struct engine_rule_stats *engine_rule_stats(const struct engine *e);
 
 /* Checkpoint every series' detector and rule state, and every peer group
  * (members, ticks still open, group detector state). The blob records the
@@ -94,5 +124,16 @@ int engine_save(const struct engine *e, struct buf *out);
 /* Replace the engine's series with a saved blob. On error the engine is
  * empty (fresh) and -VIGIL_EINVAL/-VIGIL_EVERSION is returned. */
 int engine_load(struct engine *e, const uint8_t *data, size_t len);
+
+/* Replace the engine's ruleset with rs (borrowed: must outlive the engine;
+ * the previous one must stay alive until this returns, then is no longer
+ * used). Between two points, atomically: every (rule, series) state whose
+ * rule keeps its name and model_hash (series, match, detector, params,
+ * peer_group, owner) is kept, models and open episodes included; a changed
+ * rule starts new models; an open episode of a removed rule is resolved with
+ * the label resolve_reason=rule_removed (rule_changed for a changed rule),
+ * at the engine's data time. Series are matched against the new rules.
+ * Returns 0, or -VIGIL_ENOMEM with the engine unchanged and err filled. */
+int engine_reload(struct engine *e, const struct ruleset *rs, char *err, size_t errlen);
 
 #endif

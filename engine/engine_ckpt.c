@@ -248,6 +248,11 @@ out:
 
 int engine_load(struct engine *e, const uint8_t *data, size_t len)
 {
+	return eng_load(e, data, len, NULL);
+}
+
+int eng_load(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old)
+{
 	struct reader r = reader_of(data, len);
 	uint32_t magic = rd_u32(&r), version = rd_u32(&r), nrules = rd_u32(&r);
 	int32_t *map = NULL;
@@ -270,7 +275,9 @@ int engine_load(struct engine *e, const uint8_t *data, size_t len)
 		rd_get(&r, name, n);
 		name[n] = '\0';
 		for (size_t k = 0; k < e->rs->nrules; k++)
-			if (strcmp(e->rs->rules[k].name, name) == 0)
+			if (strcmp(e->rs->rules[k].name, name) == 0 &&
+			    (old == NULL ||
+			     (i < old->nrules && old->rules[i].model_hash == e->rs->rules[k].model_hash)))
 				map[i] = (int32_t)k;
 	}
 	uint64_t nseries = rd_u64(&r);

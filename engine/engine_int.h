@@ -20,6 +20,7 @@
 #define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
 #define ENGINE_VERSION     2u          /* 2: peer groups */
 #define NO_GROUP           UINT32_MAX
+#define NAME_CACHE_MAX     262144 /* series names whose candidate rules are kept */
 #define REFUSED_GROUP      (UINT32_MAX - 1)
 #define TICK_NONE          INT64_MIN
 
@@ -29,6 +30,12 @@ struct slot {
 	uint32_t group;   /* group rule: index in gtab, NO_GROUP before joining, REFUSED_GROUP */
 	uint32_t member;  /* group rule: member slot in the group */
 	struct rule_state st;
+};
+
+/* A name cache entry: the candidate rules of one series name. */
+struct name_rules {
+	uint32_t n;
+	uint32_t idx[]; /* rule indices, in rule order */
 };
 
 /* One member's point buffered for an open tick. */
@@ -64,6 +71,8 @@ struct engine {
 	const struct ruleset *rs;
 	engine_alert_fn on_alert;
 	void *alert_ctx;
+	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
+	void *hook_ctx;
 	size_t max_series;
 	double max_future;   /* 0: no limit */
 	double future_limit; /* cached clock_wall() + max_future; refreshed when passed */
@@ -76,6 +85,12 @@ struct engine {
 	struct alert_point *wbuf; /* [win_cap]: the window of the alert being emitted */
 	double now;
 	struct engine_stats st;
+	struct engine_rule_stats *rstat; /* [rs->nrules] */
+	/* the rules whose series glob matches a name, per series name seen
+	 * (block: struct name_rules), at most NAME_CACHE_MAX names */
+	struct series_table ncache;
+	uint32_t *cbuf; /* scratch for a name beyond the cache */
+	size_t ccap;
 	struct complain reject_complain, limit_complain, group_complain;
 	uint32_t upd_tick;        /* updates since the last timed one (engine_timing.c) */
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
@@ -138,6 +153,16 @@ void eng_emit(struct engine *e, const struct rule *r, const struct rule_state *s
 void *eng_slot_ring(const struct engine *e, const struct series *s, const struct slot *sl);
 /* Drop every series and group (the engine stays usable, empty). */
 void eng_clear_series(struct engine *e);
+
+/* engine_ckpt.c: engine_load, where old (may be NULL) is the ruleset the
+ * blob was saved with: then a saved rule's state goes only to the rule of
+ * the same name whose model_hash is equal (engine_reload). */
+int eng_load(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old);
+/* engine.c: eng_emit with a reason label (resolve_reason=<reason>) when
+ * reason is not NULL; ring (may be NULL) is the slot's chart window. */
+void eng_emit_reason(struct engine *e, const struct rule *r, const struct rule_state *st,
+		     enum rule_transition tr, const char *key, const struct point *p, int64_t pos,
+		     const struct det_result *res, const void *ring, const char *reason);
 
 /* engine_group.c */
 void eng_group_free(struct group *g);

@@ -114,8 +114,17 @@
  * a destination setting's the position of its key.
  *
  * Paths may be directories: their *.yaml and *.yml entries (not starting with
- * '.') are read in byte order of their names, not recursively; a directory
- * without any is an error. One file may be read only once: given twice (as
+ * '.') are read in byte order of their names; a directory without any is an
+ * error. A subdirectory of a rules directory is a team directory (the
+ * YAML files of rules/payments, for example): its files are read after the directory's own, its name
+ * must be an owner's, and every rule in it must name that owner (one level
+ * only: a team directory's subdirectories are ignored).
+ *
+ * Ownership (`namespaces:` in an owner, described in rules/namespace.c):
+ * when owners declare namespaces, every owner must, each rule must watch
+ * only series inside its owner's namespaces, and two owners' namespaces
+ * must not overlap unless one grants it. Escalation levels name only the
+ * owner's own destinations. One file may be read only once: given twice (as
  * the owners file and as a rules path, or through two rules paths) is an
  * error naming both ways it was given.
  *
@@ -129,6 +138,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "rules/loader.h"
 
 static const char *const top_keys[] = {"rules", "owners", NULL};
@@ -155,6 +165,32 @@ const char *rule_direction_name(enum rule_direction d)
 }
 
 /* ---- files ---- */
+
+uint64_t rules_node_hash(const struct loader *L, uint64_t h, const yaml_node_t *n)
+{
+	if (n == NULL)
+		return hash_str(h, "-");
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		h = hash_str(h, "s");
+		h = hash_bytes(h, n->data.scalar.value, n->data.scalar.length);
+		return hash_str(h, ""); /* a separator: "ab","c" differs from "a","bc" */
+	case YAML_SEQUENCE_NODE:
+		h = hash_str(h, "[");
+		for (size_t i = 0; i < vy_len(n); i++)
+			h = rules_node_hash(L, h, vy_item(&L->y, n, i));
+		return hash_str(h, "]");
+	case YAML_MAPPING_NODE:
+		h = hash_str(h, "{");
+		for (size_t i = 0; i < vy_len(n); i++) {
+			yaml_node_pair_t *pr = &n->data.mapping.pairs.start[i];
+			h = rules_node_hash(L, h, yaml_document_get_node(L->y.doc, pr->key));
+			h = rules_node_hash(L, h, yaml_document_get_node(L->y.doc, pr->value));
+		}
+		return hash_str(h, "}");
+	default: return hash_str(h, "?");
+	}
+}
 
 static int parse_list(struct loader *L, yaml_node_t *list, const char *what,
 		      int (*each)(struct loader *, yaml_node_t *))
@@ -222,6 +258,8 @@ static int load_file(struct loader *L, const char *path, const char *kind, const
 		rc = vy_fail(&L->y, f.root, "neither 'rules:' nor 'owners:' in this file");
 		goto out;
 	}
+	L->version = rules_node_hash(L, L->version, f.root);
+	L->owners_version = rules_node_hash(L, L->owners_version, v[TOP_OWNERS]);
 	if (v[TOP_OWNERS] && (rc = parse_list(L, v[TOP_OWNERS], "owners", rules_parse_owner)) != 0)
 		goto out;
 	if (v[TOP_RULES] && (rc = parse_list(L, v[TOP_RULES], "rules", rules_parse_rule)) != 0)
@@ -248,8 +286,8 @@ static int load_path(struct loader *L, const char *path, int owners)
 {
 	struct stat st;
 	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	char **names = NULL, **dirs = NULL;
+	size_t n = 0, cap = 0, nd = 0, capd = 0;
 	DIR *d;
 	int rc = 0;
 
@@ -268,23 +306,29 @@ static int load_path(struct loader *L, const char *path, int owners)
 		char *full;
 		struct stat fs;
 
-		if (de->d_name[0] == '.' ||
-		    !(has_suffix(de->d_name, ".yaml") || has_suffix(de->d_name, ".yml")))
+		int yaml = has_suffix(de->d_name, ".yaml") || has_suffix(de->d_name, ".yml");
+
+		if (de->d_name[0] == '.' || (!yaml && (owners || L->team != NULL)))
 			continue;
 		if (asprintf(&full, "%s%s%s", path, has_suffix(path, "/") ? "" : "/", de->d_name) < 0) {
 			rc = -VIGIL_ENOMEM;
 			break;
 		}
-		if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+		if (stat(full, &fs) != 0 || !(yaml ? S_ISREG(fs.st_mode) : S_ISDIR(fs.st_mode))) {
 			free(full);
 			continue;
 		}
-		if (vec_reserve((void **)&names, &cap, n + 1, sizeof *names) != 0) {
+		/* a subdirectory of a rules directory is a team directory */
+		if (yaml ? vec_reserve((void **)&names, &cap, n + 1, sizeof *names) != 0
+			 : vec_reserve((void **)&dirs, &capd, nd + 1, sizeof *dirs) != 0) {
 			free(full);
 			rc = -VIGIL_ENOMEM;
 			break;
 		}
-		names[n++] = full;
+		if (yaml)
+			names[n++] = full;
+		else
+			dirs[nd++] = full;
 	}
 	if (rc == 0 && errno != 0) {
 		snprintf(L->y.err, L->y.errlen, "%s: cannot read directory: %s", path, strerror(errno));
@@ -293,20 +337,33 @@ static int load_path(struct loader *L, const char *path, int owners)
 	closedir(d);
 	if (rc == -VIGIL_ENOMEM)
 		vy_nomem(&L->y);
-	if (rc == 0 && n == 0) {
+	if (rc == 0 && n == 0 && nd == 0) {
 		snprintf(L->y.err, L->y.errlen, "%s: no *.yaml or *.yml files in this directory", path);
 		rc = -VIGIL_ENOENT;
 	}
-	if (rc == 0)
-		qsort(names, n, sizeof *names, cmp_str);
+	if (rc == 0) {
+		if (n > 0)
+			qsort(names, n, sizeof *names, cmp_str);
+		if (nd > 0)
+			qsort(dirs, nd, sizeof *dirs, cmp_str);
+	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = load_file(L, names[i],
 			       owners ? "a file of owners directory" : "a file of rules directory", path);
+	for (size_t i = 0; rc == 0 && i < nd; i++) {
+		L->team = strrchr(dirs[i], '/') + 1;
+		L->team_dir = dirs[i];
+		rc = load_path(L, dirs[i], 0);
+		L->team = L->team_dir = NULL;
+	}
 	/* L->y.path may point into names[]: errors are already formatted. */
 	L->y.path = path;
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	for (size_t i = 0; i < nd; i++)
+		free(dirs[i]);
+	free(dirs);
 	return rc;
 }
 /* ---- cross-file checks ---- */
@@ -352,6 +409,70 @@ static int check_unique(struct loader *L, struct name_at *v, size_t n, const cha
 	return -VIGIL_EINVAL;
 }
 
+/* The owner name that `name` most likely misspells, or NULL. */
+static const char *closest_owner(const struct ruleset *rs, const char *name)
+{
+	const char **names = calloc(rs->nowners + 1, sizeof *names);
+	const char *near = NULL;
+
+	if (names == NULL)
+		return NULL; /* no suggestion: the error stands without it */
+	for (size_t i = 0; i < rs->nowners; i++)
+		names[i] = rs->owners[i].name;
+	near = vy_closest(names, name);
+	free(names);
+	return near;
+}
+
+static const char *owner_where(const struct ruleset *rs, const char *name)
+{
+	const struct owner *o = ruleset_owner(rs, name);
+	return o ? o->where : "?";
+}
+
+static int has_dest(const struct owner *o, const char *name)
+{
+	for (size_t i = 0; i < o->ndests; i++) {
+		const char *n = rules_dest_name(&o->dests[i]);
+		if (n && strcmp(n, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Escalation levels name destinations of their own owner only. */
+static int check_dest_names(struct loader *L)
+{
+	const struct ruleset *rs = L->rs;
+
+	for (size_t i = 0; i < rs->nowners; i++) {
+		const struct owner *o = &rs->owners[i];
+		for (size_t k = 0; k < o->escalation.nlevels; k++) {
+			const struct esc_level *lv = &o->escalation.levels[k];
+			if (lv->kind != ESC_DESTINATION || has_dest(o, lv->target))
+				continue;
+			for (size_t j = 0; j < rs->nowners; j++) {
+				const struct owner *x = &rs->owners[j];
+				for (size_t d = 0; x != o && d < x->ndests; d++) {
+					const char *n = rules_dest_name(&x->dests[d]);
+					if (n && strcmp(n, lv->target) == 0)
+						return rules_fail_at(
+							L, lv->where,
+							"escalation: destination '%s' belongs to "
+							"owner '%s' at %s: a team may name only "
+							"its own destinations",
+							lv->target, x->name, x->dests[d].where);
+				}
+			}
+			return rules_fail_at(
+				L, lv->where,
+				"escalation: no destination (by its 'name:') named '%s' in this owner",
+				lv->target);
+		}
+	}
+	return 0;
+}
+
 static int check_all(struct loader *L)
 {
 	struct ruleset *rs = L->rs;
@@ -375,16 +496,39 @@ static int check_all(struct loader *L)
 		struct rule *r = &rs->rules[i];
 		r->index = (uint32_t)i;
 		r->owner = ruleset_owner(rs, L->refs[i].name);
+		if (r->owner != NULL)
+			r->model_hash = hash_mix(hash_str(r->model_hash, r->owner->name));
 		if (r->owner == NULL) {
-			snprintf(L->y.err, L->y.errlen, "%s: rule '%s': unknown owner '%s'%s",
+			const char *near = closest_owner(rs, L->refs[i].name);
+			snprintf(L->y.err, L->y.errlen, "%s: rule '%s': unknown owner '%s'%s%s%s",
 				 L->refs[i].where, r->name, L->refs[i].name,
-				 rs->nowners
-					 ? ""
-					 : " (no owners are defined: pass an owners file or add an 'owners:' "
-					   "section)");
+				 rs->nowners == 0 ? " (no owners are defined: pass an owners file or add an "
+						    "'owners:' section)"
+				 : near           ? " (did you mean '"
+						  : "",
+				 near ? near : "", near ? "'?)" : "");
+			rc = -VIGIL_EINVAL;
+		} else if (L->refs[i].team != NULL && ruleset_owner(rs, L->refs[i].team) == NULL) {
+			const char *near = closest_owner(rs, L->refs[i].team);
+			snprintf(L->y.err, L->y.errlen,
+				 "%s: rule '%s': its file is in the directory '%s', which names no owner "
+				 "(a subdirectory of a rules directory is a team directory)%s%s%s",
+				 r->where, r->name, L->refs[i].dir, near ? " (did you mean '" : "",
+				 near ? near : "", near ? "'?)" : "");
+			rc = -VIGIL_EINVAL;
+		} else if (L->refs[i].team != NULL && strcmp(L->refs[i].team, r->owner->name) != 0) {
+			snprintf(L->y.err, L->y.errlen,
+				 "%s: rule '%s': owner '%s', but its file is in the team directory '%s' of "
+				 "owner '%s' (%s): a team directory holds only that team's rules",
+				 L->refs[i].where, r->name, r->owner->name, L->refs[i].dir, L->refs[i].team,
+				 owner_where(rs, L->refs[i].team));
 			rc = -VIGIL_EINVAL;
 		}
 	}
+	if (rc == 0)
+		rc = check_dest_names(L);
+	if (rc == 0)
+		rc = rules_check_namespaces(L);
 	return rc;
 }
 
@@ -397,6 +541,19 @@ const struct owner *ruleset_owner(const struct ruleset *rs, const char *name)
 	for (size_t i = 0; i < rs->nowners; i++)
 		if (rs->owners[i].name && strcmp(rs->owners[i].name, name) == 0)
 			return &rs->owners[i];
+	return NULL;
+}
+
+void ruleset_version_hex(const struct ruleset *rs, char out[17])
+{
+	hash_hex(rs ? rs->version : 0, out);
+}
+
+const struct rule *ruleset_rule(const struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; rs && name && i < rs->nrules; i++)
+		if (strcmp(rs->rules[i].name, name) == 0)
+			return &rs->rules[i];
 	return NULL;
 }
 
@@ -425,6 +582,7 @@ void ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nowners; i++) {
 		struct owner *o = &rs->owners[i];
 		rules_dests_free(o->dests, o->ndests);
+		rules_namespaces_free(o->ns, o->nns);
 		rules_policy_free(o);
 		free(o->name);
 		free(o->where);
@@ -438,6 +596,7 @@ void ruleset_free(struct ruleset *rs)
 		/* end on-call: time intervals and schedules */
 	}
 	free(rs->owners);
+	rules_index_free(rs->index);
 	free(rs);
 }
 
@@ -460,6 +619,7 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		snprintf(err, errlen, "rules: invalid arguments");
 		return -VIGIL_EINVAL;
 	}
+	L.version = L.owners_version = HASH_SEED;
 	if ((L.rs = calloc(1, sizeof *L.rs)) == NULL) {
 		snprintf(err, errlen, "rules: out of memory");
 		return -VIGIL_ENOMEM;
@@ -473,6 +633,8 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 	for (size_t i = 0; i < L.rs->nrules; i++) {
 		free(L.refs[i].name);
 		free(L.refs[i].where);
+		free(L.refs[i].team);
+		free(L.refs[i].dir);
 	}
 	free(L.refs);
 	for (size_t i = 0; i < L.nseen; i++)
@@ -482,6 +644,13 @@ int ruleset_load(const char *const *rule_paths, size_t npaths, const char *owner
 		ruleset_free(L.rs);
 		return rc;
 	}
+	if (rules_index_build(L.rs) != 0) {
+		snprintf(err, errlen, "rules: out of memory");
+		ruleset_free(L.rs);
+		return -VIGIL_ENOMEM;
+	}
+	L.rs->version = hash_mix(L.version);
+	L.rs->owners_version = hash_mix(L.owners_version);
 	*out = L.rs;
 	return 0;
 }

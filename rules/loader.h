@@ -14,6 +14,8 @@
 struct owner_ref {
 	char *name;
 	char *where; /* position of the `owner:` value */
+	char *team;  /* the team directory the rule's file is in (its name), or NULL */
+	char *dir;   /* that directory's path, or NULL */
 };
 
 /* A file already read, to refuse reading it a second time. */
@@ -30,7 +32,13 @@ struct loader {
 	struct owner_ref *refs; /* parallel to rs->rules, capacity cap_rules */
 	struct seen_file *seen;
 	size_t nseen, cap_seen;
+	const char *team, *team_dir;      /* set while reading a team directory's files */
+	uint64_t version, owners_version; /* running content hashes (ruleset.version) */
 };
+
+/* Fold the YAML node n (of the current document; NULL = absent) into hash h:
+ * its structure and scalar texts, not its layout. */
+uint64_t rules_node_hash(const struct loader *L, uint64_t h, const yaml_node_t *n);
 
 /* Append one rule / owner read from a map node of the current document to
  * L->rs. On failure the half-built entry is counted, so ruleset_free frees it. */
@@ -67,5 +75,20 @@ void rules_policy_free(struct owner *o);
  * are checked against o->people by the caller, after every key is read. */
 int rules_parse_time_intervals(struct loader *L, yaml_node_t *list, struct owner *o);
 int rules_parse_schedules(struct loader *L, yaml_node_t *list, struct owner *o);
+
+/* rules/namespace.c: an owner's `namespaces:` list into o->ns (entries
+ * counted as built); after every file is read, the ownership checks of the
+ * whole set (rules inside their owner's namespaces, no overlap between two
+ * owners without a grant, all or no owners with namespaces). */
+int rules_parse_namespaces(struct loader *L, yaml_node_t *list, struct owner *o);
+int rules_check_namespaces(struct loader *L);
+void rules_namespaces_free(struct namespace_cfg *ns, size_t n);
+/* "where: message" into the loader's error buffer; -VIGIL_EINVAL. */
+int rules_fail_at(struct loader *L, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* rules/index.c: the series-name index of a loaded ruleset (rs->index). */
+int rules_index_build(struct ruleset *rs);
+void rules_index_free(struct rule_index *x);
 
 #endif

@@ -134,6 +134,11 @@ int rule_matches(const struct rule *r, const char *name, const struct tag *tags,
 {
 	if (r == NULL || name == NULL || !rule_glob_match(r->series, name))
 		return 0;
+	return rule_matches_tags(r, tags, ntags);
+}
+
+int rule_matches_tags(const struct rule *r, const struct tag *tags, int ntags)
+{
 	for (size_t i = 0; i < r->nmatch; i++) {
 		const struct tag_matcher *m = &r->match[i];
 		int ok = match_value(m, tag_value(tags, ntags, m->key));

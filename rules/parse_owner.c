@@ -23,6 +23,7 @@ static const char *const owner_keys[] = {"name",
 					 "schedules",
 					 "page_budget",
 					 "escalation",
+					 "namespaces",
 					 NULL};
 enum {
 	OK_NAME,
@@ -41,6 +42,7 @@ enum {
 	OK_SCHEDULES,
 	OK_BUDGET,
 	OK_ESCALATION,
+	OK_NAMESPACES,
 	OK_N
 };
 
@@ -100,6 +102,8 @@ int rules_parse_owner(struct loader *L, yaml_node_t *map)
 		o->max_series = (size_t)m;
 	}
 	if ((rc = rules_parse_dests(L, v[OK_DESTS], &o->dests, &o->ndests)) != 0)
+		return rc;
+	if (v[OK_NAMESPACES] && (rc = rules_parse_namespaces(L, v[OK_NAMESPACES], o)) != 0)
 		return rc;
 	struct policy_nodes pn = {v[OK_GROUP_BY],  v[OK_GROUP_WAIT], v[OK_GROUP_INTERVAL], v[OK_REPEAT],
 				  v[OK_MUTE],      v[OK_ACTIVE],     v[OK_ROUTES],         v[OK_INHIBIT],

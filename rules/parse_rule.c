@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/hash.h"
 #include "detectors/group.h"
 #include "rules/loader.h"
 
@@ -340,6 +341,14 @@ int rules_parse_rule(struct loader *L, yaml_node_t *map)
 		return rc;
 	if ((rc = parse_detector(L, map, v[RK_DETECTOR], v[RK_PARAMS], r)) != 0)
 		return rc;
+	/* what the models depend on, as written (the owner is folded in once
+	 * resolved, in load.c) */
+	r->model_hash = HASH_SEED;
+	r->model_hash = rules_node_hash(L, r->model_hash, v[RK_SERIES]);
+	r->model_hash = rules_node_hash(L, r->model_hash, v[RK_MATCH]);
+	r->model_hash = hash_str(r->model_hash, r->det.type->name);
+	r->model_hash = rules_node_hash(L, r->model_hash, v[RK_PARAMS]);
+	r->model_hash = rules_node_hash(L, r->model_hash, v[RK_PEER]);
 	if (v[RK_PEER] && (rc = parse_peer_group(L, v[RK_PEER], r)) != 0)
 		return rc;
 	if (!v[RK_PEER] && group_of(r->det.type) != NULL)
@@ -370,6 +379,9 @@ int rules_parse_rule(struct loader *L, yaml_node_t *map)
 	if ((rc = vy_dup(&L->y, v[RK_OWNER], "owner", 1, &ref->name)) != 0)
 		return rc;
 	if ((ref->where = vy_where(&L->y, v[RK_OWNER])) == NULL)
+		return vy_nomem(&L->y);
+	if (L->team != NULL &&
+	    ((ref->team = strdup(L->team)) == NULL || (ref->dir = strdup(L->team_dir)) == NULL))
 		return vy_nomem(&L->y);
 	if (v[RK_LABELS] &&
 	    (rc = vy_kv_map(&L->y, v[RK_LABELS], "labels", NULL, &r->labels, &r->nlabels)) != 0)

@@ -41,9 +41,25 @@ struct destination_cfg {
 	char *where; /* file:line:col of the destination */
 };
 
+/* A namespace an owner claims (`namespaces:` in YAML, see rules/load.c and
+ * rules/namespace.c): the series whose name matches `series` (a glob, "*"
+ * when absent) and whose tags satisfy every matcher of `match` (equality or
+ * glob only). `grants` names the other owners allowed to claim namespaces
+ * overlapping this one. */
+struct namespace_cfg {
+	char *series;
+	struct tag_matcher *match;
+	size_t nmatch;
+	char **grants;
+	size_t ngrants;
+	char *where; /* file:line:col of the namespace's map */
+};
+
 struct owner {
 	char *name;
 	char *where;
+	struct namespace_cfg *ns; /* owned; nns == 0: no namespaces declared */
+	size_t nns;
 	struct destination_cfg *dests;
 	size_t ndests;
 	size_t max_series; /* cardinality limit for this owner's rules; 0 = global only */
@@ -97,6 +113,10 @@ struct rule {
 	char *summary;               /* may be NULL */
 	char *runbook_url;           /* may be NULL */
 	uint32_t index;              /* position in ruleset->rules */
+	uint64_t model_hash;         /* hash of what its models depend on: series, match,
+				      * detector, params, peer_group (as written) and the
+				      * owner's name; equal hashes = the models carry over a
+				      * reload (engine_reload) */
 	struct rule_peer_group peer; /* nby == 0: none (det is then a per-series detector;
 				      * otherwise det is a group detector, group_of(det.type)) */
 };
@@ -106,7 +126,23 @@ struct ruleset {
 	size_t nrules;
 	struct owner *owners;
 	size_t nowners;
+	uint64_t version;         /* content hash of every file read, in order (their YAML
+				   * documents, so comments and layout do not count) */
+	uint64_t owners_version;  /* the same over the owners (sections) only */
+	struct rule_index *index; /* owned: series names to rules (rules/index.c) */
 };
+
+/* The rules whose `series` glob matches name, in rule order, into *buf
+ * (grown as needed; *cap its capacity), *n of them. Tag matchers are not
+ * looked at (rule_matches_tags). 0 or -VIGIL_ENOMEM. */
+int ruleset_candidates(const struct ruleset *rs, const char *name, uint32_t **buf, size_t *cap, size_t *n);
+/* Do the tag matchers of r all hold for tags? */
+int rule_matches_tags(const struct rule *r, const struct tag *tags, int ntags);
+
+/* The version as 16 hex digits into out (17 bytes). */
+void ruleset_version_hex(const struct ruleset *rs, char out[17]);
+/* The rule named name, or NULL. */
+const struct rule *ruleset_rule(const struct ruleset *rs, const char *name);
 
 /* Load rules from rule_paths (files, or directories whose *.yaml / *.yml are
  * read in name order) and owners from owners_path (may be NULL when the rule

@@ -7,7 +7,8 @@
 #     webhook receiver (tests/bench_gateway.sh).
 #  4. Kafka members (tests/bench_kafka.sh).
 #  5. the gateway API with 10,000 open alerts (tests/bench_api.sh, wrk).
-#  5. the alert chart: one chart drawn as SVG and as PNG (vigil bench chart).
+#  6. the alert chart: one chart drawn as SVG and as PNG (vigil bench chart).
+#  7. rule matching: 10,000 rules over 1,000,000 series (vigil bench rules).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 vigil=${VIGIL:-$here/bin/vigil}
@@ -34,6 +35,8 @@ done
 echo "== one alert chart (120 and 300 points), SVG and PNG"
 taskset -c 0 "$vigil" bench chart --points 120 --count 300
 taskset -c 0 "$vigil" bench chart --points 300 --count 200
+echo "== rule matching: 10,000 rules, 1,000,000 series (CPU time; vigil bench rules)"
+taskset -c 0 "$vigil" bench rules --rules 10000 --series 1000000
 echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
 echo "== decoders: points/s per input format, decode only (vigil bench decoders)"
