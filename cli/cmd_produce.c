@@ -241,18 +241,8 @@ int cmd_produce(int argc, char **argv)
 	for (size_t i = 0; i < VIGIL_ARRAY_LEN(defs); i++)
 		if (rd_kafka_conf_set(conf, defs[i][0], defs[i][1], err, sizeof err) != RD_KAFKA_CONF_OK)
 			goto conf_fail;
-	for (size_t i = 0; i < nsets; i++) {
-		char k[256];
-		const char *eq = strchr(sets[i], '=');
-		if (eq == NULL || (size_t)(eq - sets[i]) >= sizeof k) {
-			snprintf(err, sizeof err, "--set wants PROP=VALUE, got '%s'", sets[i]);
-			goto conf_fail;
-		}
-		memcpy(k, sets[i], (size_t)(eq - sets[i]));
-		k[eq - sets[i]] = '\0';
-		if (rd_kafka_conf_set(conf, k, eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK)
-			goto conf_fail;
-	}
+	if (kafka_conf_sets(conf, (const char *const *)sets, nsets, err, sizeof err) != 0)
+		goto conf_fail;
 	rd_kafka_conf_set_opaque(conf, counts);
 	rd_kafka_conf_set_dr_msg_cb(conf, produce_dr);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

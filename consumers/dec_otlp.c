@@ -103,6 +103,20 @@ static int fail(struct walk *w, const char *fmt, ...)
 	return -VIGIL_EINVAL;
 }
 
+/* The digits of s (1 to 20 of them, nothing else) as *x. 0 or -1. */
+static int digits_u64(const char *s, uint64_t *x)
+{
+	*x = 0;
+	if (*s == '\0' || strlen(s) > 20)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || *x > (UINT64_MAX - 9) / 10)
+			return -1;
+		*x = *x * 10 + (uint64_t)(*s - '0');
+	}
+	return 0;
+}
+
 /* A 64-bit unsigned integer: a JSON string of digits or a non-negative
  * integral number. 0 or -1. */
 static int get_u64(json_t *v, uint64_t *out)
@@ -111,20 +125,7 @@ static int get_u64(json_t *v, uint64_t *out)
 		*out = (uint64_t)json_integer_value(v);
 		return 0;
 	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		uint64_t x = 0;
-		if (*s == '\0' || json_string_length(v) > 20)
-			return -1;
-		for (; *s; s++) {
-			if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
-				return -1;
-			x = x * 10 + (uint64_t)(*s - '0');
-		}
-		*out = x;
-		return 0;
-	}
-	return -1;
+	return json_is_string(v) ? digits_u64(json_string_value(v), out) : -1;
 }
 
 /* A signed 64-bit integer (asInt, intValue): a JSON string of digits with
@@ -138,15 +139,9 @@ static int get_int(json_t *v, double *out)
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
 		int neg = *s == '-';
-		uint64_t x = 0;
-		s += neg;
-		if (*s == '\0' || strlen(s) > 20)
+		uint64_t x;
+		if (digits_u64(s + neg, &x) != 0)
 			return -1;
-		for (; *s; s++) {
-			if (*s < '0' || *s > '9' || x > (UINT64_MAX - 9) / 10)
-				return -1;
-			x = x * 10 + (uint64_t)(*s - '0');
-		}
 		*out = neg ? -(double)x : (double)x;
 		return 0;
 	}

@@ -68,6 +68,10 @@ int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t ty
 		 void (*rebal)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
 		 void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **out);
 
+/* Apply "PROP=VALUE" strings (a command's --set options) to conf in order.
+ * 0, or -1 with err naming the bad one (or librdkafka's reason). */
+int kafka_conf_sets(rd_kafka_conf_t *conf, const char *const *sets, size_t n, char *err, size_t errlen);
+
 /* Enqueue one message (value and key copied; key NULL = none; headers
  * copied, hdrs stays the caller's) with opaque as the message's _private
  * for the delivery report. While the local queue is full it serves delivery

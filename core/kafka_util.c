@@ -177,3 +177,20 @@ int kafka_header_str(const rd_kafka_message_t *m, const char *name, char *out, s
 	out[n] = '\0';
 	return 0;
 }
+
+int kafka_conf_sets(rd_kafka_conf_t *conf, const char *const *sets, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		char k[256];
+		const char *eq = strchr(sets[i], '=');
+		if (eq == NULL || (size_t)(eq - sets[i]) >= sizeof k) {
+			snprintf(err, errlen, "--set wants PROP=VALUE, got '%s'", sets[i]);
+			return -1;
+		}
+		memcpy(k, sets[i], (size_t)(eq - sets[i]));
+		k[eq - sets[i]] = '\0';
+		if (rd_kafka_conf_set(conf, k, eq + 1, err, errlen) != RD_KAFKA_CONF_OK)
+			return -1;
+	}
+	return 0;
+}

@@ -353,26 +353,12 @@ const char *rules_dest_name(const struct destination_cfg *d)
 	return NULL;
 }
 
-static int fail_at(struct loader *L, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* "where: message" into the loader's error buffer; -VIGIL_EINVAL. */
-static int fail_at(struct loader *L, const char *where, const char *fmt, ...)
-{
-	va_list ap;
-	snprintf(L->y.err, L->y.errlen, "%s: ", where ? where : L->y.path);
-	size_t off = strlen(L->y.err);
-	va_start(ap, fmt);
-	vsnprintf(L->y.err + off, L->y.errlen > off ? L->y.errlen - off : 0, fmt, ap);
-	va_end(ap);
-	return -VIGIL_EINVAL;
-}
-
 static int check_windows(struct loader *L, const struct owner *o, char *const *v, size_t n, const char *where)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!has_interval(o, v[i]))
-			return fail_at(L, where, "owner '%s': no time interval named '%s'", o->name, v[i]);
+			return rules_fail_at(L, where, "owner '%s': no time interval named '%s'", o->name,
+					     v[i]);
 	return 0;
 }
 
@@ -382,8 +368,9 @@ int rules_policy_check(struct loader *L, const struct owner *o)
 	for (size_t i = 0; i < o->npeople; i++)
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(o->people[i].name, o->people[k].name) == 0)
-				return fail_at(L, o->people[i].where, "owner '%s': person '%s' defined twice",
-					       o->name, o->people[i].name);
+				return rules_fail_at(L, o->people[i].where,
+						     "owner '%s': person '%s' defined twice", o->name,
+						     o->people[i].name);
 	if ((rc = check_windows(L, o, o->mute, o->nmute, o->where)) != 0 ||
 	    (rc = check_windows(L, o, o->active, o->nactive, o->where)) != 0)
 		return rc;
@@ -397,12 +384,12 @@ int rules_policy_check(struct loader *L, const struct owner *o)
 		const struct schedule *s = &o->schedules[i];
 		for (size_t k = 0; k < s->nrotation; k++)
 			if (!has_person(o, s->rotation[k]))
-				return fail_at(L, s->where,
-					       "schedule '%s': '%s' is not one of the owner's people",
-					       s->name, s->rotation[k]);
+				return rules_fail_at(L, s->where,
+						     "schedule '%s': '%s' is not one of the owner's people",
+						     s->name, s->rotation[k]);
 		for (size_t k = 0; k < s->noverrides; k++)
 			if (!has_person(o, s->overrides[k].person))
-				return fail_at(
+				return rules_fail_at(
 					L, s->overrides[k].where,
 					"schedule '%s': override: '%s' is not one of the owner's people",
 					s->name, s->overrides[k].person);
@@ -416,8 +403,8 @@ int rules_policy_check(struct loader *L, const struct owner *o)
 						    : 1;
 		static const char *const what[] = {"person", "schedule", "destination (by its 'name:')"};
 		if (!ok)
-			return fail_at(L, lv->where, "escalation: no %s named '%s' in this owner",
-				       what[lv->kind], lv->target);
+			return rules_fail_at(L, lv->where, "escalation: no %s named '%s' in this owner",
+					     what[lv->kind], lv->target);
 	}
 	return 0;
 }
