@@ -39,7 +39,8 @@ static void replay_usage(FILE *f)
 		   "                    input.format, max_series, max_future, chart_points,\n"
 		   "                    http; its Kafka keys are optional here); options given\n"
 		   "                    here win. Points more than max_future (default 1h)\n"
-		   "                    ahead of the wall clock are rejected\n"
+		   "                    ahead of the wall clock are rejected; new series\n"
+		   "                    beyond max_memory (default 60 %% of RAM) are refused\n"
 		   "  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
 		   "                    one rule watching every series with the default detector\n"
 		   "  --owners FILE     owners file (teams and their destinations)\n"
@@ -194,7 +195,7 @@ int cmd_replay(int argc, char **argv)
 	double drain_timeout = 60.0;
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
-	double max_future = ENGINE_DEFAULT_MAX_FUTURE;
+	double max_future = ENGINE_DEFAULT_MAX_FUTURE, max_memory = -1;
 	int cd_raw = -1; /* --collectd-store-rates false: 1; unset: -1 */
 	long chart_points = -1;
 	struct replay_alerts ra = {0};
@@ -306,6 +307,7 @@ int cmd_replay(int argc, char **argv)
 		if (max_series == 0)
 			max_series = kc->max_series;
 		max_future = kc->max_future;
+		max_memory = kc->max_memory;
 		if (chart_points < 0)
 			chart_points = kc->chart_points;
 	}
@@ -375,9 +377,12 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	ra.gw = gw;
+	struct engine_budget budget = {.limit =
+					       max_memory < 0 ? engine_default_budget() : (size_t)max_memory};
 	struct engine_opts eo = {.rs = rs,
 				 .max_series = max_series,
 				 .max_future = max_future,
+				 .budget = &budget,
 				 .on_alert = on_alert,
 				 .alert_ctx = &ra,
 				 .window = (uint32_t)chart_points,
@@ -440,7 +445,9 @@ int cmd_replay(int argc, char **argv)
 		gateway_get_stats(gw, &gs);
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
-			"unmatched=%llu out_of_order=%llu future=%llu series_refused=%llu alloc_failed=%llu "
+			"unmatched=%llu out_of_order=%llu future=%llu series_refused=%llu "
+			"refused_memory=%llu "
+			"alloc_failed=%llu "
 			"fired=%llu "
 			"resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
@@ -451,14 +458,15 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
 			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
 			(unsigned long long)es.out_of_order, (unsigned long long)es.future,
-			(unsigned long long)es.series_refused, (unsigned long long)es.alloc_failed,
-			(unsigned long long)gs.fired, (unsigned long long)gs.resolved,
-			(unsigned long long)gs.suppressed, (unsigned long long)gs.delivered,
-			(unsigned long long)gs.failed, (unsigned long long)gs.retries,
-			(unsigned long long)gs.pending, (unsigned long long)gs.split_series,
-			(unsigned long long)gs.orphan_resolves, (unsigned long long)gs.restored,
-			(unsigned long long)gs.open_episodes, (unsigned long long)es.groups,
-			(unsigned long long)es.late, (unsigned long long)es.group_refused,
+			(unsigned long long)es.series_refused, (unsigned long long)es.series_refused_memory,
+			(unsigned long long)es.alloc_failed, (unsigned long long)gs.fired,
+			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,
+			(unsigned long long)gs.delivered, (unsigned long long)gs.failed,
+			(unsigned long long)gs.retries, (unsigned long long)gs.pending,
+			(unsigned long long)gs.split_series, (unsigned long long)gs.orphan_resolves,
+			(unsigned long long)gs.restored, (unsigned long long)gs.open_episodes,
+			(unsigned long long)es.groups, (unsigned long long)es.late,
+			(unsigned long long)es.group_refused,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 		if (rr.reloads || rr.errors)

@@ -73,8 +73,10 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 		es->future);
 	counter(b, "vigil_points_alloc_failed_total", "Points lost for want of memory for their series.",
 		es->alloc_failed);
-	counter(b, "vigil_series_refused_total", "New series refused by a cardinality limit.",
-		es->series_refused);
+	counter(b, "vigil_series_refused_total",
+		"New series refused by a cardinality limit or the memory budget.", es->series_refused);
+	counter(b, "vigil_series_refused_memory_total",
+		"New series refused by the memory budget (max_memory).", es->series_refused_memory);
 	gauge(b, "vigil_series", "Series in the series table.", (double)es->series);
 	gauge(b, "vigil_series_bytes", "Memory held by the series table and detector states, in bytes.",
 	      (double)es->bytes);

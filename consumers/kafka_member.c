@@ -93,6 +93,7 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
 	eo.max_future = kc->cfg->max_future;
+	eo.budget = &kc->budget;
 	eo.window = kc->cfg->chart_points < 0 ? ENGINE_WINDOW_DEFAULT : (uint32_t)kc->cfg->chart_points;
 	eo.on_alert = on_alert;
 	eo.alert_ctx = p;
@@ -361,6 +362,7 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 	if (kc == NULL)
 		return rc;
 	kc->cfg = c;
+	kc->budget.limit = c->max_memory < 0 ? engine_default_budget() : (size_t)c->max_memory;
 	kc->rs = rs;
 	kc->ctr = ctr;
 	kc->stop = stop;

@@ -80,6 +80,7 @@ struct kpart {
 
 struct kc {
 	const struct kafka_cfg *cfg;
+	struct engine_budget budget; /* shared by the engines of all owned partitions */
 	const struct ruleset *rs;
 	rd_kafka_t *rk, *prod, *reader;
 	rd_kafka_queue_t *q;

@@ -20,6 +20,7 @@
  *   batch_size: 1000
  *   max_series: 0
  *   max_future: 1h  # points further ahead of the wall clock are rejected; 0 = no limit
+ *   max_memory: 8GiB # memory budget for series and detector states; default 60 % of RAM; 0 = none
  *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
  *   mode: member | gateway | single
  *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
@@ -47,6 +48,7 @@ static const char *const top_keys[] = {"kafka",
 				       "batch_size",
 				       "max_series",
 				       "max_future",
+				       "max_memory",
 				       "chart_points",
 				       "mode",
 				       "http",
@@ -67,6 +69,7 @@ enum {
 	TK_BATCH,
 	TK_MAX_SERIES,
 	TK_MAX_FUTURE,
+	TK_MAX_MEMORY,
 	TK_CHART_POINTS,
 	TK_MODE,
 	TK_HTTP,
@@ -215,6 +218,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 			c->max_series = (size_t)ll;
 		return rc;
 	case TK_MAX_FUTURE: return vy_duration(y, vn, name, 0, 366 * 86400.0, &c->max_future);
+	case TK_MAX_MEMORY: return vy_size(y, vn, name, 0, 1e15, &c->max_memory);
 	case TK_CHART_POINTS:
 		if ((rc = vy_integer(y, vn, name, 0, 300, &ll)) == 0)
 			c->chart_points = (int)ll;
@@ -278,6 +282,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	c->chart_points = -1;
 	c->batch_size = 1000;
 	c->max_future = ENGINE_DEFAULT_MAX_FUTURE;
+	c->max_memory = -1;
 	c->mode = KAFKA_MODE_MEMBER;
 	http_cfg_init(&c->http);
 	if ((rc = vy_load(&y, path, &f)) != 0)

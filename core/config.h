@@ -71,6 +71,8 @@ struct kafka_cfg {
 	double stats_interval;      /* seconds between stats log lines, default 10; 0 = off */
 	int batch_size;             /* consume_batch_queue size, default 1000 */
 	size_t max_series;          /* per engine; 0 = engine default */
+	double max_memory;          /* bytes of series and detector state (engine budget); -1 = unset
+				     * (the default, 60 % of physical memory); 0 = no budget */
 	double max_future;          /* seconds a point may be ahead of the wall clock; default
 				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */

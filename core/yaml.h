@@ -98,6 +98,12 @@ int vy_integer(struct vy_ctx *y, const yaml_node_t *n, const char *what, double 
  * 5m, 2h, 1d)" or "<what>: '<text>' is outside [lo, hi] seconds". */
 int vy_duration(struct vy_ctx *y, const yaml_node_t *n, const char *what, double lo, double hi, double *out);
 
+/* A size in bytes: a number with an optional unit B, KB, MB, GB, TB (powers
+ * of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 512MiB, 8GB,
+ * 1.5GiB; within [lo, hi] bytes: "<what>: '<text>' is not a size (like 512MiB,
+ * 8GB)" or "<what>: '<text>' is outside [lo, hi] bytes". */
+int vy_size(struct vy_ctx *y, const yaml_node_t *n, const char *what, double lo, double hi, double *out);
+
 /* ---- lists and maps ---- */
 
 /* Items of a sequence / pairs of a map; 0 for other kinds. */

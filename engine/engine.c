@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/hash.h"
@@ -47,8 +48,11 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	series_table_init(&e->tab);
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
 	e->owner_limit_told = calloc(o->rs->nowners + 1, 1);
+	e->owner_mem_told = calloc(o->rs->nowners + 1, sizeof *e->owner_mem_told);
+	e->budget = o->budget;
 	e->rstat = calloc(o->rs->nrules + 1, sizeof *e->rstat);
-	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->rstat == NULL)
+	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->owner_mem_told == NULL ||
+	    e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
 	series_table_init(&e->ncache);
@@ -107,6 +111,14 @@ static void clear_groups(struct engine *e)
 	e->st.group_members = 0;
 }
 
+size_t engine_default_budget(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || psz <= 0)
+		return 0;
+	return (size_t)((double)pages * (double)psz * 0.6);
+}
+
 void eng_clear_series(struct engine *e)
 {
 	clear_groups(e);
@@ -116,6 +128,9 @@ void eng_clear_series(struct engine *e)
 	series_table_init(&e->tab);
 	memset(e->owner_series, 0, (e->rs->nowners + 1) * sizeof *e->owner_series);
 	e->block_bytes = 0;
+	if (e->budget)
+		e->budget->used -= e->budget_taken;
+	e->budget_taken = 0;
 }
 
 void engine_destroy(struct engine *e)
@@ -131,6 +146,9 @@ void engine_destroy(struct engine *e)
 	free(e->gres);
 	free(e->owner_series);
 	free(e->owner_limit_told);
+	free(e->owner_mem_told);
+	if (e->budget)
+		e->budget->used -= e->budget_taken;
 	free(e->wbuf);
 	free(e->rstat);
 	for (size_t i = 0; i < e->ncache.n; i++)
@@ -159,18 +177,15 @@ double engine_now(const struct engine *e)
 	return e->now;
 }
 
-/* Emit a meta alert about a refused series (once per limit). */
-static void limit_alert(struct engine *e, const char *owner, size_t limit, const struct point *p)
+/* Emit a meta alert (rule, summary) about a refused series to owner. */
+static void meta_alert(struct engine *e, const char *rule, const char *owner, const char *summary,
+		       const struct point *p)
 {
 	struct alert_event ev;
-	char summary[256];
 
 	memset(&ev, 0, sizeof ev);
-	snprintf(summary, sizeof summary,
-		 "series limit %zu reached%s%s: new series are refused until the limit is raised", limit,
-		 owner ? " for owner " : "", owner ? owner : "");
 	ev.status = ALERT_FIRING;
-	ev.rule = "vigil-series-limit";
+	ev.rule = rule;
 	ev.owner = owner ? owner : "vigil";
 	ev.action = "notify";
 	ev.detector = "none";
@@ -187,6 +202,44 @@ static void limit_alert(struct engine *e, const char *owner, size_t limit, const
 	e->st.alerts++;
 	if (e->on_alert && e->on_alert(e->alert_ctx, &ev) != 0)
 		e->st.alert_failures++;
+}
+
+/* Emit a meta alert about a refused series (once per limit). */
+static void limit_alert(struct engine *e, const char *owner, size_t limit, const struct point *p)
+{
+	char summary[256];
+	snprintf(summary, sizeof summary,
+		 "series limit %zu reached%s%s: new series are refused until the limit is raised", limit,
+		 owner ? " for owner " : "", owner ? owner : "");
+	meta_alert(e, "vigil-series-limit", owner, summary, p);
+}
+
+#define BUDGET_ALERT_EVERY 3600.0 /* data seconds between two budget alerts to one owner */
+#define SERIES_OVERHEAD    64     /* table entry and bookkeeping of a series, bytes */
+
+/* p's new series (watched by owner o's rule) does not fit the memory
+ * budget: counted, logged at a limited rate, and owner o told with a
+ * `vigil-memory-budget` meta alert at most once an hour of data time. */
+static void refuse_memory(struct engine *e, const struct point *p, const struct owner *o, size_t need)
+{
+	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
+	e->st.series_refused++;
+	e->st.series_refused_memory++;
+	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
+		LOG_ERR("series",
+			"event=series_refused reason=memory_budget owner=%s series=%s need=%zu used=%zu "
+			"limit=%zu refused_total=%llu",
+			o ? o->name : "(none)", e->key, need, e->budget->used, e->budget->limit,
+			(unsigned long long)e->st.series_refused_memory);
+	if (!(e->owner_mem_told[oi] > 0) || p->ts >= e->owner_mem_told[oi] + BUDGET_ALERT_EVERY) {
+		char summary[320];
+		e->owner_mem_told[oi] = p->ts > 0 ? p->ts : 1;
+		snprintf(summary, sizeof summary,
+			 "memory budget full (%zu of %zu bytes): new series are refused, such as %.120s; "
+			 "raise max_memory or drop series",
+			 e->budget->used, e->budget->limit, e->key);
+		meta_alert(e, "vigil-memory-budget", o ? o->name : NULL, summary, p);
+	}
 }
 
 static int refuse(struct engine *e, const struct point *p, const struct owner *o, size_t limit)
@@ -283,6 +336,12 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 		if (eng_rule_group(&e->rs->rules[matched[i]]) == NULL)
 			bytes += eng_align8(det_state_size(&e->rs->rules[matched[i]].det)) +
 				 window_bytes(e->win_cap);
+	size_t need = bytes + klen + SERIES_OVERHEAD;
+	if (nm > 0 && e->budget && e->budget->limit && !e->loading &&
+	    e->budget->used + need > e->budget->limit) {
+		refuse_memory(e, p, e->rs->rules[matched[0]].owner, need);
+		return NULL;
+	}
 	s = series_insert(&e->tab, e->key, klen, h);
 	if (s == NULL) {
 		out_of_memory(e, p, "series table");
@@ -315,6 +374,10 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	}
 	s->nslots = (uint32_t)nm;
 	e->block_bytes += bytes;
+	if (e->budget) {
+		e->budget->used += need;
+		e->budget_taken += need;
+	}
 	/* count each owner once per series */
 	for (size_t i = 0; i < nm; i++) {
 		const struct owner *o = e->rs->rules[matched[i]].owner;

@@ -25,6 +25,19 @@ struct engine;
  * counted as a delivery failure; the engine goes on. */
 typedef int (*engine_alert_fn)(void *ctx, const struct alert_event *ev);
 
+/* A memory budget for series and their detector states, shared by the
+ * engines of one process or Kafka member (they run on one thread: no lock).
+ * limit 0 = none. A watched series is admitted only if its bytes (rule
+ * slots, detector states, chart windows, key and table entry) fit; a
+ * restore is never refused (it may go over). */
+struct engine_budget {
+	size_t limit;
+	size_t used;
+};
+
+/* The default budget: 60 % of the machine's physical memory. */
+size_t engine_default_budget(void);
+
 struct engine_opts {
 	const struct ruleset *rs; /* borrowed; must outlive the engine */
 	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
@@ -42,20 +55,22 @@ struct engine_opts {
 	 * where the owner of the engine may call engine_reload. Must be cheap. */
 	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
+	struct engine_budget *budget; /* borrowed, may be NULL: no budget */
 };
 
 #define ENGINE_TIME_EVERY 256u
 
 struct engine_stats {
-	uint64_t points;         /* points received */
-	uint64_t rejected;       /* bad records reported by the consumer (engine_note_reject) */
-	uint64_t unmatched;      /* points of series no rule watches */
-	uint64_t series;         /* series in the table */
-	uint64_t series_refused; /* new series refused by a cardinality limit */
-	uint64_t alloc_failed;   /* points lost because memory for their series could not be allocated */
-	uint64_t out_of_order;   /* points older than their series' last point, skipped */
-	uint64_t future;         /* points too far ahead of the wall clock, rejected (also in rejected) */
-	uint64_t alerts;         /* alert events emitted */
+	uint64_t points;                /* points received */
+	uint64_t rejected;              /* bad records reported by the consumer (engine_note_reject) */
+	uint64_t unmatched;             /* points of series no rule watches */
+	uint64_t series;                /* series in the table */
+	uint64_t series_refused;        /* new series refused by a cardinality limit or the memory budget */
+	uint64_t series_refused_memory; /* of those, refused by the memory budget */
+	uint64_t alloc_failed; /* points lost because memory for their series could not be allocated */
+	uint64_t out_of_order; /* points older than their series' last point, skipped */
+	uint64_t future;       /* points too far ahead of the wall clock, rejected (also in rejected) */
+	uint64_t alerts;       /* alert events emitted */
 	uint64_t alert_failures;
 	uint64_t det_errors; /* detector update failures */
 	size_t bytes;        /* memory held by the series table and states */

@@ -251,7 +251,17 @@ int engine_load(struct engine *e, const uint8_t *data, size_t len)
 	return eng_load(e, data, len, NULL);
 }
 
+static int load_body(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old);
+
 int eng_load(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old)
+{
+	e->loading = 1; /* a restore is never refused by the memory budget */
+	int rc = load_body(e, data, len, old);
+	e->loading = 0;
+	return rc;
+}
+
+static int load_body(struct engine *e, const uint8_t *data, size_t len, const struct ruleset *old)
 {
 	struct reader r = reader_of(data, len);
 	uint32_t magic = rd_u32(&r), version = rd_u32(&r), nrules = rd_u32(&r);

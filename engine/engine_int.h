@@ -74,8 +74,12 @@ struct engine {
 	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
 	size_t max_series;
-	double max_future;   /* 0: no limit */
-	double future_limit; /* cached clock_wall() + max_future; refreshed when passed */
+	double max_future;            /* 0: no limit */
+	struct engine_budget *budget; /* borrowed, may be NULL */
+	size_t budget_taken;          /* bytes of budget->used this engine holds */
+	int loading;                  /* eng_load runs: the budget does not refuse */
+	double *owner_mem_told;       /* [nowners + 1] data time of the last budget alert; 0 = never */
+	double future_limit;          /* cached clock_wall() + max_future; refreshed when passed */
 	struct series_table tab;
 	size_t *owner_series; /* series count per owner index */
 	uint8_t *owner_limit_told;

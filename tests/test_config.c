@@ -101,7 +101,7 @@ static void test_config__good_and_defaults(void **state)
 		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
 		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
-		  "max_future: 10m\nmode: single\n",
+		  "max_future: 10m\nmax_memory: 1.5GiB\nmode: single\n",
 		  path, sizeof path);
 	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
 	assert_int_equal(c->nprops, 3);
@@ -127,6 +127,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_int_equal(c->batch_size, 1000);
 	assert_int_equal(c->max_series, 5000);
 	assert_true(c->max_future > 599.9 && c->max_future < 600.1);
+	assert_true(c->max_memory > 1610612735.0 && c->max_memory < 1610612737.0);
 	assert_int_equal(c->mode, KAFKA_MODE_SINGLE);
 	kafka_cfg_free(c);
 
@@ -154,6 +155,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_int_equal(c->batch_size, 1000);
 	assert_int_equal(c->max_series, 0);
 	assert_true(c->max_future > 3599.9 && c->max_future < 3600.1); /* default 1h */
+	assert_true(c->max_memory < 0);                                /* unset: 60 % of RAM */
 	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);
 	kafka_cfg_free(c);
 }
@@ -233,6 +235,9 @@ static void test_config__wrong_kinds(void **state)
 	EXPECT(GOOD_HEAD "batch_size: {}\n", 3, 13, "batch_size must be a scalar, not a map");
 	EXPECT(GOOD_HEAD "max_series: [1]\n", 3, 13, "max_series must be a scalar, not a list");
 	EXPECT(GOOD_HEAD "max_future: soon\n", 3, 13, "max_future");
+	EXPECT(GOOD_HEAD "max_memory: 8 parsecs\n", 3, 13,
+	       "max_memory: '8 parsecs' is not a size (like 512MiB, 8GB)");
+	EXPECT(GOOD_HEAD "max_memory: -1GB\n", 3, 13, "max_memory: '-1GB' is not a size");
 	EXPECT(GOOD_HEAD "checkpoint_interval: {a: 1}\n", 3, 22,
 	       "checkpoint_interval must be a scalar, not a map");
 	EXPECT(GOOD_HEAD "mode: [single]\n", 3, 7, "mode must be a scalar, not a list");

@@ -299,6 +299,67 @@ static void test_engine__future_point_refused(void **st)
 	free(g);
 }
 
+/* The memory budget: a series that does not fit is refused and counted,
+ * its owner told once an hour of data time; a restore is never refused;
+ * an engine gives its share back when destroyed. */
+static void test_engine__memory_budget(void **st)
+{
+	(void)st;
+	struct ruleset *rs = load_rules();
+	struct alerts_got *g = calloc(1, sizeof *g);
+	struct engine_budget budget = {0};
+	struct engine *e = NULL, *e2 = NULL;
+	char err[256], line[128];
+	struct engine_opts o = {.rs = rs, .budget = &budget, .on_alert = alerts_collect, .alert_ctx = g};
+	/* measure one series of team-b ("svc.lat" matches lat-des and lat) */
+	budget.limit = 0;
+	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
+	assert_int_equal(test_feed(e, "t", 0, "svc.lat;host=h0 1 1700000000", 28), 0);
+	size_t one = budget.used;
+	assert_true(one > 0);
+	engine_destroy(e);
+	assert_int_equal(budget.used, 0);
+	/* room for two such series */
+	budget.limit = 2 * one + one / 2;
+	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
+	for (int i = 0; i < 4; i++) {
+		int n = snprintf(line, sizeof line, "svc.lat;host=h%d 1 %d", i, 1700000000 + i);
+		test_feed(e, "t", i, line, (size_t)n);
+	}
+	struct engine_stats es;
+	engine_get_stats(e, &es);
+	assert_int_equal(es.series, 2);
+	assert_int_equal(es.series_refused_memory, 2);
+	assert_int_equal(budget.used, 2 * one);
+	int told = 0;
+	for (int i = 0; i < g->n; i++)
+		if (strcmp(g->ev[i].rule, "vigil-memory-budget") == 0) {
+			told++;
+			assert_string_equal(g->ev[i].owner, "team-a");
+		}
+	assert_int_equal(told, 1); /* once, not per refused point */
+	/* an hour of data later the owner is told again */
+	assert_int_equal(test_feed(e, "t", 9, "svc.lat;host=h9 1 1700003700", 28), 0);
+	told = 0;
+	for (int i = 0; i < g->n; i++)
+		told += strcmp(g->ev[i].rule, "vigil-memory-budget") == 0;
+	assert_int_equal(told, 2);
+	/* a restore into a second engine on the same budget is not refused */
+	struct buf blob = {0};
+	assert_int_equal(engine_save(e, &blob), 0);
+	assert_int_equal(engine_create(&o, &e2, err, sizeof err), 0);
+	assert_int_equal(engine_load(e2, blob.data, blob.len), 0);
+	engine_get_stats(e2, &es);
+	assert_int_equal(es.series, 2);
+	assert_int_equal(budget.used, 4 * one);
+	buf_free(&blob);
+	engine_destroy(e2);
+	engine_destroy(e);
+	assert_int_equal(budget.used, 0);
+	ruleset_free(rs);
+	free(g);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -308,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_engine__bad_checkpoint_leaves_fresh_engine),
 		cmocka_unit_test(test_engine__limits_out_of_order_and_rejects),
 		cmocka_unit_test(test_engine__future_point_refused),
+		cmocka_unit_test(test_engine__memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
