@@ -1,5 +1,6 @@
-/* Rules against data: feed files through an engine, then say which rules
- * matched nothing and which detectors never left their warm-up. */
+/* Rules against data: feed files through an engine (a progress line on a
+ * terminal, as replay), then say which rules matched nothing and which
+ * detectors never left their warm-up. */
 #include "cli/rules_data.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "consumers/consumer.h"
+#include "core/progress.h"
 #include "core/yaml.h"
 
 #define MAX_NAMES 65536 /* series names looked through for a suggestion */
@@ -34,9 +36,16 @@ int rules_data_feed(struct engine *e, const char *const *files, size_t n, const 
 
 	if ((rc = consumer_file_open(files, n, format, NULL, e, &in, err, errlen)) != 0)
 		return rc;
-	for (int done = 0; !done;)
+	struct progress prog;
+	progress_start(&prog, "vigil rules", "lines");
+	for (int done = 0; !done;) {
 		if ((rc = in.ops->step(in.self, 0, &done)) < 0)
 			break;
+		struct consumer_stats cs;
+		consumer_file_stats(&in, &cs);
+		progress_update(&prog, cs.lines, cs.bytes, cs.total);
+	}
+	progress_end(&prog);
 	if (rc >= 0)
 		rc = in.ops->finish(in.self);
 	if (rc < 0)

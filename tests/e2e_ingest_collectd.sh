@@ -81,7 +81,7 @@ sys.exit(0 if last and last[0] >= int(sys.argv[2]) else 1)
 PY
 }
 kt_wait 60 "the member to read the $n collectd messages" read_all
-last=$(grep 'event=stats' "$KT_DIR/m1.log" | tail -1)
+last=$(grep 'event=stats ' "$KT_DIR/m1.log" | tail -1)
 echo "$last" | grep -q ' poison=0 dead_lettered=0 ' || kt_fail "member dead-lettered collectd messages: $last"
 grep -q 'event=rejected' "$KT_DIR/m1.log" && kt_fail "member rejected records: $(grep -m2 'event=rejected' "$KT_DIR/m1.log")"
 
