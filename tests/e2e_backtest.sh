@@ -68,6 +68,15 @@ owner search: 0 pages, 0.0 pages/week, 0% at night (22:00-07:00 UTC)
 TXT
 check "baseline: exact report (no sparklines when not a terminal)" diff -u "$tmp/want" "$tmp/out"
 
+# on a terminal (forced) a progress line goes to stderr while the data is
+# read (a FIFO that pauses, so the run lasts); the report stays the same
+mkfifo "$tmp/data.fifo"
+n=$(wc -l <"$tmp/data.log")
+(head -n $((n / 2)) "$tmp/data.log"; sleep 1.2; tail -n +$((n / 2 + 1)) "$tmp/data.log") >"$tmp/data.fifo" &
+VIGIL_PROGRESS=1 "$VIGIL" rules test --owners "$tmp/owners.yaml" --data "$tmp/data.fifo" "$tmp/before.yaml" >"$tmp/out" 2>"$tmp/err"
+check "progress line on a (forced) terminal" grep -q $'\rvigil rules: .* lines .*lines/s' "$tmp/err"
+check "progress: the report is unchanged" diff -u "$tmp/want" "$tmp/out"
+
 VIGIL_SPARKLINES=1 "$VIGIL" rules test --owners "$tmp/owners.yaml" --data "$tmp/data.log" "$tmp/before.yaml" >"$tmp/out" 2>"$tmp/err"
 check "sparklines (forced terminal): 3 high points then the normal one" bash -c "sed -n 5p '$tmp/out' | grep -qx '    ███▁'"
 check "sparklines: a single-point episode" bash -c "sed -n 11p '$tmp/out' | grep -qx '    █▁'"
