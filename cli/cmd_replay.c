@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/chart_files.h"
 #include "cli/cmds.h"
 #include "cli/rules_reload.h"
 #include "cli/serve.h"
@@ -145,46 +146,13 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 
 struct replay_alerts {
 	struct gateway *gw;
-	const char *svg_dir; /* --svg DIR, or NULL */
-	unsigned long svg_written, svg_failed;
+	struct chart_files svg; /* --svg DIR */
 };
-
-/* --svg DIR: the chart of ev's episode as DIR/<episode>.svg (each
- * transition rewrites it, so the file ends with the newest window). A
- * failure is logged and counted; the replay goes on. */
-static void write_svg(struct replay_alerts *ra, const struct alert_event *ev)
-{
-	struct alert_point pts[ALERT_WINDOW_MAX];
-	struct chart_input ci;
-	struct buf b = {0};
-	char ep[17], sub[512], path[4096], tmp[4200];
-	alert_episode(ev, ep);
-	chart_input_of_alert(ev, pts, sub, sizeof sub, &ci);
-	snprintf(path, sizeof path, "%s/%s.svg", ra->svg_dir, ep);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = NULL;
-	int ok = chart_svg(&ci, &b) == 0 && (f = fopen(tmp, "w")) != NULL &&
-		 fwrite(b.data, 1, b.len, f) == b.len;
-	if (f && fclose(f) != 0)
-		ok = 0;
-	if (ok && rename(tmp, path) != 0)
-		ok = 0;
-	if (ok) {
-		ra->svg_written++;
-	} else {
-		ra->svg_failed++;
-		LOG_ERR("replay", "event=svg_failed path=%s err=\"%s\"", path, strerror(errno));
-		if (f)
-			unlink(tmp);
-	}
-	buf_free(&b);
-}
 
 static int on_alert(void *ctx, const struct alert_event *ev)
 {
 	struct replay_alerts *ra = ctx;
-	if (ra->svg_dir)
-		write_svg(ra, ev);
+	chart_files_write(&ra->svg, ev);
 	return gateway_submit(ra->gw, ev);
 }
 
@@ -254,7 +222,7 @@ int cmd_replay(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
-			ra.svg_dir = argv[++i];
+			ra.svg.dir = argv[++i];
 		} else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
 			state_dir = argv[++i];
 		} else if (strcmp(argv[i], "--drain-timeout") == 0 && i + 1 < argc) {
@@ -313,8 +281,7 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (chart_points < 0)
 		chart_points = ENGINE_WINDOW_DEFAULT;
-	if (ra.svg_dir && mkdir(ra.svg_dir, 0777) != 0 && errno != EEXIST) {
-		fprintf(stderr, "vigil replay: --svg %s: %s\n", ra.svg_dir, strerror(errno));
+	if (chart_files_open(&ra.svg, "vigil replay") != 0) {
 		kafka_cfg_free(kc);
 		return 1;
 	}
@@ -473,12 +440,7 @@ int cmd_replay(int argc, char **argv)
 			fprintf(stderr, "vigil replay: rules_version=%s reloads=%llu reload_errors=%llu\n",
 				rr.version, (unsigned long long)rr.reloads, (unsigned long long)rr.errors);
 	}
-	if (ra.svg_dir) {
-		fprintf(stderr, "vigil replay: --svg %s: %lu charts written, %lu failed\n", ra.svg_dir,
-			ra.svg_written, ra.svg_failed);
-		if (ra.svg_failed)
-			ok = 0;
-	}
+	chart_files_report(&ra.svg, "vigil replay");
 	rc = ok ? 0 : 1;
 	if (sv) {
 		/* the replay is over; the gateway and its API stay until a signal */

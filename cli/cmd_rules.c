@@ -19,8 +19,8 @@ static void rules_usage_short(FILE *f)
 {
 	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
 		   "       vigil rules list  [--owners FILE] PATH...\n"
-		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] "
-		   "PATH...\n"
+		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json]\n"
+		   "                         [--svg DIR] PATH...\n"
 		   "Try 'vigil rules --help'.\n");
 }
 
@@ -28,8 +28,8 @@ static void rules_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
 		   "       vigil rules list  [--owners FILE] PATH...\n"
-		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] "
-		   "PATH...\n\n"
+		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json]\n"
+		   "                         [--svg DIR] PATH...\n\n"
 		   "Load rule files (and owners), strictly: any unknown key, wrong type, unknown\n"
 		   "detector/owner/parameter or duplicate name is reported as file:line:column.\n"
 		   "Destinations are checked as the gateway would create them (known type, valid\n"
@@ -54,6 +54,8 @@ static void rules_usage(FILE *f)
 		   "  --baseline PATH (test, repeatable) the rules running today: each owner's\n"
 		   "                  line adds \"before: X pages/week, after: Y\"\n"
 		   "  --json          (test) the same report as one JSON document\n"
+		   "  --svg DIR       (test) write each alert episode's chart to DIR/<episode>.svg,\n"
+		   "                  the picture vigil replay --svg and the gateway draw\n"
 		   "  --owners FILE   owners file (or directory); optional when the rule files\n"
 		   "                  carry an 'owners:' section\n"
 		   "  --data FILE     (check, repeatable) also run the rules over FILE, one record\n"
@@ -106,7 +108,8 @@ static struct ruleset *load_checked(const char *const *paths, size_t n, const ch
 
 /* vigil rules test: 0 done, 1 invalid files or unreadable data. */
 static int rules_test(const char *const *paths, size_t npaths, const char *owners, const char *const *data,
-		      size_t ndata, const char *const *base, size_t nbase, const char *format, int json)
+		      size_t ndata, const char *const *base, size_t nbase, const char *format, int json,
+		      const char *svg_dir)
 {
 	struct ruleset *rs = NULL, *brs = NULL;
 	struct bt_result r = {0}, b = {0};
@@ -118,13 +121,16 @@ static int rules_test(const char *const *paths, size_t npaths, const char *owner
 	if (nbase > 0 && (brs = load_checked(base, nbase, owners)) == NULL)
 		goto out;
 	if (brs != NULL) {
-		if (bt_run(brs, data, ndata, format, NULL, &b, err, sizeof err) != 0) {
+		if (bt_run(brs, data, ndata, format, NULL, NULL, &b, err, sizeof err) != 0) {
 			fprintf(stderr, "vigil rules test: baseline: %s\n", err);
 			goto out;
 		}
 		have_b = 1;
 	}
-	if (bt_run(rs, data, ndata, format, json ? stderr : stdout, &r, err, sizeof err) != 0) {
+	struct chart_files svg = {.dir = svg_dir};
+	if (chart_files_open(&svg, "vigil rules test") != 0)
+		goto out;
+	if (bt_run(rs, data, ndata, format, json ? stderr : stdout, &svg, &r, err, sizeof err) != 0) {
 		fprintf(stderr, "vigil rules test: %s\n", err);
 		goto out;
 	}
@@ -143,6 +149,9 @@ static int rules_test(const char *const *paths, size_t npaths, const char *owner
 		bt_print(stdout, &r, have_b ? &b : NULL, spark);
 	}
 	rc = fflush(stdout) == 0 ? 0 : 1;
+	chart_files_report(&svg, "vigil rules test");
+	if (svg.failed)
+		rc = 1;
 out:
 	bt_free(&r);
 	bt_free(&b);
@@ -157,6 +166,7 @@ int cmd_rules(int argc, char **argv)
 	const char **paths, *data[64], *base[64];
 	size_t ndata = 0, nbase = 0;
 	int json = 0;
+	const char *svg_dir = NULL;
 	struct ruleset *rs = NULL;
 	char err[1024];
 	size_t npaths = 0;
@@ -197,6 +207,8 @@ int cmd_rules(int argc, char **argv)
 			owners = argv[i] + 9;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
+			svg_dir = argv[++i];
 		} else if (strcmp(argv[i], "--baseline") == 0) {
 			if (i + 1 >= argc || nbase == sizeof base / sizeof base[0]) {
 				fprintf(stderr, "vigil rules: --baseline needs a PATH (at most 64)\n");
@@ -237,10 +249,10 @@ int cmd_rules(int argc, char **argv)
 			fprintf(stderr, "vigil rules test: --data FILE is required\n");
 			return 2;
 		}
-		return rules_test(paths, npaths, owners, data, ndata, base, nbase, format, json);
+		return rules_test(paths, npaths, owners, data, ndata, base, nbase, format, json, svg_dir);
 	}
-	if ((nbase > 0 || json) && strcmp(sub, "test") != 0) {
-		fprintf(stderr, "vigil rules %s: --baseline and --json are for test\n", sub);
+	if ((nbase > 0 || json || svg_dir) && strcmp(sub, "test") != 0) {
+		fprintf(stderr, "vigil rules %s: --baseline, --json and --svg are for test\n", sub);
 		return 2;
 	}
 	rc = ruleset_load(paths, npaths, owners, &rs, err, sizeof err);

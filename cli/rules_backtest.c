@@ -49,6 +49,8 @@ static int collect(void *ctx, const struct alert_event *ev)
 
 	if (ru == NULL)
 		return 0; /* the engine's own meta alerts (series limits) */
+	if (r->svg)
+		chart_files_write(r->svg, ev);
 	if (ev->status == ALERT_FIRING) {
 		if (vec_reserve((void **)&r->ep, &r->cap, r->n + 1, sizeof *r->ep) != 0) {
 			r->failed = 1;
@@ -90,16 +92,21 @@ static int collect(void *ctx, const struct alert_event *ev)
 }
 
 int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const char *format, FILE *warn,
-	   struct bt_result *out, char *err, size_t errlen)
+	   struct chart_files *svg, struct bt_result *out, char *err, size_t errlen)
 {
-	struct engine_opts eo = {
-		.rs = rs, .on_alert = collect, .alert_ctx = out, .before_point = on_point, .hook_ctx = out};
+	struct engine_opts eo = {.rs = rs,
+				 .on_alert = collect,
+				 .alert_ctx = out,
+				 .before_point = on_point,
+				 .hook_ctx = out,
+				 .window = svg && svg->dir ? ENGINE_WINDOW_DEFAULT : 0};
 	struct engine *e = NULL;
 	struct engine_stats es;
 	int rc;
 
 	memset(out, 0, sizeof *out);
 	out->rs = rs;
+	out->svg = svg && svg->dir ? svg : NULL;
 	if ((rc = engine_create(&eo, &e, err, errlen)) != 0 ||
 	    (rc = rules_data_feed(e, files, n, format, err, errlen)) != 0) {
 		engine_destroy(e);

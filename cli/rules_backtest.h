@@ -5,6 +5,7 @@
 #ifndef CLI_RULES_BACKTEST_H
 #define CLI_RULES_BACKTEST_H
 
+#include "cli/chart_files.h"
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,12 +37,15 @@ struct bt_result {
 	int failed;      /* out of memory while collecting */
 	size_t *openv;   /* indices of the open episodes */
 	size_t nopen, capopen;
+	struct chart_files *svg; /* borrowed, may be NULL: each episode's chart as a file */
 };
 
 /* Run rs over files (format name or "auto"). With warn != NULL, the warnings
- * of rules_data_warn go there. 0, or -VIGIL_E* with err filled. */
+ * of rules_data_warn go there; with svg != NULL (its dir set), every alert
+ * episode's chart is written there as in `vigil replay --svg`. 0, or
+ * -VIGIL_E* with err filled. */
 int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const char *format, FILE *warn,
-	   struct bt_result *out, char *err, size_t errlen);
+	   struct chart_files *svg, struct bt_result *out, char *err, size_t errlen);
 void bt_free(struct bt_result *r);
 
 /* Pages (episodes of rules with action: page) of owner o, and how many of

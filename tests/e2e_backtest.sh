@@ -107,5 +107,22 @@ check "no-match warning in the backtest" grep -qF "$tmp/typo.yaml:2:5: warning: 
 "$VIGIL" rules test --owners "$tmp/owners.yaml" "$tmp/after.yaml" >/dev/null 2>&1; rc=$?
 check "test without --data: exit 2" test $rc -eq 2
 
+# --svg DIR: one chart per episode, the renderer of replay --svg and the gateway
+"$VIGIL" rules test --owners "$tmp/owners.yaml" --data "$tmp/data.log" --svg "$tmp/svg" "$tmp/before.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "--svg: exit 0" test $rc -eq 0
+check "--svg: six charts for six episodes" test "$(ls "$tmp/svg"/*.svg 2>/dev/null | wc -l)" -eq 6
+check "--svg: the count said" grep -q 'vigil rules test: --svg .*: 6 charts written, 0 failed' "$tmp/err"
+check "--svg: each an SVG with the series and a red anomaly mark" python3 -c '
+import sys, glob, xml.etree.ElementTree as ET
+for f in glob.glob(sys.argv[1] + "/*.svg"):
+    root = ET.parse(f).getroot()
+    assert root.tag.endswith("svg"), f
+    text = open(f).read()
+    assert "api.latency_ms" in text, f
+    assert "#d62728" in text or "red" in text.lower(), f
+' "$tmp/svg"
+"$VIGIL" rules check --owners "$tmp/owners.yaml" --svg "$tmp/svg2" "$tmp/before.yaml" >/dev/null 2>&1; rc=$?
+check "--svg is for test only: exit 2" test $rc -eq 2
+
 echo "e2e_backtest: $fails failed"
 [ "$fails" -eq 0 ]
