@@ -296,6 +296,10 @@ static int load_path(struct loader *L, const char *path, int owners)
 		snprintf(L->y.err, L->y.errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -VIGIL_EIO;
 	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) { /* a FIFO would block the load */
+		snprintf(L->y.err, L->y.errlen, "%s: not a regular file or a directory", path);
+		return -VIGIL_EINVAL;
+	}
 	if (!S_ISDIR(st.st_mode))
 		return load_file(L, path, owners ? "the owners file" : "rules path", path);
 	if ((d = opendir(path)) == NULL) {
@@ -314,7 +318,19 @@ static int load_path(struct loader *L, const char *path, int owners)
 			rc = -VIGIL_ENOMEM;
 			break;
 		}
-		if (stat(full, &fs) != 0 || !(yaml ? S_ISREG(fs.st_mode) : S_ISDIR(fs.st_mode))) {
+		if (yaml && stat(full, &fs) != 0) { /* a dangling or looping symlink: said, not skipped */
+			snprintf(L->y.err, L->y.errlen, "%s: cannot open: %s", full, strerror(errno));
+			free(full);
+			rc = -VIGIL_EIO;
+			break;
+		}
+		if (yaml && !S_ISREG(fs.st_mode)) {
+			snprintf(L->y.err, L->y.errlen, "%s: not a regular file", full);
+			free(full);
+			rc = -VIGIL_EINVAL;
+			break;
+		}
+		if (!yaml && (stat(full, &fs) != 0 || !S_ISDIR(fs.st_mode))) {
 			free(full);
 			continue;
 		}

@@ -354,6 +354,10 @@ static const struct err_case err_cases[] = {
 	{"rules:\n  - name: a\n   series: x\n", 3, 4, "YAML error: did not find expected"},
 	{"rules: *nothing\n", 1, 8, "YAML error"},
 	{"rules: []\n# \xff\n", 2, 3, "YAML error: invalid leading UTF-8 octet"},
+	/* a regex that would make the compiler build a billion states */
+	{"owners:\n  - name: o\n    destinations: [{type: stdout}]\nrules:\n  - name: a\n    series: x\n"
+	 "    owner: o\n    match: {x: \"=~((a{1,1000}){1,1000}){1,1000}\"}\n",
+	 8, 16, "regular expression '((a{1,1000}){1,1000}){1,1000}' is too large"},
 };
 
 static void test_rules__errors(void **state)
@@ -380,6 +384,45 @@ static void test_rules__errors(void **state)
 		write_tmp("case.yaml", text, path, sizeof path);
 		expect_error_at(paths, 1, NULL, path, c->line, c->col, c->want);
 	}
+}
+
+/* A rules path that is a FIFO, a directory holding a dangling or a looping
+ * *.yaml symlink or a FIFO named *.yaml: an error naming the path, never a
+ * hang or a silent skip. */
+static void test_rules__bad_paths(void **state)
+{
+	struct ruleset *rs = NULL;
+	char dir[128], good[256], p[256], err[1024];
+	const char *paths[1] = {dir};
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/paths", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_tmp("paths/good.yaml", "owners:\n  - name: o\n    destinations: [{type: stdout}]\n", good,
+		  sizeof good);
+	snprintf(p, sizeof p, "%s/dangling.yaml", dir);
+	assert_int_equal(symlink("/nonexistent/x.yaml", p), 0);
+	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
+	assert_non_null(strstr(err, "dangling.yaml: cannot open: No such file"));
+	unlink(p);
+	snprintf(p, sizeof p, "%s/loop.yaml", dir);
+	assert_int_equal(symlink(p, p), 0);
+	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
+	assert_non_null(strstr(err, "loop.yaml: cannot open: Too many levels of symbolic links"));
+	unlink(p);
+	snprintf(p, sizeof p, "%s/pipe.yaml", dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
+	assert_non_null(strstr(err, "pipe.yaml: not a regular file"));
+	paths[0] = p;
+	assert_int_not_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
+	assert_non_null(strstr(err, "pipe.yaml: not a regular file or a directory"));
+	unlink(p);
+	paths[0] = dir;
+	assert_int_equal(ruleset_load(paths, 1, NULL, &rs, err, sizeof err), 0);
+	ruleset_free(rs);
+	unlink(good);
+	rmdir(dir);
 }
 
 static void test_rules__errors_across_files(void **state)
@@ -999,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(test_rules__load_all_in_one_and_several_paths),
 		cmocka_unit_test(test_rules__load_other_detector),
 		cmocka_unit_test(test_rules__errors),
+		cmocka_unit_test(test_rules__bad_paths),
 		cmocka_unit_test(test_rules__errors_across_files),
 		cmocka_unit_test(test_rules__file_given_twice),
 		cmocka_unit_test(test_rules__repeated_keys),
