@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <strings.h>
 
 #include "core/secret.h"
 
@@ -235,4 +237,60 @@ int secret_url_origin(const char *url, char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "%s://%s", scheme, host);
 	return 0;
+}
+
+int secret_literal_is_credential(const char *value, const char *key)
+{
+	static const char *const cred_keys[] = {"password", "passwd",  "token",  "routing_key",
+						"secret",   "api_key", "apikey", "integration_key"};
+	static const char *const cred_params[] = {"token",    "key",    "secret",  "sig", "signature",
+						  "password", "apikey", "api_key", "auth"};
+	if (value == NULL || secret_is_ref(value))
+		return 0;
+	for (size_t i = 0; i < sizeof cred_keys / sizeof cred_keys[0]; i++)
+		if (key && strcasecmp(key, cred_keys[i]) == 0)
+			return 1;
+	const char *auth = strstr(value, "://");
+	if (auth == NULL)
+		return 0;
+	auth += 3;
+	size_t alen = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', alen);
+	if (at && memchr(auth, ':', (size_t)(at - auth)))
+		return 1; /* user:password@host */
+	if (strncasecmp(auth, "hooks.slack.com", 15) == 0)
+		return 1; /* the path is the token */
+	for (const char *q = strchr(value, '?'); q; q = strchr(q + 1, '&')) {
+		const char *name = q + 1;
+		size_t nlen = strcspn(name, "=&#");
+		for (size_t i = 0; i < sizeof cred_params / sizeof cred_params[0]; i++)
+			if (nlen == strlen(cred_params[i]) && strncasecmp(name, cred_params[i], nlen) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+int secret_literal_guard(const char *value, const char *key, const char *where, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+
+	if (where == NULL || !secret_literal_is_credential(value, key))
+		return 0;
+	/* where = PATH:LINE:COL */
+	snprintf(path, sizeof path, "%s", where);
+	for (int k = 0; k < 2; k++) {
+		char *c = strrchr(path, ':');
+		if (c == NULL || c[1] < '0' || c[1] > '9')
+			return 0;
+		*c = '\0';
+	}
+	if (stat(path, &st) != 0 || !(st.st_mode & S_IROTH))
+		return 0;
+	snprintf(
+		err, errlen,
+		"%s: %s holds a literal credential but %s is readable by every user (mode %04o): write it as "
+		"env:NAME or file:PATH, or chmod o-r %s",
+		where, key ? key : "a setting", path, (unsigned)(st.st_mode & 07777), path);
+	return -VIGIL_EINVAL;
 }

@@ -40,6 +40,21 @@ void secret_free(char *s);
  * empty secret: nothing to do. */
 void secret_scrub(char *text, const char *secret);
 
+/* 1 when a literal setting value is a credential by its key or form: a
+ * password, a token or a routing key; a URL with a user:password, a Slack
+ * incoming-webhook URL, or a query parameter named like a credential
+ * (token, key, secret, sig, password, apikey...). 0 for env:/file:
+ * references and for plain URLs. */
+int secret_literal_is_credential(const char *value, const char *key);
+
+/* A literal credential (secret_literal_is_credential) may not sit in a file
+ * other users can read: where is "PATH:LINE:COL" (as the loaders write it).
+ * Returns 0 when value is a reference, not a credential, or PATH is not
+ * readable by others (or cannot be told from where); -VIGIL_EINVAL with err
+ * "<where>: <key> holds a literal credential but PATH is readable by every
+ * user (mode 0644): write it as env:NAME or file:PATH, or chmod o-r PATH". */
+int secret_literal_guard(const char *value, const char *key, const char *where, char *err, size_t errlen);
+
 /* Split url into its lower-cased scheme, its host (IPv6 literal with its
  * brackets) and its port (0 when none is written), skipping any userinfo.
  * Returns 0, or -VIGIL_EINVAL when url has no "scheme://host" form or a

@@ -54,6 +54,8 @@ int dest_settings(const char *type, const struct kv *kv, size_t nkv, struct dest
 				snprintf(err, errlen, "%s: %s destination: %s", where, type, sub);
 				return -VIGIL_EINVAL;
 			}
+			if (secret_literal_guard(kv[i].value, key, kv[i].where, err, errlen) != 0)
+				return -VIGIL_EINVAL;
 		}
 		k->value = kv[i].value;
 		k->where = where;

@@ -473,6 +473,38 @@ static void assert_lacks(const char *hay, const char *needle)
 
 /* ---- core/secret ---- */
 
+/* Literal credentials in a file every user can read are refused; env:/file:
+ * references, plain URLs and files only the owner reads are fine. */
+static void test_secret_literal_guard(void **state)
+{
+	char path[] = "/tmp/vigil-test-guard-XXXXXX", where[128], err[512];
+	(void)state;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(where, sizeof where, "%s:4:27", path);
+	assert_true(secret_literal_is_credential("0123456789abcdef0123456789abcdef", "routing_key"));
+	assert_true(secret_literal_is_credential("hunter2", "password"));
+	assert_true(secret_literal_is_credential("https://u:p@am.example/", "url"));
+	assert_true(secret_literal_is_credential("https://hooks.slack.com/services/T0/B0/x", "url"));
+	assert_true(secret_literal_is_credential("https://h.example/hook?a=1&token=x", "url"));
+	assert_false(secret_literal_is_credential("https://h.example/hook", "url"));
+	assert_false(secret_literal_is_credential("https://u@h.example/hook?page=2", "url"));
+	assert_false(secret_literal_is_credential("env:PD_KEY", "routing_key"));
+	assert_false(secret_literal_is_credential("file:/etc/vigil/pd", "password"));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(secret_literal_guard("hunter2", "password", where, err, sizeof err), -VIGIL_EINVAL);
+	assert_non_null(strstr(err, ":4:27: password holds a literal credential"));
+	assert_non_null(strstr(err, "readable by every user (mode 0644)"));
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(secret_literal_guard("env:X", "password", where, err, sizeof err), 0);
+	assert_int_equal(secret_literal_guard("https://h.example/", "url", where, err, sizeof err), 0);
+	assert_int_equal(secret_literal_guard("hunter2", "password", NULL, err, sizeof err), 0);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(secret_literal_guard("hunter2", "password", where, err, sizeof err), 0);
+	unlink(path);
+}
+
 static void test_secret_resolve(void **state)
 {
 	char err[512], *v = NULL, path[320];
@@ -2000,6 +2032,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secret_resolve),
+		cmocka_unit_test(test_secret_literal_guard),
 		cmocka_unit_test(test_url_origin),
 		cmocka_unit_test(test_retry_after_and_verdicts),
 		cmocka_unit_test(test_settings),
