@@ -161,59 +161,6 @@ int matcher_match_kv(const struct tag_matcher *m, const struct kv *labels, size_
 	return match_value(m, kv_value(labels, n, m->key));
 }
 
-/* What a POSIX regex compiler may build for the pattern at *p, up to the
- * ')' that closes the group (or the end), estimated as the number of atoms
- * once counted repetitions are copied out: a{1,1000} costs 1000, and nested
- * counts multiply ((a{9}){9} costs 81). Bracket expressions and escapes
- * are one atom; *, + and ? do not copy. Over-estimates (alternatives add up)
- * are fine: the estimate only bounds what a rule may ask for. */
-static double re_cost(const char **p, int depth)
-{
-	double total = 0;
-	while (**p && !(**p == ')' && depth > 0)) {
-		double atom = 1;
-		const char *s = *p;
-		if (*s == '(') {
-			*p = s + 1;
-			atom = re_cost(p, depth + 1);
-			if (**p == ')')
-				(*p)++;
-		} else if (*s == '[') {
-			s++;
-			if (*s == '^')
-				s++;
-			if (*s == ']')
-				s++;
-			while (*s && *s != ']')
-				s += s[0] == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=') &&
-						     strchr(s + 2, ']')
-					     ? strchr(s + 2, ']') - s + 1
-					     : 1;
-			*p = *s ? s + 1 : s;
-		} else if (*s == '\\' && s[1]) {
-			*p = s + 2;
-		} else {
-			*p = s + 1;
-		}
-		if (**p == '{') { /* a counted repetition of the atom: {m}, {m,}, {m,n} */
-			char *end;
-			double lo = strtod(*p + 1, &end), hi = lo;
-			if (*end == ',')
-				hi = end[1] == '}' ? lo : strtod(end + 1, &end);
-			if (*end == ',')
-				end++;
-			const char *close = strchr(*p, '}');
-			*p = close ? close + 1 : *p + 1;
-			atom *= hi > 1 ? hi : 1;
-		}
-		total += atom;
-	}
-	return total;
-}
-
-#define RE_MAX_LEN  1024   /* bytes of a rule's regular expression */
-#define RE_MAX_COST 100000 /* re_cost: atoms once counted repetitions are expanded */
-
 int matcher_build(const char *key, enum match_op op, const char *value, struct tag_matcher *m, char *err,
 		  size_t errlen)
 {
@@ -222,19 +169,6 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 		regex_t probe;
 		char *anchored = NULL, msg[160];
 		int e;
-		/* Bound what the compiler may build before it runs: a pattern like
-		 * ((a{1,1000}){1,1000}){1,1000} asks it for a billion states. */
-		const char *scan = value;
-		double cost = re_cost(&scan, 0);
-		if (strlen(value) > RE_MAX_LEN || cost > RE_MAX_COST) {
-			snprintf(err, errlen,
-				 "regular expression '%.60s%s' is too large (%zu bytes, about %.3g states "
-				 "once its "
-				 "counted repetitions are expanded; at most %d bytes and %d states)",
-				 value, strlen(value) > 60 ? "..." : "", strlen(value), cost, RE_MAX_LEN,
-				 RE_MAX_COST);
-			return -VIGIL_EINVAL;
-		}
 		/* Compile the bare pattern first so that one like "a)|(b" cannot
 		 * escape the anchoring group below. */
 		if ((e = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB)) != 0) {

@@ -354,10 +354,6 @@ static const struct err_case err_cases[] = {
 	{"rules:\n  - name: a\n   series: x\n", 3, 4, "YAML error: did not find expected"},
 	{"rules: *nothing\n", 1, 8, "YAML error"},
 	{"rules: []\n# \xff\n", 2, 3, "YAML error: invalid leading UTF-8 octet"},
-	/* a regex that would make the compiler build a billion states */
-	{"owners:\n  - name: o\n    destinations: [{type: stdout}]\nrules:\n  - name: a\n    series: x\n"
-	 "    owner: o\n    match: {x: \"=~((a{1,1000}){1,1000}){1,1000}\"}\n",
-	 8, 16, "regular expression '((a{1,1000}){1,1000}){1,1000}' is too large"},
 };
 
 static void test_rules__errors(void **state)
