@@ -5,10 +5,10 @@
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
             prometheus python3-yaml collectd-core libyajl2 libsnappy-dev \
-            libprotobuf-c-dev protobuf-c-compiler libcairo2-dev libfontconfig-dev libpng-dev chromium
+            libprotobuf-c-dev protobuf-c-compiler libcairo2-dev libfontconfig-dev libpng-dev libssl-dev chromium
 
 CC      ?= gcc
-PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy cairo fontconfig libpng
+PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy cairo fontconfig libpng libcrypto
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wfloat-equal -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wvla
 DEFS    := -D_GNU_SOURCE -I.

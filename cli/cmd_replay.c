@@ -19,6 +19,7 @@
 #include "core/chart.h"
 #include "core/clock.h"
 #include "core/progress.h"
+#include "core/secret.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "engine/engine.h"
@@ -313,7 +314,17 @@ int cmd_replay(int argc, char **argv)
 		go.extra = &extra;
 		go.nextra = 1;
 	}
-	if (gateway_create(rs, &go, &gw, err, sizeof err) != 0) {
+	char *url_key = NULL;
+	if (kc && kc->http.url_key &&
+	    secret_resolve(kc->http.url_key, "http.url_key", kc->http.where, &url_key, err, sizeof err) !=
+		    0) {
+		fprintf(stderr, "vigil replay: %s\n", err);
+		goto out;
+	}
+	go.env.url_key = url_key; /* the destinations keep their own copies */
+	int gw_rc = gateway_create(rs, &go, &gw, err, sizeof err);
+	secret_free(url_key);
+	if (gw_rc != 0) {
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}

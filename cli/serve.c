@@ -309,6 +309,11 @@ void serve_wait(struct serve *sv, int timeout_ms)
 static int resolve_tokens(struct serve *sv, const struct http_cfg *c, const struct ruleset *rs, char *err,
 			  size_t errlen)
 {
+	if (c && c->url_key) {
+		int rc = secret_resolve(c->url_key, "http.url_key", c->where, &sv->url_key, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
 	if (c == NULL || c->ntokens == 0)
 		return 0;
 	if ((sv->tokens = calloc(c->ntokens, sizeof *sv->tokens)) == NULL) {
@@ -479,6 +484,7 @@ void serve_stop(struct serve *sv)
 	for (size_t i = 0; i < sv->ntokens; i++)
 		secret_free(sv->tokens[i].value);
 	free(sv->tokens);
+	secret_free(sv->url_key);
 	if (sv->audit)
 		fclose(sv->audit);
 	free(sv->metrics);

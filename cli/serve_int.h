@@ -66,6 +66,7 @@ struct serve {
 	void *owner_part_ctx;
 	struct serve_token *tokens;
 	size_t ntokens;
+	char *url_key;      /* resolved http.url_key (secret_free), NULL: signed chart links refused */
 	pthread_mutex_t mu; /* everything below */
 	pthread_cond_t cv;  /* a job was queued or answered */
 	int ready;

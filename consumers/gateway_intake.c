@@ -1,5 +1,6 @@
 /* See gateway_intake.h. */
 #include "consumers/gateway_intake.h"
+#include "core/secret.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -345,7 +346,17 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	g->lat_src = calloc((size_t)c->batch_size, sizeof *g->lat_src);
 	if (g->batch == NULL || g->lat_src == NULL)
 		goto fail;
-	if ((rc = gateway_create(rs, &go, &g->gw, err, sizeof err)) != 0) {
+	char *url_key = NULL;
+	if (c->http.url_key &&
+	    secret_resolve(c->http.url_key, "http.url_key", c->http.where, &url_key, err, sizeof err) != 0) {
+		LOG_ERR(COMP, "event=startup_failed err=\"%s\"", err);
+		rc = -VIGIL_EINVAL;
+		goto fail;
+	}
+	go.env.url_key = url_key; /* the destinations keep their own copies */
+	rc = gateway_create(rs, &go, &g->gw, err, sizeof err);
+	secret_free(url_key);
+	if (rc != 0) {
 		LOG_ERR(COMP, "event=gateway_failed err=\"%s\"", err);
 		goto fail;
 	}

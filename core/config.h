@@ -26,7 +26,8 @@ enum kafka_mode { KAFKA_MODE_MEMBER = 0, KAFKA_MODE_GATEWAY, KAFKA_MODE_SINGLE }
  *     max_body: 1048576              # request body limit, bytes
  *     rate_limit: {rate: 20, burst: 40}   # per client address, requests/s (rate 0 = off)
  *     audit_log: /var/lib/vigil/audit.jsonl   # default STATE/audit.jsonl or the log
- *     public_url: https://vigil.example.com   # base URL receivers reach the API at (chart links) */
+ *     public_url: https://vigil.example.com   # base URL receivers reach the API at (chart links)
+ *     url_key: env:VIGIL_URL_KEY     # signs chart links so PagerDuty and Slack fetch them without a token */
 struct http_token {
 	char *team;  /* an owner name, or NULL for admin */
 	int admin;   /* 1: may do everything */
@@ -42,6 +43,7 @@ struct http_cfg {
 	double rate, burst; /* per client address; rate < 0: not set (default 20/s, burst 40) */
 	char *audit_log;    /* NULL = default */
 	char *public_url;   /* NULL = unknown: no chart links in Slack / PagerDuty */
+	char *url_key;      /* reference (env:/file:) to the chart link signing key; NULL = unsigned links */
 	char *where;        /* file:line:col of the map, NULL when absent */
 };
 

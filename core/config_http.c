@@ -10,9 +10,9 @@
 #include "core/secret.h"
 #include "core/yaml.h"
 
-static const char *const http_keys[] = {"listen",     "tokens",    "open_reads", "max_body",
-					"rate_limit", "audit_log", "public_url", NULL};
-enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_PUBLIC, HK_N };
+static const char *const http_keys[] = {"listen",    "tokens",     "open_reads", "max_body", "rate_limit",
+					"audit_log", "public_url", "url_key",    NULL};
+enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_PUBLIC, HK_URLKEY, HK_N };
 
 static const char *const token_keys[] = {"team", "admin", "token", NULL};
 enum { TOK_TEAM, TOK_ADMIN, TOK_TOKEN, TOK_N };
@@ -140,6 +140,16 @@ int http_cfg_parse(struct vy_ctx *y, const struct yaml_node_s *n, struct http_cf
 			return vy_fail(y, v[HK_PUBLIC],
 				       "http.public_url: spaces, quotes and <> are not allowed");
 	}
+	if (v[HK_URLKEY]) {
+		char err[384];
+		if ((rc = vy_dup(y, v[HK_URLKEY], "http.url_key", 1, &h->url_key)) != 0)
+			return rc;
+		if (!secret_is_ref(h->url_key))
+			return vy_fail(y, v[HK_URLKEY],
+				       "http.url_key: write env:VAR or file:PATH, never the key itself");
+		if (secret_check(h->url_key, "http.url_key", NULL, err, sizeof err) != 0)
+			return vy_fail(y, v[HK_URLKEY], "%s", err);
+	}
 	return 0;
 }
 
@@ -153,6 +163,7 @@ void http_cfg_free(struct http_cfg *h)
 	free(h->tokens);
 	free(h->listen);
 	free(h->public_url);
+	free(h->url_key);
 	free(h->audit_log);
 	free(h->where);
 	http_cfg_init(h);

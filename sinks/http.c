@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/params.h"
 #include "core/secret.h"
+#include "core/urlsig.h"
 #include "sinks/http.h"
 
 /* ---- settings ---- */
@@ -532,7 +533,8 @@ void dest_generator_url(const char *external_url, const char *rule, char *out, s
 		out[off] = '\0';
 }
 
-void dest_chart_url(const char *external_url, const struct notification *n, char *out, size_t outlen)
+void dest_chart_url(const char *external_url, const char *url_key, const struct notification *n, char *out,
+		    size_t outlen)
 {
 	size_t bl;
 	if (outlen == 0)
@@ -547,4 +549,11 @@ void dest_chart_url(const char *external_url, const struct notification *n, char
 	if ((size_t)snprintf(out, outlen, "%.*s/api/v1/alerts/%s/chart.png", (int)bl, external_url,
 			     n->episode) >= outlen)
 		out[0] = '\0';
+	char sig[40];
+	long long exp = (long long)(clock_wall() + URLSIG_TTL);
+	if (out[0] && url_key && urlsig_make(url_key, n->episode, exp, sig, sizeof sig) == 0) {
+		size_t len = strlen(out);
+		if ((size_t)snprintf(out + len, outlen - len, "?exp=%lld&sig=%s", exp, sig) >= outlen - len)
+			out[0] = '\0';
+	}
 }

@@ -84,8 +84,11 @@ void dest_generator_url(const char *external_url, const char *rule, char *out, s
 /* The gateway's stable chart URL of n's alert, external_url +
  * "/api/v1/alerts/<episode>/chart.png", into out; "" when there is no
  * external URL (http.public_url), no episode, or the alert carries no
- * series window (nothing to draw). */
-void dest_chart_url(const char *external_url, const struct notification *n, char *out, size_t outlen);
+ * series window (nothing to draw). With url_key, the link is signed for
+ * URLSIG_TTL (?exp=&sig=, core/urlsig.h), so a receiver without a token
+ * can fetch that one chart. */
+void dest_chart_url(const char *external_url, const char *url_key, const struct notification *n, char *out,
+		    size_t outlen);
 
 /* ---- group notifications and acknowledgements (sinks/dest_group.c) ---- */
 

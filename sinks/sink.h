@@ -75,6 +75,7 @@ struct notification {
 struct sink_env {
 	const struct kafka_cfg *kafka; /* the process's Kafka config, or NULL (replay) */
 	const char *external_url;      /* base URL of this vigil for links, or NULL */
+	const char *url_key;           /* resolved http.url_key: sign chart links (core/urlsig.h), or NULL */
 };
 
 struct sink_type {

@@ -43,6 +43,7 @@ struct pd_sink {
 	char *routing_key; /* resolved secret */
 	char *url;
 	char *external_url; /* may be NULL */
+	char *url_key;      /* http.url_key (resolved), may be NULL: unsigned chart links */
 };
 
 static int pd_settings(const struct kv *kv, size_t nkv, struct dest_key *k, double *timeout, char *err,
@@ -83,6 +84,7 @@ static void pd_destroy(void *priv)
 	secret_free(s->routing_key);
 	free(s->url);
 	free(s->external_url);
+	secret_free(s->url_key);
 	free(s);
 }
 
@@ -118,7 +120,9 @@ static int pd_create(const struct sink_env *env, const struct kv *kv, size_t nkv
 	}
 	s->url = strdup(k[PK_URL].value ? k[PK_URL].value : PD_DEFAULT_URL);
 	s->external_url = env && env->external_url ? strdup(env->external_url) : NULL;
-	if (!s->url || (env && env->external_url && !s->external_url)) {
+	s->url_key = env && env->url_key ? strdup(env->url_key) : NULL;
+	if (!s->url || (env && env->external_url && !s->external_url) ||
+	    (env && env->url_key && !s->url_key)) {
 		snprintf(err, errlen, "pagerduty destination: out of memory");
 		rc = -VIGIL_ENOMEM;
 		goto fail;
@@ -210,7 +214,7 @@ static json_t *pd_body(const struct pd_sink *s, const struct notification *n)
 		json_object_set_new(b, "links", links);
 	}
 	char chart[1024];
-	dest_chart_url(s->external_url, n, chart, sizeof chart);
+	dest_chart_url(s->external_url, s->url_key, n, chart, sizeof chart);
 	if (chart[0])
 		json_object_set_new(b, "images",
 				    json_pack("[{s:s, s:s, s:s}]", "src", chart, "href", chart, "alt",

@@ -51,6 +51,7 @@ struct slack_sink {
 	struct http_client *http;
 	char *url;          /* resolved secret */
 	char *external_url; /* http.public_url, may be NULL: no chart image block */
+	char *url_key;      /* http.url_key (resolved), may be NULL: unsigned chart links */
 };
 
 static int sl_settings(const struct kv *kv, size_t nkv, struct dest_key *k, double *timeout, char *err,
@@ -80,6 +81,7 @@ static void sl_destroy(void *priv)
 	http_client_free(s->http);
 	secret_free(s->url);
 	free(s->external_url);
+	secret_free(s->url_key);
 	free(s);
 }
 
@@ -95,7 +97,12 @@ static int sl_create(const struct sink_env *env, const struct kv *kv, size_t nkv
 	if ((rc = sl_settings(kv, nkv, k, &timeout, err, errlen)) != 0)
 		return rc;
 	if (!(s = calloc(1, sizeof *s)) ||
-	    (env && env->external_url && !(s->external_url = strdup(env->external_url)))) {
+	    (env && env->external_url && !(s->external_url = strdup(env->external_url))) ||
+	    (env && env->url_key && !(s->url_key = strdup(env->url_key)))) {
+		if (s) {
+			free(s->external_url);
+			free(s->url_key);
+		}
 		free(s);
 		snprintf(err, errlen, "slack destination: out of memory");
 		return -VIGIL_ENOMEM;
@@ -247,7 +254,7 @@ static json_t *sl_body(const struct slack_sink *s, const struct notification *n)
 		json_array_append_new(blocks, sec);
 	}
 	char chart[1024];
-	dest_chart_url(s->external_url, n, chart, sizeof chart);
+	dest_chart_url(s->external_url, s->url_key, n, chart, sizeof chart);
 	if (chart[0] && ev->status == ALERT_FIRING)
 		json_array_append_new(blocks,
 				      json_pack("{s:s, s:s, s:s}", "type", "image", "image_url", chart,
@@ -420,7 +427,7 @@ static json_t *sl_group_body(const struct slack_sink *s, const struct notificati
 		if (g->alerts[i].status != ALERT_FIRING)
 			continue;
 		alert_episode(&g->alerts[i], ep);
-		dest_chart_url(s->external_url, &one, chart, sizeof chart);
+		dest_chart_url(s->external_url, s->url_key, &one, chart, sizeof chart);
 		if (chart[0]) {
 			json_array_append_new(blocks, json_pack("{s:s, s:s, s:s}", "type", "image",
 								"image_url", chart, "alt_text",

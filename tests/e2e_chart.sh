@@ -60,6 +60,7 @@ hooks=http://127.0.0.1:$(cat "$tmp/hooks.port")
 
 export VIGIL_TEST_TOK_PAY=pay-token-chart-5f0c2a9e7b11 VIGIL_TEST_TOK_SEARCH=search-token-chart-8d2e4f6a
 export VIGIL_TEST_PD_KEY=0123456789abcdef0123456789abcdef VIGIL_TEST_SLACK="$hooks/slack"
+export VIGIL_TEST_URL_KEY=chart-link-key-3b1f9e27c4d8a605
 cat >"$tmp/owners.yaml" <<EOT
 owners:
   - name: payments
@@ -83,6 +84,7 @@ http:
     - {team: search, token: "env:VIGIL_TEST_TOK_SEARCH"}
   open_reads: false
   public_url: https://vigil.example.com/
+  url_key: "env:VIGIL_TEST_URL_KEY"
   rate_limit: {rate: 1000, burst: 1000}
 EOT
 
@@ -101,7 +103,7 @@ fired=$(grep -o ' fired=[0-9]*' "$tmp/err.log" | cut -d= -f2)
 [ "${fired:-0}" -ge 3 ] || fail "want at least 3 episodes fired, got '${fired:-}'"
 
 python3 - "$base" "$tmp" "$fired" <<'PY' || fail "chart checks"
-import json, os, struct, sys, time, urllib.request, urllib.error
+import json, os, re, struct, sys, time, urllib.request, urllib.error
 import xml.etree.ElementTree as ET
 import email, email.policy, mailbox
 base, tmp, fired = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -230,9 +232,27 @@ for _ in range(100):
     if slack and pd:
         break
     time.sleep(0.2)
-want(slack is not None and any(x.get("type") == "image" and x.get("image_url") == url
-                               for x in slack.get("blocks", [])), "no Slack image block with %s" % url)
-want(pd is not None and pd.get("images", [{}])[0].get("src") == url, "no PagerDuty image %s" % url)
+# the links are signed (http.url_key): exp and sig open this one chart
+# without a token, which is how Slack and PagerDuty fetch it
+signed = re.compile(re.escape(url) + r"\?exp=(\d+)&sig=([0-9a-f]{32})$")
+imgs = [x.get("image_url", "") for x in (slack or {}).get("blocks", []) if x.get("type") == "image"]
+want(slack is not None and any(signed.match(i) for i in imgs), "no signed Slack image block for %s: %s" % (url, imgs))
+src = (pd or {}).get("images", [{}])[0].get("src", "")
+want(pd is not None and signed.match(src), "no signed PagerDuty image for %s: %s" % (url, src))
+m = signed.match(src)
+if m:
+    want(int(m.group(1)) > time.time() + 29 * 86400, "the link expires too soon: %s" % m.group(1))
+    path = src[len("https://vigil.example.com"):]
+    st, ct, png = get(path, None)
+    want(st == 200 and ct == "image/png", "signed link without a token: %d %s" % (st, ct))
+    bad = path[:-1] + ("0" if path[-1] != "0" else "1")
+    st, ct, _ = get(bad, None)
+    want(st == 403, "a tampered signature: %d" % st)
+    other = path.replace(ep, "0" * 16)
+    st, ct, _ = get(other, None)
+    want(st == 403, "the signature of another episode: %d" % st)
+    st, ct, _ = get(path.split("?")[0] + "?exp=1&sig=" + m.group(2), None)
+    want(st == 403, "an expired link: %d" % st)
 
 for e in errs:
     print("FAIL " + e)
