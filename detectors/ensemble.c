@@ -1,8 +1,9 @@
 /* ensemble: vigil's default streaming detector.
  *
- * Per point O(1), no allocation, a fixed plain-data state block of ~84 KB
- * (raw-copy save/load; 80 KiB of it are ten last-seen stamp tables); a
- * loaded block is vetted (ens_valid) and an inconsistent one refused.
+ * Per point O(1), no allocation, a fixed plain-data state block of ~7.6 KB
+ * (raw-copy save/load; 5 KiB of it are ten tables of 1,024 4-bit last-seen
+ * stamps); a loaded block is vetted (ens_valid) and an inconsistent one
+ * refused.
  * Measured speed and NAB scores, and the variants tried: BENCHMARKS.md,
  * "Detector design notes".
  *
@@ -23,7 +24,9 @@
  *        quantile when they start, wbase = spread/nbins then); the five
  *        lattice widths nearest the current spread/nbins are kept, each as
  *        two quantisers offset by half a bin. Each remembers when it last
- *        saw each context (last 2..ctx_order bins, hashed 16-bit stamps);
+ *        saw each context (last 2..ctx_order bins, hashed into 1,024
+ *        buckets of 4-bit stamps of a coarse clock: ctx_mem spans 13.5
+ *        ticks, so a context's age is known to 1/13.5 of ctx_mem);
  *        a context is novel if unseen for ctx_mem points (memory ages out
  *        smoothly instead of being dropped in one go). raw_b = mean share of
  *        novel contexts, weighted by a triangle of half-width ctx_kernel
@@ -69,14 +72,25 @@
 
 #define ENS_AVG_MAX 64
 #define ENS_CTX_MAX 8
-#define ENS_BUCKETS 4096 /* 16-bit last-seen stamps per quantiser: 8 KiB */
-#define ENS_NLVL    5    /* quantiser widths kept at once */
-#define ENS_STEPS   2    /* widths per octave on the lattice */
-#define ENS_HALF    ((ENS_NLVL - 1) / 2)
-#define ENS_WHYST   0.25  /* lattice steps beyond half a step before the window moves */
-#define ENS_STAMPS  65535 /* stamps run 1..ENS_STAMPS; 0 is "never" */
-#define ENS_SWEEP   8192  /* points between sweeps of stale stamps */
-#define ENS_SHIFTS  2     /* quantisers per level, offset by a fraction of a bin */
+#ifndef ENS_BUCKETS
+#define ENS_BUCKETS 1024 /* last-seen stamps per quantiser */
+#endif
+#ifndef ENS_NLVL
+#define ENS_NLVL 5 /* quantiser widths kept at once */
+#endif
+#define ENS_STEPS 2 /* widths per octave on the lattice */
+#define ENS_HALF  ((ENS_NLVL - 1) / 2)
+#define ENS_WHYST 0.25 /* lattice steps beyond half a step before the window moves */
+#ifndef ENS_STAMP_BITS
+#define ENS_STAMP_BITS 4 /* 2, 4 or 8: bits of one last-seen stamp */
+#endif
+#define ENS_STAMPS ((1 << ENS_STAMP_BITS) - 1)        /* stamps run 1..ENS_STAMPS; 0 is "never" */
+#define ENS_SWEEP  (ENS_STAMP_BITS <= 4 ? 1 : 128)    /* clock ticks between sweeps of stale stamps */
+#define ENS_MEMT   (ENS_STAMPS - 1 - ENS_SWEEP)       /* ctx_mem in clock ticks is at most this */
+#define ENS_TABLE  (ENS_BUCKETS * ENS_STAMP_BITS / 8) /* bytes of one quantiser's stamps */
+/* ENS_MEMT + ENS_SWEEP < ENS_STAMPS: a sweep forgets every stamp older than
+ * ctx_mem before its age could wrap around. */
+#define ENS_SHIFTS 2 /* quantisers per level, offset by a fraction of a bin */
 
 enum ens_dir { ENS_BOTH, ENS_UP, ENS_DOWN };
 static const char *const ens_dir_names[] = {"both", "up", "down", NULL};
@@ -124,7 +138,7 @@ struct ens_lik {
 
 /* Plain data only: saved and loaded as a raw copy, vetted by ens_valid().
  * tests/test_det_ensemble.c relies on it starting with int64 n, int64
- * gap_run, double last_ts and ending with the stamp tables (ENS_NLVL x ENS_SHIFTS x 8 KiB). */
+ * gap_run, double last_ts and ending with the stamp tables (ENS_NLVL x ENS_SHIFTS x ENS_TABLE bytes). */
 struct ens_state {
 	int64_t n;       /* finite points absorbed since the last reset */
 	int64_t gap_run; /* consecutive gaps */
@@ -152,7 +166,8 @@ struct ens_state {
 	double inv[ENS_NLVL];                            /* 1 / width of the level in each slot */
 	int64_t bins[ENS_NLVL][ENS_SHIFTS][ENS_CTX_MAX]; /* last bins per quantiser, newest first */
 	int64_t age[ENS_NLVL];                           /* points recorded into each slot's set */
-	uint16_t set[ENS_NLVL][ENS_SHIFTS][ENS_BUCKETS]; /* stamp of last sighting, 0: never */
+	uint8_t set[ENS_NLVL][ENS_SHIFTS]
+		   [ENS_TABLE]; /* packed stamps: clock tick of last sighting, 0: never */
 };
 
 #define OFF(f) offsetof(struct ens_cfg, f)
@@ -343,16 +358,44 @@ static void ens_level_new(const struct ens_cfg *c, struct ens_state *s, int64_t 
 			s->bins[slot][k][j] = ens_bin(s, s->xh[j], s->inv[slot], (double)k / c->ctx_shifts);
 }
 
-/* Stamp of the ctx_n-th recorded point, in 1..ENS_STAMPS. */
-static uint16_t ens_stamp(int64_t ctx_n)
+/* The context memory's clock: one tick per ens_gran() recorded points, so
+ * that ctx_mem spans at most ENS_MEMT + 1/2 ticks (small stamps, coarse
+ * ages: a context is novel once unseen for more than ens_mem_ticks() ticks,
+ * i.e. for ctx_mem points on average). */
+static int64_t ens_gran(const struct ens_cfg *c)
 {
-	return (uint16_t)(ctx_n % ENS_STAMPS + 1);
+	return (int64_t)ceil(c->ctx_mem / (ENS_MEMT + 0.5));
 }
 
-/* Points since a (non-zero) stamp was written, modulo ENS_STAMPS. */
-static int ens_stamp_age(uint16_t now, uint16_t st)
+static int ens_mem_ticks(const struct ens_cfg *c)
 {
-	return ((int)now - (int)st + ENS_STAMPS) % ENS_STAMPS;
+	return (int)fmin(ENS_MEMT, floor((double)c->ctx_mem / (double)ens_gran(c)));
+}
+
+/* Stamp of the ctx_n-th recorded point, in 1..ENS_STAMPS. */
+static int ens_stamp(const struct ens_cfg *c, int64_t ctx_n)
+{
+	return (int)((ctx_n / ens_gran(c)) % ENS_STAMPS + 1);
+}
+
+/* Ticks since a (non-zero) stamp was written, modulo ENS_STAMPS. */
+static int ens_stamp_age(int now, int st)
+{
+	return (now - st + ENS_STAMPS) % ENS_STAMPS;
+}
+
+/* Stamp k of a packed table, and storing one. */
+static int ens_get(const uint8_t *t, uint32_t k)
+{
+	int sh = (int)(k % (8 / ENS_STAMP_BITS)) * ENS_STAMP_BITS;
+	return (t[k / (8 / ENS_STAMP_BITS)] >> sh) & ENS_STAMPS;
+}
+
+static void ens_put(uint8_t *t, uint32_t k, int v)
+{
+	int sh = (int)(k % (8 / ENS_STAMP_BITS)) * ENS_STAMP_BITS;
+	uint8_t *b = &t[k / (8 / ENS_STAMP_BITS)];
+	*b = (uint8_t)((*b & ~(ENS_STAMPS << sh)) | (v << sh));
 }
 
 static double ens_centre(const struct ens_cfg *c, const struct ens_state *s, double spread)
@@ -365,7 +408,7 @@ static double ens_centre(const struct ens_cfg *c, const struct ens_state *s, dou
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
 	double spread, u = 0, sum = 0, wsum = 0;
-	uint16_t now;
+	int now, mem = ens_mem_ticks(c);
 	uint32_t bk[ENS_NLVL][ENS_SHIFTS][ENS_CTX_MAX];
 	int nb[ENS_NLVL][ENS_SHIFTS];
 
@@ -410,14 +453,15 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 	if (!s->ctx_set)
 		return 0;
 	s->ctx_n++;
-	now = ens_stamp(s->ctx_n);
-	if (s->ctx_n % ENS_SWEEP == 0) /* forget stale stamps before they alias */
+	now = ens_stamp(c, s->ctx_n);
+	if (s->ctx_n % (ENS_SWEEP * ens_gran(c)) == 0) /* forget stale stamps before they alias */
 		for (int l = 0; l < ENS_NLVL; l++)
 			for (int q = 0; q < ENS_SHIFTS; q++)
-				for (int k = 0; k < ENS_BUCKETS; k++)
-					if (s->set[l][q][k] &&
-					    ens_stamp_age(now, s->set[l][q][k]) > c->ctx_mem)
-						s->set[l][q][k] = 0;
+				for (uint32_t k = 0; k < ENS_BUCKETS; k++) {
+					int st = ens_get(s->set[l][q], k);
+					if (st && ens_stamp_age(now, st) > mem)
+						ens_put(s->set[l][q], k, 0);
+				}
 	/* pass 1: bins and buckets of every context (prefetched: the
 	 * stamps are ~80 KB per series, mostly out of cache) */
 	for (int i = 0; i < ENS_NLVL; i++) {
@@ -433,7 +477,8 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 				if (k == 0)
 					continue;
 				bk[i][q][nb[i][q]] = (uint32_t)((h ^ (uint64_t)k) % ENS_BUCKETS);
-				__builtin_prefetch(&s->set[slot][q][bk[i][q][nb[i][q]]], 1);
+				__builtin_prefetch(
+					&s->set[slot][q][bk[i][q][nb[i][q]] / (8 / ENS_STAMP_BITS)], 1);
 				nb[i][q]++;
 			}
 		}
@@ -446,12 +491,12 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 		int used = 0;
 		for (int q = 0; q < c->ctx_shifts; q++) {
 			int novel = 0;
-			uint16_t *set = s->set[slot][q];
+			uint8_t *set = s->set[slot][q];
 			for (int k = 0; k < nb[i][q]; k++) {
-				uint16_t *st = &set[bk[i][q][k]];
-				if (!*st || ens_stamp_age(now, *st) > c->ctx_mem)
+				int st = ens_get(set, bk[i][q][k]);
+				if (!st || ens_stamp_age(now, st) > mem)
 					novel++;
-				*st = now;
+				ens_put(set, bk[i][q][k], now);
 			}
 			if (nb[i][q] > 0) {
 				nsum += (double)novel / nb[i][q];
@@ -665,7 +710,7 @@ static int ens_valid(const void *cfgp, const void *state)
 			if (s->age[l] != 0)
 				return 0;
 			for (int q = 0; q < ENS_SHIFTS; q++)
-				for (int k = 0; k < ENS_BUCKETS; k++)
+				for (int k = 0; k < ENS_TABLE; k++)
 					if (s->set[l][q][k])
 						return 0;
 		}
@@ -676,7 +721,8 @@ static int ens_valid(const void *cfgp, const void *state)
 	if (!isfinite(s->anchor) || !(s->wbase > 0) || !isfinite(s->wbase) || s->mid < -900 || s->mid > 900)
 		return 0;
 	{
-		uint16_t now = ens_stamp(s->ctx_n);
+		int now = ens_stamp(c, s->ctx_n), mem = ens_mem_ticks(c);
+		int64_t g = ens_gran(c);
 		for (int64_t l = s->mid - ENS_HALF; l <= s->mid + ENS_HALF; l++) {
 			int slot = ens_slot(l);
 			double inv = ens_inv(s, l);
@@ -689,12 +735,20 @@ static int ens_valid(const void *cfgp, const void *state)
 					if (s->bins[slot][q][j] !=
 					    ens_bin(s, s->xh[j], inv, (double)q / c->ctx_shifts))
 						return 0;
-				for (int k = 0; k < ENS_BUCKETS; k++) {
-					uint16_t st = s->set[slot][q][k];
+				int64_t per[ENS_STAMPS + 1] = {0};
+				for (uint32_t k = 0; k < ENS_BUCKETS; k++) {
+					int st = ens_get(s->set[slot][q], k), age;
 					if (!st)
 						continue;
-					if (q >= c->ctx_shifts || (s->age[slot] < ENS_STAMPS &&
-								   ens_stamp_age(now, st) >= s->age[slot]))
+					age = ens_stamp_age(now, st);
+					/* a stamp of the slot's first recording is at
+					 * most (age + g - 2) / g ticks old; sweeps
+					 * forget stamps older than ctx_mem; one tick
+					 * records at most g (ctx_order - 1) contexts */
+					if (q >= c->ctx_shifts || age > mem + ENS_SWEEP ||
+					    (s->age[slot] < ENS_STAMPS * g &&
+					     age * g >= s->age[slot] + g - 1) ||
+					    ++per[st] > g * (c->ctx_order - 1))
 						return 0;
 					used++;
 				}
@@ -722,7 +776,7 @@ const struct detector_type det_ensemble = {
 	.name = "ensemble",
 	.summary = "level/derivative z-scores and context novelty through anomaly likelihood, range novelty "
 		   "(NAB-tuned)",
-	.state_version = 4,
+	.state_version = 5,
 	.params = ens_params,
 	.config_size = sizeof(struct ens_cfg),
 	.default_threshold = 0.5,
