@@ -50,9 +50,13 @@ static void test_des__doc_vector(void **st)
 	(void)st;
 	/* detectors.md §1: training 2, alpha 0.1, beta 0.02 */
 	const double want[] = {NAN, NAN, 1.05, 1.1059, 1.1671982};
-	struct kv set[] = {{"training", "2", NULL}, {"alpha", "0.1", NULL}, {"beta", "0.02", NULL}};
+	/* Atlas's equations: robust feeding off */
+	struct kv set[] = {{"training", "2", NULL},
+			   {"alpha", "0.1", NULL},
+			   {"beta", "0.02", NULL},
+			   {"robust", "false", NULL}};
 	struct rig r;
-	rig_open(&r, "des", set, 3);
+	rig_open(&r, "des", set, 4);
 	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
 		struct det_result o = rig_feed(&r, 1000 + 60.0 * (double)i, des_in[i]);
 		assert_near(o.expected, want[i], 1e-12);
@@ -66,9 +70,13 @@ static void test_sdes__doc_vector(void **st)
 {
 	(void)st;
 	const double want[] = {NAN, NAN, 1.05, 1.1059, 1.61, 1.58918};
-	struct kv set[] = {{"training", "2", NULL}, {"alpha", "0.1", NULL}, {"beta", "0.02", NULL}};
+	/* Atlas's equations: robust feeding off */
+	struct kv set[] = {{"training", "2", NULL},
+			   {"alpha", "0.1", NULL},
+			   {"beta", "0.02", NULL},
+			   {"robust", "false", NULL}};
 	struct rig r;
-	rig_open(&r, "sdes", set, 3);
+	rig_open(&r, "sdes", set, 4);
 	/* ts 0, 60, ...: the swap blocks [0,120), [120,240), ... start with the data */
 	for (size_t i = 0; i < VIGIL_ARRAY_LEN(want); i++) {
 		struct det_result o = rig_feed(&r, 60.0 * (double)i, des_in[i]);
