@@ -61,10 +61,91 @@ static void test_des_spike_does_not_drag(void **st)
 	}
 }
 
+/* rad, hourly period of one-minute points (P = 60, N = 3). */
+static const struct kv rad_hour[] = {{"period", "1h", NULL}, {"step", "1m", NULL}, {"periods", "3", NULL}};
+
+/* rad: 5 for five periods, then a short jump to 50, then 5 again. The jump
+ * must fire (a constant window is a zero-width band, not "pass everything")
+ * and the normal 5s in the periods after it must not. */
+static void test_rad_constant_then_jump(void **st)
+{
+	struct rig r;
+	int jump = 0, after = 0;
+	(void)st;
+	rig_open(&r, "rad", rad_hour, 3);
+	for (int i = 0; i < 60 * 12; i++) {
+		int spike = i >= 60 * 5 + 20 && i < 60 * 5 + 23;
+		struct det_result o = rig_feed(&r, 60.0 * i, spike ? 50 : 5);
+		if (spike && o.score >= 0.5)
+			jump++;
+		else if (!spike && i > 60 * 5 && o.score >= 0.5)
+			after++;
+	}
+	if (jump != 3 || after != 0)
+		fail_msg("jump points flagged %d of 3, normal points flagged after it %d", jump, after);
+	rig_close(&r);
+}
+
+/* rad on a trend and on a random walk (noise around a level that moves):
+ * with the default diff=auto almost nothing is flagged; a spike still is. */
+static void test_rad_trend_and_walk(void **st)
+{
+	(void)st;
+	for (int kind = 0; kind < 2; kind++) {
+		struct rig r;
+		int scored = 0, flagged = 0;
+		double walk = 100, x = 0;
+		rng = 11;
+		rig_open(&r, "rad", rad_hour, 3);
+		for (int i = 0; i < 60 * 12; i++) {
+			walk += unit() - 0.5;
+			x = kind == 0 ? 0.05 * i + (unit() - 0.5) : walk;
+			struct det_result o = rig_feed(&r, 60.0 * i, x);
+			if (isfinite(o.score)) {
+				scored++;
+				flagged += o.score >= 0.5;
+			}
+		}
+		{
+			struct det_result o = rig_feed(&r, 60.0 * (60 * 12), x + 30);
+			if (scored < 60 * 8 || flagged > scored / 20 || !(o.score >= 0.5))
+				fail_msg("%s: %d of %d points flagged, spike scored %g",
+					 kind == 0 ? "trend" : "random walk", flagged, scored, o.score);
+		}
+		rig_close(&r);
+	}
+}
+
+/* rad: a weekly period (hourly points) whose data start on a Monday scores
+ * after exactly N whole periods of data (phases align on the first point),
+ * not after waiting for the next Thursday (the Unix epoch's weekday). */
+static void test_rad_phase_from_first_point(void **st)
+{
+	static const struct kv week[] = {
+		{"period", "7d", NULL}, {"step", "1h", NULL}, {"periods", "3", NULL}};
+	struct rig r;
+	double t0 = 4 * 86400.0 + 52 * 7 * 86400.0; /* a Monday 00:00 UTC (1971-01-04) */
+	int first = -1;
+	(void)st;
+	rig_open(&r, "rad", week, 3);
+	for (int i = 0; i < 168 * 5 && first < 0; i++) {
+		double x = 10 + 3 * sin(2 * M_PI * (i % 24) / 24.0) + (unit() - 0.5);
+		struct det_result o = rig_feed(&r, t0 + 3600.0 * i, x);
+		if (isfinite(o.score))
+			first = i;
+	}
+	if (first != 168 * 3)
+		fail_msg("first score at point %d, want %d (3 weeks of data)", first, 168 * 3);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_des_spike_does_not_drag),
+		cmocka_unit_test(test_rad_constant_then_jump),
+		cmocka_unit_test(test_rad_trend_and_walk),
+		cmocka_unit_test(test_rad_phase_from_first_point),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
