@@ -139,6 +139,34 @@ static void test_rad_phase_from_first_point(void **st)
 	rig_close(&r);
 }
 
+/* holtwinters with default parameters on 5-minute data (season detection
+ * waits for 2 x 1440 points = 10 days): it scores from the 16th point with
+ * the non-seasonal fallback, flags a spike on day 2, stays mostly quiet on
+ * the normal daily wave, and switches to the detected daily season. */
+static void test_hw_scores_before_season(void **st)
+{
+	struct rig r;
+	int scored = 0, flagged = 0, spike = 0;
+	(void)st;
+	rng = 5;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (int i = 0; i < 2900; i++) {
+		double x = 100 + 20 * sin(2 * M_PI * i / 288.0) + 2 * (unit() - 0.5);
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, i == 500 ? x + 60 : x);
+		if (i == 500)
+			spike = o.score >= 1;
+		else if (isfinite(o.score)) {
+			scored++;
+			flagged += o.score >= 1;
+		}
+	}
+	if (scored < 2900 - 17 || !spike || flagged > scored / 50)
+		fail_msg("scored %d of 2899, spike flagged %d, normal points flagged %d", scored, spike,
+			 flagged);
+	assert_int_equal(*(const int32_t *)((const char *)r.state + 4), 288); /* hw_state.L */
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_rad_constant_then_jump),
 		cmocka_unit_test(test_rad_trend_and_walk),
 		cmocka_unit_test(test_rad_phase_from_first_point),
+		cmocka_unit_test(test_hw_scores_before_season),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
