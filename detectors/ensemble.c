@@ -60,8 +60,10 @@
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
- * Overflow: a value so large that the model's sums or ranges overflow (|x|
- * near DBL_MAX) resets the model (that point scores NaN).
+ * Extreme values: |x| > DET_MAX_ABS (1e150) scores NaN and leaves the model
+ * untouched (one such value would otherwise hold the seen range and the
+ * residual scales for thousands of points). Should sums or ranges still
+ * overflow, the model resets (that point scores NaN).
  * Warm-up: the first `warmup` finite points score NaN.
  * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
@@ -530,6 +532,9 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	int spatial = 0;
 
 	ens_nan(out);
+	if (isfinite(ts) && isfinite(x) && fabs(x) > DET_MAX_ABS)
+		return 0; /* beyond what the arithmetic takes (callers refuse it too): no opinion, model
+			     untouched */
 	if (!isfinite(ts) || !isfinite(x) || !(ts > s->last_ts)) {
 		if (++s->gap_run >= c->max_gap) {
 			double keep = s->last_ts;

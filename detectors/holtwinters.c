@@ -78,6 +78,8 @@
  * in vigil mode). cap <= 10080. A learned season that does not fit cap
  * leaves the detector without opinion (everything NaN). The header starts
  * with int32 cap, int32 L (0 while undecided); tests read L from there.
+ * Extreme values: |x| > DET_MAX_ABS scores NaN and leaves the state untouched
+ * (one such value would widen its phase's band for hundreds of seasons).
  * Overflow: a point that leaves a non-finite number in the model (absurd
  * input) restarts it with the same step; that point scores NaN. valid()
  * refuses a loaded state update() could not have produced.
@@ -686,6 +688,8 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 	struct tick_clock k = clock_of(state, &r);
 
 	out->score = out->expected = out->lower = out->upper = NAN;
+	if (isfinite(x) && fabs(x) > DET_MAX_ABS)
+		return 0; /* beyond what the arithmetic takes (callers refuse it too): model untouched */
 	tick_update(&k, ts, x, out);
 	return 0;
 }

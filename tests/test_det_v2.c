@@ -167,6 +167,58 @@ static void test_hw_scores_before_season(void **st)
 	rig_close(&r);
 }
 
+/* Every registered detector survives one extreme finite value: fed 3,000
+ * normal points, then 1e308 (accepted, or refused with an error and the
+ * state unchanged), then 3,000 normal points, it scores the last 500 of
+ * them (finite, at most 5 % at or above its default threshold) and flags a
+ * final spike of 50 noise widths. Parameters shorten the memories that
+ * would otherwise outlast the test (rad's period, gaussian's window). */
+static void test_every_detector_survives_extreme_value(void **st)
+{
+	static const struct kv rad_p[] = {
+		{"period", "1h", NULL}, {"step", "1m", NULL}, {"periods", "3", NULL}};
+	static const struct kv gauss_p[] = {{"window", "500", NULL}};
+	const struct detector_type *const *all = det_all();
+	(void)st;
+	for (size_t k = 0; all[k]; k++) {
+		const char *name = all[k]->name;
+		const struct kv *set = NULL;
+		size_t nset = 0;
+		struct rig r;
+		struct det_result o;
+		int finite = 0, flagged = 0;
+		double thr, ts = 1.7e9;
+		if (strcmp(name, "rad") == 0) {
+			set = rad_p;
+			nset = 3;
+		} else if (strcmp(name, "gaussian") == 0) {
+			set = gauss_p;
+			nset = 1;
+		}
+		rng = 3;
+		rig_open(&r, name, set, nset);
+		thr = all[k]->default_threshold;
+		for (int i = 0; i < 3000; i++, ts += 60)
+			rig_feed(&r, ts, 100 + 2 * (unit() - 0.5));
+		memset(&o, 0, sizeof o);
+		(void)r.d.type->update(r.d.cfg, r.state, ts, 1e308, &o);
+		ts += 60;
+		for (int i = 0; i < 3000; i++, ts += 60) {
+			o = rig_feed(&r, ts, 100 + 2 * (unit() - 0.5));
+			if (i >= 2500 && isfinite(o.score)) {
+				finite++;
+				flagged += o.score >= thr;
+			}
+		}
+		o = rig_feed(&r, ts, 150);
+		if (finite != 500 || flagged > 25 || !(o.score >= thr))
+			fail_msg("%s after 1e308: %d of the last 500 points scored, %d flagged, spike scored "
+				 "%g",
+				 name, finite, flagged, o.score);
+		rig_close(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_rad_trend_and_walk),
 		cmocka_unit_test(test_rad_phase_from_first_point),
 		cmocka_unit_test(test_hw_scores_before_season),
+		cmocka_unit_test(test_every_detector_survives_extreme_value),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
