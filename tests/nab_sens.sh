@@ -17,11 +17,19 @@ params=$("$vigil" help detectors | awk -v d="$det" '
   cur == d && ($2 == "number" || $2 == "integer") && $4 != "0" && $4 != "nan" &&
     $1 != "sensitivity" && $1 != "max_gap" { print $1, $2, $4 }')
 worst=1000
+probe=$(mktemp)
+trap 'rm -f "$probe"' EXIT
+printf 'timestamp,value\n' >"$probe"
 while read -r name kind def; do
   if [ -n "${SENS_PARAMS:-}" ] && ! grep -qw "$name" <<<"$SENS_PARAMS"; then continue; fi
   row="$name"
   for f in 0.67 1.5; do
     v=$(python3 -c "v=$def*$f; print(max(1,round(v)) if '$kind'=='integer' else v)")
+    # a value outside the parameter's range is refused by vigil detect: n/a
+    if ! "$vigil" detect --detector "$det" "$@" --set "$name=$v" "$probe" >/dev/null 2>&1; then
+      row="$row n/a"
+      continue
+    fi
     s=$(NAB_QUIET=1 NAB_OUT="$here/build/nab-sens" bash "$here/tests/nab.sh" --detector "$det" "$@" \
       --set "$name=$v" | awk '{ print $1 }')
     row="$row $s"
