@@ -57,6 +57,12 @@
  *     the first event), or a tail probability with (1 + refr_break) times the
  *     decades of the event that started the period (range novelty counts as
  *     10 decades); such a point keeps its score and restarts the period.
+ *  5. Recurrence: an event (a score >= alert_level outside a refractory
+ *     period, range novelty excepted) that starts as long after the last
+ *     event as that one started after the event before it, or twice as
+ *     long, within recur_tol of that interval (at least recur_min points),
+ *     is a recurring job (a daily backup, a cron burst): its score is
+ *     multiplied by refr_scale. The first two occurrences alert.
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
@@ -127,6 +133,9 @@ struct ens_cfg {
 	double refr_break;
 	int ctx_range;
 	int ctx_shifts;
+	double recur_tol;
+	int recur_min;
+	int pad;
 };
 
 /* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
@@ -156,6 +165,7 @@ struct ens_state {
 	double sp_l, sp_d;           /* EW mean of log2 spread and its EW mean |dev| */
 	int64_t refr;                /* points left in the refractory period */
 	double refr_dec;             /* decades of the event that started it */
+	int64_t ev1, ev2;            /* n at the last two event starts (0: none) */
 	/* pattern channel: ENS_NLVL quantisers of widths wbase 2^(l/ENS_STEPS)
 	 * for lattice levels l in mid - ENS_HALF .. mid + ENS_HALF; slot l mod ENS_NLVL */
 	double q_lo, q_hi;    /* tracked 5 % / 95 % quantiles */
@@ -247,6 +257,12 @@ static const struct param_spec ens_params[] = {
 	 0, 1000, NULL, 0},
 	{"ctx_shifts", PARAM_INT, "2", OFF(ctx_shifts),
 	 "quantisers per level, offset from each other by 1/ctx_shifts of a bin", 1, ENS_SHIFTS, NULL, 0},
+	{"recur_tol", PARAM_DOUBLE, "0.08", OFF(recur_tol),
+	 "an event starting within this fraction of the previous interval between events after the last "
+	 "one is a recurrence and scaled by refr_scale (0 disables)",
+	 0, 1, NULL, 0},
+	{"recur_min", PARAM_INT, "100", OFF(recur_min), "shortest interval between events that can recur", 1,
+	 100000000, NULL, 0},
 	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
@@ -647,6 +663,18 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		s->refr--;
 		score *= c->refr_scale;
 	} else if (score >= c->alert_level) {
+		if (s->refr == 0 && c->recur_tol > 0 && !spatial) {
+			/* 5. recurrence: an event as far after the last one as that
+			 * was after the one before (a daily job) is scaled */
+			int64_t i1 = s->n - s->ev1, i0 = s->ev1 - s->ev2;
+			int rec = s->ev2 > 0 && i0 >= c->recur_min &&
+				  (fabs((double)(i1 - i0)) <= c->recur_tol * (double)i0 ||
+				   fabs((double)(i1 - 2 * i0)) <= c->recur_tol * (double)(2 * i0));
+			s->ev2 = s->ev1;
+			s->ev1 = s->n;
+			if (rec)
+				score *= c->refr_scale;
+		}
 		s->refr = c->refractory;
 		s->refr_dec = dec;
 	}
@@ -693,7 +721,8 @@ static int ens_valid(const void *cfgp, const void *state)
 	if (!ens_lik_valid(&s->lik_z, pushed, 1.0) ||
 	    !ens_lik_valid(&s->lik_c, c->w_ctx > 0 ? pushed : 0, c->w_ctx))
 		return 0;
-	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000))
+	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000) ||
+	    s->ev2 < 0 || s->ev2 > s->ev1 || s->ev1 > s->n)
 		return 0;
 	/* pattern channel: the value history */
 	nxh = c->w_ctx > 0 ? (pushed < ENS_CTX_MAX ? pushed : ENS_CTX_MAX) : 0;

@@ -219,6 +219,48 @@ static void test_every_detector_survives_extreme_value(void **st)
 	}
 }
 
+/* ensemble: on a quantised idle series (like a CPU at 0.07 %) a burst to
+ * 1.4 that comes back every day (288 five-minute points, a few points of
+ * jitter) alerts the first times, then is taken as a recurrence (scored
+ * below the threshold); the same burst 20 hours after the last one still alerts. */
+static void test_ensemble_recurring_event(void **st)
+{
+	static const int jit[] = {0, 3, -2, 5, -4, 1, 6, -3, 2, -5, 4, 0, -1, 3};
+	struct rig r;
+	double thr, peak[16] = {0}, stray = 0;
+	int ev = -1, late = 0;
+	(void)st;
+	rng = 9;
+	rig_open(&r, "ensemble", NULL, 0);
+	thr = r.d.type->default_threshold;
+	for (int i = 0, k = 0; i < 400 + 288 * 13; i++) {
+		int at = 400 + 288 * k + jit[k], odd = 400 + 288 * 12 + 240;
+		double x = unit() < 0.2 ? 0.134 : 0.066;
+		if (i == at) {
+			x = 1.4;
+			ev = k++;
+		} else if (i == odd) {
+			x = 1.4;
+			ev = -2;
+		} else if (ev >= 0 && i > 400 + 288 * ev + jit[ev] + 20) {
+			ev = -1;
+		} else if (ev == -2 && i > odd + 20) {
+			ev = -1;
+		}
+		struct det_result o = rig_feed(&r, 300.0 * i, x);
+		if (ev >= 0 && o.score > peak[ev])
+			peak[ev] = o.score;
+		if (ev == -2 && o.score > stray)
+			stray = o.score;
+	}
+	for (int k = 3; k < 13; k++)
+		late += peak[k] >= thr;
+	if (!(peak[0] >= thr) || late > 0 || !(stray >= thr))
+		fail_msg("first burst peak %.3f, recurrences from the 4th flagged %d, stray burst peak %.3f",
+			 peak[0], late, stray);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_rad_phase_from_first_point),
 		cmocka_unit_test(test_hw_scores_before_season),
 		cmocka_unit_test(test_every_detector_survives_extreme_value),
+		cmocka_unit_test(test_ensemble_recurring_event),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
