@@ -25,7 +25,8 @@ static void detect_usage(FILE *f)
 		"the rows up to it (causal).\n\n"
 		"  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
 		"  --set KEY=VALUE   override a detector parameter (repeatable)\n"
-		"  --why             also write expected,lower,upper columns\n",
+		"  --why             also write expected,lower,upper,model columns (model: the sub-model in "
+		"use, e.g. holtwinters fallback|holt|seasonal)\n",
 		det_default_name());
 }
 
@@ -141,7 +142,7 @@ int cmd_detect(int argc, char **argv)
 		goto out;
 	}
 	lineno = 1;
-	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n"
+	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper,model\n"
 		   : "timestamp,value,anomaly_score\n");
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		char *fields[64], *p = line;
@@ -213,6 +214,7 @@ int cmd_detect(int argc, char **argv)
 			print_num(stdout, res.expected);
 			print_num(stdout, res.lower);
 			print_num(stdout, res.upper);
+			fprintf(stdout, ",%s", d.type->model ? d.type->model(d.cfg, state) : "");
 		}
 		fputc('\n', stdout);
 	}

@@ -738,6 +738,15 @@ static int hw_valid(const void *cfg, const void *state)
 	return ok;
 }
 
+static const char *hw_model(const void *cfg, const void *state)
+{
+	const struct hw_cfg *c = cfg;
+	const struct hw_state *s = state;
+	if (c->graphite_compat)
+		return "graphite";
+	return s->L == 0 ? "fallback" : s->L == 1 ? "holt" : "seasonal";
+}
+
 const struct detector_type det_holtwinters = {
 	.name = "holtwinters",
 	.summary = "Holt-Winters with Brutlag seasonal deviation bands, season detected (seasonal breaks)",
@@ -750,4 +759,5 @@ const struct detector_type det_holtwinters = {
 	.init = hw_init,
 	.update = hw_update,
 	.valid = hw_valid,
+	.model = hw_model,
 };

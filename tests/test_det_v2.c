@@ -153,6 +153,8 @@ static void test_hw_scores_before_season(void **st)
 	for (int i = 0; i < 2900; i++) {
 		double x = 100 + 20 * sin(2 * M_PI * i / 288.0) + 2 * (unit() - 0.5);
 		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, i == 500 ? x + 60 : x);
+		if (strcmp(r.d.type->model(r.d.cfg, r.state), i < 2879 ? "fallback" : "seasonal") != 0)
+			fail_msg("point %d: model %s", i, r.d.type->model(r.d.cfg, r.state));
 		if (i == 500)
 			spike = o.score >= 1;
 		else if (isfinite(o.score)) {
