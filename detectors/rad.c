@@ -2,29 +2,44 @@
  * the batch decomposition (rad.h) and the streaming detector "rad".
  *
  * Streaming: the series is folded into a P×N matrix, P = period/step points
- * per period (phase = floor(ts/step) mod P, so a gap cannot shift the
- * season) and N = `periods` periods. When the first point of a new period
- * arrives, the last N completed periods are refitted with rad_decompose().
+ * per period and N = `periods` periods. Phases count ticks (floor(ts/step))
+ * from an origin, so a gap cannot shift the season: `align` first (default)
+ * puts phase 0 at the first point's tick, epoch at multiples of the period
+ * since 1970-01-01 UTC (a Thursday). When the first point of a new period
+ * arrives, the last N completed periods are refitted with
+ * rad_decompose_opts() (λ_L = `lambda_l`, z-scored unless `scale` is false).
+ * With `diff` on, or auto and a KPSS test rejecting level stationarity of
+ * the window (a trend, a random walk), the fit is on first differences
+ * [0, Δx] in time order, and predictions add the fitted difference to the
+ * last value (an outlier leaves its expected value there instead, unless 3
+ * outliers in a row say the series moved).
  * Until the next refit each point x at phase i is scored against that fit:
  *   expected = L[i][N−1] (the low-rank part of the same phase in the most
- *              recent fitted period, original units);
+ *              recent fitted period, original units; + the last value when
+ *              differenced);
  *   thr      = λ_S·μ·sd, the soft threshold of the fit's last S step: x would
  *              get S ≠ 0 ⇔ |x − expected| > thr (RAD's decision);
- *   score    = min(1, |x − expected| / (2·thr)), so score > 0.5 (the default
- *              threshold) ⇔ S ≠ 0; band = expected ± thr.
+ *   d        = min(|x − expected|, |x − median of phase i over the window|):
+ *              a value at its phase's usual level is not an outlier even
+ *              where the low-rank part absorbed part of an old outlier;
+ *   score    = min(1, d / (2·thr)), so score > 0.5 (the default threshold)
+ *              ⇔ S ≠ 0 and away from the median; band = expected ± thr.
  * Missing cells (NaN, or ticks never seen) are filled before a fit with the
  * same phase of the nearest period that has one (earlier first); a phase
  * never seen gets the window mean. With fewer than 2·P real cells no fit is
- * made (score NaN). A constant window (sd = 0) passes through: score 0,
- * expected = that constant. Warm-up (score NaN) lasts until N full periods
- * were seen; the period in which the series starts counts only if it started
- * at phase 0. A silence longer than N periods restarts the warm-up.
- * Time going backwards is refused (-VIGIL_EINVAL, state unchanged); the same
- * tick again overwrites its cell.
+ * made (score NaN). A constant window (sd = 0) is a zero-width band around
+ * that constant (1e-9 relative, for rounding): a departure scores 1, the
+ * constant 0. Warm-up (score NaN) lasts until N full periods were seen; the
+ * period in which the series starts counts only if it started at phase 0
+ * (always, with align=first). A silence longer than N periods restarts the
+ * warm-up (the origin stays). Time going backwards is refused (-VIGIL_EINVAL,
+ * state unchanged); the same tick again overwrites its cell. Means and sds
+ * are computed on values scaled by the largest |value|, so values up to
+ * ±DBL_MAX do not overflow (the engine refuses |x| > 1e150 anyway).
  * Defaults: period 1d, step 1m, periods 3 (P = 1440, N = 3, 4,320 cells):
- * warm-up is then 3–4 days, which the generic contract tests (10,000 one-minute
+ * warm-up is then 3 days, which the generic contract tests (10,000 one-minute
  * points) can reach; use periods=7 with step=5m (2,016 cells) for a weekly view.
- * State: P·N + P doubles plus a small header (≤ RAD_MAX_CELLS cells). A refit
+ * State: P·N + 2·P doubles plus a small header (≤ RAD_MAX_CELLS cells). A refit
  * allocates 2·P·N doubles plus the decomposition's work and frees them. */
 #include "detectors/rad.h"
 
