@@ -58,11 +58,13 @@
  *     decades of the event that started the period (range novelty counts as
  *     10 decades); such a point keeps its score and restarts the period.
  *  5. Recurrence: an event (a score >= alert_level outside a refractory
- *     period, range novelty excepted) that starts as long after the last
- *     event as that one started after the event before it, or twice as
- *     long, within recur_tol of that interval (at least recur_min points),
- *     is a recurring job (a daily backup, a cron burst): its score is
- *     multiplied by refr_scale. The first two occurrences alert.
+ *     period, range novelty excepted) is a recurring job (a daily backup, a
+ *     cron burst) when, within recur_tol of the interval (at least
+ *     recur_min points), it starts as long after the last event as that one
+ *     started after the event before it (or twice as long), or as long after
+ *     the last or the second-last event as the interval between the two
+ *     events before those (an unrelated event came in between): its score
+ *     is multiplied by refr_scale. The first two occurrences alert.
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
@@ -504,10 +506,14 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		if (s->refr == 0 && c->recur_tol > 0 && !spatial) {
 			/* 5. recurrence: an event as far after the last one as that
 			 * was after the one before (a daily job) is scaled */
-			int64_t i1 = s->n - s->ev1, i0 = s->ev1 - s->ev2;
+			int64_t i1 = s->n - s->ev1, i0 = s->ev1 - s->ev2, im = s->ev2 - s->ev3;
 			int rec = s->ev2 > 0 && i0 >= c->recur_min &&
 				  (fabs((double)(i1 - i0)) <= c->recur_tol * (double)i0 ||
 				   fabs((double)(i1 - 2 * i0)) <= c->recur_tol * (double)(2 * i0));
+			if (!rec && s->ev3 > 0 && im >= c->recur_min)
+				rec = fabs((double)(i1 - im)) <= c->recur_tol * (double)im ||
+				      fabs((double)(i1 + i0 - im)) <= c->recur_tol * (double)im;
+			s->ev3 = s->ev2;
 			s->ev2 = s->ev1;
 			s->ev1 = s->n;
 			if (rec)
@@ -560,7 +566,7 @@ static int ens_valid(const void *cfgp, const void *state)
 	    !ens_lik_valid(&s->lik_c, c->w_ctx > 0 ? pushed : 0, c->w_ctx))
 		return 0;
 	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000) ||
-	    s->ev2 < 0 || s->ev2 > s->ev1 || s->ev1 > s->n)
+	    s->ev3 < 0 || s->ev3 > s->ev2 || s->ev2 > s->ev1 || s->ev1 > s->n)
 		return 0;
 	/* pattern channel: the value history */
 	nxh = c->w_ctx > 0 ? (pushed < ENS_CTX_MAX ? pushed : ENS_CTX_MAX) : 0;

@@ -97,7 +97,7 @@ struct ens_state {
 	double sp_l, sp_d;           /* EW mean of log2 spread and its EW mean |dev| */
 	int64_t refr;                /* points left in the refractory period */
 	double refr_dec;             /* decades of the event that started it */
-	int64_t ev1, ev2;            /* n at the last two event starts (0: none) */
+	int64_t ev1, ev2, ev3;       /* n at the last three event starts (0: none) */
 	/* pattern channel: ENS_NLVL quantisers of widths wbase 2^(l/ENS_STEPS)
 	 * for lattice levels l in mid - ENS_HALF .. mid + ENS_HALF; slot l mod ENS_NLVL */
 	double q_lo, q_hi;    /* tracked 5 % / 95 % quantiles */
