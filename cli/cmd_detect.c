@@ -40,7 +40,8 @@ static void detect_usage(FILE *f)
 		"the rows up to it (causal).\n\n"
 		"  --detector NAME   detector type (default: %s; see `vigil help detectors`)\n"
 		"  --set KEY=VALUE   override a detector parameter (repeatable)\n"
-		"  --why             also write expected,lower,upper columns\n\n"
+		"  --why             also write expected,lower,upper,model columns (model: the\n"
+		"                    sub-model in use, e.g. holtwinters fallback|holt|seasonal)\n\n"
 		"On a terminal, stderr shows a progress line (rows, rate, ETA) while the file\n"
 		"is read; VIGIL_PROGRESS=0 turns it off, =1 forces it.\n",
 		det_default_name());
@@ -163,7 +164,7 @@ int cmd_detect(int argc, char **argv)
 		 done = (uint64_t)len;
 	struct progress prog;
 	progress_start(&prog, "vigil detect", "rows");
-	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper\n"
+	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper,model\n"
 		   : "timestamp,value,anomaly_score\n");
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		done += (uint64_t)len;
@@ -237,6 +238,7 @@ int cmd_detect(int argc, char **argv)
 			print_num(stdout, res.expected);
 			print_num(stdout, res.lower);
 			print_num(stdout, res.upper);
+			fprintf(stdout, ",%s", d.type->model ? d.type->model(d.cfg, state) : "");
 		}
 		fputc('\n', stdout);
 	}

@@ -30,6 +30,13 @@
  * Score: 1 outside the band; inside, 0.5 * |x - p| / (distance from p to the
  * bound on x's side), in [0, 0.5]; NaN while the prediction is NaN or x is a gap.
  *
+ * Robust feeding (`robust`, default on; off = Atlas's equations exactly): a
+ * point outside the band is fed to the smoothers clipped to the band's edge,
+ * so a spike does not drag the level and trend (and the points after it do
+ * not fire against an undershooting forecast). After `training` consecutive
+ * points outside the band the series is taken to have moved: points are fed
+ * as they are until one falls inside the band again.
+ *
  * State: plain data, fixed size; save/load copy it, load validates it. */
 #include <math.h>
 #include <stddef.h>
@@ -43,6 +50,8 @@ struct des_cfg {
 	double max_percent, min_percent; /* NaN: side disabled */
 	double noise;
 	double step; /* seconds; 0 = learn from the first two timestamps */
+	int robust;  /* clip out-of-band points to the band before feeding them */
+	int pad;
 };
 
 /* One Atlas OnlineDes. */
@@ -61,6 +70,7 @@ struct des_state {
 	int32_t started;     /* a point has been accepted */
 	int32_t sliding;     /* 1 for sdes */
 	uint64_t late;       /* points ignored as out of order */
+	int64_t out_run;     /* consecutive points outside the band (robust feeding) */
 	struct des_one m[2]; /* des uses m[0] only */
 };
 
@@ -119,6 +129,14 @@ static const struct param_spec des_params[] = {
 	 .help = "series step; 0 = learn it from the first two timestamps",
 	 .min = 0,
 	 .max = 1e9},
+	{.name = "robust",
+	 .kind = PARAM_BOOL,
+	 .def = "true",
+	 .offset = offsetof(struct des_cfg, robust),
+	 .help = "feed a point outside the band clipped to the band (until `training` in a row are "
+		 "outside); false = Atlas's equations",
+	 .min = 0,
+	 .max = 1},
 	{.name = NULL},
 };
 
@@ -207,6 +225,26 @@ static void epic(const struct des_cfg *c, double p, double x, struct det_result 
 	out->lower = lo;
 	out->upper = hi;
 	out->score = score;
+}
+
+/* The value the smoothers absorb for x, scored in out (robust feeding, see
+ * the header): x clipped to the band while fewer than `training` points in a
+ * row were outside it. Counts the run in s->out_run. */
+static double robust_input(const struct des_cfg *c, struct des_state *s, double x,
+			   const struct det_result *out)
+{
+	if (!c->robust || !isfinite(x) || !(out->score >= 1.0)) {
+		if (isfinite(out->score))
+			s->out_run = 0;
+		return x;
+	}
+	if (++s->out_run >= c->training)
+		return x; /* the series moved: follow it */
+	if (x > out->upper)
+		return out->upper;
+	if (x < out->lower)
+		return out->lower;
+	return x;
 }
 
 static int des_config_check(void *vcfg, char *err, size_t errlen)
@@ -312,6 +350,7 @@ static int des_update(const void *cfg, void *state, double ts, double x, struct 
 	for (int i = 0; i < nm; i++)
 		one_missing(c, &s->m[i], gap);
 	epic(c, one_pred(c, &s->m[active]), x, out);
+	x = robust_input(c, s, x, out);
 	for (int i = 0; i < nm; i++)
 		one_feed(c, &s->m[i], x);
 	return 0;
@@ -329,7 +368,7 @@ static int one_valid(const struct des_cfg *c, const struct des_one *m)
 static int state_valid(const struct des_cfg *c, const struct des_state *t, int sliding)
 {
 	if (t->sliding != sliding || (t->started != 0 && t->started != 1) || !(t->step >= 0) ||
-	    !(t->step < INFINITY) || !one_valid(c, &t->m[0]) || !one_valid(c, &t->m[1]))
+	    t->out_run < 0 || !(t->step < INFINITY) || !one_valid(c, &t->m[0]) || !one_valid(c, &t->m[1]))
 		return 0;
 	return !t->started || isfinite(t->last_ts);
 }
@@ -346,7 +385,7 @@ static int sdes_valid(const void *cfg, const void *state)
 const struct detector_type det_des = {
 	.name = "des",
 	.summary = "Atlas double exponential smoothing with the epic-signal band (level shifts, drops)",
-	.state_version = 1,
+	.state_version = 2,
 	.params = des_params,
 	.config_size = sizeof(struct des_cfg),
 	.default_threshold = 1.0,
@@ -360,7 +399,7 @@ const struct detector_type det_des = {
 const struct detector_type det_sdes = {
 	.name = "sdes",
 	.summary = "Atlas sliding DES (two smoothers swapping every `training` ticks) with the epic band",
-	.state_version = 1,
+	.state_version = 2,
 	.params = des_params,
 	.config_size = sizeof(struct des_cfg),
 	.default_threshold = 1.0,

@@ -61,6 +61,11 @@ struct detector_type {
 	 * internally consistent, 0 to refuse it (the registry then starts a fresh
 	 * model). Optional: NULL accepts any block of the right size. */
 	int (*valid)(const void *cfg, const void *state);
+	/* The sub-model the state scores with now, a static string (for
+	 * `vigil detect --why`; holtwinters: "fallback" while the season is
+	 * undecided, "holt" when none was found, "seasonal"). Optional: NULL
+	 * for a detector with one model. Reads the state only. */
+	const char *(*model)(const void *cfg, const void *state);
 	/* Free allocations held inside state. Optional. */
 	void (*fini)(const void *cfg, void *state);
 };

@@ -1,8 +1,9 @@
 /* ensemble: vigil's default streaming detector.
  *
- * Per point O(1), no allocation, a fixed plain-data state block of ~84 KB
- * (raw-copy save/load; 80 KiB of it are ten last-seen stamp tables); a
- * loaded block is vetted (ens_valid) and an inconsistent one refused.
+ * Per point O(1), no allocation, a fixed plain-data state block of ~7.6 KB
+ * (raw-copy save/load; 5 KiB of it are ten tables of 1,024 4-bit last-seen
+ * stamps); a loaded block is vetted (ens_valid) and an inconsistent one
+ * refused.
  * Measured speed and NAB scores, and the variants tried: BENCHMARKS.md,
  * "Detector design notes".
  *
@@ -23,7 +24,9 @@
  *        quantile when they start, wbase = spread/nbins then); the five
  *        lattice widths nearest the current spread/nbins are kept, each as
  *        two quantisers offset by half a bin. Each remembers when it last
- *        saw each context (last 2..ctx_order bins, hashed 16-bit stamps);
+ *        saw each context (last 2..ctx_order bins, hashed into 1,024
+ *        buckets of 4-bit stamps of a coarse clock: ctx_mem spans 13.5
+ *        ticks, so a context's age is known to 1/13.5 of ctx_mem);
  *        a context is novel if unseen for ctx_mem points (memory ages out
  *        smoothly instead of being dropped in one go). raw_b = mean share of
  *        novel contexts, weighted by a triangle of half-width ctx_kernel
@@ -54,106 +57,30 @@
  *     the first event), or a tail probability with (1 + refr_break) times the
  *     decades of the event that started the period (range novelty counts as
  *     10 decades); such a point keeps its score and restarts the period.
+ *  5. Recurrence: an event (a score >= alert_level outside a refractory
+ *     period, range novelty excepted) is a recurring job (a daily backup, a
+ *     cron burst) when, within recur_tol of the interval (at least
+ *     recur_min points), it starts as long after the last event as that one
+ *     started after the event before it (or twice as long), or as long after
+ *     the last or the second-last event as the interval between the two
+ *     events before those (an unrelated event came in between): its score
+ *     is multiplied by refr_scale. The first two occurrences alert.
  *
  * Gaps: NaN value, NaN time or a time not after the last one (out of order)
  * leave the model untouched and score NaN; `max_gap` consecutive gaps reset it.
- * Overflow: a value so large that the model's sums or ranges overflow (|x|
- * near DBL_MAX) resets the model (that point scores NaN).
+ * Extreme values: |x| > DET_MAX_ABS (1e150) scores NaN and leaves the model
+ * untouched (one such value would otherwise hold the seen range and the
+ * residual scales for thousands of points). Should sums or ranges still
+ * overflow, the model resets (that point scores NaN).
  * Warm-up: the first `warmup` finite points score NaN.
  * @thread config shared read-only; a state belongs to one thread at a time. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "detectors/detector.h"
+#include "detectors/ensemble.h"
 
-#define ENS_AVG_MAX 64
-#define ENS_CTX_MAX 8
-#define ENS_BUCKETS 4096 /* 16-bit last-seen stamps per quantiser: 8 KiB */
-#define ENS_NLVL    5    /* quantiser widths kept at once */
-#define ENS_STEPS   2    /* widths per octave on the lattice */
-#define ENS_HALF    ((ENS_NLVL - 1) / 2)
-#define ENS_WHYST   0.25  /* lattice steps beyond half a step before the window moves */
-#define ENS_STAMPS  65535 /* stamps run 1..ENS_STAMPS; 0 is "never" */
-#define ENS_SWEEP   8192  /* points between sweeps of stale stamps */
-#define ENS_SHIFTS  2     /* quantisers per level, offset by a fraction of a bin */
-
-enum ens_dir { ENS_BOTH, ENS_UP, ENS_DOWN };
 static const char *const ens_dir_names[] = {"both", "up", "down", NULL};
-
-struct ens_cfg {
-	int warmup;
-	int direction;
-	double sensitivity;
-	double alpha_fast, alpha_slow, alpha_dev;
-	double knee;
-	double rel_floor;
-	int avg_window;
-	double lik_horizon;
-	double sigma_floor;
-	int two_sided;
-	double range_margin;
-	int max_gap;
-	double w_fast, w_slow, w_deriv;
-	double red_run;
-	int refractory;
-	double alert_level;
-	double refr_scale;
-	double nbins;
-	int ctx_order;
-	double w_ctx;
-	int ctx_learn;
-	int lik_warm;
-	double ctx_rate;
-	double ctx_kernel;
-	int ctx_mem;
-	double w_spread, alpha_spread, sp_floor;
-	double refr_break;
-	int ctx_range;
-	int ctx_shifts;
-};
-
-/* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
-struct ens_lik {
-	double ring[ENS_AVG_MAX]; /* last avg_window raw values */
-	double sum;
-	int64_t n;      /* raw values seen */
-	double mu, var; /* EW Gaussian of the short mean */
-	double q_prev;  /* previous unfiltered tail probability (red-run filter) */
-};
-
-/* Plain data only: saved and loaded as a raw copy, vetted by ens_valid().
- * tests/test_det_ensemble.c relies on it starting with int64 n, int64
- * gap_run, double last_ts and ending with the stamp tables (ENS_NLVL x ENS_SHIFTS x 8 KiB). */
-struct ens_state {
-	int64_t n;       /* finite points absorbed since the last reset */
-	int64_t gap_run; /* consecutive gaps */
-	double last_ts;
-	double x_prev;
-	double lo, hi;               /* range seen so far */
-	double quant;                /* smallest non-zero |x - x_prev| seen (0: none yet) */
-	double lf, df;               /* fast level and its EW mean |residual| */
-	double ls, ds;               /* slow level and its EW mean |residual| */
-	double dm, dd;               /* EW mean step and EW mean |step - dm| */
-	struct ens_lik lik_z, lik_c; /* level/derivative channel, context channel */
-	struct ens_lik lik_s;        /* spread-shift channel */
-	double sp_l, sp_d;           /* EW mean of log2 spread and its EW mean |dev| */
-	int64_t refr;                /* points left in the refractory period */
-	double refr_dec;             /* decades of the event that started it */
-	/* pattern channel: ENS_NLVL quantisers of widths wbase 2^(l/ENS_STEPS)
-	 * for lattice levels l in mid - ENS_HALF .. mid + ENS_HALF; slot l mod ENS_NLVL */
-	double q_lo, q_hi;    /* tracked 5 % / 95 % quantiles */
-	double anchor, wbase; /* level l bins (x - anchor) / (wbase 2^(l/ENS_STEPS)) */
-	int64_t mid;          /* window centre (valid if ctx_set) */
-	int64_t ctx_set;
-	int64_t ctx_n;          /* points recorded since the quantisers started */
-	double xh[ENS_CTX_MAX]; /* last values, newest first */
-	int64_t nxh;
-	double inv[ENS_NLVL];                            /* 1 / width of the level in each slot */
-	int64_t bins[ENS_NLVL][ENS_SHIFTS][ENS_CTX_MAX]; /* last bins per quantiser, newest first */
-	int64_t age[ENS_NLVL];                           /* points recorded into each slot's set */
-	uint16_t set[ENS_NLVL][ENS_SHIFTS][ENS_BUCKETS]; /* stamp of last sighting, 0: never */
-};
 
 #define OFF(f) offsetof(struct ens_cfg, f)
 
@@ -230,6 +157,12 @@ static const struct param_spec ens_params[] = {
 	 0, 1000, NULL, 0},
 	{"ctx_shifts", PARAM_INT, "2", OFF(ctx_shifts),
 	 "quantisers per level, offset from each other by 1/ctx_shifts of a bin", 1, ENS_SHIFTS, NULL, 0},
+	{"recur_tol", PARAM_DOUBLE, "0.08", OFF(recur_tol),
+	 "an event starting within this fraction of the previous interval between events after the last "
+	 "one is a recurrence and scaled by refr_scale (0 disables)",
+	 0, 1, NULL, 0},
+	{"recur_min", PARAM_INT, "100", OFF(recur_min), "shortest interval between events that can recur", 1,
+	 100000000, NULL, 0},
 	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
@@ -310,26 +243,6 @@ static uint64_t ens_mix(uint64_t h)
 	return h;
 }
 
-static int64_t ens_bin(const struct ens_state *s, double x, double inv, double shift)
-{
-	double v = floor((x - s->anchor) * inv + shift);
-	if (v > 4e18)
-		v = 4e18;
-	if (!(v >= -4e18)) /* NaN too: never cast it */
-		v = -4e18;
-	return (int64_t)v;
-}
-
-static int ens_slot(int64_t level)
-{
-	return (int)(((level % ENS_NLVL) + ENS_NLVL) % ENS_NLVL);
-}
-
-static double ens_inv(const struct ens_state *s, int64_t level)
-{
-	return exp2(-(double)level / ENS_STEPS) / s->wbase;
-}
-
 /* Start quantiser `level` in its slot: empty set, history re-binned from the
  * stored values (so its contexts are complete at once). */
 static void ens_level_new(const struct ens_cfg *c, struct ens_state *s, int64_t level)
@@ -343,18 +256,6 @@ static void ens_level_new(const struct ens_cfg *c, struct ens_state *s, int64_t 
 			s->bins[slot][k][j] = ens_bin(s, s->xh[j], s->inv[slot], (double)k / c->ctx_shifts);
 }
 
-/* Stamp of the ctx_n-th recorded point, in 1..ENS_STAMPS. */
-static uint16_t ens_stamp(int64_t ctx_n)
-{
-	return (uint16_t)(ctx_n % ENS_STAMPS + 1);
-}
-
-/* Points since a (non-zero) stamp was written, modulo ENS_STAMPS. */
-static int ens_stamp_age(uint16_t now, uint16_t st)
-{
-	return ((int)now - (int)st + ENS_STAMPS) % ENS_STAMPS;
-}
-
 static double ens_centre(const struct ens_cfg *c, const struct ens_state *s, double spread)
 {
 	return ENS_STEPS * log2(spread / (c->nbins * s->wbase));
@@ -365,7 +266,7 @@ static double ens_centre(const struct ens_cfg *c, const struct ens_state *s, dou
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
 	double spread, u = 0, sum = 0, wsum = 0;
-	uint16_t now;
+	int now, mem = ens_mem_ticks(c);
 	uint32_t bk[ENS_NLVL][ENS_SHIFTS][ENS_CTX_MAX];
 	int nb[ENS_NLVL][ENS_SHIFTS];
 
@@ -410,14 +311,15 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 	if (!s->ctx_set)
 		return 0;
 	s->ctx_n++;
-	now = ens_stamp(s->ctx_n);
-	if (s->ctx_n % ENS_SWEEP == 0) /* forget stale stamps before they alias */
+	now = ens_stamp(c, s->ctx_n);
+	if (s->ctx_n % (ENS_SWEEP * ens_gran(c)) == 0) /* forget stale stamps before they alias */
 		for (int l = 0; l < ENS_NLVL; l++)
 			for (int q = 0; q < ENS_SHIFTS; q++)
-				for (int k = 0; k < ENS_BUCKETS; k++)
-					if (s->set[l][q][k] &&
-					    ens_stamp_age(now, s->set[l][q][k]) > c->ctx_mem)
-						s->set[l][q][k] = 0;
+				for (uint32_t k = 0; k < ENS_BUCKETS; k++) {
+					int st = ens_get(s->set[l][q], k);
+					if (st && ens_stamp_age(now, st) > mem)
+						ens_put(s->set[l][q], k, 0);
+				}
 	/* pass 1: bins and buckets of every context (prefetched: the
 	 * stamps are ~80 KB per series, mostly out of cache) */
 	for (int i = 0; i < ENS_NLVL; i++) {
@@ -433,7 +335,8 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 				if (k == 0)
 					continue;
 				bk[i][q][nb[i][q]] = (uint32_t)((h ^ (uint64_t)k) % ENS_BUCKETS);
-				__builtin_prefetch(&s->set[slot][q][bk[i][q][nb[i][q]]], 1);
+				__builtin_prefetch(
+					&s->set[slot][q][bk[i][q][nb[i][q]] / (8 / ENS_STAMP_BITS)], 1);
 				nb[i][q]++;
 			}
 		}
@@ -446,12 +349,12 @@ static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x
 		int used = 0;
 		for (int q = 0; q < c->ctx_shifts; q++) {
 			int novel = 0;
-			uint16_t *set = s->set[slot][q];
+			uint8_t *set = s->set[slot][q];
 			for (int k = 0; k < nb[i][q]; k++) {
-				uint16_t *st = &set[bk[i][q][k]];
-				if (!*st || ens_stamp_age(now, *st) > c->ctx_mem)
+				int st = ens_get(set, bk[i][q][k]);
+				if (!st || ens_stamp_age(now, st) > mem)
 					novel++;
-				*st = now;
+				ens_put(set, bk[i][q][k], now);
 			}
 			if (nb[i][q] > 0) {
 				nsum += (double)novel / nb[i][q];
@@ -485,6 +388,9 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	int spatial = 0;
 
 	ens_nan(out);
+	if (isfinite(ts) && isfinite(x) && fabs(x) > DET_MAX_ABS)
+		return 0; /* beyond what the arithmetic takes (callers refuse it too): no opinion, model
+			     untouched */
 	if (!isfinite(ts) || !isfinite(x) || !(ts > s->last_ts)) {
 		if (++s->gap_run >= c->max_gap) {
 			double keep = s->last_ts;
@@ -597,6 +503,22 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		s->refr--;
 		score *= c->refr_scale;
 	} else if (score >= c->alert_level) {
+		if (s->refr == 0 && c->recur_tol > 0 && !spatial) {
+			/* 5. recurrence: an event as far after the last one as that
+			 * was after the one before (a daily job) is scaled */
+			int64_t i1 = s->n - s->ev1, i0 = s->ev1 - s->ev2, im = s->ev2 - s->ev3;
+			int rec = s->ev2 > 0 && i0 >= c->recur_min &&
+				  (fabs((double)(i1 - i0)) <= c->recur_tol * (double)i0 ||
+				   fabs((double)(i1 - 2 * i0)) <= c->recur_tol * (double)(2 * i0));
+			if (!rec && s->ev3 > 0 && im >= c->recur_min)
+				rec = fabs((double)(i1 - im)) <= c->recur_tol * (double)im ||
+				      fabs((double)(i1 + i0 - im)) <= c->recur_tol * (double)im;
+			s->ev3 = s->ev2;
+			s->ev2 = s->ev1;
+			s->ev1 = s->n;
+			if (rec)
+				score *= c->refr_scale;
+		}
 		s->refr = c->refractory;
 		s->refr_dec = dec;
 	}
@@ -643,7 +565,8 @@ static int ens_valid(const void *cfgp, const void *state)
 	if (!ens_lik_valid(&s->lik_z, pushed, 1.0) ||
 	    !ens_lik_valid(&s->lik_c, c->w_ctx > 0 ? pushed : 0, c->w_ctx))
 		return 0;
-	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000))
+	if (s->refr < 0 || s->refr > c->refractory || !(s->refr_dec >= 0 && s->refr_dec <= 1000) ||
+	    s->ev3 < 0 || s->ev3 > s->ev2 || s->ev2 > s->ev1 || s->ev1 > s->n)
 		return 0;
 	/* pattern channel: the value history */
 	nxh = c->w_ctx > 0 ? (pushed < ENS_CTX_MAX ? pushed : ENS_CTX_MAX) : 0;
@@ -665,7 +588,7 @@ static int ens_valid(const void *cfgp, const void *state)
 			if (s->age[l] != 0)
 				return 0;
 			for (int q = 0; q < ENS_SHIFTS; q++)
-				for (int k = 0; k < ENS_BUCKETS; k++)
+				for (int k = 0; k < ENS_TABLE; k++)
 					if (s->set[l][q][k])
 						return 0;
 		}
@@ -676,7 +599,8 @@ static int ens_valid(const void *cfgp, const void *state)
 	if (!isfinite(s->anchor) || !(s->wbase > 0) || !isfinite(s->wbase) || s->mid < -900 || s->mid > 900)
 		return 0;
 	{
-		uint16_t now = ens_stamp(s->ctx_n);
+		int now = ens_stamp(c, s->ctx_n), mem = ens_mem_ticks(c);
+		int64_t g = ens_gran(c);
 		for (int64_t l = s->mid - ENS_HALF; l <= s->mid + ENS_HALF; l++) {
 			int slot = ens_slot(l);
 			double inv = ens_inv(s, l);
@@ -689,12 +613,20 @@ static int ens_valid(const void *cfgp, const void *state)
 					if (s->bins[slot][q][j] !=
 					    ens_bin(s, s->xh[j], inv, (double)q / c->ctx_shifts))
 						return 0;
-				for (int k = 0; k < ENS_BUCKETS; k++) {
-					uint16_t st = s->set[slot][q][k];
+				int64_t per[ENS_STAMPS + 1] = {0};
+				for (uint32_t k = 0; k < ENS_BUCKETS; k++) {
+					int st = ens_get(s->set[slot][q], k), age;
 					if (!st)
 						continue;
-					if (q >= c->ctx_shifts || (s->age[slot] < ENS_STAMPS &&
-								   ens_stamp_age(now, st) >= s->age[slot]))
+					age = ens_stamp_age(now, st);
+					/* a stamp of the slot's first recording is at
+					 * most (age + g - 2) / g ticks old; sweeps
+					 * forget stamps older than ctx_mem; one tick
+					 * records at most g (ctx_order - 1) contexts */
+					if (q >= c->ctx_shifts || age > mem + ENS_SWEEP ||
+					    (s->age[slot] < ENS_STAMPS * g &&
+					     age * g >= s->age[slot] + g - 1) ||
+					    ++per[st] > g * (c->ctx_order - 1))
 						return 0;
 					used++;
 				}
@@ -722,7 +654,7 @@ const struct detector_type det_ensemble = {
 	.name = "ensemble",
 	.summary = "level/derivative z-scores and context novelty through anomaly likelihood, range novelty "
 		   "(NAB-tuned)",
-	.state_version = 4,
+	.state_version = 5,
 	.params = ens_params,
 	.config_size = sizeof(struct ens_cfg),
 	.default_threshold = 0.5,

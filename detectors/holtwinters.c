@@ -27,7 +27,12 @@
  *    profile resting on one season does (for normal noise sqrt 2 times the
  *    noise's E|e|; d then decays towards the real error at gamma per season).
  *    Then season 2 .. N are replayed through the equations, so no point of
- *    the warm-up is wasted. Scores start after max(2 L, 16) ticks.
+ *    the warm-up is wasted. The seasonal model scores after max(2 L, 16)
+ *    ticks; until the buffer is full (and the season decided) a
+ *    non-seasonal fallback (Holt with bands, fb_point) scores every point
+ *    from the 16th finite one, so a detector with `season: auto` has an
+ *    opinion from the start (its d starts as the mean |error| of the first
+ *    16 points, then follows gamma).
  *  - Band = yhat -/+ delta * max(d_{t-L}, deviation_floor * g), the band
  *    known before x_t arrived (d_t would let the point widen its own band),
  *    where g is a global EW mean |x - yhat| over all phases (rate
@@ -73,6 +78,8 @@
  * in vigil mode). cap <= 10080. A learned season that does not fit cap
  * leaves the detector without opinion (everything NaN). The header starts
  * with int32 cap, int32 L (0 while undecided); tests read L from there.
+ * Extreme values: |x| > DET_MAX_ABS scores NaN and leaves the state untouched
+ * (one such value would widen its phase's band for hundreds of seasons).
  * Overflow: a point that leaves a non-finite number in the model (absurd
  * input) restarts it with the same step; that point scores NaN. valid()
  * refuses a loaded state update() could not have produced.
@@ -118,7 +125,11 @@ struct hw_state {
 	int64_t gap_run;    /* consecutive missing ticks since the last finite point */
 	uint64_t late;
 	double a, b;
-	double g;      /* vigil: global EW mean |e| */
+	double g; /* vigil: global EW mean |e| */
+	/* vigil: the non-seasonal fallback that scores while the warm-up buffer
+	 * fills (Holt with bands, see fb_point) */
+	double fa, fb, fd;
+	int64_t fn, ftick;
 	double ring[]; /* see the header comment */
 };
 
@@ -536,6 +547,49 @@ static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_resu
 			s->a = NAN; /* overflow on absurd input: hw_update starts over */
 }
 
+/* The non-seasonal fallback (vigil mode, while the season is unknown):
+ * Holt's level fa and slope fb with alpha, beta; fd = mean |x - yhat| over
+ * the first HW_MIN_WARM points, then EW with gamma. From the
+ * HW_MIN_WARM-th finite point on, x is scored against yhat = fa + fb (carried
+ * over skipped ticks) with the half-width delta * fd known before x (at least
+ * 1e-9 |yhat|), like the model it hands over to. */
+static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, struct det_result *out)
+{
+	double yhat, half, e, a_new;
+
+	if (!isfinite(x))
+		return;
+	if (s->fn == 0) {
+		s->fa = x;
+		s->fb = 0;
+		s->fd = 0;
+		s->fn = 1;
+		s->ftick = t;
+		return;
+	}
+	yhat = s->fa + (double)(t - s->ftick) * s->fb;
+	half = c->delta * s->fd;
+	if (half < 1e-9 * fabs(yhat))
+		half = 1e-9 * fabs(yhat);
+	e = fabs(x - yhat);
+	if (s->fn >= HW_MIN_WARM) {
+		out->expected = yhat;
+		out->lower = yhat - half;
+		out->upper = yhat + half;
+		out->score = e > half ? 1.0 : half > 0 ? 0.5 * e / half : 0.0;
+	}
+	a_new = c->alpha * x + (1 - c->alpha) * yhat;
+	s->fb = c->beta * (a_new - s->fa) / (double)(t - s->ftick) + (1 - c->beta) * s->fb;
+	s->fa = a_new;
+	s->ftick = t;
+	/* clip |e| at 4 fd once learned, so an incident cannot blow the band up */
+	if (s->fn < HW_MIN_WARM)
+		s->fd += (e - s->fd) / (double)s->fn;
+	else
+		s->fd += c->gamma * ((e > 4 * s->fd ? 4 * s->fd : e) - s->fd);
+	s->fn++;
+}
+
 /* Feed a finite-ts point at tick t (> last tick) in vigil mode. */
 static void hw_feed(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, int first,
 		    struct det_result *out)
@@ -547,9 +601,14 @@ static void hw_feed(const struct hw_cfg *c, struct hw_state *s, int64_t t, doubl
 		struct det_result ignored;
 		if (k < s->npend) {
 			s->ring[s->cap + k] = x;
+			fb_point(c, s, t, x, out);
 			s->last_tick = t;
-			if (k == s->npend - 1)
+			if (k == s->npend - 1) {
+				struct det_result fb = *out;
 				hw_start(c, s, out);
+				if (isnan(out->score))
+					*out = fb; /* the model scores from the next point */
+			}
 			return;
 		}
 		hw_start(c, s, &ignored);
@@ -572,7 +631,8 @@ static void point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double 
 static int state_finite(const struct hw_cfg *c, const struct hw_state *s)
 {
 	int64_t ph;
-	if (!isfinite(s->a) || !isfinite(s->b) || !isfinite(s->g))
+	if (!isfinite(s->a) || !isfinite(s->b) || !isfinite(s->g) || !isfinite(s->fa) || !isfinite(s->fb) ||
+	    !isfinite(s->fd))
 		return 0;
 	if (s->L == 0)
 		return 1;
@@ -628,6 +688,8 @@ static int hw_update(const void *cfg, void *state, double ts, double x, struct d
 	struct tick_clock k = clock_of(state, &r);
 
 	out->score = out->expected = out->lower = out->upper = NAN;
+	if (isfinite(x) && fabs(x) > DET_MAX_ABS)
+		return 0; /* beyond what the arithmetic takes (callers refuse it too): model untouched */
 	tick_update(&k, ts, x, out);
 	return 0;
 }
@@ -643,6 +705,7 @@ static int hw_valid(const void *cfg, const void *state)
 
 	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->have_level == 0 || s->have_level == 1) &&
 	     isfinite(s->a) && isfinite(s->b) && isfinite(s->g) && s->g >= 0 && s->gap_run >= 0 &&
+	     isfinite(s->fa) && isfinite(s->fb) && s->fd >= 0 && isfinite(s->fd) && s->fn >= 0 &&
 	     (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0) && s->npend >= 0 &&
 	     s->npend <= 2 * s->cap;
 	if (ok && c->graphite_compat)
@@ -675,10 +738,19 @@ static int hw_valid(const void *cfg, const void *state)
 	return ok;
 }
 
+static const char *hw_model(const void *cfg, const void *state)
+{
+	const struct hw_cfg *c = cfg;
+	const struct hw_state *s = state;
+	if (c->graphite_compat)
+		return "graphite";
+	return s->L == 0 ? "fallback" : s->L == 1 ? "holt" : "seasonal";
+}
+
 const struct detector_type det_holtwinters = {
 	.name = "holtwinters",
 	.summary = "Holt-Winters with Brutlag seasonal deviation bands, season detected (seasonal breaks)",
-	.state_version = 2,
+	.state_version = 3,
 	.params = hw_params,
 	.config_size = sizeof(struct hw_cfg),
 	.default_threshold = 1.0,
@@ -687,4 +759,5 @@ const struct detector_type det_holtwinters = {
 	.init = hw_init,
 	.update = hw_update,
 	.valid = hw_valid,
+	.model = hw_model,
 };

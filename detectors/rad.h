@@ -34,8 +34,21 @@ struct rad_info {
 int rad_decompose(const double *X, size_t P, size_t N, double lambda_s, double *L, double *S, double *E,
 		  int *iters);
 
+/* Options of a decomposition: lambda_s as above; lambda_l > 0 the weight of
+ * the nuclear-norm penalty (RAD's default 1); scale = 0 works on X − mean in
+ * original units instead of z-scoring it (Surus's "no scaling"). */
+struct rad_opts {
+	double lambda_s, lambda_l;
+	int scale;
+};
+
 /* rad_decompose() that also reports the scaling and threshold. info may be NULL. */
 int rad_decompose_info(const double *X, size_t P, size_t N, double lambda_s, double *L, double *S, double *E,
 		       struct rad_info *info);
+
+/* rad_decompose_info() with options (rad_decompose_info = lambda_l 1, scale 1).
+ * The mean and sd are computed on X / max|X|, so any finite X works. */
+int rad_decompose_opts(const double *X, size_t P, size_t N, const struct rad_opts *opt, double *L, double *S,
+		       double *E, struct rad_info *info);
 
 #endif

@@ -13,6 +13,8 @@
 #include "tests/testutil.h"
 
 #include "core/chart.h"
+#include "core/clock.h"
+#include "core/urlsig.h"
 #include "engine/engine.h"
 #include "engine/window.h"
 #include "rules/rules.h"
@@ -503,20 +505,34 @@ static void test_chart__link_needs_public_url_and_window(void **st)
 	struct alert_event ev = base_event();
 	struct notification n = {.ev = &ev, .episode = "0123456789abcdef"};
 	char url[256];
-	dest_chart_url("https://vigil.example.com/", &n, url, sizeof url);
+	dest_chart_url("https://vigil.example.com/", NULL, &n, url, sizeof url);
 	assert_string_equal(url, ""); /* no window */
 	ev.window = p;
 	ev.nwindow = 3;
-	dest_chart_url(NULL, &n, url, sizeof url);
+	dest_chart_url(NULL, NULL, &n, url, sizeof url);
 	assert_string_equal(url, ""); /* no public URL */
-	dest_chart_url("", &n, url, sizeof url);
+	dest_chart_url("", NULL, &n, url, sizeof url);
 	assert_string_equal(url, "");
-	dest_chart_url("https://vigil.example.com/", &n, url, sizeof url);
+	dest_chart_url("https://vigil.example.com/", NULL, &n, url, sizeof url);
 	assert_string_equal(url, "https://vigil.example.com/api/v1/alerts/0123456789abcdef/chart.png");
-	dest_chart_url("https://vigil.example.com/", &n, url, 20); /* does not fit: none, not a cut URL */
+	dest_chart_url("https://vigil.example.com/", NULL, &n, url,
+		       20); /* does not fit: none, not a cut URL */
 	assert_string_equal(url, "");
+	/* with a key the link is signed, and the signature checks out for that
+	 * episode only, until it expires */
+	dest_chart_url("https://vigil.example.com/", "k3y", &n, url, sizeof url);
+	const char *q = strstr(url, "/chart.png?exp=");
+	assert_non_null(q);
+	char exp[32], sig[40];
+	assert_int_equal(sscanf(q, "/chart.png?exp=%31[0-9]&sig=%39s", exp, sig), 2);
+	assert_int_equal(strlen(sig), 32);
+	assert_true(urlsig_check("k3y", "0123456789abcdef", exp, sig, clock_wall()));
+	assert_false(urlsig_check("k3y", "0123456789abcdee", exp, sig, clock_wall()));
+	assert_false(urlsig_check("other", "0123456789abcdef", exp, sig, clock_wall()));
+	assert_false(urlsig_check("k3y", "0123456789abcdef", exp, sig, clock_wall() + 31 * 86400.0));
+	assert_false(urlsig_check(NULL, "0123456789abcdef", exp, sig, clock_wall()));
 	n.episode = NULL;
-	dest_chart_url("https://vigil.example.com", &n, url, sizeof url);
+	dest_chart_url("https://vigil.example.com", NULL, &n, url, sizeof url);
 	assert_string_equal(url, "");
 }
 

@@ -290,7 +290,8 @@ static void test_corrupt_state_refused(void **unused)
 	struct run a, b;
 	struct buf saved = {0};
 	uint64_t st = 11;
-	size_t body = 4 + 4 + 4 + strlen("ensemble") + 4, len, sets = 10 * 8192, refused = 0;
+	size_t body = 4 + 4 + 4 + strlen("ensemble") + 4, len, sets = 10 * 512,
+	       refused = 0; /* ENS_NLVL x ENS_SHIFTS tables of 1024 4-bit stamps */
 	int64_t n = 0, i64;
 	double last_ts = NAN, d, xs[2 * CS_POINTS];
 	(void)unused;
@@ -348,12 +349,12 @@ static void test_corrupt_state_refused(void **unused)
 	}
 	assert_true(refused > 100);
 	/* a stamp table whose stamps are newer than its quantiser's
-	 * recordings (every stamp 0xffff) */
+	 * recordings (every stamp 0xf) */
 	{
 		uint8_t *junk = malloc(saved.len);
 		assert_non_null(junk);
 		memcpy(junk, saved.data, saved.len);
-		memset(junk + saved.len - 8192, 0xff, 8192);
+		memset(junk + saved.len - 512, 0xff, 512);
 		assert_int_equal(det_state_load(&b.d, b.state, junk, saved.len), -VIGIL_EINVAL);
 		assert_fresh(&b);
 		free(junk);

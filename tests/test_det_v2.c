@@ -1,0 +1,279 @@
+/* Issue 14: behaviours of the baselines on ordinary series that users would
+ * page about (des after a spike, rad on flat, trending and weekly series,
+ * holtwinters before its season is known) and one extreme finite value fed
+ * to every registered detector. Each test failed on the detectors before
+ * issue 14. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/testutil.h"
+#include <gsl/gsl_errno.h>
+
+#include "detectors/detector.h"
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static double unit(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* des: a series around 100 with a short spike. The spike fires; the normal
+ * points after it must not (the spike must not drag level and trend), and
+ * a second spike soon after must fire again. */
+static void test_des_spike_does_not_drag(void **st)
+{
+	const char *types[] = {"des", "sdes"};
+	(void)st;
+	for (size_t k = 0; k < 2; k++) {
+		struct rig r;
+		int after = 0, spike1 = 0, spike2 = 0;
+		rng = 7;
+		rig_open(&r, types[k], NULL, 0);
+		for (int i = 0; i < 400; i++) {
+			double x = 100 + 6 * (unit() - 0.5);
+			if (i >= 200 && i < 203)
+				x = 400;
+			if (i == 260)
+				x = 300;
+			struct det_result o = rig_feed(&r, 60.0 * i, x);
+			if (i >= 200 && i < 203 && o.score >= 1)
+				spike1++;
+			else if (i == 260 && o.score >= 1)
+				spike2++;
+			else if (i > 203 && o.score >= 1)
+				after++;
+		}
+		if (spike1 == 0 || spike2 != 1 || after != 0)
+			fail_msg("%s: spike %d, second spike %d, normal points flagged after it %d", types[k],
+				 spike1, spike2, after);
+		rig_close(&r);
+	}
+}
+
+/* rad, hourly period of one-minute points (P = 60, N = 3). */
+static const struct kv rad_hour[] = {{"period", "1h", NULL}, {"step", "1m", NULL}, {"periods", "3", NULL}};
+
+/* rad: 5 for five periods, then a short jump to 50, then 5 again. The jump
+ * must fire (a constant window is a zero-width band, not "pass everything")
+ * and the normal 5s in the periods after it must not. */
+static void test_rad_constant_then_jump(void **st)
+{
+	struct rig r;
+	int jump = 0, after = 0;
+	(void)st;
+	rig_open(&r, "rad", rad_hour, 3);
+	for (int i = 0; i < 60 * 12; i++) {
+		int spike = i >= 60 * 5 + 20 && i < 60 * 5 + 23;
+		struct det_result o = rig_feed(&r, 60.0 * i, spike ? 50 : 5);
+		if (spike && o.score >= 0.5)
+			jump++;
+		else if (!spike && i > 60 * 5 && o.score >= 0.5)
+			after++;
+	}
+	if (jump != 3 || after != 0)
+		fail_msg("jump points flagged %d of 3, normal points flagged after it %d", jump, after);
+	rig_close(&r);
+}
+
+/* rad on a trend and on a random walk (noise around a level that moves):
+ * with the default diff=auto almost nothing is flagged; a spike still is. */
+static void test_rad_trend_and_walk(void **st)
+{
+	(void)st;
+	for (int kind = 0; kind < 2; kind++) {
+		struct rig r;
+		int scored = 0, flagged = 0;
+		double walk = 100, x = 0;
+		rng = 11;
+		rig_open(&r, "rad", rad_hour, 3);
+		for (int i = 0; i < 60 * 12; i++) {
+			walk += unit() - 0.5;
+			x = kind == 0 ? 0.05 * i + (unit() - 0.5) : walk;
+			struct det_result o = rig_feed(&r, 60.0 * i, x);
+			if (isfinite(o.score)) {
+				scored++;
+				flagged += o.score >= 0.5;
+			}
+		}
+		{
+			struct det_result o = rig_feed(&r, 60.0 * (60 * 12), x + 30);
+			if (scored < 60 * 8 || flagged > scored / 20 || !(o.score >= 0.5))
+				fail_msg("%s: %d of %d points flagged, spike scored %g",
+					 kind == 0 ? "trend" : "random walk", flagged, scored, o.score);
+		}
+		rig_close(&r);
+	}
+}
+
+/* rad: a weekly period (hourly points) whose data start on a Monday scores
+ * after exactly N whole periods of data (phases align on the first point),
+ * not after waiting for the next Thursday (the Unix epoch's weekday). */
+static void test_rad_phase_from_first_point(void **st)
+{
+	static const struct kv week[] = {
+		{"period", "7d", NULL}, {"step", "1h", NULL}, {"periods", "3", NULL}};
+	struct rig r;
+	double t0 = 4 * 86400.0 + 52 * 7 * 86400.0; /* a Monday 00:00 UTC (1971-01-04) */
+	int first = -1;
+	(void)st;
+	rig_open(&r, "rad", week, 3);
+	for (int i = 0; i < 168 * 5 && first < 0; i++) {
+		double x = 10 + 3 * sin(2 * M_PI * (i % 24) / 24.0) + (unit() - 0.5);
+		struct det_result o = rig_feed(&r, t0 + 3600.0 * i, x);
+		if (isfinite(o.score))
+			first = i;
+	}
+	if (first != 168 * 3)
+		fail_msg("first score at point %d, want %d (3 weeks of data)", first, 168 * 3);
+	rig_close(&r);
+}
+
+/* holtwinters with default parameters on 5-minute data (season detection
+ * waits for 2 x 1440 points = 10 days): it scores from the 16th point with
+ * the non-seasonal fallback, flags a spike on day 2, stays mostly quiet on
+ * the normal daily wave, and switches to the detected daily season. */
+static void test_hw_scores_before_season(void **st)
+{
+	struct rig r;
+	int scored = 0, flagged = 0, spike = 0;
+	(void)st;
+	rng = 5;
+	rig_open(&r, "holtwinters", NULL, 0);
+	for (int i = 0; i < 2900; i++) {
+		double x = 100 + 20 * sin(2 * M_PI * i / 288.0) + 2 * (unit() - 0.5);
+		struct det_result o = rig_feed(&r, 1.7e9 + 300.0 * i, i == 500 ? x + 60 : x);
+		if (strcmp(r.d.type->model(r.d.cfg, r.state), i < 2879 ? "fallback" : "seasonal") != 0)
+			fail_msg("point %d: model %s", i, r.d.type->model(r.d.cfg, r.state));
+		if (i == 500)
+			spike = o.score >= 1;
+		else if (isfinite(o.score)) {
+			scored++;
+			flagged += o.score >= 1;
+		}
+	}
+	if (scored < 2900 - 17 || !spike || flagged > scored / 50)
+		fail_msg("scored %d of 2899, spike flagged %d, normal points flagged %d", scored, spike,
+			 flagged);
+	assert_int_equal(*(const int32_t *)((const char *)r.state + 4), 288); /* hw_state.L */
+	rig_close(&r);
+}
+
+/* Every registered detector survives one extreme finite value: fed 3,000
+ * normal points, then 1e308 (accepted, or refused with an error and the
+ * state unchanged), then 3,000 normal points, it scores the last 500 of
+ * them (finite, at most 5 % at or above its default threshold) and flags a
+ * final spike of 50 noise widths. Parameters shorten the memories that
+ * would otherwise outlast the test (rad's period, gaussian's window). */
+static void test_every_detector_survives_extreme_value(void **st)
+{
+	static const struct kv rad_p[] = {
+		{"period", "1h", NULL}, {"step", "1m", NULL}, {"periods", "3", NULL}};
+	static const struct kv gauss_p[] = {{"window", "500", NULL}};
+	const struct detector_type *const *all = det_all();
+	(void)st;
+	for (size_t k = 0; all[k]; k++) {
+		const char *name = all[k]->name;
+		const struct kv *set = NULL;
+		size_t nset = 0;
+		struct rig r;
+		struct det_result o;
+		int finite = 0, flagged = 0;
+		double thr, ts = 1.7e9;
+		if (strcmp(name, "rad") == 0) {
+			set = rad_p;
+			nset = 3;
+		} else if (strcmp(name, "gaussian") == 0) {
+			set = gauss_p;
+			nset = 1;
+		}
+		rng = 3;
+		rig_open(&r, name, set, nset);
+		thr = all[k]->default_threshold;
+		for (int i = 0; i < 3000; i++, ts += 60)
+			rig_feed(&r, ts, 100 + 2 * (unit() - 0.5));
+		memset(&o, 0, sizeof o);
+		(void)r.d.type->update(r.d.cfg, r.state, ts, 1e308, &o);
+		ts += 60;
+		for (int i = 0; i < 3000; i++, ts += 60) {
+			o = rig_feed(&r, ts, 100 + 2 * (unit() - 0.5));
+			if (i >= 2500 && isfinite(o.score)) {
+				finite++;
+				flagged += o.score >= thr;
+			}
+		}
+		o = rig_feed(&r, ts, 150);
+		if (finite != 500 || flagged > 25 || !(o.score >= thr))
+			fail_msg("%s after 1e308: %d of the last 500 points scored, %d flagged, spike scored "
+				 "%g",
+				 name, finite, flagged, o.score);
+		rig_close(&r);
+	}
+}
+
+/* ensemble: on a quantised idle series (like a CPU at 0.07 %) a burst to
+ * 1.4 that comes back every day (288 five-minute points, a few points of
+ * jitter) alerts the first times, then is taken as a recurrence (scored
+ * below the threshold); the same burst 20 hours after the last one still alerts. */
+static void test_ensemble_recurring_event(void **st)
+{
+	static const int jit[] = {0, 3, -2, 5, -4, 1, 6, -3, 2, -5, 4, 0, -1, 3};
+	struct rig r;
+	double thr, peak[16] = {0}, stray = 0;
+	int ev = -1, late = 0;
+	(void)st;
+	rng = 9;
+	rig_open(&r, "ensemble", NULL, 0);
+	thr = r.d.type->default_threshold;
+	for (int i = 0, k = 0; i < 400 + 288 * 13; i++) {
+		int at = 400 + 288 * k + jit[k], odd = 400 + 288 * 12 + 240;
+		double x = unit() < 0.2 ? 0.134 : 0.066;
+		if (i == at) {
+			x = 1.4;
+			ev = k++;
+		} else if (i == odd) {
+			x = 1.4;
+			ev = -2;
+		} else if (ev >= 0 && i > 400 + 288 * ev + jit[ev] + 20) {
+			ev = -1;
+		} else if (ev == -2 && i > odd + 20) {
+			ev = -1;
+		}
+		struct det_result o = rig_feed(&r, 300.0 * i, x);
+		if (ev >= 0 && o.score > peak[ev])
+			peak[ev] = o.score;
+		if (ev == -2 && o.score > stray)
+			stray = o.score;
+	}
+	for (int k = 3; k < 13; k++)
+		late += peak[k] >= thr;
+	if (!(peak[0] >= thr) || late > 0 || !(stray >= thr))
+		fail_msg("first burst peak %.3f, recurrences from the 4th flagged %d, stray burst peak %.3f",
+			 peak[0], late, stray);
+	rig_close(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_des_spike_does_not_drag),
+		cmocka_unit_test(test_rad_constant_then_jump),
+		cmocka_unit_test(test_rad_trend_and_walk),
+		cmocka_unit_test(test_rad_phase_from_first_point),
+		cmocka_unit_test(test_hw_scores_before_season),
+		cmocka_unit_test(test_every_detector_survives_extreme_value),
+		cmocka_unit_test(test_ensemble_recurring_event),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
