@@ -28,7 +28,9 @@ struct kafka_counters {
 	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
 	uint64_t poison, dead_lettered, dropped_unowned, dropped_done;
 	uint64_t rebalances, assigned, revoked, lost;
-	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
+	uint64_t gaps;            /* offset gaps seen (and repaired by a seek) */
+	uint64_t split_series;    /* series seen on more than one input partition (counted once each) */
+	uint64_t split_untracked; /* points of series beyond the split tracker's limit */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
 	int64_t lag;           /* sum over owned partitions of high watermark - next */
@@ -52,6 +54,11 @@ struct kafka_counters {
 int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t type, void *opaque,
 		 void (*rebal)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
 		 void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **out);
+
+/* 1 once any client of this process failed to authenticate (SASL/SSL):
+ * set by the error callback every kafka_client installs, which runs inside
+ * the client's poll calls and logs each error as event=kafka_error. */
+int kafka_auth_failed(void);
 
 /* Enqueue one message (value and key copied; key NULL = none; headers
  * copied, hdrs stays the caller's) with opaque as the message's _private
