@@ -99,9 +99,8 @@ static int check_prop(struct vy_ctx *y, const yaml_node_t *kn, rd_kafka_conf_t *
 		/* the reference must resolve now (a missing variable or file is
 		 * a config error at load, with its position); the value is
 		 * dropped at once and resolved again for each client */
-		char *w = vy_where(y, kn), *sv = NULL;
-		int rc = secret_resolve(val, key, w, &sv, e, sizeof e);
-		free(w);
+		char *sv = NULL;
+		int rc = secret_resolve(val, key, NULL, &sv, e, sizeof e); /* vy_fail adds where */
 		secret_free(sv);
 		if (rc)
 			return vy_fail(y, kn, "%s", e);
