@@ -77,6 +77,10 @@ struct kpart {
 	uint64_t restore_fails;
 	double seek_at;
 	int topic_idx; /* index of topic in cfg->topics */
+	/* the newest durable snapshot on the state topic (retired with
+	 * tombstones once a newer one is durable); valid when have_ref */
+	struct kafka_ckpt_ref ckpt_ref;
+	int have_ref;
 };
 
 /* Series seen by this member and the partition each came on first

@@ -3,7 +3,7 @@
 // through the Kafka Java client that comes with the broker's jars.
 //
 //   wait   BOOT SECS                     until the cluster answers (exit 1 on timeout)
-//   create BOOT RF DEFAULT_PARTS SPEC... create topics; SPEC = name[:parts[:k=v,k=v...]]
+//   create BOOT RF DEFAULT_PARTS SPEC... create topics; SPEC = name[:parts[:k=v;k=v...]]
 //   leader BOOT TOPIC PARTITION          print the partition's leader node id
 //   count  BOOT TOPIC                    records of TOPIC a read_committed consumer sees
 //                                        (group-less, from the start to the end offsets)
@@ -74,7 +74,7 @@ public final class VigilKafkaAdmin {
       NewTopic t = new NewTopic(f[0], parts, rf);
       if (f.length > 2) {
         Map<String, String> cfg = new HashMap<>();
-        for (String kv : f[2].split(",")) {
+        for (String kv : f[2].split(";")) {
           String[] p = kv.split("=", 2);
           if (p.length != 2) {
             System.err.println("topic " + f[0] + ": bad config '" + kv + "' (want k=v)");
