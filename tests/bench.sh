@@ -5,7 +5,8 @@
 #     (Graphite plaintext, one DES rule per series), single core.
 #  3. the gateway: notifications/s and decision-to-request latency to a
 #     webhook receiver (tests/bench_gateway.sh).
-#  4. Kafka members (tests/bench_kafka.sh).
+#  4. Kafka members (tests/bench_kafka.sh), on the embedded broker and on a
+#     real Apache Kafka broker (tests/kafka/real-broker.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 vigil=${VIGIL:-$here/bin/vigil}
@@ -28,3 +29,9 @@ echo "== gateway: webhook to a loopback HTTP receiver (tests/bench_gateway.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_gateway.sh"
 echo "== Kafka (tests/bench_kafka.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
+echo "== Kafka on a real Apache Kafka broker (tests/bench_kafka.sh, VIGIL_KAFKA=real; members 1 and 2)"
+if out=$(bash "$here/tests/kafka/real-broker.sh" provision 2>/dev/null); then
+	VIGIL_KAFKA=real BENCH_KAFKA_MEMBERS=${BENCH_KAFKA_MEMBERS:-1 2} VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
+else
+	echo "$out"
+fi

@@ -10,7 +10,7 @@
 # no partial snapshot) and alerts exactly as B does.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_real_only "the embedded broker (librdkafka's mock) does not compact"
-kt_timeout 240
+kt_timeout 420
 NS=${KT_COMPACT_SERIES:-4000}
 KT_TOPICS="ma:1,ma.state:1:cleanup.policy=compact;segment.ms=500;min.cleanable.dirty.ratio=0.01;delete.retention.ms=100,mb:1,mb.state:1:cleanup.policy=delete,alerts_a:1,alerts_a.state:1,alerts_a.control:1,alerts_b:1,alerts_b.state:1,alerts_b.control:1,metrics.dlq"
 kt_broker 1
@@ -22,7 +22,7 @@ cfg() { # NAME X: single-mode member of pipeline X (topics mX, mX.state; group g
 cfg a1 a; cfg b1 b
 kt_member a1; kt_member b1
 two() { [ "$(kt_nowned a1)" -eq 1 ] && [ "$(kt_nowned b1)" -eq 1 ]; }
-kt_wait 60 "a1 and b1 owning their partition" two
+kt_wait 120 "a1 and b1 owning their partition" two
 # spikes at points 30-36 (first part) and 70-76 (second part)
 kt_gen "$NS" 80 "$KT_DIR/data.txt" "$KT_DIR/spikes.txt"
 total=$(wc -l <"$KT_DIR/data.txt")
@@ -36,7 +36,7 @@ for f in "$KT_DIR"/slice.*; do
 	sleep 1.5
 done
 done1() { [ "$(kt_stat a1 records)" -ge "$half" ] && [ "$(kt_stat b1 records)" -ge "$half" ]; } 2>/dev/null
-kt_wait 60 "both members processing the first part" done1
+kt_wait 120 "both members processing the first part" done1
 sleep 2
 kt_stop "$KT_PID_a1" "$KT_PID_b1"
 grep -q 'event=final' "$KT_DIR/a1.log" && grep -q 'event=final' "$KT_DIR/b1.log" || kt_fail "a member did not stop cleanly"
@@ -51,7 +51,7 @@ sleep 1
 echo "poke 1 1700000000" | "$VIGIL" produce -b "$KT_BOOT" -t ma.state --format graphite - 2>>"$KT_DIR/produce.log" >/dev/null ||
 	kt_fail "producing the segment-rolling record"
 compacted() { na=$(cnt ma.state) && [ "$na" -lt "$na0" ]; }
-kt_wait 60 "the cleaner compacting ma.state (records before: $na0)" compacted
+kt_wait 120 "the cleaner compacting ma.state (records before: $na0)" compacted
 sleep 3
 na=$(cnt ma.state)
 kt_log "state records: compacted ma.state $na0 -> $na, uncompacted mb.state $nb"
@@ -60,7 +60,7 @@ kt_log "state records: compacted ma.state $na0 -> $na, uncompacted mb.state $nb"
 cfg a2 a; cfg b2 b
 kt_member a2; kt_member b2
 restored() { grep -q 'event=restored partition=ma/0' "$KT_DIR/a2.log" && grep -q 'event=restored partition=mb/0' "$KT_DIR/b2.log"; }
-kt_wait 60 "a2 and b2 restoring" restored
+kt_wait 120 "a2 and b2 restoring" restored
 ra=$(grep -o 'event=restored partition=m[ab]/[0-9] checkpoint=[a-z]* next=[0-9]* state_bytes=[0-9]*' "$KT_DIR/a2.log" | sed 's/m[ab]\//m\//' | sort)
 rb=$(grep -o 'event=restored partition=m[ab]/[0-9] checkpoint=[a-z]* next=[0-9]* state_bytes=[0-9]*' "$KT_DIR/b2.log" | sed 's/m[ab]\//m\//' | sort)
 kt_log "restored (compacted):   $(echo $ra)"
@@ -71,7 +71,7 @@ grep -q 'event=ckpt_corrupt' "$KT_DIR/a2.log" && kt_fail "a corrupt snapshot aft
 for x in a b; do "$VIGIL" produce -b "$KT_BOOT" -t m$x --format graphite "$KT_DIR/b.txt" 2>>"$KT_DIR/produce.log" || kt_fail "produce part 2 to m$x"; done
 rest=$((total - half))
 done2() { [ "$(kt_stat a2 records)" -ge "$rest" ] && [ "$(kt_stat b2 records)" -ge "$rest" ]; } 2>/dev/null
-kt_wait 60 "both members processing the second part" done2
+kt_wait 120 "both members processing the second part" done2
 sleep 2
 kt_firing "$KT_DIR/alerts-a.jsonl" | sort >"$KT_DIR/got-a.txt"
 kt_firing "$KT_DIR/alerts-b.jsonl" | sort >"$KT_DIR/got-b.txt"
