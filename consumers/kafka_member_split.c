@@ -103,7 +103,7 @@ void split_note(struct kc *kc, const struct kpart *kp, const struct point *pt)
 		LOG_WARN(COMP,
 			 "event=split_series series=\"%s\" partitions=%s/%" PRId32 ",%s offset=%" PRId64
 			 " total=%" PRIu64
-			 " hint=\"the producer does not key by series; set input.keyed_by: none\"",
+			 " hint=\"the producer does not key by series: key each point by its series\"",
 			 name, kc->cfg->topics[e->topic], e->partition, kp->source, kp->cur_offset,
 			 kc->ctr->split_series);
 	}
