@@ -48,9 +48,11 @@ rm -rf "$out"; mkdir -p "$out"
 topics="metrics:6 metrics.state:6 alerts:3 alerts.state:3 alerts.control:3 metrics.dlq:1"
 if [ "${VIGIL_KAFKA:-embedded}" = real ]; then
   echo "\$ tests/kafka/real-broker.sh start   # Apache Kafka from Maven Central, topics $topics"
-  bash tests/kafka/real-broker.sh start "$work/kafka" 1 2>"$work/broker.log"
+  rb_fail() { echo "demo: $1 (broker log below)" >&2; tail -n 30 "$work/broker.log" >&2; exit 1; }
+  bash tests/kafka/real-broker.sh start "$work/kafka" 1 2>"$work/broker.log" || rb_fail "the real broker did not start"
   # shellcheck disable=SC2086
-  bash tests/kafka/real-broker.sh admin create "$(cat "$work/kafka/boot")" 1 1 $topics 2>>"$work/broker.log"
+  bash tests/kafka/real-broker.sh admin create "$(cat "$work/kafka/boot")" 1 1 $topics 2>>"$work/broker.log" ||
+    rb_fail "creating the topics failed"
   cp "$work/kafka/boot" "$work/boot"
 else
   echo "\$ vigil broker --topics ${topics// /,}"

@@ -40,8 +40,10 @@ public final class VigilKafkaAdmin {
       }
     }
     p.put("bootstrap.servers", boot);
-    p.put("request.timeout.ms", "5000");
-    p.put("default.api.timeout.ms", "10000");
+    // generous: a loaded 2-core machine (asan runs, other JVMs) can take a
+    // while to serve the first CreateTopics after start
+    p.put("request.timeout.ms", "15000");
+    p.put("default.api.timeout.ms", "60000");
     return p;
   }
 
@@ -91,7 +93,7 @@ public final class VigilKafkaAdmin {
       for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e :
           a.createTopics(topics).values().entrySet()) {
         try {
-          e.getValue().get(30, TimeUnit.SECONDS);
+          e.getValue().get(60, TimeUnit.SECONDS);
         } catch (ExecutionException ex) {
           if (ex.getCause() instanceof TopicExistsException) continue;
           System.err.println("topic " + e.getKey() + ": " + ex.getCause());
