@@ -22,6 +22,13 @@ LIB_SRC  := $(sort $(wildcard core/*.c detectors/*.c rules/*.c engine/*.c sinks/
 LIB_SRC  := $(filter-out cli/main.c,$(LIB_SRC))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 E2E      := $(sort $(wildcard tests/e2e_*.sh))
+# The Kafka e2e tests run twice: on the embedded broker (`vigil broker`, in
+# E2E) and on a real Apache Kafka broker from Maven Central
+# (tests/kafka/real-broker.sh, VIGIL_KAFKA=real). Tests that need the
+# embedded broker's fault injection skip themselves there, loudly; those
+# that need a real broker (SASL, compaction, three brokers) skip themselves
+# on the embedded one. e2e_demo.sh runs the Kafka demo on the real broker.
+KAFKA_E2E := $(sort $(wildcard tests/e2e_kafka_*.sh)) tests/e2e_demo.sh
 
 # Protocol buffers: consumers/*.proto (committed, written for vigil) compiled by
 # protoc-c into build/gen/ at build time; the generated C is built with the
@@ -36,7 +43,7 @@ asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o) $(GEN_C:build/gen/%.c=build/asan/gen/%
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test unit e2e asan-test valgrind bench soak demo console nab format format-check clean help
+.PHONY: all deps test test-real-kafka unit e2e asan-test valgrind bench soak demo console nab format format-check clean help
 .DEFAULT_GOAL := all
 
 all: deps bin/vigil
@@ -45,7 +52,10 @@ help:
 	@echo "make            build bin/vigil (installs missing Debian packages as root)"
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
 	@echo "make console    replay the demo mid-incident and keep its API and web console on http://127.0.0.1:8080/"
-	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan"
+	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan; the Kafka"
+	@echo "                e2e tests also against a real Apache Kafka broker (needs Java 17 +"
+	@echo "                Maven; installed as root, else a loud SKIP)"
+	@echo "make test-real-kafka  only the Kafka e2e tests against the real broker (both variants)"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
@@ -126,10 +136,36 @@ define RUN_SUITE
 	[ $$fail -eq 0 ]
 endef
 
+# The Kafka e2e scripts against the real broker for one variant. The broker's
+# jars are resolved once (build/kafka/<version>/); where Java or Maven cannot
+# be had the part prints a SKIP line with the reason and passes.
+define RUN_REAL_KAFKA
+	@out=$$(bash tests/kafka/real-broker.sh provision 2>build/$(1)/real-kafka-provision.log); rc=$$?; \
+	if [ $$rc = 3 ]; then echo "******** $$out ********"; echo "$(1) real Kafka: 0 passed, 0 failed, $(words $(KAFKA_E2E)) skipped"; echo 0 >build/$(1)/real-kafka.passed; exit 0; fi; \
+	[ $$rc = 0 ] || { echo "FAIL real Kafka provisioning (log: build/$(1)/real-kafka-provision.log)"; tail -n 30 build/$(1)/real-kafka-provision.log; exit 1; }; \
+	pass=0; fail=0; skip=0; \
+	for e in $(KAFKA_E2E); do \
+	  log=build/$(1)/real-kafka-$$(basename $$e).log; \
+	  if VIGIL_KAFKA=real VIGIL=$(2) bash $$e >$$log 2>&1; then \
+	    if grep -q '^SKIP (VIGIL_KAFKA=real)' $$log; then skip=$$((skip+1)); grep '^SKIP' $$log; else pass=$$((pass+1)); fi; \
+	  else fail=$$((fail+1)); echo "FAIL $$e on the real broker (log: $$log)"; tail -n 30 $$log; fi; \
+	done; \
+	echo "$(1) real Kafka: $$pass passed, $$fail failed, $$skip skipped"; \
+	echo $$pass >build/$(1)/real-kafka.passed; \
+	[ $$fail -eq 0 ]
+endef
+
 test: deps bin/vigil build/asan/vigil $(rel_TESTS) $(asan_TESTS)
 	$(call RUN_SUITE,$(rel_TESTS),rel,$(CURDIR)/bin/vigil)
+	$(call RUN_REAL_KAFKA,rel,$(CURDIR)/bin/vigil)
 	$(call RUN_SUITE,$(asan_TESTS),asan,$(CURDIR)/build/asan/vigil)
-	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 )) passed, 0 failed"
+	$(call RUN_REAL_KAFKA,asan,$(CURDIR)/build/asan/vigil)
+	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 + $$(cat build/rel/real-kafka.passed) + $$(cat build/asan/real-kafka.passed) )) passed, 0 failed"
+
+test-real-kafka: deps bin/vigil build/asan/vigil
+	@mkdir -p build/rel build/asan
+	$(call RUN_REAL_KAFKA,rel,$(CURDIR)/bin/vigil)
+	$(call RUN_REAL_KAFKA,asan,$(CURDIR)/build/asan/vigil)
 
 valgrind: deps $(rel_TESTS)
 	@for t in $(rel_TESTS); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done; echo "valgrind clean"

@@ -61,13 +61,15 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64
 		 " gw_control_applied=%" PRIu64 " gw_control_bad=%" PRIu64 " points=%" PRIu64
 		 " alloc_failed=%" PRIu64 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
-		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f",
+		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f"
+		 " split_series=%" PRIu64 " split_untracked=%" PRIu64,
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
 		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
 		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
-		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2]);
+		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2],
+		 c->split_series, c->split_untracked);
 	if (rr != NULL)
 		LOG_INFO(COMP, "event=%s_rules rules_version=%s rules_reloads=%llu rules_reload_errors=%llu",
 			 event, rr->version, (unsigned long long)rr->reloads, (unsigned long long)rr->errors);
@@ -227,10 +229,15 @@ static void run_usage(FILE *f, const char *name)
 		"Joins a Kafka consumer group as described by the YAML config file (keys:\n"
 		"kafka, input, state_topic, alerts_topic, dead_letter_topic, rules, owners,\n"
 		"gateway_group, gateway_state_topic, control_topic, checkpoint_interval,\n"
-		"stats_interval, batch_size, max_series, max_future, chart_points, mode, http;\n"
-		"input: topics, format, default_series, collectd: {store_rates: true|false}).\n"
-		"See README \"Running as a Kafka consumer group\", \"Inputs\", \"HTTP service\"\n"
-		"and \"Charts\".\n\n"
+		"stats_interval, batch_size, max_series, max_future, max_memory, chart_points,\n"
+		"mode, http; input: topics, format, default_series, collectd: {store_rates:\n"
+		"true|false}). See README \"Running as a Kafka consumer group\", \"Running on\n"
+		"your Kafka\", \"Inputs\", \"HTTP service\" and \"Charts\".\n"
+		"kafka: passes librdkafka properties through; credentials (sasl.password,\n"
+		"ssl.key.password, ssl.keystore.password, ssl.key.pem,\n"
+		"sasl.oauthbearer.client.secret) may be env:NAME or file:PATH references,\n"
+		"never logged. At start a member refuses a state topic whose partition count\n"
+		"differs from an input topic's, and exits 1 on an authentication failure.\n\n"
 		"  -c CONFIG      config file\n%s"
 		"  --listen ADDR  serve HTTP on ADDR (host:port; default: http.listen of CONFIG):\n"
 		"                 /healthz, /readyz, /metrics, and the gateway API and the\n"

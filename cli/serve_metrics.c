@@ -167,6 +167,9 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	sample(b, "vigil_kafka_partition_events_total", "event", "revoked", k->revoked);
 	sample(b, "vigil_kafka_partition_events_total", "event", "lost", k->lost);
 	counter(b, "vigil_kafka_offset_gaps_total", "Offset gaps seen and repaired.", k->gaps);
+	counter(b, "vigil_kafka_split_series_total",
+		"Series seen on more than one input partition (producer not keying by series).",
+		k->split_series);
 	counter(b, "vigil_kafka_checkpoints_total", "Checkpoints written.", k->checkpoints);
 	counter(b, "vigil_kafka_checkpoints_skipped_total", "Checkpoints skipped.", k->checkpoint_skipped);
 	counter(b, "vigil_kafka_state_bytes_total", "Bytes of checkpoints written.", k->state_bytes);

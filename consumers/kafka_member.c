@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "consumers/feed.h"
 #include "consumers/kafka_member.h"
 #include "core/clock.h"
 #include "sinks/alert_topic.h"
@@ -90,6 +89,9 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	p->seek_to = -1;
 	p->cur_ts_ms = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
+	for (size_t i = 0; i < kc->cfg->ntopics; i++)
+		if (strcmp(kc->cfg->topics[i], topic) == 0)
+			p->topic_idx = (int)i;
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
 	eo.max_future = kc->cfg->max_future;
@@ -196,6 +198,27 @@ static void poison(struct kc *kc, struct kpart *p, const rd_kafka_message_t *m, 
 	rd_kafka_headers_destroy(h);
 }
 
+/* The decoder's point callback: the split-series check, then the engine. */
+static int member_emit(void *ctx, const struct point *pt)
+{
+	struct kpart *p = ctx;
+	split_note(p->kc, p, pt);
+	engine_point(p->eng, pt, p->source, p->cur_offset);
+	return 0;
+}
+
+/* One line of the record at p->cur_offset through p's decoder stream into
+ * its engine (all-or-nothing like feed_record: a bad line reaches the
+ * engine only as engine_note_reject). 0 or -VIGIL_EINVAL with err. */
+static int member_feed(struct kpart *p, const char *rec, size_t len, char *err, size_t errlen)
+{
+	if (decoder_feed(p->dec, rec, len, member_emit, p, err, errlen) != 0) {
+		engine_note_reject(p->eng, p->source, p->cur_offset, err);
+		return -VIGIL_EINVAL;
+	}
+	return 0;
+}
+
 static void process(struct kc *kc, rd_kafka_message_t *m)
 {
 	if (m->err) {
@@ -271,7 +294,7 @@ static void process(struct kc *kc, rd_kafka_message_t *m)
 			len--;
 		if (len > 0) {
 			any = 1;
-			if (feed_record(p->dec, p->eng, p->source, m->offset, s, len, err, sizeof err) != 0)
+			if (member_feed(p, s, len, err, sizeof err) != 0)
 				poison(kc, p, m, s, len, err);
 		}
 		s = nl ? nl + 1 : end;
@@ -345,8 +368,71 @@ static void kc_close(struct kc *kc)
 		rd_kafka_consumer_close(kc->reader);
 		rd_kafka_destroy(kc->reader);
 	}
+	split_fini(&kc->split);
 	free(kc->batch);
 	free(kc);
+}
+
+/* The partition count of topic (what: "input", "state", "alerts") at
+ * start-up: tries for up to STARTUP_METADATA_S, serving the producer's
+ * error events between tries. Returns 0, -VIGIL_EIO when the metadata
+ * cannot be read (or a client failed to authenticate: the error says so,
+ * naming the user, never the password) or -VIGIL_EAGAIN on a stop request;
+ * failures are logged. */
+#define STARTUP_METADATA_S 30.0
+static int startup_count(struct kc *kc, const char *topic, const char *what, int32_t *n)
+{
+	double end = clock_mono() + STARTUP_METADATA_S;
+	for (;;) {
+		if (kafka_partition_count(kc->prod, topic, 1000, n) == 0)
+			return 0;
+		rd_kafka_poll(kc->prod, 200); /* error events; and no busy loop on a fast failure */
+		if (kafka_auth_failed()) {
+			const char *u = kafka_cfg_prop(kc->cfg, "sasl.username");
+			LOG_ERR(COMP,
+				"event=startup_failed err=\"authentication failed (security.protocol=%s"
+				" sasl.username=%s): check the credentials and the broker's listeners\"",
+				kafka_cfg_prop(kc->cfg, "security.protocol")
+					? kafka_cfg_prop(kc->cfg, "security.protocol")
+					: "plaintext",
+				u ? u : "-");
+			return -VIGIL_EIO;
+		}
+		if (kc->stop && *kc->stop)
+			return -VIGIL_EAGAIN;
+		if (clock_mono() > end) {
+			LOG_ERR(COMP,
+				"event=startup_failed err=\"cannot read metadata of %s topic %s in %.0f s\"",
+				what, topic, STARTUP_METADATA_S);
+			return -VIGIL_EIO;
+		}
+	}
+}
+
+/* The state topic must have as many partitions as every input topic: input
+ * partition p checkpoints to state partition p, and a different count would
+ * put several input partitions' snapshots on one state partition (or leave
+ * state partitions unused) and break the co-partitioning that the restore
+ * and compaction rely on. Returns 0, -VIGIL_EINVAL (logged, naming both
+ * topics and counts) or -VIGIL_EIO when metadata cannot be read. */
+static int check_copartitioned(struct kc *kc)
+{
+	const struct kafka_cfg *c = kc->cfg;
+	for (size_t i = 0; i < c->ntopics; i++) {
+		int32_t n = -1;
+		int rc = startup_count(kc, c->topics[i], "input", &n);
+		if (rc)
+			return rc;
+		if (n != kc->state_nparts) {
+			LOG_ERR(COMP,
+				"event=startup_failed err=\"state topic %s has %" PRId32
+				" partitions, input topic %s has %" PRId32
+				": they must be co-partitioned; create %s with %" PRId32 " partitions\"",
+				c->state_topic, kc->state_nparts, c->topics[i], n, c->state_topic, n);
+			return -VIGIL_EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct kafka_counters *ctr,
@@ -381,17 +467,10 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 	    (rc = kafka_client(c, "consumer", RD_KAFKA_CONSUMER, kc, member_rebalance_cb, NULL, &kc->rk)) !=
 		    0)
 		goto fail;
-	for (int tries = 0;; tries++) {
-		if (kafka_partition_count(kc->prod, c->alerts_topic, 5000, &kc->alert_nparts) == 0 &&
-		    kafka_partition_count(kc->prod, c->state_topic, 5000, &kc->state_nparts) == 0)
-			break;
-		if (tries >= 5) {
-			LOG_ERR(COMP, "event=startup_failed err=\"cannot read metadata of %s and %s\"",
-				c->alerts_topic, c->state_topic);
-			rc = -VIGIL_EIO;
-			goto fail;
-		}
-	}
+	if ((rc = startup_count(kc, c->alerts_topic, "alerts", &kc->alert_nparts)) != 0 ||
+	    (rc = startup_count(kc, c->state_topic, "state", &kc->state_nparts)) != 0 ||
+	    (rc = check_copartitioned(kc)) != 0)
+		goto fail;
 	rd_kafka_poll_set_consumer(kc->rk);
 	kc->q = rd_kafka_queue_get_consumer(kc->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)c->ntopics);

@@ -76,6 +76,19 @@ struct kpart {
 	double retry_at;          /* a failed restore is tried again from then on */
 	uint64_t restore_fails;
 	double seek_at;
+	int topic_idx; /* index of topic in cfg->topics */
+	/* the newest durable snapshot on the state topic (retired with
+	 * tombstones once a newer one is durable); valid when have_ref */
+	struct kafka_ckpt_ref ckpt_ref;
+	int have_ref;
+};
+
+/* Series seen by this member and the partition each came on first
+ * (consumers/kafka_member_split.c). */
+struct ksplit {
+	struct htab index;
+	struct split_ent *ent;
+	size_t n, cap;
 };
 
 struct kc {
@@ -101,13 +114,21 @@ struct kc {
 	volatile sig_atomic_t *stop; /* aborts long restores; may be NULL */
 	volatile sig_atomic_t no_stop;
 	double next_ckpt; /* monotonic time of the next interval checkpoint */
-	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain;
+	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain, split_complain;
+	struct ksplit split;
 };
 
 /* kafka_member.c */
 struct kpart *part_find(struct kc *kc, const char *topic, int32_t partition);
 int part_add(struct kc *kc, const char *topic, int32_t partition);
 void part_drop(struct kc *kc, const char *topic, int32_t partition);
+
+/* kafka_member_split.c */
+/* Note a decoded point of partition kp: counts and logs a series seen on a
+ * second partition (split_series). Never fails; memory shortage only stops
+ * the tracking (split_untracked). */
+void split_note(struct kc *kc, const struct kpart *kp, const struct point *pt);
+void split_fini(struct ksplit *s);
 
 /* kafka_member_state.c */
 /* Checkpoint the owned, restored partitions in `only` (NULL = all) that made

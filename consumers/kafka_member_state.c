@@ -39,6 +39,7 @@ static int flush_ok(struct kc *kc, int kind, uint64_t fail_before)
 int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only, const char *why)
 {
 	struct kpart *todo[1024];
+	struct kafka_ckpt_ref refs[1024]; /* of the snapshots written now */
 	size_t n = 0;
 	int64_t *hwm = NULL;
 	int rc = 0;
@@ -75,7 +76,10 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 	for (size_t i = 0; i < n; i++) {
 		struct kpart *p = todo[i];
 		struct buf b = {0};
-		struct kafka_ckpt k = {.next = p->next, .nalert_parts = kc->alert_nparts, .alert_hwm = hwm};
+		struct kafka_ckpt k = {.next = p->next,
+				       .nalert_parts = kc->alert_nparts,
+				       .alert_hwm = hwm,
+				       .per_snapshot_keys = 1};
 		size_t bytes = 0;
 		rc = engine_save(p->eng, &b);
 		if (rc == 0 && !buf_ok(&b))
@@ -97,6 +101,7 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 			rc = 0;
 			continue;
 		}
+		refs[i] = k.ref;
 		bytes_total += bytes;
 	}
 	/* 4. the snapshots are durable */
@@ -104,9 +109,20 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 	if (rc)
 		goto skip;
 	/* 5. they are what a new owner restores */
-	for (size_t i = 0; i < n; i++)
-		if (todo[i])
-			todo[i]->ckpt_next = todo[i]->next;
+	for (size_t i = 0; i < n; i++) {
+		struct kpart *p = todo[i];
+		if (p == NULL)
+			continue;
+		p->ckpt_next = p->next;
+		/* 6. the snapshot it replaces can go (a compacted state topic
+		 * then keeps one snapshot per partition); a failed retire only
+		 * leaves it to the next restore's cleanup */
+		if (p->have_ref)
+			kafka_ckpt_retire(kc->prod, kc->cfg->state_topic, p->partition % kc->state_nparts,
+					  p->topic, p->partition, &p->ckpt_ref);
+		p->ckpt_ref = refs[i];
+		p->have_ref = 1;
+	}
 	kc->ctr->checkpoints++;
 	kc->ctr->last_checkpoint_at = clock_wall();
 	kc->ctr->state_bytes = bytes_total;
@@ -261,7 +277,16 @@ static int restore_part(struct kc *kc, struct kpart *p, volatile sig_atomic_t *s
 				p->source, vigil_strerror(rc), k.next);
 		p->next = k.next;
 		p->ckpt_next = k.next;
+		p->ckpt_ref = k.ref;
+		p->have_ref = 1;
 	}
+	/* older and partial snapshots of this partition (a previous owner died
+	 * before retiring them) */
+	for (size_t i = 0; i < k.nstale; i++)
+		kafka_ckpt_retire(kc->prod, kc->cfg->state_topic, p->partition % kc->state_nparts, p->topic,
+				  p->partition, &k.stale[i]);
+	if (k.nstale)
+		LOG_INFO(COMP, "event=snapshots_retired partition=%s count=%zu", p->source, k.nstale);
 	for (int32_t i = 0; i < kc->alert_nparts; i++) {
 		int64_t from = found && i < k.nalert_parts ? k.alert_hwm[i] : -1;
 		rc = kafka_scan_partition(kc->reader, kc->cfg->alerts_topic, i, from, RESTORE_TIMEOUT_MS,

@@ -3,6 +3,7 @@
  *
  *   kafka:                       # librdkafka properties, passed through
  *     bootstrap.servers: 127.0.0.1:9092
+ *     sasl.password: env:VIGIL_KAFKA_PASSWORD   # credentials: env:/file: refs
  *     group.id: vigil
  *   input: {topics: [metrics], format: auto, default_series: NAME}
  *   state_topic: metrics.state   # default <first input topic>.state
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/secret.h"
 #include "core/yaml.h"
 
 static const char *const top_keys[] = {"kafka",
@@ -103,10 +105,40 @@ static int load_collectd(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cf
 	return 0;
 }
 
+/* librdkafka properties that hold a credential: their value may be an
+ * `env:NAME` or `file:PATH` reference (core/secret.h), resolved when a
+ * client is built; neither the value nor a resolved reference is ever
+ * logged or put into an error message. */
+static const char *const secret_props[] = {"sasl.password",
+					   "ssl.key.password",
+					   "ssl.keystore.password",
+					   "ssl.key.pem",
+					   "sasl.oauthbearer.client.secret",
+					   NULL};
+
+static int is_secret_prop(const char *key)
+{
+	for (size_t i = 0; secret_props[i]; i++)
+		if (strcmp(secret_props[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 static int check_prop(struct vy_ctx *y, const yaml_node_t *kn, rd_kafka_conf_t *probe, const char *key,
 		      const char *val)
 {
 	char e[256];
+	if (is_secret_prop(key) && secret_is_ref(val)) {
+		/* the reference must resolve now (a missing variable or file is
+		 * a config error at load, with its position); the value is
+		 * dropped at once and resolved again for each client */
+		char *sv = NULL;
+		int rc = secret_resolve(val, key, NULL, &sv, e, sizeof e); /* vy_fail adds where */
+		secret_free(sv);
+		if (rc)
+			return vy_fail(y, kn, "%s", e);
+		val = "probe";
+	}
 	rd_kafka_conf_res_t r = rd_kafka_conf_set(probe, key, val, e, sizeof e);
 	if (r == RD_KAFKA_CONF_UNKNOWN)
 		return vy_fail(y, kn, "unknown librdkafka property '%s'", key);
@@ -485,6 +517,18 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		     strcmp(k, "enable.auto.offset.store") == 0 || strcmp(k, "auto.offset.reset") == 0 ||
 		     strcmp(k, "partition.assignment.strategy") == 0))
 			continue;
+		if (is_secret_prop(k) && secret_is_ref(c->props[i].value)) {
+			char *sv = NULL;
+			if (secret_resolve(c->props[i].value, k, c->props[i].where, &sv, err, errlen) != 0)
+				goto fail;
+			rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, k, sv, e, sizeof e);
+			secret_free(sv);
+			if (r != RD_KAFKA_CONF_OK) {
+				snprintf(err, errlen, "%s: %s", c->props[i].where ? c->props[i].where : k, e);
+				goto fail;
+			}
+			continue;
+		}
 		if (rd_kafka_conf_set(conf, k, c->props[i].value, e, sizeof e) != RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "%s: %s", c->props[i].where ? c->props[i].where : k, e);
 			goto fail;

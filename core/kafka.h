@@ -31,7 +31,9 @@ struct kafka_counters {
 	uint64_t records, alerts_published, alerts_suppressed, alerts_failed;
 	uint64_t poison, dead_lettered, dropped_unowned, dropped_done;
 	uint64_t rebalances, assigned, revoked, lost;
-	uint64_t gaps; /* offset gaps seen (and repaired by a seek) */
+	uint64_t gaps;            /* offset gaps seen (and repaired by a seek) */
+	uint64_t split_series;    /* series seen on more than one input partition (counted once each) */
+	uint64_t split_untracked; /* points of series beyond the split tracker's limit */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
 	double last_checkpoint_at; /* wall-clock seconds of the newest durable checkpoint; 0 = none */
@@ -72,6 +74,11 @@ int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t ty
  * 0, or -1 with err naming the bad one (or librdkafka's reason). */
 int kafka_conf_sets(rd_kafka_conf_t *conf, const char *const *sets, size_t n, char *err, size_t errlen);
 
+/* 1 once any client of this process failed to authenticate (SASL/SSL):
+ * set by the error callback every kafka_client installs, which runs inside
+ * the client's poll calls and logs each error as event=kafka_error. */
+int kafka_auth_failed(void);
+
 /* Enqueue one message (value and key copied; key NULL = none; headers
  * copied, hdrs stays the caller's) with opaque as the message's _private
  * for the delivery report. While the local queue is full it serves delivery
@@ -90,20 +97,46 @@ struct kafka_ckpt {
 	int64_t *alert_hwm; /* nalert_parts entries; owned */
 	uint8_t *blob;      /* engine_save output; owned */
 	size_t bloblen;
+	/* Message keys (in: set by the writer). 0: every chunk keyed
+	 * "<topic>/<partition>" (a compacted topic then keeps only the last
+	 * chunk of the newest snapshot: fine for one-chunk snapshots only).
+	 * 1: each chunk its own key "<topic>/<partition>/<snapshot id>/<index>",
+	 * and the writer retires older snapshots with kafka_ckpt_retire once a
+	 * newer one is durable, so compaction removes them whole. */
+	int per_snapshot_keys;
+	struct kafka_ckpt_ref {
+		uint64_t sid;         /* snapshot id */
+		uint32_t nchunks;     /* its chunk count */
+		int legacy;           /* written with per_snapshot_keys 0 (one key) */
+	} ref;                        /* out: of the snapshot written or read */
+	struct kafka_ckpt_ref *stale; /* out (read): other snapshots still in the
+				       * partition for this input, to retire;
+				       * owned */
+	size_t nstale;
 };
 void kafka_ckpt_free(struct kafka_ckpt *k);
+
+/* Tombstones (null values) for every message key of snapshot r of
+ * topic/partition on state_topic partition state_part, so that a compacted
+ * state topic drops it. Call only once a newer snapshot of the same input
+ * partition is durable. Queued on prod with the KAFKA_MSG_STATE opaque.
+ * Returns 0 or -VIGIL_EIO (logged). */
+int kafka_ckpt_retire(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
+		      int32_t partition, const struct kafka_ckpt_ref *r);
 
 #define KAFKA_CKPT_CHUNK (512u * 1024u)       /* bytes of blob per state message (< 900 KB) */
 #define KAFKA_CKPT_MAX   (4u * 1024u * 1024u) /* refuse larger snapshots (mock retention 5 MiB) */
 
-/* Encode k as state messages for input topic/partition and enqueue them on
- * producer prod to state_topic partition state_part. Returns 0 and the bytes
- * queued, -VIGIL_ELIMIT if the snapshot is too large, -VIGIL_EIO on a queue
- * failure (nothing is durable until the caller's flush succeeds). */
+/* Encode k as state messages (k->ref is set to the snapshot written) for input topic/partition and enqueue
+ * them on producer prod to state_topic partition state_part. Returns 0 and the bytes queued, -VIGIL_ELIMIT if
+ * the snapshot is too large, -VIGIL_EIO on a queue failure (nothing is durable until the caller's flush
+ * succeeds). */
 int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
-		     int32_t partition, const struct kafka_ckpt *k, size_t *bytes);
+		     int32_t partition, struct kafka_ckpt *k, size_t *bytes);
 /* Read state_topic partition state_part from its start and keep the newest
- * complete checkpoint of topic/partition. Returns 0 with *found 0/1 (k
+ * complete checkpoint of topic/partition (either key scheme; tombstones are
+ * skipped); k->ref names it and k->stale every other snapshot of that input
+ * partition still present. Returns 0 with *found 0/1 (k
  * filled when 1), -VIGIL_EIO when the partition could not be read in
  * timeout_ms, or -VIGIL_EAGAIN as soon as *stop (may be NULL) is non-zero.
  * reader is a group-less consumer handle (assign only). */

@@ -3,7 +3,10 @@
  *
  * A checkpoint is one snapshot written as 1..n state messages (chunks of at
  * most KAFKA_CKPT_CHUNK bytes) to the state topic partition that mirrors the
- * input partition. Every chunk has key "<topic>/<partition>" and a header
+ * input partition. Every chunk has key "<topic>/<partition>" (legacy; the
+ * gateway's snapshots) or "<topic>/<partition>/<snapshot id>/<index>" (the
+ * members': safe under compaction, older snapshots are retired with
+ * tombstones once a newer one is durable) and a header
  * "vigil.ckpt" = "<snapshot id>:<index>:<count>:<next>". The snapshot bytes
  * (concatenated chunks) are:
  *   "VCK1" u32 version(1) i64 next u32 nalert_parts i64 hwm[nalert_parts]
@@ -33,6 +36,7 @@ void kafka_ckpt_free(struct kafka_ckpt *k)
 		return;
 	free(k->alert_hwm);
 	free(k->blob);
+	free(k->stale);
 	memset(k, 0, sizeof *k);
 }
 
@@ -52,7 +56,7 @@ static uint64_t snapshot_id(const char *topic, int32_t partition, int64_t next)
 }
 
 int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
-		     int32_t partition, const struct kafka_ckpt *k, size_t *bytes)
+		     int32_t partition, struct kafka_ckpt *k, size_t *bytes)
 {
 	struct buf b = {0};
 	char key[300], hdr[128];
@@ -75,11 +79,15 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 		rc = -VIGIL_ELIMIT;
 		goto out;
 	}
-	snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
 	uint64_t id = snapshot_id(topic, partition, k->next);
 	size_t n = (b.len + KAFKA_CKPT_CHUNK - 1) / KAFKA_CKPT_CHUNK;
 	for (size_t i = 0; i < n; i++) {
 		size_t off = i * KAFKA_CKPT_CHUNK;
+		if (k->per_snapshot_keys)
+			snprintf(key, sizeof key, "%s/%" PRId32 "/%016" PRIx64 "/%zu", topic, partition, id,
+				 i);
+		else
+			snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
 		size_t len = b.len - off < KAFKA_CKPT_CHUNK ? b.len - off : KAFKA_CKPT_CHUNK;
 		void *chunk = b.data + off;
 		snprintf(hdr, sizeof hdr, "%016" PRIx64 ":%zu:%zu:%" PRId64, id, i, n, k->next);
@@ -98,9 +106,36 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 		}
 	}
 	*bytes = b.len;
+	k->ref = (struct kafka_ckpt_ref){id, (uint32_t)n, !k->per_snapshot_keys};
 out:
 	buf_free(&b);
 	return rc;
+}
+
+int kafka_ckpt_retire(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
+		      int32_t partition, const struct kafka_ckpt_ref *r)
+{
+	char key[300];
+	uint32_t n = r->legacy ? 1 : r->nchunks;
+	for (uint32_t i = 0; i < n; i++) {
+		if (r->legacy)
+			snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
+		else
+			snprintf(key, sizeof key, "%s/%" PRId32 "/%016" PRIx64 "/%" PRIu32, topic, partition,
+				 r->sid, i);
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			prod, RD_KAFKA_V_TOPIC(state_topic), RD_KAFKA_V_PARTITION(state_part),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(NULL, 0),
+			RD_KAFKA_V_KEY(key, strlen(key)),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE), RD_KAFKA_V_END);
+		if (e) {
+			LOG_WARN("kafka",
+				 "event=ckpt_retire_failed topic=%s partition=%" PRId32 " err=\"%s\"",
+				 state_topic, state_part, rd_kafka_err2str(e));
+			return -VIGIL_EIO;
+		}
+	}
+	return 0;
 }
 
 static int parse_snapshot(const uint8_t *p, size_t n, struct kafka_ckpt *k)
@@ -138,35 +173,63 @@ static int parse_snapshot(const uint8_t *p, size_t n, struct kafka_ckpt *k)
 	return 0;
 }
 
+#define CKPT_MAX_REFS 256 /* snapshots of one input partition remembered by a scan */
+
 struct ckpt_scan {
 	char key[300];
 	char cur_id[17];
 	size_t cur_next_idx, cur_count;
+	int cur_legacy;
 	struct buf cur;
 	struct buf best;
 	int have_best;
+	struct kafka_ckpt_ref best_ref;
+	struct kafka_ckpt_ref refs[CKPT_MAX_REFS]; /* every snapshot seen (a head or not) */
+	size_t nrefs;
 	uint64_t bad;
 };
+
+/* Remember snapshot (sid, count, legacy) once. */
+static void scan_ref(struct ckpt_scan *s, uint64_t sid, size_t cnt, int legacy)
+{
+	for (size_t i = 0; i < s->nrefs; i++)
+		if (s->refs[i].sid == sid && s->refs[i].legacy == legacy)
+			return;
+	if (s->nrefs < CKPT_MAX_REFS)
+		s->refs[s->nrefs++] = (struct kafka_ckpt_ref){sid, (uint32_t)cnt, legacy};
+}
 
 static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 {
 	struct ckpt_scan *s = ctx;
 	char hdr[128], id[17];
-	size_t idx, cnt;
+	size_t idx, cnt, kl = strlen(s->key);
 	long long nx;
+	int legacy;
 
-	if (m->key_len != strlen(s->key) || memcmp(m->key, s->key, m->key_len) != 0)
+	/* "<topic>/<partition>" exactly, or followed by "/<snapshot id>/<index>" */
+	if (m->key_len < kl || memcmp(m->key, s->key, kl) != 0)
 		return;
+	if (m->key_len == kl)
+		legacy = 1;
+	else if (((const char *)m->key)[kl] == '/')
+		legacy = 0;
+	else
+		return;
+	if (m->payload == NULL)
+		return; /* a tombstone of a retired snapshot */
 	if (kafka_header_str(m, CKPT_HEADER, hdr, sizeof hdr) != 0 ||
 	    sscanf(hdr, "%16[0-9a-f]:%zu:%zu:%lld", id, &idx, &cnt, &nx) != 4 || cnt == 0 || idx >= cnt) {
 		s->bad++;
 		return;
 	}
+	scan_ref(s, strtoull(id, NULL, 16), cnt, legacy);
 	if (idx == 0) {
 		buf_reset(&s->cur);
 		memcpy(s->cur_id, id, sizeof id);
 		s->cur_count = cnt;
 		s->cur_next_idx = 0;
+		s->cur_legacy = legacy;
 	} else if (strcmp(id, s->cur_id) != 0 || idx != s->cur_next_idx || cnt != s->cur_count) {
 		/* a chunk of a snapshot whose head we did not see */
 		return;
@@ -179,6 +242,8 @@ static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 		s->cur = t;
 		buf_reset(&s->cur);
 		s->have_best = 1;
+		s->best_ref = (struct kafka_ckpt_ref){strtoull(s->cur_id, NULL, 16), (uint32_t)s->cur_count,
+						      s->cur_legacy};
 		s->cur_id[0] = '\0';
 	}
 }
@@ -187,7 +252,7 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
 		    int *found)
 {
-	struct ckpt_scan s;
+	struct ckpt_scan s; /* ~6 KiB */
 	int truncated = 0, rc;
 
 	memset(&s, 0, sizeof s);
@@ -198,12 +263,26 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 				  &truncated);
 	if (rc == 0 && s.have_best) {
 		rc = parse_snapshot(s.best.data, s.best.len, k);
-		if (rc == 0)
+		if (rc == 0) {
 			*found = 1;
-		else
+			k->ref = s.best_ref;
+		} else
 			LOG_ERR("kafka", "event=ckpt_corrupt topic=%s partition=%" PRId32 " err=\"%s\"",
 				topic, partition, vigil_strerror(rc));
 		rc = rc == -VIGIL_ENOMEM ? rc : 0;
+	}
+	if (rc == 0 && s.nrefs > 0) {
+		k->stale = calloc(s.nrefs, sizeof *k->stale);
+		int legacy_done = *found && k->ref.legacy; /* legacy ones share the kept one's key */
+		for (size_t i = 0; k->stale && i < s.nrefs; i++) {
+			const struct kafka_ckpt_ref *r = &s.refs[i];
+			if (*found && r->sid == k->ref.sid && r->legacy == k->ref.legacy)
+				continue;
+			if (r->legacy && legacy_done)
+				continue;
+			legacy_done |= r->legacy;
+			k->stale[k->nstale++] = *r;
+		}
 	}
 	if (s.bad)
 		LOG_WARN("kafka", "event=ckpt_bad_messages topic=%s partition=%" PRId32 " count=%" PRIu64,

@@ -9,6 +9,26 @@
 #include "core/kafka.h"
 #include "core/log.h"
 
+static volatile sig_atomic_t auth_failed;
+
+/* Errors librdkafka reports to the application (served by poll calls): all
+ * logged with the client's name; an authentication failure is remembered
+ * for kafka_auth_failed(). The reason text names brokers and mechanisms,
+ * never a credential. */
+static void client_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+		auth_failed = 1;
+	LOG_WARN("kafka", "event=kafka_error client=%s err=%s reason=\"%s\"", rd_kafka_name(rk),
+		 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+int kafka_auth_failed(void)
+{
+	return auth_failed != 0;
+}
+
 int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t type, void *opaque,
 		 void (*rebal)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
 		 void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **out)
@@ -21,6 +41,7 @@ int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t ty
 		return rc;
 	}
 	rd_kafka_conf_set_opaque(conf, opaque);
+	rd_kafka_conf_set_error_cb(conf, client_error_cb);
 	if (rebal)
 		rd_kafka_conf_set_rebalance_cb(conf, rebal);
 	if (dr)

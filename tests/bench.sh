@@ -5,7 +5,8 @@
 #     (Graphite plaintext, one DES rule per series), single core.
 #  3. the gateway: notifications/s and decision-to-request latency to a
 #     webhook receiver (tests/bench_gateway.sh).
-#  4. Kafka members (tests/bench_kafka.sh).
+#  4. Kafka members (tests/bench_kafka.sh), on the embedded broker and on a
+#     real Apache Kafka broker (tests/kafka/real-broker.sh).
 #  5. the gateway API with 10,000 open alerts (tests/bench_api.sh, wrk).
 #  6. the alert chart: one chart drawn as SVG and as PNG (vigil bench chart).
 #  7. rule matching: 10,000 rules over 1,000,000 series (vigil bench rules).
@@ -45,5 +46,11 @@ echo "== remote write end to end into the topic (tests/bench_ingest.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_ingest.sh"
 echo "== Kafka (tests/bench_kafka.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
+echo "== Kafka on a real Apache Kafka broker (tests/bench_kafka.sh, VIGIL_KAFKA=real; members 1 and 2)"
+if out=$(bash "$here/tests/kafka/real-broker.sh" provision 2>/dev/null); then
+	VIGIL_KAFKA=real BENCH_KAFKA_MEMBERS=${BENCH_KAFKA_MEMBERS:-1 2} VIGIL="$vigil" bash "$here/tests/bench_kafka.sh"
+else
+	echo "$out"
+fi
 echo "== gateway API: 10,000 open alerts (tests/bench_api.sh)"
 VIGIL="$vigil" bash "$here/tests/bench_api.sh"

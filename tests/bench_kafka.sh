@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench, Kafka part: vigil end to end through the embedded broker
-# (`vigil broker`, librdkafka's mock cluster, on loopback). Never asserted in
-# tests; figures go to BENCHMARKS.md by hand.
+# (`vigil broker`, librdkafka's mock cluster, on loopback), or with
+# VIGIL_KAFKA=real through a real Apache Kafka broker (tests/kafka/,
+# one KRaft broker on loopback, 512 MiB heap). Never asserted in tests;
+# figures go to BENCHMARKS.md by hand.
 #
 #  1. throughput: POINTS points (Graphite, `vigil bench gen`, SERIES series,
 #     one DES rule per series) are produced into the input topic first, then
@@ -121,8 +123,8 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
 	local shares=""
 	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; done
 	echo "members=$nm points_per_message=$lines partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
-	kt_stop "$KT_BROKER_PID"
-	rm -f "$KT_DIR"/m*.log "$KT_DIR/boot"
+	kt_broker_stop
+	rm -f "$KT_DIR"/m*.log
 }
 
 echo "== kafka: $points points over $series series, $nparts partitions, members drain a preloaded topic"

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 120
 kt_broker 4
+kt_topics ctest cfollow cpacked cunpacked
 C() { "$VIGIL" consume -b "$KT_BOOT" "$@"; }
 
 # Input: keyed graphite lines (series keys), one valid UTF-8 non-ASCII line

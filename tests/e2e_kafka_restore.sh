@@ -5,6 +5,9 @@
 # 0; once the errors are cleared, a new member restores every partition and
 # continues exactly where the checkpoints end.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
+kt_embedded_only "it injects transport errors on Fetch/ListOffsets requests only (the mock's" \
+	"per-API fault injection); a real broker can only be stopped whole, which also stops the" \
+	"group coordinator the test needs (outages of a real broker: e2e_kafka_outage.sh)"
 kt_timeout 90
 kt_broker 6
 for n in s1 s2 s3; do kt_config $n; done

@@ -287,6 +287,47 @@ static void test_config__other_errors(void **state)
 	EXPECT("", 0, 0, "empty config");
 }
 
+/* librdkafka credential properties may be env:/file: references: resolved
+ * when a client conf is built, a missing variable is an error at load that
+ * names the property and the variable but not a value, and a literal value
+ * of another property is passed through untouched. */
+static void test_config__kafka_secret_refs(void **state)
+{
+	static const char text[] = "kafka: {bootstrap.servers: \"127.0.0.1:9\", group.id: g,\n"
+				   "  security.protocol: SASL_PLAINTEXT, sasl.mechanisms: PLAIN,\n"
+				   "  sasl.username: u, sasl.password: \"env:VIGIL_TEST_KPW\"}\n"
+				   "input: {topics: [m]}\n";
+	struct kafka_cfg *c = NULL;
+	rd_kafka_conf_t *conf = NULL;
+	char path[256], err[512], val[64];
+	size_t vlen = sizeof val;
+
+	(void)state;
+	unsetenv("VIGIL_TEST_KPW");
+	EXPECT(text, 3, 21, "setting 'sasl.password': environment variable VIGIL_TEST_KPW is not set");
+	write_tmp("s.yaml", text, path, sizeof path);
+	err[0] = '\0';
+	assert_int_not_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_non_null(strstr(err, "sasl.password"));
+
+	assert_int_equal(setenv("VIGIL_TEST_KPW", "s3cr3t-value", 1), 0);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_string_equal(kafka_cfg_prop(c, "sasl.password"), "env:VIGIL_TEST_KPW");
+	assert_int_equal(kafka_conf_build(c, "consumer", &conf, err, sizeof err), 0);
+	assert_int_equal(rd_kafka_conf_get(conf, "sasl.password", val, &vlen), RD_KAFKA_CONF_OK);
+	assert_string_equal(val, "s3cr3t-value");
+	rd_kafka_conf_destroy(conf);
+	/* the variable went away after the load: building a client fails,
+	 * naming the property and the variable, not a value */
+	unsetenv("VIGIL_TEST_KPW");
+	err[0] = '\0';
+	assert_int_not_equal(kafka_conf_build(c, "producer", &conf, err, sizeof err), 0);
+	assert_non_null(strstr(err, "sasl.password"));
+	assert_non_null(strstr(err, "VIGIL_TEST_KPW"));
+	assert_null(strstr(err, "s3cr3t"));
+	kafka_cfg_free(c);
+}
+
 static void test_config__missing_file(void **state)
 {
 	struct kafka_cfg *c = NULL;
@@ -359,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_config__integer_ranges),
 		cmocka_unit_test(test_config__wrong_kinds),
 		cmocka_unit_test(test_config__other_errors),
+		cmocka_unit_test(test_config__kafka_secret_refs),
 		cmocka_unit_test(test_config__missing_file),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
 		cmocka_unit_test(test_yaml__big_map_repeat),

@@ -4,6 +4,8 @@
 # metrics produced into a 6-partition topic keyed by series, two `vigil run`
 # members in one consumer group, and the central `vigil gateway` delivering
 # each team's alerts. Prints the pages each team receives.
+# VIGIL_KAFKA=real runs it on a real Apache Kafka broker instead
+# (tests/kafka/real-broker.sh: Java 17 and Maven, the jars from Maven Central).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 vigil=${VIGIL:-bin/vigil}
@@ -18,6 +20,7 @@ cleanup() {
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done
   wait 2>/dev/null || true
+  [ "${VIGIL_KAFKA:-embedded}" != real ] || bash tests/kafka/real-broker.sh stop "$work/kafka" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,10 +45,21 @@ stat_sum() { # stat_sum KEY LOGS...: sum of the newest KEY=N of each log
 }
 
 rm -rf "$out"; mkdir -p "$out"
-echo "\$ vigil broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq:1"
-"$vigil" broker --topics metrics:6,metrics.state:6,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq:1 \
-  --bootstrap-file "$work/boot" >"$work/broker.out" 2>"$work/broker.log" &
-pids+=($!)
+topics="metrics:6 metrics.state:6 alerts:3 alerts.state:3 alerts.control:3 metrics.dlq:1"
+if [ "${VIGIL_KAFKA:-embedded}" = real ]; then
+  echo "\$ tests/kafka/real-broker.sh start   # Apache Kafka from Maven Central, topics $topics"
+  rb_fail() { echo "demo: $1 (broker log below)" >&2; tail -n 30 "$work/broker.log" >&2; exit 1; }
+  bash tests/kafka/real-broker.sh start "$work/kafka" 1 2>"$work/broker.log" || rb_fail "the real broker did not start"
+  # shellcheck disable=SC2086
+  bash tests/kafka/real-broker.sh admin create "$(cat "$work/kafka/boot")" 1 1 $topics 2>>"$work/broker.log" ||
+    rb_fail "creating the topics failed"
+  cp "$work/kafka/boot" "$work/boot"
+else
+  echo "\$ vigil broker --topics ${topics// /,}"
+  "$vigil" broker --topics "${topics// /,}" \
+    --bootstrap-file "$work/boot" >"$work/broker.out" 2>"$work/broker.log" &
+  pids+=($!)
+fi
 wait_for 20 "the broker" test -s "$work/boot"
 boot=$(cat "$work/boot")
 sed "s#data/demo/out/#$out/#" data/demo/owners.yaml >"$work/owners.yaml"
