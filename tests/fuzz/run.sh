@@ -21,7 +21,7 @@ for bin in "$@"; do
 	dict=()
 	[ -f tests/fuzz/$t.dict ] && dict=(-dict=tests/fuzz/$t.dict)
 	start=$(date +%s)
-	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$art" -print_final_stats=1 "${dict[@]}" "$work" "$seeds" >"$log" 2>&1; then
 		verdict=ok
 	else
