@@ -164,6 +164,13 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 		regex_t probe;
 		char *anchored = NULL, msg[160];
 		int e;
+		double cost = re_cost(value);
+		if (cost > RE_MAX_COST) {
+			snprintf(err, errlen,
+				 "regular expression '%.80s' is too complex: %s %.3g, at most %d", value,
+				 "nested repetitions multiply to compiled nodes:", cost, RE_MAX_COST);
+			return -VIGIL_EINVAL;
+		}
 		/* Compile the bare pattern first so that one like "a)|(b" cannot
 		 * escape the anchoring group below. */
 		if ((e = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB)) != 0) {

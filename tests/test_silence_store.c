@@ -1,6 +1,6 @@
 /* Tests for sinks/silence.c, part 2: replayed adds and the id, the JSON
  * round trip, gc, next_change, release by partition, the SILENCE_MAX
- * limit and the preview. Part 1 is tests/test_silence.c. Time is virtual. */
+ * limit, the preview and the bound on a matcher regex. Part 1 is tests/test_silence.c. Time is virtual. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,6 +396,29 @@ static void test_silence__preview(void **state)
 	silence_free(NULL);
 }
 
+/* Found by tests/fuzz/fuzz_http_bodies (POST /api/v1/silences): a matcher
+ * regex whose repetitions nest ("e++...+": each '+' doubles what glibc's
+ * regcomp builds) took over 2 GB before regcomp returned. Such a pattern
+ * is refused with its cost (rules/re_cost.c); one that compiles to about
+ * 10,000 nodes is still taken. */
+static void test_silence__regex_bound(void **state)
+{
+	struct silences *s = store();
+	char id[SILENCE_ID_LEN];
+
+	(void)state;
+	add_bad(s, "{" BASE ",'matchers':['host!~e+++++++++++++++++'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression 'e+++++++++++++++++' is too complex: nested "
+		"repetitions multiply to compiled nodes: 2.62e+05, at most 20000");
+	add_bad(s, "{" BASE ",'matchers':['x=~((a{1,1000}){1,1000}){1,1000}'],'duration':'1h'}", T0,
+		-VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression '((a{1,1000}){1,1000}){1,1000}' is too complex: "
+		"nested repetitions multiply to compiled nodes: 1e+09, at most 20000");
+	add_ok(s, "{" BASE ",'matchers':['x=~(a{1,100}){1,100}','host=~db[0-9]+'],'duration':'1h'}", T0, 0,
+	       id);
+	silences_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_silence__release),
 		cmocka_unit_test(test_silence__limit),
 		cmocka_unit_test(test_silence__preview),
+		cmocka_unit_test(test_silence__regex_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

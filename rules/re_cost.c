@@ -1,0 +1,86 @@
+/* A bound on what compiling a POSIX extended regular expression costs
+ * (rules.h: re_cost). glibc's regcomp copies the subtree of an interval
+ * {m,n} max(m, n) times and of X+ once more (X X*), so nested repetitions
+ * multiply: "((a{1,1000}){1,1000}){1,1000}" or "e+++...+" (each '+' doubles)
+ * need gigabytes before regcomp returns. re_cost walks the pattern once,
+ * without compiling it, and returns an upper estimate of the parse-tree
+ * nodes regcomp builds; callers refuse a pattern above RE_MAX_COST. Syntax
+ * errors are left to regcomp (any estimate will do for them). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "rules/rules.h"
+
+#define RE_MAX_DEPTH 64 /* deeper group nesting is refused (cost +inf) */
+
+/* p just after '[': the position after the closing ']' (or the end). */
+static const char *skip_bracket(const char *p)
+{
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			char k = p[1];
+			p += 2;
+			while (*p && !(p[0] == k && p[1] == ']'))
+				p++;
+			if (*p)
+				p += 2;
+		} else {
+			p++;
+		}
+	}
+	return *p ? p + 1 : p;
+}
+
+double re_cost(const char *p)
+{
+	double outer[RE_MAX_DEPTH]; /* the enclosing sequence's cost before each open '(' */
+	double sum = 0, last = 0;   /* cost of the current group so far, of its last atom */
+	int depth = 0;
+
+	while (*p) {
+		char c = *p++;
+		if (c == '(') {
+			if (depth == RE_MAX_DEPTH)
+				return INFINITY;
+			outer[depth++] = sum;
+			sum = last = 0;
+		} else if (c == ')' && depth > 0) {
+			last = sum + 1;
+			sum = outer[--depth] + last;
+		} else if (c == '*' || c == '?') {
+			sum += 1;
+			last += 1;
+		} else if (c == '+') { /* X+ is X X*: one more copy of X */
+			sum += last + 1;
+			last = 2 * last + 1;
+		} else if (c == '{' && *p >= '0' && *p <= '9') {
+			char *end;
+			double m = strtod(p, &end), n = m + 1; /* {m,}: m copies and a star */
+			if (*end == ',' && end[1] >= '0' && end[1] <= '9')
+				n = strtod(end + 1, &end);
+			else if (*end == ',')
+				end++;
+			double k = (m > n ? m : n) > 1 ? (m > n ? m : n) : 1;
+			p = *end == '}' ? end + 1 : end;
+			sum += last * (k - 1) + 1;
+			last = last * k + 1;
+		} else if (c == '|') {
+			sum += 1;
+			last = 0;
+		} else {
+			if (c == '\\' && *p)
+				p++;
+			else if (c == '[')
+				p = skip_bracket(p);
+			sum += 1;
+			last = 1;
+		}
+	}
+	while (depth > 0) /* unbalanced: regcomp refuses it; count what was seen */
+		sum += outer[--depth];
+	return sum;
+}
