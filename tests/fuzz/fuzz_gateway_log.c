@@ -45,9 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gateway *gw = NULL;
 	char err[512];
 	struct gateway_opts o = {.fallback_sink = "stdout", .state_dir = dir, .data_time = 1};
+	fuzz_empty_dir(dir); /* no dead letters of the previous input */
 	if (fuzz_write_file(logpath, data, size) != 0)
 		return 0;
-	if (gateway_create(rs, &o, &gw, err, sizeof err) == 0)
+	if (gateway_create(rs, &o, &gw, err, sizeof err) == 0) {
+		fuzz_gw_use(gw);
 		gateway_destroy(gw);
+	}
 	return 0;
 }

@@ -43,8 +43,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *snap = json_loadb((const char *)data, size, 0, &je);
 	if (snap == NULL)
 		return 0;
-	if (gateway_import(gw, 3, snap) == 0)
+	if (gateway_import(gw, 3, snap) == 0) {
+		fuzz_gw_use(gw);
 		json_decref(gateway_export(gw, 3));
+	}
 	gateway_release(gw, 3);
 	json_decref(snap);
 	return 0;
