@@ -166,9 +166,11 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 		int e;
 		double cost = re_cost(value);
 		if (cost > RE_MAX_COST) {
-			snprintf(err, errlen,
-				 "regular expression '%.80s' is too complex: %s %.3g, at most %d", value,
-				 "nested repetitions multiply to compiled nodes:", cost, RE_MAX_COST);
+			snprintf(
+				err, errlen,
+				"regular expression '%.80s' is too complex (%.3g compiled nodes, at most %d; "
+				"repetitions at most 2 deep, never adjacent, counts at most 1000)",
+				value, cost, RE_MAX_COST);
 			return -VIGIL_EINVAL;
 		}
 		/* Compile the bare pattern first so that one like "a)|(b" cannot

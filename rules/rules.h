@@ -130,10 +130,10 @@ int rule_glob_match(const char *pattern, const char *s);
 
 /* rules/re_cost.c: an upper estimate of the parse-tree nodes glibc's
  * regcomp builds for the extended regular expression re (nested
- * repetitions multiply). matcher_build refuses a pattern above RE_MAX_COST
- * (about 20 MB and 20 ms to compile) instead of letting it take the
- * machine. */
-#define RE_MAX_COST 20000
+ * repetitions multiply), +inf for adjacent or deeply nested repetitions and
+ * counts over 1000. matcher_build refuses a pattern above RE_MAX_COST
+ * instead of letting regcomp take the machine. */
+#define RE_MAX_COST 5000
 double re_cost(const char *re);
 
 /* Label matchers outside rules (routes, inhibition, silences): does m
