@@ -48,7 +48,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	if ! "$bin" "${opts[@]}" "${dict[@]}" -max_total_time="$secs" "$tmp/$t" "$seeds" >"$tmp/$t.fuzz.log" 2>&1; then
 		echo "FAIL $t: fuzzing for ${secs}s found a crash"
 		grep -m 8 -E 'ERROR|SUMMARY|runtime error|abort' "$tmp/$t.fuzz.log"
-		cp "$tmp/$t"/crash-* "$tmp/$t"/leak-* build/fuzz/ 2>/dev/null && echo "(input copied to build/fuzz/)"
+		cp "$tmp/$t"/crash-* "$tmp/$t"/leak-* "$tmp/$t"/oom-* "$tmp/$t"/timeout-* build/fuzz/ 2>/dev/null && echo "(input copied to build/fuzz/)"
 		fail=1
 		continue
 	fi
