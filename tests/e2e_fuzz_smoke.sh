@@ -23,6 +23,16 @@ if ! make -s fuzz-build >"$tmp/build.log" 2>&1; then
 	exit 1
 fi
 
+# Run a target; remove its scratch files (vigil-fuzz-<pid>-*), which stay
+# behind when libFuzzer ends without exit().
+run() {
+	"$@" &
+	local pid=$! rc=0
+	wait $pid || rc=$?
+	rm -rf /dev/shm/vigil-fuzz-$pid-* /tmp/vigil-fuzz-$pid-*
+	return $rc
+}
+
 fail=0
 n=0
 for src in tests/fuzz/fuzz_*.c; do
@@ -37,7 +47,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	fi
 	mkdir -p "$tmp/$t"
 	opts=(-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$tmp/$t/")
-	if ! "$bin" "${opts[@]}" -runs=0 "$seeds" >"$tmp/$t.replay.log" 2>&1; then
+	if ! run "$bin" "${opts[@]}" -runs=0 "$seeds" >"$tmp/$t.replay.log" 2>&1; then
 		echo "FAIL $t: an input of $seeds crashes"
 		grep -m 8 -E 'ERROR|SUMMARY|runtime error|Running:|abort' "$tmp/$t.replay.log"
 		fail=1
@@ -45,7 +55,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	fi
 	dict=()
 	[ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-	if ! "$bin" "${opts[@]}" "${dict[@]}" -max_total_time="$secs" "$tmp/$t" "$seeds" >"$tmp/$t.fuzz.log" 2>&1; then
+	if ! run "$bin" "${opts[@]}" "${dict[@]}" -max_total_time="$secs" "$tmp/$t" "$seeds" >"$tmp/$t.fuzz.log" 2>&1; then
 		echo "FAIL $t: fuzzing for ${secs}s found a crash"
 		grep -m 8 -E 'ERROR|SUMMARY|runtime error|abort' "$tmp/$t.fuzz.log"
 		cp "$tmp/$t"/crash-* "$tmp/$t"/leak-* "$tmp/$t"/oom-* "$tmp/$t"/timeout-* build/fuzz/ 2>/dev/null && echo "(input copied to build/fuzz/)"

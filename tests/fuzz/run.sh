@@ -21,8 +21,14 @@ for bin in "$@"; do
 	dict=()
 	[ -f tests/fuzz/$t.dict ] && dict=(-dict=tests/fuzz/$t.dict)
 	start=$(date +%s)
-	if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$art" -print_final_stats=1 "${dict[@]}" "$work" "$seeds" >"$log" 2>&1; then
+	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$art" -print_final_stats=1 "${dict[@]}" "$work" "$seeds" >"$log" 2>&1 &
+	pid=$!
+	ok=0
+	wait $pid && ok=1
+	# the target's scratch files, left behind when libFuzzer ends without exit()
+	rm -rf /dev/shm/vigil-fuzz-$pid-* /tmp/vigil-fuzz-$pid-*
+	if [ $ok = 1 ]; then
 		verdict=ok
 	else
 		verdict="FAIL (log: $log)"
