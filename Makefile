@@ -5,7 +5,8 @@
 DEB_PKGS := gcc make pkg-config python3 librdkafka-dev libgsl-dev libjansson-dev libcmocka-dev libyaml-dev \
             libcurl4-openssl-dev libmicrohttpd-dev prometheus-alertmanager python3-aiosmtpd tzdata \
             prometheus python3-yaml collectd-core libyajl2 libsnappy-dev \
-            libprotobuf-c-dev protobuf-c-compiler libcairo2-dev libfontconfig-dev libpng-dev libssl-dev chromium
+            libprotobuf-c-dev protobuf-c-compiler libcairo2-dev libfontconfig-dev libpng-dev libssl-dev chromium \
+            clang-14 libclang-rt-14-dev
 
 CC      ?= gcc
 PKGS    := rdkafka gsl jansson yaml-0.1 libcurl libmicrohttpd libprotobuf-c snappy cairo fontconfig libpng libcrypto
@@ -43,7 +44,8 @@ asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o) $(GEN_C:build/gen/%.c=build/asan/gen/%
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test test-real-kafka unit e2e asan-test valgrind bench soak demo console nab format format-check clean help
+.PHONY: all deps test test-real-kafka unit e2e asan-test valgrind bench soak demo console nab format \
+        format-check clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: deps bin/vigil
@@ -60,6 +62,7 @@ help:
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make valgrind   unit tests under valgrind"
+	@echo "make fuzz       run every libFuzzer target in tests/fuzz for FUZZ_SECONDS (default 60) each"
 	@echo "make format     clang-format every C file"
 
 # Install what a fresh Debian machine lacks (root: apt-get; else print the command).
@@ -189,6 +192,35 @@ soak: deps bin/vigil
 nab: deps bin/vigil
 	@bash tests/nab.sh
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c, one per parser family): the library
+# sources again, compiled with clang and coverage instrumentation into
+# build/fuzz/; each target links against that archive. `make fuzz` runs each
+# one for FUZZ_SECONDS over its seed corpus (tests/fuzz/corpus/<target>; new
+# inputs go to build/fuzz/corpus/<target>, never into the repository) and
+# prints the executions per target; tests/e2e_fuzz_smoke.sh (part of make
+# test) replays every corpus and fuzzes each target for a few seconds.
+FUZZ_CC      ?= $(shell command -v clang-14 2>/dev/null || command -v clang 2>/dev/null || echo clang-14)
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+                -fno-sanitize-recover=all
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+fuzz_OBJ     := $(LIB_SRC:%.c=build/fuzz/%.o)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/libvigil.a: $(fuzz_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o build/fuzz/libvigil.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 format-check:
@@ -197,5 +229,5 @@ format-check:
 clean:
 	rm -rf build bin
 
--include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) build/rel/cli/main.d build/asan/cli/main.d \
+-include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) $(fuzz_OBJ:.o=.d) $(FUZZ_SRC:%.c=build/fuzz/%.d) build/rel/cli/main.d build/asan/cli/main.d \
          $(rel_TESTS:=.d) $(asan_TESTS:=.d)

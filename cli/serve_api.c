@@ -179,6 +179,26 @@ void api_chart_png(void *ctx, const struct httpd_req *req, struct httpd_resp *re
 	chart_common(ctx, req, resp, 1);
 }
 
+int api_ack_body_check(json_t *body, char *msg, size_t msglen)
+{
+	const char *key;
+	json_t *v;
+	if (body && !json_is_object(body)) {
+		snprintf(msg, msglen, "body: want an object {\"comment\": \"...\"}");
+		return -1;
+	}
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "comment") != 0 || !json_is_string(v) ||
+		    strlen(json_string_value(v)) > 1024) {
+			snprintf(msg, msglen,
+				 "body: %.40s: only \"comment\" (a string of at most 1024 bytes)", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void ack_common(void *ctx, const struct httpd_req *req, struct httpd_resp *resp, int unack)
 {
 	struct serve *sv = ctx;
@@ -194,21 +214,10 @@ static void ack_common(void *ctx, const struct httpd_req *req, struct httpd_resp
 		serve_audit(sv, &p, req->client, action, ep, 400, "bad body");
 		return;
 	}
-	const char *key;
-	json_t *v;
-	if (j.body && !json_is_object(j.body)) {
-		httpd_resp_error(resp, 400, "body: want an object {\"comment\": \"...\"}");
+	char msg[160];
+	if (api_ack_body_check(j.body, msg, sizeof msg) != 0) {
+		httpd_resp_error(resp, 400, "%s", msg);
 		goto out;
-	}
-	json_object_foreach(j.body, key, v)
-	{
-		if (strcmp(key, "comment") != 0 || !json_is_string(v) ||
-		    strlen(json_string_value(v)) > 1024) {
-			httpd_resp_error(resp, 400,
-					 "body: %.40s: only \"comment\" (a string of at most 1024 bytes)",
-					 key);
-			goto out;
-		}
 	}
 	serve_submit_job(sv, &j);
 out:
@@ -377,9 +386,7 @@ static json_t *item_error(size_t i, const char *field, const char *msg)
 	return json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "field", field, "error", msg);
 }
 
-/* One Alertmanager alert into vigil's alert event v1 (a new object), or
- * NULL with field and msg set. */
-static json_t *am_to_v1(json_t *a, double now, char *field, size_t fieldlen, char *msg, size_t msglen)
+json_t *api_am_to_v1(json_t *a, double now, char *field, size_t fieldlen, char *msg, size_t msglen)
 {
 	static const char *const keys[] = {"labels", "annotations",  "startsAt",
 					   "endsAt", "generatorURL", NULL};
@@ -477,7 +484,7 @@ void api_ingest(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	json_array_foreach(in, i, a)
 	{
 		struct alert_event ev;
-		json_t *o = am_to_v1(a, now, field, sizeof field, msg, sizeof msg);
+		json_t *o = api_am_to_v1(a, now, field, sizeof field, msg, sizeof msg);
 		if (o && alert_from_json_v1(o, &ev, series, sizeof series, now, msg, sizeof msg) != 0) {
 			err_field(msg, field, sizeof field);
 			json_decref(o);

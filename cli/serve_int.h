@@ -97,6 +97,15 @@ void serve_submit_job(struct serve *sv, struct job *j);
 void serve_job_run(struct serve *sv, struct gateway *gw, struct job *j);
 
 /* Route handlers of cli/serve_api.c (HTTP thread), ctx = struct serve. */
+/* The body parsers of cli/serve_api.c that need no server (fuzzed by
+ * tests/fuzz/fuzz_http_bodies.c). api_ack_body_check: body (NULL = none) of
+ * POST .../ack and .../unack: 0, or -1 with the 400 message in msg.
+ * api_am_to_v1: one item of POST /api/v2/alerts (Alertmanager's shape) into
+ * vigil's alert event v1 (a new object for alert_from_json_v1), or NULL with
+ * the field and the reason in field and msg; now decides firing/resolved. */
+int api_ack_body_check(json_t *body, char *msg, size_t msglen);
+json_t *api_am_to_v1(json_t *a, double now, char *field, size_t fieldlen, char *msg, size_t msglen);
+
 void api_alerts(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_alert(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_ack(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);

@@ -16,7 +16,8 @@
 
 /* ---- errors and positions ---- */
 
-static void vfail_at(struct vy_ctx *y, size_t line, size_t col, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vfail_at(struct vy_ctx *y, size_t line, size_t col,
+							   const char *fmt, va_list ap)
 {
 	int n = snprintf(y->err, y->errlen, "%s:%zu:%zu: ", y->path, line + 1, col + 1);
 

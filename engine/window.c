@@ -57,7 +57,7 @@ static double from_bf16(uint16_t h)
 
 static struct win_pt *pts_of(void *ring)
 {
-	return (struct win_pt *)((char *)ring + sizeof(struct win_hdr));
+	return (struct win_pt *)(void *)((char *)ring + sizeof(struct win_hdr));
 }
 
 /* Move base to the oldest point's time so ts fits; drop everything when
@@ -131,7 +131,7 @@ size_t window_read(const void *ring, uint32_t cap, struct alert_point *out)
 
 	if (cap == 0 || h->n == 0)
 		return 0;
-	p = (const struct win_pt *)((const char *)ring + sizeof *h);
+	p = (const struct win_pt *)(const void *)((const char *)ring + sizeof *h);
 	uint32_t k = (uint32_t)((h->head + cap - h->n) % cap);
 	for (uint32_t i = 0; i < h->n; i++, k = (k + 1) % cap) {
 		struct alert_point *o = &out[i];

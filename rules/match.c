@@ -169,16 +169,30 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 		regex_t probe;
 		char *anchored = NULL, msg[160];
 		int e;
+		if (asprintf(&anchored, "^(%s)$", value) < 0)
+			return -VIGIL_ENOMEM;
+		/* both forms are compiled: glibc takes an unmatched ')' of value
+		 * as a literal, which in the anchored form closes the group */
+		double cost = re_cost(value), cost_anchored = re_cost(anchored);
+		cost = cost > cost_anchored ? cost : cost_anchored;
+		if (cost > RE_MAX_COST) {
+			free(anchored);
+			snprintf(
+				err, errlen,
+				"regular expression '%.80s' is too complex (%.3g compiled nodes, at most %d; "
+				"repetitions at most 2 deep, never adjacent, counts at most 1000)",
+				value, cost, RE_MAX_COST);
+			return -VIGIL_EINVAL;
+		}
 		/* Compile the bare pattern first so that one like "a)|(b" cannot
 		 * escape the anchoring group below. */
 		if ((e = regcomp(&probe, value, REG_EXTENDED | REG_NOSUB)) != 0) {
 			regerror(e, &probe, msg, sizeof msg);
 			snprintf(err, errlen, "bad regular expression '%s': %s", value, msg);
+			free(anchored);
 			return -VIGIL_EINVAL;
 		}
 		regfree(&probe);
-		if (asprintf(&anchored, "^(%s)$", value) < 0)
-			return -VIGIL_ENOMEM;
 		e = regcomp(&t.re, anchored, REG_EXTENDED | REG_NOSUB);
 		free(anchored);
 		if (e != 0) {

@@ -164,6 +164,14 @@ const char *rules_dest_name(const struct destination_cfg *d);
 /* Glob match of fnmatch(3) style ('*', '?', '[...]'); '*' matches dots too. */
 int rule_glob_match(const char *pattern, const char *s);
 
+/* rules/re_cost.c: an upper estimate of the parse-tree nodes glibc's
+ * regcomp builds for the extended regular expression re (nested
+ * repetitions multiply), +inf for adjacent or deeply nested repetitions and
+ * counts over 1000. matcher_build refuses a pattern above RE_MAX_COST
+ * instead of letting regcomp take the machine. */
+#define RE_MAX_COST 5000
+double re_cost(const char *re);
+
 /* Label matchers outside rules (routes, inhibition, silences): does m
  * hold for the label set labels[0..n) (a missing label reads as "")? */
 int matcher_match_kv(const struct tag_matcher *m, const struct kv *labels, size_t n);

@@ -1,6 +1,6 @@
 /* Tests for sinks/silence.c, part 2: replayed adds and the id, the JSON
  * round trip, gc, next_change, release by partition, the SILENCE_MAX
- * limit and the preview. Part 1 is tests/test_silence.c. Time is virtual. */
+ * limit, the preview and the bound on a matcher regex. Part 1 is tests/test_silence.c. Time is virtual. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -396,6 +396,41 @@ static void test_silence__preview(void **state)
 	silence_free(NULL);
 }
 
+/* Found by tests/fuzz/fuzz_http_bodies (POST /api/v1/silences): matcher
+ * regexes whose repetitions are adjacent or nest ("e++...+": each '+'
+ * doubles what glibc's regcomp builds; "(((a*)+){1,30}){1,30}": its
+ * closures ran for minutes) took over 2 GB or 14 s before regcomp returned.
+ * They are refused (rules/re_cost.c); a pattern that compiles to about
+ * 4,000 nodes is still taken. */
+#define RE_LIMITS "at most 5000; repetitions at most 2 deep, never adjacent, counts at most 1000)"
+static void test_silence__regex_bound(void **state)
+{
+	struct silences *s = store();
+	char id[SILENCE_ID_LEN];
+
+	(void)state;
+	add_bad(s, "{" BASE ",'matchers':['host!~e+++++++++++++++++'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression 'e+++++++++++++++++' is too complex (inf "
+		"compiled nodes, " RE_LIMITS);
+	add_bad(s, "{" BASE ",'matchers':['x=~(((a*)+){1,30}){1,30}'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression '(((a*)+){1,30}){1,30}' is too complex (inf "
+		"compiled nodes, " RE_LIMITS);
+	add_bad(s, "{" BASE ",'matchers':['x=~a{1,20000}'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression 'a{1,20000}' is too complex (inf compiled "
+		"nodes, " RE_LIMITS);
+	add_bad(s, "{" BASE ",'matchers':['x=~(a{1,100}){1,100}'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression '(a{1,100}){1,100}' is too complex (1.02e+04 "
+		"compiled nodes, " RE_LIMITS);
+	/* an unmatched ')' is a literal to glibc, but closes the anchoring group */
+	add_bad(s, "{" BASE ",'matchers':['x=~8(a{1,1000})/{1,1000}){1,1000}'],'duration':'1h'}", T0,
+		-VIGIL_EINVAL,
+		"silence: matchers[0]: regular expression '8(a{1,1000})/{1,1000}){1,1000}' is too complex "
+		"(2.01e+06 compiled nodes, " RE_LIMITS);
+	add_ok(s, "{" BASE ",'matchers':['x=~(a{1,100}){1,40}','host=~db[0-9]+','y=~(a*)+'],'duration':'1h'}",
+	       T0, 0, id);
+	silences_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_silence__release),
 		cmocka_unit_test(test_silence__limit),
 		cmocka_unit_test(test_silence__preview),
+		cmocka_unit_test(test_silence__regex_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
