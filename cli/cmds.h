@@ -21,7 +21,7 @@ int cmd_bench_gateway(int argc, char **argv); /* cli/cmd_bench_gateway.c */
 int cmd_bench_inputs(int argc, char **argv);  /* cli/cmd_bench_inputs.c: decoders, rw */
 /* vigil bench chart: microseconds to draw one alert chart as SVG and PNG. */
 int cmd_bench_chart(int argc, char **argv);
-int cmd_bench_rules(int argc, char **argv);   /* cli/cmd_bench_rules.c */
+int cmd_bench_rules(int argc, char **argv); /* cli/cmd_bench_rules.c */
 int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_ingest(int argc, char **argv); /* cli/cmd_ingest.c */
