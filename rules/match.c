@@ -161,6 +161,43 @@ int matcher_match_kv(const struct tag_matcher *m, const struct kv *labels, size_
 	return match_value(m, kv_value(labels, n, m->key));
 }
 
+/* The 1-based column of the first ')' of pattern that closes no '(' (outside
+ * bracket expressions and escapes), or 0. glibc takes such a ')' as a
+ * literal, and in the anchored form ^(...)$ it would close the anchoring
+ * group: "x){2}" would match "xx)" instead of "x))". */
+static size_t unmatched_paren(const char *p)
+{
+	size_t depth = 0;
+	for (size_t i = 0; p[i]; i++) {
+		if (p[i] == '\\' && p[i + 1]) {
+			i++;
+		} else if (p[i] == '[') { /* a bracket expression: "]" first is literal */
+			size_t j = i + 1;
+			if (p[j] == '^')
+				j++;
+			if (p[j] == ']')
+				j++;
+			while (p[j] && p[j] != ']') {
+				if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+					const char *end = strchr(p + j + 2, ']');
+					j = end ? (size_t)(end - p) : j;
+				}
+				j++;
+			}
+			if (!p[j])
+				return 0; /* unterminated: regcomp says so */
+			i = j;
+		} else if (p[i] == '(') {
+			depth++;
+		} else if (p[i] == ')') {
+			if (depth == 0)
+				return i + 1;
+			depth--;
+		}
+	}
+	return 0;
+}
+
 int matcher_build(const char *key, enum match_op op, const char *value, struct tag_matcher *m, char *err,
 		  size_t errlen)
 {
@@ -169,6 +206,15 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 		regex_t probe;
 		char *anchored = NULL, msg[160];
 		int e;
+		size_t col = unmatched_paren(value);
+		if (col) {
+			snprintf(err, errlen,
+				 "bad regular expression '%.80s': the ')' at column %zu closes no '(' (write "
+				 "\\) "
+				 "for a literal parenthesis)",
+				 value, col);
+			return -VIGIL_EINVAL;
+		}
 		if (asprintf(&anchored, "^(%s)$", value) < 0)
 			return -VIGIL_ENOMEM;
 		/* both forms are compiled: glibc takes an unmatched ')' of value

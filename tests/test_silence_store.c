@@ -421,12 +421,19 @@ static void test_silence__regex_bound(void **state)
 	add_bad(s, "{" BASE ",'matchers':['x=~(a{1,100}){1,100}'],'duration':'1h'}", T0, -VIGIL_EINVAL,
 		"silence: matchers[0]: regular expression '(a{1,100}){1,100}' is too complex (1.02e+04 "
 		"compiled nodes, " RE_LIMITS);
-	/* an unmatched ')' is a literal to glibc, but closes the anchoring group */
+	/* an unmatched ')' is a literal to glibc, but closes the anchoring group:
+	 * refused before it is priced or compiled */
 	add_bad(s, "{" BASE ",'matchers':['x=~8(a{1,1000})/{1,1000}){1,1000}'],'duration':'1h'}", T0,
 		-VIGIL_EINVAL,
-		"silence: matchers[0]: regular expression '8(a{1,1000})/{1,1000}){1,1000}' is too complex "
-		"(2.01e+06 compiled nodes, " RE_LIMITS);
-	add_ok(s, "{" BASE ",'matchers':['x=~(a{1,100}){1,40}','host=~db[0-9]+','y=~(a*)+'],'duration':'1h'}",
+		"silence: matchers[0]: bad regular expression '8(a{1,1000})/{1,1000}){1,1000}': the ')' at "
+		"column 22 closes no '(' (write \\) for a literal parenthesis)");
+	add_bad(s, "{" BASE ",'matchers':['x=~x){2}'],'duration':'1h'}", T0, -VIGIL_EINVAL,
+		"silence: matchers[0]: bad regular expression 'x){2}': the ')' at column 2 closes no '(' "
+		"(write \\) "
+		"for a literal parenthesis)");
+	add_ok(s,
+	       "{" BASE ",'matchers':['x=~(a{1,100}){1,40}','host=~db[0-9]+','y=~(a*)+','z=~[)]\\\\)'],'"
+			"duration':'1h'}",
 	       T0, 0, id);
 	silences_free(s);
 }
