@@ -93,6 +93,52 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	det_time_metrics(b, es->det_time);
 }
 
+/* A label value: backslash, quote and newline escaped. */
+static void label_value(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Notifications and retries per destination (the first GATEWAY_STAT_DESTS). */
+static void dest_metrics(struct buf *b, const struct gateway_stats *gs)
+{
+	char id[200], type[64];
+	family(b, "vigil_destination_notifications_total", "counter",
+	       "Notifications finished per destination, by outcome (delivered, dead_lettered).");
+	for (size_t i = 0; i < gs->ndests; i++) {
+		label_value(gs->dests[i].id, id, sizeof id);
+		label_value(gs->dests[i].type, type, sizeof type);
+		put(b,
+		    "vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome="
+		    "\"delivered\"} %llu\n",
+		    id, type, (unsigned long long)gs->dests[i].delivered);
+		put(b,
+		    "vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome=\"dead_"
+		    "lettered\"} %llu\n",
+		    id, type, (unsigned long long)gs->dests[i].failed);
+	}
+	family(b, "vigil_destination_retries_total", "counter",
+	       "Delivery attempts after the first, per destination.");
+	for (size_t i = 0; i < gs->ndests; i++) {
+		label_value(gs->dests[i].id, id, sizeof id);
+		label_value(gs->dests[i].type, type, sizeof type);
+		put(b, "vigil_destination_retries_total{destination=\"%s\",type=\"%s\"} %llu\n", id, type,
+		    (unsigned long long)gs->dests[i].retries);
+	}
+}
+
 static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 {
 	counter(b, "vigil_gateway_events_total", "Alert events submitted to the gateway.", gs->received);
@@ -132,6 +178,7 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 	gauge(b, "vigil_gateway_notifications_pending", "Notifications queued and not finished.",
 	      (double)gs->pending);
 	gauge(b, "vigil_gateway_open_episodes", "Episodes open (firing).", (double)gs->open_episodes);
+	dest_metrics(b, gs);
 	family(b, "vigil_gateway_alerts", "gauge",
 	       "Open alerts by state as the API lists them (an alert can be both muted and held).");
 	sample(b, "vigil_gateway_alerts", "state", "active", gs->alerts_active);

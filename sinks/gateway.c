@@ -277,17 +277,21 @@ static void meta_alert(struct gateway *gw, const struct dest *d, const struct ou
 static void on_done(void *ctx, const struct outbox_done *od)
 {
 	struct gateway *gw = ctx;
-	const struct dest *d = &gw->dests[od->dest];
+	struct dest *d = &gw->dests[od->dest];
 	if (gw->log)
 		gwlog_done(gw->log, od->seq, od->dead);
 	pthread_mutex_lock(&gw->mu);
-	gw->st.retries += (uint64_t)(od->attempts > 1 ? od->attempts - 1 : 0);
+	uint64_t again = (uint64_t)(od->attempts > 1 ? od->attempts - 1 : 0);
+	gw->st.retries += again;
+	d->retries += again;
 	if (!od->dead) {
 		gw->st.delivered++;
+		d->delivered++;
 		pthread_mutex_unlock(&gw->mu);
 		return;
 	}
 	gw->st.failed++;
+	d->failed++;
 	dead_letter(gw, d, od);
 	pthread_mutex_unlock(&gw->mu);
 	LOG_ERR(comp,
@@ -581,6 +585,16 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	}
 	pthread_mutex_lock(&gw->mu);
 	*out = gw->st;
+	out->ndests = gw->ndests < GATEWAY_STAT_DESTS ? gw->ndests : GATEWAY_STAT_DESTS;
+	for (size_t i = 0; i < out->ndests; i++) {
+		const struct dest *d = &gw->dests[i];
+		struct gateway_dest_stat *o = &out->dests[i];
+		snprintf(o->id, sizeof o->id, "%s", d->id);
+		snprintf(o->type, sizeof o->type, "%s", d->type->name);
+		o->delivered = d->delivered;
+		o->failed = d->failed;
+		o->retries = d->retries;
+	}
 	pthread_mutex_unlock(&gw->mu);
 	out->open_episodes = gw->nep;
 	out->groups = gw->ngroups;

@@ -56,6 +56,15 @@ struct gateway_opts {
 	int data_time;
 };
 
+#define GATEWAY_STAT_DESTS 64 /* destinations reported one by one (the first ones) */
+
+/* One destination's deliveries (gateway_stats.dests). */
+struct gateway_dest_stat {
+	char id[192];  /* "owner#k", "(fallback)", "(extra)#k" */
+	char type[24]; /* webhook, email, ... */
+	uint64_t delivered, failed, retries;
+};
+
 struct gateway_stats {
 	uint64_t received;        /* events submitted */
 	uint64_t fired;           /* episodes opened (firing notifications decided) */
@@ -84,6 +93,9 @@ struct gateway_stats {
 	uint64_t acks;         /* acknowledges applied */
 	uint64_t control_applied; /* control commands applied (inbox) */
 	uint64_t control_bad;     /* control commands rejected (inbox) */
+	/* per destination, the first GATEWAY_STAT_DESTS (filled by get_stats) */
+	struct gateway_dest_stat dests[GATEWAY_STAT_DESTS];
+	size_t ndests;
 };
 
 /* Instantiate destinations for every owner in rs (borrowed; must outlive the

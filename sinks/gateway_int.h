@@ -32,6 +32,7 @@ struct dest {
 	char id[192];      /* "owner#k", "(fallback)", "(extra)#k": the log's name */
 	struct retry_policy policy;
 	double repeat; /* seconds between re-sends of a firing (type's repeat_every); 0 = once */
+	uint64_t delivered, failed, retries; /* under the gateway's mu (delivery threads) */
 };
 
 /* One route of an owner (index 0: the owner itself; then its `routes:`),

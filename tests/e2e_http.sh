@@ -301,6 +301,12 @@ metric() { awk -v n="$1" '$1 == n {print $2}' "$tmp/metrics.txt"; }
 [ "$(metric vigil_gateway_episodes_fired_total)" = 4 ] || fail "fired $(metric vigil_gateway_episodes_fired_total), want 4 (2 detected + 2 ingested)"
 [ "$(metric vigil_gateway_open_episodes)" = 4 ] || fail "open episodes $(metric vigil_gateway_open_episodes), want 4"
 [ "$(metric 'vigil_gateway_notifications_total{outcome="dead_lettered"}')" = 0 ] || fail "dead letters"
+# per destination: payments' and search's file destinations, summing to the total
+[ "$(metric 'vigil_destination_notifications_total{destination="payments#0",type="file",outcome="delivered"}')" -ge 1 ] 2>/dev/null ||
+	fail "payments#0 delivered: $(grep vigil_destination_notifications "$tmp/metrics.txt")"
+sum=$(awk '/^vigil_destination_notifications_total\{.*outcome="delivered"\}/ {s += $2} END {print s + 0}' "$tmp/metrics.txt")
+[ "$sum" = "$(metric 'vigil_gateway_notifications_total{outcome="delivered"}')" ] ||
+	fail "per-destination delivered sum $sum, total $(metric 'vigil_gateway_notifications_total{outcome="delivered"}')"
 [ "$(metric vigil_ready)" = 1 ] || fail "vigil_ready"
 [ "$(metric vigil_gateway_acks_total)" = 1 ] || fail "acks $(metric vigil_gateway_acks_total), want 1"
 # the ack above was taken back (unack): all four open alerts are active
