@@ -141,7 +141,9 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 				   .gs = &gs,
 				   .rules_version = rr->version,
 				   .rules_reloads = rr->reloads,
-				   .rules_reload_errors = rr->errors};
+				   .rules_reload_errors = rr->errors,
+				   .rules_now = rr->target,
+				   .rules_last_error = rr->last_error};
 	serve_metrics_update(sv, &c);
 }
 

@@ -107,6 +107,8 @@ static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct k
 		sc.rules_version = rr->version;
 		sc.rules_reloads = rr->reloads;
 		sc.rules_reload_errors = rr->errors;
+		sc.rules_now = rr->target;
+		sc.rules_last_error = rr->last_error;
 	}
 	if (g) {
 		gateway_get_stats(gateway_intake_gateway(g), &gs);

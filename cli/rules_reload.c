@@ -216,6 +216,7 @@ static void load_new(struct rules_reload *rr)
 		rr->sets[rr->nsets++] = rs; /* kept until stop: an idle engine may still run an older one */
 		rr->target = rs;
 		rr->reloads++;
+		rr->last_error[0] = '\0'; /* the running set is the newest: valid */
 		ruleset_version_hex(rs, rr->version);
 		LOG_INFO("rules", "event=rules_reloaded version=%s rules=%zu reloads=%llu", rr->version,
 			 rs->nrules, (unsigned long long)rr->reloads);
@@ -223,6 +224,7 @@ static void load_new(struct rules_reload *rr)
 	}
 	ruleset_free(rs);
 	rr->errors++;
+	snprintf(rr->last_error, sizeof rr->last_error, "%.511s", err);
 	LOG_ERR("rules",
 		"event=rules_reload_failed version=%s reload_errors=%llu error=\"%s\" (the running rules "
 		"stay)",

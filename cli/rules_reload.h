@@ -50,6 +50,7 @@ struct rules_reload {
 	int have_thr;
 	uint64_t reloads, errors; /* applied / refused */
 	char version[17];         /* of the running set */
+	char last_error[512];     /* the newest refused reload's error, until one succeeds ("" = none) */
 };
 
 /* Start: log the version of `first` ("event=rules_loaded version=...",

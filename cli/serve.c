@@ -39,6 +39,7 @@ static const struct httpd_route route_table[] = {
 	{"POST", "/api/v1/silences/preview", api_silence_preview, NULL, 0},
 	{"DELETE", "/api/v1/silences/{id}", api_silence_expire, NULL, 0},
 	{"GET", "/api/v1/rules", api_rules, NULL, 0},
+	{"GET", "/api/v1/rules/status", api_rules_status, NULL, 0},
 	{"GET", "/api/v1/owners", api_owners, NULL, 0},
 	{"POST", "/api/v2/alerts", api_ingest, NULL, 0},
 	{"GET", "/api/v1/session", api_session, NULL, 0},
@@ -388,6 +389,7 @@ int serve_start(const struct serve_opts *o, struct serve **out, char *err, size_
 	pthread_condattr_destroy(&ca);
 	snprintf(sv->host, sizeof sv->host, "%s", host);
 	sv->rs = o->rs;
+	atomic_store(&sv->rules_now, o->rs);
 	sv->gateway_api = o->gateway_api;
 	snprintf(sv->reason, sizeof sv->reason, "starting");
 	if ((rc = resolve_tokens(sv, c, o->rs, err, errlen)) != 0)
@@ -492,4 +494,18 @@ void serve_stop(struct serve *sv)
 	pthread_mutex_destroy(&sv->mu);
 	pthread_mutex_destroy(&sv->audit_mu);
 	free(sv);
+}
+
+void serve_rules_update(struct serve *sv, const struct serve_counters *c)
+{
+	if (c->rules_now)
+		atomic_store(&sv->rules_now, c->rules_now);
+	pthread_mutex_lock(&sv->mu);
+	if (c->rules_version)
+		snprintf(sv->rules_version, sizeof sv->rules_version, "%s", c->rules_version);
+	sv->rules_reloads = c->rules_reloads;
+	sv->rules_reload_errors = c->rules_reload_errors;
+	snprintf(sv->rules_last_error, sizeof sv->rules_last_error, "%s",
+		 c->rules_last_error ? c->rules_last_error : "");
+	pthread_mutex_unlock(&sv->mu);
 }

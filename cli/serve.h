@@ -91,6 +91,8 @@ struct serve_counters {
 	const struct httpd_stats *hs;
 	const char *rules_version; /* the running rule set's version (NULL: not shown) */
 	uint64_t rules_reloads, rules_reload_errors;
+	const struct ruleset *rules_now; /* the rule set running now, kept alive until exit (NULL: keep) */
+	const char *rules_last_error;    /* the newest refused reload's error ("" or NULL: none) */
 };
 
 /* Render the Prometheus text exposition format (version 0.0.4) into a

@@ -324,8 +324,9 @@ void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	if (begin(sv, req, resp, &p, 0, NULL, NULL) != 0)
 		return;
 	json_t *arr = json_array();
-	for (size_t i = 0; arr && sv->rs && i < sv->rs->nrules; i++) {
-		const struct rule *r = &sv->rs->rules[i];
+	const struct ruleset *rs = atomic_load(&sv->rules_now);
+	for (size_t i = 0; arr && rs && i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
 		/* every rule served passed the strict load: "valid" is its state */
 		json_t *x = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b}", "name", r->name, "owner",
 				      r->owner ? r->owner->name : "", "detector",
@@ -338,6 +339,28 @@ void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 		}
 	}
 	httpd_resp_json(resp, 200, arr);
+}
+
+/* GET /api/v1/rules/status: the running rule set's version and the reloads
+ * so far, with the newest refused reload's error (file:line:column). */
+void api_rules_status(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
+{
+	struct serve *sv = ctx;
+	struct principal p;
+	if (begin(sv, req, resp, &p, 0, NULL, NULL) != 0)
+		return;
+	const struct ruleset *rs = atomic_load(&sv->rules_now);
+	pthread_mutex_lock(&sv->mu);
+	json_t *j = json_pack("{s:s?, s:I, s:I, s:I, s:s?, s:s}", "version",
+			      sv->rules_version[0] ? sv->rules_version : NULL, "rules",
+			      (json_int_t)(rs ? rs->nrules : 0), "reloads", (json_int_t)sv->rules_reloads,
+			      "reload_errors", (json_int_t)sv->rules_reload_errors, "last_error",
+			      sv->rules_last_error[0] ? sv->rules_last_error : NULL, "state",
+			      sv->rules_last_error[0]
+				      ? "running the last valid set; the newest change was refused"
+				      : "valid");
+	pthread_mutex_unlock(&sv->mu);
+	httpd_resp_json(resp, 200, j);
 }
 
 void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "cli/serve.h"
@@ -64,6 +65,7 @@ struct serve {
 	char host[256];                                                 /* of the listen address */
 	int (*owner_part)(void *ctx, const char *owner, int32_t *part); /* gateway thread */
 	void *owner_part_ctx;
+	_Atomic(const struct ruleset *) rules_now; /* what /api/v1/rules shows (sets live until exit) */
 	struct serve_token *tokens;
 	size_t ntokens;
 	char *url_key;      /* resolved http.url_key (secret_free), NULL: signed chart links refused */
@@ -71,6 +73,9 @@ struct serve {
 	pthread_cond_t cv;  /* a job was queued or answered */
 	int ready;
 	char reason[160];
+	char rules_version[17]; /* "" until known */
+	uint64_t rules_reloads, rules_reload_errors;
+	char rules_last_error[512];
 	char *metrics;
 	size_t metrics_len;
 	struct job *head, *tail;
@@ -80,6 +85,10 @@ struct serve {
 	FILE *audit;
 	char audit_path[512];
 };
+
+/* Publish c's rule set (rules_now) and reload state to the API (the
+ * owning loop, with each metrics update). */
+void serve_rules_update(struct serve *sv, const struct serve_counters *c);
 
 /* Authenticate req: 0 with *p filled, or -1 with resp set (401). A request
  * without a token is WHO_ANON. */
@@ -115,6 +124,7 @@ void api_silence_add(void *ctx, const struct httpd_req *req, struct httpd_resp *
 void api_silence_preview(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_silence_expire(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_rules(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
+void api_rules_status(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_ingest(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);
 void api_chart_svg(void *ctx, const struct httpd_req *req, struct httpd_resp *resp);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/serve.h"
+#include "cli/serve_int.h"
 #include "core/buf.h"
 #include "core/clock.h"
 
@@ -317,6 +318,7 @@ void serve_metrics_update(struct serve *sv, struct serve_counters *c)
 	if (sv == NULL)
 		return;
 	serve_http_stats(sv, &hs);
+	serve_rules_update(sv, c);
 	c->hs = &hs;
 	char *text = serve_metrics_render(c, &len);
 	if (text)

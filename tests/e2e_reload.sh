@@ -52,6 +52,8 @@ finish() { # end of input: the replay drains, then serves until SIGTERM
   check "$1: replay served after the input" wait_log "input replayed; serving"
   port=$(cat "$tmp/port")
   metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+  api_rules=$(curl -fsS "http://127.0.0.1:$port/api/v1/rules")
+  api_status=$(curl -fsS "http://127.0.0.1:$port/api/v1/rules/status")
   kill -TERM "$pid"; wait "$pid"; pid=
 }
 pt() { printf '{"series": "%s", "ts": %d, "value": %s}\n' "$1" "$2" "$3" >&3; }
@@ -89,7 +91,21 @@ sleep 0.3
 t=$((t + 60)); pt x1 $t 5000           # the reload is applied before this point
 check "SIGHUP: reload logged with the new version" wait_log "event=rules_reloaded version=[0-9a-f]\{16\} rules=2 reloads=1"
 check "SIGHUP: removed rule's episode resolved (log)" grep -q "event=episode_resolved reason=rule_removed rule=gone series=y" "$tmp/err"
+{ mad keep "x*" 6; printf '  - name: broken\n    series: x1\n    treshold: 0.5\n    owner: team\n'; } | put_rules
+kill -HUP "$pid"
+sleep 0.3
+t=$((t + 60)); pt x2 $t 202            # the refused reload is tried before this point
+check "SIGHUP: an invalid change is refused" wait_log "event=rules_reload_failed"
 finish "SIGHUP"
+check "API: the refused change's error with its position, the running set valid" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["reloads"] == 1 and s["reload_errors"] == 1 and s["rules"] == 2, s
+assert "r.yaml:" in s["last_error"] and "unknown key" in s["last_error"] and "treshold" in s["last_error"], s
+assert s["state"].startswith("running the last valid set"), s' "$api_status"
+check "API: the rules running are the reloaded ones" python3 -c '
+import json, sys
+assert sorted(r["name"] for r in json.loads(sys.argv[1])) == ["fresh", "keep"]' "$api_rules"
 check "SIGHUP: kept model fired right after the reload, the new rule did not, 'gone' resolved as rule_removed" \
   notified gone/y/firing/ gone/y/resolved/rule_removed keep/x1/firing/
 
@@ -112,6 +128,15 @@ ver=$(grep -o 'rules_reloaded version=[0-9a-f]*' "$tmp/err" | tail -1 | cut -d= 
 check "/metrics: version of the running set" grep -qx "vigil_rules_version_info{version=\"$ver\"} 1" <<<"$metrics"
 check "/metrics: reloads" grep -qx "vigil_rules_reloads_total 1" <<<"$metrics"
 check "/metrics: reload errors" grep -qx "vigil_rules_reload_errors_total 1" <<<"$metrics"
+check "API: the rules as running now (after the reload)" python3 -c '
+import json, sys
+names = sorted(r["name"] for r in json.loads(sys.argv[1]))
+assert names == ["gone", "keep", "other"], names' "$api_rules"
+check "API: rule set status after the later valid change" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["version"] == sys.argv[2] and s["reloads"] == 1 and s["reload_errors"] == 1 and s["rules"] == 3, s
+assert s["last_error"] is None and s["state"] == "valid", s' "$api_status" "$ver"
 check "summary: version and counters" grep -q "rules_version=$ver reloads=1 reload_errors=1" "$tmp/err"
 check "watch: the kept model fired right after the reload" notified keep/x2/firing/
 
