@@ -3,7 +3,6 @@
  * 0.0.4: counters end in _total, gauges do not, every family has HELP and
  * TYPE, and related counters share a family with a label (notifications
  * by outcome, Kafka alerts by result). Rendered on the owning thread. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,39 +12,27 @@
 #include "core/buf.h"
 #include "core/clock.h"
 
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_put(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {
-	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void counter(struct buf *b, const char *name, const char *help, uint64_t v)
 {
 	family(b, name, "counter", help);
-	put(b, "%s %llu\n", name, (unsigned long long)v);
+	buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
 static void gauge(struct buf *b, const char *name, const char *help, double v)
 {
 	family(b, name, "gauge", help);
-	put(b, "%s %.17g\n", name, v);
+	buf_printf(b, "%s %.17g\n", name, v);
 }
 
 /* One labelled sample of a family already opened. */
 static void sample(struct buf *b, const char *name, const char *label, const char *value, uint64_t v)
 {
-	put(b, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+	buf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
 }
 
 /* Sampled detector update time as a summary without quantiles. */
@@ -54,9 +41,10 @@ static void det_time_metrics(struct buf *b, const struct timing *t)
 	family(b, "vigil_detector_update_seconds", "summary",
 	       "Detector update time, sampled (one update in 256 is timed), by detector.");
 	for (size_t k = 0; k < TIMING_KINDS && t[k].name; k++) {
-		put(b, "vigil_detector_update_seconds_sum{detector=\"%s\"} %.9g\n", t[k].name, t[k].seconds);
-		put(b, "vigil_detector_update_seconds_count{detector=\"%s\"} %llu\n", t[k].name,
-		    (unsigned long long)t[k].samples);
+		buf_printf(b, "vigil_detector_update_seconds_sum{detector=\"%s\"} %.9g\n", t[k].name,
+			   t[k].seconds);
+		buf_printf(b, "vigil_detector_update_seconds_count{detector=\"%s\"} %llu\n", t[k].name,
+			   (unsigned long long)t[k].samples);
 	}
 }
 
@@ -121,22 +109,23 @@ static void dest_metrics(struct buf *b, const struct gateway_stats *gs)
 	for (size_t i = 0; i < gs->ndests; i++) {
 		label_value(gs->dests[i].id, id, sizeof id);
 		label_value(gs->dests[i].type, type, sizeof type);
-		put(b,
-		    "vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome="
-		    "\"delivered\"} %llu\n",
-		    id, type, (unsigned long long)gs->dests[i].delivered);
-		put(b,
-		    "vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome=\"dead_"
-		    "lettered\"} %llu\n",
-		    id, type, (unsigned long long)gs->dests[i].failed);
+		buf_printf(b,
+			   "vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome="
+			   "\"delivered\"} %llu\n",
+			   id, type, (unsigned long long)gs->dests[i].delivered);
+		buf_printf(
+			b,
+			"vigil_destination_notifications_total{destination=\"%s\",type=\"%s\",outcome=\"dead_"
+			"lettered\"} %llu\n",
+			id, type, (unsigned long long)gs->dests[i].failed);
 	}
 	family(b, "vigil_destination_retries_total", "counter",
 	       "Delivery attempts after the first, per destination.");
 	for (size_t i = 0; i < gs->ndests; i++) {
 		label_value(gs->dests[i].id, id, sizeof id);
 		label_value(gs->dests[i].type, type, sizeof type);
-		put(b, "vigil_destination_retries_total{destination=\"%s\",type=\"%s\"} %llu\n", id, type,
-		    (unsigned long long)gs->dests[i].retries);
+		buf_printf(b, "vigil_destination_retries_total{destination=\"%s\",type=\"%s\"} %llu\n", id,
+			   type, (unsigned long long)gs->dests[i].retries);
 	}
 }
 
@@ -228,8 +217,9 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	family(b, "vigil_kafka_partition_lag", "gauge",
 	       "High watermark minus next offset, per owned input partition (-1: watermark unknown).");
 	for (size_t i = 0; i < k->npart_lag; i++)
-		put(b, "vigil_kafka_partition_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
-		    k->part_lag[i].topic, (int)k->part_lag[i].partition, (long long)k->part_lag[i].lag);
+		buf_printf(b, "vigil_kafka_partition_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+			   k->part_lag[i].topic, (int)k->part_lag[i].partition,
+			   (long long)k->part_lag[i].lag);
 	if (k->last_checkpoint_at > 0)
 		gauge(b, "vigil_kafka_checkpoint_age_seconds", "Seconds since the newest durable checkpoint.",
 		      clock_wall() - k->last_checkpoint_at);
@@ -259,9 +249,9 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	}
 	family(b, "vigil_gateway_alert_latency_seconds", "gauge",
 	       "Produce-to-hand-off latency of the newest 4096 alerts (p50, p99, max).");
-	put(b, "vigil_gateway_alert_latency_seconds{stat=\"p50\"} %.17g\n", q[0] / 1e3);
-	put(b, "vigil_gateway_alert_latency_seconds{stat=\"p99\"} %.17g\n", q[1] / 1e3);
-	put(b, "vigil_gateway_alert_latency_seconds{stat=\"max\"} %.17g\n", q[2] / 1e3);
+	buf_printf(b, "vigil_gateway_alert_latency_seconds{stat=\"p50\"} %.17g\n", q[0] / 1e3);
+	buf_printf(b, "vigil_gateway_alert_latency_seconds{stat=\"p99\"} %.17g\n", q[1] / 1e3);
+	buf_printf(b, "vigil_gateway_alert_latency_seconds{stat=\"max\"} %.17g\n", q[2] / 1e3);
 	counter(b, "vigil_gateway_alert_latency_samples_total", "Alerts whose latency was measured.",
 		k->lat_n);
 }
@@ -283,7 +273,8 @@ char *serve_metrics_render(const struct serve_counters *c, size_t *len)
 {
 	struct buf b = {0};
 	family(&b, "vigil_build_info", "gauge", "The running vigil: version and mode.");
-	put(&b, "vigil_build_info{version=\"%s\",mode=\"%s\"} 1\n", VIGIL_VERSION, c->mode ? c->mode : "");
+	buf_printf(&b, "vigil_build_info{version=\"%s\",mode=\"%s\"} 1\n", VIGIL_VERSION,
+		   c->mode ? c->mode : "");
 	gauge(&b, "vigil_ready", "1 when /readyz answers 200.", c->ready ? 1 : 0);
 	gauge(&b, "vigil_start_time_seconds", "Start time of the process (Unix seconds).", c->start_time);
 	if (c->es)
@@ -296,7 +287,7 @@ char *serve_metrics_render(const struct serve_counters *c, size_t *len)
 		http_metrics(&b, c->hs);
 	if (c->rules_version) {
 		family(&b, "vigil_rules_version_info", "gauge", "The running rule set: its content hash.");
-		put(&b, "vigil_rules_version_info{version=\"%s\"} 1\n", c->rules_version);
+		buf_printf(&b, "vigil_rules_version_info{version=\"%s\"} 1\n", c->rules_version);
 		counter(&b, "vigil_rules_reloads_total", "Rule set reloads applied.", c->rules_reloads);
 		counter(&b, "vigil_rules_reload_errors_total",
 			"Rule set reloads refused (invalid files): the running set stayed.",

@@ -17,6 +17,9 @@ struct buf {
 /* Appends never fail loudly: on allocation failure buf->failed is set and the
  * buffer keeps its old contents; check buf_ok() once at the end. */
 void buf_put(struct buf *b, const void *p, size_t n);
+/* printf into b (no NUL added). The whole formatted text is appended, however
+ * long; a formatting error appends nothing; out of memory fails b (buf_ok). */
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_u32(struct buf *b, uint32_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 void buf_put_f64(struct buf *b, double v);

@@ -2,7 +2,6 @@
  * Classes name what each element is (band, expected, value, anomaly,
  * title) for the console's CSS and for tests. Numbers are printed with one
  * decimal, so the output is byte-for-byte deterministic. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,18 +15,6 @@
 static void put_s(struct buf *b, const char *s)
 {
 	buf_put(b, s, strlen(s));
-}
-
-static void put_f(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_f(struct buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 /* Text content, XML-escaped; control characters dropped. */
@@ -52,7 +39,7 @@ static void put_points(struct buf *b, const struct chart_scene *sc, const struct
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct chart_xy *v = &sc->xy[p->first + i];
-		put_f(b, "%s%.1f,%.1f", i ? " " : "", v->x, v->y);
+		buf_printf(b, "%s%.1f,%.1f", i ? " " : "", v->x, v->y);
 	}
 }
 
@@ -62,18 +49,22 @@ int chart_svg(const struct chart_input *in, struct buf *out)
 	int rc = chart_layout(in, &sc);
 	if (rc != 0)
 		return rc;
-	put_f(out,
-	      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-	      "font-family=\"DejaVu Sans, Verdana, sans-serif\">\n",
-	      sc.width, sc.height, sc.width, sc.height);
-	put_f(out,
-	      "<rect class=\"background\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
-	      sc.width, sc.height);
+	buf_printf(
+		out,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		"font-family=\"DejaVu Sans, Verdana, sans-serif\">\n",
+		sc.width, sc.height, sc.width, sc.height);
+	buf_printf(
+		out,
+		"<rect class=\"background\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
+		sc.width, sc.height);
 	for (size_t i = 0; i < sc.nsegs; i++) {
 		const struct chart_seg *s = &sc.segs[i];
-		put_f(out,
-		      "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n",
-		      s->axis ? "axis" : "grid", s->x1, s->y1, s->x2, s->y2, s->axis ? "#333333" : "#e5e5e5");
+		buf_printf(out,
+			   "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			   "stroke=\"%s\"/>\n",
+			   s->axis ? "axis" : "grid", s->x1, s->y1, s->x2, s->y2,
+			   s->axis ? "#333333" : "#e5e5e5");
 	}
 	static const enum chart_path_kind order[] = {CHART_BAND, CHART_EXPECTED, CHART_VALUE};
 	for (size_t o = 0; o < 3; o++)
@@ -95,18 +86,19 @@ int chart_svg(const struct chart_input *in, struct buf *out)
 			put_s(out, "\"/>\n");
 		}
 	for (size_t i = 0; i < sc.nmarks; i++)
-		put_f(out,
-		      "<circle class=\"anomaly\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"" COL_ANOMALY
-		      "\"/>\n",
-		      sc.marks[i].x, sc.marks[i].y, sc.mark_r);
+		buf_printf(out,
+			   "<circle class=\"anomaly\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"" COL_ANOMALY
+			   "\"/>\n",
+			   sc.marks[i].x, sc.marks[i].y, sc.mark_r);
 	for (size_t i = 0; i < sc.ntexts; i++) {
 		const struct chart_text *t = &sc.texts[i];
-		put_f(out,
-		      "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\"%s text-anchor=\"%s\" fill=\"#222222\">",
-		      t->x, t->y, t->size, t->bold ? " font-weight=\"bold\"" : "",
-		      t->anchor < 0   ? "start"
-		      : t->anchor > 0 ? "end"
-				      : "middle");
+		buf_printf(out,
+			   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\"%s text-anchor=\"%s\" "
+			   "fill=\"#222222\">",
+			   t->x, t->y, t->size, t->bold ? " font-weight=\"bold\"" : "",
+			   t->anchor < 0   ? "start"
+			   : t->anchor > 0 ? "end"
+					   : "middle");
 		put_xml(out, t->s);
 		put_s(out, "</text>\n");
 	}
