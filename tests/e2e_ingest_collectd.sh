@@ -11,7 +11,7 @@ source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 120
 command -v collectd >/dev/null || kt_fail "collectd is not installed (make deps installs collectd-core)"
 [ -e /usr/lib/collectd/write_kafka.so ] || kt_fail "collectd's write_kafka plugin is missing"
-KT_TOPICS="collectd:1,metrics,metrics.state,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq" kt_broker 1
+KT_TOPICS="collectd:1,collectd.state:1,metrics,metrics.state,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq" kt_broker 1
 
 cat >"$KT_DIR/collectd.conf" <<EOT
 Interval 1
