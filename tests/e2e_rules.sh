@@ -88,11 +88,11 @@ check "namespace violation: exit 1" test $rc -eq 1
 check "namespace violation: both sides" grep -qF "$tmp/teams/payments/lat.yaml:2:5: rule 'pay-on-search' of owner 'payments' reaches into the namespace of owner 'search' at $D/owners.yaml:15:9" "$tmp/err"
 
 # --data: a rule that matched nothing, a detector whose warm-up is longer than the data
-printf 'rules:\n  - name: typo\n    series: "api.latncy_ms*"\n    match: {app: checkout}\n    owner: payments\n  - name: slow-hw\n    series: api.requests\n    match: {app: checkout}\n    detector: holtwinters\n    params: {season_max: 3d, max_season_points: 5000}\n    owner: payments\n  - name: fine\n    series: api.requests\n    match: {app: checkout}\n    detector: des\n    owner: payments\n' >"$tmp/data-rules.yaml"
+printf 'rules:\n  - name: typo\n    series: "api.latncy_ms*"\n    match: {app: checkout}\n    owner: payments\n  - name: slow-hw\n    series: api.requests\n    match: {app: checkout}\n    detector: rad\n    params: {period: 7d, step: 5m}\n    owner: payments\n  - name: fine\n    series: api.requests\n    match: {app: checkout}\n    detector: des\n    owner: payments\n' >"$tmp/data-rules.yaml"
 "$VIGIL" rules check --owners $D/owners.yaml "$tmp/data-rules.yaml" --data $D/metrics.log >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "--data: exit 0 with warnings" test $rc -eq 0
 check "--data: no match warned" grep -qxF "$tmp/data-rules.yaml:2:5: warning: rule 'typo' matched none of the 7 series in the data (series 'api.latncy_ms*' and app=\"checkout\") (did you mean 'api.latency_ms'?)" "$tmp/out"
-check "--data: warm-up warned" grep -qxF "$tmp/data-rules.yaml:6:5: warning: rule 'slow-hw': detector 'holtwinters' had no opinion on any of its 5760 points (4.0 days of data in 1 series): its warm-up is longer than the data" "$tmp/out"
+check "--data: warm-up warned" grep -qxF "$tmp/data-rules.yaml:6:5: warning: rule 'slow-hw': detector 'rad' had no opinion on any of its 5760 points (4.0 days of data in 1 series): its warm-up is longer than the data" "$tmp/out"
 check "--data: the fine rule is not warned" bash -c "! grep -q \"'fine'\" '$tmp/out'"
 check "--data: summary" grep -qxF "data: 40320 points, 7 series, 3 rejected lines, 2 warnings" "$tmp/out"
 "$VIGIL" rules check --owners $D/owners.yaml "$tmp/data-rules.yaml" --data "$tmp/no-such-file" >/dev/null 2>&1; rc=$?
