@@ -18,7 +18,8 @@
 # Rows (FAULTS_ROWS, numbers or names, default all six):
 #   1 broker     every mock broker down for FAULTS_DOWN_S (5) s mid-stream
 #   2 rebalance  a second member started and stopped (TERM) every
-#                FAULTS_REBALANCE_S (3) s for the whole stream
+#                FAULTS_REBALANCE_S (3) s for the whole stream, produced at
+#                FAULTS_REBALANCE_RATE (80) records/s here (24 s)
 #   3 hang       the destination accepts connections and never answers for
 #                FAULTS_HANG_S (20) s, then answers 200
 #   4 http500    the destination answers 500 for FAULTS_500_S (60) s, then 200
@@ -49,6 +50,8 @@ if [ "${1:-}" = --one ]; then
 	[ "${FAULTS_KEEP:-0}" = 1 ] && KT_KEEP=1
 	kt_timeout $((150 + ${FAULTS_500_S:-60} + ${FAULTS_HANG_S:-20}))
 	rate=${FAULTS_RATE:-240}
+	# rebalancing needs a longer stream to rebalance several times in it
+	[ "$row" = rebalance ] && rate=${FAULTS_REBALANCE_RATE:-80}
 	kt_broker 6
 	port=$(rt_free_port)
 	owners="$KT_DIR/owners-hook.yaml"
@@ -112,7 +115,7 @@ EOT
 			kt_stop "$p"
 			sleep "${FAULTS_REBALANCE_S:-3}"
 		done
-		note="$k joins and leaves"
+		note="$k joins and leaves, m1 rebalances=$(kt_stat m1 rebalances)"
 		;;
 	hang | http500)
 		[ "$row" = hang ] && hold=${FAULTS_HANG_S:-20} || hold=${FAULTS_500_S:-60}
