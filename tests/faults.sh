@@ -36,6 +36,89 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export VIGIL=${VIGIL:-$here/bin/vigil}
 
+# ---------------------------------------------------------------- disk full
+# Single mode (`vigil replay --state DIR`, one process: engine and gateway),
+# the demo data, every team's webhook at the receiver; DIR is on a tmpfs of
+# FAULTS_DISK_KB (256) KiB filled to the last byte by a filler file, so
+# every write to the gateway's log fails from the start. The expected
+# notifications are the firing episodes of a reference run with file
+# destinations. Then the filler is removed and the replay run again on the
+# same state directory: what the first run could not record may be sent
+# again (counted as duplicated).
+if [ "${1:-}" = --one ] && [ "$2" = disk-full ]; then
+	run=$3
+	tmp=$(mktemp -d /tmp/vigil-faults-disk.XXXXXX)
+	mnt=$tmp/state-fs
+	mkdir "$mnt"
+	RT_DIR=$tmp
+	RT_PIDS=()
+	vp=
+	rt_fail() { echo "FAIL: $*" >&2; exit 1; }
+	keep=0
+	disk_cleanup() {
+		for p in $vp "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+		wait 2>/dev/null
+		mountpoint -q "$mnt" && umount "$mnt"
+		if [ "$keep" = 1 ] || [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+	}
+	trap disk_cleanup EXIT
+	. "$here/tests/fixtures/receivers/lib.sh"
+	mount -t tmpfs -o size="${FAULTS_DISK_KB:-256}k" tmpfs "$mnt" || { echo "FAIL: mount -t tmpfs (needs root)" >&2; exit 1; }
+	mkdir "$mnt/state"
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	cd "$here" || exit 1
+	mkdir "$tmp/ref"
+	sed "s|data/demo/out/|$tmp/ref/|" data/demo/owners.yaml >"$tmp/ref-owners.yaml"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/ref-owners.yaml" data/demo/metrics.log \
+		>/dev/null 2>"$tmp/ref.err" || { keep=1; echo "FAIL: reference replay" >&2; exit 1; }
+	port=$(rt_free_port)
+	{
+		echo "owners:"
+		for t in payments search storage; do
+			echo "  - name: $t"
+			echo "    destinations:"
+			echo "      - {type: webhook, url: \"http://127.0.0.1:$port/hook/$t\", timeout: 2s, retry_initial: 200ms, retry_max: 1s}"
+		done
+	} >"$tmp/owners.yaml"
+	rt_receiver recv "$port"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+		--drain-timeout 60 data/demo/metrics.log >"$tmp/r1.out" 2>"$tmp/r1.err"
+	rc1=$?
+	werr=$(grep -c 'event=log_write_failed' "$tmp/r1.err")
+	n1=$(grep -c . "$tmp/recv.jsonl")
+	rm -f "$mnt/filler"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+		--drain-timeout 60 data/demo/metrics.log >"$tmp/r2.out" 2>"$tmp/r2.err"
+	rc2=$?
+	n2=$(($(grep -c . "$tmp/recv.jsonl") - n1))
+	res=$(python3 - "$tmp/ref" "$tmp/recv.jsonl" <<'PY'
+import sys, json, collections, os
+want = set()
+for t in ("payments", "search", "storage"):
+    for l in open(os.path.join(sys.argv[1], t + ".jsonl")):
+        r = json.loads(l)
+        if r["status"] == "firing":
+            want.add((t, r["episode"]))
+got = collections.Counter()
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if not r["answer"].startswith("2"):
+        continue
+    team = r["path"].rsplit("/", 1)[1]
+    for a in json.loads(r["body"])["alerts"]:
+        if a["status"] == "firing" and a.get("change", "new") in ("new", "firing"):
+            got[(team, a["annotations"].get("episode", "?"))] += 1
+d = len(want & set(got))
+print(len(want), d, sum(n - 1 for n in got.values()), len(want) - d, len(set(got) - want))
+PY
+)
+	set -- $res
+	[ "$4" -eq 0 ] || keep=1
+	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' disk-full "$run" $res \
+		"full disk: exit $rc1, $werr log_write_failed lines, $n1 requests; space freed, same state: exit $rc2, $n2 requests"
+	exit 0
+fi
+
 # ---------------------------------------------------------------- one run
 if [ "${1:-}" = --one ]; then
 	row=$2 run=$3
