@@ -27,11 +27,15 @@
 #                stream, restarted 1 s later
 #   6 kill-gateway  kill -9 of one of two gateway members at a random moment
 #                of the stream, restarted 1 s later
+#   7 disk-full  single mode (`vigil replay --state`) with its state
+#                directory on a full tmpfs, then again with space (below;
+#                root only, else skipped)
 # FAULTS_RUNS runs per row (default 20 for rows 5-6, 5 for the others),
 # one run at a time. The table goes to stdout and build/faults/results.md,
 # every run to build/faults/runs.tsv; a run's temp dir is kept when it fails
 # (timeout) or loses something (FAULTS_KEEP=1 keeps all of them).
-# The "disk full" row (single mode) is not scripted: see RELIABILITY.md.
+# The matrix part is one function, read whole before it runs (the file may
+# be edited while a long matrix runs).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export VIGIL=${VIGIL:-$here/bin/vigil}
@@ -263,72 +267,85 @@ PY
 fi
 
 # ---------------------------------------------------------------- matrix
-out=$here/build/faults
-mkdir -p "$out"
-all="broker rebalance hang http500 kill-member kill-gateway"
-rows=
-for r in ${FAULTS_ROWS:-$all}; do
-	case "$r" in
-	1) r=broker ;; 2) r=rebalance ;; 3) r=hang ;; 4) r=http500 ;; 5) r=kill-member ;; 6) r=kill-gateway ;;
-	esac
-	case " $all " in *" $r "*) rows="$rows $r" ;; *) echo "faults: unknown row '$r' (1-6 or: $all)" >&2; exit 2 ;; esac
-done
-[ -x "$VIGIL" ] || { echo "faults: $VIGIL missing (make bin/vigil)" >&2; exit 2; }
-child=
-trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 130' INT TERM
-tsv=$out/runs.tsv
-: >"$tsv"
-t0=$(date -u +%FT%TZ)
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-for row in $rows; do
-	case "$row" in kill-*) n=${FAULTS_RUNS:-20} ;; *) n=${FAULTS_RUNS:-5} ;; esac
-	for i in $(seq 1 "$n"); do
-		echo "[$(date -u +%T)] $row run $i/$n" >&2
-		bash "$0" --one "$row" "$i" >"$out/run.out" 2>"$out/run.err" &
-		child=$!
-		wait "$child"
-		rc=$?
-		child=
-		if line=$(grep '^RESULT' "$out/run.out"); then
-			echo "$line" | cut -f2- >>"$tsv"
-			echo "    $(echo "$line" | cut -f4-)" >&2
-		else
-			printf '%s\t%s\tFAILED\t\t\t\t\t(rc=%s: %s)\n' "$row" "$i" "$rc" "$(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ' | cut -c1-200)" >>"$tsv"
-			echo "    run failed (rc=$rc): $(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ')" >&2
-		fi
+matrix() {
+	out=$here/build/faults
+	mkdir -p "$out"
+	all="broker rebalance hang http500 kill-member kill-gateway disk-full"
+	rows=
+	for r in ${FAULTS_ROWS:-$all}; do
+		case "$r" in
+		1) r=broker ;; 2) r=rebalance ;; 3) r=hang ;; 4) r=http500 ;; 5) r=kill-member ;; 6) r=kill-gateway ;; 7) r=disk-full ;;
+		esac
+		case " $all " in *" $r "*) rows="$rows $r" ;; *) echo "faults: unknown row '$r' (1-7 or: $all)" >&2; exit 2 ;; esac
 	done
-done
-rm -f "$out/run.out" "$out/run.err"
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" <<'PY' | tee "$out/results.md"
-import sys, collections
-tsv, t0, t1, l0, l1, rows_arg, runs_arg = sys.argv[1:]
-desc = {
-    "broker": "1. broker down ~5 s mid-stream, then up",
-    "rebalance": "2. a second member joins and leaves every 3 s",
-    "hang": "3. destination hangs 20 s, then 200",
-    "http500": "4. destination answers 500 for 60 s, then 200",
-    "kill-member": "5. kill -9 of a member at a random moment, restart",
-    "kill-gateway": "6. kill -9 of a gateway member at a random moment, restart",
+	[ -x "$VIGIL" ] || { echo "faults: $VIGIL missing (make bin/vigil)" >&2; exit 2; }
+	child=
+	trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; summarize; exit 130' INT TERM
+	tsv=$out/runs.tsv
+	: >"$tsv"
+	t0=$(date -u +%FT%TZ)
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	for row in $rows; do
+		case "$row" in kill-*) n=${FAULTS_RUNS:-20} ;; *) n=${FAULTS_RUNS:-5} ;; esac
+		if [ "$row" = disk-full ] && [ "$(id -u)" != 0 ]; then
+			echo "SKIP disk-full: mounting a small tmpfs needs root" >&2
+			continue
+		fi
+		for i in $(seq 1 "$n"); do
+			echo "[$(date -u +%T)] $row run $i/$n" >&2
+			bash "$0" --one "$row" "$i" >"$out/run.out" 2>"$out/run.err" &
+			child=$!
+			wait "$child"
+			rc=$?
+			child=
+			if line=$(grep '^RESULT' "$out/run.out"); then
+				echo "$line" | cut -f2- >>"$tsv"
+				echo "    $(echo "$line" | cut -f4-)" >&2
+			else
+				printf '%s\t%s\tFAILED\t\t\t\t\t(rc=%s: %s)\n' "$row" "$i" "$rc" "$(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ' | cut -c1-200)" >>"$tsv"
+				echo "    run failed (rc=$rc): $(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ')" >&2
+			fi
+		done
+	done
+	rm -f "$out/run.out" "$out/run.err"
+	summarize
 }
-by = collections.OrderedDict()
-for l in open(tsv):
-    f = l.rstrip("\n").split("\t")
-    by.setdefault(f[0], []).append(f)
-print("# Fault matrix (tests/faults.sh)\n")
-print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
-      % (t0, t1, l0, l1, rows_arg, runs_arg))
-print("| row | runs | expected | delivered | duplicated | lost | unexpected | worst run (dup / lost) | failed runs |")
-print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
-for row, rs in by.items():
-    ok = [r for r in rs if r[2] != "FAILED"]
-    e = sum(int(r[2]) for r in ok); d = sum(int(r[3]) for r in ok)
-    du = sum(int(r[4]) for r in ok); lo = sum(int(r[5]) for r in ok); un = sum(int(r[6]) for r in ok)
-    if ok:
-        w = max(ok, key=lambda r: (int(r[5]), int(r[4])))
-        worst = "run %s: %s / %s" % (w[1], w[4], w[5])
-    else:
-        worst = "-"
-    print("| %s | %d | %d | %d | %d | %d | %d | %s | %d |" % (desc.get(row, row), len(rs), e, d, du, lo, un, worst, len(rs) - len(ok)))
-print("\nPer run (row, run, expected, delivered, duplicated, lost, unexpected, fault): build/faults/runs.tsv")
-PY
+# the table of the runs in runs.tsv (also when the matrix is interrupted)
+summarize() {
+	local load1
+	load1=$(cut -d' ' -f1-3 /proc/loadavg)
+	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" <<-'PY' | tee "$out/results.md"
+	import sys, collections
+	tsv, t0, t1, l0, l1, rows_arg, runs_arg = sys.argv[1:]
+	desc = {
+	    "broker": "1. broker down ~5 s mid-stream, then up",
+	    "rebalance": "2. a second member joins and leaves every 3 s",
+	    "hang": "3. destination hangs 20 s, then 200",
+	    "http500": "4. destination answers 500 for 60 s, then 200",
+	    "kill-member": "5. kill -9 of a member at a random moment, restart",
+	    "kill-gateway": "6. kill -9 of a gateway member at a random moment, restart",
+	    "disk-full": "7. single mode: the gateway's disk full for a whole replay, then space freed and run again",
+	}
+	by = collections.OrderedDict()
+	for l in open(tsv):
+	    f = l.rstrip("\n").split("\t")
+	    by.setdefault(f[0], []).append(f)
+	print("# Fault matrix (tests/faults.sh)\n")
+	print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
+	      % (t0, t1, l0, l1, rows_arg, runs_arg))
+	print("| row | runs | expected | delivered | duplicated | lost | unexpected | worst run (dup / lost) | failed runs |")
+	print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+	for row, rs in by.items():
+	    ok = [r for r in rs if r[2] != "FAILED"]
+	    e = sum(int(r[2]) for r in ok); d = sum(int(r[3]) for r in ok)
+	    du = sum(int(r[4]) for r in ok); lo = sum(int(r[5]) for r in ok); un = sum(int(r[6]) for r in ok)
+	    if ok:
+	        w = max(ok, key=lambda r: (int(r[5]), int(r[4])))
+	        worst = "run %s: %s / %s" % (w[1], w[4], w[5])
+	    else:
+	        worst = "-"
+	    print("| %s | %d | %d | %d | %d | %d | %d | %s | %d |" % (desc.get(row, row), len(rs), e, d, du, lo, un, worst, len(rs) - len(ok)))
+	print("\nPer run (row, run, expected, delivered, duplicated, lost, unexpected, fault): build/faults/runs.tsv")
+	PY
+}
+matrix "$@"; exit $?
