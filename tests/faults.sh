@@ -283,6 +283,8 @@ matrix() {
 	trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; summarize; exit 130' INT TERM
 	tsv=$out/runs.tsv
 	: >"$tsv"
+	: >"$out/load.txt"
+	rm -f "$out"/failed-*.err
 	t0=$(date -u +%FT%TZ)
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	for row in $rows; do
@@ -298,11 +300,13 @@ matrix() {
 			wait "$child"
 			rc=$?
 			child=
+			cut -d' ' -f1 /proc/loadavg >>"$out/load.txt"
 			if line=$(grep '^RESULT' "$out/run.out"); then
 				echo "$line" | cut -f2- >>"$tsv"
 				echo "    $(echo "$line" | cut -f4-)" >&2
 			else
 				printf '%s\t%s\tFAILED\t\t\t\t\t(rc=%s: %s)\n' "$row" "$i" "$rc" "$(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ' | cut -c1-200)" >>"$tsv"
+				cp "$out/run.err" "$out/failed-$row-$i.err"
 				echo "    run failed (rc=$rc): $(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ')" >&2
 			fi
 		done
@@ -314,9 +318,10 @@ matrix() {
 summarize() {
 	local load1
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
-	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" <<-'PY' | tee "$out/results.md"
+	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" "$out/load.txt" <<-'PY' | tee "$out/results.md"
 	import sys, collections
-	tsv, t0, t1, l0, l1, rows_arg, runs_arg = sys.argv[1:]
+	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf = sys.argv[1:]
+	loads = [float(x) for x in open(loadf).read().split()]
 	desc = {
 	    "broker": "1. broker down ~5 s mid-stream, then up",
 	    "rebalance": "2. a second member joins and leaves every 3 s",
@@ -331,8 +336,8 @@ summarize() {
 	    f = l.rstrip("\n").split("\t")
 	    by.setdefault(f[0], []).append(f)
 	print("# Fault matrix (tests/faults.sh)\n")
-	print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
-	      % (t0, t1, l0, l1, rows_arg, runs_arg))
+	print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; 1-minute load after each run %s; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
+	      % (t0, t1, l0, l1, "%.2f-%.2f" % (min(loads), max(loads)) if loads else "-", rows_arg, runs_arg))
 	print("| row | runs | expected | delivered | duplicated | lost | unexpected | worst run (dup / lost) | failed runs |")
 	print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
 	for row, rs in by.items():
