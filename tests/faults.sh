@@ -33,7 +33,7 @@
 # FAULTS_RUNS runs per row (default 20 for rows 5-6, 5 for the others),
 # one run at a time. The table goes to stdout and build/faults/results.md,
 # every run to build/faults/runs.tsv; a run's temp dir is kept when it fails
-# (timeout) or loses something (FAULTS_KEEP=1 keeps all of them).
+# (timeout), loses or duplicates something (FAULTS_KEEP=1 keeps all of them).
 # The matrix part is one function, read whole before it runs (the file may
 # be edited while a long matrix runs).
 set -uo pipefail
@@ -260,7 +260,7 @@ PY
 	sleep "${FAULTS_SETTLE_S:-4}"
 	res=$(count $(for r in $recv; do echo "$KT_DIR/$r.jsonl"; done))
 	set -- $res
-	[ "$4" -eq 0 ] || { KT_FAILED=1; kt_log "lost $4: temp dir kept"; }
+	[ "$4" -eq 0 ] && [ "$3" -eq 0 ] || { KT_FAILED=1; kt_log "lost $4, duplicated $3: temp dir kept"; }
 	kt_log "run $run: $res ($note)"
 	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$run" $res "$note"
 	exit 0
@@ -304,6 +304,7 @@ matrix() {
 			if line=$(grep '^RESULT' "$out/run.out"); then
 				echo "$line" | cut -f2- >>"$tsv"
 				echo "    $(echo "$line" | cut -f4-)" >&2
+				grep -h '^kept ' "$out/run.err" | sed 's/^/    /' >&2
 			else
 				printf '%s\t%s\tFAILED\t\t\t\t\t(rc=%s: %s)\n' "$row" "$i" "$rc" "$(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ' | cut -c1-200)" >>"$tsv"
 				cp "$out/run.err" "$out/failed-$row-$i.err"
