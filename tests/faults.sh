@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# make faults: a scripted fault matrix (issue 16). Not part of `make test`.
+#
+# Every run is the production shape on loopback: the embedded broker (`vigil
+# broker`, metrics on 6 partitions), `vigil run` members in one group, the
+# central `vigil gateway`, and a real HTTP receiver
+# (tests/fixtures/receivers/http_receiver.py) behind the owner's webhook
+# destination. kt_gen writes a stream with known spikes (24 series x 80
+# points, 48 spikes, each one firing episode of the DES rule in
+# tests/fixtures/kafka/rules.yaml), produced at FAULTS_RATE records/s (240:
+# about 8 s of stream) while the row's fault is injected. At the receiver it
+# counts, for the firing notifications it accepted (2xx):
+#   expected    spikes kt_gen injected (series, start time)
+#   delivered   distinct expected episodes notified at least once
+#   duplicated  extra notifications of an already notified firing episode
+#   lost        expected episodes never notified
+#   unexpected  firing episodes notified that kt_gen did not inject
+# Rows (FAULTS_ROWS, numbers or names, default all six):
+#   1 broker     every mock broker down for FAULTS_DOWN_S (5) s mid-stream
+#   2 rebalance  a second member started and stopped (TERM) every
+#                FAULTS_REBALANCE_S (3) s for the whole stream, produced at
+#                FAULTS_REBALANCE_RATE (80) records/s here (24 s)
+#   3 hang       the destination accepts connections and never answers for
+#                FAULTS_HANG_S (20) s, then answers 200
+#   4 http500    the destination answers 500 for FAULTS_500_S (60) s, then 200
+#   5 kill-member   kill -9 of one of two members at a random moment of the
+#                stream, restarted 1 s later
+#   6 kill-gateway  kill -9 of one of two gateway members at a random moment
+#                of the stream, restarted 1 s later
+#   7 disk-full  single mode (`vigil replay --state`) with its state
+#                directory on a full tmpfs, then again with space (below;
+#                root only, else skipped)
+# FAULTS_RUNS runs per row (default 20 for rows 5-6, 5 for the others),
+# one run at a time. The table goes to stdout and build/faults/results.md,
+# every run to build/faults/runs.tsv; a run's temp dir is kept when it fails
+# (timeout), loses or duplicates something (FAULTS_KEEP=1 keeps all of them).
+# The matrix part is one function, read whole before it runs (the file may
+# be edited while a long matrix runs).
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+export VIGIL=${VIGIL:-$here/bin/vigil}
+
+# ---------------------------------------------------------------- disk full
+# Single mode (`vigil replay --state DIR`, one process: engine and gateway),
+# the demo data, every team's webhook at the receiver; DIR is on a tmpfs of
+# FAULTS_DISK_KB (256) KiB filled to the last byte by a filler file, so
+# every write to the gateway's log fails from the start. The expected
+# notifications are the firing episodes of a reference run with file
+# destinations. Then the filler is removed and the replay run again on the
+# same state directory: what the first run could not record may be sent
+# again (counted as duplicated).
+if [ "${1:-}" = --one ] && [ "$2" = disk-full ]; then
+	run=$3
+	tmp=$(mktemp -d /tmp/vigil-faults-disk.XXXXXX)
+	mnt=$tmp/state-fs
+	mkdir "$mnt"
+	RT_DIR=$tmp
+	RT_PIDS=()
+	vp=
+	rt_fail() { echo "FAIL: $*" >&2; exit 1; }
+	keep=0
+	disk_cleanup() {
+		for p in $vp "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+		wait 2>/dev/null
+		mountpoint -q "$mnt" && umount "$mnt"
+		if [ "$keep" = 1 ] || [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+	}
+	trap disk_cleanup EXIT
+	. "$here/tests/fixtures/receivers/lib.sh"
+	mount -t tmpfs -o size="${FAULTS_DISK_KB:-256}k" tmpfs "$mnt" || { echo "FAIL: mount -t tmpfs (needs root)" >&2; exit 1; }
+	mkdir "$mnt/state"
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	cd "$here" || exit 1
+	mkdir "$tmp/ref"
+	sed "s|data/demo/out/|$tmp/ref/|" data/demo/owners.yaml >"$tmp/ref-owners.yaml"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/ref-owners.yaml" data/demo/metrics.log \
+		>/dev/null 2>"$tmp/ref.err" || { keep=1; echo "FAIL: reference replay" >&2; exit 1; }
+	port=$(rt_free_port)
+	{
+		echo "owners:"
+		for t in payments search storage; do
+			echo "  - name: $t"
+			echo "    destinations:"
+			echo "      - {type: webhook, url: \"http://127.0.0.1:$port/hook/$t\", timeout: 2s, retry_initial: 200ms, retry_max: 1s}"
+		done
+	} >"$tmp/owners.yaml"
+	rt_receiver recv "$port"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+		--drain-timeout 60 data/demo/metrics.log >"$tmp/r1.out" 2>"$tmp/r1.err"
+	rc1=$?
+	werr=$(grep -c 'event=log_write_failed' "$tmp/r1.err")
+	n1=$(grep -c . "$tmp/recv.jsonl")
+	rm -f "$mnt/filler"
+	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+		--drain-timeout 60 data/demo/metrics.log >"$tmp/r2.out" 2>"$tmp/r2.err"
+	rc2=$?
+	n2=$(($(grep -c . "$tmp/recv.jsonl") - n1))
+	res=$(python3 - "$tmp/ref" "$tmp/recv.jsonl" <<'PY'
+import sys, json, collections, os
+want = set()
+for t in ("payments", "search", "storage"):
+    for l in open(os.path.join(sys.argv[1], t + ".jsonl")):
+        r = json.loads(l)
+        if r["status"] == "firing":
+            want.add((t, r["episode"]))
+got = collections.Counter()
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if not r["answer"].startswith("2"):
+        continue
+    team = r["path"].rsplit("/", 1)[1]
+    for a in json.loads(r["body"])["alerts"]:
+        if a["status"] == "firing" and a.get("change", "new") in ("new", "firing"):
+            got[(team, a["annotations"].get("episode", "?"))] += 1
+d = len(want & set(got))
+print(len(want), d, sum(n - 1 for n in got.values()), len(want) - d, len(set(got) - want))
+PY
+)
+	set -- $res
+	[ "$4" -eq 0 ] || keep=1
+	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' disk-full "$run" $res \
+		"full disk: exit $rc1, $werr log_write_failed lines, $n1 requests; space freed, same state: exit $rc2, $n2 requests"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- one run
+if [ "${1:-}" = --one ]; then
+	row=$2 run=$3
+	. "$here/tests/fixtures/kafka/lib.sh"
+	RT_DIR=$KT_DIR
+	RT_PIDS=()
+	rt_fail() { kt_fail "$@"; }
+	. "$here/tests/fixtures/receivers/lib.sh"
+	# receivers first (a hung request would keep nothing else alive), then
+	# what lib.sh started
+	trap 'for p in "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; kt_cleanup' EXIT
+	[ "${FAULTS_KEEP:-0}" = 1 ] && KT_KEEP=1
+	kt_timeout $((150 + ${FAULTS_500_S:-60} + ${FAULTS_HANG_S:-20}))
+	rate=${FAULTS_RATE:-240}
+	# rebalancing needs a longer stream to rebalance several times in it
+	[ "$row" = rebalance ] && rate=${FAULTS_REBALANCE_RATE:-80}
+	kt_broker 6
+	port=$(rt_free_port)
+	owners="$KT_DIR/owners-hook.yaml"
+	cat >"$owners" <<EOT
+owners:
+  - name: kt-team
+    destinations:
+      - {type: webhook, url: "http://127.0.0.1:$port/hook/kt-team", timeout: 2s, retry_initial: 200ms, retry_max: 2s, max_attempts: 1000, max_age: 30m}
+EOT
+	cfg() { kt_config "$1"; sed -i "s|^owners: .*|owners: $owners|" "$KT_DIR/$1.yaml"; }
+	for n in m1 m2 m2r g1 g2 g2r; do cfg $n; done
+	case "$row" in
+	hang) rt_receiver recv0 "$port" --rule /hook/kt-team=hang ;;
+	http500) rt_receiver recv0 "$port" --rule /hook/kt-team=500 ;;
+	*) rt_receiver recv0 "$port" ;;
+	esac
+	recv=recv0
+	kt_gateway g1
+	gws="g1"
+	if [ "$row" = kill-gateway ]; then kt_gateway g2; gws="g1 g2"; fi
+	kt_member m1
+	members="m1"
+	if [ "$row" = kill-member ]; then kt_member m2; members="m1 m2"; fi
+	kt_wait 60 "members owning six partitions" kt_split 6 $members
+	# a gateway member's alerts partitions: assigned minus released
+	gw_nowned() {
+		grep -oE 'event=(gateway_partition_assigned|partition_released) partition=[0-9]+' "$KT_DIR/$1.log" 2>/dev/null |
+			awk '/assigned/ {o[$2] = 1} /released/ {delete o[$2]} END {print length(o)}'
+	}
+	gw_ready() { local g n=0; for g in $gws; do n=$((n + $(gw_nowned "$g"))); done; [ "$n" -eq 3 ]; }
+	kt_wait 60 "gateway members owning the three alerts partitions" gw_ready
+	kt_gen 24 80 "$KT_DIR/data.txt" "$KT_DIR/spikes.txt"
+	nrec=$(wc -l <"$KT_DIR/data.txt")
+	stream_s=$((nrec / rate))
+	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --rate "$rate" "$KT_DIR/data.txt" \
+		2>"$KT_DIR/produce.log" &
+	prod=$!
+	KT_PIDS+=($prod)
+	t_start=$(date +%s.%N)
+	at() { python3 -c 'import sys; print("%.1f" % (float(sys.argv[1]) - float(sys.argv[2])))' "$(date +%s.%N)" "$t_start"; }
+	note=
+	# a random moment inside the stream, 1 .. stream_s-1 s, to a tenth
+	rnd() { echo "$((1 + RANDOM % (stream_s - 1))).$((RANDOM % 10))"; }
+	case "$row" in
+	broker)
+		sleep $((stream_s / 2 - 1))
+		echo down >"$KT_DIR/control"
+		note="down at $(at)s"
+		sleep "${FAULTS_DOWN_S:-5}"
+		echo up >"$KT_DIR/control"
+		note="$note, up at $(at)s"
+		;;
+	rebalance)
+		k=0
+		while kt_alive "$prod"; do
+			k=$((k + 1))
+			cfg "r$k"
+			kt_member "r$k"
+			sleep "${FAULTS_REBALANCE_S:-3}"
+			eval "p=\$KT_PID_r$k"
+			kt_stop "$p"
+			sleep "${FAULTS_REBALANCE_S:-3}"
+		done
+		note="$k joins and leaves, m1 rebalances=$(kt_stat m1 rebalances)"
+		;;
+	hang | http500)
+		[ "$row" = hang ] && hold=${FAULTS_HANG_S:-20} || hold=${FAULTS_500_S:-60}
+		sleep "$hold"
+		kill -9 "$RT_PID_recv0"
+		wait "$RT_PID_recv0" 2>/dev/null
+		rt_receiver recv1 "$port"
+		recv="recv0 recv1"
+		note="$(grep -c . "$KT_DIR/recv0.jsonl" 2>/dev/null) requests not answered 2xx in ${hold}s"
+		;;
+	kill-member | kill-gateway)
+		[ "$row" = kill-member ] && { victim=m2 again=m2r; } || { victim=g2 again=g2r; }
+		d=$(rnd)
+		sleep "$d"
+		eval "vp=\$KT_PID_$victim"
+		kill -KILL "$vp"
+		note="kill -9 $victim at $(at)s"
+		sleep 1
+		if [ "$row" = kill-member ]; then kt_member "$again"; else kt_gateway "$again"; fi
+		;;
+	esac
+	wait "$prod" || kt_fail "produce failed"
+	count() {
+		python3 - "$KT_DIR/spikes.txt" "$@" <<'PY'
+import sys, json, collections, datetime
+want = set()
+for l in open(sys.argv[1]):
+    s, ts = l.split()
+    t = datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    want.add((s, t))
+got = collections.Counter()
+for path in sys.argv[2:]:
+    try:
+        lines = open(path).read().splitlines()
+    except FileNotFoundError:
+        continue
+    for l in lines:
+        r = json.loads(l)
+        if not r["answer"].startswith("2"):
+            continue
+        for a in json.loads(r["body"])["alerts"]:
+            if a["status"] != "firing" or a.get("change", "new") not in ("new", "firing"):
+                continue
+            got[(a["labels"].get("series", "?"), a["startsAt"])] += 1
+delivered = len(want & set(got))
+dup = sum(n - 1 for n in got.values())
+print(len(want), delivered, dup, len(want) - delivered, len(set(got) - want))
+PY
+	}
+	# wait for every expected episode (the receiver's answers are now 200),
+	# then a few seconds for late duplicates
+	done_all() { set -- $(count $(for r in $recv; do echo "$KT_DIR/$r.jsonl"; done)); [ "$4" -eq 0 ]; }
+	end=$(($(date +%s) + ${FAULTS_DRAIN_S:-60}))
+	until done_all || [ "$(date +%s)" -ge "$end" ]; do sleep 0.5; done
+	sleep "${FAULTS_SETTLE_S:-4}"
+	res=$(count $(for r in $recv; do echo "$KT_DIR/$r.jsonl"; done))
+	set -- $res
+	[ "$4" -eq 0 ] && [ "$3" -eq 0 ] || { KT_FAILED=1; kt_log "lost $4, duplicated $3: temp dir kept"; }
+	kt_log "run $run: $res ($note)"
+	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$run" $res "$note"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- matrix
+matrix() {
+	out=$here/build/faults
+	mkdir -p "$out"
+	all="broker rebalance hang http500 kill-member kill-gateway disk-full"
+	rows=
+	for r in ${FAULTS_ROWS:-$all}; do
+		case "$r" in
+		1) r=broker ;; 2) r=rebalance ;; 3) r=hang ;; 4) r=http500 ;; 5) r=kill-member ;; 6) r=kill-gateway ;; 7) r=disk-full ;;
+		esac
+		case " $all " in *" $r "*) rows="$rows $r" ;; *) echo "faults: unknown row '$r' (1-7 or: $all)" >&2; exit 2 ;; esac
+	done
+	[ -x "$VIGIL" ] || { echo "faults: $VIGIL missing (make bin/vigil)" >&2; exit 2; }
+	child=
+	trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; summarize; exit 130' INT TERM
+	tsv=$out/runs.tsv
+	: >"$tsv"
+	: >"$out/load.txt"
+	rm -f "$out"/failed-*.err
+	t0=$(date -u +%FT%TZ)
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	for row in $rows; do
+		case "$row" in kill-*) n=${FAULTS_RUNS:-20} ;; *) n=${FAULTS_RUNS:-5} ;; esac
+		if [ "$row" = disk-full ] && [ "$(id -u)" != 0 ]; then
+			echo "SKIP disk-full: mounting a small tmpfs needs root" >&2
+			continue
+		fi
+		for i in $(seq 1 "$n"); do
+			echo "[$(date -u +%T)] $row run $i/$n" >&2
+			bash "$0" --one "$row" "$i" >"$out/run.out" 2>"$out/run.err" &
+			child=$!
+			wait "$child"
+			rc=$?
+			child=
+			cut -d' ' -f1 /proc/loadavg >>"$out/load.txt"
+			if line=$(grep '^RESULT' "$out/run.out"); then
+				echo "$line" | cut -f2- >>"$tsv"
+				echo "    $(echo "$line" | cut -f4-)" >&2
+				grep -h '^kept ' "$out/run.err" | sed 's/^/    /' >&2
+			else
+				printf '%s\t%s\tFAILED\t\t\t\t\t(rc=%s: %s)\n' "$row" "$i" "$rc" "$(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ' | cut -c1-200)" >>"$tsv"
+				cp "$out/run.err" "$out/failed-$row-$i.err"
+				echo "    run failed (rc=$rc): $(grep -E 'FAIL|TIMEOUT|kept' "$out/run.err" | tr '\n' ' ')" >&2
+			fi
+		done
+	done
+	rm -f "$out/run.out" "$out/run.err"
+	summarize
+}
+# the table of the runs in runs.tsv (also when the matrix is interrupted)
+summarize() {
+	local load1
+	load1=$(cut -d' ' -f1-3 /proc/loadavg)
+	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" "$out/load.txt" <<-'PY' | tee "$out/results.md"
+	import sys, collections
+	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf = sys.argv[1:]
+	loads = [float(x) for x in open(loadf).read().split()]
+	desc = {
+	    "broker": "1. broker down ~5 s mid-stream, then up",
+	    "rebalance": "2. a second member joins and leaves every 3 s",
+	    "hang": "3. destination hangs 20 s, then 200",
+	    "http500": "4. destination answers 500 for 60 s, then 200",
+	    "kill-member": "5. kill -9 of a member at a random moment, restart",
+	    "kill-gateway": "6. kill -9 of a gateway member at a random moment, restart",
+	    "disk-full": "7. single mode: the gateway's disk full for a whole replay, then space freed and run again",
+	}
+	by = collections.OrderedDict()
+	for l in open(tsv):
+	    f = l.rstrip("\n").split("\t")
+	    by.setdefault(f[0], []).append(f)
+	print("# Fault matrix (tests/faults.sh)\n")
+	print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; 1-minute load after each run %s; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
+	      % (t0, t1, l0, l1, "%.2f-%.2f" % (min(loads), max(loads)) if loads else "-", rows_arg, runs_arg))
+	print("| row | runs | expected | delivered | duplicated | lost | unexpected | worst run (dup / lost) | failed runs |")
+	print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+	for row, rs in by.items():
+	    ok = [r for r in rs if r[2] != "FAILED"]
+	    e = sum(int(r[2]) for r in ok); d = sum(int(r[3]) for r in ok)
+	    du = sum(int(r[4]) for r in ok); lo = sum(int(r[5]) for r in ok); un = sum(int(r[6]) for r in ok)
+	    if ok:
+	        w = max(ok, key=lambda r: (int(r[5]), int(r[4])))
+	        worst = "run %s: %s / %s" % (w[1], w[4], w[5])
+	    else:
+	        worst = "-"
+	    print("| %s | %d | %d | %d | %d | %d | %d | %s | %d |" % (desc.get(row, row), len(rs), e, d, du, lo, un, worst, len(rs) - len(ok)))
+	print("\nPer run (row, run, expected, delivered, duplicated, lost, unexpected, fault): build/faults/runs.tsv")
+	PY
+}
+matrix "$@"; exit $?
