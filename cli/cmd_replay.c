@@ -432,7 +432,7 @@ int cmd_replay(int argc, char **argv)
 			"resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
 			"split_series=%llu orphan_resolves=%llu restored=%llu open_episodes=%llu "
-			"groups=%llu late=%llu group_refused=%llu "
+			"groups=%llu late=%llu group_refused=%llu log_failed=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
 			(unsigned long long)cs.lines, (unsigned long long)es.points,
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
@@ -446,7 +446,7 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)gs.split_series, (unsigned long long)gs.orphan_resolves,
 			(unsigned long long)gs.restored, (unsigned long long)gs.open_episodes,
 			(unsigned long long)es.groups, (unsigned long long)es.late,
-			(unsigned long long)es.group_refused,
+			(unsigned long long)es.group_refused, (unsigned long long)gs.log_failures,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 		if (rr.reloads || rr.errors)

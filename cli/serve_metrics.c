@@ -168,6 +168,10 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 	gauge(b, "vigil_gateway_notifications_pending", "Notifications queued and not finished.",
 	      (double)gs->pending);
 	gauge(b, "vigil_gateway_open_episodes", "Episodes open (firing).", (double)gs->open_episodes);
+	counter(b, "vigil_gateway_log_write_failures_total",
+		"Flushes of the gateway's state log that failed (disk full...): that state may not survive a "
+		"restart.",
+		gs->log_failures);
 	dest_metrics(b, gs);
 	family(b, "vigil_gateway_alerts", "gauge",
 	       "Open alerts by state as the API lists them (an alert can be both muted and held).");

@@ -527,7 +527,11 @@ void gateway_flush(struct gateway *gw)
 {
 	if (gw && gw->log) {
 		gw_policy_persist(gw);
-		gwlog_sync(gw->log);
+		if (gwlog_sync(gw->log) != 0) {
+			pthread_mutex_lock(&gw->mu);
+			gw->st.log_failures++; /* the state may not survive a restart: said and counted */
+			pthread_mutex_unlock(&gw->mu);
+		}
 	}
 }
 

@@ -81,6 +81,7 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
+	uint64_t log_failures; /* flushes of the state log (--state DIR) that failed: not durable */
 	/* open alerts in groups by state, as the API lists them: active (none
 	 * of the others), acknowledged, muted, held (computed by get_stats) */
 	uint64_t alerts_active, alerts_acked, alerts_muted, alerts_held;
