@@ -433,7 +433,7 @@ static void test_silence__regex_bound(void **state)
 		"for a literal parenthesis)");
 	add_ok(s,
 	       "{" BASE ",'matchers':['x=~(a{1,100}){1,40}','host=~db[0-9]+','y=~(a*)+','z=~[)]\\\\)'],'"
-			"duration':'1h'}",
+	       "duration':'1h'}",
 	       T0, 0, id);
 	silences_free(s);
 }
