@@ -170,12 +170,19 @@ start() {
 	ports=$(free_ports $((3 * n)))
 	echo "$ports" >"$dir/ports"
 	echo "$n" >"$dir/nodes"
-	cid=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+	# a random cluster id (22 base64url characters); never one that starts with
+	# '-', which the tool's argument parser would take for an option
+	cid=$(python3 -c 'import base64,uuid
+while True:
+    c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not c.startswith("-"):
+        break
+print(c)')
 	local pa=($ports)
 	for i in $(seq 1 "$n"); do
 		write_props "$dir" "$i" "$n" "$ports"
 		java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dorg.slf4j.simpleLogger.defaultLogLevel=error \
-			-cp "$LIB/*" kafka.tools.StorageTool format -t "$cid" -c "$dir/node$i/server.properties" \
+			-cp "$LIB/*" kafka.tools.StorageTool format --cluster-id="$cid" -c "$dir/node$i/server.properties" \
 			>"$dir/node$i/format.log" 2>&1 || { cat "$dir/node$i/format.log" >&2; die "formatting node $i failed"; }
 		boot+="${boot:+,}127.0.0.1:${pa[$((2 * i - 2))]}"
 		sboot+="${sboot:+,}127.0.0.1:${pa[$((2 * n + i - 1))]}"
