@@ -49,7 +49,7 @@ struct kafka_counters {
 	} part_lag[KAFKA_LAG_PARTS];
 	size_t npart_lag;
 	/* sampled detector update time over this member's engines, live and
-	 * dropped (gauge-like, refreshed with lag; see engine_det_time) */
+	 * dropped (gauge-like, refreshed with lag; summed with timing_add) */
 	struct timing det_time[TIMING_KINDS];
 	double first_record_at, last_record_at; /* wall-clock seconds of the first / newest
 						   processed batch; 0 = none yet */
