@@ -1,7 +1,6 @@
 #include "core/timing.h"
 
 #include <string.h>
-#include <time.h>
 
 static struct timing *slot(struct timing *t, const char *name)
 {
@@ -32,11 +31,4 @@ void timing_add(struct timing *acc, const struct timing *from)
 			s->seconds += from[i].seconds;
 		}
 	}
-}
-
-double timing_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

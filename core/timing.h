@@ -20,7 +20,5 @@ struct timing {
 void timing_note(struct timing *t, const char *name, double seconds);
 /* Add every slot of from[] into acc[] (both TIMING_KINDS long) by name. */
 void timing_add(struct timing *acc, const struct timing *from);
-/* Monotonic clock in seconds. */
-double timing_now(void);
 
 #endif
