@@ -251,7 +251,21 @@ int gateway_submit(struct gateway *gw, const struct alert_event *ev)
 	return gateway_submit_tagged(gw, ev, -1, -1);
 }
 
+static int submit(struct gateway *gw, const struct alert_event *ev, int32_t part, int64_t off);
+
+/* One event is one group of the write-ahead log: its open/close record and
+ * the notifications it decides survive a crash together or not at all. */
 int gateway_submit_tagged(struct gateway *gw, const struct alert_event *ev, int32_t part, int64_t off)
+{
+	if (gw && gw->log)
+		gwlog_begin(gw->log);
+	int rc = submit(gw, ev, part, off);
+	if (gw && gw->log)
+		gwlog_end(gw->log);
+	return rc;
+}
+
+static int submit(struct gateway *gw, const struct alert_event *ev, int32_t part, int64_t off)
 {
 	char fp[17], ep[17];
 	uint64_t fpv, epv;

@@ -754,7 +754,20 @@ int64_t gw_groups_min_pending(struct gateway *gw, int32_t part)
 	return m;
 }
 
+static void policy_tick(struct gateway *gw, double now);
+
+/* A tick's decisions (a group's flush and its send, an escalation step and
+ * its page) are one group of the write-ahead log (gateway_log.h). */
 void gw_policy_tick(struct gateway *gw, double now)
+{
+	if (gw->log)
+		gwlog_begin(gw->log);
+	policy_tick(gw, now);
+	if (gw->log)
+		gwlog_end(gw->log);
+}
+
+static void policy_tick(struct gateway *gw, double now)
 {
 	/* flush_if_due may remove the group at i (the last one moves in) */
 	for (size_t i = 0; i < gw->ngroups;) {

@@ -24,8 +24,16 @@ struct gwlog {
 	pthread_mutex_t mu;
 	FILE *f;
 	char path[4096];
-	int failed; /* a write failed since the last sync */
+	int failed;          /* a write failed since the last sync */
+	uint64_t next_group; /* the last group id handed out (under mu) */
 };
+
+/* The group open on this thread (gwlog_begin/gwlog_end): its records carry
+ * "g" and count only once the group's end record is read back. */
+static _Thread_local const struct gwlog *tl_log;
+static _Thread_local uint64_t tl_group;
+static _Thread_local unsigned tl_depth;
+static _Thread_local size_t tl_records;
 
 /* ---- replay ---- */
 
@@ -107,15 +115,9 @@ static uint64_t put_key(const char *ns, uint64_t key)
 	return hash_mix(hash_str(HASH_SEED, ns) ^ key);
 }
 
-/* Apply one log line; -1 if it cannot be read. */
-static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp, uint64_t *max_seq)
+/* Apply one record (j borrowed); -1 if it cannot be read. */
+static int apply(struct recs *r, json_t *j, const struct gwlog_replay *rp, uint64_t *max_seq)
 {
-	json_error_t je;
-	json_t *j = json_loads(line, 0, &je);
-	if (j == NULL || !json_is_object(j)) {
-		json_decref(j);
-		return -1;
-	}
 	const char *op = json_string_value(json_object_get(j, "op"));
 	int rc = 0;
 	if (op && strcmp(op, "open") == 0) {
@@ -187,8 +189,93 @@ static int apply(struct recs *r, const char *line, const struct gwlog_replay *rp
 	} else {
 		rc = -1;
 	}
-	json_decref(j);
 	return rc;
+}
+
+/* Records read but not applied yet, in log order: once a group's record is
+ * read, everything after it waits until that group's end record arrives, so
+ * a record written outside the group (a delivery's "done") still applies
+ * after the group's "send" it refers to. */
+struct held {
+	struct held_rec {
+		json_t *j;
+		json_int_t g; /* its group, or -1 */
+		int ready;    /* outside any group, or its group ended */
+	} * v;
+	size_t n, cap;
+};
+
+/* Apply the ready records at the head of h; 1 per record that could not be read. */
+static uint64_t held_drain(struct recs *r, struct held *h, const struct gwlog_replay *rp, uint64_t *max_seq)
+{
+	uint64_t bad = 0;
+	size_t i = 0;
+	for (; i < h->n && h->v[i].ready; i++) {
+		bad += apply(r, h->v[i].j, rp, max_seq) != 0;
+		json_decref(h->v[i].j);
+	}
+	if (i > 0) {
+		memmove(h->v, h->v + i, (h->n - i) * sizeof *h->v);
+		h->n -= i;
+	}
+	return bad;
+}
+
+/* Read one line (see struct held). Returns the lines that could not be read. */
+static uint64_t replay_line(struct recs *r, struct held *h, const char *line, const struct gwlog_replay *rp,
+			    uint64_t *max_seq)
+{
+	json_error_t je;
+	json_t *j = json_loads(line, 0, &je);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		return 1;
+	}
+	json_t *g = json_object_get(j, "g");
+	const char *op = json_string_value(json_object_get(j, "op"));
+	if (json_is_integer(g) && op && strcmp(op, "end") == 0) {
+		for (size_t i = 0; i < h->n; i++)
+			if (h->v[i].g == json_integer_value(g))
+				h->v[i].ready = 1;
+		json_decref(j);
+		return held_drain(r, h, rp, max_seq);
+	}
+	if (!json_is_integer(g) && h->n == 0) {
+		uint64_t bad = apply(r, j, rp, max_seq) != 0;
+		json_decref(j);
+		return bad;
+	}
+	if (vec_reserve((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v) != 0) {
+		json_decref(j);
+		return 1;
+	}
+	h->v[h->n++] =
+		(struct held_rec){j, json_is_integer(g) ? json_integer_value(g) : -1, !json_is_integer(g)};
+	return 0;
+}
+
+/* At the end of the log: a group without its end record is a crash while one
+ * decision was being written; none of it counts (the input read again
+ * decides it again), what came after it outside the group still does. */
+static uint64_t held_finish(struct recs *r, struct held *h, const char *path, const struct gwlog_replay *rp,
+			    uint64_t *max_seq)
+{
+	size_t dropped = 0, keep = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->v[i].ready) {
+			h->v[keep++] = h->v[i];
+		} else {
+			json_decref(h->v[i].j);
+			dropped++;
+		}
+	}
+	h->n = keep;
+	if (dropped > 0)
+		LOG_WARN(comp, "event=log_group_unfinished path=%s records=%zu (dropped: decided again)",
+			 path, dropped);
+	uint64_t bad = held_drain(r, h, rp, max_seq) + dropped;
+	free(h->v);
+	return bad;
 }
 
 /* ---- writing ---- */
@@ -198,6 +285,10 @@ static void put_line(struct gwlog *l, json_t *j)
 	if (j == NULL) {
 		l->failed = 1;
 		return;
+	}
+	if (tl_log == l && tl_depth > 0) {
+		json_object_set_new(j, "g", json_integer((json_int_t)tl_group));
+		tl_records++;
 	}
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(j);
@@ -296,6 +387,7 @@ int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **ou
 {
 	struct gwlog *l = calloc(1, sizeof *l);
 	struct recs r = {0};
+	struct held held = {0};
 	uint64_t max_seq = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -320,11 +412,12 @@ int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **ou
 	for (ssize_t n; in && (n = getline(&line, &cap, in)) >= 0;) {
 		if (n > 0 && line[n - 1] == '\n')
 			line[n - 1] = '\0';
-		if (line[0] && apply(&r, line, rp, &max_seq) != 0)
-			(*skipped)++;
+		if (line[0])
+			*skipped += replay_line(&r, &held, line, rp, &max_seq);
 	}
 	if (in)
 		fclose(in);
+	*skipped += held_finish(&r, &held, l->path, rp, &max_seq);
 	if ((rc = compact(l, &r, err, errlen)) != 0)
 		goto out;
 	for (size_t i = 0; i < r.n; i++) {
@@ -403,6 +496,31 @@ void gwlog_done(struct gwlog *l, uint64_t seq, int dead)
 	pthread_mutex_lock(&l->mu);
 	put_line(l, json_pack("{s:s, s:I, s:i}", "op", "done", "seq", (json_int_t)seq, "dead", dead));
 	pthread_mutex_unlock(&l->mu);
+}
+
+void gwlog_begin(struct gwlog *l)
+{
+	if (tl_depth++ > 0 && tl_log == l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	tl_group = ++l->next_group;
+	pthread_mutex_unlock(&l->mu);
+	tl_log = l;
+	tl_records = 0;
+}
+
+void gwlog_end(struct gwlog *l)
+{
+	if (tl_depth == 0 || --tl_depth > 0 || tl_log != l)
+		return;
+	if (tl_records > 0) {
+		tl_depth = 0; /* the end record itself is outside the group */
+		pthread_mutex_lock(&l->mu);
+		put_line(l, json_pack("{s:s, s:I}", "op", "end", "g", (json_int_t)tl_group));
+		pthread_mutex_unlock(&l->mu);
+	}
+	tl_log = NULL;
+	tl_records = 0;
 }
 
 int gwlog_sync(struct gwlog *l)

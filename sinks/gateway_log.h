@@ -12,6 +12,13 @@
  * caller, then the log is rewritten with just that (the newest 4,096 closed
  * episodes, the open ones, the unfinished sends; temp file, fsync, rename). A torn last line (a crash in
  * mid-write) is skipped and counted. Appends are buffered; gwlog_sync() makes them durable (fdatasync).
+ * Groups: the records one thread writes between gwlog_begin() and gwlog_end()
+ * (one decision: an episode's open record and its sends, an escalation step
+ * and its page) carry "g":N and are followed by {"op":"end","g":N}; reading
+ * back applies a group only when its end record is there, so a crash in the
+ * middle of a decision leaves none of it (the input read again decides it
+ * again) instead of an open episode whose notification is missing. Records
+ * written outside a group (deliveries done, API changes) apply alone.
  * @thread every call may come from any thread (one mutex). */
 #ifndef SINKS_GATEWAY_LOG_H
 #define SINKS_GATEWAY_LOG_H
@@ -44,6 +51,10 @@ void gwlog_send(struct gwlog *l, uint64_t seq, const char *dest_id, const char *
 void gwlog_done(struct gwlog *l, uint64_t seq, int dead);
 /* Record the value of (ns, key); v NULL deletes. v is borrowed. */
 void gwlog_put(struct gwlog *l, const char *ns, uint64_t key, json_t *v);
+/* Start/finish the calling thread's group (see above). Nested calls on one
+ * thread join the outer group; an empty group writes nothing. */
+void gwlog_begin(struct gwlog *l);
+void gwlog_end(struct gwlog *l);
 /* Flush and fdatasync. 0 or -VIGIL_EIO (logged). */
 int gwlog_sync(struct gwlog *l);
 /* Sync and close. NULL is fine. */
