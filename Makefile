@@ -18,6 +18,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CFLAGS  = $(WARN) $(DEFS) $(OPT) $(PKG_CFLAGS) $(EXTRA)
 SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+TSAN    := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
 LIB_SRC  := $(sort $(wildcard core/*.c detectors/*.c rules/*.c engine/*.c sinks/*.c consumers/*.c cli/*.c))
 LIB_SRC  := $(filter-out cli/main.c,$(LIB_SRC))
@@ -38,13 +39,22 @@ PROTO    := $(sort $(wildcard consumers/*.proto))
 GEN_C    := $(PROTO:consumers/%.proto=build/gen/%.pb-c.c)
 GEN_H    := $(PROTO:consumers/%.proto=build/gen/%.pb-c.h)
 
-# build/<variant>/... ; variant "rel" (optimised) and "asan" (sanitizers)
+# build/<variant>/... ; variant "rel" (optimised), "asan" (ASan+UBSan) and
+# "tsan" (ThreadSanitizer; only the threaded tests run under it, see tsan:)
 rel_OBJ  := $(LIB_SRC:%.c=build/rel/%.o) $(GEN_C:build/gen/%.c=build/rel/gen/%.o)
 asan_OBJ := $(LIB_SRC:%.c=build/asan/%.o) $(GEN_C:build/gen/%.c=build/asan/gen/%.o)
+tsan_OBJ := $(LIB_SRC:%.c=build/tsan/%.o) $(GEN_C:build/gen/%.c=build/tsan/gen/%.o)
 rel_TESTS  := $(TEST_SRC:tests/%.c=build/rel/tests/%)
 asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-.PHONY: all deps test test-real-kafka unit e2e asan-test valgrind bench soak faults demo console nab format \
+# The tests that exercise threads (libmicrohttpd's threads, the gateway's
+# delivery workers, librdkafka's callbacks), run by `make tsan` against the
+# tsan build with tests/tsan.supp (third-party races only, each with a reason).
+TSAN_UNIT := $(addprefix build/tsan/tests/,test_httpd test_gateway test_sinks test_kafka_conf)
+TSAN_E2E  := tests/e2e_http.sh tests/e2e_delivery_faults.sh tests/e2e_kafka_group.sh \
+             tests/e2e_kafka_gateway_failover.sh
+
+.PHONY: all deps test test-real-kafka unit e2e asan-test tsan valgrind bench soak faults demo console nab format \
         format-check clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -56,12 +66,13 @@ help:
 	@echo "make console    replay the demo mid-incident and keep its API and web console on http://127.0.0.1:8080/"
 	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan; the Kafka"
 	@echo "                e2e tests also against a real Apache Kafka broker (needs Java 17 +"
-	@echo "                Maven; installed as root, else a loud SKIP)"
+	@echo "                Maven; installed as root, else a loud SKIP); then make tsan's tests"
 	@echo "make test-real-kafka  only the Kafka e2e tests against the real broker (both variants)"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
 	@echo "make faults     fault matrix, FAULTS_RUNS each (20 kill rows, 5 others): lost/duplicated alerts (build/faults)"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
+	@echo "make tsan       the threaded tests (HTTP, delivery workers, Kafka) under ThreadSanitizer"
 	@echo "make valgrind   unit tests under valgrind"
 	@echo "make fuzz       run every libFuzzer target in tests/fuzz for FUZZ_SECONDS (default 60) each"
 	@echo "make format     clang-format every C file"
@@ -83,8 +94,9 @@ build/gen/%.pb-c.c build/gen/%.pb-c.h: consumers/%.proto
 	protoc-c --c_out=build/gen --proto_path=consumers $<
 
 # every object may include a generated header: make them first
-$(LIB_SRC:%.c=build/rel/%.o) $(LIB_SRC:%.c=build/asan/%.o) build/rel/cli/main.o build/asan/cli/main.o \
-  $(TEST_SRC:%.c=build/rel/%.o) $(TEST_SRC:%.c=build/asan/%.o): | $(GEN_H)
+$(LIB_SRC:%.c=build/rel/%.o) $(LIB_SRC:%.c=build/asan/%.o) $(LIB_SRC:%.c=build/tsan/%.o) \
+  build/rel/cli/main.o build/asan/cli/main.o build/tsan/cli/main.o \
+  $(TEST_SRC:%.c=build/rel/%.o) $(TEST_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/tsan/%.o): | $(GEN_H)
 
 build/rel/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
@@ -92,6 +104,9 @@ build/rel/gen/%.o: build/gen/%.c
 build/asan/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(DEFS) $(SAN) $(PKG_CFLAGS) -c $< -o $@
+build/tsan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(DEFS) $(TSAN) $(PKG_CFLAGS) -c $< -o $@
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,13 +116,20 @@ build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) $(SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+build/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(TSAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
 # The web console's files are embedded with .incbin: rebuild when one changes.
 CONSOLE_FILES := $(wildcard cli/console/*)
-build/rel/cli/serve_console_data.o build/asan/cli/serve_console_data.o: $(CONSOLE_FILES)
+build/rel/cli/serve_console_data.o build/asan/cli/serve_console_data.o build/tsan/cli/serve_console_data.o: \
+  $(CONSOLE_FILES)
 
 build/rel/libvigil.a: $(rel_OBJ)
 	@rm -f $@; ar rcs $@ $^
 build/asan/libvigil.a: $(asan_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/tsan/libvigil.a: $(tsan_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 bin/vigil: build/rel/cli/main.o build/rel/libvigil.a
@@ -116,11 +138,16 @@ bin/vigil: build/rel/cli/main.o build/rel/libvigil.a
 
 build/asan/vigil: build/asan/cli/main.o build/asan/libvigil.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+# tests/tsan_c11threads.c: librdkafka's C11 threads made visible to TSan
+build/tsan/vigil: build/tsan/cli/main.o build/tsan/tests/tsan_c11threads.o build/tsan/libvigil.a
+	$(CC) $(TSAN) -o $@ $^ $(PKG_LIBS)
 
 build/rel/tests/%: build/rel/tests/%.o build/rel/libvigil.a
 	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) -lcmocka
 build/asan/tests/%: build/asan/tests/%.o build/asan/libvigil.a
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lcmocka
+build/tsan/tests/%: build/tsan/tests/%.o build/tsan/tests/tsan_c11threads.o build/tsan/libvigil.a
+	$(CC) $(TSAN) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 unit-%: deps $(%_TESTS)
 	@true
@@ -159,20 +186,35 @@ define RUN_REAL_KAFKA
 	[ $$fail -eq 0 ]
 endef
 
-test: deps bin/vigil build/asan/vigil $(rel_TESTS) $(asan_TESTS)
+test: deps bin/vigil build/asan/vigil build/tsan/vigil $(rel_TESTS) $(asan_TESTS) $(TSAN_UNIT)
 	$(call RUN_SUITE,$(rel_TESTS),rel,$(CURDIR)/bin/vigil)
 	$(call RUN_REAL_KAFKA,rel,$(CURDIR)/bin/vigil)
 	$(call RUN_SUITE,$(asan_TESTS),asan,$(CURDIR)/build/asan/vigil)
 	$(call RUN_REAL_KAFKA,asan,$(CURDIR)/build/asan/vigil)
-	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 + $$(cat build/rel/real-kafka.passed) + $$(cat build/asan/real-kafka.passed) )) passed, 0 failed"
+	@bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)"
+	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 + $(words $(TSAN_UNIT) $(TSAN_E2E)) + $$(cat build/rel/real-kafka.passed) + $$(cat build/asan/real-kafka.passed) )) passed, 0 failed"
 
 test-real-kafka: deps bin/vigil build/asan/vigil
 	@mkdir -p build/rel build/asan
 	$(call RUN_REAL_KAFKA,rel,$(CURDIR)/bin/vigil)
 	$(call RUN_REAL_KAFKA,asan,$(CURDIR)/build/asan/vigil)
 
+# The threaded tests under ThreadSanitizer (tests/tsan.sh; reports in
+# build/tsan/reports, suppressions for third-party code in tests/tsan.supp).
+tsan: deps build/tsan/vigil $(TSAN_UNIT)
+	@bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)"
+
+# Every unit test under memcheck (errors and definite/possible leaks fail it;
+# logs in build/valgrind/). Not in make test: it takes about 10 minutes here
+# (RELIABILITY.md, Load and soak).
 valgrind: deps $(rel_TESTS)
-	@for t in $(rel_TESTS); do valgrind -q --error-exitcode=1 --leak-check=full $$t >/dev/null || exit 1; done; echo "valgrind clean"
+	@mkdir -p build/valgrind; start=$$(date +%s); fail=0; \
+	for t in $(rel_TESTS); do \
+	  log=build/valgrind/$$(basename $$t).log; \
+	  valgrind -q --error-exitcode=1 --leak-check=full $$t >$$log 2>&1 || \
+	    { fail=$$((fail+1)); echo "FAIL $$t under valgrind (log: $$log)"; grep '^==' $$log | head -n 30; }; \
+	done; \
+	echo "valgrind: $(words $(rel_TESTS)) unit tests, $$fail failed, $$(( $$(date +%s) - start )) s"; [ $$fail -eq 0 ]
 
 demo: deps bin/vigil
 	@bash data/demo/run-demo.sh
@@ -238,5 +280,5 @@ format-check:
 clean:
 	rm -rf build bin
 
--include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) $(fuzz_OBJ:.o=.d) $(FUZZ_SRC:%.c=build/fuzz/%.d) build/rel/cli/main.d build/asan/cli/main.d \
-         $(rel_TESTS:=.d) $(asan_TESTS:=.d)
+-include $(rel_OBJ:.o=.d) $(asan_OBJ:.o=.d) $(tsan_OBJ:.o=.d) $(fuzz_OBJ:.o=.d) $(FUZZ_SRC:%.c=build/fuzz/%.d) build/rel/cli/main.d build/asan/cli/main.d \
+         build/tsan/cli/main.d $(rel_TESTS:=.d) $(asan_TESTS:=.d) $(TSAN_UNIT:=.d)

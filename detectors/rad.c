@@ -646,7 +646,7 @@ static int rad_update(const void *cfgp, void *statep, double ts, double x, struc
 		}
 	} else if (per > s->cur_per) {
 		if (per - s->first_full >= (int64_t)c->N) {
-			struct fit_result fr;
+			struct fit_result fr = {0}; /* every field read below, whatever refit() set */
 			double *ex = malloc(2 * c->P * sizeof *ex);
 			int rc = ex ? refit(c, s, per, &fr, ex) : -VIGIL_ENOMEM;
 
