@@ -81,7 +81,10 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
-	uint64_t log_failures; /* flushes of the state log (--state DIR) that failed: not durable */
+	uint64_t dest_removed_drops; /* notifications queued for a destination a reload removed: dropped
+				       (logged, dead-lettered) */
+	uint64_t owner_reloads;      /* owners (destinations, routes, policies) reloaded */
+	uint64_t log_failures;       /* flushes of the state log (--state DIR) that failed: not durable */
 	/* open alerts in groups by state, as the API lists them: active (none
 	 * of the others), acknowledged, muted, held (computed by get_stats) */
 	uint64_t alerts_active, alerts_acked, alerts_muted, alerts_held;
