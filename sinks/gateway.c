@@ -218,11 +218,11 @@ static uint64_t dest_cfg_hash(const char *type, const struct destination_cfg *c,
 	return hash_mix(h);
 }
 
-static void slot_free(struct dslot *s)
+void gw_slot_free(struct dslot *s)
 {
 	if (s == NULL)
 		return;
-	if (s->type && s->type->destroy)
+	if (s->priv && s->type && s->type->destroy)
 		s->type->destroy(s->priv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -230,13 +230,14 @@ static void slot_free(struct dslot *s)
 
 /* ---- queueing, dead letters, meta-alerts ---- */
 
-int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)
+/* Queue json on slot s (any thread: meta-alerts come from delivery threads). */
+static int slot_enqueue(struct gateway *gw, const struct dslot *s, const char *json, int32_t part,
+			int64_t off, int resend)
 {
 	uint64_t seq = atomic_fetch_add(&gw->seq, 1);
 	double now = clock_wall();
-	const struct dslot *s = gw->dests[d].slot;
 	if (gw->log && !resend)
-		gwlog_send(gw->log, seq, gw->dests[d].id, json, now);
+		gwlog_send(gw->log, seq, s->id, json, now);
 	int rc = outbox_enqueue(s->ob, s->obi, seq, json, part, off, now);
 	if (rc == 0) {
 		pthread_mutex_lock(&gw->mu);
@@ -244,6 +245,11 @@ int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int
 		pthread_mutex_unlock(&gw->mu);
 	}
 	return rc;
+}
+
+int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)
+{
+	return slot_enqueue(gw, gw->dests[d].slot, json, part, off, resend);
 }
 
 /* Append the dead-letter record (under gw->mu). */
@@ -313,7 +319,7 @@ static void meta_alert(struct gateway *gw, const struct dslot *d, const struct o
 	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(m);
 	json_decref(j);
-	if (text == NULL || gw_enqueue(gw, gw->fallback, text, -1, -1, 0) != 0)
+	if (text == NULL || slot_enqueue(gw, gw->fallback_slot, text, -1, -1, 0) != 0)
 		LOG_ERR(comp, "event=meta_alert_failed owner=%s", d->owner);
 	free(text);
 }
@@ -358,7 +364,7 @@ static void on_done(void *ctx, const struct outbox_done *od)
 		" detail=\"%s\"",
 		d->owner, d->type->name, d->where, od->attempts, od->last->status, od->seq, od->last->detail);
 	/* the fallback reports everyone's failures, not its own (no loop) */
-	if (d != gw->dests[gw->fallback].slot)
+	if (d != gw->fallback_slot)
 		meta_alert(gw, d, od);
 }
 
@@ -607,6 +613,12 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	rctx.gw = gw;
 	gw->rs = rs;
 	gw->env = o->env;
+	/* a reload creates destinations later: the key is the gateway's own copy */
+	if (o->env.url_key && (gw->env.url_key = gw->url_key = strdup(o->env.url_key)) == NULL) {
+		snprintf(err, errlen, "gateway: out of memory");
+		free(gw);
+		return -VIGIL_ENOMEM;
+	}
 	gw->data_time = o->data_time;
 	total += gw_routes_ndests(rs);
 	total += o->nextra;
@@ -616,12 +628,13 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		snprintf(err, errlen, "gateway: out of memory");
 		goto fail;
 	}
-	if ((rc = gw_routes_build(gw, rs, err, errlen)) != 0)
+	if ((rc = gw_routes_build(gw, rs, NULL, 0, err, errlen)) != 0)
 		goto fail;
 	gw->fallback = gw->ndests;
 	if ((rc = gw_add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
 			      "(fallback)", err, errlen)) != 0)
 		goto fail;
+	gw->fallback_slot = gw->dests[gw->fallback].slot;
 	gw->first_extra = gw->ndests;
 	for (size_t i = 0; i < o->nextra; i++) {
 		snprintf(id, sizeof id, "(extra)#%zu", i);
@@ -695,7 +708,7 @@ void gateway_destroy(struct gateway *gw)
 	}
 	free(gw->gens);
 	for (size_t i = 0; i < gw->nslots; i++)
-		slot_free(gw->slots[i]);
+		gw_slot_free(gw->slots[i]);
 	free(gw->slots);
 	gwlog_close(gw->log);
 	free(gw->dests);
@@ -704,6 +717,10 @@ void gateway_destroy(struct gateway *gw)
 	gw_routes_fini(gw);
 	free(gw->dead_path);
 	free(gw->inbox_path);
+	if (gw->url_key) {
+		explicit_bzero(gw->url_key, strlen(gw->url_key));
+		free(gw->url_key);
+	}
 	gw_episodes_fini(gw);
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);

@@ -111,6 +111,19 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
  * exist, settings valid) without creating anything: 0, or
  * -VIGIL_EINVAL with err "file:line:column: owner: message". */
 int gateway_check(const struct ruleset *rs, char *err, size_t errlen);
+/* Move the running gateway to the owners of rs (validated as a whole
+ * first: on any error the running owners stay, err says why with its
+ * file:line:column). Unchanged destinations keep their queue and instance;
+ * changed ones keep their queue and get the new instance between two
+ * sends; new ones get a queue; removed ones are retired (what is queued for
+ * them is dropped, logged, counted in dest_removed_drops and
+ * dead-lettered); an owner removed while it has open alerts is kept with
+ * its old configuration until a later reload finds it idle. Open episodes,
+ * groups, escalation timers, acknowledgements and page budgets go on.
+ * See sinks/gateway_reload.c. The gateway borrows rs, and keeps borrowing
+ * every ruleset it ran, until it is destroyed. 0, -VIGIL_EINVAL,
+ * -VIGIL_ENOMEM or -VIGIL_EIO. */
+int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen);
 /* Decide on one event and queue its notifications. ev is borrowed. Returns
  * 0 (queued or suppressed), -VIGIL_EINVAL (a malformed event, counted and
  * logged) or -VIGIL_ENOMEM. */

@@ -191,7 +191,8 @@ struct recent {
 
 struct gateway {
 	const struct ruleset *rs; /* borrowed */
-	struct sink_env env;      /* pointers borrowed */
+	struct sink_env env;      /* pointers borrowed, but url_key (= url_key) */
+	char *url_key;            /* owned copy of the signing key, or NULL */
 	struct dest *dests;       /* owned, ndests */
 	size_t ndests, fallback;  /* fallback: index of the fallback destination */
 	size_t first_extra, nextra;
@@ -202,6 +203,7 @@ struct gateway {
 	struct obgen **gens; /* owned: the outboxes, gens[0] from gateway_create */
 	size_t ngens, capgens;
 	struct outbox *ob;              /* gens[0]'s (the first) */
+	struct dslot *fallback_slot;    /* the fallback's (delivery threads read it) */
 	const struct dest *reload_from; /* during gateway_reload: the running dests (to reuse) */
 	size_t reload_nfrom;
 	void **reload_old_priv; /* during gateway_reload: instances replaced at commit */
@@ -334,8 +336,13 @@ void gw_oncall_fini(struct gateway *gw);
 /* gateway_routes.c: owners' routes, people and escalation destinations */
 /* How many destinations the owners of rs need (owners', routes', people's). */
 size_t gw_routes_ndests(const struct ruleset *rs);
-/* Build gw->routes (sorted by owner) and add their destinations. */
-int gw_routes_build(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen);
+/* The destinations one owner needs. */
+size_t gw_owner_ndests(const struct owner *o);
+/* Build gw->routes (sorted by owner) for the owners of rs and keep[0..nkeep)
+ * (owners a reload removed that still have open alerts) and add their
+ * destinations. */
+int gw_routes_build(struct gateway *gw, const struct ruleset *rs, const struct owner *const *keep,
+		    size_t nkeep, char *err, size_t errlen);
 void gw_routes_fini(struct gateway *gw);
 
 /* gateway.c */
@@ -348,6 +355,8 @@ size_t gw_outbox_cancel(struct gateway *gw, int32_t part);
 /* Start the slots not yet in an outbox (dests' slots with ob == NULL) as a
  * new generation. 0 or -VIGIL_ENOMEM / -VIGIL_EIO. */
 int gw_outbox_grow(struct gateway *gw);
+/* Free a slot (its instance too): gateway_reload's rollback. */
+void gw_slot_free(struct dslot *s);
 /* Instantiate destination c (type given separately: the fallback has no
  * config) as gw->dests[gw->ndests++] with log id `id`. */
 int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
