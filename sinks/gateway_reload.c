@@ -119,8 +119,8 @@ static void esc_remap(struct gateway *gw, struct esc *e, const struct saved *sv)
 
 int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen)
 {
-	struct saved sv = {gw->dests,  gw->ndests, gw->fallback, gw->first_extra, gw->nextra,
-			   gw->routes, gw->nroutes, gw->nslots,  gw->any_repeat};
+	struct saved sv = {gw->dests,  gw->ndests,  gw->fallback, gw->first_extra, gw->nextra,
+			   gw->routes, gw->nroutes, gw->nslots,   gw->any_repeat};
 	const struct owner **keep = NULL;
 	size_t nkeep = 0, total = 1 + gw->nextra;
 	size_t kept = 0, changed = 0, added = 0, removed = 0;
@@ -185,8 +185,8 @@ int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size
 				s->type->destroy(prev);
 			d->swap = 0;
 			changed++;
-			LOG_INFO(comp, "event=destination_changed id=%s type=%s where=%s", s->id, s->type->name,
-				 d->where);
+			LOG_INFO(comp, "event=destination_changed id=%s type=%s where=%s", s->id,
+				 s->type->name, d->where);
 		} else if (old) {
 			kept++;
 		} else {
@@ -258,7 +258,8 @@ int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size
 	gw->st.owner_reloads++;
 	pthread_mutex_unlock(&gw->mu);
 	LOG_INFO(comp,
-		 "event=owners_reloaded owners=%zu destinations=%zu kept=%zu changed=%zu added=%zu removed=%zu "
+		 "event=owners_reloaded owners=%zu destinations=%zu kept=%zu changed=%zu added=%zu "
+		 "removed=%zu "
 		 "owners_kept=%zu",
 		 rs->nowners, gw->ndests, kept, changed, added, removed, nkeep);
 	return 0;
