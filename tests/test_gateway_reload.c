@@ -111,21 +111,21 @@ static const char rules_yaml[] = "rules:\n"
 
 /* esc escalates alice at once, bob after 10m; "gone" has a webhook to a
  * closed port that keeps retrying (its notification stays queued). */
-static const char owners_v1[] =
-	"owners:\n"
-	"  - name: esc\n"
-	"    destinations: [{type: file, path: @D/esc.jsonl}]\n"
-	"    people:\n"
-	"      - {name: alice, destinations: [{type: file, path: @D/alice.jsonl}]}\n"
-	"      - {name: bob, destinations: [{type: file, path: @D/bob.jsonl}]}\n"
-	"    escalation:\n"
-	"      levels:\n"
-	"        - {after: 0s, person: alice}\n"
-	"        - {after: 10m, person: bob}\n"
-	"  - name: gone\n"
-	"    destinations:\n"
-	"      - {type: webhook, url: \"http://127.0.0.1:9/x\", timeout: 1s, retry_initial: 300ms, retry_max: "
-	"300ms, max_attempts: 1000}\n";
+static const char owners_v1[] = "owners:\n"
+				"  - name: esc\n"
+				"    destinations: [{type: file, path: @D/esc.jsonl}]\n"
+				"    people:\n"
+				"      - {name: alice, destinations: [{type: file, path: @D/alice.jsonl}]}\n"
+				"      - {name: bob, destinations: [{type: file, path: @D/bob.jsonl}]}\n"
+				"    escalation:\n"
+				"      levels:\n"
+				"        - {after: 0s, person: alice}\n"
+				"        - {after: 10m, person: bob}\n"
+				"  - name: gone\n"
+				"    destinations:\n"
+				"      - {type: webhook, url: \"http://127.0.0.1:9/x\", timeout: 1s, "
+				"retry_initial: 300ms, retry_max: "
+				"300ms, max_attempts: 1000}\n";
 
 /* esc unchanged; gone's webhook removed (a file instead); a new owner */
 static const char owners_v2[] = "owners:\n"
