@@ -473,6 +473,8 @@ int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char 
 		return rc;
 	snprintf(d->id, sizeof d->id, "%s", id);
 	d->repeat = d->type->repeat_every ? d->type->repeat_every(d->priv) : 0;
+	if (d->repeat > 0)
+		gw->any_repeat = 1;
 	d->cfg = cfg;
 	if (old && old->slot->type == d->type) {
 		d->slot = old->slot; /* changed settings: the same queue, the new instance at commit */
