@@ -18,7 +18,9 @@
  *    or escalations is kept with its old configuration (its resolves go
  *    where its firings went) until a reload finds nothing of it open;
  *  - groups, escalations (their timers, acknowledgements and who was paged)
- *    and page budgets move to the new route of their owner.
+ *    and page budgets move to the new route of their owner; an escalation
+ *    whose owner's policy changed goes on from the level it reached under
+ *    the new policy (past its last level: finished).
  * @thread the gateway's thread (like every gateway_* call); delivery
  * threads go on, a swap waits for a send in progress on that destination. */
 #include <inttypes.h>
@@ -177,9 +179,7 @@ int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size
 			pthread_mutex_lock(&s->mu); /* waits for a send in progress */
 			void *prev = s->priv;
 			s->priv = d->priv;
-			s->cfg = d->cfg;
-			s->owner = d->owner;
-			s->where = d->where;
+			s->cfg = d->cfg; /* owner and where stay: delivery threads read them unlocked */
 			pthread_mutex_unlock(&s->mu);
 			if (prev && s->type->destroy)
 				s->type->destroy(prev);
@@ -224,6 +224,14 @@ int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size
 		struct esc *e = gw->escs[i];
 		e->o = gw_route_rec(gw, e->o->owner);
 		esc_remap(gw, e, &sv);
+		/* the owner's policy may have changed: go on from the level
+		 * reached, which the new policy may not have (then finished) */
+		const struct escalation_cfg *c = &e->o->cfg->escalation;
+		if (e->level > c->nlevels)
+			e->level = (unsigned)c->nlevels;
+		if (c->nlevels == 0)
+			e->next_at = 0;
+		e->dirty = 1;
 	}
 	for (size_t i = 0; i < sv.nroutes; i++) {
 		struct route *nr = gw_route_rec(gw, sv.routes[i].owner);

@@ -9,7 +9,10 @@
 #    sent again (its model and episode go on);
 #  - file change, an invalid owners file: the error is logged with
 #    owners.yaml:line:column, the running set stays (the next alert still
-#    goes to receiver 2), the counter says 1.
+#    goes to receiver 2), the counter says 1;
+#  - a rotated secret (team-b's URL is `file:`): SIGHUP with the same files
+#    builds team-b's webhook again, its next alert goes to the new URL (not
+#    a reload of the rules: the counters stay).
 # $VIGIL is the binary under test.
 set -uo pipefail
 VIGIL=${VIGIL:-bin/vigil}
@@ -66,10 +69,11 @@ wait_log() { # wait_log PATTERN: up to 10 s
 	for _ in $(seq 100); do grep -q "$1" "$tmp/err" && return 0; sleep 0.1; done
 	return 1
 }
-warm() { # 30 ordinary points on a1, a2, a3, b1
+warm() { # 30 ordinary points on a1, a2, a3, b1, b2
 	for i in $(seq 30); do
 		t=$((t + 60))
-		pt a1 $t $((100 + i % 3)); pt a2 $t $((200 + i % 3)); pt a3 $t $((300 + i % 3)); pt b1 $t $((50 + i % 2))
+		pt a1 $t $((100 + i % 3)); pt a2 $t $((200 + i % 3)); pt a3 $t $((300 + i % 3))
+		pt b1 $t $((50 + i % 2)); pt b2 $t $((60 + i % 2))
 	done
 }
 # wait_hook NAME PATH SERIES: receiver NAME got a firing of SERIES on PATH (10 s)
@@ -103,8 +107,9 @@ owners:
   - name: team-a
     destinations: [{type: webhook, url: "http://127.0.0.1:$p2/hook/a2"}]
   - name: team-b
-    destinations: [{type: webhook, url: "http://127.0.0.1:$p2/hook/b"}]
+    destinations: [{type: webhook, url: "file:$tmp/b.url"}]
 YAML
+echo "http://127.0.0.1:$p2/hook/b" >"$tmp/b.url"
 kill -HUP "$pid"
 sleep 0.3
 warm # the reload is applied before the first of these points; rb warms up
@@ -136,6 +141,26 @@ check "invalid owners: the running set stays" grep -q "the running rules stay" "
 t=$((t + 60)); pt a3 $t 9000
 check "invalid owners: the next alert still goes to the running destination" wait_hook two /hook/a2 a3
 check "invalid owners: receiver 1 still got nothing more" cmp -s "$tmp/one.before" <(hooks one)
+
+# 3. a rotated secret: team-b's URL file changes, the owners file is put
+# back as it runs; SIGHUP builds team-b's webhook again with the new URL
+put "$tmp/owners.yaml" <<YAML
+owners:
+  - name: team-a
+    destinations: [{type: webhook, url: "http://127.0.0.1:$p2/hook/a2"}]
+  - name: team-b
+    destinations: [{type: webhook, url: "file:$tmp/b.url"}]
+YAML
+echo "http://127.0.0.1:$p1/hook/b-rotated" >"$tmp/b.url"
+sleep 0.8 # the watch sees the owners file: the same set, not a reload
+kill -HUP "$pid"
+sleep 0.3
+t=$((t + 60)); pt a1 $t 101 # the reload is tried before this point
+check "rotated secret: the gateway builds team-b's webhook again" \
+	wait_log "event=owners_reloaded owners=2 destinations=3 kept=2 changed=1 added=0 removed=0"
+t=$((t + 60)); pt b2 $t 9000
+check "rotated secret: team-b's next alert goes to the rotated URL" wait_hook one /hook/b-rotated b2
+check "rotated secret: the URL's path is never logged" bash -c "! grep -q 'b-rotated' '$tmp/err'"
 
 exec 3>&-
 check "replay served after the input" wait_log "input replayed; serving"

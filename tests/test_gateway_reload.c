@@ -1,7 +1,8 @@
 /* Tests for sinks/gateway_reload.c: a running gateway moves to new owners.
  * Escalation timers and acknowledgements of an unchanged owner go on; a new
  * owner is routed to its destinations at once; a removed destination's
- * queued notification is dropped, logged and counted (not silently); a bad
+ * queued notification is dropped, logged and counted (not silently); an
+ * owner removed with an open alert is kept until the alert closes; a bad
  * owners set leaves the running one. Owners are loaded from YAML files in a
  * fresh temporary directory; the gateway runs on data time. */
 #include <setjmp.h>
@@ -144,6 +145,13 @@ static const char owners_v2[] = "owners:\n"
 				"  - name: fresh\n"
 				"    destinations: [{type: file, path: @D/fresh.jsonl}]\n";
 
+/* fresh removed while its alert is open */
+static const char owners_v3[] = "owners:\n"
+				"  - name: esc\n"
+				"    destinations: [{type: file, path: @D/esc.jsonl}]\n"
+				"  - name: gone\n"
+				"    destinations: [{type: file, path: @D/gone.jsonl}]\n";
+
 static const char owners_bad[] = "owners:\n"
 				 "  - name: esc\n"
 				 "    destinations: [{type: fil, path: @D/esc.jsonl}]\n";
@@ -211,9 +219,34 @@ static void test_reload_keeps_escalation_and_acks(void **state)
 	assert_int_equal(st.owner_reloads, 1);
 	assert_int_equal(count("gone.jsonl", "host=g"), 0);
 
+	/* fresh removed while its alert is open: kept until it is closed, its
+	 * resolve goes where its firing went; a later reload drops it */
+	struct ruleset *rs3 = NULL, *rs4 = NULL;
+	if (load(owners_v3, &rs3, err, sizeof err) != 0)
+		fail_msg("owners v3: %s", err);
+	assert_int_equal(gateway_reload(gw, rs3, err, sizeof err), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.owner_reloads, 2);
+	event(&ev, "fresh", "m{host=f}", t0 + 11 * 60);
+	ev.action = "notify";
+	ev.status = ALERT_RESOLVED;
+	ev.ts = t0 + 12 * 60;
+	assert_int_equal(gateway_submit(gw, &ev), 0);
+	assert_int_equal(gateway_drain(gw, 5.0), 0);
+	assert_int_equal(count("fresh.jsonl", "\"resolved\""), 1);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.unowned, 0);
+	if (load(owners_v3, &rs4, err, sizeof err) != 0)
+		fail_msg("owners v3 again: %s", err);
+	assert_int_equal(gateway_reload(gw, rs4, err, sizeof err), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.owner_reloads, 3); /* fresh dropped now: a change */
+
 	gateway_destroy(gw);
 	ruleset_free(rs1);
 	ruleset_free(rs2);
+	ruleset_free(rs3);
+	ruleset_free(rs4);
 }
 
 int main(void)
