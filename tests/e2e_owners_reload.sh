@@ -171,6 +171,10 @@ wait "$pid"
 pid=
 check "/metrics: one reload" grep -qx "vigil_rules_reloads_total 1" <<<"$metrics"
 check "/metrics: one reload error" grep -qx "vigil_rules_reload_errors_total 1" <<<"$metrics"
+check "/metrics: the owners reloads that changed something (SIGHUP, the rotated secret)" \
+	grep -qx "vigil_gateway_owner_reloads_total [23]" <<<"$metrics"
+check "/metrics: nothing dropped (no destination was removed)" \
+	grep -qx 'vigil_gateway_notifications_total{outcome="destination_removed"} 0' <<<"$metrics"
 check "no secret or crash in the log" bash -c "! grep -qi 'sanitizer\|segv' '$tmp/err'"
 if [ "${keep:-0}" = 1 ]; then
 	echo "--- receiver one"; hooks one; echo "--- receiver two"; hooks two
