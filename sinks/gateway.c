@@ -4,7 +4,12 @@
  * are in gateway_decide.c.
  *
  * Destinations: every owner's, then the fallback, then the extras, in one
- * array (the outbox has one queue and thread per entry). A destination's
+ * array (gw->dests, rebuilt by a reload); each has a slot (struct dslot):
+ * its outbox queue and delivery thread, and its instance, which the outbox
+ * reaches through the slot's proxy type so gateway_reload can keep, swap
+ * or retire it. Slots live until the gateway goes; the outboxes come in
+ * generations (the first from gateway_create, one more per reload that
+ * added destinations). A destination's
  * retry policy comes from its settings, which the gateway takes out before
  * the destination sees them:
  *   max_attempts (default 12), max_age (1h), retry_initial (1s),
@@ -544,8 +549,6 @@ int gw_outbox_grow(struct gateway *gw)
 		g->slots[k]->obi = k;
 	}
 	gw->gens[gw->ngens++] = g;
-	if (gw->ob == NULL)
-		gw->ob = g->ob;
 	return 0;
 fail:
 	if (g) {

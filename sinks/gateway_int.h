@@ -202,13 +202,11 @@ struct gateway {
 	size_t nslots, capslots;
 	struct obgen **gens; /* owned: the outboxes, gens[0] from gateway_create */
 	size_t ngens, capgens;
-	struct outbox *ob;              /* gens[0]'s (the first) */
 	struct dslot *fallback_slot;    /* the fallback's (delivery threads read it) */
 	const struct dest *reload_from; /* during gateway_reload: the running dests (to reuse) */
 	size_t reload_nfrom;
-	void **reload_old_priv; /* during gateway_reload: instances replaced at commit */
-	struct gwlog *log;      /* NULL without a state directory */
-	char *dead_path;        /* NULL: dead letters only logged */
+	struct gwlog *log; /* NULL without a state directory */
+	char *dead_path;   /* NULL: dead letters only logged */
 
 	struct open_ep *eps; /* owned: eps[0..nep) */
 	size_t epcap, nep;
