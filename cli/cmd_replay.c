@@ -356,6 +356,7 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "vigil replay: %s\n", err);
 		goto out;
 	}
+	rules_reload_set_gateway(&rr, gw); /* owners and destinations reload too */
 	ra.gw = gw;
 	struct engine_budget budget = {.limit =
 					       max_memory < 0 ? engine_default_budget() : (size_t)max_memory};
@@ -481,8 +482,8 @@ out:
 	if (in.ops)
 		in.ops->close(in.self);
 	engine_destroy(e);
+	gateway_destroy(gw);    /* it borrows the reloaded sets too */
 	rules_reload_stop(&rr); /* the engine's newer rules, once it is gone */
-	gateway_destroy(gw);
 	ruleset_free(rs);
 	kafka_cfg_free(kc);
 	return rc;

@@ -6,9 +6,10 @@
  * Single mode runs both in one thread. This file owns the loop and the
  * process counters' log lines (`event=stats` every stats_interval, `event=final`).
  * SIGTERM/SIGINT stop cleanly: finish the batch, checkpoint, commit, close.
- * A member (and single mode) reloads its rules on SIGHUP or a change of the
- * rules/owners files (cli/rules_reload.h): each partition's engine moves to
- * the new set at its next point. */
+ * Every role reloads on SIGHUP or a change of the rules/owners files
+ * (cli/rules_reload.h): each partition's engine moves to the new set at its
+ * next point; the gateway (gateway and single mode) moves to the new owners
+ * and destinations when the set is validated (gateway_reload). */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -156,9 +157,10 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 		}
 		serve_set_ready(sv, 0, "joining the consumer group");
 	}
-	if (mode != KAFKA_MODE_GATEWAY) {
+	{
 		/* every engine the member creates moves to a reloaded set at its
-		 * next point */
+		 * next point; the gateway (gateway and single mode) moves to its
+		 * owners when the set is validated */
 		if (rules_reload_start(&rr, (const char *const *)c->rules, c->nrules, c->owners, rs, 1,
 				       mode_names[mode] /* "member" / "single" */, err, sizeof err) != 0) {
 			/* no file watch (inotify limits, a path gone): SIGHUP still reloads */
@@ -172,12 +174,15 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 				 rs->nrules, rs->nowners);
 		}
 		rrp = &rr;
-		engine_set_default_hook(rules_reload_poll, &rr);
+		if (mode != KAFKA_MODE_GATEWAY)
+			engine_set_default_hook(rules_reload_poll, &rr);
 	}
 	if (mode != KAFKA_MODE_GATEWAY && (rc = consumer_kafka_open(c, rs, &ctr, stop, &member)) != 0)
 		goto out;
 	if (mode != KAFKA_MODE_MEMBER && (rc = gateway_intake_open(c, rs, &ctr, &g)) != 0)
 		goto out;
+	if (g)
+		rules_reload_set_gateway(&rr, gateway_intake_gateway(g));
 	if (sv && g)
 		serve_set_owner_part(sv, owner_part, g);
 	double now = clock_mono();

@@ -196,15 +196,14 @@ static void load_new(struct rules_reload *rr)
 	int rc;
 
 	rc = ruleset_load(rr->paths, rr->npaths, rr->owners, &rs, err, sizeof err);
-	if (rc == 0 && (rc = gateway_check(rs, err, sizeof err)) == 0 &&
-	    rs->owners_version != rr->first->owners_version) {
-		snprintf(err, sizeof err,
-			 "the owners changed: %s runs the owners it started with (restart to change them)",
-			 rr->prog);
-		rc = -VIGIL_EINVAL;
-	}
+	if (rc == 0)
+		rc = gateway_check(rs, err, sizeof err);
 	if (rc == 0 && rs->version == rr->target->version) {
 		LOG_DBG("rules", "event=rules_unchanged version=%s", rr->version);
+		/* the same files: the gateway still reads its secrets again (a
+		 * rotated token file takes effect) */
+		if (rr->gw && (rc = gateway_reload(rr->gw, rr->target, err, sizeof err)) != 0)
+			goto refused;
 		ruleset_free(rs);
 		return;
 	}
@@ -212,6 +211,9 @@ static void load_new(struct rules_reload *rr)
 		snprintf(err, sizeof err, "out of memory");
 		rc = -VIGIL_ENOMEM;
 	}
+	/* the gateway moves first: if its owners cannot be built, nothing moves */
+	if (rc == 0 && rr->gw)
+		rc = gateway_reload(rr->gw, rs, err, sizeof err);
 	if (rc == 0) {
 		rr->sets[rr->nsets++] = rs; /* kept until stop: an idle engine may still run an older one */
 		rr->target = rs;
@@ -222,6 +224,7 @@ static void load_new(struct rules_reload *rr)
 			 rs->nrules, (unsigned long long)rr->reloads);
 		return;
 	}
+refused:
 	ruleset_free(rs);
 	rr->errors++;
 	snprintf(rr->last_error, sizeof rr->last_error, "%.511s", err);
@@ -275,4 +278,10 @@ void rules_reload_stop(struct rules_reload *rr)
 	rr->sets = NULL;
 	rr->nsets = rr->capsets = 0;
 	rr->target = rr->first;
+	rr->gw = NULL;
+}
+
+void rules_reload_set_gateway(struct rules_reload *rr, struct gateway *gw)
+{
+	rr->gw = gw;
 }

@@ -10,10 +10,13 @@
  * Each engine moves to the target at its next point (rules_reload_poll as
  * its before_point hook: engine_reload), so the engines of a Kafka member
  * each swap between two of their own points. Every set loaded is kept until
- * stop (an idle engine may still run an older one). The gateway keeps the
- * owners it started with: a new set whose owners differ is refused (restart
- * to change owners). A set whose version equals the running one is not a
- * reload. Only events about the given files, or about *.yaml / *.yml files
+ * stop (an idle engine may still run an older one). When a gateway is
+ * attached (rules_reload_set_gateway), it moves to the new owners first
+ * (gateway_reload: destinations, routes, escalation, schedules); if that
+ * fails the whole set is refused. A set whose version equals the running
+ * one is not a reload, but an attached gateway still re-creates the
+ * destinations that name env:/file: secrets (a rotated token takes effect
+ * on SIGHUP). Only events about the given files, or about *.yaml / *.yml files
  * and subdirectories of a given directory, count; a team directory created
  * after start is not watched inside (SIGHUP, or a restart).
  * @thread start/apply/stop on the command's thread; the watch runs its own
@@ -29,11 +32,14 @@
 #include "engine/engine.h"
 #include "rules/rules.h"
 
+struct gateway;
+
 struct rules_reload {
 	const char *const *paths; /* borrowed, as given to ruleset_load */
 	size_t npaths;
 	const char *owners;           /* borrowed, may be NULL */
-	const struct ruleset *first;  /* the set the gateway runs (borrowed) */
+	const struct ruleset *first;  /* the set loaded at start (borrowed) */
+	struct gateway *gw;           /* reloaded with the owners, or NULL (borrowed) */
 	const struct ruleset *target; /* the newest valid set: engines move to it */
 	struct ruleset **sets;        /* every set loaded since start (owned) */
 	size_t nsets, capsets;
@@ -64,8 +70,11 @@ void rules_reload_check(struct rules_reload *rr);
 /* rules_reload_check, then move e (may be NULL) to the target set. Usable
  * directly as engine_opts.before_point with ctx = rr. */
 void rules_reload_poll(void *rr, struct engine *e, const struct point *p);
-/* Stop the watch and free the sets loaded since start: every engine using
- * one must be gone. */
+/* Reload gw's owners with every valid set from now on (NULL: none). The
+ * gateway borrows the sets: destroy it before rules_reload_stop. */
+void rules_reload_set_gateway(struct rules_reload *rr, struct gateway *gw);
+/* Stop the watch and free the sets loaded since start: every engine and
+ * the gateway using one must be gone. */
 void rules_reload_stop(struct rules_reload *rr);
 
 #endif

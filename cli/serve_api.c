@@ -370,9 +370,10 @@ void api_owners(void *ctx, const struct httpd_req *req, struct httpd_resp *resp)
 	if (begin(sv, req, resp, &p, 0, NULL, NULL) != 0)
 		return;
 	json_t *arr = json_array();
-	json_t *oncall = sv->rs ? gateway_oncall_report(sv->rs, NULL, clock_wall()) : json_array();
-	for (size_t i = 0; arr && oncall && sv->rs && i < sv->rs->nowners; i++) {
-		const struct owner *o = &sv->rs->owners[i];
+	const struct ruleset *rs = atomic_load(&sv->rules_now); /* the owners as reloaded */
+	json_t *oncall = rs ? gateway_oncall_report(rs, NULL, clock_wall()) : json_array();
+	for (size_t i = 0; arr && oncall && rs && i < rs->nowners; i++) {
+		const struct owner *o = &rs->owners[i];
 		json_t *dests = json_array(), *mine = json_array();
 		for (size_t d = 0; dests && d < o->ndests; d++)
 			json_array_append_new(dests, json_string(o->dests[d].type));

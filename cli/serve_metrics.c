@@ -140,9 +140,14 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 	counter(b, "vigil_gateway_notifications_queued_total", "Notifications queued (one per destination).",
 		gs->notifications);
 	family(b, "vigil_gateway_notifications_total", "counter",
-	       "Notifications finished, by outcome (delivered, or dead-lettered after retries).");
+	       "Notifications finished, by outcome (delivered, dead-lettered after retries, or dropped: "
+	       "their destination was removed by a reload).");
 	sample(b, "vigil_gateway_notifications_total", "outcome", "delivered", gs->delivered);
 	sample(b, "vigil_gateway_notifications_total", "outcome", "dead_lettered", gs->failed);
+	sample(b, "vigil_gateway_notifications_total", "outcome", "destination_removed",
+	       gs->dest_removed_drops);
+	counter(b, "vigil_gateway_owner_reloads_total",
+		"Owners reloads that changed destinations or owners (gateway_reload).", gs->owner_reloads);
 	counter(b, "vigil_gateway_delivery_retries_total", "Delivery attempts after the first.", gs->retries);
 	counter(b, "vigil_gateway_unowned_total", "Events whose owner is unknown (sent to the fallback).",
 		gs->unowned);

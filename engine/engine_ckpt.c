@@ -1,4 +1,5 @@
 /* Checkpoint encoding of an engine (engine_save / engine_load, engine.h). */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,9 +7,11 @@
 #include "core/hash.h"
 #include "engine/engine_int.h"
 #include "core/buf.h"
+#include "core/log.h"
 
 /* ---- checkpoint ----
- * u32 magic, u32 version, u32 nrules, nrules × str rule name,
+ * u32 magic, u32 version, u32 nrules, nrules × (str rule name, u64
+ *   model_hash: version 3 on),
  * u64 nseries, per series: str key, f64 last_ts, u32 nslots,
  *   per slot: u32 rule index (into the saved names), rule_state bytes,
  *   u32 det blob length, det blob (det_state_save envelope; empty for a
@@ -18,6 +21,11 @@
  *   i64 newest tick; u32 open ticks, per open tick: i64 tick, per member:
  *   u8 present, f64 value, f64 ts, i64 pos; u32 blob length, blob
  *   (group_state_save envelope).
+ * A saved rule's states go to the current rule of the same name only when
+ * its model_hash (name, series, match, detector, params, peer_group, owner:
+ * what engine_reload compares) is equal too; else that rule's series start
+ * new models, logged once per rule with the number of series dropped.
+ * Version 2 blobs (no hash) match by name alone, as they always did.
  * Version 1 blobs (before peer groups) are refused with -VIGIL_EVERSION. */
 
 static void put_i64(struct buf *out, int64_t v)
@@ -87,8 +95,10 @@ int engine_save(const struct engine *e, struct buf *out)
 	buf_put_u32(out, ENGINE_MAGIC);
 	buf_put_u32(out, ENGINE_VERSION);
 	buf_put_u32(out, (uint32_t)e->rs->nrules);
-	for (size_t i = 0; i < e->rs->nrules; i++)
+	for (size_t i = 0; i < e->rs->nrules; i++) {
 		buf_put_str(out, e->rs->rules[i].name);
+		buf_put_u64(out, e->rs->rules[i].model_hash);
+	}
 	buf_put_u64(out, e->tab.n);
 	for (size_t i = 0; i < e->tab.n; i++) {
 		const struct series *s = &e->tab.items[i];
@@ -265,37 +275,51 @@ static int load_body(struct engine *e, const uint8_t *data, size_t len, const st
 {
 	struct reader r = reader_of(data, len);
 	uint32_t magic = rd_u32(&r), version = rd_u32(&r), nrules = rd_u32(&r);
-	int32_t *map = NULL;
+	int32_t *map = NULL, *changed = NULL;
+	uint64_t *nchanged = NULL;
 	char *scratch = NULL, *key = NULL;
 	int rc = -VIGIL_EINVAL;
 
 	eng_clear_series(e);
 	if (!reader_ok(&r) || magic != ENGINE_MAGIC)
 		return -VIGIL_EINVAL;
-	if (version != ENGINE_VERSION)
+	if (version < ENGINE_VERSION_MIN || version > ENGINE_VERSION)
 		return -VIGIL_EVERSION;
-	if (nrules > 1000000 || (map = calloc(nrules + 1, sizeof *map)) == NULL)
-		return -VIGIL_EINVAL;
+	if (nrules > 1000000 || (map = calloc(nrules + 1, sizeof *map)) == NULL ||
+	    (changed = calloc(nrules + 1, sizeof *changed)) == NULL)
+		goto out;
 	for (uint32_t i = 0; i < nrules; i++) {
 		uint32_t n = rd_u32(&r);
 		char name[512];
 		map[i] = -1;
+		changed[i] = -1;
 		if (!reader_ok(&r) || n >= sizeof name)
 			goto out;
 		rd_get(&r, name, n);
 		name[n] = '\0';
-		for (size_t k = 0; k < e->rs->nrules; k++)
-			if (strcmp(e->rs->rules[k].name, name) == 0 &&
-			    (old == NULL ||
-			     (i < old->nrules && old->rules[i].model_hash == e->rs->rules[k].model_hash)))
-				map[i] = (int32_t)k;
+		uint64_t saved = version >= 3 ? rd_u64(&r) : 0;
+		if (!reader_ok(&r))
+			goto out;
+		for (size_t k = 0; k < e->rs->nrules; k++) {
+			const struct rule *ru = &e->rs->rules[k];
+			if (strcmp(ru->name, name) != 0)
+				continue;
+			if (old != NULL && !(i < old->nrules && old->rules[i].model_hash == ru->model_hash))
+				continue; /* engine_reload: its caller tells about the change */
+			if (version >= 3 && saved != ru->model_hash) {
+				changed[i] = (int32_t)k; /* a new model: counted and logged below */
+				continue;
+			}
+			map[i] = (int32_t)k;
+		}
 	}
 	uint64_t nseries = rd_u64(&r);
 	if (!reader_ok(&r) || nseries > e->max_series)
 		goto out;
 	scratch = malloc(KEY_MAX + 1);
 	key = malloc(KEY_MAX + 1);
-	if (scratch == NULL || key == NULL)
+	nchanged = calloc(nrules + 1, sizeof *nchanged);
+	if (scratch == NULL || key == NULL || nchanged == NULL)
 		goto out;
 	for (uint64_t i = 0; i < nseries; i++) {
 		uint32_t klen = rd_u32(&r), nslots;
@@ -323,6 +347,8 @@ static int load_body(struct engine *e, const uint8_t *data, size_t len, const st
 			blen = rd_u32(&r);
 			if (!reader_ok(&r) || ri >= nrules || blen > r.left)
 				goto out;
+			if (changed[ri] >= 0)
+				nchanged[ri]++;
 			const uint8_t *blob = r.p;
 			r.p += blen;
 			r.left -= blen;
@@ -350,10 +376,19 @@ static int load_body(struct engine *e, const uint8_t *data, size_t len, const st
 		rc = load_group(e, &r, map, nrules, key);
 	if (rc == 0 && r.left != 0)
 		rc = -VIGIL_EINVAL;
+	for (uint32_t i = 0; rc == 0 && i < nrules; i++)
+		if (changed[i] >= 0)
+			LOG_WARN("engine",
+				 "event=model_reset rule=%s series=%" PRIu64
+				 " reason=rule_changed (its series, match, detector, params, peer_group or "
+				 "owner differ from the checkpoint: new models)",
+				 e->rs->rules[changed[i]].name, nchanged[i]);
 out:
 	if (rc != 0)
 		eng_clear_series(e);
 	free(map);
+	free(changed);
+	free(nchanged);
 	free(scratch);
 	free(key);
 	return rc;

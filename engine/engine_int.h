@@ -18,7 +18,8 @@
 #define KEY_MAX            4096
 #define DEFAULT_MAX_SERIES 1000000
 #define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
-#define ENGINE_VERSION     2u          /* 2: peer groups */
+#define ENGINE_VERSION     3u          /* 2: peer groups; 3: a model hash per rule */
+#define ENGINE_VERSION_MIN 2u          /* oldest version engine_load reads */
 #define NO_GROUP           UINT32_MAX
 #define NAME_CACHE_MAX     262144 /* series names whose candidate rules are kept */
 #define REFUSED_GROUP      (UINT32_MAX - 1)

@@ -4,7 +4,12 @@
  * are in gateway_decide.c.
  *
  * Destinations: every owner's, then the fallback, then the extras, in one
- * array (the outbox has one queue and thread per entry). A destination's
+ * array (gw->dests, rebuilt by a reload); each has a slot (struct dslot):
+ * its outbox queue and delivery thread, and its instance, which the outbox
+ * reaches through the slot's proxy type so gateway_reload can keep, swap
+ * or retire it. Slots live until the gateway goes; the outboxes come in
+ * generations (the first from gateway_create, one more per reload that
+ * added destinations). A destination's
  * retry policy comes from its settings, which the gateway takes out before
  * the destination sees them:
  *   max_attempts (default 12), max_age (1h), retry_initial (1s),
@@ -176,23 +181,69 @@ static int dest_init(const struct sink_env *env, struct dest *d, const char *typ
 	return 0;
 }
 
-static void dest_fini(struct dest *d)
+/* ---- slots: a destination's queue, seen by the outbox through a proxy ---- */
+
+static void proxy_send(void *priv, const struct notification *n, struct sink_result *res)
 {
-	if (d->type && d->type->destroy)
-		d->type->destroy(d->priv);
-	d->type = NULL;
-	d->priv = NULL;
+	struct dslot *s = priv;
+	pthread_mutex_lock(&s->mu);
+	if (s->retired)
+		sink_result_set(res, SINK_DROP, 0, "destination %s was removed by a reload of the owners",
+				s->id);
+	else
+		s->type->send(s->priv, n, res);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int proxy_flush(void *priv)
+{
+	struct dslot *s = priv;
+	int rc = 0;
+	pthread_mutex_lock(&s->mu);
+	if (!s->retired && s->type->flush)
+		rc = s->type->flush(s->priv);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* What a destination's settings are: type and every key=value as written
+ * (a secret as its reference); *secrets = some value is an env:/file:
+ * reference (its resolved value may change without the text changing). */
+static uint64_t dest_cfg_hash(const char *type, const struct destination_cfg *c, int *secrets)
+{
+	uint64_t h = hash_str(HASH_SEED, type ? type : "");
+	*secrets = 0;
+	for (size_t i = 0; c && i < c->nkv; i++) {
+		const char *k = c->kv[i].key ? c->kv[i].key : "", *v = c->kv[i].value ? c->kv[i].value : "";
+		h = hash_bytes(hash_str(h, k), "=", 1);
+		h = hash_bytes(hash_str(h, v), "\n", 1);
+		if (strncmp(v, "env:", 4) == 0 || strncmp(v, "file:", 5) == 0)
+			*secrets = 1;
+	}
+	return hash_mix(h);
+}
+
+void gw_slot_free(struct dslot *s)
+{
+	if (s == NULL)
+		return;
+	if (s->priv && s->type && s->type->destroy)
+		s->type->destroy(s->priv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
 }
 
 /* ---- queueing, dead letters, meta-alerts ---- */
 
-int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)
+/* Queue json on slot s (any thread: meta-alerts come from delivery threads). */
+static int slot_enqueue(struct gateway *gw, const struct dslot *s, const char *json, int32_t part,
+			int64_t off, int resend)
 {
 	uint64_t seq = atomic_fetch_add(&gw->seq, 1);
 	double now = clock_wall();
 	if (gw->log && !resend)
-		gwlog_send(gw->log, seq, gw->dests[d].id, json, now);
-	int rc = outbox_enqueue(gw->ob, d, seq, json, part, off, now);
+		gwlog_send(gw->log, seq, s->id, json, now);
+	int rc = outbox_enqueue(s->ob, s->obi, seq, json, part, off, now);
 	if (rc == 0) {
 		pthread_mutex_lock(&gw->mu);
 		gw->st.notifications++;
@@ -201,8 +252,13 @@ int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int
 	return rc;
 }
 
+int gw_enqueue(struct gateway *gw, size_t d, const char *json, int32_t part, int64_t off, int resend)
+{
+	return slot_enqueue(gw, gw->dests[d].slot, json, part, off, resend);
+}
+
 /* Append the dead-letter record (under gw->mu). */
-static void dead_letter(struct gateway *gw, const struct dest *d, const struct outbox_done *od)
+static void dead_letter(struct gateway *gw, const struct dslot *d, const struct outbox_done *od)
 {
 	if (gw->dead_path == NULL)
 		return;
@@ -225,7 +281,7 @@ static void dead_letter(struct gateway *gw, const struct dest *d, const struct o
 }
 
 /* The delivery_failed meta-alert for a notification given up on d. */
-static void meta_alert(struct gateway *gw, const struct dest *d, const struct outbox_done *od)
+static void meta_alert(struct gateway *gw, const struct dslot *d, const struct outbox_done *od)
 {
 	json_error_t je;
 	json_t *j = json_loads(od->json, 0, &je);
@@ -268,7 +324,7 @@ static void meta_alert(struct gateway *gw, const struct dest *d, const struct ou
 	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(m);
 	json_decref(j);
-	if (text == NULL || gw_enqueue(gw, gw->fallback, text, -1, -1, 0) != 0)
+	if (text == NULL || slot_enqueue(gw, gw->fallback_slot, text, -1, -1, 0) != 0)
 		LOG_ERR(comp, "event=meta_alert_failed owner=%s", d->owner);
 	free(text);
 }
@@ -276,8 +332,9 @@ static void meta_alert(struct gateway *gw, const struct dest *d, const struct ou
 /* The outbox's done hook (a delivery thread). */
 static void on_done(void *ctx, const struct outbox_done *od)
 {
-	struct gateway *gw = ctx;
-	struct dest *d = &gw->dests[od->dest];
+	struct obgen *gen = ctx;
+	struct gateway *gw = gen->gw;
+	struct dslot *d = gen->slots[od->dest];
 	if (gw->log)
 		gwlog_done(gw->log, od->seq, od->dead);
 	pthread_mutex_lock(&gw->mu);
@@ -290,16 +347,29 @@ static void on_done(void *ctx, const struct outbox_done *od)
 		pthread_mutex_unlock(&gw->mu);
 		return;
 	}
-	gw->st.failed++;
-	d->failed++;
+	int retired = od->last->verdict == SINK_DROP && d->retired; /* its instance is gone */
+	if (retired) {
+		gw->st.dest_removed_drops++;
+		d->dropped++;
+	} else {
+		gw->st.failed++;
+		d->failed++;
+	}
 	dead_letter(gw, d, od);
 	pthread_mutex_unlock(&gw->mu);
+	if (retired) { /* said and counted, no meta-alert: the owner removed it on purpose */
+		LOG_WARN(comp,
+			 "event=notification_dropped reason=destination_removed owner=%s id=%s type=%s "
+			 "seq=%" PRIu64,
+			 d->owner, d->id, d->type->name, od->seq);
+		return;
+	}
 	LOG_ERR(comp,
 		"event=delivery_failed owner=%s type=%s where=%s attempts=%d status=%d seq=%" PRIu64
 		" detail=\"%s\"",
 		d->owner, d->type->name, d->where, od->attempts, od->last->status, od->seq, od->last->detail);
 	/* the fallback reports everyone's failures, not its own (no loop) */
-	if (od->dest != gw->fallback)
+	if (d != gw->fallback_slot)
 		meta_alert(gw, d, od);
 }
 
@@ -377,20 +447,152 @@ static void restore_pending(void *ctx, uint64_t seq, const char *dest_id, const 
 
 /* ---- create / destroy ---- */
 
+/* During gateway_reload: the running destination with log id `id`, or NULL. */
+static const struct dest *reload_match(const struct gateway *gw, const char *id)
+{
+	for (size_t i = 0; i < gw->reload_nfrom; i++)
+		if (strcmp(gw->reload_from[i].id, id) == 0)
+			return &gw->reload_from[i];
+	return NULL;
+}
+
 int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,
 		const char *id, char *err, size_t errlen)
 {
 	struct dest *d = &gw->dests[gw->ndests];
-	int rc = dest_init(&gw->env, d, type, c ? c->kv : NULL, c ? c->nkv : 0, c ? c->where : owner, owner,
-			   err, errlen);
+	int secrets;
+	uint64_t cfg = dest_cfg_hash(type, c, &secrets);
+	const struct dest *old = gw->reload_from ? reload_match(gw, id) : NULL;
+	const char *where = c ? c->where : owner;
+
+	if (old && old->slot->type == sink_find(type) && old->slot->cfg == cfg && !secrets) {
+		*d = *old; /* unchanged: the same queue and instance */
+		d->owner = owner;
+		d->where = where ? where : "-";
+		d->swap = 0;
+		gw->ndests++;
+		return 0;
+	}
+	int rc = dest_init(&gw->env, d, type, c ? c->kv : NULL, c ? c->nkv : 0, where, owner, err, errlen);
 	if (rc)
 		return rc;
 	snprintf(d->id, sizeof d->id, "%s", id);
 	d->repeat = d->type->repeat_every ? d->type->repeat_every(d->priv) : 0;
 	if (d->repeat > 0)
 		gw->any_repeat = 1;
+	d->cfg = cfg;
+	if (old && old->slot->type == d->type) {
+		d->slot = old->slot; /* changed settings: the same queue, the new instance at commit */
+		d->swap = 1;
+		gw->ndests++;
+		return 0;
+	}
+	/* a new queue (started by gw_outbox_grow) */
+	struct dslot *s = calloc(1, sizeof *s);
+	if (s == NULL ||
+	    vec_reserve((void **)&gw->slots, &gw->capslots, gw->nslots + 1, sizeof *gw->slots) != 0) {
+		free(s);
+		if (d->type->destroy)
+			d->type->destroy(d->priv);
+		snprintf(err, errlen, "gateway: out of memory");
+		return -VIGIL_ENOMEM;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	s->type = d->type;
+	s->priv = d->priv;
+	s->proxy = *d->type;
+	s->proxy.send = proxy_send;
+	s->proxy.flush = d->type->flush ? proxy_flush : NULL;
+	snprintf(s->id, sizeof s->id, "%s", id);
+	s->owner = d->owner;
+	s->where = d->where;
+	s->cfg = cfg;
+	s->secrets = secrets;
+	gw->slots[gw->nslots++] = s;
+	d->slot = s;
+	d->swap = 0;
 	gw->ndests++;
 	return 0;
+}
+
+int gw_outbox_grow(struct gateway *gw)
+{
+	struct obgen *g = NULL;
+	size_t n = 0;
+	int rc = -VIGIL_ENOMEM;
+
+	for (size_t i = 0; i < gw->ndests; i++)
+		n += gw->dests[i].slot->ob == NULL;
+	if (n == 0)
+		return 0;
+	if (vec_reserve((void **)&gw->gens, &gw->capgens, gw->ngens + 1, sizeof *gw->gens) != 0 ||
+	    (g = calloc(1, sizeof *g)) == NULL || (g->obd = calloc(n, sizeof *g->obd)) == NULL ||
+	    (g->slots = calloc(n, sizeof *g->slots)) == NULL)
+		goto fail;
+	g->gw = gw;
+	for (size_t i = 0; i < gw->ndests; i++) {
+		struct dslot *s = gw->dests[i].slot;
+		int dup = 0;
+		for (size_t k = 0; k < g->n; k++)
+			dup |= g->slots[k] == s;
+		if (s->ob != NULL || dup)
+			continue;
+		g->obd[g->n] =
+			(struct outbox_dest){&s->proxy, s, s->owner, s->where, s->id, gw->dests[i].policy};
+		g->slots[g->n++] = s;
+	}
+	struct outbox_hooks hooks = {g, on_done};
+	if ((rc = outbox_create(g->obd, g->n, &hooks, &g->ob)) != 0)
+		goto fail;
+	for (size_t k = 0; k < g->n; k++) {
+		g->slots[k]->ob = g->ob;
+		g->slots[k]->obi = k;
+	}
+	gw->gens[gw->ngens++] = g;
+	return 0;
+fail:
+	if (g) {
+		free(g->obd);
+		free(g->slots);
+		free(g);
+	}
+	return rc < 0 ? rc : -VIGIL_ENOMEM;
+}
+
+struct export_map {
+	struct gateway *gw;
+	struct obgen *gen;
+	void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at);
+	void *ctx;
+};
+
+static void export_one(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at)
+{
+	struct export_map *m = ctx;
+	const struct dslot *s = m->gen->slots[dest];
+	for (size_t i = 0; i < m->gw->ndests; i++)
+		if (m->gw->dests[i].slot == s) {
+			m->fn(m->ctx, i, seq, json, decided_at);
+			return;
+		}
+}
+
+void gw_outbox_export(struct gateway *gw, int32_t part,
+		      void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at),
+		      void *ctx)
+{
+	for (size_t g = 0; g < gw->ngens; g++) {
+		struct export_map m = {gw, gw->gens[g], fn, ctx};
+		outbox_export(gw->gens[g]->ob, part, export_one, &m);
+	}
+}
+
+size_t gw_outbox_cancel(struct gateway *gw, int32_t part)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < gw->ngens; g++)
+		n += outbox_cancel(gw->gens[g]->ob, part);
+	return n;
 }
 
 int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struct gateway **out, char *err,
@@ -416,6 +618,12 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 	rctx.gw = gw;
 	gw->rs = rs;
 	gw->env = o->env;
+	/* a reload creates destinations later: the key is the gateway's own copy */
+	if (o->env.url_key && (gw->env.url_key = gw->url_key = strdup(o->env.url_key)) == NULL) {
+		snprintf(err, errlen, "gateway: out of memory");
+		free(gw);
+		return -VIGIL_ENOMEM;
+	}
 	gw->data_time = o->data_time;
 	total += gw_routes_ndests(rs);
 	total += o->nextra;
@@ -425,12 +633,13 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		snprintf(err, errlen, "gateway: out of memory");
 		goto fail;
 	}
-	if ((rc = gw_routes_build(gw, rs, err, errlen)) != 0)
+	if ((rc = gw_routes_build(gw, rs, NULL, 0, err, errlen)) != 0)
 		goto fail;
 	gw->fallback = gw->ndests;
 	if ((rc = gw_add_dest(gw, NULL, o->fallback_sink ? o->fallback_sink : "stdout", "(fallback)",
 			      "(fallback)", err, errlen)) != 0)
 		goto fail;
+	gw->fallback_slot = gw->dests[gw->fallback].slot;
 	gw->first_extra = gw->ndests;
 	for (size_t i = 0; i < o->nextra; i++) {
 		snprintf(id, sizeof id, "(extra)#%zu", i);
@@ -438,15 +647,6 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			goto fail;
 		gw->nextra++;
 	}
-	gw->obd = calloc(gw->ndests, sizeof *gw->obd);
-	if (!gw->obd) {
-		rc = -VIGIL_ENOMEM;
-		snprintf(err, errlen, "gateway: out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < gw->ndests; i++)
-		gw->obd[i] = (struct outbox_dest){gw->dests[i].type,  gw->dests[i].priv, gw->dests[i].owner,
-						  gw->dests[i].where, gw->dests[i].id,   gw->dests[i].policy};
 	if (o->state_dir) {
 		size_t n = strlen(o->state_dir) + 32;
 		gw->dead_path = malloc(n);
@@ -468,8 +668,7 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			LOG_WARN(comp, "event=log_lines_skipped count=%" PRIu64 " dir=%s", skipped,
 				 o->state_dir);
 	}
-	struct outbox_hooks hooks = {gw, on_done};
-	if ((rc = outbox_create(gw->obd, gw->ndests, &hooks, &gw->ob)) != 0) {
+	if ((rc = gw_outbox_grow(gw)) != 0) {
 		snprintf(err, errlen, "gateway: cannot start delivery threads");
 		goto fail;
 	}
@@ -479,7 +678,8 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 			gwlog_done(gw->log, r->seq, 1);
 			continue;
 		}
-		if (outbox_enqueue(gw->ob, r->dest, r->seq, r->json, -1, -1, r->at) == 0) {
+		const struct dslot *s = gw->dests[r->dest].slot;
+		if (outbox_enqueue(s->ob, s->obi, r->seq, r->json, -1, -1, r->at) == 0) {
 			gw->st.restored++;
 			gw->st.notifications++;
 		}
@@ -505,17 +705,27 @@ void gateway_destroy(struct gateway *gw)
 {
 	if (!gw)
 		return;
-	outbox_destroy(gw->ob);
-	for (size_t i = 0; i < gw->ndests; i++)
-		dest_fini(&gw->dests[i]);
+	for (size_t g = 0; g < gw->ngens; g++) {
+		outbox_destroy(gw->gens[g]->ob);
+		free(gw->gens[g]->obd);
+		free(gw->gens[g]->slots);
+		free(gw->gens[g]);
+	}
+	free(gw->gens);
+	for (size_t i = 0; i < gw->nslots; i++)
+		gw_slot_free(gw->slots[i]);
+	free(gw->slots);
 	gwlog_close(gw->log);
 	free(gw->dests);
-	free(gw->obd);
 	gw_oncall_fini(gw);
 	gw_groups_fini(gw);
 	gw_routes_fini(gw);
 	free(gw->dead_path);
 	free(gw->inbox_path);
+	if (gw->url_key) {
+		explicit_bzero(gw->url_key, strlen(gw->url_key));
+		free(gw->url_key);
+	}
 	gw_episodes_fini(gw);
 	pthread_mutex_destroy(&gw->mu);
 	free(gw);
@@ -538,7 +748,12 @@ void gateway_flush(struct gateway *gw)
 size_t gateway_drain(struct gateway *gw, double timeout)
 {
 	gateway_flush(gw);
-	size_t left = outbox_drain(gw->ob, timeout);
+	size_t left = 0;
+	double until = clock_mono_real() + timeout;
+	for (size_t g = 0; g < gw->ngens; g++) {
+		double t = timeout < 0 ? -1 : until - clock_mono_real();
+		left += outbox_drain(gw->gens[g]->ob, timeout < 0 ? -1 : t > 0 ? t : 0);
+	}
 	gateway_flush(gw);
 	return left;
 }
@@ -577,8 +792,12 @@ void gateway_tick(struct gateway *gw)
 
 int64_t gateway_min_pending(struct gateway *gw, int32_t part)
 {
-	int64_t a = outbox_min_pending(gw->ob, part), b = gw_groups_min_pending(gw, part);
-	return a < b ? a : b;
+	int64_t b = gw_groups_min_pending(gw, part);
+	for (size_t g = 0; g < gw->ngens; g++) {
+		int64_t a = outbox_min_pending(gw->gens[g]->ob, part);
+		b = a < b ? a : b;
+	}
+	return b;
 }
 
 void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
@@ -591,7 +810,7 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	*out = gw->st;
 	out->ndests = gw->ndests < GATEWAY_STAT_DESTS ? gw->ndests : GATEWAY_STAT_DESTS;
 	for (size_t i = 0; i < out->ndests; i++) {
-		const struct dest *d = &gw->dests[i];
+		const struct dslot *d = gw->dests[i].slot;
 		struct gateway_dest_stat *o = &out->dests[i];
 		snprintf(o->id, sizeof o->id, "%s", d->id);
 		snprintf(o->type, sizeof o->type, "%s", d->type->name);
@@ -603,5 +822,7 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	out->open_episodes = gw->nep;
 	out->groups = gw->ngroups;
 	gw_count_alerts(gw, out);
-	out->pending = outbox_pending(gw->ob);
+	out->pending = 0;
+	for (size_t g = 0; g < gw->ngens; g++)
+		out->pending += outbox_pending(gw->gens[g]->ob);
 }

@@ -81,7 +81,10 @@ struct gateway_stats {
 	uint64_t resends;         /* firing notifications re-sent to receivers that expire them */
 	uint64_t pending;         /* notifications queued and not finished */
 	uint64_t open_episodes;
-	uint64_t log_failures; /* flushes of the state log (--state DIR) that failed: not durable */
+	uint64_t dest_removed_drops; /* notifications queued for a destination a reload removed: dropped
+				       (logged, dead-lettered) */
+	uint64_t owner_reloads;      /* owners (destinations, routes, policies) reloaded */
+	uint64_t log_failures;       /* flushes of the state log (--state DIR) that failed: not durable */
 	/* open alerts in groups by state, as the API lists them: active (none
 	 * of the others), acknowledged, muted, held (computed by get_stats) */
 	uint64_t alerts_active, alerts_acked, alerts_muted, alerts_held;
@@ -108,6 +111,19 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
  * exist, settings valid) without creating anything: 0, or
  * -VIGIL_EINVAL with err "file:line:column: owner: message". */
 int gateway_check(const struct ruleset *rs, char *err, size_t errlen);
+/* Move the running gateway to the owners of rs (validated as a whole
+ * first: on any error the running owners stay, err says why with its
+ * file:line:column). Unchanged destinations keep their queue and instance;
+ * changed ones keep their queue and get the new instance between two
+ * sends; new ones get a queue; removed ones are retired (what is queued for
+ * them is dropped, logged, counted in dest_removed_drops and
+ * dead-lettered); an owner removed while it has open alerts is kept with
+ * its old configuration until a later reload finds it idle. Open episodes,
+ * groups, escalation timers, acknowledgements and page budgets go on.
+ * See sinks/gateway_reload.c. The gateway borrows rs, and keeps borrowing
+ * every ruleset it ran, until it is destroyed. 0, -VIGIL_EINVAL,
+ * -VIGIL_ENOMEM or -VIGIL_EIO. */
+int gateway_reload(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen);
 /* Decide on one event and queue its notifications. ev is borrowed. Returns
  * 0 (queued or suppressed), -VIGIL_EINVAL (a malformed event, counted and
  * logged) or -VIGIL_ENOMEM. */

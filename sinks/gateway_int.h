@@ -24,15 +24,49 @@
 #define GW_META_RULE      "vigil-delivery-failed"
 #define GW_META_OWNER     "vigil"
 
+/* A destination's delivery queue and its current instance: one outbox
+ * queue, kept across reloads while a destination of the same id and type
+ * exists (stable address: the outbox's priv for it). The outbox sees it
+ * through `proxy` (the real type with send/flush going through the slot),
+ * so a reload can swap the instance between two sends (mu) or retire it.
+ * @thread mu: held by a send, and by a swap (gateway's thread). */
+struct dslot {
+	pthread_mutex_t mu;
+	struct sink_type proxy;       /* what the outbox calls */
+	const struct sink_type *type; /* the real type */
+	void *priv;                   /* owned (mu): type->destroy() */
+	int retired;                  /* (mu) removed by a reload: what is queued is dropped */
+	char id[192];
+	const char *owner, *where; /* borrowed (rulesets live until the gateway goes) */
+	struct outbox *ob;         /* the generation's outbox it is queue obi of */
+	size_t obi;
+	uint64_t cfg;                        /* hash of its settings */
+	int secrets;                         /* settings name env:/file: secrets */
+	uint64_t delivered, failed, retries; /* under the gateway's mu (delivery threads) */
+	uint64_t dropped;                    /* given up because it was removed (gateway's mu) */
+};
+
+/* The outboxes: one per reload that added destinations (their queues are
+ * never removed), with the slot of each queue. */
+struct obgen {
+	struct gateway *gw;
+	struct outbox *ob;
+	struct outbox_dest *obd; /* owned, n */
+	struct dslot **slots;    /* borrowed (gw->slots owns), n */
+	size_t n;
+};
+
 struct dest {
-	const struct sink_type *type;
-	void *priv;        /* owned: type->destroy() */
-	const char *owner; /* borrowed: the owner name, or a role like "(extra)" */
-	const char *where; /* borrowed from the ruleset / opts, may be NULL */
-	char id[192];      /* "owner#k", "(fallback)", "(extra)#k": the log's name */
+	struct dslot *slot;           /* its queue and instance (gw->slots owns) */
+	const struct sink_type *type; /* the real type */
+	void *priv;                   /* the slot's instance when it was built (for repeat_every only) */
+	const char *owner;            /* borrowed: the owner name, or a role like "(extra)" */
+	const char *where;            /* borrowed from the ruleset / opts, may be NULL */
+	char id[192];                 /* "owner#k", "(fallback)", "(extra)#k": the log's name */
 	struct retry_policy policy;
 	double repeat; /* seconds between re-sends of a firing (type's repeat_every); 0 = once */
-	uint64_t delivered, failed, retries; /* under the gateway's mu (delivery threads) */
+	uint64_t cfg;  /* hash of its settings (dslot.cfg once committed) */
+	int swap;      /* during gateway_reload: priv replaces slot->priv at commit (owned until then) */
 };
 
 /* One route of an owner (index 0: the owner itself; then its `routes:`),
@@ -157,14 +191,20 @@ struct recent {
 
 struct gateway {
 	const struct ruleset *rs; /* borrowed */
-	struct sink_env env;      /* pointers borrowed */
+	struct sink_env env;      /* pointers borrowed, but url_key (= url_key) */
+	char *url_key;            /* owned copy of the signing key, or NULL */
 	struct dest *dests;       /* owned, ndests */
 	size_t ndests, fallback;  /* fallback: index of the fallback destination */
 	size_t first_extra, nextra;
 	struct route *routes; /* owned, sorted by owner name */
 	size_t nroutes;
-	struct outbox_dest *obd; /* owned, parallel to dests */
-	struct outbox *ob;
+	struct dslot **slots; /* owned: every destination queue since start */
+	size_t nslots, capslots;
+	struct obgen **gens; /* owned: the outboxes, gens[0] from gateway_create */
+	size_t ngens, capgens;
+	struct dslot *fallback_slot;    /* the fallback's (delivery threads read it) */
+	const struct dest *reload_from; /* during gateway_reload: the running dests (to reuse) */
+	size_t reload_nfrom;
 	struct gwlog *log; /* NULL without a state directory */
 	char *dead_path;   /* NULL: dead letters only logged */
 
@@ -294,11 +334,27 @@ void gw_oncall_fini(struct gateway *gw);
 /* gateway_routes.c: owners' routes, people and escalation destinations */
 /* How many destinations the owners of rs need (owners', routes', people's). */
 size_t gw_routes_ndests(const struct ruleset *rs);
-/* Build gw->routes (sorted by owner) and add their destinations. */
-int gw_routes_build(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen);
+/* The destinations one owner needs. */
+size_t gw_owner_ndests(const struct owner *o);
+/* Build gw->routes (sorted by owner) for the owners of rs and keep[0..nkeep)
+ * (owners a reload removed that still have open alerts) and add their
+ * destinations. */
+int gw_routes_build(struct gateway *gw, const struct ruleset *rs, const struct owner *const *keep,
+		    size_t nkeep, char *err, size_t errlen);
 void gw_routes_fini(struct gateway *gw);
 
 /* gateway.c */
+/* The outbox calls over every generation (gateway_state.c): export gives
+ * fn the gw->dests index (entries of retired destinations are left out). */
+void gw_outbox_export(struct gateway *gw, int32_t part,
+		      void (*fn)(void *ctx, size_t dest, uint64_t seq, const char *json, double decided_at),
+		      void *ctx);
+size_t gw_outbox_cancel(struct gateway *gw, int32_t part);
+/* Start the slots not yet in an outbox (dests' slots with ob == NULL) as a
+ * new generation. 0 or -VIGIL_ENOMEM / -VIGIL_EIO. */
+int gw_outbox_grow(struct gateway *gw);
+/* Free a slot (its instance too): gateway_reload's rollback. */
+void gw_slot_free(struct dslot *s);
 /* Instantiate destination c (type given separately: the fallback has no
  * config) as gw->dests[gw->ndests++] with log id `id`. */
 int gw_add_dest(struct gateway *gw, const struct destination_cfg *c, const char *type, const char *owner,

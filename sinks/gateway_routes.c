@@ -21,14 +21,8 @@
 size_t gw_routes_ndests(const struct ruleset *rs)
 {
 	size_t n = 0;
-	for (size_t i = 0; rs && i < rs->nowners; i++) {
-		const struct owner *o = &rs->owners[i];
-		n += o->ndests;
-		for (size_t r = 0; r < o->nroutes; r++)
-			n += o->routes[r].ndests;
-		for (size_t p = 0; p < o->npeople; p++)
-			n += o->people[p].ndests;
-	}
+	for (size_t i = 0; rs && i < rs->nowners; i++)
+		n += gw_owner_ndests(&rs->owners[i]);
 	return n;
 }
 
@@ -174,10 +168,22 @@ static int build_owner(struct gateway *gw, const struct owner *ow, struct route 
 	return 0;
 }
 
-int gw_routes_build(struct gateway *gw, const struct ruleset *rs, char *err, size_t errlen)
+size_t gw_owner_ndests(const struct owner *o)
 {
-	for (size_t i = 0; rs && i < rs->nowners; i++) {
-		const struct owner *ow = &rs->owners[i];
+	size_t n = o->ndests;
+	for (size_t r = 0; r < o->nroutes; r++)
+		n += o->routes[r].ndests;
+	for (size_t p = 0; p < o->npeople; p++)
+		n += o->people[p].ndests;
+	return n;
+}
+
+int gw_routes_build(struct gateway *gw, const struct ruleset *rs, const struct owner *const *keep,
+		    size_t nkeep, char *err, size_t errlen)
+{
+	size_t n = rs ? rs->nowners : 0;
+	for (size_t i = 0; i < n + nkeep; i++) {
+		const struct owner *ow = i < n ? &rs->owners[i] : keep[i - n];
 		if (!ow->name) {
 			snprintf(err, errlen, "%s: owner without a name", ow->where ? ow->where : "?");
 			return -VIGIL_EINVAL;

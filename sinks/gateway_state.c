@@ -69,7 +69,7 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 	}
 	struct export_ctx x = {gw, pending, 1};
 	if (ok)
-		outbox_export(gw->ob, part, export_pending, &x);
+		gw_outbox_export(gw, part, export_pending, &x);
 	if (!ok || !x.ok) {
 		json_decref(open);
 		json_decref(recent);
@@ -164,7 +164,7 @@ int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
 
 void gateway_release(struct gateway *gw, int32_t part)
 {
-	size_t dropped = outbox_cancel(gw->ob, part);
+	size_t dropped = gw_outbox_cancel(gw, part);
 	for (size_t i = 0; i < gw->nep;) {
 		if (gw->eps[i].part == part)
 			gw_ep_remove(gw, &gw->eps[i]); /* the last moves here: look at i again */

@@ -51,12 +51,12 @@ static const char rules_yaml[] = "rules:\n"
 				 "  - name: team-b\n"
 				 "    destinations: [{type: stdout}]\n";
 
-static struct ruleset *load_rules(void)
+static struct ruleset *load_rules_text(const char *yaml)
 {
 	char path[] = "/tmp/vigil-test-engine-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, rules_yaml, sizeof rules_yaml - 1), (ssize_t)(sizeof rules_yaml - 1));
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
 	close(fd);
 	struct ruleset *rs = NULL;
 	char err[512];
@@ -66,6 +66,11 @@ static struct ruleset *load_rules(void)
 	if (rc != 0)
 		fail_msg("rules: %s", err);
 	return rs;
+}
+
+static struct ruleset *load_rules(void)
+{
+	return load_rules_text(rules_yaml);
 }
 
 static struct engine *new_engine(struct ruleset *rs, struct alerts_got *g, size_t max_series)
@@ -360,6 +365,99 @@ static void test_engine__memory_budget(void **st)
 	free(g);
 }
 
+/* Events of rule `rule` with status st in g from index from on. */
+static int count_events(const struct alerts_got *g, int from, const char *rule, int st)
+{
+	int n = 0;
+	for (int i = from; i < g->n; i++)
+		n += strcmp(g->ev[i].rule, rule) == 0 && (int)g->ev[i].status == st;
+	return n;
+}
+
+/* The checkpoint of v2 (before model hashes): blob without the u64 after
+ * each rule name. */
+static void to_v2(const struct buf *v3, struct buf *v2)
+{
+	const uint8_t *p = v3->data;
+	uint32_t nrules, len, ver = 2;
+	size_t off = 12;
+	memcpy(&nrules, p + 8, 4);
+	buf_put(v2, p, 4);
+	buf_put_u32(v2, ver);
+	buf_put_u32(v2, nrules);
+	for (uint32_t i = 0; i < nrules; i++) {
+		memcpy(&len, p + off, 4);
+		buf_put(v2, p + off, 4 + len);
+		off += 4 + len + 8;
+	}
+	buf_put(v2, p + off, v3->len - off);
+}
+
+/* A restart whose rule changed its params while vigil was down: the saved
+ * states of that rule are not resumed (new models), the other rule's are;
+ * a version 2 checkpoint (no hash) still loads, matching by name. */
+static void test_engine__restore_changed_rule_starts_new_model(void **st)
+{
+	(void)st;
+	struct ruleset *rs = load_rules();
+	/* a parameter that does not change the state's layout (a window size
+	 * would: such a state never loads into the new model anyway) */
+	const char *w = strstr(rules_yaml, "{window: 60}");
+	assert_non_null(w);
+	char yaml[sizeof rules_yaml + 64];
+	snprintf(yaml, sizeof yaml, "%.*s{window: 60, abs_floor: 0.001}%s", (int)(w - rules_yaml), rules_yaml,
+		 w + strlen("{window: 60}"));
+	struct ruleset *changed = load_rules_text(yaml);
+	struct alerts_got *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	struct engine *ea = new_engine(rs, a, 0);
+	struct buf blob = {0}, v2 = {0};
+
+	feed_range(ea, 0, 702); /* lat fired on the spike and is open */
+	assert_true(count_events(a, 0, "lat", ALERT_FIRING) >= 1);
+	assert_int_equal(engine_save(ea, &blob), 0);
+	engine_destroy(ea);
+
+	/* same rules: the open episode goes on and resolves */
+	struct engine *eb = new_engine(rs, b, 0);
+	assert_int_equal(engine_load(eb, blob.data, blob.len), 0);
+	feed_range(eb, 702, 1000);
+	assert_int_equal(count_events(b, 0, "lat", ALERT_RESOLVED), 1);
+	int des_events =
+		count_events(b, 0, "lat-des", ALERT_FIRING) + count_events(b, 0, "lat-des", ALERT_RESOLVED);
+	engine_destroy(eb);
+
+	/* lat's params changed: its model and episode are new (no resolve of
+	 * an episode it never opened); lat-des, unchanged, goes on */
+	b->n = 0;
+	eb = new_engine(changed, b, 0);
+	assert_int_equal(engine_load(eb, blob.data, blob.len), 0);
+	struct engine_stats es;
+	engine_get_stats(eb, &es);
+	assert_int_equal(es.series, 3);
+	feed_range(eb, 702, 1000);
+	assert_int_equal(count_events(b, 0, "lat", ALERT_RESOLVED), 0);
+	assert_int_equal(count_events(b, 0, "lat-des", ALERT_FIRING) +
+				 count_events(b, 0, "lat-des", ALERT_RESOLVED),
+			 des_events);
+	engine_destroy(eb);
+
+	/* a version 2 checkpoint is readable: by name, as before */
+	to_v2(&blob, &v2);
+	b->n = 0;
+	eb = new_engine(changed, b, 0);
+	assert_int_equal(engine_load(eb, v2.data, v2.len), 0);
+	feed_range(eb, 702, 1000);
+	assert_int_equal(count_events(b, 0, "lat", ALERT_RESOLVED), 1);
+	engine_destroy(eb);
+
+	buf_free(&blob);
+	buf_free(&v2);
+	ruleset_free(rs);
+	ruleset_free(changed);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -367,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_engine__spike_alerts_both_rules),
 		cmocka_unit_test(test_engine__checkpoint_continues_exactly),
 		cmocka_unit_test(test_engine__bad_checkpoint_leaves_fresh_engine),
+		cmocka_unit_test(test_engine__restore_changed_rule_starts_new_model),
 		cmocka_unit_test(test_engine__limits_out_of_order_and_rejects),
 		cmocka_unit_test(test_engine__future_point_refused),
 		cmocka_unit_test(test_engine__memory_budget),
