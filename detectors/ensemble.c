@@ -97,7 +97,7 @@ static const struct param_spec ens_params[] = {
 	 0},
 	{"alpha_dev", PARAM_DOUBLE, "0.003", OFF(alpha_dev), "smoothing of the residual scales", 1e-5, 1,
 	 NULL, 0},
-	{"knee", PARAM_DOUBLE, "3", OFF(knee), "z at which a raw signal reads 0.5", 0.1, 100, NULL, 0},
+	{"knee", PARAM_DOUBLE, "2", OFF(knee), "z at which a raw signal reads 0.5", 0.1, 100, NULL, 0},
 	{"rel_floor", PARAM_DOUBLE, "1e-3", OFF(rel_floor), "scale floor relative to |level|", 0, 1, NULL, 0},
 	{"avg_window", PARAM_INT, "10", OFF(avg_window), "points in the short mean of the raw score", 1,
 	 ENS_AVG_MAX, NULL, 0},

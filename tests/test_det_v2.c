@@ -263,6 +263,32 @@ static void test_ensemble_recurring_event(void **st)
 	rig_close(&r);
 }
 
+/* ensemble: the band it reports (expected +- knee x the EW mean |residual|
+ * of the fast level) is the deviation at which the level channel's raw
+ * signal reads 0.5. With knee 2 (was 3) about one point of Gaussian noise
+ * in ten lies outside it (one in fifty to seventy with knee 3): moderate
+ * deviations weigh more in the level channel's raw signal. */
+static void test_ensemble_band_width(void **st)
+{
+	struct rig r;
+	int outside = 0, scored = 0;
+	(void)st;
+	rng = 11;
+	rig_open(&r, "ensemble", NULL, 0);
+	for (int i = 0; i < 6000; i++) {
+		double u1 = unit(), u2 = unit();
+		double x = 50 + 2 * sqrt(-2 * log(1 - u1)) * cos(2 * M_PI * u2);
+		struct det_result o = rig_feed(&r, 60.0 * i, x);
+		if (i < 2000 || !isfinite(o.lower) || !isfinite(o.upper))
+			continue;
+		scored++;
+		outside += x < o.lower || x > o.upper;
+	}
+	if (scored != 4000 || outside < 4000 / 25 || outside > 4000 / 6)
+		fail_msg("%d of %d normal points outside the band (expected 4-17 %%)", outside, scored);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_hw_scores_before_season),
 		cmocka_unit_test(test_every_detector_survives_extreme_value),
 		cmocka_unit_test(test_ensemble_recurring_event),
+		cmocka_unit_test(test_ensemble_band_width),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
