@@ -391,6 +391,89 @@ static void test_yaml__big_map_repeat(void **state)
 	vy_unload(&f);
 }
 
+/* Load text with vy_load; expect rc and, on error, "<file>:<want>". */
+static void expect_shape(const char *name, const char *text, int want_rc, const char *want)
+{
+	char path[256], err[1024], full[600];
+	struct vy_ctx y = {NULL, NULL, err, sizeof err};
+	struct vy_file f;
+
+	err[0] = '\0';
+	write_tmp(name, text, path, sizeof path);
+	int rc = vy_load(&y, path, &f);
+	if (rc != want_rc)
+		fail_msg("%s: rc %d want %d (%s)", name, rc, want_rc, err);
+	if (want != NULL) {
+		snprintf(full, sizeof full, "%s:%s", path, want);
+		if (strncmp(err, full, strlen(full)) != 0)
+			fail_msg("%s: got '%s', want '%s...'", name, err, full);
+	}
+	vy_unload(&f);
+}
+
+/* Hostile shapes (issue 16): an alias bomb, 100,000-deep flow nesting
+ * (libyaml alone took over a minute on it), an alias to an enclosing node
+ * (a cycle, which libyaml builds) and depth reached through aliases are
+ * refused at their position; the same shapes within the bounds load. */
+static void test_yaml__alias_bomb_and_depth(void **state)
+{
+	enum { DEEP = 100000 };
+	char *deep = malloc(2 * DEEP + 16), *text = malloc(16384);
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(deep);
+	assert_non_null(text);
+	/* the billion laughs: 9 levels of 9 aliases, 10^9 nodes as a tree */
+	len = (size_t)snprintf(text, 16384, "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (int i = 1; i < 9; i++) {
+		len += (size_t)snprintf(text + len, 16384 - len, "%c: &%c [", 'a' + i, 'a' + i);
+		for (int j = 0; j < 9; j++)
+			len += (size_t)snprintf(text + len, 16384 - len, "%s*%c", j ? ", " : "", 'a' + i - 1);
+		len += (size_t)snprintf(text + len, 16384 - len, "]\n");
+	}
+	expect_shape("laughs.yaml", text, -VIGIL_EINVAL,
+		     "7:4: aliases expand this node to more than 1000028 nodes (the file has 28)");
+	/* 3 levels of it (757 nodes as a tree) is fine */
+	expect_shape("chuckle.yaml",
+		     "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+		     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		     "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+		     0, NULL);
+
+	/* 100,000 levels of '[' after a key: refused at level 65 */
+	len = (size_t)snprintf(deep, 16, "rules: ");
+	memset(deep + len, '[', DEEP);
+	memset(deep + len + DEEP, ']', DEEP);
+	deep[len + 2 * DEEP] = '\0';
+	expect_shape("deep.yaml", deep, -VIGIL_EINVAL, "1:71: nested more than 64 levels deep");
+	/* 64 levels in all (the root map and 63 lists) load */
+	len = (size_t)snprintf(deep, 16, "rules: ");
+	memset(deep + len, '[', 63);
+	memset(deep + len + 63, ']', 63);
+	deep[len + 126] = '\0';
+	expect_shape("deep64.yaml", deep, 0, NULL);
+
+	/* a list that holds itself */
+	expect_shape("cycle.yaml", "a: &x [1, *x]\n", -VIGIL_EINVAL,
+		     "1:4: an alias here refers to a node that contains it (anchored at ");
+	/* 40 + 30 levels, each within the bound, 70 through the alias */
+	len = (size_t)snprintf(text, 16384, "a: &d ");
+	memset(text + len, '[', 40);
+	memset(text + len + 40, ']', 40);
+	len += 80;
+	len += (size_t)snprintf(text + len, 16384 - len, "\nb: ");
+	memset(text + len, '[', 30);
+	len += 30;
+	len += (size_t)snprintf(text + len, 16384 - len, "*d");
+	memset(text + len, ']', 30);
+	len += 30;
+	text[len] = '\0';
+	expect_shape("alias_deep.yaml", text, -VIGIL_EINVAL, "2:");
+	free(deep);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_config__missing_file),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
 		cmocka_unit_test(test_yaml__big_map_repeat),
+		cmocka_unit_test(test_yaml__alias_bomb_and_depth),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
