@@ -80,6 +80,12 @@ struct kafka_cfg {
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
 	enum kafka_mode mode;
 	struct http_cfg http;
+	/* destinations.allow_hosts: the hosts HTTP destinations may reach
+	 * (globs, sinks/http.h dest_allow_hosts_set); allow_hosts_where is the
+	 * list's file:line:col, NULL when the key is absent (every host). */
+	char **allow_hosts;
+	size_t nallow_hosts;
+	char *allow_hosts_where;
 };
 
 /* Load and validate a config file (core/yaml.h). Strict: unknown keys,

@@ -88,6 +88,39 @@ static void expect_cfg_error(const char *text, size_t len, int line, int col, co
 
 #define EXPECT(text, line, col, want) expect_cfg_error((text), strlen(text), (line), (col), (want), NULL)
 
+/* destinations.allow_hosts: a list (or one string) of host globs, kept
+ * with its position; a URL, a port, an empty list or an unknown key are
+ * refused at their position; absent = NULL (every host). */
+static void test_config__allow_hosts(void **state)
+{
+	char path[256], err[512], where[300];
+	struct kafka_cfg *c = NULL;
+
+	(void)state;
+	write_tmp("ah.yaml",
+		  GOOD_HEAD "destinations:\n  allow_hosts: [hooks.slack.com, \"*.example.com\", \"::1\"]\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->nallow_hosts, 3);
+	assert_string_equal(c->allow_hosts[1], "*.example.com");
+	snprintf(where, sizeof where, "%s:4:16", path);
+	assert_string_equal(c->allow_hosts_where, where);
+	kafka_cfg_free(c);
+	write_tmp("ah0.yaml", GOOD_HEAD, path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_null(c->allow_hosts_where);
+	assert_int_equal(c->nallow_hosts, 0);
+	kafka_cfg_free(c);
+
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [a.com, \"https://b.com/x\"]}\n", 3, 37,
+	       "'https://b.com/x' is not a host name or address");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [a.com:8080]}\n", 3, 30, "no scheme, port or path");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [\"[::1]\"]}\n", 3, 30, "not a host name or address");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: []}\n", 3, 29, "destinations.allow_hosts is empty");
+	EXPECT(GOOD_HEAD "destinations: {allow_host: [a.com]}\n", 3, 16, "did you mean 'allow_hosts'");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: {a: b}}\n", 3, 29, "a string or a list of strings");
+}
+
 static void test_config__good_and_defaults(void **state)
 {
 	char path[256], err[512], topic[700], text[1200];
@@ -485,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_config__other_errors),
 		cmocka_unit_test(test_config__kafka_secret_refs),
 		cmocka_unit_test(test_config__missing_file),
+		cmocka_unit_test(test_config__allow_hosts),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
 		cmocka_unit_test(test_yaml__big_map_repeat),
 		cmocka_unit_test(test_yaml__alias_bomb_and_depth),
