@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "engine/engine.h"
 #include "sinks/http.h"
+#include "sinks/silence.h"
 #include "sinks/gateway.h"
 
 #define MAX_RULE_PATHS 64
@@ -266,6 +267,7 @@ int cmd_replay(int argc, char **argv)
 			fprintf(stderr, "vigil replay: %s\n", err);
 			return 1;
 		}
+		silences_set_max(kc->http.max_silences); /* 0: the default */
 		/* before the owners file is read: its destinations are checked against it */
 		if (kc->allow_hosts_where &&
 		    dest_allow_hosts_set(kc->allow_hosts, kc->nallow_hosts, kc->allow_hosts_where) != 0) {

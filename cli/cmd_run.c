@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "sinks/http.h"
+#include "sinks/silence.h"
 
 #define COMP "kafka"
 
@@ -293,6 +294,7 @@ static int run_common(int argc, char **argv, int gateway)
 		fprintf(stderr, "vigil %s: %s\n", argv[0], err);
 		return 2;
 	}
+	silences_set_max(c->http.max_silences); /* 0: the default */
 	/* before the owners file is read: its destinations are checked against it */
 	if (c->allow_hosts_where &&
 	    dest_allow_hosts_set(c->allow_hosts, c->nallow_hosts, c->allow_hosts_where) != 0) {

@@ -247,6 +247,8 @@ static void test_config__integer_ranges(void **state)
 	EXPECT(GOOD_HEAD "max_series: 1e99\n", 3, 13, "max_series: '1e99' is outside [0, 1000000000]");
 	EXPECT(GOOD_HEAD "batch_size: -1e99\n", 3, 13, "batch_size: '-1e99' is outside");
 	EXPECT(GOOD_HEAD "max_series: -1\n", 3, 13, "max_series: '-1' is outside");
+	EXPECT(GOOD_HEAD "http: {max_silences: 0}\n", 3, 22, "http.max_silences: '0' is outside [1, 10000]");
+	EXPECT(GOOD_HEAD "http: {max_silences: 10001}\n", 3, 22, "is outside [1, 10000]");
 	EXPECT(GOOD_HEAD "batch_size: 0\n", 3, 13, "is outside [1, 100000]");
 	EXPECT(GOOD_HEAD "batch_size: nan\n", 3, 13, "batch_size: 'nan' is not an integer");
 	EXPECT(GOOD_HEAD "max_series: NaN\n", 3, 13, "max_series: 'NaN' is not an integer");
