@@ -23,6 +23,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "engine/engine.h"
+#include "sinks/http.h"
+#include "sinks/silence.h"
 #include "sinks/gateway.h"
 
 #define MAX_RULE_PATHS 64
@@ -263,6 +265,14 @@ int cmd_replay(int argc, char **argv)
 	if (config) {
 		if (kafka_cfg_load_local(config, &kc, err, sizeof err) != 0) {
 			fprintf(stderr, "vigil replay: %s\n", err);
+			return 1;
+		}
+		silences_set_max(kc->http.max_silences); /* 0: the default */
+		/* before the owners file is read: its destinations are checked against it */
+		if (kc->allow_hosts_where &&
+		    dest_allow_hosts_set(kc->allow_hosts, kc->nallow_hosts, kc->allow_hosts_where) != 0) {
+			fprintf(stderr, "vigil replay: out of memory\n");
+			kafka_cfg_free(kc);
 			return 1;
 		}
 		for (size_t i = 0; nrule_paths == 0 && i < kc->nrules && i < MAX_RULE_PATHS; i++)

@@ -23,6 +23,8 @@
 #include "consumers/gateway_intake.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "sinks/http.h"
+#include "sinks/silence.h"
 
 #define COMP "kafka"
 
@@ -295,6 +297,14 @@ static int run_common(int argc, char **argv, int gateway)
 	}
 	if (kafka_cfg_load(path, &c, err, sizeof err) != 0) {
 		fprintf(stderr, "vigil %s: %s\n", argv[0], err);
+		return 2;
+	}
+	silences_set_max(c->http.max_silences); /* 0: the default */
+	/* before the owners file is read: its destinations are checked against it */
+	if (c->allow_hosts_where &&
+	    dest_allow_hosts_set(c->allow_hosts, c->nallow_hosts, c->allow_hosts_where) != 0) {
+		fprintf(stderr, "vigil %s: out of memory\n", argv[0]);
+		kafka_cfg_free(c);
 		return 2;
 	}
 	enum kafka_mode mode = gateway ? KAFKA_MODE_GATEWAY : c->mode;

@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "consumers/consumer.h"
 #include "consumers/feed.h"
 
 #define LINES_PER_STEP 4096
+/* The read buffer: a whole record of DECODER_MAX_RECORD bytes plus its
+ * "\r\n" fits, and reads are made in blocks of at least READ_BLOCK. */
+#define READ_BLOCK (64u * 1024)
+#define READ_CAP   ((size_t)DECODER_MAX_RECORD + 2 + READ_BLOCK)
 
 struct file_consumer {
 	const char *const *paths;
@@ -25,8 +30,11 @@ struct file_consumer {
 	struct decoder *dec;
 	int64_t line;
 	char series[256];
-	char *buf;
-	size_t cap;
+	char *buf;        /* READ_CAP bytes, allocated on first use */
+	size_t beg, end;  /* unread bytes: buf[beg..end) */
+	int eof;          /* the open file has no more bytes */
+	int rd_errno;     /* the read error that ended it; 0 = end of file */
+	uint64_t skipped; /* bytes of the over-long line being skipped; 0 = none */
 	int failed;
 	struct consumer_stats st;
 };
@@ -44,6 +52,10 @@ static void base_series(const char *path, char *out, size_t outlen)
 
 static void close_file(struct file_consumer *f)
 {
+	f->beg = f->end = 0;
+	f->eof = 0;
+	f->rd_errno = 0;
+	f->skipped = 0;
 	if (f->in && f->in != stdin)
 		fclose(f->in);
 	f->in = NULL;
@@ -77,6 +89,60 @@ static int open_file(struct file_consumer *f)
 	return 0;
 }
 
+enum { LINE_OK, LINE_TOO_LONG, LINE_END };
+
+/* The next line of the open file, without its '\n': *line and *len point into
+ * f->buf until the next call. A line longer than a record may be is never
+ * held: it is read through and skipped, and LINE_TOO_LONG gives its length
+ * in *len. LINE_END at the end of the file (or a read error: f->rd_errno). A
+ * last line without '\n' is a line. Memory stays at READ_CAP whatever the
+ * input (getline() grew to the longest line: a file without a newline was
+ * read whole into memory). */
+static int next_line(struct file_consumer *f, char **line, size_t *len)
+{
+	if (f->buf == NULL && (f->buf = malloc(READ_CAP)) == NULL) {
+		f->rd_errno = ENOMEM;
+		return LINE_END;
+	}
+	for (;;) {
+		char *nl = f->end > f->beg ? memchr(f->buf + f->beg, '\n', f->end - f->beg) : NULL;
+		size_t have = (nl ? (size_t)(nl - f->buf) : f->end) - f->beg;
+
+		if (nl != NULL || (f->eof && (have > 0 || f->skipped > 0))) {
+			*line = f->buf + f->beg;
+			f->beg += have + (nl != NULL);
+			if (f->skipped > 0) {
+				*len = (size_t)(f->skipped + have);
+				f->skipped = 0;
+				return LINE_TOO_LONG;
+			}
+			*len = have;
+			return LINE_OK;
+		}
+		if (f->eof)
+			return LINE_END;
+		if (have > (size_t)DECODER_MAX_RECORD + 1) { /* too long already: drop what there is */
+			f->skipped += have;
+			f->beg = f->end = 0;
+		} else if (f->beg > 0) {
+			memmove(f->buf, f->buf + f->beg, have);
+			f->beg = 0;
+			f->end = have;
+		}
+		/* read(2), not fread: a pipe's lines are handed on as they come */
+		ssize_t got;
+		do
+			got = read(fileno(f->in), f->buf + f->end, READ_CAP - f->end);
+		while (got < 0 && errno == EINTR);
+		if (got > 0) {
+			f->end += (size_t)got;
+		} else {
+			f->eof = 1;
+			f->rd_errno = got < 0 ? errno : 0;
+		}
+	}
+}
+
 static int file_step(void *self, int timeout_ms, int *done)
 {
 	struct file_consumer *f = self;
@@ -97,11 +163,13 @@ static int file_step(void *self, int timeout_ms, int *done)
 				continue;
 			}
 		}
-		ssize_t len = getline(&f->buf, &f->cap, f->in);
-		if (len < 0) {
-			if (ferror(f->in)) {
+		char *line;
+		size_t len;
+		int r = next_line(f, &line, &len);
+		if (r == LINE_END) {
+			if (f->rd_errno != 0) {
 				fprintf(stderr, "vigil replay: %s: read error: %s\n", f->paths[f->at],
-					strerror(errno));
+					strerror(f->rd_errno));
 				f->failed = 1;
 			}
 			close_file(f);
@@ -110,12 +178,19 @@ static int file_step(void *self, int timeout_ms, int *done)
 		}
 		f->line++;
 		f->st.lines++;
-		f->st.bytes += (uint64_t)len;
+		f->st.bytes += (uint64_t)len + 1;
 		n++;
-		while (len > 0 && (f->buf[len - 1] == '\n' || f->buf[len - 1] == '\r'))
+		if (r == LINE_TOO_LONG) {
+			snprintf(err, sizeof err,
+				 "column %u: line of %zu bytes, longer than a record may be (%u)",
+				 DECODER_MAX_RECORD + 1, len, DECODER_MAX_RECORD);
+			engine_note_reject(f->e, f->paths[f->at], f->line, err);
+			f->st.rejected++;
+			continue;
+		}
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (feed_record(f->dec, f->e, f->paths[f->at], f->line, f->buf, (size_t)len, err,
-				sizeof err) != 0)
+		if (feed_record(f->dec, f->e, f->paths[f->at], f->line, line, len, err, sizeof err) != 0)
 			f->st.rejected++;
 	}
 	return n;

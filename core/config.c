@@ -54,6 +54,7 @@ static const char *const top_keys[] = {"kafka",
 				       "chart_points",
 				       "mode",
 				       "http",
+				       "destinations",
 				       NULL};
 enum {
 	TK_KAFKA,
@@ -75,6 +76,7 @@ enum {
 	TK_CHART_POINTS,
 	TK_MODE,
 	TK_HTTP,
+	TK_DEST,
 	TK_N
 };
 
@@ -221,6 +223,42 @@ static int load_mode(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c
 	return 0;
 }
 
+/* destinations: {allow_hosts: [glob, ...]}: host names or addresses, with
+ * shell wildcards; a URL or a port is refused (the host alone is matched). */
+static int load_destinations(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
+{
+	static const char *const keys[] = {"allow_hosts", NULL};
+	yaml_node_t *v[1], *k[1];
+	int rc;
+
+	if ((rc = vy_map_fields(y, n, "destinations", keys, v, k)) != 0)
+		return rc;
+	if (v[0] == NULL)
+		return 0;
+	if (v[0]->type == YAML_SEQUENCE_NODE && vy_len(v[0]) == 0)
+		return vy_fail(
+			y, v[0],
+			"destinations.allow_hosts is empty: no destination could be reached (remove the "
+			"key to allow every host)");
+	if ((rc = vy_strlist(y, v[0], "destinations.allow_hosts", &c->allow_hosts, &c->nallow_hosts)) != 0)
+		return rc;
+	for (size_t i = 0; i < c->nallow_hosts; i++) {
+		const char *h = c->allow_hosts[i];
+		const yaml_node_t *e = v[0]->type == YAML_SEQUENCE_NODE ? vy_item(y, v[0], i) : v[0];
+
+		const char *colon = strchr(h, ':');
+		/* one ':' is host:port; an IPv6 address has two or more */
+		if (*h == '\0' || strpbrk(h, "/@[] \t") != NULL || (colon && strchr(colon + 1, ':') == NULL))
+			return vy_fail(y, e,
+				       "destinations.allow_hosts: '%s' is not a host name or address (a glob "
+				       "like *.example.com; no scheme, port or path)",
+				       h);
+	}
+	if ((c->allow_hosts_where = vy_where(y, v[0])) == NULL)
+		return vy_nomem(y);
+	return 0;
+}
+
 /* The value of top-level key number key (TK_*). */
 static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kafka_cfg *c)
 {
@@ -257,6 +295,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 		return rc;
 	case TK_MODE: return load_mode(y, vn, c);
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
+	case TK_DEST: return load_destinations(y, vn, c);
 	}
 	return vy_fail(y, vn, "internal error: key %d", key);
 }
@@ -383,6 +422,8 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	free(c->gateway_state_topic);
 	http_cfg_free(&c->http);
 	free(c->control_topic);
+	vy_strv_free(c->allow_hosts, c->nallow_hosts);
+	free(c->allow_hosts_where);
 	free(c);
 }
 

@@ -38,13 +38,14 @@ struct http_cfg {
 	char *listen; /* NULL = no HTTP service */
 	struct http_token *tokens;
 	size_t ntokens;
-	int open_reads;     /* -1: not set (open exactly when there are no tokens) */
-	size_t max_body;    /* bytes; 0 = default (1 MiB) */
-	double rate, burst; /* per client address; rate < 0: not set (default 20/s, burst 40) */
-	char *audit_log;    /* NULL = default */
-	char *public_url;   /* NULL = unknown: no chart links in Slack / PagerDuty */
-	char *url_key;      /* reference (env:/file:) to the chart link signing key; NULL = unsigned links */
-	char *where;        /* file:line:col of the map, NULL when absent */
+	int open_reads;      /* -1: not set (open exactly when there are no tokens) */
+	size_t max_body;     /* bytes; 0 = default (1 MiB) */
+	size_t max_silences; /* silences the gateway holds (1..10000); 0 = default (10000) */
+	double rate, burst;  /* per client address; rate < 0: not set (default 20/s, burst 40) */
+	char *audit_log;     /* NULL = default */
+	char *public_url;    /* NULL = unknown: no chart links in Slack / PagerDuty */
+	char *url_key;       /* reference (env:/file:) to the chart link signing key; NULL = unsigned links */
+	char *where;         /* file:line:col of the map, NULL when absent */
 };
 
 /* A parsed config file. All strings owned by the struct (kafka_cfg_free). */
@@ -80,6 +81,12 @@ struct kafka_cfg {
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
 	enum kafka_mode mode;
 	struct http_cfg http;
+	/* destinations.allow_hosts: the hosts HTTP destinations may reach
+	 * (globs, sinks/http.h dest_allow_hosts_set); allow_hosts_where is the
+	 * list's file:line:col, NULL when the key is absent (every host). */
+	char **allow_hosts;
+	size_t nallow_hosts;
+	char *allow_hosts_where;
 };
 
 /* Load and validate a config file (core/yaml.h). Strict: unknown keys,

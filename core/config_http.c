@@ -10,9 +10,9 @@
 #include "core/secret.h"
 #include "core/yaml.h"
 
-static const char *const http_keys[] = {"listen",    "tokens",     "open_reads", "max_body", "rate_limit",
-					"audit_log", "public_url", "url_key",    NULL};
-enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_PUBLIC, HK_URLKEY, HK_N };
+static const char *const http_keys[] = {"listen",    "tokens",     "open_reads", "max_body",     "rate_limit",
+					"audit_log", "public_url", "url_key",    "max_silences", NULL};
+enum { HK_LISTEN, HK_TOKENS, HK_OPEN, HK_BODY, HK_RATE, HK_AUDIT, HK_PUBLIC, HK_URLKEY, HK_MAXSIL, HK_N };
 
 static const char *const token_keys[] = {"team", "admin", "token", NULL};
 enum { TOK_TEAM, TOK_ADMIN, TOK_TOKEN, TOK_N };
@@ -129,6 +129,11 @@ int http_cfg_parse(struct vy_ctx *y, const struct yaml_node_s *n, struct http_cf
 	}
 	if (v[HK_RATE] && (rc = parse_rate(y, v[HK_RATE], h)) != 0)
 		return rc;
+	if (v[HK_MAXSIL]) { /* at most sinks/silence.h SILENCE_MAX */
+		if ((rc = vy_integer(y, v[HK_MAXSIL], "http.max_silences", 1, 10000, &ll)) != 0)
+			return rc;
+		h->max_silences = (size_t)ll;
+	}
 	if (v[HK_AUDIT] && (rc = vy_dup(y, v[HK_AUDIT], "http.audit_log", 1, &h->audit_log)) != 0)
 		return rc;
 	if (v[HK_PUBLIC]) {

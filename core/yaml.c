@@ -525,8 +525,8 @@ fail:
 /* ---- files ---- */
 
 /* A libyaml parser error at its position. The reader reports a byte offset,
- * not a mark: count lines up to it (column in bytes). */
-static int parse_fail(struct vy_ctx *y, const yaml_parser_t *p, FILE *f)
+ * not a mark: count lines up to it in the text (column in bytes). */
+static int parse_fail(struct vy_ctx *y, const yaml_parser_t *p, const char *text, size_t len)
 {
 	const char *problem = p->problem ? p->problem : "syntax error";
 
@@ -534,16 +534,13 @@ static int parse_fail(struct vy_ctx *y, const yaml_parser_t *p, FILE *f)
 		return vy_nomem(y);
 	if (p->error == YAML_READER_ERROR) {
 		yaml_mark_t m = {0, 0, 0};
-		int c;
 
-		if (f != NULL && fseek(f, 0, SEEK_SET) == 0) {
-			for (size_t off = 0; off < p->problem_offset && (c = getc(f)) != EOF; off++) {
-				if (c == '\n') {
-					m.line++;
-					m.column = 0;
-				} else {
-					m.column++;
-				}
+		for (size_t off = 0; off < p->problem_offset && off < len; off++) {
+			if (text[off] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
 			}
 		}
 		return vy_fail_mark(y, &m, "YAML error: %s (byte %zu)", problem, p->problem_offset);
@@ -554,11 +551,184 @@ static int parse_fail(struct vy_ctx *y, const yaml_parser_t *p, FILE *f)
 	return vy_fail_mark(y, &p->problem_mark, "YAML error: %s", problem);
 }
 
+/* The whole file into a malloc'd buffer (*text, *len). 0 or -VIGIL_EIO /
+ * -VIGIL_ENOMEM with the message written. */
+static int read_all(struct vy_ctx *y, FILE *fp, char **text, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *b = malloc(cap);
+
+	if (b == NULL)
+		return vy_nomem(y);
+	for (;;) {
+		if (n == cap) {
+			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
+			if (nb == NULL) {
+				free(b);
+				return vy_nomem(y);
+			}
+			b = nb;
+			cap *= 2;
+		}
+		size_t got = fread(b + n, 1, cap - n, fp);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		snprintf(y->err, y->errlen, "%s: read error: %s", y->path, strerror(errno));
+		free(b);
+		return -VIGIL_EIO;
+	}
+	*text = b;
+	*len = n;
+	return 0;
+}
+
+/* First pass over the events, before the document is built: nesting deeper
+ * than VY_MAX_DEPTH is refused at the node that goes too deep. libyaml's
+ * scanner takes time in the square of the flow nesting depth (100,000
+ * levels of '[' took over a minute), and stopping here bounds that to the
+ * limit. Parser errors are left to the second pass (same text, same
+ * message). */
+static int check_depth(struct vy_ctx *y, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, end = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return vy_nomem(y);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	while (!end && rc == 0) {
+		if (!yaml_parser_parse(&p, &ev))
+			break; /* reported by the load */
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > VY_MAX_DEPTH)
+				rc = vy_fail_mark(y, &ev.start_mark, "nested more than %d levels deep",
+						  VY_MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT: depth--; break;
+		case YAML_STREAM_END_EVENT: end = 1; break;
+		default: break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/* Second check, on the built document: an alias is a reference to the
+ * anchored node, so a document is a graph. Every reader here walks it as a
+ * tree, so refuse what would make that walk unbounded: an alias to a node
+ * that contains it (a cycle), nesting deeper than VY_MAX_DEPTH through
+ * aliases, and aliases that expand the tree to more than VY_MAX_EXPANDED
+ * nodes beyond those in the file (the "billion laughs": 9 anchors of 9
+ * aliases each are 28 nodes that expand to 10^9). One iterative depth-first
+ * pass, each node's expanded size and height computed once. */
+struct shape {
+	unsigned char state; /* 0 not seen, 1 on the path, 2 done */
+	int height;          /* levels from this node down, itself included */
+	uint64_t size;       /* nodes of its expansion, saturating */
+};
+
+struct frame {
+	int node;    /* 1-based node index */
+	size_t next; /* next child to visit (maps: 2 per pair) */
+};
+
+/* The child at position i of node n (0 when there is none). */
+static int child_at(const yaml_node_t *n, size_t i)
+{
+	if (n->type == YAML_SEQUENCE_NODE)
+		return i < (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+			       ? n->data.sequence.items.start[i]
+			       : 0;
+	if (n->type == YAML_MAPPING_NODE) {
+		size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		if (i / 2 >= np)
+			return 0;
+		return i % 2 ? n->data.mapping.pairs.start[i / 2].value
+			     : n->data.mapping.pairs.start[i / 2].key;
+	}
+	return 0;
+}
+
+static int check_graph(struct vy_ctx *y, yaml_document_t *doc)
+{
+	size_t nnodes = (size_t)(doc->nodes.top - doc->nodes.start);
+	uint64_t limit = (uint64_t)nnodes + VY_MAX_EXPANDED;
+	struct frame stack[VY_MAX_DEPTH + 1];
+	struct shape *sh;
+	int top = 0, rc = 0;
+
+	if (nnodes == 0)
+		return 0;
+	if ((sh = calloc(nnodes + 1, sizeof *sh)) == NULL)
+		return vy_nomem(y);
+	stack[0].node = 1; /* the root */
+	stack[0].next = 0;
+	sh[1].state = 1;
+	while (top >= 0 && rc == 0) {
+		struct frame *f = &stack[top];
+		yaml_node_t *n = yaml_document_get_node(doc, f->node);
+		int c = child_at(n, f->next);
+
+		if (c == 0) { /* all children seen: fold them in */
+			uint64_t size = 1;
+			int h = 0;
+			for (size_t i = 0; (c = child_at(n, i)) != 0; i++) {
+				size = size + sh[c].size < size ? UINT64_MAX : size + sh[c].size;
+				if (sh[c].height > h)
+					h = sh[c].height;
+			}
+			sh[f->node].size = size;
+			sh[f->node].height = h + 1;
+			sh[f->node].state = 2;
+			if (size > limit)
+				rc = vy_fail(y, n,
+					     "aliases expand this node to more than %llu nodes (the file has "
+					     "%zu); is it an alias bomb?",
+					     (unsigned long long)limit, nnodes);
+			else if (top + h + 1 > VY_MAX_DEPTH)
+				rc = vy_fail(y, n, "nested more than %d levels deep through aliases",
+					     VY_MAX_DEPTH);
+			top--;
+			continue;
+		}
+		f->next++;
+		if (c < 1 || (size_t)c > nnodes) {
+			rc = vy_fail(y, n, "malformed document");
+		} else if (sh[c].state == 1) {
+			yaml_node_t *a = yaml_document_get_node(doc, c);
+			rc = vy_fail(
+				y, n,
+				"an alias here refers to a node that contains it (anchored at %s:%zu:%zu)",
+				y->path, a->start_mark.line + 1, a->start_mark.column + 1);
+		} else if (sh[c].state == 0) {
+			if (top + 2 > VY_MAX_DEPTH) { /* the child's level */
+				rc = vy_fail(y, yaml_document_get_node(doc, c),
+					     "nested more than %d levels deep", VY_MAX_DEPTH);
+				break;
+			}
+			sh[c].state = 1;
+			stack[++top] = (struct frame){c, 0};
+		}
+	}
+	free(sh);
+	return rc;
+}
+
 int vy_load(struct vy_ctx *y, const char *path, struct vy_file *f)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
 	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *fp;
 	int rc = 0;
 
@@ -576,13 +746,21 @@ int vy_load(struct vy_ctx *y, const char *path, struct vy_file *f)
 	}
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
+	rc = read_all(y, fp, &text, &len);
+	fclose(fp);
+	if (rc != 0)
+		return rc;
+	if ((rc = check_depth(y, text, len)) != 0) {
+		free(text);
+		return rc;
+	}
 	if (!yaml_parser_initialize(&parser)) {
-		fclose(fp);
+		free(text);
 		return vy_nomem(y);
 	}
-	yaml_parser_set_input_file(&parser, fp);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &f->doc)) {
-		rc = parse_fail(y, &parser, fp);
+		rc = parse_fail(y, &parser, text, len);
 		goto out;
 	}
 	f->loaded = 1;
@@ -591,15 +769,17 @@ int vy_load(struct vy_ctx *y, const char *path, struct vy_file *f)
 		goto out;
 	/* One document per file: a second one would be silently ignored. */
 	if (!yaml_parser_load(&parser, &extra)) {
-		rc = parse_fail(y, &parser, fp);
+		rc = parse_fail(y, &parser, text, len);
 		goto out;
 	}
 	if (yaml_document_get_root_node(&extra) != NULL)
 		rc = vy_fail(y, yaml_document_get_root_node(&extra), "only one YAML document per file");
 	yaml_document_delete(&extra);
+	if (rc == 0)
+		rc = check_graph(y, &f->doc);
 out:
 	yaml_parser_delete(&parser);
-	fclose(fp);
+	free(text);
 	if (rc != 0)
 		vy_unload(f);
 	return rc;

@@ -157,9 +157,18 @@ struct vy_file {
 	int loaded; /* doc must be deleted (vy_unload) */
 };
 
+/* Bounds on a document's shape (vy_load): nesting depth, counted through
+ * aliases too, and the nodes aliases may add when the document is read as a
+ * tree (beyond the nodes in the file). An alias to a node that contains it
+ * is refused as well. */
+#define VY_MAX_DEPTH    64
+#define VY_MAX_EXPANDED 1000000u
+
 /* Read path into f: exactly one YAML document (a second one is an error at
- * its start). Sets y->path = path and y->doc = &f->doc. Errors: "path:
- * cannot open: <reason>" (-VIGIL_EIO), "path:line:col: YAML error: <problem>"
+ * its start), within the VY_MAX_* bounds (an error at the node that breaks
+ * one: "nested more than 64 levels deep", "aliases expand this node to
+ * more than N nodes", "an alias here refers to a node that contains it"). Sets y->path = path and y->doc =
+ * &f->doc. Errors: "path: cannot open: <reason>" (-VIGIL_EIO), "path:line:col: YAML error: <problem>"
  * (-VIGIL_EINVAL), out of memory. On failure f needs no vy_unload (calling
  * it is harmless). The whole document is held in memory (config-sized files;
  * libyaml's time grows with the square of flow nesting depth). */

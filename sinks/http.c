@@ -1,6 +1,7 @@
 /* Shared pieces of the network destinations: settings and one classified
  * libcurl POST (see sinks/http.h). */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -101,6 +102,120 @@ static int scheme_ok(const char *scheme, const char *schemes)
 	return 0;
 }
 
+/* The process's host allow-list (dest_allow_hosts_set): owned copies. */
+static struct {
+	int set;
+	char **glob;
+	size_t n;
+	char *where;
+} allow;
+
+int dest_allow_hosts_set(char *const *globs, size_t n, const char *where)
+{
+	char **g = NULL;
+	char *w = NULL;
+
+	dest_allow_hosts_clear();
+	if (globs == NULL)
+		return 0;
+	if ((n && (g = calloc(n, sizeof *g)) == NULL) || (w = strdup(where ? where : "the config")) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if ((g[i] = strdup(globs[i])) == NULL) {
+			for (size_t j = 0; j < i; j++)
+				free(g[j]);
+			goto nomem;
+		}
+	allow.glob = g;
+	allow.n = n;
+	allow.where = w;
+	allow.set = 1;
+	return 0;
+nomem:
+	free(g);
+	free(w);
+	return -VIGIL_ENOMEM;
+}
+
+void dest_allow_hosts_clear(void)
+{
+	for (size_t i = 0; i < allow.n; i++)
+		free(allow.glob[i]);
+	free(allow.glob);
+	free(allow.where);
+	memset(&allow, 0, sizeof allow);
+}
+
+int dest_host_allowed(const char *host)
+{
+	if (!allow.set)
+		return 1;
+	for (size_t i = 0; i < allow.n; i++)
+		if (fnmatch(allow.glob[i], host, FNM_CASEFOLD) == 0)
+			return 1;
+	return 0;
+}
+
+/* The host libcurl would connect to for url (its own parser, so userinfo,
+ * brackets and escapes are read exactly as the request would), into host.
+ * 0, or -VIGIL_EINVAL when libcurl cannot parse it. */
+static int curl_host(const char *url, char *host, size_t hostlen)
+{
+	CURLU *u = curl_url();
+	char *h = NULL;
+	int rc = -VIGIL_EINVAL;
+
+	if (u == NULL)
+		return -VIGIL_ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h != NULL && strlen(h) < hostlen) {
+		snprintf(host, hostlen, "%s", h);
+		/* [::1] -> ::1, as the list is written */
+		size_t l = strlen(host);
+		if (l > 1 && host[0] == '[' && host[l - 1] == ']') {
+			memmove(host, host + 1, l - 2);
+			host[l - 2] = '\0';
+		}
+		rc = 0;
+	}
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* The allow-list check of an http(s) URL. The host is named (logs show a
+ * URL's scheme://host too: the secret part of a webhook URL is its path or
+ * query); the URL itself only when echo, a reference (env:/file:) by name. */
+static int allow_check(const char *type, const struct dest_key *k, const char *where, const char *url,
+		       int echo, char *err, size_t errlen)
+{
+	const char *ref = k->value && secret_is_ref(k->value) ? k->value : NULL;
+	char host[256];
+
+	if (!allow.set)
+		return 0;
+	if (curl_host(url, host, sizeof host) != 0) {
+		snprintf(err, errlen, "%s: %s destination: %s%s%s%s: no host libcurl can read%s", where, type,
+			 k->name, ref ? " (from " : "", ref ? ref : "", ref ? ")" : "",
+			 echo ? "" : "; value not shown");
+		return -VIGIL_EINVAL;
+	}
+	if (dest_host_allowed(host))
+		return 0;
+	snprintf(err, errlen,
+		 "%s: %s destination: %s%s%s%s: host '%s' is not in destinations.allow_hosts (%s)", where,
+		 type, k->name, ref ? " (from " : "", ref ? ref : "", ref ? ")" : "", host, allow.where);
+	return -VIGIL_EINVAL;
+}
+
+int dest_url_default(const char *type, const struct dest_key *k, const char *where, const char *url,
+		     char *err, size_t errlen)
+{
+	if (k->value)
+		return 0; /* set: checked by dest_url / dest_url_resolved */
+	return allow_check(type, k, where ? where : type, url, 1, err, errlen);
+}
+
 static int url_check(const char *type, const struct dest_key *k, const char *url, const char *schemes,
 		     int echo, char *err, size_t errlen)
 {
@@ -123,6 +238,8 @@ static int url_check(const char *type, const struct dest_key *k, const char *url
 			 k->name, scheme, schemes);
 		return -VIGIL_EINVAL;
 	}
+	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)
+		return allow_check(type, k, k->where, url, echo, err, errlen);
 	return 0;
 }
 

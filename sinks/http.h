@@ -50,6 +50,28 @@ int dest_url(const char *type, const struct dest_key *k, const char *schemes, ch
 int dest_url_resolved(const char *type, const struct dest_key *k, const char *url, const char *schemes,
 		      char *err, size_t errlen);
 
+/* The hosts HTTP destinations may reach (config `destinations.allow_hosts`):
+ * shell globs matched without case against the host libcurl reads from the
+ * URL ("*.example.com" matches "a.example.com" and "a.b.example.com", not
+ * "example.com"; an IPv6 address is written without brackets). Once set,
+ * dest_url and dest_url_resolved refuse an http(s) URL whose host matches
+ * none, with "<where>: <type> destination: url: host 'h' is not in
+ * destinations.allow_hosts (<list's where>)" (a secret URL: its reference,
+ * never its value). Unset (the default, or globs == NULL): every host.
+ * Redirects are never followed (http_easy_defaults), so a listed host
+ * cannot send a notification on to another one.
+ * @thread set on the main thread before any destination is checked or
+ * created, then read-only; the strings are copied. 0 or -VIGIL_ENOMEM. */
+int dest_allow_hosts_set(char *const *globs, size_t n, const char *where);
+void dest_allow_hosts_clear(void);
+/* 1 when host may be contacted under the current list. */
+int dest_host_allowed(const char *host);
+/* For a destination that falls back to a built-in URL when k (its url
+ * setting) is absent: the allow-list check of that URL, reported at where
+ * (the destination's position). 0 when k is set (checked by dest_url). */
+int dest_url_default(const char *type, const struct dest_key *k, const char *where, const char *url,
+		     char *err, size_t errlen);
+
 /* ---- rendering shared by the destinations ---- */
 
 /* Severity from the rule action: page -> critical, notify -> warning,

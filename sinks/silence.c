@@ -505,6 +505,14 @@ static void store_remove(struct silences *s, struct entry *e)
 	s->n--;
 }
 
+/* The per-store limit (silences_set_max), SILENCE_MAX by default. */
+static size_t silence_max = SILENCE_MAX;
+
+void silences_set_max(size_t n)
+{
+	silence_max = n >= 1 && n <= SILENCE_MAX ? n : SILENCE_MAX;
+}
+
 int silences_new(struct silences **out)
 {
 	struct silences *s = calloc(1, sizeof *s);
@@ -578,8 +586,8 @@ int silences_add(struct silences *s, json_t *spec, double now, int32_t part, cha
 	} while (res != NULL && (res == old || strcmp(res->s.owner, e->s.owner) != 0));
 	if (res != NULL)
 		goto done;
-	if (s->n >= SILENCE_MAX) {
-		snprintf(err, errlen, "silence: too many silences (at most %d)", SILENCE_MAX);
+	if (s->n >= silence_max) {
+		snprintf(err, errlen, "silence: too many silences (at most %zu)", silence_max);
 		rc = -VIGIL_EFULL;
 		goto fail;
 	}

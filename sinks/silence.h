@@ -51,6 +51,11 @@ struct silence {
 struct silences;
 
 int silences_new(struct silences **out);
+/* The number of silences a store admits (silences_add), for every store of
+ * the process: n in 1..SILENCE_MAX, anything else restores SILENCE_MAX
+ * (config `http.max_silences`). @thread set on the main thread before any
+ * store is used. */
+void silences_set_max(size_t n);
 void silences_free(struct silences *s);
 
 /* Add a silence from its JSON form at time now, for partition part. With an
@@ -61,8 +66,8 @@ void silences_free(struct silences *s);
  * created_at), so re-applying the same command (a replayed control record)
  * yields the same id and no second silence. id_out (SILENCE_ID_LEN) gets
  * the id. 0, or -VIGIL_EINVAL with err naming the field, -VIGIL_ENOMEM, or
- * -VIGIL_EFULL (SILENCE_MAX reached). A silence whose ends_at is not after
- * now is refused (-VIGIL_EINVAL). */
+ * -VIGIL_EFULL (the limit of silences_set_max, SILENCE_MAX by default, reached). A silence whose ends_at is
+ * not after now is refused (-VIGIL_EINVAL). */
 int silences_add(struct silences *s, json_t *spec, double now, int32_t part, char *id_out, char *err,
 		 size_t errlen);
 /* Restore one silence exactly as silence_to_json wrote it (no validation

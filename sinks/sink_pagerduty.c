@@ -55,6 +55,8 @@ static int pd_settings(const struct kv *kv, size_t nkv, struct dest_key *k, doub
 	k[PK_TIMEOUT] = (struct dest_key){.name = "timeout"};
 	if ((rc = dest_settings(PD_TYPE, kv, nkv, k, PK_N, err, errlen)) != 0 ||
 	    (rc = dest_url(PD_TYPE, &k[PK_URL], "http,https", err, errlen)) != 0 ||
+	    (rc = dest_url_default(PD_TYPE, &k[PK_URL], k[PK_ROUTING_KEY].where, PD_DEFAULT_URL, err,
+				   errlen)) != 0 ||
 	    (rc = dest_duration(PD_TYPE, &k[PK_TIMEOUT], 10, timeout, err, errlen)) != 0)
 		return rc;
 	/* a literal key can be checked now; a reference when it is read */

@@ -9,8 +9,11 @@
 #    (and the acknowledgement at the owner's destination);
 #  - POST /api/v2/alerts with good and bad alerts: 400 naming index and
 #    field of each bad one, the good ones taken;
-#  - 413 over max_body; 429 with Retry-After from a second instance with a
-#    small rate limit; no tokens + a non-loopback address = startup error;
+#  - 413 over max_body (by Content-Length and chunked), counted in
+#    /metrics; 429 with Retry-After from a second instance with a small
+#    rate limit, counted (vigil_http_rate_limited_total); the silence count
+#    limit (http.max_silences) refusing with its reason; no tokens + a
+#    non-loopback address = startup error;
 #  - /metrics passes `promtool check metrics`, a real Prometheus scrapes
 #    it, and values read back through Prometheus's query API equal vigil's;
 #  - no token value in the log or the audit log.
@@ -347,10 +350,25 @@ EOT
 	done
 fi
 
+echo "== 413 over max_body, by Content-Length and chunked, counted in /metrics"
+python3 -c 'print("{" + " " * 6000 + "}")' >"$tmp/big.json"
+got=$(curl -s -o "$tmp/body413" -w '%{http_code}' -H "$A" -H 'Transfer-Encoding: chunked' \
+	-H 'Content-Type: application/json' --data-binary @"$tmp/big.json" "$base/api/v1/silences")
+[ "$got" = 413 ] || fail "chunked body over max_body: $got $(cat "$tmp/body413")"
+grep -q '"error":"request body over the limit of 4096 bytes","status":413' "$tmp/body413" ||
+	fail "413 body: $(cat "$tmp/body413")"
+# metric NAME BASE [HEADER]: its value in BASE/metrics
+metric() { curl -s ${3:+-H "$3"} "$2/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
+# the counters reach /metrics with the service's next refresh: wait for it
+n413_is_2() { [ "$(metric 'vigil_http_requests_total{code="413"}' "$base" "$A")" = 2 ]; }
+wait_for 10 n413_is_2
+n413=$(metric 'vigil_http_requests_total{code="413"}' "$base" "$A")
+[ "$n413" = 2 ] || fail "vigil_http_requests_total{code=\"413\"} is '$n413' after two bodies over max_body, want 2"
+
 echo "== 429 from a small rate limit; no tokens on a public address is refused"
 cat >"$tmp/cfg2.yaml" <<EOT
 rules: [$tmp/rules.yaml]
-http: {rate_limit: {rate: 0.05, burst: 3}}
+http: {rate_limit: {rate: 0.2, burst: 3}}
 EOT
 head -n 20 "$tmp/metrics.jsonl" >"$tmp/small.jsonl"
 "$VIGIL" replay -c "$tmp/cfg2.yaml" --serve 127.0.0.1:0 --port-file "$tmp/port2" "$tmp/small.jsonl" \
@@ -361,14 +379,48 @@ b2=http://127.0.0.1:$(cat "$tmp/port2")
 codes=""
 for _ in 1 2 3 4; do codes="$codes $(curl -s -o "$tmp/body2" -D "$tmp/hdr2" -w '%{http_code}' "$b2/api/v1/rules")"; done
 [ "$codes" = " 200 200 200 429" ] || fail "rate limit: got$codes, want 200 200 200 429"
-# one token per 20 s: Retry-After is 20 s less the time the three calls took
+# one token per 5 s: Retry-After is 5 s less the time the three calls took
 ra=$(tr -d '\r' <"$tmp/hdr2" | sed -n 's/^[Rr]etry-[Aa]fter: //p')
-[ -n "$ra" ] && [ "$ra" -ge 10 ] && [ "$ra" -le 20 ] || fail "429 with Retry-After '$ra', want 10..20 s"
+[ -n "$ra" ] && [ "$ra" -ge 2 ] && [ "$ra" -le 5 ] || fail "429 with Retry-After '$ra', want 2..5 s"
 grep -q '"status":429' "$tmp/body2" || fail "429 body: $(cat "$tmp/body2")"
+# after Retry-After a token is there again: /metrics counts the one refusal
+sleep "${ra:-5}"
+curl -s -o "$tmp/metrics2" -w '%{http_code}' "$b2/metrics" | grep -qx 200 || fail "/metrics after Retry-After: $(head -c 300 "$tmp/metrics2")"
+rl=$(awk '$1 == "vigil_http_rate_limited_total" {print $2}' "$tmp/metrics2")
+n429=$(awk '$1 == "vigil_http_requests_total{code=\"429\"}" {print $2}' "$tmp/metrics2")
+[ "$rl" = 1 ] && [ "$n429" = 1 ] || fail "vigil_http_rate_limited_total '$rl' and code 429 '$n429', want 1 and 1"
 "$VIGIL" replay --rules "$tmp/rules.yaml" --serve 0.0.0.0:0 "$tmp/small.jsonl" >"$tmp/out3.log" 2>&1
 rc=$?
 [ $rc = 1 ] && grep -q 'refusing to serve HTTP on 0.0.0.0:0 without tokens' "$tmp/out3.log" ||
 	fail "no tokens on 0.0.0.0: rc=$rc $(cat "$tmp/out3.log")"
+
+echo "== the silence count limit (http.max_silences: 3) refuses the fourth with its reason"
+printf 'admin-token-9e8d7c6b5a4f3e2d\n' >"$tmp/admin3.tok"
+cat >"$tmp/cfg3.yaml" <<EOT
+rules: [$tmp/rules.yaml]
+http: {rate_limit: {rate: 0}, max_silences: 3, tokens: [{admin: true, token: "file:$tmp/admin3.tok"}]}
+EOT
+"$VIGIL" replay -c "$tmp/cfg3.yaml" --state "$tmp/state3" --serve 127.0.0.1:0 --port-file "$tmp/port3" \
+	"$tmp/small.jsonl" >"$tmp/out4.log" 2>"$tmp/err4.log" &
+pids+=($!)
+wait_for 30 test -s "$tmp/port3" || fail "third instance did not start"
+b3=http://127.0.0.1:$(cat "$tmp/port3")
+A3="Authorization: Bearer $(cat "$tmp/admin3.tok")"
+codes=""
+for i in 1 2 3 4; do
+	codes="$codes $(curl -s -o "$tmp/body3" -w '%{http_code}' -H "$A3" -H 'Content-Type: application/json' \
+		-d "{\"owner\": \"payments\", \"matchers\": [\"alertname=checkout-latency\", \"n=$i\"], \"duration\": \"2h\", \"comment\": \"c$i\"}" \
+		"$b3/api/v1/silences")"
+done
+[ "$codes" = " 201 201 201 503" ] || fail "silences over the limit: got$codes, want 201 201 201 503"
+grep -q '"error":"silence: too many silences (at most 3)"' "$tmp/body3" || fail "limit error: $(cat "$tmp/body3")"
+n=$(curl -s -H "$A3" "$b3/api/v1/silences" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 3 ] || fail "$n silences listed, want the 3 admitted"
+n503_is_1() { [ "$(metric 'vigil_http_requests_total{code="503"}' "$b3" "$A3")" = 1 ]; }
+wait_for 10 n503_is_1
+n503=$(metric 'vigil_http_requests_total{code="503"}' "$b3" "$A3")
+[ "$n503" = 1 ] || fail "vigil_http_requests_total{code=\"503\"} '$n503', want 1"
+grep -q '"action":"silence_add".*"status":503' "$tmp/state3/audit.jsonl" || fail "the refused silence is not in the audit log"
 
 echo "== SIGTERM stops the service"
 kill -TERM "$vpid"

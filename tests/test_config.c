@@ -88,6 +88,39 @@ static void expect_cfg_error(const char *text, size_t len, int line, int col, co
 
 #define EXPECT(text, line, col, want) expect_cfg_error((text), strlen(text), (line), (col), (want), NULL)
 
+/* destinations.allow_hosts: a list (or one string) of host globs, kept
+ * with its position; a URL, a port, an empty list or an unknown key are
+ * refused at their position; absent = NULL (every host). */
+static void test_config__allow_hosts(void **state)
+{
+	char path[256], err[512], where[300];
+	struct kafka_cfg *c = NULL;
+
+	(void)state;
+	write_tmp("ah.yaml",
+		  GOOD_HEAD "destinations:\n  allow_hosts: [hooks.slack.com, \"*.example.com\", \"::1\"]\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->nallow_hosts, 3);
+	assert_string_equal(c->allow_hosts[1], "*.example.com");
+	snprintf(where, sizeof where, "%s:4:16", path);
+	assert_string_equal(c->allow_hosts_where, where);
+	kafka_cfg_free(c);
+	write_tmp("ah0.yaml", GOOD_HEAD, path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_null(c->allow_hosts_where);
+	assert_int_equal(c->nallow_hosts, 0);
+	kafka_cfg_free(c);
+
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [a.com, \"https://b.com/x\"]}\n", 3, 37,
+	       "'https://b.com/x' is not a host name or address");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [a.com:8080]}\n", 3, 30, "no scheme, port or path");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: [\"[::1]\"]}\n", 3, 30, "not a host name or address");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: []}\n", 3, 29, "destinations.allow_hosts is empty");
+	EXPECT(GOOD_HEAD "destinations: {allow_host: [a.com]}\n", 3, 16, "did you mean 'allow_hosts'");
+	EXPECT(GOOD_HEAD "destinations: {allow_hosts: {a: b}}\n", 3, 29, "a string or a list of strings");
+}
+
 static void test_config__good_and_defaults(void **state)
 {
 	char path[256], err[512], topic[700], text[1200];
@@ -214,6 +247,8 @@ static void test_config__integer_ranges(void **state)
 	EXPECT(GOOD_HEAD "max_series: 1e99\n", 3, 13, "max_series: '1e99' is outside [0, 1000000000]");
 	EXPECT(GOOD_HEAD "batch_size: -1e99\n", 3, 13, "batch_size: '-1e99' is outside");
 	EXPECT(GOOD_HEAD "max_series: -1\n", 3, 13, "max_series: '-1' is outside");
+	EXPECT(GOOD_HEAD "http: {max_silences: 0}\n", 3, 22, "http.max_silences: '0' is outside [1, 10000]");
+	EXPECT(GOOD_HEAD "http: {max_silences: 10001}\n", 3, 22, "is outside [1, 10000]");
 	EXPECT(GOOD_HEAD "batch_size: 0\n", 3, 13, "is outside [1, 100000]");
 	EXPECT(GOOD_HEAD "batch_size: nan\n", 3, 13, "batch_size: 'nan' is not an integer");
 	EXPECT(GOOD_HEAD "max_series: NaN\n", 3, 13, "max_series: 'NaN' is not an integer");
@@ -391,6 +426,89 @@ static void test_yaml__big_map_repeat(void **state)
 	vy_unload(&f);
 }
 
+/* Load text with vy_load; expect rc and, on error, "<file>:<want>". */
+static void expect_shape(const char *name, const char *text, int want_rc, const char *want)
+{
+	char path[256], err[1024], full[600];
+	struct vy_ctx y = {NULL, NULL, err, sizeof err};
+	struct vy_file f;
+
+	err[0] = '\0';
+	write_tmp(name, text, path, sizeof path);
+	int rc = vy_load(&y, path, &f);
+	if (rc != want_rc)
+		fail_msg("%s: rc %d want %d (%s)", name, rc, want_rc, err);
+	if (want != NULL) {
+		snprintf(full, sizeof full, "%s:%s", path, want);
+		if (strncmp(err, full, strlen(full)) != 0)
+			fail_msg("%s: got '%s', want '%s...'", name, err, full);
+	}
+	vy_unload(&f);
+}
+
+/* Hostile shapes (issue 16): an alias bomb, 100,000-deep flow nesting
+ * (libyaml alone took over a minute on it), an alias to an enclosing node
+ * (a cycle, which libyaml builds) and depth reached through aliases are
+ * refused at their position; the same shapes within the bounds load. */
+static void test_yaml__alias_bomb_and_depth(void **state)
+{
+	enum { DEEP = 100000 };
+	char *deep = malloc(2 * DEEP + 16), *text = malloc(16384);
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(deep);
+	assert_non_null(text);
+	/* the billion laughs: 9 levels of 9 aliases, 10^9 nodes as a tree */
+	len = (size_t)snprintf(text, 16384, "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	for (int i = 1; i < 9; i++) {
+		len += (size_t)snprintf(text + len, 16384 - len, "%c: &%c [", 'a' + i, 'a' + i);
+		for (int j = 0; j < 9; j++)
+			len += (size_t)snprintf(text + len, 16384 - len, "%s*%c", j ? ", " : "", 'a' + i - 1);
+		len += (size_t)snprintf(text + len, 16384 - len, "]\n");
+	}
+	expect_shape("laughs.yaml", text, -VIGIL_EINVAL,
+		     "7:4: aliases expand this node to more than 1000028 nodes (the file has 28)");
+	/* 3 levels of it (757 nodes as a tree) is fine */
+	expect_shape("chuckle.yaml",
+		     "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+		     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		     "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+		     0, NULL);
+
+	/* 100,000 levels of '[' after a key: refused at level 65 */
+	len = (size_t)snprintf(deep, 16, "rules: ");
+	memset(deep + len, '[', DEEP);
+	memset(deep + len + DEEP, ']', DEEP);
+	deep[len + 2 * DEEP] = '\0';
+	expect_shape("deep.yaml", deep, -VIGIL_EINVAL, "1:71: nested more than 64 levels deep");
+	/* 64 levels in all (the root map and 63 lists) load */
+	len = (size_t)snprintf(deep, 16, "rules: ");
+	memset(deep + len, '[', 63);
+	memset(deep + len + 63, ']', 63);
+	deep[len + 126] = '\0';
+	expect_shape("deep64.yaml", deep, 0, NULL);
+
+	/* a list that holds itself */
+	expect_shape("cycle.yaml", "a: &x [1, *x]\n", -VIGIL_EINVAL,
+		     "1:4: an alias here refers to a node that contains it (anchored at ");
+	/* 40 + 30 levels, each within the bound, 70 through the alias */
+	len = (size_t)snprintf(text, 16384, "a: &d ");
+	memset(text + len, '[', 40);
+	memset(text + len + 40, ']', 40);
+	len += 80;
+	len += (size_t)snprintf(text + len, 16384 - len, "\nb: ");
+	memset(text + len, '[', 30);
+	len += 30;
+	len += (size_t)snprintf(text + len, 16384 - len, "*d");
+	memset(text + len, ']', 30);
+	len += 30;
+	text[len] = '\0';
+	expect_shape("alias_deep.yaml", text, -VIGIL_EINVAL, "2:");
+	free(deep);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,8 +520,10 @@ int main(void)
 		cmocka_unit_test(test_config__other_errors),
 		cmocka_unit_test(test_config__kafka_secret_refs),
 		cmocka_unit_test(test_config__missing_file),
+		cmocka_unit_test(test_config__allow_hosts),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
 		cmocka_unit_test(test_yaml__big_map_repeat),
+		cmocka_unit_test(test_yaml__alias_bomb_and_depth),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }

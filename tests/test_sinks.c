@@ -606,6 +606,66 @@ static int run_check(const char *type, int n, const struct kv *kv, char *err, si
 	return sink_find(type)->check(kv, (size_t)n, err, errlen);
 }
 
+/* destinations.allow_hosts (issue 16): a destination naming a host not on
+ * the list is refused by check() and create() at the setting's position,
+ * with the host and where the list is; globs match without case; a secret
+ * URL is named by its reference only; PagerDuty's built-in URL is checked
+ * too; http.h says unset = every host. */
+static void test_allow_hosts(void **state)
+{
+	char *globs[] = {"127.0.0.1", "*.example.com", "::1"};
+	char err[512];
+	(void)state;
+
+	assert_true(dest_host_allowed("anything.invalid"));
+	assert_int_equal(dest_allow_hosts_set(globs, 3, "vigil.yaml:4:16"), 0);
+	assert_true(dest_host_allowed("127.0.0.1"));
+	assert_true(dest_host_allowed("hooks.EXAMPLE.com"));
+	assert_true(dest_host_allowed("a.b.example.com"));
+	assert_true(dest_host_allowed("::1"));
+	assert_false(dest_host_allowed("example.com"));
+	assert_false(dest_host_allowed("example.com.evil.net"));
+	assert_false(dest_host_allowed("127.0.0.2"));
+
+	struct kv ok[] = {{"url", "http://127.0.0.1:9/hook", "o:3:9"}};
+	assert_int_equal(run_check("webhook", 1, ok, err, sizeof err), 0);
+	struct kv ok6[] = {{"url", "http://[::1]:9/hook", "o:3:9"}};
+	assert_int_equal(run_check("webhook", 1, ok6, err, sizeof err), 0);
+	struct kv sl[] = {{"url", "https://hooks.example.com/services/T0/B0/XXXX", "o:3:9"}};
+	assert_int_equal(run_check("slack", 1, sl, err, sizeof err), 0);
+
+	const char *types[] = {"webhook", "slack", "alertmanager"};
+	for (size_t i = 0; i < VIGIL_ARRAY_LEN(types); i++) {
+		struct kv bad[] = {{"url", "http://localhost:9/hook?token=s3cret", "o:5:14"}};
+		assert_int_equal(run_check(types[i], 1, bad, err, sizeof err), -VIGIL_EINVAL);
+		assert_has(err, "o:5:14: ");
+		assert_has(err, "host 'localhost' is not in destinations.allow_hosts (vigil.yaml:4:16)");
+		assert_lacks(err, "s3cret");
+	}
+	/* userinfo that looks like a listed host: libcurl goes to the real host */
+	struct kv ui[] = {{"url", "http://127.0.0.1@evil.example.net/x", "o:6:14"}};
+	assert_int_equal(run_check("webhook", 1, ui, err, sizeof err), -VIGIL_EINVAL);
+	assert_has(err, "host 'evil.example.net'");
+	/* a secret URL: refused when resolved, named by its reference */
+	setenv("VIGIL_T_HOOK", "https://elsewhere.test/s3cret", 1);
+	struct kv sec[] = {{"url", "env:VIGIL_T_HOOK", "o:7:14"}};
+	assert_int_equal(run_check("webhook", 1, sec, err, sizeof err), 0);
+	dest_new("webhook", NULL, err, sizeof err, 0, 1, "url=env:VIGIL_T_HOOK");
+	assert_has(err,
+		   "url (from env:VIGIL_T_HOOK): host 'elsewhere.test' is not in destinations.allow_hosts");
+	assert_lacks(err, "s3cret");
+	unsetenv("VIGIL_T_HOOK");
+	/* PagerDuty without url: its built-in events.pagerduty.com */
+	struct kv pd[] = {{"routing_key", "0123456789abcdef0123456789abcdef", "o:8:14"}};
+	assert_int_equal(run_check("pagerduty", 1, pd, err, sizeof err), -VIGIL_EINVAL);
+	assert_has(err, "o:8:14: pagerduty destination: url: host 'events.pagerduty.com' is not in");
+	assert_lacks(err, "0123456789abcdef");
+	dest_allow_hosts_clear();
+	assert_true(dest_host_allowed("localhost"));
+	struct kv again[] = {{"url", "http://localhost:9/hook", "o:5:14"}};
+	assert_int_equal(run_check("webhook", 1, again, err, sizeof err), 0);
+}
+
 static void test_settings(void **state)
 {
 	char err[512];
@@ -2053,6 +2113,7 @@ int main(void)
 		cmocka_unit_test(test_ack_alertmanager),
 		cmocka_unit_test(test_ack_others),
 		cmocka_unit_test(test_kafka_real),
+		cmocka_unit_test(test_allow_hosts),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
