@@ -540,23 +540,6 @@ refused:
 
 /* ---- the gateway's thread ---- */
 
-/* The silence with id (a new reference), or NULL. */
-static json_t *find_silence(struct gateway *gw, const char *id)
-{
-	json_t *all = gateway_silence_list(gw, NULL), *found = NULL, *s;
-	size_t i;
-	json_array_foreach(all, i, s)
-	{
-		const char *sid = json_string_value(json_object_get(s, "id"));
-		if (sid && strcmp(sid, id) == 0) {
-			found = json_incref(s);
-			break;
-		}
-	}
-	json_decref(all);
-	return found;
-}
-
 /* The single alert's "chart" block: the stable URLs of its pictures and
  * how many points its window holds. Returns a (stolen into the answer). */
 static json_t *with_chart(struct gateway *gw, json_t *a, const char *ep)
@@ -634,7 +617,7 @@ static void run_silence_add(struct serve *sv, struct gateway *gw, struct job *j)
 	const char *old = json_string_value(json_object_get(j->body, "id"));
 	snprintf(target, sizeof target, "owner:%s", body_owner(j->body));
 	if (old) {
-		json_t *s = find_silence(gw, old);
+		json_t *s = gateway_silence_get(gw, old);
 		const char *owner = json_string_value(json_object_get(s, "owner"));
 		if (s && !serve_may(sv, &j->who, owner, 1)) {
 			httpd_resp_error(j->resp, 403, "silence %.40s belongs to owner %.100s", old, owner);
@@ -669,7 +652,7 @@ static void run_silence_add(struct serve *sv, struct gateway *gw, struct job *j)
 		return;
 	}
 	gateway_flush(gw);
-	json_t *s = find_silence(gw, id);
+	json_t *s = gateway_silence_get(gw, id);
 	httpd_resp_json(j->resp, 201, json_pack("{s:s, s:o*}", "id", id, "silence", s));
 	serve_audit(sv, &j->who, j->client, "silence_add", id, 201, "ok");
 }
@@ -677,7 +660,7 @@ static void run_silence_add(struct serve *sv, struct gateway *gw, struct job *j)
 static void run_silence_expire(struct serve *sv, struct gateway *gw, struct job *j)
 {
 	char err[512];
-	json_t *s = find_silence(gw, j->arg);
+	json_t *s = gateway_silence_get(gw, j->arg);
 	if (s == NULL) {
 		httpd_resp_error(j->resp, 404, "no silence with id %.40s", j->arg);
 		serve_audit(sv, &j->who, j->client, "silence_expire", j->arg, 404, "no such silence");
@@ -694,8 +677,9 @@ static void run_silence_expire(struct serve *sv, struct gateway *gw, struct job 
 		serve_audit(sv, &j->who, j->client, "silence_expire", j->arg, 404, err);
 	} else {
 		gateway_flush(gw);
-		httpd_resp_json(j->resp, 200,
-				json_pack("{s:s, s:o*}", "id", j->arg, "silence", find_silence(gw, j->arg)));
+		httpd_resp_json(
+			j->resp, 200,
+			json_pack("{s:s, s:o*}", "id", j->arg, "silence", gateway_silence_get(gw, j->arg)));
 		serve_audit(sv, &j->who, j->client, "silence_expire", j->arg, 200, "ok");
 	}
 	json_decref(s);

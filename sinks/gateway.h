@@ -181,6 +181,9 @@ int gateway_silence_add(struct gateway *gw, json_t *spec, int32_t part, char *id
 int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id, char *err, size_t errlen);
 /* Silences of owner (NULL: all) as a JSON array, with their state. */
 json_t *gateway_silence_list(struct gateway *gw, const char *owner);
+/* The silence with this id (a new reference), or NULL: one silence
+ * rendered, not the whole list (an add answers with it). */
+json_t *gateway_silence_get(struct gateway *gw, const char *id);
 /* The open alerts a silence built from spec would mute (a preview; nothing
  * is added): a JSON array of {"episode","rule","series","labels"}. NULL
  * with err on a bad spec. */

@@ -81,6 +81,12 @@ int gateway_silence_expire(struct gateway *gw, const char *owner, const char *id
 	return 0;
 }
 
+json_t *gateway_silence_get(struct gateway *gw, const char *id)
+{
+	const struct silence *x = id ? silences_find(gw->sil, id) : NULL;
+	return x ? silence_to_json(x, gw_now(gw)) : NULL;
+}
+
 json_t *gateway_silence_list(struct gateway *gw, const char *owner)
 {
 	json_t *arr = json_array();
