@@ -34,6 +34,14 @@
  *        slide continuously; a width entering the kept five starts at
  *        weight 0 and gains weight only as the spread keeps moving its way,
  *        so nothing hinges on the moment a quantiser is replaced.
+ *        A count series (every value a non-negative integer until the
+ *        quantisers start; `ctx_sqrt`) is binned by sqrt(x) instead of x
+ *        (quantiles, anchor and widths in that space), so that its bins
+ *        widen with the level as a count's noise does. The novelty is then
+ *        scaled by min(1, raw_a / ctx_gate): a rare context on a point that
+ *        stays within about one residual scale of the levels and the usual
+ *        step (bursty counts wander through rare contexts at ordinary
+ *        values) weighs less.
  *     c) spread shift: log2 of the tracked spread against its EW mean
  *        (alpha_spread), over its EW mean |deviation| floored at sp_floor
  *        octaves, squashed like a): a sudden rescale of the series (a
@@ -163,6 +171,12 @@ static const struct param_spec ens_params[] = {
 	 0, 1, NULL, 0},
 	{"recur_min", PARAM_INT, "100", OFF(recur_min), "shortest interval between events that can recur", 1,
 	 100000000, NULL, 0},
+	{"ctx_sqrt", PARAM_BOOL, "true", OFF(ctx_sqrt),
+	 "bin the contexts of a count series (non-negative integers until the quantisers start) by sqrt(x)",
+	 0, 1, NULL, 0},
+	{"ctx_gate", PARAM_DOUBLE, "0.2", OFF(ctx_gate),
+	 "level/derivative signal below which context novelty is scaled by signal/ctx_gate (0 disables)", 0,
+	 1, NULL, 0},
 	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
@@ -261,26 +275,40 @@ static double ens_centre(const struct ens_cfg *c, const struct ens_state *s, dou
 	return ENS_STEPS * log2(spread / (c->nbins * s->wbase));
 }
 
+/* A value a count series can take: a non-negative integer. */
+static int ens_count_like(double x)
+{
+	return x >= 0 && !(x - floor(x) > 0);
+}
+
+/* The quantisation step in the quantisers' space: the smallest step seen,
+ * through the transform's slope at the upper tracked quantile. */
+static double ens_tquant(const struct ens_state *s)
+{
+	return s->vst ? s->quant / (2 * fmax(s->q_hi, 0.5)) : s->quant;
+}
+
 /* Pattern channel (see the header). Returns the kernel-weighted share of
  * novel contexts (0 until the quantisers start). */
 static double ens_context(const struct ens_cfg *c, struct ens_state *s, double x)
 {
-	double spread, u = 0, sum = 0, wsum = 0;
+	double spread, xt, u = 0, sum = 0, wsum = 0;
 	int now, mem = ens_mem_ticks(c);
 	uint32_t bk[ENS_NLVL][ENS_SHIFTS][ENS_CTX_MAX];
 	int nb[ENS_NLVL][ENS_SHIFTS];
 
+	xt = ens_vst(s, x);
 	if (s->n <= c->ctx_range) {
-		s->q_lo = s->lo;
-		s->q_hi = s->hi;
+		s->q_lo = ens_vst(s, s->lo);
+		s->q_hi = ens_vst(s, s->hi);
 	} else {
-		double st = c->ctx_rate * fmax(s->q_hi - s->q_lo, s->quant);
-		s->q_hi += x >= s->q_hi ? 0.95 * st : -0.05 * st;
-		s->q_lo += x < s->q_lo ? -0.95 * st : 0.05 * st;
+		double st = c->ctx_rate * fmax(s->q_hi - s->q_lo, ens_tquant(s));
+		s->q_hi += xt >= s->q_hi ? 0.95 * st : -0.05 * st;
+		s->q_lo += xt < s->q_lo ? -0.95 * st : 0.05 * st;
 		if (s->q_lo > s->q_hi)
 			s->q_lo = s->q_hi = 0.5 * (s->q_lo + s->q_hi);
 	}
-	spread = fmax(s->q_hi - s->q_lo, s->quant);
+	spread = fmax(s->q_hi - s->q_lo, ens_tquant(s));
 	if (s->n >= c->ctx_range && spread > 0) {
 		if (!s->ctx_set) {
 			s->anchor = s->q_lo;
@@ -404,9 +432,12 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	if (s->n == 0) {
 		s->n = 1;
 		s->x_prev = s->lo = s->hi = s->lf = s->ls = x;
+		s->vst = c->ctx_sqrt && ens_count_like(x);
 		return 0;
 	}
 	s->n++;
+	if (!s->ctx_set && s->vst && !ens_count_like(x))
+		s->vst = 0; /* not a count series: the quantisers bin x itself */
 
 	/* 1. raw signals, measured against the model before x enters it */
 	step = x - s->x_prev;
@@ -458,6 +489,12 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		double nov = ens_context(c, s, x), qc;
 		if (c->direction != ENS_BOTH && !(zf > 0))
 			nov = 0;
+		/* a novel context counts in full only on a point that also
+		 * leaves the levels (or the usual step) by about one residual
+		 * scale: bursty counts wander through rare contexts at
+		 * ordinary values */
+		if (c->ctx_gate > 0)
+			nov *= fmin(1.0, raw / c->ctx_gate);
 		qc = ens_lik_step(c, &s->lik_c, c->w_ctx * nov, c->sigma_floor);
 		/* silent until the contexts have settled: the Gaussian of
 		 * the channel learns the initial burst of novelty instead
@@ -465,7 +502,7 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 		if (s->ctx_set && s->ctx_n > c->ctx_learn)
 			q = fmin(q, qc);
 		if (s->ctx_set && c->w_spread > 0) {
-			double ls = log2(fmax(s->q_hi - s->q_lo, s->quant)), z, qs;
+			double ls = log2(fmax(s->q_hi - s->q_lo, ens_tquant(s))), z, qs;
 			if (s->ctx_n == 1) {
 				s->sp_l = ls;
 				s->sp_d = 0;
@@ -578,6 +615,11 @@ static int ens_valid(const void *cfgp, const void *state)
 	/* the spread-shift channel: one raw value per recorded point */
 	if (s->ctx_set != 0 && s->ctx_set != 1)
 		return 0;
+	/* the count-series flag: only with ctx_sqrt; until the quantisers
+	 * start, only while every value seen was a non-negative integer */
+	if ((s->vst != 0 && s->vst != 1) || (s->vst && !c->ctx_sqrt) || (s->vst && s->n == 0) ||
+	    (s->vst && !s->ctx_set && !(s->lo >= 0 && ens_count_like(s->x_prev))))
+		return 0;
 	if (s->ctx_n < 0 || s->ctx_n > pushed || (!s->ctx_set && s->ctx_n != 0) ||
 	    (s->ctx_set && s->ctx_n < 1))
 		return 0;
@@ -654,7 +696,7 @@ const struct detector_type det_ensemble = {
 	.name = "ensemble",
 	.summary = "level/derivative z-scores and context novelty through anomaly likelihood, range novelty "
 		   "(NAB-tuned)",
-	.state_version = 5,
+	.state_version = 6,
 	.params = ens_params,
 	.config_size = sizeof(struct ens_cfg),
 	.default_threshold = 0.5,

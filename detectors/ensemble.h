@@ -67,7 +67,8 @@ struct ens_cfg {
 	int ctx_shifts;
 	double recur_tol;
 	int recur_min;
-	int pad;
+	int ctx_sqrt;
+	double ctx_gate;
 };
 
 /* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */
@@ -104,6 +105,7 @@ struct ens_state {
 	double anchor, wbase; /* level l bins (x - anchor) / (wbase 2^(l/ENS_STEPS)) */
 	int64_t mid;          /* window centre (valid if ctx_set) */
 	int64_t ctx_set;
+	int64_t vst;            /* 1: a count series, binned by sqrt(x); fixed once ctx_set */
 	int64_t ctx_n;          /* points recorded since the quantisers started */
 	double xh[ENS_CTX_MAX]; /* last values, newest first */
 	int64_t nxh;
@@ -114,9 +116,17 @@ struct ens_state {
 		   [ENS_TABLE]; /* packed stamps: clock tick of last sighting, 0: never */
 };
 
+/* The quantisers' space: sqrt(x) for a count series (variance-stabilised:
+ * a Poisson-like count's spread no longer grows with its level, so a burst
+ * does not land in bins of its own), x otherwise. */
+static inline double ens_vst(const struct ens_state *s, double x)
+{
+	return s->vst ? sqrt(fmax(x, 0)) : x;
+}
+
 static inline int64_t ens_bin(const struct ens_state *s, double x, double inv, double shift)
 {
-	double v = floor((x - s->anchor) * inv + shift);
+	double v = floor((ens_vst(s, x) - s->anchor) * inv + shift);
 	if (v > 4e18)
 		v = 4e18;
 	if (!(v >= -4e18)) /* NaN too: never cast it */

@@ -289,6 +289,98 @@ static void test_ensemble_band_width(void **st)
 	rig_close(&r);
 }
 
+/* A Poisson-like count of mean lam (Knuth's product of uniforms). */
+static double poisson(double lam)
+{
+	double l = exp(-lam), p = 1;
+	int k = 0;
+	do {
+		k++;
+		p *= unit();
+	} while (p > l);
+	return k - 1;
+}
+
+/* Points scoring 0.3 or more (a tail probability of 1e-3 or less) after
+ * the first 1,000 of a bursty count series (Poisson mean 4, every 40-80 points a burst of 1-3 points to a
+ * height drawn from 15-60), shifted by `offset`, with the settings given. */
+static int ens_bursty_alerts(double offset, const struct kv *set, size_t nset)
+{
+	struct rig r;
+	int alerts = 0, next = 60, left = 0;
+	double h = 0;
+	rng = 21;
+	rig_open(&r, "ensemble", set, nset);
+	for (int i = 0; i < 12000; i++) {
+		double x = poisson(4);
+		if (i == next) {
+			left = 1 + (int)(3 * unit());
+			h = floor(15 + 45 * unit());
+			next = i + 40 + (int)(40 * unit());
+		}
+		if (left > 0) {
+			x += h;
+			left--;
+		}
+		struct det_result o = rig_feed(&r, 300.0 * i, x + offset);
+		if (i >= 1000 && o.score >= 0.3)
+			alerts++;
+	}
+	rig_close(&r);
+	return alerts;
+}
+
+/* ensemble: a count series (non-negative integers) is binned by sqrt(x) in
+ * the context channel, so that ordinary bursts of a heavy-tailed count do
+ * not each land in contexts of their own; the same series shifted by 0.5
+ * (not a count: decided from the values seen before the quantisers start)
+ * is binned as is, like a count with ctx_sqrt off. */
+static void test_ensemble_counts_binned_by_sqrt(void **st)
+{
+	struct kv off[] = {{"ctx_sqrt", "false", "test"}};
+	int counts = ens_bursty_alerts(0, NULL, 0), raw = ens_bursty_alerts(0, off, 1),
+	    shifted = ens_bursty_alerts(0.5, NULL, 0);
+	(void)st;
+	if (!(raw > 0 && 2 * counts < raw && abs(shifted - raw) * 10 <= raw))
+		fail_msg("points scoring 0.3 or more: %d as counts, %d with ctx_sqrt off, %d shifted by 0.5",
+			 counts, raw, shifted);
+}
+
+/* Points at or above the threshold among the 500 after a repeating pattern
+ * of eight values (0-9, 4,000 points) changes to another order of the same
+ * values: every context is new, no value is. Level, derivative, spread and
+ * range channels off, so only the context channel can speak. */
+static int ens_reorder_alerts(const char *gate)
+{
+	static const double a[8] = {3, 7, 1, 9, 4, 0, 6, 2}, b[8] = {9, 0, 7, 2, 6, 1, 3, 4};
+	struct kv set[] = {{"w_fast", "0", "test"},         {"w_slow", "0", "test"},
+			   {"w_deriv", "0", "test"},        {"w_spread", "0", "test"},
+			   {"range_margin", "nan", "test"}, {"ctx_gate", gate ? gate : "", "test"}};
+	struct rig r;
+	int alerts = 0;
+	rig_open(&r, "ensemble", set, gate ? 6 : 5); /* NULL: the default gate */
+	for (int i = 0; i < 4500; i++) {
+		double x = (i < 4000 ? a : b)[i % 8] + 0.01 * unit();
+		struct det_result o = rig_feed(&r, 60.0 * i, x);
+		if (i >= 4000 && o.score >= r.d.type->default_threshold)
+			alerts++;
+	}
+	rig_close(&r);
+	return alerts;
+}
+
+/* ensemble: context novelty counts in full only on a point that also leaves
+ * the levels or the usual step (ctx_gate): with the level channels off, a
+ * change of order of familiar values alerts through the context channel
+ * alone when the gate is off, and not at all with the default gate. */
+static void test_ensemble_novelty_needs_deviation(void **st)
+{
+	int ungated = ens_reorder_alerts("0"), gated = ens_reorder_alerts(NULL);
+	(void)st;
+	if (ungated < 1 || gated != 0)
+		fail_msg("alerts after the change of order: %d without the gate, %d with it", ungated, gated);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +392,8 @@ int main(void)
 		cmocka_unit_test(test_every_detector_survives_extreme_value),
 		cmocka_unit_test(test_ensemble_recurring_event),
 		cmocka_unit_test(test_ensemble_band_width),
+		cmocka_unit_test(test_ensemble_counts_binned_by_sqrt),
+		cmocka_unit_test(test_ensemble_novelty_needs_deviation),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
