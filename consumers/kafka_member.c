@@ -350,6 +350,7 @@ static void kc_close(struct kc *kc)
 {
 	if (kc == NULL)
 		return;
+	repart_close(kc->repart); /* its routed points acknowledged and committed first */
 	if (kc->rk) {
 		if (kc->q)
 			rd_kafka_queue_destroy(kc->q);
@@ -469,6 +470,7 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 		goto fail;
 	if ((rc = startup_count(kc, c->alerts_topic, "alerts", &kc->alert_nparts)) != 0 ||
 	    (rc = startup_count(kc, c->state_topic, "state", &kc->state_nparts)) != 0 ||
+	    (c->keyed_none && (rc = repart_open(c, kc->state_nparts, ctr, stop, &kc->repart)) != 0) ||
 	    (rc = check_copartitioned(kc)) != 0)
 		goto fail;
 	rd_kafka_poll_set_consumer(kc->rk);
@@ -497,6 +499,8 @@ fail:
 static int kc_step(void *self, int timeout_ms, int *done)
 {
 	struct kc *kc = self;
+	if (kc->repart && repart_step(kc->repart, timeout_ms / 2) > 0)
+		timeout_ms = 0; /* routing is busy: do not wait for engine input */
 	ssize_t n = kafka_consume_some(kc->q, timeout_ms, kc->batch, (size_t)kc->cfg->batch_size);
 	*done = 0;
 	if (n < 0)

@@ -42,6 +42,7 @@
 
 #include "consumers/consumer.h"
 #include "consumers/decoder.h"
+#include "consumers/kafka_repartition.h"
 #include "core/htab.h"
 #include "core/kafka.h"
 #include "core/log.h"
@@ -116,6 +117,7 @@ struct kc {
 	double next_ckpt; /* monotonic time of the next interval checkpoint */
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain, split_complain;
 	struct ksplit split;
+	struct repart *repart; /* input.keyed_by none: the router (consumers/kafka_repartition.h) */
 };
 
 /* kafka_member.c */
