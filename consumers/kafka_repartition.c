@@ -159,8 +159,8 @@ static void rp_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 			rk, RD_KAFKA_V_TOPIC(rd_kafka_topic_name(m->rkt)), RD_KAFKA_V_PARTITION(m->partition),
 			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
 			RD_KAFKA_V_VALUE(m->payload, m->len),
-			RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, NULL)),
-			RD_KAFKA_V_HEADERS(hc), RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
+			RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, NULL)), RD_KAFKA_V_HEADERS(hc),
+			RD_KAFKA_V_OPAQUE(m->_private), RD_KAFKA_V_END);
 		if (e == 0)
 			return; /* still pending */
 		if (hc)
@@ -296,8 +296,8 @@ static int rp_key_emit(void *ctx, const struct point *pt)
 	if (!k->multi) {
 		char other[1024];
 		int n = series_key(pt, other, sizeof other);
-		if (n > 0 && rd_kafka_msg_partitioner_consistent_random(k->rkt, other, (size_t)n, k->r->nparts,
-									NULL, NULL) != k->part)
+		if (n > 0 && rd_kafka_msg_partitioner_consistent_random(k->rkt, other, (size_t)n,
+									k->r->nparts, NULL, NULL) != k->part)
 			k->multi = 1;
 	}
 	return 0;
@@ -305,22 +305,25 @@ static int rp_key_emit(void *ctx, const struct point *pt)
 
 /* Enqueue one message with the slot's sequence number, waiting while the
  * local queue is full. 0 or the librdkafka error. */
-static rd_kafka_resp_err_t rp_produce(struct repart *r, rd_kafka_topic_t *rkt, const char *topic, int32_t part,
-				      const void *key, size_t klen, const void *val, size_t len, int64_t ts,
-				      rd_kafka_headers_t *h, uint64_t seq)
+static rd_kafka_resp_err_t rp_produce(struct repart *r, rd_kafka_topic_t *rkt, const char *topic,
+				      int32_t part, const void *key, size_t klen, const void *val, size_t len,
+				      int64_t ts, rd_kafka_headers_t *h, uint64_t seq)
 {
 	for (int tries = 0;; tries++) {
 		rd_kafka_resp_err_t e;
 		if (rkt)
 			e = rd_kafka_producev(r->prod, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(part),
-					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-					      RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
+					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					      RD_KAFKA_V_KEY(key, klen),
+					      RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len),
+					      RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
 					      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
 		else
-			e = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-					      RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len), RD_KAFKA_V_HEADERS(h),
-					      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
+			e = rd_kafka_producev(
+				r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
+				RD_KAFKA_V_VALUE((void *)(uintptr_t)val, len), RD_KAFKA_V_HEADERS(h),
+				RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries > 6000)
 			return e;
 		rd_kafka_poll(r->prod, 10);
@@ -350,8 +353,8 @@ static void rp_poison(struct repart *r, struct rp_part *p, const rd_kafka_messag
 	rd_kafka_header_add(h, "vigil.src", -1, p->source, -1);
 	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
 	/* producev takes the headers on success */
-	if (rp_produce(r, NULL, r->cfg->dead_letter_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, line, len, 0,
-		       h, seq) == 0) {
+	if (rp_produce(r, NULL, r->cfg->dead_letter_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, line,
+		       len, 0, h, seq) == 0) {
 		s->pending++;
 		r->ctr->dead_lettered++;
 	} else
@@ -390,17 +393,19 @@ static void rp_route(struct repart *r, struct rp_part *p, const rd_kafka_message
 				/* decoded, no point (a comment, a header, a counter's first
 				 * sample): to the partition of the line's bytes */
 				r->ctr->route_keyless++;
-				int32_t part = rd_kafka_msg_partitioner_consistent_random(rkt, at, len, r->nparts,
-											  NULL, NULL);
+				int32_t part = rd_kafka_msg_partitioner_consistent_random(
+					rkt, at, len, r->nparts, NULL, NULL);
 				if (rp_produce(r, rkt, NULL, part, NULL, 0, at, len, ts, NULL, seq) == 0)
 					s->pending++;
 				else
-					rp_poison(r, p, m, at, len, "cannot route: local produce failed", s, seq);
+					rp_poison(r, p, m, at, len, "cannot route: local produce failed", s,
+						  seq);
 			} else {
 				rd_kafka_resp_err_t pe;
 				if (k.multi)
 					r->ctr->route_multi++;
-				pe = rp_produce(r, rkt, NULL, k.part, k.key, (size_t)k.klen, at, len, ts, NULL, seq);
+				pe = rp_produce(r, rkt, NULL, k.part, k.key, (size_t)k.klen, at, len, ts,
+						NULL, seq);
 				if (pe == 0) {
 					s->pending++;
 					r->ctr->routed_lines++;
@@ -422,14 +427,17 @@ int repart_step(struct repart *r, int timeout_ms)
 {
 	ssize_t n = kafka_consume_some(r->q, timeout_ms, r->batch, (size_t)r->cfg->batch_size);
 	if (n < 0) {
-		LOG_WARN(COMP, "event=route_consume_failed err=\"%s\"", rd_kafka_err2str(rd_kafka_last_error()));
+		LOG_WARN(COMP, "event=route_consume_failed err=\"%s\"",
+			 rd_kafka_err2str(rd_kafka_last_error()));
 		n = 0;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		rd_kafka_message_t *m = r->batch[i];
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				LOG_WARN(COMP, "event=route_consume_error topic=%s partition=%" PRId32 " err=\"%s\"",
+				LOG_WARN(COMP,
+					 "event=route_consume_error topic=%s partition=%" PRId32
+					 " err=\"%s\"",
 					 m->rkt ? rd_kafka_topic_name(m->rkt) : "-", m->partition,
 					 rd_kafka_message_errstr(m));
 		} else {
@@ -469,7 +477,8 @@ static int rp_check_topics(struct repart *r)
 			if ((r->stop && *r->stop) || clock_mono() > end) {
 				LOG_ERR(COMP,
 					"event=startup_failed err=\"repartition topic %s of input topic %s"
-					" (input.keyed_by: none) is missing or unreadable: create it with %" PRId32
+					" (input.keyed_by: none) is missing or unreadable: create it with "
+					"%" PRId32
 					" partitions (the state topic %s's), cleanup.policy=delete\"",
 					c->topics[i], c->raw_topics[i], r->nparts, c->state_topic);
 				return r->stop && *r->stop ? -VIGIL_EAGAIN : -VIGIL_EINVAL;
@@ -551,7 +560,8 @@ void repart_close(struct repart *r)
 	}
 	if (r->prod) {
 		if (rd_kafka_flush(r->prod, 10000) || rd_kafka_outq_len(r->prod) > 0)
-			LOG_ERR(COMP, "event=close_unflushed role=router messages=%d", rd_kafka_outq_len(r->prod));
+			LOG_ERR(COMP, "event=close_unflushed role=router messages=%d",
+				rd_kafka_outq_len(r->prod));
 		for (size_t i = 0; r->rkt && i < r->cfg->ntopics; i++)
 			if (r->rkt[i])
 				rd_kafka_topic_destroy(r->rkt[i]);

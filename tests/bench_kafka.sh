@@ -12,6 +12,10 @@
 #     their `event=final` lines (points, first_record_at, last_record_at).
 #     Two layouts: one point per Kafka message, and up to 100 points of one
 #     partition per message (`vigil produce --lines 100`).
+#     Then one member, one point per message, input keyed by series against
+#     the same points produced with no key (`input: {keyed_by: none}`: the
+#     member routes every point through metrics.by-series before its engine;
+#     BENCH_KAFKA_REPART=0 skips this part).
 #  2. latency: a member and the central gateway (two processes, the
 #     production shape) while `vigil produce` sends spiky series at a steady
 #     rate with the default producer settings; the gateway reports the
@@ -59,13 +63,13 @@ owners:
         path: $KT_DIR/alerts.jsonl
 EOT
 
-# bench_config NAME GROUP: a member/gateway config on the current broker.
+# bench_config NAME GROUP [KEYED_BY]: a member/gateway config on the current broker.
 bench_config() {
 	cat >"$KT_DIR/$1.yaml" <<EOT
 kafka:
   bootstrap.servers: "$KT_BOOT"
   group.id: $2
-input: {topics: [metrics], format: graphite}
+input: {topics: [metrics], format: graphite, keyed_by: ${3:-series}}
 state_topic: metrics.state
 alerts_topic: alerts
 rules: [$KT_DIR/rules.yaml]
@@ -103,14 +107,20 @@ all_done() {
 	[ "$total" -ge "$points" ]
 }
 
-throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
-	local nm=$1 lines=$2 names=() logs=()
-	kt_broker "$nparts"
-	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines "$lines" \
-		--set linger.ms=100 --set batch.num.messages=100000 "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
+throughput() { # throughput NMEMBERS LINES_PER_MESSAGE [KEYED_BY]
+	local nm=$1 lines=$2 keyed=${3:-series} names=() logs=() key=series
+	if [ "$keyed" = none ]; then
+		KT_TOPICS="metrics,metrics.state,metrics.by-series,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq" kt_broker "$nparts"
+		key=none # and no sticky partitioning: every message on a random partition
+	else
+		kt_broker "$nparts"
+	fi
+	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines "$lines" --key "$key" \
+		--set linger.ms=100 --set batch.num.messages=100000 \
+		$( [ "$keyed" = none ] && echo --set sticky.partitioning.linger.ms=0 ) "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
 		kt_fail "produce"
 	for i in $(seq "$nm"); do
-		bench_config "m$i" "bench-$nm-$lines"
+		bench_config "m$i" "bench-$nm-$lines-$keyed" "$keyed"
 		names+=("m$i")
 		logs+=("$KT_DIR/m$i.log")
 	done
@@ -122,7 +132,7 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
 	sleep 0.3
 	local shares=""
 	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; done
-	echo "members=$nm points_per_message=$lines partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
+	echo "members=$nm points_per_message=$lines keyed_by=$keyed partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
 	kt_broker_stop
 	rm -f "$KT_DIR"/m*.log
 }
@@ -131,6 +141,12 @@ echo "== kafka: $points points over $series series, $nparts partitions, members 
 for lines in 1 100; do
 	for nm in $members; do throughput "$nm" "$lines"; done
 done
+
+if [ "${BENCH_KAFKA_REPART:-1}" != 0 ]; then
+	echo "== kafka: one member, one point per message: input keyed by series, then not keyed (keyed_by: none, routed through metrics.by-series)"
+	throughput 1 1 series
+	throughput 1 1 none
+fi
 
 echo "== kafka: produce-to-alert latency, member + gateway, $rate points/s for ${secs}s (producer linger.ms=5)"
 kt_broker "$nparts"
