@@ -216,6 +216,9 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 		k->routed);
 	counter(b, "vigil_kafka_routed_lines_total",
 		"Lines produced to the repartition topic, keyed by series.", k->routed_lines);
+	counter(b, "vigil_kafka_points_out_of_order_total",
+		"Points skipped as not newer than their series' last point (keyed_by none: routed late).",
+		k->out_of_order);
 	counter(b, "vigil_kafka_route_retries_total",
 		"Routed messages produced again after a failed delivery.", k->route_retries);
 	counter(b, "vigil_kafka_checkpoints_total", "Checkpoints written.", k->checkpoints);

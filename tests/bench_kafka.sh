@@ -28,7 +28,8 @@
 # env: BENCH_KAFKA_POINTS (2000000), BENCH_KAFKA_SERIES (10000),
 #      BENCH_KAFKA_PARTITIONS (48), BENCH_KAFKA_RATE (20000 points/s),
 #      BENCH_KAFKA_SECONDS (20), BENCH_KAFKA_MEMBERS ("1 2 3"),
-#      BENCH_CKPT (member checkpoint_interval, 5s), BENCH_MEMBER_ARGS (e.g. -v).
+#      BENCH_CKPT (member checkpoint_interval, 5s), BENCH_MEMBER_ARGS (e.g. -v),
+#      BENCH_KAFKA_REPART (1; 0 skips keyed_by none), BENCH_KAFKA_LATENCY (1; 0 skips the latency part).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tests/fixtures/kafka/lib.sh"
@@ -37,7 +38,7 @@ series=${BENCH_KAFKA_SERIES:-10000}
 nparts=${BENCH_KAFKA_PARTITIONS:-48}
 rate=${BENCH_KAFKA_RATE:-20000}
 secs=${BENCH_KAFKA_SECONDS:-20}
-members=${BENCH_KAFKA_MEMBERS:-1 2 3}
+members=${BENCH_KAFKA_MEMBERS-1 2 3} # "" skips the drain table
 
 "$VIGIL" bench gen --points "$points" --series "$series" >"$KT_DIR/in.txt" || kt_fail "bench gen"
 cat >"$KT_DIR/rules.yaml" <<EOT
@@ -84,7 +85,7 @@ final_sum() {
 import re, sys
 pts, first, last = 0, None, None
 for path in sys.argv[1:]:
-    lines = [l for l in open(path, errors="replace") if "event=final" in l]
+    lines = [l for l in open(path, errors="replace") if "event=final " in l]  # not event=final_rules
     if not lines:
         sys.exit("no final line in %s" % path)
     d = dict(re.findall(r"(\w+)=(\S+)", lines[-1]))
@@ -130,9 +131,9 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE [KEYED_BY]
 	for m in "${names[@]}"; do eval "pids+=(\$KT_PID_$m)"; done
 	kt_stop "${pids[@]}"
 	sleep 0.3
-	local shares=""
-	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; done
-	echo "members=$nm points_per_message=$lines keyed_by=$keyed partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
+	local shares="" ooo=0
+	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; ooo=$((ooo + $(kt_stat "$m" out_of_order))); done
+	echo "members=$nm points_per_message=$lines keyed_by=$keyed partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }] out_of_order=$ooo"
 	kt_broker_stop
 	rm -f "$KT_DIR"/m*.log
 }
@@ -148,6 +149,7 @@ if [ "${BENCH_KAFKA_REPART:-1}" != 0 ]; then
 	throughput 1 1 none
 fi
 
+[ "${BENCH_KAFKA_LATENCY:-1}" != 0 ] || exit 0
 echo "== kafka: produce-to-alert latency, member + gateway, $rate points/s for ${secs}s (producer linger.ms=5)"
 kt_broker "$nparts"
 bench_config m1 bench-lat

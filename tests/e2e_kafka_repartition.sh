@@ -103,7 +103,7 @@ PY
 kt_log "routing: $(cat "$KT_DIR/routing.txt")"
 "$VIGIL" consume -b "$KT_BOOT" -t metrics.dlq >"$KT_DIR/dlq.jsonl" 2>>"$KT_DIR/consume.log" || kt_fail "consume metrics.dlq"
 grep -q '"vigil.src":"metrics/[0-5]"' "$KT_DIR/dlq.jsonl" || kt_fail "dead letter without its raw topic/partition: $(head -c 300 "$KT_DIR/dlq.jsonl")"
-kt_log "keyed_by none: $(wc -l <"$KT_DIR/want.txt") spikes once each across a kill -9; split_series 0; dead letter: $(grep -o '"vigil.error":"[^"]*"' "$KT_DIR/dlq.jsonl" | head -n 1)"
+kt_log "keyed_by none: $(wc -l <"$KT_DIR/want.txt") spikes once each across a kill -9; split_series 0; out_of_order n1=$(kt_stat n1 out_of_order) n2=$(kt_stat n2 out_of_order); dead letter: $(grep -o '"vigil.error":"[^"]*"' "$KT_DIR/dlq.jsonl" | head -n 1)"
 kt_stop "$KT_PID_n1" "$KT_PID_n2" "$KT_PID_gw"
 
 # (3) the same data keyed_by series: split series are seen
