@@ -10,6 +10,15 @@
  * its partition done up to its offset + 1: a raw partition's `done` never
  * passes a record with a message in flight. Commits send `done`.
  *
+ * Merge: records taken from the consumer wait in their partition's queue,
+ * and the router routes the queued record with the oldest Kafka timestamp
+ * first, so that a series spread over partitions by a producer writing in
+ * time order reaches the repartition topic in order even when the consumer
+ * hands over long runs of one partition (a backlog). While an owned
+ * partition has nothing queued but is behind its high watermark, routing
+ * waits for it, at most REPART_IDLE_S per stall, and never while more than
+ * REPART_BUF_MAX records are held (Kafka Streams' max.task.idle.ms idea).
+ *
  * A failed delivery (the producer gave up: message.timeout.ms, a fatal
  * error) is produced again from the delivery report; if even that fails
  * the router stops committing for good (logged): a restart then re-routes
@@ -31,6 +40,8 @@
 #define REPART_COMMIT_MS  500
 #define REPART_RECOMMIT_S 5.0 /* commit every owned partition again (a lost async commit) */
 #define REPART_CHECK_S    15.0
+#define REPART_IDLE_S     0.2     /* wait at most this long for a partition that is behind */
+#define REPART_BUF_MAX    200000u /* raw records held for the merge at most */
 
 /* One raw input partition this router owns or owned. */
 struct rp_part {
@@ -43,6 +54,11 @@ struct rp_part {
 	int64_t done;      /* every record below was routed and acknowledged; -1 = none yet */
 	int64_t committed; /* the newest offset committed; -1 = none */
 	struct decoder *dec;
+	/* records taken from the consumer, not routed yet (the merge) */
+	rd_kafka_message_t **q;
+	size_t qhead, qlen, qcap;
+	int64_t fetched; /* offset after the newest record taken; -1 = none yet */
+	int64_t lo, hi;  /* watermarks at the start of the step; -1 = unknown */
 };
 
 struct rp_slot {
@@ -66,7 +82,9 @@ struct repart {
 	uint64_t head, tail; /* next slot to fill; oldest slot in flight */
 	rd_kafka_message_t **batch;
 	double next_commit, next_recommit;
-	int broken; /* a delivery could not be retried: never commit again */
+	int broken;         /* a delivery could not be retried: never commit again */
+	size_t buffered;    /* records held in the partitions' queues */
+	double stall_since; /* monotonic time the merge began to wait; 0 = not waiting */
 	struct complain poison_complain, dr_complain;
 };
 
@@ -119,6 +137,8 @@ static struct rp_part *rp_get(struct repart *r, const char *topic, int32_t parti
 	p->topic_idx = idx;
 	p->done = -1;
 	p->committed = -1;
+	p->fetched = -1;
+	p->lo = p->hi = -1;
 	snprintf(p->source, sizeof p->source, "%s/%" PRId32, topic, partition);
 	r->parts[r->nparts_seen++] = p;
 	return p;
@@ -217,6 +237,45 @@ static void rp_drain(struct repart *r, int timeout_ms)
 	rp_advance(r);
 }
 
+/* ---- the merge queues ---- */
+
+static int rp_queue_push(struct repart *r, struct rp_part *p, rd_kafka_message_t *m)
+{
+	if (p->qlen == p->qcap) {
+		size_t nc = p->qcap ? p->qcap * 2 : 256;
+		rd_kafka_message_t **nq = malloc(nc * sizeof *nq);
+		if (nq == NULL)
+			return -VIGIL_ENOMEM;
+		for (size_t i = 0; i < p->qlen; i++)
+			nq[i] = p->q[(p->qhead + i) % p->qcap];
+		free(p->q);
+		p->q = nq;
+		p->qcap = nc;
+		p->qhead = 0;
+	}
+	p->q[(p->qhead + p->qlen) % p->qcap] = m;
+	p->qlen++;
+	r->buffered++;
+	p->fetched = m->offset + 1;
+	return 0;
+}
+
+static rd_kafka_message_t *rp_queue_pop(struct repart *r, struct rp_part *p)
+{
+	rd_kafka_message_t *m = p->q[p->qhead];
+	p->qhead = (p->qhead + 1) % p->qcap;
+	p->qlen--;
+	r->buffered--;
+	return m;
+}
+
+static void rp_queue_drop(struct repart *r, struct rp_part *p)
+{
+	while (p->qlen)
+		rd_kafka_message_destroy(rp_queue_pop(r, p));
+	p->fetched = -1;
+}
+
 static void rp_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			 void *opaque)
 {
@@ -252,6 +311,7 @@ static void rp_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				continue;
 			p->owned = 0;
 			p->epoch++;
+			rp_queue_drop(r, p); /* not routed: the next owner reads them again */
 			LOG_INFO(COMP, "event=route_%s partition=%s done=%" PRId64, lost ? "lost" : "revoked",
 				 p->source, p->done);
 		}
@@ -423,6 +483,58 @@ static void rp_route(struct repart *r, struct rp_part *p, const rd_kafka_message
 	s->pending--;
 }
 
+/* 1 if owned partition p has nothing queued but may have records the
+ * consumer has not handed over yet (by the watermarks of this step). */
+static int rp_behind(const struct rp_part *p)
+{
+	if (p->hi < 0)
+		return 1; /* unknown yet */
+	if (p->fetched < 0)
+		return p->hi > p->lo; /* not empty, and nothing taken yet */
+	return p->fetched < p->hi;
+}
+
+/* Route queued records, oldest Kafka timestamp first (see the merge). */
+static void rp_merge(struct repart *r)
+{
+	for (;;) {
+		struct rp_part *best = NULL;
+		int64_t bts = 0;
+		int wait = 0;
+		for (size_t i = 0; i < r->nparts_seen; i++) {
+			struct rp_part *p = r->parts[i];
+			if (!p->owned)
+				continue;
+			if (p->qlen == 0) {
+				wait |= rp_behind(p);
+				continue;
+			}
+			int64_t ts = rd_kafka_message_timestamp(p->q[p->qhead], NULL);
+			if (best == NULL || ts < bts) {
+				best = p;
+				bts = ts;
+			}
+		}
+		if (best == NULL) {
+			r->stall_since = 0;
+			return;
+		}
+		if (!wait)
+			r->stall_since = 0;
+		else if (r->buffered < REPART_BUF_MAX) {
+			double now = clock_mono();
+			if (r->stall_since <= 0)
+				r->stall_since = now;
+			if (now - r->stall_since < REPART_IDLE_S)
+				return;
+		}
+		rd_kafka_message_t *m = rp_queue_pop(r, best);
+		if (m->offset >= best->done)
+			rp_route(r, best, m);
+		rd_kafka_message_destroy(m);
+	}
+}
+
 int repart_step(struct repart *r, int timeout_ms)
 {
 	ssize_t n = kafka_consume_some(r->q, timeout_ms, r->batch, (size_t)r->cfg->batch_size);
@@ -443,11 +555,21 @@ int repart_step(struct repart *r, int timeout_ms)
 		} else {
 			struct rp_part *p = rp_find(r, rd_kafka_topic_name(m->rkt), m->partition);
 			/* revoked inside this batch's call: the next owner routes it */
-			if (p && p->owned && m->offset >= p->done)
-				rp_route(r, p, m);
+			if (p && p->owned && m->offset >= p->done) {
+				if (rp_queue_push(r, p, m) == 0)
+					continue;
+				rp_route(r, p, m); /* no memory to queue it: route it now */
+			}
 		}
 		rd_kafka_message_destroy(m);
 	}
+	for (size_t i = 0; i < r->nparts_seen; i++) {
+		struct rp_part *p = r->parts[i];
+		if (p->owned &&
+		    rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &p->lo, &p->hi) != 0)
+			p->lo = p->hi = -1;
+	}
+	rp_merge(r);
 	rd_kafka_poll(r->prod, 0);
 	rp_advance(r);
 	double now = clock_mono();
@@ -568,6 +690,8 @@ void repart_close(struct repart *r)
 		rd_kafka_destroy(r->prod);
 	}
 	for (size_t i = 0; i < r->nparts_seen; i++) {
+		rp_queue_drop(r, r->parts[i]);
+		free(r->parts[i]->q);
 		decoder_close(r->parts[i]->dec);
 		free(r->parts[i]->topic);
 		free(r->parts[i]);
