@@ -20,11 +20,13 @@
  * engines skip a repeated point as out of order: its time is not newer
  * than its series' last one).
  *
- * Order: the points of one raw partition keep their order; points of one
- * series read from different raw partitions are interleaved in the order
- * the routers read them. A producer that writes in time order and routers
- * that keep up keep a series in order; a backlog of a series spread over
- * partitions is reordered, and its older points are skipped (out_of_order).
+ * Order: the points of one raw partition keep their order; the raw
+ * partitions one router owns are merged by record time (the oldest Kafka
+ * timestamp first, waiting a little for a partition that is behind: see
+ * kafka_repartition.c). Routers of different members are not merged: a
+ * point routed after a newer point of its series is skipped by the engine
+ * (out_of_order), so a series' points must be further apart than the
+ * routers' lag.
  *
  * @thread the member's thread: repart_step runs inside the member's step,
  * the router's rebalance and delivery callbacks inside its calls. */
@@ -48,10 +50,10 @@ struct repart;
 int repart_open(const struct kafka_cfg *c, int32_t nparts, struct kafka_counters *ctr,
 		volatile sig_atomic_t *stop, struct repart **out);
 
-/* Route what the raw topics hold, one batch at most, waiting up to
- * timeout_ms for it; serve delivery reports and commit what they
- * completed (at most every REPART_COMMIT_MS). Returns the number of raw
- * records taken (0 when idle). */
+/* Take one batch at most from the raw topics (waiting up to timeout_ms
+ * for it), route what the merge lets through, serve delivery reports and
+ * commit what they completed (at most every REPART_COMMIT_MS). Returns the
+ * number of raw records taken (0 when idle). */
 int repart_step(struct repart *r, int timeout_ms);
 
 /* Flush the routed points, commit what they complete, leave the router
