@@ -11,7 +11,9 @@
 #     injected spike reaches the gateway exactly once, split_series stays 0
 #     on the repartitioned stream, every produced line is on metrics.by-series
 #     at least once (the kill lost no point), and a bad record of the raw
-#     topic is dead-lettered with its raw topic/partition/offset.
+#     topic is dead-lettered with its raw topic/partition/offset. Then n1
+#     is killed (-9) while 2,000 more lines are produced, and restarted:
+#     every line still reaches metrics.by-series.
 # (3) The same data with keyed_by series (the default) on another topic:
 #     split_series > 0 (what (2) repairs is really there).
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
@@ -108,6 +110,37 @@ kt_log "routing: $(cat "$KT_DIR/routing.txt")"
 "$VIGIL" consume -b "$KT_BOOT" -t metrics.dlq >"$KT_DIR/dlq.jsonl" 2>>"$KT_DIR/consume.log" || kt_fail "consume metrics.dlq"
 grep -q '"vigil.src":"metrics/[0-5]"' "$KT_DIR/dlq.jsonl" || kt_fail "dead letter without its raw topic/partition: $(head -c 300 "$KT_DIR/dlq.jsonl")"
 kt_log "keyed_by none: $(wc -l <"$KT_DIR/want.txt") spikes once each across a kill -9; split_series 0; out_of_order n1=$(kt_stat n1 out_of_order) n2=$(kt_stat n2 out_of_order); dead letter: $(grep -o '"vigil.error":"[^"]*"' "$KT_DIR/dlq.jsonl" | head -n 1)"
+
+# A kill -9 in the middle of a stream: n1 dies while 2,000 more lines (other
+# series, no rule) are being produced at 200/s; it is restarted. Every line
+# still reaches metrics.by-series: raw offsets were committed only behind
+# acknowledged routed lines, so what n1 had taken but not committed is
+# routed again by the raw partitions' next owner.
+python3 - "$KT_DIR/mid.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for k in range(100):
+        for s in range(20):
+            f.write("kt.mid;host=m%02d %d %d\n" % (s, 50 + (k * 3 + s) % 7, 1700000000 + 60 * k))
+PY
+"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --key none --set sticky.partitioning.linger.ms=0 \
+	--rate 200 "$KT_DIR/mid.txt" 2>>"$KT_DIR/produce.log" &
+prod=$!
+KT_PIDS+=($prod)
+sleep 5
+kill -KILL "$KT_PID_n1"
+kt_log "killed n1 mid-stream (routed so far by its newest stats line: $(kt_stat n1 routed))"
+sleep 1
+mv "$KT_DIR/n1.log" "$KT_DIR/n1-killed.log"
+kt_member n1
+wait "$prod" || kt_fail "produce mid.txt"
+midrouted() {
+	"$VIGIL" consume -b "$KT_BOOT" -t metrics.by-series 2>>"$KT_DIR/consume.log" |
+		python3 -c 'import json,sys; print(len({json.loads(l)["value"] for l in sys.stdin if "kt.mid" in l}))' >"$KT_DIR/mid.n"
+	[ "$(cat "$KT_DIR/mid.n")" -ge 2000 ]
+}
+kt_wait 120 "every mid-stream line on metrics.by-series" midrouted
+kt_log "kill -9 mid-stream: $(cat "$KT_DIR/mid.n") of 2000 lines routed, n1 restarted"
 kt_stop "$KT_PID_n1" "$KT_PID_n2" "$KT_PID_gw"
 
 # (3) the same data keyed_by series: split series are seen
