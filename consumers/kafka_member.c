@@ -503,8 +503,8 @@ fail:
 static int kc_step(void *self, int timeout_ms, int *done)
 {
 	struct kc *kc = self;
-	if (kc->repart && repart_step(kc->repart, timeout_ms / 2) > 0)
-		timeout_ms = 0; /* routing is busy: do not wait for engine input */
+	if (kc->repart) /* the router's input and the engines' share the wait */
+		timeout_ms = repart_step(kc->repart, timeout_ms / 2) > 0 ? 0 : timeout_ms / 2;
 	ssize_t n = kafka_consume_some(kc->q, timeout_ms, kc->batch, (size_t)kc->cfg->batch_size);
 	*done = 0;
 	if (n < 0)
