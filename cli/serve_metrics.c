@@ -216,6 +216,16 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	counter(b, "vigil_kafka_split_series_total",
 		"Series seen on more than one input partition (producer not keying by series).",
 		k->split_series);
+	counter(b, "vigil_kafka_routed_records_total",
+		"Raw input records routed to the repartition topic and acknowledged (keyed_by: none).",
+		k->routed);
+	counter(b, "vigil_kafka_routed_lines_total",
+		"Lines produced to the repartition topic, keyed by series.", k->routed_lines);
+	counter(b, "vigil_kafka_points_out_of_order_total",
+		"Points skipped as not newer than their series' last point (keyed_by none: routed late).",
+		k->out_of_order);
+	counter(b, "vigil_kafka_route_retries_total",
+		"Routed messages produced again after a failed delivery.", k->route_retries);
 	counter(b, "vigil_kafka_checkpoints_total", "Checkpoints written.", k->checkpoints);
 	counter(b, "vigil_kafka_checkpoints_skipped_total", "Checkpoints skipped.", k->checkpoint_skipped);
 	counter(b, "vigil_kafka_state_bytes_total", "Bytes of checkpoints written.", k->state_bytes);

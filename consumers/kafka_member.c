@@ -45,6 +45,7 @@ void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				kc->points_retired += st.points;
 				kc->alloc_failed_retired += st.alloc_failed;
 				kc->future_retired += st.future;
+				kc->ooo_retired += st.out_of_order;
 				timing_add(kc->det_time_retired, st.det_time);
 			}
 			if (kc->hot == p)
@@ -312,6 +313,7 @@ static size_t update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
 	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired, future = kc->future_retired;
+	uint64_t ooo = kc->ooo_retired;
 	struct kafka_counters *c = kc->ctr;
 	memcpy(c->det_time, kc->det_time_retired, sizeof c->det_time);
 	c->npart_lag = 0;
@@ -322,6 +324,7 @@ static size_t update_gauges(struct kc *kc)
 		points += st.points;
 		lost += st.alloc_failed;
 		future += st.future;
+		ooo += st.out_of_order;
 		timing_add(c->det_time, st.det_time);
 		int64_t lo, hi, plag = -1;
 		if (rd_kafka_get_watermark_offsets(kc->rk, p->topic, p->partition, &lo, &hi) == 0 &&
@@ -341,6 +344,7 @@ static size_t update_gauges(struct kc *kc)
 	c->points = points;
 	c->alloc_failed = lost;
 	c->future = future;
+	c->out_of_order = ooo;
 	return kc->nparts;
 }
 
@@ -350,6 +354,7 @@ static void kc_close(struct kc *kc)
 {
 	if (kc == NULL)
 		return;
+	repart_close(kc->repart); /* its routed points acknowledged and committed first */
 	if (kc->rk) {
 		if (kc->q)
 			rd_kafka_queue_destroy(kc->q);
@@ -469,6 +474,7 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 		goto fail;
 	if ((rc = startup_count(kc, c->alerts_topic, "alerts", &kc->alert_nparts)) != 0 ||
 	    (rc = startup_count(kc, c->state_topic, "state", &kc->state_nparts)) != 0 ||
+	    (c->keyed_none && (rc = repart_open(c, kc->state_nparts, ctr, stop, &kc->repart)) != 0) ||
 	    (rc = check_copartitioned(kc)) != 0)
 		goto fail;
 	rd_kafka_poll_set_consumer(kc->rk);
@@ -497,6 +503,8 @@ fail:
 static int kc_step(void *self, int timeout_ms, int *done)
 {
 	struct kc *kc = self;
+	if (kc->repart) /* the router's input and the engines' share the wait */
+		timeout_ms = repart_step(kc->repart, timeout_ms / 2) > 0 ? 0 : timeout_ms / 2;
 	ssize_t n = kafka_consume_some(kc->q, timeout_ms, kc->batch, (size_t)kc->cfg->batch_size);
 	*done = 0;
 	if (n < 0)

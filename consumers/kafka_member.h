@@ -42,6 +42,7 @@
 
 #include "consumers/consumer.h"
 #include "consumers/decoder.h"
+#include "consumers/kafka_repartition.h"
 #include "core/htab.h"
 #include "core/kafka.h"
 #include "core/log.h"
@@ -106,6 +107,7 @@ struct kc {
 	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
 	uint64_t alloc_failed_retired;
 	uint64_t future_retired;
+	uint64_t ooo_retired; /* out_of_order of dropped engines */
 	struct timing det_time_retired[TIMING_KINDS];
 	/* the entry of the previous message (batches come in runs of one
 	 * partition); reset when an entry is freed */
@@ -116,6 +118,7 @@ struct kc {
 	double next_ckpt; /* monotonic time of the next interval checkpoint */
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain, split_complain;
 	struct ksplit split;
+	struct repart *repart; /* input.keyed_by none: the router (consumers/kafka_repartition.h) */
 };
 
 /* kafka_member.c */

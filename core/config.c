@@ -5,7 +5,8 @@
  *     bootstrap.servers: 127.0.0.1:9092
  *     sasl.password: env:VIGIL_KAFKA_PASSWORD   # credentials: env:/file: refs
  *     group.id: vigil
- *   input: {topics: [metrics], format: auto, default_series: NAME}
+ *   input: {topics: [metrics], format: auto, default_series: NAME,
+ *           keyed_by: series}   # series | none (route by series to <topic>.by-series)
  *   state_topic: metrics.state   # default <first input topic>.state
  *   alerts_topic: alerts         # default alerts
  *   dead_letter_topic: metrics.dlq
@@ -80,8 +81,8 @@ enum {
 	TK_N
 };
 
-static const char *const input_keys[] = {"topics", "format", "default_series", "collectd", NULL};
-enum { IK_TOPICS, IK_FORMAT, IK_DEFAULT_SERIES, IK_COLLECTD, IK_N };
+static const char *const input_keys[] = {"topics", "format", "default_series", "collectd", "keyed_by", NULL};
+enum { IK_TOPICS, IK_FORMAT, IK_DEFAULT_SERIES, IK_COLLECTD, IK_KEYED_BY, IK_N };
 static const char *const collectd_keys[] = {"store_rates", NULL};
 
 /* input.collectd: {store_rates: true|false}; see consumers/decoder.h. */
@@ -202,6 +203,45 @@ static int load_input(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *
 		return rc;
 	if (v[IK_COLLECTD] && (rc = load_collectd(y, v[IK_COLLECTD], c)) != 0)
 		return rc;
+	if (v[IK_KEYED_BY]) {
+		const char *t;
+		if ((rc = vy_text(y, v[IK_KEYED_BY], "input.keyed_by", &t)) != 0)
+			return rc;
+		if (strcmp(t, "series") == 0)
+			c->keyed_none = 0;
+		else if (strcmp(t, "none") == 0)
+			c->keyed_none = 1;
+		else
+			return vy_fail(
+				y, v[IK_KEYED_BY],
+				"input.keyed_by must be series or none, not '%s' (none: the producers do not"
+				" key by series; members repartition through <topic>.by-series)",
+				t);
+	}
+	return 0;
+}
+
+/* keyed_by none: the engines consume "<topic>.by-series" for each input
+ * topic; the input topics as written move to raw_topics. Called after the
+ * defaults that derive from the input topic (state_topic). */
+static int set_repartition_topics(struct vy_ctx *y, struct kafka_cfg *c)
+{
+	if (!c->keyed_none || c->ntopics == 0)
+		return 0;
+	char **rp = calloc(c->ntopics, sizeof *rp);
+	if (rp == NULL)
+		return vy_nomem(y);
+	for (size_t i = 0; i < c->ntopics; i++) {
+		size_t n = strlen(c->topics[i]) + sizeof ".by-series";
+		if ((rp[i] = malloc(n)) == NULL) {
+			vy_strv_free(rp, i);
+			return vy_nomem(y);
+		}
+		snprintf(rp[i], n, "%s.by-series", c->topics[i]);
+	}
+	c->raw_topics = c->topics;
+	c->nraw_topics = c->ntopics;
+	c->topics = rp;
 	return 0;
 }
 
@@ -378,7 +418,8 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	    (rc = set_default2(&y, &c->gateway_state_topic, c->alerts_topic, ".state")) != 0 ||
 	    (rc = set_default2(&y, &c->control_topic, c->alerts_topic, ".control")) != 0 ||
 	    (rc = set_default2(&y, &c->format, "auto", "")) != 0 ||
-	    (rc = set_default2(&y, &c->gateway_group, group ? group : "vigil", "-gateway")) != 0)
+	    (rc = set_default2(&y, &c->gateway_group, group ? group : "vigil", "-gateway")) != 0 ||
+	    (rc = set_repartition_topics(&y, c)) != 0)
 		goto fail;
 	vy_unload(&f);
 	*out = c;
@@ -410,6 +451,7 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	}
 	free(c->props);
 	vy_strv_free(c->topics, c->ntopics);
+	vy_strv_free(c->raw_topics, c->nraw_topics);
 	vy_strv_free(c->rules, c->nrules);
 	free(c->path);
 	free(c->format);
@@ -579,6 +621,27 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 	    rd_kafka_conf_set(conf, "group.id", c->gateway_group, e, sizeof e) != RD_KAFKA_CONF_OK) {
 		snprintf(err, errlen, "gateway_group: %s", e);
 		goto fail;
+	}
+	/* the repartition router (input.keyed_by: none) is a group of its own:
+	 * its assignment of raw input partitions is independent of the
+	 * members' assignment of repartition-topic partitions; a static
+	 * member id of the member group must not be reused there */
+	if (strcmp(role, "router") == 0) {
+		const char *g = kafka_cfg_prop(c, "group.id"), *gi = kafka_cfg_prop(c, "group.instance.id");
+		snprintf(cid, sizeof cid, "%s-repartition", g ? g : "vigil");
+		if (rd_kafka_conf_set(conf, "group.id", cid, e, sizeof e) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "group.id: %s", e);
+			goto fail;
+		}
+		if (gi) {
+			char gid[300];
+			snprintf(gid, sizeof gid, "%s-repartition", gi);
+			if (rd_kafka_conf_set(conf, "group.instance.id", gid, e, sizeof e) !=
+			    RD_KAFKA_CONF_OK) {
+				snprintf(err, errlen, "group.instance.id: %s", e);
+				goto fail;
+			}
+		}
 	}
 	/* 2.0.2 refuses assign() without a group.id: the reader gets a private
 	 * one that never joins (no subscribe) and never commits. */

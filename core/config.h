@@ -55,8 +55,17 @@ struct kafka_cfg {
 	char *path;
 	struct kv *props; /* librdkafka properties (kafka:), key/value/where owned */
 	size_t nprops;
-	char **topics; /* input.topics */
+	/* The topics the engines consume: input.topics with keyed_by series;
+	 * with keyed_by none their repartition topics "<topic>.by-series"
+	 * (same order as raw_topics). */
+	char **topics;
 	size_t ntopics;
+	/* input.keyed_by: 1 = none (a member routes every point of raw_topics
+	 * by its series to `topics`, consumers/kafka_repartition.c); 0 =
+	 * series (the default; raw_topics is then NULL). */
+	int keyed_none;
+	char **raw_topics; /* input.topics as written, with keyed_by none */
+	size_t nraw_topics;
 	char *format;            /* input.format, default "auto" */
 	char *default_series;    /* input.default_series, may be NULL */
 	int collectd_raw;        /* input.collectd.store_rates false: 1; default 0 (rates) */
@@ -101,8 +110,9 @@ int kafka_cfg_load_local(const char *path, struct kafka_cfg **out, char *err, si
 void kafka_cfg_free(struct kafka_cfg *c);
 
 /* Build a librdkafka conf from the passthrough properties plus vigil's role
- * defaults (role: "consumer", "producer", "reader", "control", "gateway"; a
- * "control" client is configured like a reader); a property the user set
+ * defaults (role: "consumer", "producer", "reader", "control", "gateway",
+ * "router"; a "control" client is configured like a reader; a "router" is a
+ * group consumer in the group "<group.id>-repartition"); a property the user set
  * always wins over a default (a reader's own settings excepted). Caller
  * owns *out. */
 int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_t **out, char *err,

@@ -34,6 +34,13 @@ struct kafka_counters {
 	uint64_t gaps;            /* offset gaps seen (and repaired by a seek) */
 	uint64_t split_series;    /* series seen on more than one input partition (counted once each) */
 	uint64_t split_untracked; /* points of series beyond the split tracker's limit */
+	/* the repartition router (input.keyed_by: none; consumers/kafka_repartition.c) */
+	uint64_t routed;        /* raw records whose every line was acknowledged (or dead-lettered) */
+	uint64_t routed_lines;  /* lines produced to a repartition topic, keyed by series */
+	uint64_t route_keyless; /* lines that decoded to no point, routed by their bytes */
+	uint64_t route_multi;   /* lines with points of series of several partitions (routed whole) */
+	uint64_t route_retries; /* deliveries that failed and were produced again */
+	uint64_t route_commits; /* raw offset commits sent */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
 	double restore_ms_total, restore_ms_max;
 	double last_checkpoint_at; /* wall-clock seconds of the newest durable checkpoint; 0 = none */
@@ -41,6 +48,8 @@ struct kafka_counters {
 	uint64_t points;           /* points decoded by this member's engines (gauge, refreshed with lag) */
 	uint64_t alloc_failed;     /* of those, lost for want of memory (gauge, as points) */
 	uint64_t future;           /* of those, rejected as too far ahead of the wall clock (as points) */
+	uint64_t out_of_order;     /* of those, skipped: not newer than their series' last point (as points);
+				    * with keyed_by none mostly points a router delivered late */
 	/* per owned partition (the first KAFKA_LAG_PARTS), refreshed with lag */
 	struct kafka_part_lag {
 		char topic[128];

@@ -12,6 +12,10 @@
 #     their `event=final` lines (points, first_record_at, last_record_at).
 #     Two layouts: one point per Kafka message, and up to 100 points of one
 #     partition per message (`vigil produce --lines 100`).
+#     Then one member, one point per message, input keyed by series against
+#     the same points produced with no key (`input: {keyed_by: none}`: the
+#     member routes every point through metrics.by-series before its engine;
+#     BENCH_KAFKA_REPART=0 skips this part).
 #  2. latency: a member and the central gateway (two processes, the
 #     production shape) while `vigil produce` sends spiky series at a steady
 #     rate with the default producer settings; the gateway reports the
@@ -24,7 +28,8 @@
 # env: BENCH_KAFKA_POINTS (2000000), BENCH_KAFKA_SERIES (10000),
 #      BENCH_KAFKA_PARTITIONS (48), BENCH_KAFKA_RATE (20000 points/s),
 #      BENCH_KAFKA_SECONDS (20), BENCH_KAFKA_MEMBERS ("1 2 3"),
-#      BENCH_CKPT (member checkpoint_interval, 5s), BENCH_MEMBER_ARGS (e.g. -v).
+#      BENCH_CKPT (member checkpoint_interval, 5s), BENCH_MEMBER_ARGS (e.g. -v),
+#      BENCH_KAFKA_REPART (1; 0 skips keyed_by none), BENCH_KAFKA_LATENCY (1; 0 skips the latency part).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tests/fixtures/kafka/lib.sh"
@@ -33,7 +38,7 @@ series=${BENCH_KAFKA_SERIES:-10000}
 nparts=${BENCH_KAFKA_PARTITIONS:-48}
 rate=${BENCH_KAFKA_RATE:-20000}
 secs=${BENCH_KAFKA_SECONDS:-20}
-members=${BENCH_KAFKA_MEMBERS:-1 2 3}
+members=${BENCH_KAFKA_MEMBERS-1 2 3} # "" skips the drain table
 
 "$VIGIL" bench gen --points "$points" --series "$series" >"$KT_DIR/in.txt" || kt_fail "bench gen"
 cat >"$KT_DIR/rules.yaml" <<EOT
@@ -59,13 +64,13 @@ owners:
         path: $KT_DIR/alerts.jsonl
 EOT
 
-# bench_config NAME GROUP: a member/gateway config on the current broker.
+# bench_config NAME GROUP [KEYED_BY]: a member/gateway config on the current broker.
 bench_config() {
 	cat >"$KT_DIR/$1.yaml" <<EOT
 kafka:
   bootstrap.servers: "$KT_BOOT"
   group.id: $2
-input: {topics: [metrics], format: graphite}
+input: {topics: [metrics], format: graphite, keyed_by: ${3:-series}}
 state_topic: metrics.state
 alerts_topic: alerts
 rules: [$KT_DIR/rules.yaml]
@@ -80,7 +85,7 @@ final_sum() {
 import re, sys
 pts, first, last = 0, None, None
 for path in sys.argv[1:]:
-    lines = [l for l in open(path, errors="replace") if "event=final" in l]
+    lines = [l for l in open(path, errors="replace") if "event=final " in l]  # not event=final_rules
     if not lines:
         sys.exit("no final line in %s" % path)
     d = dict(re.findall(r"(\w+)=(\S+)", lines[-1]))
@@ -103,14 +108,20 @@ all_done() {
 	[ "$total" -ge "$points" ]
 }
 
-throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
-	local nm=$1 lines=$2 names=() logs=()
-	kt_broker "$nparts"
-	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines "$lines" \
-		--set linger.ms=100 --set batch.num.messages=100000 "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
+throughput() { # throughput NMEMBERS LINES_PER_MESSAGE [KEYED_BY]
+	local nm=$1 lines=$2 keyed=${3:-series} names=() logs=() key=series
+	if [ "$keyed" = none ]; then
+		KT_TOPICS="metrics,metrics.state,metrics.by-series,alerts:3,alerts.state:3,alerts.control:3,metrics.dlq" kt_broker "$nparts"
+		key=none # and no sticky partitioning: every message on a random partition
+	else
+		kt_broker "$nparts"
+	fi
+	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines "$lines" --key "$key" \
+		--set linger.ms=100 --set batch.num.messages=100000 \
+		$( [ "$keyed" = none ] && echo --set sticky.partitioning.linger.ms=0 ) "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
 		kt_fail "produce"
 	for i in $(seq "$nm"); do
-		bench_config "m$i" "bench-$nm-$lines"
+		bench_config "m$i" "bench-$nm-$lines-$keyed" "$keyed"
 		names+=("m$i")
 		logs+=("$KT_DIR/m$i.log")
 	done
@@ -120,9 +131,9 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE
 	for m in "${names[@]}"; do eval "pids+=(\$KT_PID_$m)"; done
 	kt_stop "${pids[@]}"
 	sleep 0.3
-	local shares=""
-	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; done
-	echo "members=$nm points_per_message=$lines partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }]"
+	local shares="" ooo=0
+	for m in "${names[@]}"; do shares="$shares $(points_of "$m")"; ooo=$((ooo + $(kt_stat "$m" out_of_order))); done
+	echo "members=$nm points_per_message=$lines keyed_by=$keyed partitions=$nparts $(final_sum "${logs[@]}") per_member=[${shares# }] out_of_order=$ooo"
 	kt_broker_stop
 	rm -f "$KT_DIR"/m*.log
 }
@@ -132,6 +143,13 @@ for lines in 1 100; do
 	for nm in $members; do throughput "$nm" "$lines"; done
 done
 
+if [ "${BENCH_KAFKA_REPART:-1}" != 0 ]; then
+	echo "== kafka: one member, one point per message: input keyed by series, then not keyed (keyed_by: none, routed through metrics.by-series)"
+	throughput 1 1 series
+	throughput 1 1 none
+fi
+
+[ "${BENCH_KAFKA_LATENCY:-1}" != 0 ] || exit 0
 echo "== kafka: produce-to-alert latency, member + gateway, $rate points/s for ${secs}s (producer linger.ms=5)"
 kt_broker "$nparts"
 bench_config m1 bench-lat

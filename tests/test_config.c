@@ -193,6 +193,55 @@ static void test_config__good_and_defaults(void **state)
 	kafka_cfg_free(c);
 }
 
+/* input.keyed_by: series (default) keeps the topics; none moves them to
+ * raw_topics and makes the engines' topics their "<topic>.by-series"
+ * repartition topics, with the state topic still derived from the first
+ * input topic; the router's client joins "<group.id>-repartition". */
+static void test_config__keyed_by(void **state)
+{
+	char path[256], err[512];
+	struct kafka_cfg *c = NULL;
+	rd_kafka_conf_t *conf = NULL;
+	char v[300];
+	size_t vlen = sizeof v;
+
+	(void)state;
+	write_tmp("keyed.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, group.instance.id: m1}\n"
+		  "input: {topics: [m1, m2], keyed_by: series}\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->keyed_none, 0);
+	assert_int_equal(c->ntopics, 2);
+	assert_string_equal(c->topics[0], "m1");
+	assert_null(c->raw_topics);
+	kafka_cfg_free(c);
+
+	write_tmp("none.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, group.instance.id: m1}\n"
+		  "input: {topics: [m1, m2], keyed_by: none}\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->keyed_none, 1);
+	assert_int_equal(c->ntopics, 2);
+	assert_string_equal(c->topics[0], "m1.by-series");
+	assert_string_equal(c->topics[1], "m2.by-series");
+	assert_int_equal(c->nraw_topics, 2);
+	assert_string_equal(c->raw_topics[1], "m2");
+	assert_string_equal(c->state_topic, "m1.state");
+	assert_int_equal(kafka_conf_build(c, "router", &conf, err, sizeof err), 0);
+	assert_int_equal(rd_kafka_conf_get(conf, "group.id", v, &vlen), RD_KAFKA_CONF_OK);
+	assert_string_equal(v, "g-repartition");
+	vlen = sizeof v;
+	assert_int_equal(rd_kafka_conf_get(conf, "group.instance.id", v, &vlen), RD_KAFKA_CONF_OK);
+	assert_string_equal(v, "m1-repartition");
+	rd_kafka_conf_destroy(conf);
+	kafka_cfg_free(c);
+
+	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: t, keyed_by: key}\n", 2, 30,
+	       "input.keyed_by must be series or none, not 'key'");
+}
+
 /* The fuzzer's crash: a second `kafka:` appended to the props array sized
  * for the first one (heap overflow, "double free or corruption"). */
 static void test_config__repeated_kafka_key(void **state)
@@ -513,6 +562,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__good_and_defaults),
+		cmocka_unit_test(test_config__keyed_by),
 		cmocka_unit_test(test_config__repeated_kafka_key),
 		cmocka_unit_test(test_config__repeated_keys),
 		cmocka_unit_test(test_config__integer_ranges),
