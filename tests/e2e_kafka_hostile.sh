@@ -4,9 +4,9 @@
 # unread past 1 MiB: "record longer than 1048576 bytes") and 10 MB of random
 # bytes (fixed seed) as records of one line each. Every hostile record is
 # counted as poison and logged with topic/partition/offset, none becomes a
-# point, and every spike of the good points is still alerted once. (The
-# 2 MB record is not copied to the dead-letter topic: the broker refuses a
-# message that large; it is counted and logged as produce_failed.)
+# point, and every spike of the good points is still alerted once. Every
+# poison record is copied to the dead-letter topic; the 2 MB one, more than
+# the topic takes, with its head and a vigil.truncated header.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
 kt_timeout 180
 # Apache Kafka refuses a message over 1 MB unless the topic allows it (the
@@ -62,6 +62,10 @@ counted() {
 }
 kt_wait 30 "every record read, poison >= $npoison" counted
 kt_log "records=$(kt_stat s1 records) poison=$(kt_stat s1 poison) dead_lettered=$(kt_stat s1 dead_lettered) points=$(kt_stat s1 points)"
+[ "$(kt_stat s1 dead_lettered)" = "$(kt_stat s1 poison)" ] ||
+	kt_fail "dead_lettered=$(kt_stat s1 dead_lettered) poison=$(kt_stat s1 poison): a poison record without its dead-letter copy"
+grep -qE 'event=dead_letter_truncated topic=metrics partition=[0-5] offset=[0-9]+ bytes=2097[0-9]+ kept=' "$KT_DIR/s1.log" ||
+	kt_fail "no dead_letter_truncated line for the 2 MB record"
 [ "$(kt_stat s1 points)" = "$ngood" ] || kt_fail "points=$(kt_stat s1 points), want $ngood: hostile bytes decoded as points"
 kt_firing "$KT_DIR/alerts-s1.jsonl" | sort >"$KT_DIR/got.txt"
 [ "$(uniq -d "$KT_DIR/got.txt" | wc -l)" -eq 0 ] || kt_fail "duplicate firing notifications"
