@@ -175,25 +175,9 @@ static int on_alert(void *ctx, const struct alert_event *ev)
 /* A record the decoder refused (err: its message): counted, logged with
  * topic/partition/offset, and copied to the dead-letter topic with the
  * error and origin as headers and its original key. */
-/* The most of a record's bytes a dead-letter copy may carry: the producer's
- * message.max.bytes (the broker's default limit is about the same) less room
- * for the key and headers. */
-static size_t dead_letter_cap(rd_kafka_t *prod)
-{
-	char v[32];
-	size_t n = sizeof v;
-	long mmb = 1000000;
-	if (rd_kafka_conf_get(rd_kafka_conf(prod), "message.max.bytes", v, &n) == RD_KAFKA_CONF_OK)
-		mmb = strtol(v, NULL, 10);
-	if (mmb > 1000000)
-		mmb = 1000000; /* the broker's default max.message.bytes, whatever the producer allows */
-	return mmb > 128 * 1024 ? (size_t)mmb - 64 * 1024 : (size_t)mmb / 2;
-}
-
 static void poison(struct kc *kc, struct kpart *p, const rd_kafka_message_t *m, const char *rec, size_t len,
 		   const char *err)
 {
-	char off[32];
 	kc->ctr->poison++;
 	if (complain_due(&kc->poison_complain, clock_mono(), 10, 5))
 		LOG_WARN(COMP,
@@ -202,24 +186,8 @@ static void poison(struct kc *kc, struct kpart *p, const rd_kafka_message_t *m, 
 			 p->topic, p->partition, m->offset, err, kc->ctr->poison);
 	if (kc->cfg->dead_letter_topic == NULL)
 		return;
-	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-	snprintf(off, sizeof off, "%" PRId64, m->offset);
-	rd_kafka_header_add(h, "vigil.error", -1, err, -1);
-	rd_kafka_header_add(h, "vigil.src", -1, p->source, -1);
-	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
-	size_t cap = dead_letter_cap(kc->prod);
-	if (len > cap) {
-		/* a record the dead-letter topic cannot take whole (a 2 MB line):
-		 * its head is kept, the original length in a header */
-		char full[32];
-		snprintf(full, sizeof full, "%zu", len);
-		rd_kafka_header_add(h, "vigil.truncated", -1, full, -1);
-		LOG_WARN(COMP,
-			 "event=dead_letter_truncated topic=%s partition=%" PRId32 " offset=%" PRId64
-			 " bytes=%zu kept=%zu",
-			 p->topic, p->partition, m->offset, len, cap);
-		len = cap;
-	}
+	rd_kafka_headers_t *h =
+		kafka_dead_letter_headers(kc->prod, err, p->source, p->topic, p->partition, m->offset, &len);
 	/* the original key as it was, any length; none stays none */
 	if (kafka_produce(kc->prod, kc->cfg->dead_letter_topic, m->key, m->key_len, rec, len, h,
 			  (void *)(uintptr_t)KAFKA_MSG_DLQ) == 0)

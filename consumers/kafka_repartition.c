@@ -398,7 +398,6 @@ static rd_kafka_resp_err_t rp_produce(struct repart *r, rd_kafka_topic_t *rkt, c
 static void rp_poison(struct repart *r, struct rp_part *p, const rd_kafka_message_t *m, const char *line,
 		      size_t len, const char *err, struct rp_slot *s, uint64_t seq)
 {
-	char off[32];
 	r->ctr->poison++;
 	if (complain_due(&r->poison_complain, clock_mono(), 10, 5))
 		LOG_WARN(COMP,
@@ -407,11 +406,8 @@ static void rp_poison(struct repart *r, struct rp_part *p, const rd_kafka_messag
 			 p->topic, p->partition, m->offset, err, r->ctr->poison);
 	if (r->cfg->dead_letter_topic == NULL)
 		return;
-	rd_kafka_headers_t *h = rd_kafka_headers_new(3);
-	snprintf(off, sizeof off, "%" PRId64, m->offset);
-	rd_kafka_header_add(h, "vigil.error", -1, err, -1);
-	rd_kafka_header_add(h, "vigil.src", -1, p->source, -1);
-	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
+	rd_kafka_headers_t *h =
+		kafka_dead_letter_headers(r->prod, err, p->source, p->topic, p->partition, m->offset, &len);
 	/* producev takes the headers on success */
 	if (rp_produce(r, NULL, r->cfg->dead_letter_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, line,
 		       len, 0, h, seq) == 0) {

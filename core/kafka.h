@@ -88,6 +88,16 @@ int kafka_conf_sets(rd_kafka_conf_t *conf, const char *const *sets, size_t n, ch
  * the client's poll calls and logs each error as event=kafka_error. */
 int kafka_auth_failed(void);
 
+/* The headers of a poison record's copy on the dead-letter topic
+ * (vigil.error, vigil.src, vigil.offset; a new handle the caller owns or
+ * hands to the producer). A record larger than the topic takes (the
+ * producer's message.max.bytes, at most 1,000,000, less 64 KiB for key and
+ * headers) keeps its head: *len is cut, a vigil.truncated header gives the
+ * original length, and the cut is logged with topic/partition/offset. */
+rd_kafka_headers_t *kafka_dead_letter_headers(rd_kafka_t *prod, const char *err, const char *src,
+					      const char *topic, int32_t partition, int64_t offset,
+					      size_t *len);
+
 /* Enqueue one message (value and key copied; key NULL = none; headers
  * copied, hdrs stays the caller's) with opaque as the message's _private
  * for the delivery report. While the local queue is full it serves delivery

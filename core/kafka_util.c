@@ -55,6 +55,41 @@ int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t ty
 	return 0;
 }
 
+static size_t dead_letter_cap(rd_kafka_t *prod)
+{
+	char v[32];
+	size_t n = sizeof v;
+	long mmb = 1000000;
+	if (rd_kafka_conf_get(rd_kafka_conf(prod), "message.max.bytes", v, &n) == RD_KAFKA_CONF_OK)
+		mmb = strtol(v, NULL, 10);
+	if (mmb > 1000000)
+		mmb = 1000000; /* the broker's default max.message.bytes, whatever the producer allows */
+	return mmb > 128 * 1024 ? (size_t)mmb - 64 * 1024 : (size_t)mmb / 2;
+}
+
+rd_kafka_headers_t *kafka_dead_letter_headers(rd_kafka_t *prod, const char *err, const char *src,
+					      const char *topic, int32_t partition, int64_t offset,
+					      size_t *len)
+{
+	char off[32], full[32];
+	size_t cap = dead_letter_cap(prod);
+	rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+	snprintf(off, sizeof off, "%" PRId64, offset);
+	rd_kafka_header_add(h, "vigil.error", -1, err, -1);
+	rd_kafka_header_add(h, "vigil.src", -1, src, -1);
+	rd_kafka_header_add(h, "vigil.offset", -1, off, -1);
+	if (*len > cap) {
+		snprintf(full, sizeof full, "%zu", *len);
+		rd_kafka_header_add(h, "vigil.truncated", -1, full, -1);
+		LOG_WARN("kafka",
+			 "event=dead_letter_truncated topic=%s partition=%" PRId32 " offset=%" PRId64
+			 " bytes=%zu kept=%zu",
+			 topic, partition, offset, *len, cap);
+		*len = cap;
+	}
+	return h;
+}
+
 int kafka_produce(rd_kafka_t *prod, const char *topic, const void *key, size_t keylen, const void *val,
 		  size_t len, const rd_kafka_headers_t *hdrs, void *opaque)
 {
