@@ -62,14 +62,15 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " gw_control_applied=%" PRIu64 " gw_control_bad=%" PRIu64 " points=%" PRIu64
 		 " alloc_failed=%" PRIu64 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
 		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f"
-		 " split_series=%" PRIu64 " split_untracked=%" PRIu64,
+		 " split_series=%" PRIu64 " split_untracked=%" PRIu64 " txn_commits=%" PRIu64
+		 " txn_aborts=%" PRIu64 " txn_fatal=%" PRIu64,
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
 		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
 		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
 		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2],
-		 c->split_series, c->split_untracked);
+		 c->split_series, c->split_untracked, c->txn_commits, c->txn_aborts, c->txn_fatal);
 	if (rr != NULL)
 		LOG_INFO(COMP, "event=%s_rules rules_version=%s rules_reloads=%llu rules_reload_errors=%llu",
 			 event, rr->version, (unsigned long long)rr->reloads, (unsigned long long)rr->errors);
@@ -185,8 +186,11 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	while (!*stop) {
 		if (rrp)
 			rules_reload_check(&rr); /* engines move at their next point */
-		if (member.ops)
-			member.ops->step(member.self, g ? 20 : 100, &done);
+		/* a negative step is fatal (exactly_once: this member was fenced) */
+		if (member.ops && (rc = member.ops->step(member.self, g ? 20 : 100, &done)) < 0) {
+			LOG_ERR(COMP, "event=stopping err=\"%s\" fatal=1", vigil_strerror(rc));
+			goto out;
+		}
 		if (g)
 			gateway_intake_step(g, member.ops ? 0 : 100);
 		now = clock_mono();

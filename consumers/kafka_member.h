@@ -53,6 +53,7 @@
 #define RESTORE_BACKOFF_S  1.0
 
 struct kc;
+struct ktxn;
 
 struct kpart {
 	struct kc *kc;
@@ -116,6 +117,7 @@ struct kc {
 	double next_ckpt; /* monotonic time of the next interval checkpoint */
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain, split_complain;
 	struct ksplit split;
+	struct ktxn *txn; /* processing: exactly_once (consumers/kafka_txn.c); NULL otherwise */
 };
 
 /* kafka_member.c */

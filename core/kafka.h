@@ -35,6 +35,7 @@ struct kafka_counters {
 	uint64_t split_series;    /* series seen on more than one input partition (counted once each) */
 	uint64_t split_untracked; /* points of series beyond the split tracker's limit */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
+	uint64_t txn_commits, txn_aborts, txn_fatal; /* processing: exactly_once */
 	double restore_ms_total, restore_ms_max;
 	double last_checkpoint_at; /* wall-clock seconds of the newest durable checkpoint; 0 = none */
 	int64_t lag;               /* sum over owned partitions of high watermark - next */

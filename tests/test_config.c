@@ -101,7 +101,7 @@ static void test_config__good_and_defaults(void **state)
 		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
 		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
-		  "max_future: 10m\nmax_memory: 1.5GiB\nmode: single\n",
+		  "max_future: 10m\nmax_memory: 1.5GiB\nmode: single\nprocessing: exactly_once\n",
 		  path, sizeof path);
 	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
 	assert_int_equal(c->nprops, 3);
@@ -129,6 +129,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_true(c->max_future > 599.9 && c->max_future < 600.1);
 	assert_true(c->max_memory > 1610612735.0 && c->max_memory < 1610612737.0);
 	assert_int_equal(c->mode, KAFKA_MODE_SINGLE);
+	assert_int_equal(c->exactly_once, 1);
 	kafka_cfg_free(c);
 
 	/* defaults; a single string is a one-entry list; a long topic name
@@ -157,6 +158,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_true(c->max_future > 3599.9 && c->max_future < 3600.1); /* default 1h */
 	assert_true(c->max_memory < 0);                                /* unset: 60 % of RAM */
 	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);
+	assert_int_equal(c->exactly_once, 0); /* processing: at_least_once */
 	kafka_cfg_free(c);
 }
 
@@ -273,6 +275,9 @@ static void test_config__other_errors(void **state)
 	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m], fromat: json}\n", 2, 22,
 	       "unknown key 'fromat' in input (did you mean 'format'?)");
 	EXPECT(GOOD_HEAD "mode: leader\n", 3, 7, "mode must be member, gateway or single, not 'leader'");
+	EXPECT(GOOD_HEAD "processing: exactly-once\n", 3, 13,
+	       "processing must be at_least_once or exactly_once, not 'exactly-once'");
+	EXPECT(GOOD_HEAD "processing: [exactly_once]\n", 3, 13, "processing must be a scalar, not a list");
 	EXPECT("kafka: {bootstrap.servers: x, group.id: g, no.such.property: 1}\n", 1, 44,
 	       "unknown librdkafka property 'no.such.property'");
 	/* "a\0b" was cut to "a" */
