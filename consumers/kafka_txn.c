@@ -77,10 +77,11 @@ int txn_open(struct kc *kc)
 			"%s), which writes no transaction markers, shows aborted data to read_committed "
 			"readers and fences no zombie; use processing: at_least_once here\"",
 			cid);
-		free(cid);
+		rd_kafka_mem_free(kc->prod, cid);
 		return -VIGIL_EINVAL;
 	}
-	free(cid);
+	if (cid)
+		rd_kafka_mem_free(kc->prod, cid);
 	for (int32_t i = 0; i < t->nalert; i++) {
 		int64_t lo, hi;
 		if (rd_kafka_query_watermark_offsets(kc->prod, kc->cfg->alerts_topic, i, &lo, &hi, 10000) ==
