@@ -470,7 +470,8 @@ static int producer_only(const char *k)
 	       strcmp(k, "enable.idempotence") == 0 || strcmp(k, "message.timeout.ms") == 0 ||
 	       strcmp(k, "compression.codec") == 0 || strcmp(k, "compression.type") == 0 ||
 	       strcmp(k, "queue.buffering.max.kbytes") == 0 ||
-	       strcmp(k, "queue.buffering.max.messages") == 0 || strcmp(k, "transactional.id") == 0;
+	       strcmp(k, "queue.buffering.max.messages") == 0 || strcmp(k, "transactional.id") == 0 ||
+	       strcmp(k, "transaction.timeout.ms") == 0;
 }
 
 struct kdef {

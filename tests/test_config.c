@@ -333,6 +333,66 @@ static void test_config__kafka_secret_refs(void **state)
 	kafka_cfg_free(c);
 }
 
+/* conf_get of prop in the conf built for role (NULL conf: build failed). */
+static const char *role_prop(const struct kafka_cfg *c, const char *role, const char *prop, char *val,
+			     size_t vlen)
+{
+	rd_kafka_conf_t *conf = NULL;
+	char err[512];
+	if (kafka_conf_build(c, role, &conf, err, sizeof err) != 0)
+		return NULL;
+	if (rd_kafka_conf_get(conf, prop, val, &vlen) != RD_KAFKA_CONF_OK)
+		val[0] = '\0';
+	rd_kafka_conf_destroy(conf);
+	return val;
+}
+
+/* processing: exactly_once: the member's transactional producer (role
+ * "txn") gets transactional.id vigil-<group.id>-<group.instance.id> (or the
+ * user's transactional.id), no other client gets one; restores and the
+ * gateway read committed data only, whatever the user set. */
+static void test_config__exactly_once_confs(void **state)
+{
+	struct kafka_cfg *c = NULL;
+	char path[256], err[512], val[256], tid[64];
+
+	(void)state;
+	write_tmp("eos.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, group.instance.id: m1,\n"
+		  "  isolation.level: read_uncommitted}\ninput: {topics: [m]}\nprocessing: exactly_once\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(kafka_txn_id(c, tid, sizeof tid), 0);
+	assert_string_equal(tid, "vigil-g-m1");
+	assert_string_equal(role_prop(c, "txn", "transactional.id", val, sizeof val), "vigil-g-m1");
+	assert_string_equal(role_prop(c, "txn", "transaction.timeout.ms", val, sizeof val), "10000");
+	assert_string_equal(role_prop(c, "producer", "transactional.id", val, sizeof val), "");
+	assert_string_equal(role_prop(c, "reader", "isolation.level", val, sizeof val), "read_committed");
+	assert_string_equal(role_prop(c, "gateway", "isolation.level", val, sizeof val), "read_committed");
+	/* the member's own input consumer: the user's setting wins */
+	assert_string_equal(role_prop(c, "consumer", "isolation.level", val, sizeof val), "read_uncommitted");
+	kafka_cfg_free(c);
+
+	/* the user's transactional.id wins; without it and without an
+	 * instance id there is no stable id and the txn client is refused */
+	write_tmp("eos2.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, transactional.id: t-1}\ninput: {topics: [m]}\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->exactly_once, 0);
+	assert_string_equal(role_prop(c, "txn", "transactional.id", val, sizeof val), "t-1");
+	assert_string_equal(role_prop(c, "producer", "transactional.id", val, sizeof val), "");
+	/* at_least_once: the gateway keeps the user's isolation (default committed) */
+	assert_string_equal(role_prop(c, "gateway", "isolation.level", val, sizeof val), "read_committed");
+	kafka_cfg_free(c);
+	write_tmp("eos3.yaml", "kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m]}\n", path,
+		  sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_not_equal(kafka_txn_id(c, tid, sizeof tid), 0);
+	assert_null(role_prop(c, "txn", "transactional.id", val, sizeof val));
+	kafka_cfg_free(c);
+}
+
 static void test_config__missing_file(void **state)
 {
 	struct kafka_cfg *c = NULL;
@@ -406,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_config__wrong_kinds),
 		cmocka_unit_test(test_config__other_errors),
 		cmocka_unit_test(test_config__kafka_secret_refs),
+		cmocka_unit_test(test_config__exactly_once_confs),
 		cmocka_unit_test(test_config__missing_file),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
 		cmocka_unit_test(test_yaml__big_map_repeat),
