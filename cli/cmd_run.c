@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/rules_reload.h"
@@ -118,6 +119,17 @@ static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct k
 	serve_metrics_update(sv, &sc);
 }
 
+/* After a fatal member error the process closes its clients and exits 1;
+ * librdkafka 2.0.2 was seen to hang for minutes closing the clients of a
+ * fenced member, so the close gets FATAL_CLOSE_S seconds, then the process
+ * exits 1 without it (nothing of a fenced member may be committed anyway). */
+#define FATAL_CLOSE_S 20
+static void fatal_close_expired(int sig)
+{
+	(void)sig;
+	_exit(1);
+}
+
 /* Run a member / gateway / single-mode process until *stop becomes non-zero,
  * then finish the batch, checkpoint, commit and close. With an HTTP address
  * (listen, else http.listen) the process serves health, readiness and
@@ -188,7 +200,10 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 			rules_reload_check(&rr); /* engines move at their next point */
 		/* a negative step is fatal (exactly_once: this member was fenced) */
 		if (member.ops && (rc = member.ops->step(member.self, g ? 20 : 100, &done)) < 0) {
-			LOG_ERR(COMP, "event=stopping err=\"%s\" fatal=1", vigil_strerror(rc));
+			LOG_ERR(COMP, "event=stopping err=\"%s\" fatal=1 close_limit_s=%d",
+				vigil_strerror(rc), FATAL_CLOSE_S);
+			signal(SIGALRM, fatal_close_expired);
+			alarm(FATAL_CLOSE_S);
 			goto out;
 		}
 		if (g)

@@ -356,8 +356,14 @@ static void kc_close(struct kc *kc)
 	if (kc->rk) {
 		if (kc->q)
 			rd_kafka_queue_destroy(kc->q);
-		rd_kafka_consumer_close(kc->rk);
-		rd_kafka_destroy(kc->rk);
+		if (txn_fatal(kc)) {
+			/* fenced: no final revoke/commit (a fenced consumer's close
+			 * was seen to hang for minutes on 2.0.2) */
+			rd_kafka_destroy_flags(kc->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+		} else {
+			rd_kafka_consumer_close(kc->rk);
+			rd_kafka_destroy(kc->rk);
+		}
 	}
 	while (kc->nparts)
 		part_drop(kc, kc->parts[0]->topic, kc->parts[0]->partition);
