@@ -20,7 +20,12 @@
 # (SIGSTOP) mid-stream with its transaction open, a new process with the same
 # group.instance.id (so the same transactional.id) takes over, then the old
 # one is continued (SIGCONT): it must find itself fenced, exit 1 with
-# event=txn_fatal, and the committed alerts must still be exactly once.
+# event=txn_fatal, and the committed alerts must still be exactly once. And
+# a run with no kill where a third member joins mid-stream and leaves (TERM)
+# 3 s later: the others' revokes commit their transactions in the rebalance
+# callback; still exactly once. And one where a member is stopped (SIGSTOP)
+# for 9 s, past its session timeout, with no replacement, then continued: it
+# finds its assignment lost, aborts its transaction and rolls back.
 # Summary lines: "eos-figure mode=... runs=... spikes=... duplicates=... lost=...".
 # On the embedded broker only the refusals run: exactly_once without a
 # stable member id, and exactly_once on the mock cluster, each exit 1 at
@@ -51,7 +56,7 @@ if [ "$KT_MODE" = embedded ]; then
 fi
 runs=${EOS_RUNS:-3}
 modes=${EOS_MODES:-exactly_once at_least_once}
-kt_timeout $((150 + runs * 2 * 60))
+kt_timeout $((300 + runs * 2 * 60))
 KT_TOPICS=metrics kt_broker 6
 
 # eos_config NAME RUN MODE INSTANCE
@@ -126,7 +131,29 @@ one_run() {
 	sleep "$delay"
 	local vpid
 	vpid=$(cat "$KT_DIR/m$victim-$r.pid")
-	if [ -n "$zombie" ]; then
+	if [ "$zombie" = join ]; then
+		# no kill: a third member joins, then leaves (TERM) 3 s later; the
+		# two others' cooperative revokes commit inside the callback
+		eos_config "m3-$r" "$r" "$mode" m3
+		kt_member "m3-$r"
+		kt_log "run $r ($mode): m3 joins at ${delay}s"
+		three() { [ "$(kt_nowned "m3-$r")" -ge 1 ]; }
+		kt_wait 40 "run $r: m3 owning a partition" three
+		sleep 3
+		kt_stop "$(cat "$KT_DIR/m3-$r.pid")"
+		grep -q 'event=final' "$KT_DIR/m3-$r.log" || kt_fail "run $r: m3 did not stop cleanly"
+		local nrev
+		nrev=$(cat "$KT_DIR"/m[12]-"$r".log | grep -c 'event=revoked')
+		kt_log "run $r: m3 left; $nrev revokes at m1/m2"
+	elif [ "$zombie" = pause ]; then
+		# stopped past the session timeout, no replacement: the group gives
+		# its partitions to the other member; continued, it finds its
+		# assignment lost, aborts and rolls back
+		kill -STOP "$vpid"
+		kt_log "run $r ($mode): SIGSTOP m$victim for 9 s at ${delay}s"
+		sleep 9
+		kill -CONT "$vpid"
+	elif [ -n "$zombie" ]; then
 		kill -STOP "$vpid"
 		kt_log "run $r ($mode): SIGSTOP m$victim (pid $vpid) at ${delay}s; a new m$victim takes over"
 		cp "$KT_DIR/m$victim-$r.yaml" "$KT_DIR/m${victim}z-$r.yaml"
@@ -221,6 +248,20 @@ case " $modes " in
 	set -- $(echo "$line" | tr ' =' '\n\n' | sed -n '2~2p')
 	[ "$2" = "$nwant" ] && [ "$3" = 0 ] && [ "$5" = 0 ] || kt_fail "zombie run $r: not exactly once: $line"
 	echo "eos-zombie fenced=1 $line"
+	r=$((r + 1))
+	one_run exactly_once "$r" join
+	line=$(cat "$KT_DIR/count-$r")
+	kt_log "run $r exactly_once join/leave: $line"
+	set -- $(echo "$line" | tr ' =' '\n\n' | sed -n '2~2p')
+	[ "$2" = "$nwant" ] && [ "$3" = 0 ] && [ "$5" = 0 ] || kt_fail "join run $r: not exactly once: $line"
+	echo "eos-join $line"
+	r=$((r + 1))
+	one_run exactly_once "$r" pause
+	line=$(cat "$KT_DIR/count-$r")
+	kt_log "run $r exactly_once pause: $line; $(grep -h 'event=final ' "$KT_DIR"/m[12]-"$r".log | tr ' ' '\n' | grep -E '^(lost|txn_aborts)=' | paste -sd' ')"
+	set -- $(echo "$line" | tr ' =' '\n\n' | sed -n '2~2p')
+	[ "$2" = "$nwant" ] && [ "$3" = 0 ] && [ "$5" = 0 ] || kt_fail "pause run $r: not exactly once: $line"
+	echo "eos-pause $line"
 	;;
 esac
 kt_log "PASS: $runs kill -9 runs per mode ($modes); exactly_once alerted each of $nwant spikes once"
