@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmds.h"
 #include "cli/rules_reload.h"
@@ -67,7 +68,8 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f"
 		 " split_series=%" PRIu64 " split_untracked=%" PRIu64 " routed=%" PRIu64
 		 " routed_lines=%" PRIu64 " route_keyless=%" PRIu64 " route_multi=%" PRIu64
-		 " route_retries=%" PRIu64 " route_commits=%" PRIu64 " out_of_order=%" PRIu64,
+		 " route_retries=%" PRIu64 " route_commits=%" PRIu64 " out_of_order=%" PRIu64
+		 " txn_commits=%" PRIu64 " txn_aborts=%" PRIu64 " txn_fatal=%" PRIu64,
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
@@ -75,7 +77,8 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
 		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2],
 		 c->split_series, c->split_untracked, c->routed, c->routed_lines, c->route_keyless,
-		 c->route_multi, c->route_retries, c->route_commits, c->out_of_order);
+		 c->route_multi, c->route_retries, c->route_commits, c->out_of_order, c->txn_commits,
+		 c->txn_aborts, c->txn_fatal);
 	if (rr != NULL)
 		LOG_INFO(COMP, "event=%s_rules rules_version=%s rules_reloads=%llu rules_reload_errors=%llu",
 			 event, rr->version, (unsigned long long)rr->reloads, (unsigned long long)rr->errors);
@@ -121,6 +124,17 @@ static void serve_refresh(struct serve *sv, enum kafka_mode mode, const struct k
 		sc.gs = &gs;
 	}
 	serve_metrics_update(sv, &sc);
+}
+
+/* After a fatal member error the process closes its clients and exits 1;
+ * librdkafka 2.0.2 was seen to hang for minutes closing the clients of a
+ * fenced member, so the close gets FATAL_CLOSE_S seconds, then the process
+ * exits 1 without it (nothing of a fenced member may be committed anyway). */
+#define FATAL_CLOSE_S 20
+static void fatal_close_expired(int sig)
+{
+	(void)sig;
+	_exit(1);
 }
 
 /* Run a member / gateway / single-mode process until *stop becomes non-zero,
@@ -195,8 +209,14 @@ static int kafka_run(const struct kafka_cfg *c, enum kafka_mode mode, volatile s
 	while (!*stop) {
 		if (rrp)
 			rules_reload_check(&rr); /* engines move at their next point */
-		if (member.ops)
-			member.ops->step(member.self, g ? 20 : 100, &done);
+		/* a negative step is fatal (exactly_once: this member was fenced) */
+		if (member.ops && (rc = member.ops->step(member.self, g ? 20 : 100, &done)) < 0) {
+			LOG_ERR(COMP, "event=stopping err=\"%s\" fatal=1 close_limit_s=%d",
+				vigil_strerror(rc), FATAL_CLOSE_S);
+			signal(SIGALRM, fatal_close_expired);
+			alarm(FATAL_CLOSE_S);
+			goto out;
+		}
 		if (g)
 			gateway_intake_step(g, member.ops ? 0 : 100);
 		now = clock_mono();

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "consumers/kafka_member.h"
+#include "consumers/kafka_txn.h"
 #include "core/clock.h"
 #include "sinks/alert_topic.h"
 
@@ -133,6 +134,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 			kafka_header_str(m, ALERT_HDR_ID, id, sizeof id);
 			kafka_header_str(m, ALERT_HDR_FP, fp, sizeof fp);
 			kc->ctr->alerts_published++;
+			if (kc->txn)
+				txn_note_alert(kc, m->partition, m->offset);
 			LOG_INFO(COMP,
 				 "event=alert_published alert_id=%s fingerprint=%s partition=%" PRId32
 				 " offset=%" PRId64,
@@ -354,12 +357,20 @@ static void kc_close(struct kc *kc)
 	if (kc->rk) {
 		if (kc->q)
 			rd_kafka_queue_destroy(kc->q);
-		rd_kafka_consumer_close(kc->rk);
-		rd_kafka_destroy(kc->rk);
+		if (txn_fatal(kc)) {
+			/* fenced: no final revoke/commit (a fenced consumer's close
+			 * was seen to hang for minutes on 2.0.2) */
+			rd_kafka_destroy_flags(kc->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+		} else {
+			rd_kafka_consumer_close(kc->rk);
+			rd_kafka_destroy(kc->rk);
+		}
 	}
 	while (kc->nparts)
 		part_drop(kc, kc->parts[0]->topic, kc->parts[0]->partition);
 	free(kc->parts);
+	if (kc->prod)
+		txn_close(kc);
 	if (kc->prod) {
 		if (rd_kafka_flush(kc->prod, 10000) || rd_kafka_outq_len(kc->prod) > 0)
 			LOG_ERR(COMP, "event=close_unflushed messages=%d", rd_kafka_outq_len(kc->prod));
@@ -463,7 +474,8 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 		goto fail;
 	}
 	decoder_close(probe);
-	if ((rc = kafka_client(c, "producer", RD_KAFKA_PRODUCER, kc, NULL, dr_cb, &kc->prod)) != 0 ||
+	if ((rc = kafka_client(c, c->exactly_once ? "txn" : "producer", RD_KAFKA_PRODUCER, kc, NULL, dr_cb,
+			       &kc->prod)) != 0 ||
 	    (rc = kafka_client(c, "reader", RD_KAFKA_CONSUMER, kc, NULL, NULL, &kc->reader)) != 0 ||
 	    (rc = kafka_client(c, "consumer", RD_KAFKA_CONSUMER, kc, member_rebalance_cb, NULL, &kc->rk)) !=
 		    0)
@@ -471,7 +483,7 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 	if ((rc = startup_count(kc, c->alerts_topic, "alerts", &kc->alert_nparts)) != 0 ||
 	    (rc = startup_count(kc, c->state_topic, "state", &kc->state_nparts)) != 0 ||
 	    (c->keyed_none && (rc = repart_open(c, kc->state_nparts, ctr, stop, &kc->repart)) != 0) ||
-	    (rc = check_copartitioned(kc)) != 0)
+	    (rc = check_copartitioned(kc)) != 0 || (c->exactly_once && (rc = txn_open(kc)) != 0))
 		goto fail;
 	rd_kafka_poll_set_consumer(kc->rk);
 	kc->q = rd_kafka_queue_get_consumer(kc->rk);
@@ -505,6 +517,9 @@ static int kc_step(void *self, int timeout_ms, int *done)
 	*done = 0;
 	if (n < 0)
 		LOG_WARN(COMP, "event=consume_failed err=\"%s\"", rd_kafka_err2str(rd_kafka_last_error()));
+	/* exactly_once: after the consume call (a revoke inside it commits) */
+	if (kc->txn && txn_begin(kc) != 0)
+		return -VIGIL_EIO; /* fenced: logged */
 	member_restore_pending(kc, kc->stop ? kc->stop : &kc->no_stop);
 	uint64_t before = kc->ctr->records;
 	double t0 = n > 0 && kc->ctr->first_record_at <= 0 ? clock_wall() : 0;
@@ -518,6 +533,8 @@ static int kc_step(void *self, int timeout_ms, int *done)
 			kc->ctr->first_record_at = t0;
 	}
 	rd_kafka_poll(kc->prod, 0);
+	if (txn_fatal(kc))
+		return -VIGIL_EIO;
 	return (int)(kc->ctr->records - before);
 }
 
@@ -526,7 +543,10 @@ static void kc_tick(void *self, double now)
 {
 	struct kc *kc = self;
 	if (now >= kc->next_ckpt) {
-		member_checkpoint(kc, NULL, "interval");
+		if (kc->txn)
+			txn_commit(kc, "interval");
+		else
+			member_checkpoint(kc, NULL, "interval");
 		kc->next_ckpt = now + kc->cfg->checkpoint_interval;
 	}
 }
@@ -536,8 +556,11 @@ static int kc_finish(void *self)
 {
 	struct kc *kc = self;
 	int tries = 0, rc;
-	while ((rc = member_checkpoint(kc, NULL, "shutdown")) == -VIGIL_EAGAIN && tries++ < 3)
-		;
+	if (kc->txn) /* after an abort the rolled-back partitions have nothing left to commit */
+		rc = txn_commit(kc, "shutdown");
+	else
+		while ((rc = member_checkpoint(kc, NULL, "shutdown")) == -VIGIL_EAGAIN && tries++ < 3)
+			;
 	update_gauges(kc);
 	return rc;
 }

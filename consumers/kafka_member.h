@@ -29,6 +29,10 @@
  *    loses its partitions in about every other rebalance, each loss costing
  *    one more round. A new owner that starts fetching below its checkpoint
  *    (the previous owner died) seeks forward to it once;
+ *  - processing: exactly_once replaces the two rules above: alerts, the
+ *    checkpoints and the input offsets commit together in one transaction
+ *    per checkpoint_interval, from the loop and in the revoke callback
+ *    (consumers/kafka_txn.h);
  *  - restores happen between polls on this thread, never inside the
  *    rebalance callback; the callback only creates empty partition entries
  *    (and, on a non-lost revoke, checkpoints and commits before unassign). */
@@ -54,6 +58,7 @@
 #define RESTORE_BACKOFF_S  1.0
 
 struct kc;
+struct ktxn;
 
 struct kpart {
 	struct kc *kc;
@@ -119,6 +124,7 @@ struct kc {
 	struct complain poison_complain, ckpt_complain, dr_complain, restore_complain, split_complain;
 	struct ksplit split;
 	struct repart *repart; /* input.keyed_by none: the router (consumers/kafka_repartition.h) */
+	struct ktxn *txn;      /* processing: exactly_once (consumers/kafka_txn.c); NULL otherwise */
 };
 
 /* kafka_member.c */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "consumers/kafka_member.h"
+#include "consumers/kafka_txn.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "sinks/alert_topic.h"
@@ -200,7 +201,14 @@ void member_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			ae = rd_kafka_assign(rk, parts);
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
 		int lost = rd_kafka_assignment_lost(rk);
-		if (!lost) {
+		if (kc->txn) {
+			/* exactly_once: commit everything now (a failure rolls back), or
+			 * abort when the partitions may already be another member's */
+			if (lost)
+				txn_abort(kc, "lost");
+			else
+				txn_commit(kc, "revoke");
+		} else if (!lost) {
 			member_checkpoint(kc, parts, "revoke");
 			commit_covered(kc, parts, "revoke");
 		}
@@ -219,6 +227,8 @@ void member_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			ae = rd_kafka_assign(rk, NULL);
 	} else {
 		LOG_ERR(COMP, "event=rebalance_error err=\"%s\"", rd_kafka_err2str(err));
+		if (kc->txn)
+			txn_abort(kc, "rebalance_error");
 		while (kc->nparts)
 			part_drop(kc, kc->parts[0]->topic, kc->parts[0]->partition);
 		ae = rd_kafka_assign(rk, NULL);

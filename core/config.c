@@ -25,6 +25,8 @@
  *   max_memory: 8GiB # memory budget for series and detector states; default 60 % of RAM; 0 = none
  *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
  *   mode: member | gateway | single
+ *   processing: at_least_once | exactly_once   # default at_least_once; see
+ *                                # consumers/kafka_txn.c (real Kafka >= 2.5 only)
  *   http: {listen: ..., tokens: [...], ...}   # see core/config.h struct http_cfg
  */
 #include <stdio.h>
@@ -56,6 +58,7 @@ static const char *const top_keys[] = {"kafka",
 				       "mode",
 				       "http",
 				       "destinations",
+				       "processing",
 				       NULL};
 enum {
 	TK_KAFKA,
@@ -78,6 +81,7 @@ enum {
 	TK_MODE,
 	TK_HTTP,
 	TK_DEST,
+	TK_PROCESSING,
 	TK_N
 };
 
@@ -299,6 +303,24 @@ static int load_destinations(struct vy_ctx *y, const yaml_node_t *n, struct kafk
 	return 0;
 }
 
+/* processing: at_least_once (default) | exactly_once (transactions: see
+ * consumers/kafka_txn.c). */
+static int load_processing(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *c)
+{
+	const char *m;
+	int rc;
+
+	if ((rc = vy_text(y, n, "processing", &m)) != 0)
+		return rc;
+	if (strcmp(m, "at_least_once") == 0)
+		c->exactly_once = 0;
+	else if (strcmp(m, "exactly_once") == 0)
+		c->exactly_once = 1;
+	else
+		return vy_fail(y, n, "processing must be at_least_once or exactly_once, not '%s'", m);
+	return 0;
+}
+
 /* The value of top-level key number key (TK_*). */
 static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kafka_cfg *c)
 {
@@ -336,6 +358,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 	case TK_MODE: return load_mode(y, vn, c);
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	case TK_DEST: return load_destinations(y, vn, c);
+	case TK_PROCESSING: return load_processing(y, vn, c);
 	}
 	return vy_fail(y, vn, "internal error: key %d", key);
 }
@@ -469,6 +492,21 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	free(c);
 }
 
+int kafka_txn_id(const struct kafka_cfg *c, char *out, size_t outlen)
+{
+	const char *t = kafka_cfg_prop(c, "transactional.id");
+	const char *g = kafka_cfg_prop(c, "group.id");
+	const char *i = kafka_cfg_prop(c, "group.instance.id");
+	int n;
+	if (t)
+		n = snprintf(out, outlen, "%s", t);
+	else if (g && i)
+		n = snprintf(out, outlen, "vigil-%s-%s", g, i);
+	else
+		return -VIGIL_EINVAL;
+	return n > 0 && (size_t)n < outlen ? 0 : -VIGIL_EINVAL;
+}
+
 const char *kafka_cfg_prop(const struct kafka_cfg *c, const char *key)
 {
 	for (size_t i = c->nprops; i-- > 0;)
@@ -515,7 +553,8 @@ static int producer_only(const char *k)
 	       strcmp(k, "enable.idempotence") == 0 || strcmp(k, "message.timeout.ms") == 0 ||
 	       strcmp(k, "compression.codec") == 0 || strcmp(k, "compression.type") == 0 ||
 	       strcmp(k, "queue.buffering.max.kbytes") == 0 ||
-	       strcmp(k, "queue.buffering.max.messages") == 0 || strcmp(k, "transactional.id") == 0;
+	       strcmp(k, "queue.buffering.max.messages") == 0 || strcmp(k, "transactional.id") == 0 ||
+	       strcmp(k, "transaction.timeout.ms") == 0;
 }
 
 struct kdef {
@@ -542,6 +581,10 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		 * queued message plus the payload, at most these caps. */
 		{"queued.min.messages", "1000000"},
 		{"queued.max.messages.kbytes", "65536"},
+		/* librdkafka's default, stated: a member never reads another
+		 * member's aborted or open transaction (processing: exactly_once);
+		 * harmless without transactions */
+		{"isolation.level", "read_committed"},
 		{NULL, NULL},
 	};
 	static const struct kdef producer_defs[] = {
@@ -551,12 +594,25 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		{"batch.num.messages", "10000"},
 		{NULL, NULL},
 	};
+	/* the transactional producer of a member in processing: exactly_once
+	 * (consumers/kafka_txn.c): no message.timeout.ms default (librdkafka
+	 * requires it <= transaction.timeout.ms and defaults it to that);
+	 * transactional.id is set below */
+	static const struct kdef txn_defs[] = {
+		{"linger.ms", "5"},
+		{"batch.num.messages", "10000"},
+		{"transaction.timeout.ms", "10000"},
+		{NULL, NULL},
+	};
 	static const struct kdef reader_defs[] = {
 		{"enable.auto.commit", "false"},
 		{"enable.auto.offset.store", "false"},
 		{"fetch.wait.max.ms", "10"},
 		{"enable.partition.eof", "true"},
 		{"auto.offset.reset", "earliest"}, /* a cut head is detected, not skipped */
+		/* restores read only committed checkpoints and alerts (an aborted
+		 * transaction's snapshot must never be restored) */
+		{"isolation.level", "read_committed"},
 		{NULL, NULL},
 	};
 	const struct kdef *defs;
@@ -572,8 +628,12 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		snprintf(err, errlen, "out of memory");
 		return -VIGIL_ENOMEM;
 	}
+	int txn = strcmp(role, "txn") == 0;
 	if (strcmp(role, "producer") == 0) {
 		defs = producer_defs;
+		consumer = 0;
+	} else if (txn) {
+		defs = txn_defs;
 		consumer = 0;
 	} else if (reader) {
 		defs = reader_defs;
@@ -598,7 +658,13 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 		    (strcmp(k, "group.id") == 0 || strcmp(k, "enable.auto.commit") == 0 ||
 		     strcmp(k, "enable.partition.eof") == 0 || strcmp(k, "group.instance.id") == 0 ||
 		     strcmp(k, "enable.auto.offset.store") == 0 || strcmp(k, "auto.offset.reset") == 0 ||
-		     strcmp(k, "partition.assignment.strategy") == 0))
+		     strcmp(k, "partition.assignment.strategy") == 0 || strcmp(k, "isolation.level") == 0))
+			continue;
+		/* only the member's transactional producer has a transactional.id */
+		if (strcmp(k, "transactional.id") == 0 && !txn)
+			continue;
+		/* the gateway of an exactly_once deployment never reads aborted alerts */
+		if (c->exactly_once && strcmp(role, "gateway") == 0 && strcmp(k, "isolation.level") == 0)
 			continue;
 		if (is_secret_prop(k) && secret_is_ref(c->props[i].value)) {
 			char *sv = NULL;
@@ -641,6 +707,19 @@ int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_
 				snprintf(err, errlen, "group.instance.id: %s", e);
 				goto fail;
 			}
+		}
+	}
+	if (txn) {
+		char tid[512];
+		if (kafka_txn_id(c, tid, sizeof tid) != 0) {
+			snprintf(err, errlen,
+				 "processing: exactly_once needs a stable id per member: set "
+				 "kafka.group.instance.id (or kafka.transactional.id)");
+			goto fail;
+		}
+		if (rd_kafka_conf_set(conf, "transactional.id", tid, e, sizeof e) != RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "transactional.id: %s", e);
+			goto fail;
 		}
 	}
 	/* 2.0.2 refuses assign() without a group.id: the reader gets a private

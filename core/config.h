@@ -89,6 +89,7 @@ struct kafka_cfg {
 				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
 	enum kafka_mode mode;
+	int exactly_once; /* processing: exactly_once (1) or at_least_once (0, the default) */
 	struct http_cfg http;
 	/* destinations.allow_hosts: the hosts HTTP destinations may reach
 	 * (globs, sinks/http.h dest_allow_hosts_set); allow_hosts_where is the
@@ -110,13 +111,19 @@ int kafka_cfg_load_local(const char *path, struct kafka_cfg **out, char *err, si
 void kafka_cfg_free(struct kafka_cfg *c);
 
 /* Build a librdkafka conf from the passthrough properties plus vigil's role
- * defaults (role: "consumer", "producer", "reader", "control", "gateway",
+ * defaults (role: "consumer", "producer", "txn" (the member's transactional
+ * producer, processing: exactly_once), "reader", "control", "gateway",
  * "router"; a "control" client is configured like a reader; a "router" is a
  * group consumer in the group "<group.id>-repartition"); a property the user set
  * always wins over a default (a reader's own settings excepted). Caller
  * owns *out. */
 int kafka_conf_build(const struct kafka_cfg *c, const char *role, rd_kafka_conf_t **out, char *err,
 		     size_t errlen);
+/* The transactional.id of a member in processing: exactly_once: the
+ * kafka.transactional.id property when set, else "vigil-<group.id>-<group.instance.id>"
+ * (stable across restarts of the same member slot, so a restarted member
+ * fences its zombie). 0, or -VIGIL_EINVAL when neither is set. */
+int kafka_txn_id(const struct kafka_cfg *c, char *out, size_t outlen);
 /* The user's value of a librdkafka property, or NULL. */
 const char *kafka_cfg_prop(const struct kafka_cfg *c, const char *key);
 

@@ -42,6 +42,7 @@ struct kafka_counters {
 	uint64_t route_retries; /* deliveries that failed and were produced again */
 	uint64_t route_commits; /* raw offset commits sent */
 	uint64_t checkpoints, checkpoint_skipped, state_bytes, restores;
+	uint64_t txn_commits, txn_aborts, txn_fatal; /* processing: exactly_once */
 	double restore_ms_total, restore_ms_max;
 	double last_checkpoint_at; /* wall-clock seconds of the newest durable checkpoint; 0 = none */
 	int64_t lag;               /* sum over owned partitions of high watermark - next */

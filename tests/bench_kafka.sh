@@ -28,7 +28,12 @@
 # env: BENCH_KAFKA_POINTS (2000000), BENCH_KAFKA_SERIES (10000),
 #      BENCH_KAFKA_PARTITIONS (48), BENCH_KAFKA_RATE (20000 points/s),
 #      BENCH_KAFKA_SECONDS (20), BENCH_KAFKA_MEMBERS ("1 2 3"),
-#      BENCH_CKPT (member checkpoint_interval, 5s), BENCH_MEMBER_ARGS (e.g. -v),
+#      BENCH_CKPT (member checkpoint_interval, 5s; with exactly_once the
+#      transaction interval), BENCH_MEMBER_ARGS (e.g. -v),
+#      BENCH_KAFKA_PROCESSING (at_least_once, the default, or exactly_once:
+#      the members' `processing:`; exactly_once needs VIGIL_KAFKA=real, and
+#      gives every member and the gateway a group.instance.id),
+#      BENCH_KAFKA_ONLY ("throughput latency", or one of them),
 #      BENCH_KAFKA_REPART (1; 0 skips keyed_by none), BENCH_KAFKA_LATENCY (1; 0 skips the latency part).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +44,14 @@ nparts=${BENCH_KAFKA_PARTITIONS:-48}
 rate=${BENCH_KAFKA_RATE:-20000}
 secs=${BENCH_KAFKA_SECONDS:-20}
 members=${BENCH_KAFKA_MEMBERS-1 2 3} # "" skips the drain table
+processing=${BENCH_KAFKA_PROCESSING:-at_least_once}
+instance= # exactly_once needs a stable id per member (transactional.id)
+[ "$processing" = at_least_once ] || instance=1
+case "$processing" in
+at_least_once) ;;
+exactly_once) [ "$KT_MODE" = real ] || kt_fail "BENCH_KAFKA_PROCESSING=exactly_once needs VIGIL_KAFKA=real (the embedded broker has no transactions)" ;;
+*) kt_fail "BENCH_KAFKA_PROCESSING=$processing: want at_least_once or exactly_once" ;;
+esac
 
 "$VIGIL" bench gen --points "$points" --series "$series" >"$KT_DIR/in.txt" || kt_fail "bench gen"
 cat >"$KT_DIR/rules.yaml" <<EOT
@@ -69,13 +82,15 @@ bench_config() {
 	cat >"$KT_DIR/$1.yaml" <<EOT
 kafka:
   bootstrap.servers: "$KT_BOOT"
-  group.id: $2
+  group.id: $2${instance:+
+  group.instance.id: $1}
 input: {topics: [metrics], format: graphite, keyed_by: ${3:-series}}
 state_topic: metrics.state
 alerts_topic: alerts
 rules: [$KT_DIR/rules.yaml]
 checkpoint_interval: ${BENCH_CKPT:-5s}
-stats_interval: 0.5s
+stats_interval: 0.5s${instance:+
+processing: $processing}
 EOT
 }
 
@@ -138,10 +153,13 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE [KEYED_BY]
 	rm -f "$KT_DIR"/m*.log
 }
 
-echo "== kafka: $points points over $series series, $nparts partitions, members drain a preloaded topic"
+only=${BENCH_KAFKA_ONLY:-throughput latency}
+case " $only " in *" throughput "*) ;; *) members= ;; esac
+echo "== kafka ($KT_MODE broker, processing: $processing, checkpoint_interval ${BENCH_CKPT:-5s}): $points points over $series series, $nparts partitions, members drain a preloaded topic"
 for lines in 1 100; do
 	for nm in $members; do throughput "$nm" "$lines"; done
 done
+case " $only " in *" latency "*) ;; *) exit 0 ;; esac
 
 if [ "${BENCH_KAFKA_REPART:-1}" != 0 ]; then
 	echo "== kafka: one member, one point per message: input keyed by series, then not keyed (keyed_by: none, routed through metrics.by-series)"

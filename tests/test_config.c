@@ -134,7 +134,7 @@ static void test_config__good_and_defaults(void **state)
 		  "dead_letter_topic: dlq\nrules: [r1, r2]\nowners: o.yaml\nalerts_topic: al\n"
 		  "control_topic: ops.control\n"
 		  "checkpoint_interval: 250ms\nstats_interval: 0\nbatch_size: 1e3\nmax_series: 5000\n"
-		  "max_future: 10m\nmax_memory: 1.5GiB\nmode: single\n",
+		  "max_future: 10m\nmax_memory: 1.5GiB\nmode: single\nprocessing: exactly_once\n",
 		  path, sizeof path);
 	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
 	assert_int_equal(c->nprops, 3);
@@ -162,6 +162,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_true(c->max_future > 599.9 && c->max_future < 600.1);
 	assert_true(c->max_memory > 1610612735.0 && c->max_memory < 1610612737.0);
 	assert_int_equal(c->mode, KAFKA_MODE_SINGLE);
+	assert_int_equal(c->exactly_once, 1);
 	kafka_cfg_free(c);
 
 	/* defaults; a single string is a one-entry list; a long topic name
@@ -190,6 +191,7 @@ static void test_config__good_and_defaults(void **state)
 	assert_true(c->max_future > 3599.9 && c->max_future < 3600.1); /* default 1h */
 	assert_true(c->max_memory < 0);                                /* unset: 60 % of RAM */
 	assert_int_equal(c->mode, KAFKA_MODE_MEMBER);
+	assert_int_equal(c->exactly_once, 0); /* processing: at_least_once */
 	kafka_cfg_free(c);
 }
 
@@ -357,6 +359,9 @@ static void test_config__other_errors(void **state)
 	EXPECT("kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m], fromat: json}\n", 2, 22,
 	       "unknown key 'fromat' in input (did you mean 'format'?)");
 	EXPECT(GOOD_HEAD "mode: leader\n", 3, 7, "mode must be member, gateway or single, not 'leader'");
+	EXPECT(GOOD_HEAD "processing: exactly-once\n", 3, 13,
+	       "processing must be at_least_once or exactly_once, not 'exactly-once'");
+	EXPECT(GOOD_HEAD "processing: [exactly_once]\n", 3, 13, "processing must be a scalar, not a list");
 	EXPECT("kafka: {bootstrap.servers: x, group.id: g, no.such.property: 1}\n", 1, 44,
 	       "unknown librdkafka property 'no.such.property'");
 	/* "a\0b" was cut to "a" */
@@ -409,6 +414,66 @@ static void test_config__kafka_secret_refs(void **state)
 	assert_non_null(strstr(err, "sasl.password"));
 	assert_non_null(strstr(err, "VIGIL_TEST_KPW"));
 	assert_null(strstr(err, "s3cr3t"));
+	kafka_cfg_free(c);
+}
+
+/* conf_get of prop in the conf built for role (NULL conf: build failed). */
+static const char *role_prop(const struct kafka_cfg *c, const char *role, const char *prop, char *val,
+			     size_t vlen)
+{
+	rd_kafka_conf_t *conf = NULL;
+	char err[512];
+	if (kafka_conf_build(c, role, &conf, err, sizeof err) != 0)
+		return NULL;
+	if (rd_kafka_conf_get(conf, prop, val, &vlen) != RD_KAFKA_CONF_OK)
+		val[0] = '\0';
+	rd_kafka_conf_destroy(conf);
+	return val;
+}
+
+/* processing: exactly_once: the member's transactional producer (role
+ * "txn") gets transactional.id vigil-<group.id>-<group.instance.id> (or the
+ * user's transactional.id), no other client gets one; restores and the
+ * gateway read committed data only, whatever the user set. */
+static void test_config__exactly_once_confs(void **state)
+{
+	struct kafka_cfg *c = NULL;
+	char path[256], err[512], val[256], tid[64];
+
+	(void)state;
+	write_tmp("eos.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, group.instance.id: m1,\n"
+		  "  isolation.level: read_uncommitted}\ninput: {topics: [m]}\nprocessing: exactly_once\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(kafka_txn_id(c, tid, sizeof tid), 0);
+	assert_string_equal(tid, "vigil-g-m1");
+	assert_string_equal(role_prop(c, "txn", "transactional.id", val, sizeof val), "vigil-g-m1");
+	assert_string_equal(role_prop(c, "txn", "transaction.timeout.ms", val, sizeof val), "10000");
+	assert_string_equal(role_prop(c, "producer", "transactional.id", val, sizeof val), "");
+	assert_string_equal(role_prop(c, "reader", "isolation.level", val, sizeof val), "read_committed");
+	assert_string_equal(role_prop(c, "gateway", "isolation.level", val, sizeof val), "read_committed");
+	/* the member's own input consumer: the user's setting wins */
+	assert_string_equal(role_prop(c, "consumer", "isolation.level", val, sizeof val), "read_uncommitted");
+	kafka_cfg_free(c);
+
+	/* the user's transactional.id wins; without it and without an
+	 * instance id there is no stable id and the txn client is refused */
+	write_tmp("eos2.yaml",
+		  "kafka: {bootstrap.servers: x, group.id: g, transactional.id: t-1}\ninput: {topics: [m]}\n",
+		  path, sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_equal(c->exactly_once, 0);
+	assert_string_equal(role_prop(c, "txn", "transactional.id", val, sizeof val), "t-1");
+	assert_string_equal(role_prop(c, "producer", "transactional.id", val, sizeof val), "");
+	/* at_least_once: the gateway keeps the user's isolation (default committed) */
+	assert_string_equal(role_prop(c, "gateway", "isolation.level", val, sizeof val), "read_committed");
+	kafka_cfg_free(c);
+	write_tmp("eos3.yaml", "kafka: {bootstrap.servers: x, group.id: g}\ninput: {topics: [m]}\n", path,
+		  sizeof path);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_int_not_equal(kafka_txn_id(c, tid, sizeof tid), 0);
+	assert_null(role_prop(c, "txn", "transactional.id", val, sizeof val));
 	kafka_cfg_free(c);
 }
 
@@ -569,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_config__wrong_kinds),
 		cmocka_unit_test(test_config__other_errors),
 		cmocka_unit_test(test_config__kafka_secret_refs),
+		cmocka_unit_test(test_config__exactly_once_confs),
 		cmocka_unit_test(test_config__missing_file),
 		cmocka_unit_test(test_config__allow_hosts),
 		cmocka_unit_test(test_yaml__closest_and_numbers),
