@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "consumers/gateway_control.h"
+#include "consumers/gateway_done.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/htab.h"
 #include "core/log.h"
 #include "sinks/alert_topic.h"
 #include "sinks/gateway.h"
+#include "sinks/gateway_done.h"
 
 #define COMP "kafka"
 
@@ -26,6 +28,7 @@ struct gateway_intake {
 	rd_kafka_t *prod;     /* the snapshots on the gateway state topic, and dead letters */
 	rd_kafka_t *reader;   /* group-less: reads snapshots back when partitions are assigned */
 	struct gwctl *ctl;    /* the control topic's partitions of the owned alerts partitions */
+	struct gwdone *done;  /* records of the sends finished since each partition's snapshot */
 	double next_ctl_ckpt; /* no control-triggered snapshot before (after a failed one) */
 	int32_t state_nparts;
 	uint64_t state_fail; /* snapshot messages the broker refused (delivery reports) */
@@ -92,6 +95,7 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 {
 	uint64_t fail_before = g->state_fail;
 	int64_t covers[1024], ctl_covers[1024];
+	size_t done_marks[1024];
 	unsigned char written[1024];
 	size_t n = 0, bytes = 0;
 	int rc = 0;
@@ -105,6 +109,9 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 		written[i] = 0;
 		if (!in_list(only, p->part) || (p->next < 0 && !gwctl_dirty(g->ctl, p->part)))
 			continue;
+		/* the done records so far: the snapshot covers them (the outbox
+		 * records a send as it removes it, under the lock export takes) */
+		done_marks[i] = gwdone_mark(g->done, p->part);
 		json_t *snap = gateway_export(g->gw, p->part);
 		ctl_covers[i] = gwctl_next(g->ctl, p->part);
 		if (snap && json_object_set_new(snap, "control_next", json_integer(ctl_covers[i])) != 0) {
@@ -143,8 +150,10 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 	for (size_t i = 0; i < g->nparts && i < 1024; i++) {
 		if (covers[i] >= 0)
 			g->parts[i].ckpt_next = covers[i];
-		if (written[i])
+		if (written[i]) {
 			gwctl_saved(g->ctl, g->parts[i].part, ctl_covers[i]);
+			gwdone_retire(g->done, g->parts[i].part, done_marks[i]);
+		}
 	}
 	LOG_DBG(COMP, "event=gateway_checkpoint why=%s partitions=%zu bytes=%zu", why, n, bytes);
 	return rc;
@@ -208,6 +217,10 @@ static void restore(struct gateway_intake *g, int32_t part)
 		gwctl_assign(g->ctl, g->reader, part, -1);
 		return;
 	}
+	/* what the previous owner delivered after that snapshot: before the
+	 * snapshot's pending notifications are queued again */
+	size_t done = 0;
+	gwdone_restore(g->done, g->reader, g->gw, part, found, found ? k.ref.sid : 0, 10000, &done);
 	if (found) {
 		json_error_t je;
 		json_t *snap = json_loadb((const char *)k.blob, k.bloblen, 0, &je);
@@ -225,8 +238,8 @@ static void restore(struct gateway_intake *g, int32_t part)
 	}
 	LOG_INFO(COMP,
 		 "event=gateway_partition_assigned partition=%" PRId32 " snapshot=%s next=%" PRId64
-		 " ms=%.1f",
-		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, (clock_mono() - t0) * 1e3);
+		 " done_records=%zu ms=%.1f",
+		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, done, (clock_mono() - t0) * 1e3);
 	kafka_ckpt_free(&k);
 	gwctl_assign(g->ctl, g->reader, part, ctl_from);
 }
@@ -270,6 +283,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		gateway_release(g->gw, parts->elems[i].partition);
+		gwdone_forget(g->done, parts->elems[i].partition);
 		for (size_t k = 0; k < g->nparts; k++)
 			if (g->parts[k].part == parts->elems[i].partition) {
 				g->parts[k] = g->parts[--g->nparts];
@@ -309,6 +323,8 @@ void gateway_intake_close(struct gateway_intake *g)
 		rd_kafka_destroy(g->rk);
 	}
 	gwctl_close(g->ctl);
+	if (g->gw) /* no more records: the producer goes */
+		gateway_set_recorder(g->gw, NULL, NULL);
 	if (g->prod) {
 		rd_kafka_flush(g->prod, 5000);
 		rd_kafka_destroy(g->prod);
@@ -319,6 +335,7 @@ void gateway_intake_close(struct gateway_intake *g)
 	}
 	if (g->gw)
 		gateway_destroy(g->gw);
+	gwdone_close(g->done);
 	hset_clear(&g->seen[0]);
 	hset_clear(&g->seen[1]);
 	free(g->batch);
@@ -380,6 +397,10 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 		g->alerts_nparts = 0; /* asked again when needed */
 	if ((rc = gwctl_open(c, g->gw, g->prod, ctr, &g->ctl)) != 0)
 		goto fail;
+	if ((rc = gwdone_open(c->gateway_state_topic, g->state_nparts, c->alerts_topic, g->prod, &g->done)) !=
+	    0)
+		goto fail;
+	gateway_set_recorder(g->gw, gwdone_record, g->done);
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);

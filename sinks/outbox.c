@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "sinks/notify_ident.h"
 
 static const char comp[] = "gateway";
 
@@ -32,6 +33,7 @@ struct entry {
 	double decided_at; /* wall */
 	double first_at;   /* monotonic, first attempt or enqueue */
 	double next_at;    /* monotonic: not before */
+	uint64_t ident;    /* notify_ident, for tagged entries (0: untagged) */
 	int attempts;
 	int cancelled; /* handed over (outbox_cancel) while being sent: dropped after the send */
 };
@@ -49,6 +51,14 @@ struct queue {
 	struct complain complain;
 };
 
+/* One "already delivered" record (outbox_skip_add). */
+struct skip {
+	int32_t part;
+	uint64_t ident;
+	double expires; /* wall */
+	char uid[48];
+};
+
 struct outbox {
 	pthread_mutex_t mu;
 	pthread_cond_t idle; /* signalled when an entry finishes */
@@ -58,6 +68,11 @@ struct outbox {
 	struct outbox_hooks hooks;
 	size_t pending;
 	int stop;
+	void (*rec)(void *ctx, int32_t part, uint64_t ident);
+	void *rec_ctx;
+	struct skip *skips; /* unordered; small (what one member delivered between snapshots) */
+	size_t nskips, capskips;
+	uint64_t skipped;
 };
 
 double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd)
@@ -355,6 +370,10 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
+		/* atomically with the removal; only where an accepted send is
+		 * final (a type with a flush hook buffers: not yet durable) */
+		if (finished && !cancelled && !dead && e->tag_part >= 0 && ob->rec && !d->type->flush)
+			ob->rec(ob->rec_ctx, e->tag_part, e->ident);
 		if (finished) {
 			q->head = e->next;
 			if (q->head == NULL)
@@ -438,8 +457,89 @@ void outbox_destroy(struct outbox *ob)
 	}
 	pthread_cond_destroy(&ob->idle);
 	pthread_mutex_destroy(&ob->mu);
+	free(ob->skips);
 	free(ob->q);
 	free(ob);
+}
+
+/* ---- already delivered ---- */
+
+/* Consume one unexpired record of (part, ident): 1 if there was one. Under mu. */
+static int skip_take(struct outbox *ob, int32_t part, uint64_t ident)
+{
+	double now = clock_wall();
+	for (size_t i = 0; i < ob->nskips; i++) {
+		struct skip *k = &ob->skips[i];
+		if (k->part != part || k->ident != ident || k->expires <= now)
+			continue;
+		ob->skips[i] = ob->skips[--ob->nskips];
+		return 1;
+	}
+	return 0;
+}
+
+void outbox_set_recorder(struct outbox *ob, void (*rec)(void *ctx, int32_t part, uint64_t ident), void *ctx)
+{
+	pthread_mutex_lock(&ob->mu);
+	ob->rec = rec;
+	ob->rec_ctx = ctx;
+	pthread_mutex_unlock(&ob->mu);
+}
+
+int outbox_skip_add(struct outbox *ob, int32_t part, uint64_t ident, const char *uid, double expires)
+{
+	int rc = 0;
+	pthread_mutex_lock(&ob->mu);
+	double now = clock_wall();
+	for (size_t i = 0; i < ob->nskips;) { /* drop the expired; a uid once */
+		struct skip *k = &ob->skips[i];
+		if (k->expires <= now) {
+			*k = ob->skips[--ob->nskips];
+			continue;
+		}
+		if (k->part == part && strcmp(k->uid, uid) == 0)
+			goto out;
+		i++;
+	}
+	if (expires <= now)
+		goto out;
+	if (ob->nskips == ob->capskips) {
+		size_t cap = ob->capskips ? ob->capskips * 2 : 16;
+		struct skip *v = realloc(ob->skips, cap * sizeof *v);
+		if (v == NULL) {
+			rc = -VIGIL_ENOMEM;
+			goto out;
+		}
+		ob->skips = v;
+		ob->capskips = cap;
+	}
+	struct skip *k = &ob->skips[ob->nskips++];
+	k->part = part;
+	k->ident = ident;
+	k->expires = expires;
+	snprintf(k->uid, sizeof k->uid, "%s", uid);
+out:
+	pthread_mutex_unlock(&ob->mu);
+	return rc;
+}
+
+void outbox_skip_export(struct outbox *ob, int32_t part,
+			void (*fn)(void *ctx, uint64_t ident, const char *uid, double expires), void *ctx)
+{
+	pthread_mutex_lock(&ob->mu);
+	double now = clock_wall();
+	for (size_t i = 0; i < ob->nskips; i++)
+		if (ob->skips[i].part == part && ob->skips[i].expires > now)
+			fn(ctx, ob->skips[i].ident, ob->skips[i].uid, ob->skips[i].expires);
+	pthread_mutex_unlock(&ob->mu);
+}
+
+uint64_t outbox_skipped(struct outbox *ob)
+{
+	pthread_mutex_lock(&ob->mu);
+	uint64_t n = ob->skipped;
+	pthread_mutex_unlock(&ob->mu);
+	return n;
 }
 
 int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
@@ -457,7 +557,21 @@ int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *jso
 	e->tag_off = tag_off;
 	e->decided_at = decided_at;
 	e->first_at = e->next_at = clock_mono_real();
+	if (tag_part >= 0)
+		e->ident = notify_ident(ob->dests[dest].id, json);
 	pthread_mutex_lock(&ob->mu);
+	if (tag_part >= 0 && skip_take(ob, tag_part, e->ident)) {
+		ob->skipped++;
+		pthread_mutex_unlock(&ob->mu);
+		char hx[17];
+		hash_hex(e->ident, hx);
+		LOG_INFO(comp,
+			 "event=notification_already_delivered partition=%d dest=%s ident=%s: the previous "
+			 "owner of the partition delivered it, not sent again",
+			 (int)tag_part, ob->dests[dest].id ? ob->dests[dest].id : "?", hx);
+		entry_free(e);
+		return 0;
+	}
 	struct queue *q = &ob->q[dest];
 	if (q->tail)
 		q->tail->next = e;
@@ -511,6 +625,11 @@ size_t outbox_cancel(struct outbox *ob, int32_t part)
 		for (struct entry *e = q->head; e; e = e->next)
 			q->tail = e;
 	}
+	for (size_t i = 0; i < ob->nskips;) /* the partition's next owner has them */
+		if (ob->skips[i].part == part)
+			ob->skips[i] = ob->skips[--ob->nskips];
+		else
+			i++;
 	pthread_cond_broadcast(&ob->idle);
 	pthread_mutex_unlock(&ob->mu);
 	return n;

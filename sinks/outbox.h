@@ -103,6 +103,34 @@ int64_t outbox_min_pending(struct outbox *ob, int32_t part);
  * forever). Returns the entries still pending. */
 size_t outbox_drain(struct outbox *ob, double timeout);
 
+/* ---- what a previous owner of a partition already delivered ----
+ * (the Kafka gateway's takeover, consumers/gateway_done.c)
+ *
+ * Recorder: called for every entry tagged with a partition (tag_part >= 0)
+ * that a destination accepted, with its identity (notify_ident of the
+ * destination id and the text), under the outbox's lock and in the same
+ * critical section that removes the entry from its queue, so outbox_export
+ * either still lists the entry or runs after the recorder. It runs on a
+ * delivery thread, must not block and must not call the outbox. NULL: none.
+ * Not called for destinations whose type buffers (has a flush hook: file,
+ * stdout, kafka): an accepted send there is not final until the flush.
+ *
+ * Already-delivered set: outbox_skip_add remembers, for partition part,
+ * that a notification of identity ident was delivered (uid names the
+ * record; a second add of the same uid is ignored) until wall time
+ * expires. outbox_enqueue of an entry tagged with that partition and of
+ * that identity then consumes one such record and queues nothing (counted,
+ * logged as event=notification_already_delivered). outbox_cancel(part)
+ * forgets the partition's records. */
+void outbox_set_recorder(struct outbox *ob, void (*rec)(void *ctx, int32_t part, uint64_t ident), void *ctx);
+int outbox_skip_add(struct outbox *ob, int32_t part, uint64_t ident, const char *uid, double expires);
+/* Hand the partition's unexpired, unconsumed records to fn (under the
+ * outbox's lock: fn must not call the outbox). */
+void outbox_skip_export(struct outbox *ob, int32_t part,
+			void (*fn)(void *ctx, uint64_t ident, const char *uid, double expires), void *ctx);
+/* Entries not queued because they were already delivered, since creation. */
+uint64_t outbox_skipped(struct outbox *ob);
+
 /* The delay before attempt `attempt` (>= 1 failures so far): full jitter
  * over min(max_delay, initial * 2^(attempt-1)), at least retry_after.
  * rnd in [0, 1). Exposed for tests. */
