@@ -251,7 +251,9 @@ static void send_group(const struct outbox_dest *d, const struct entry *e, json_
 		sink_result_set(res, SINK_DROP, 0, "the group notification cannot be read back: %s", err);
 		return;
 	}
+	char idem[160];
 	struct notification n = {
+		.idem_key = notify_idem_key(e->json, idem, sizeof idem),
 		.ev = &gr.alerts[0],
 		.fingerprint = "",
 		.episode = "",
@@ -295,7 +297,9 @@ static void send_once(const struct outbox_dest *d, const struct entry *e, struct
 	const char *fp = json_string_value(json_object_get(j, "fingerprint"));
 	const char *ep = json_string_value(json_object_get(j, "episode"));
 	snprintf(key, sizeof key, "vigil/%s/%s", fp ? fp : "-", ep ? ep : "-");
+	char idem[160];
 	struct notification n = {
+		.idem_key = notify_idem_key(e->json, idem, sizeof idem),
 		.ev = &ev,
 		.fingerprint = fp ? fp : "",
 		.episode = ep ? ep : "",

@@ -71,4 +71,24 @@ kt_log "healthy webhook: $ok accepted; $(grep -c 'event=notification_already_del
 grep 'event=gateway_partition_assigned' "$KT_DIR/g1r.log" >&2
 [ "$ok" -eq 1 ] || kt_fail "the healthy webhook accepted the page $ok times, want once"
 grep -q 'event=notification_already_delivered' "$KT_DIR/g1r.log" || kt_fail "g1r did not say it skipped the delivered page"
+# every request of the notification, from either process, carries the same
+# Idempotency-Key (fingerprint/episode/status), so a receiver can drop a
+# duplicate that gets through (a send in flight at the kill)
+python3 - "$KT_DIR/recv.jsonl" <<'PY' || kt_fail "Idempotency-Key"
+import sys, json
+keys = set()
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    k = {a.lower(): b for a, b in r["headers"].items()}.get("idempotency-key")
+    a = json.loads(r["body"])["alerts"][0]
+    if k is None:
+        print("%s: no Idempotency-Key header" % r["path"], file=sys.stderr); sys.exit(1)
+    if not (k.startswith("vigil/") and k.endswith("/firing")):
+        print("%s: Idempotency-Key %r is not vigil/<fingerprint>/<episode>/firing" % (r["path"], k), file=sys.stderr); sys.exit(1)
+    if a["fingerprint"] not in k:
+        print("Idempotency-Key %r does not name the fingerprint %s" % (k, a["fingerprint"]), file=sys.stderr); sys.exit(1)
+    keys.add(k)
+if len(keys) != 1:
+    print("Idempotency-Keys differ between requests: %r" % sorted(keys), file=sys.stderr); sys.exit(1)
+PY
 kt_log "PASS: a gateway member killed after a delivery and before its snapshot: no duplicate after the takeover"
