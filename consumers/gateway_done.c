@@ -119,14 +119,14 @@ static int produce(struct gwdone *d, int32_t part, const char *key, const char *
 {
 	rd_kafka_resp_err_t e = rd_kafka_producev(
 		d->prod, RD_KAFKA_V_TOPIC(d->state_topic), RD_KAFKA_V_PARTITION(part % d->nstate),
-		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0),
-		RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE),
-		RD_KAFKA_V_END);
+		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0), RD_KAFKA_V_KEY(key, strlen(key)),
+		RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE), RD_KAFKA_V_END);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	if (complain_due(&d->complain, clock_mono(), 60, 5))
-		LOG_WARN(COMP, "event=gateway_done_record_failed partition=%" PRId32 " key=%s err=\"%s\"", part,
-			 key, rd_kafka_err2str(e));
+		LOG_WARN(COMP, "event=gateway_done_record_failed partition=%" PRId32 " key=%s err=\"%s\"",
+			 part, key, rd_kafka_err2str(e));
 	return -VIGIL_EIO;
 }
 
@@ -142,7 +142,8 @@ void gwdone_record(void *ctx, int32_t part, uint64_t ident)
 	if (produce(d, part, key, val) == 0) {
 		d->written++;
 		if (remember(d, part, uid) != 0) /* not tombstoned later: compaction keeps it (harmless) */
-			LOG_WARN(COMP, "event=gateway_done_untracked partition=%" PRId32 " err=\"out of memory\"",
+			LOG_WARN(COMP,
+				 "event=gateway_done_untracked partition=%" PRId32 " err=\"out of memory\"",
 				 part);
 	} else {
 		d->lost++;
@@ -244,8 +245,8 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, struct gateway *gw, int
 	snprintf(s.prefix, sizeof s.prefix, KEY_SPACE "%s/%" PRId32 "/", d->alerts_topic, part);
 	snprintf(s.snap_key, sizeof s.snap_key, "%s/%" PRId32, d->alerts_topic, part);
 	hash_hex(sid, s.sid);
-	int rc = kafka_scan_partition(reader, d->state_topic, part % d->nstate, -1, timeout_ms, NULL, scan_msg,
-				      &s, &truncated);
+	int rc = kafka_scan_partition(reader, d->state_topic, part % d->nstate, -1, timeout_ms, NULL,
+				      scan_msg, &s, &truncated);
 	if (rc != 0) {
 		LOG_ERR(COMP,
 			"event=gateway_done_read_failed partition=%" PRId32
@@ -266,7 +267,8 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, struct gateway *gw, int
 		if (found && s.snap_off >= 0 && r->offset < s.snap_off)
 			continue;
 		/* not under mu: the recorder takes mu inside the outbox's lock */
-		if (r->ident == 0 || gateway_already_delivered(gw, part, r->ident, r->uid, r->at + GWDONE_TTL) != 0)
+		if (r->ident == 0 ||
+		    gateway_already_delivered(gw, part, r->ident, r->uid, r->at + GWDONE_TTL) != 0)
 			continue;
 		pthread_mutex_lock(&d->mu);
 		remember(d, part, r->uid); /* tombstoned once this member's snapshot covers it */
