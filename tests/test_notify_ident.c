@@ -62,7 +62,8 @@ static void want_key(const char *text, char *out, size_t outlen)
 	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	snprintf(out, outlen, "vigil/%s/%s/%s", json_string_value(json_object_get(j, "fingerprint")),
-		 json_string_value(json_object_get(j, "episode")), json_string_value(json_object_get(j, "status")));
+		 json_string_value(json_object_get(j, "episode")),
+		 json_string_value(json_object_get(j, "status")));
 	json_decref(j);
 }
 
@@ -101,17 +102,20 @@ static void alert_identity(void **state)
 static void group_identity(void **state)
 {
 	(void)state;
-	const char *g1 = "{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"first "
-			 "notification\",\"alerts\":[{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"new\"},"
-			 "{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"new\"}]}";
+	const char *g1 =
+		"{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"first "
+		"notification\",\"alerts\":[{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"new\"},"
+		"{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"new\"}]}";
 	/* the alerts in another order, another reason: the same group notification */
-	const char *g2 = "{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"new alerts "
-			 "added\",\"alerts\":[{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"new\"},"
-			 "{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"new\"}]}";
+	const char *g2 =
+		"{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"new alerts "
+		"added\",\"alerts\":[{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"new\"},"
+		"{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"new\"}]}";
 	/* one alert's change differs: another */
-	const char *g3 = "{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"x\","
-			 "\"alerts\":[{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"firing\"},"
-			 "{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"resolved\"}]}";
+	const char *g3 =
+		"{\"schema\":\"vigil.group/v1\",\"owner\":\"o\",\"group_key\":\"K\",\"reason\":\"x\","
+		"\"alerts\":[{\"episode\":\"e1\",\"fingerprint\":\"f1\",\"change\":\"firing\"},"
+		"{\"episode\":\"e2\",\"fingerprint\":\"f2\",\"change\":\"resolved\"}]}";
 	char k1[160], k2[160], k3[160];
 	assert_true(notify_ident("o#0", g1) == notify_ident("o#0", g2));
 	assert_true(notify_ident("o#0", g1) != notify_ident("o#0", g3));
@@ -146,7 +150,8 @@ static int count_flush(void *priv)
 }
 
 static const struct sink_type counting_type = {.name = "counting", .send = count_send};
-static const struct sink_type buffering_type = {.name = "buffering", .send = count_send, .flush = count_flush};
+static const struct sink_type buffering_type = {
+	.name = "buffering", .send = count_send, .flush = count_flush};
 
 struct recorded {
 	int n;
@@ -167,12 +172,13 @@ static void on_record(void *ctx, int32_t part, uint64_t ident)
 
 static struct outbox_dest dest_of(const struct sink_type *t, struct counting *c)
 {
-	return (struct outbox_dest){.type = t,
-				    .priv = c,
-				    .owner = "storage",
-				    .where = "owners.yml:3:7",
-				    .id = "storage#0",
-				    .policy = {.initial = 0.05, .max_delay = 0.1, .max_attempts = 1, .max_age = 60}};
+	return (struct outbox_dest){
+		.type = t,
+		.priv = c,
+		.owner = "storage",
+		.where = "owners.yml:3:7",
+		.id = "storage#0",
+		.policy = {.initial = 0.05, .max_delay = 0.1, .max_attempts = 1, .max_age = 60}};
 }
 
 static void records_what_was_delivered(void **state)
