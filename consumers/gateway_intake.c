@@ -50,10 +50,15 @@ struct gateway_intake {
 };
 
 /* One owned alerts-topic partition: the next offset to read, the offset
- * its newest durable snapshot covers, and the last commit. */
+ * its newest durable snapshot covers, and the last commit. After a
+ * takeover (done records handed to the gateway), catchup_end is the
+ * partition's end offset once known (-1 before): read up to there, and with
+ * nothing decided left waiting, the unused records are dropped. */
 struct ipart {
 	int32_t part;
 	int64_t next, ckpt_next, committed;
+	int64_t catchup_end;
+	int taking_over;
 };
 
 static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
@@ -63,7 +68,7 @@ static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
 			return &g->parts[i];
 	if (vec_reserve((void **)&g->parts, &g->capparts, g->nparts + 1, sizeof *g->parts) != 0)
 		return NULL;
-	g->parts[g->nparts] = (struct ipart){part, -1, -1, -1};
+	g->parts[g->nparts] = (struct ipart){part, -1, -1, -1, -1, 0};
 	return &g->parts[g->nparts++];
 }
 
@@ -221,6 +226,10 @@ static void restore(struct gateway_intake *g, int32_t part)
 	 * snapshot's pending notifications are queued again */
 	size_t done = 0;
 	gwdone_restore(g->done, g->reader, g->gw, part, found, found ? k.ref.sid : 0, 10000, &done);
+	if (p) {
+		p->taking_over = 1; /* the snapshot's own done list counts too */
+		p->catchup_end = -1;
+	}
 	if (found) {
 		json_error_t je;
 		json_t *snap = json_loadb((const char *)k.blob, k.bloblen, 0, &je);
@@ -504,6 +513,44 @@ store:;
 		p->next = m->offset + 1;
 }
 
+/* Drop the done records a partition taken over did not use, once the member
+ * has read up to the partition's end offset as first known after the
+ * takeover (at or past where the previous owner was) and nothing decided
+ * from the alerts is waiting (groups, outbox). */
+static void done_catchup(struct gateway_intake *g)
+{
+	for (size_t i = 0; i < g->nparts; i++) {
+		struct ipart *p = &g->parts[i];
+		int64_t lo = -1, hi = -1, pos = p->next;
+		if (!p->taking_over)
+			continue;
+		if (p->catchup_end < 0) {
+			if (rd_kafka_get_watermark_offsets(g->rk, g->cfg->alerts_topic, p->part, &lo, &hi) ==
+				    RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    hi >= 0)
+				p->catchup_end = hi;
+			continue;
+		}
+		if (pos < 0) { /* nothing read since the takeover: where the consumer is */
+			rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+			if (l == NULL)
+				continue;
+			rd_kafka_topic_partition_list_add(l, g->cfg->alerts_topic, p->part);
+			if (rd_kafka_position(g->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
+				pos = l->elems[0].offset;
+			rd_kafka_topic_partition_list_destroy(l);
+		}
+		if (pos < p->catchup_end || gateway_min_pending(g->gw, p->part) != INT64_MAX)
+			continue;
+		size_t n = gateway_delivered_forget(g->gw, p->part);
+		p->taking_over = 0;
+		LOG_INFO(COMP,
+			 "event=gateway_caught_up partition=%" PRId32 " at=%" PRId64
+			 " unused_done_records=%zu",
+			 p->part, pos, n);
+	}
+}
+
 /* Snapshot the partitions with control records applied since their last
  * snapshot, at once: a silence or an acknowledgement must survive a kill
  * within seconds. After a failed attempt, not again for a second. */
@@ -556,6 +603,7 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->next_ckpt = now + g->cfg->checkpoint_interval;
 	}
 	if (now >= g->next_commit) {
+		done_catchup(g);
 		commit_safe(g, NULL, 1);
 		g->next_commit = now + 1.0;
 	}

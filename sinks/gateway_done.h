@@ -25,6 +25,11 @@ void gateway_set_recorder(struct gateway *gw, void (*rec)(void *ctx, int32_t par
  * Call before gateway_import of the partition. 0 or -VIGIL_ENOMEM. */
 int gateway_already_delivered(struct gateway *gw, int32_t part, uint64_t ident, const char *uid,
 			      double expires);
+/* The member has caught up with partition part (read past where its
+ * previous owner was, and nothing decided since is waiting): forget the
+ * records it did not use, so they cannot hold back a later notification of
+ * the same identity (a repeat). Returns how many there were. */
+size_t gateway_delivered_forget(struct gateway *gw, int32_t part);
 /* Notifications not sent because a previous owner had delivered them. */
 uint64_t gateway_skipped(struct gateway *gw);
 

@@ -69,6 +69,11 @@ int gateway_already_delivered(struct gateway *gw, int32_t part, uint64_t ident, 
 	return outbox_skip_add(gw->ob, part, ident, uid, expires);
 }
 
+size_t gateway_delivered_forget(struct gateway *gw, int32_t part)
+{
+	return outbox_skip_clear(gw->ob, part);
+}
+
 uint64_t gateway_skipped(struct gateway *gw)
 {
 	return outbox_skipped(gw->ob);

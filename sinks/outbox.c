@@ -538,6 +538,21 @@ void outbox_skip_export(struct outbox *ob, int32_t part,
 	pthread_mutex_unlock(&ob->mu);
 }
 
+size_t outbox_skip_clear(struct outbox *ob, int32_t part)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ob->mu);
+	for (size_t i = 0; i < ob->nskips;)
+		if (ob->skips[i].part == part) {
+			ob->skips[i] = ob->skips[--ob->nskips];
+			n++;
+		} else {
+			i++;
+		}
+	pthread_mutex_unlock(&ob->mu);
+	return n;
+}
+
 uint64_t outbox_skipped(struct outbox *ob)
 {
 	pthread_mutex_lock(&ob->mu);
@@ -634,6 +649,7 @@ size_t outbox_cancel(struct outbox *ob, int32_t part)
 			ob->skips[i] = ob->skips[--ob->nskips];
 		else
 			i++;
+	/* (outbox_skip_clear takes the lock itself: inlined here) */
 	pthread_cond_broadcast(&ob->idle);
 	pthread_mutex_unlock(&ob->mu);
 	return n;

@@ -253,6 +253,16 @@ static void skips_what_was_delivered(void **state)
 	assert_int_equal(c.sent, 3);
 	assert_int_equal(outbox_skipped(ob), 1);
 
+	/* caught up: the unused records go */
+	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-4", now + 600), 0);
+	assert_int_equal(outbox_skip_add(ob, 1, ia, "m-5", now + 600), 0);
+	assert_int_equal(outbox_skip_clear(ob, 2), 1);
+	n = 0;
+	outbox_skip_export(ob, 2, count_one, &n);
+	assert_int_equal(n, 0);
+	outbox_skip_export(ob, 1, count_one, &n);
+	assert_int_equal(n, 1);
+
 	/* handing the partition over forgets its records */
 	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-3", now + 600), 0);
 	outbox_cancel(ob, 2);
