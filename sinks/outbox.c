@@ -375,8 +375,10 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
 		/* atomically with the removal; only where an accepted send is
-		 * final (a type with a flush hook buffers: not yet durable) */
-		if (finished && !cancelled && !dead && e->tag_part >= 0 && ob->rec && !d->type->flush)
+		 * final (a type with a flush hook buffers: not yet durable). A
+		 * send handed over while in progress is recorded too when it
+		 * went through: the partition's next owner may still see it. */
+		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->rec && !d->type->flush)
 			ob->rec(ob->rec_ctx, e->tag_part, e->ident);
 		if (finished) {
 			q->head = e->next;

@@ -107,7 +107,7 @@ size_t outbox_drain(struct outbox *ob, double timeout);
  * (the Kafka gateway's takeover, consumers/gateway_done.c)
  *
  * Recorder: called for every entry tagged with a partition (tag_part >= 0)
- * that a destination accepted, with its identity (notify_ident of the
+ * that a destination accepted (also one cancelled while being sent), with its identity (notify_ident of the
  * destination id and the text), under the outbox's lock and in the same
  * critical section that removes the entry from its queue, so outbox_export
  * either still lists the entry or runs after the recorder. It runs on a
