@@ -1,5 +1,5 @@
 /* The Kafka gateway's record of finished sends (consumers/gateway_done.c
- * writes and reads it; this is the gateway's side). A member records every
+ * writes and reads it; this is the gateway's side, sinks/gateway_done.c). A member records every
  * notification of an alerts partition that a destination accepted; the
  * member that takes the partition over after a failure tells the gateway
  * which ones were delivered after the partition's snapshot, and the
@@ -32,5 +32,11 @@ int gateway_already_delivered(struct gateway *gw, int32_t part, uint64_t ident, 
 size_t gateway_delivered_forget(struct gateway *gw, int32_t part);
 /* Notifications not sent because a previous owner had delivered them. */
 uint64_t gateway_skipped(struct gateway *gw);
+
+/* For gateway_export / gateway_import (sinks/gateway_state.c): the
+ * partition's unused records as snap's "done" array, and back. 0 or
+ * -VIGIL_ENOMEM. */
+int gw_done_export(struct gateway *gw, int32_t part, json_t *snap);
+int gw_done_import(struct gateway *gw, int32_t part, json_t *snap);
 
 #endif

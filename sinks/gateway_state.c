@@ -10,7 +10,7 @@
  *    "pending":[{"dest","seq","at","json"}],  the unfinished notifications
  *    "done":[{"ident","uid","expires"}],     notifications a previous owner
  *                                            delivered that this one has not
- *                                            regenerated yet (gateway_done.h)
+ *                                            regenerated yet (gateway_done.c)
  *    "groups":[…], "escalations":[…], "budgets":[…], "silences":[…]}
  *                                            the on-call state (gateway_persist.c)
  * Importing re-queues the pending notifications (dedup keys unchanged, so a
@@ -48,40 +48,9 @@ static void export_pending(void *ctx, size_t dest, uint64_t seq, const char *jso
 		x->ok = 0;
 }
 
-static void export_done(void *ctx, uint64_t ident, const char *uid, double expires)
-{
-	struct export_ctx *x = ctx;
-	char h[17];
-	hash_hex(ident, h);
-	json_t *o = json_pack("{s:s, s:s, s:f}", "ident", h, "uid", uid, "expires", expires);
-	if (o == NULL || json_array_append_new(x->arr, o) != 0)
-		x->ok = 0;
-}
-
-void gateway_set_recorder(struct gateway *gw, void (*rec)(void *ctx, int32_t part, uint64_t ident), void *ctx)
-{
-	outbox_set_recorder(gw->ob, rec, ctx);
-}
-
-int gateway_already_delivered(struct gateway *gw, int32_t part, uint64_t ident, const char *uid,
-			      double expires)
-{
-	return outbox_skip_add(gw->ob, part, ident, uid, expires);
-}
-
-size_t gateway_delivered_forget(struct gateway *gw, int32_t part)
-{
-	return outbox_skip_clear(gw->ob, part);
-}
-
-uint64_t gateway_skipped(struct gateway *gw)
-{
-	return outbox_skipped(gw->ob);
-}
-
 json_t *gateway_export(struct gateway *gw, int32_t part)
 {
-	json_t *open = json_array(), *recent = json_array(), *pending = json_array(), *done = json_array();
+	json_t *open = json_array(), *recent = json_array(), *pending = json_array();
 	char e[17], f[17];
 	int ok = open && recent && pending;
 
@@ -104,22 +73,22 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 		json_t *o = json_pack("{s:s, s:i}", "ep", e, "status", (int)r->status);
 		ok = o && json_array_append_new(recent, o) == 0;
 	}
-	struct export_ctx x = {gw, pending, 1}, xd = {gw, done, 1};
-	ok = ok && done;
-	if (ok) {
+	struct export_ctx x = {gw, pending, 1};
+	if (ok)
 		outbox_export(gw->ob, part, export_pending, &x);
-		outbox_skip_export(gw->ob, part, export_done, &xd);
-	}
-	if (!ok || !x.ok || !xd.ok) {
+	if (!ok || !x.ok) {
 		json_decref(open);
 		json_decref(recent);
 		json_decref(pending);
-		json_decref(done);
 		return NULL;
 	}
-	json_t *snap = json_pack("{s:s, s:i, s:o, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition",
-				 (int)part, "open", open, "recent", recent, "pending", pending, "done", done);
+	json_t *snap = json_pack("{s:s, s:i, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition", (int)part,
+				 "open", open, "recent", recent, "pending", pending);
 	if (snap && gw_policy_export(gw, part, snap) != 0) {
+		json_decref(snap);
+		return NULL;
+	}
+	if (snap && gw_done_export(gw, part, snap) != 0) {
 		json_decref(snap);
 		return NULL;
 	}
@@ -178,15 +147,8 @@ int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
 			return -VIGIL_ENOMEM;
 		}
 	}
-	json_array_foreach(json_object_get(snap, "done"), i, o)
-	{
-		uint64_t ident = hex_of(o, "ident");
-		const char *uid = json_string_value(json_object_get(o, "uid"));
-		json_t *ex = json_object_get(o, "expires");
-		if (ident && uid && json_is_number(ex) &&
-		    gateway_already_delivered(gw, part, ident, uid, json_number_value(ex)) != 0)
-			return -VIGIL_ENOMEM;
-	}
+	if (gw_done_import(gw, part, snap) != 0)
+		return -VIGIL_ENOMEM;
 	json_array_foreach(json_object_get(snap, "pending"), i, o)
 	{
 		const char *dest = json_string_value(json_object_get(o, "dest"));
