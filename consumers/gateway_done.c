@@ -12,7 +12,6 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "sinks/gateway_done.h"
 
 #define COMP      "kafka"
 #define UID_LEN   48
@@ -38,6 +37,7 @@ struct gwdone {
 	size_t nparts, capparts;
 	uint64_t written, lost;
 	struct complain complain;
+	struct outbox_done_set *set;
 };
 
 int gwdone_open(const char *state_topic, int32_t nstate, const char *alerts_topic, rd_kafka_t *prod,
@@ -47,6 +47,11 @@ int gwdone_open(const char *state_topic, int32_t nstate, const char *alerts_topi
 	*out = NULL;
 	if (d == NULL)
 		return -VIGIL_ENOMEM;
+	if (outbox_done_set_new(&d->set) != 0) {
+		free(d);
+		return -VIGIL_ENOMEM;
+	}
+	outbox_done_set_recorder(d->set, gwdone_record, d);
 	pthread_mutex_init(&d->mu, NULL);
 	d->state_topic = state_topic;
 	d->alerts_topic = alerts_topic;
@@ -69,8 +74,20 @@ void gwdone_close(struct gwdone *d)
 	for (size_t i = 0; i < d->nparts; i++)
 		free(d->parts[i].uid);
 	free(d->parts);
+	outbox_done_set_free(d->set);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
+}
+
+struct outbox_done_set *gwdone_set(struct gwdone *d)
+{
+	return d ? d->set : NULL;
+}
+
+void gwdone_stop(struct gwdone *d)
+{
+	if (d)
+		outbox_done_set_recorder(d->set, NULL, NULL);
 }
 
 /* The list of part (created when missing; NULL on allocation failure). Under mu. */
@@ -231,13 +248,13 @@ static void scan_msg(void *ctx, const rd_kafka_message_t *m)
 	json_decref(j);
 }
 
-int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, struct gateway *gw, int32_t part, int found,
-		   uint64_t sid, int timeout_ms, size_t *loaded)
+int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found, uint64_t sid,
+		   int timeout_ms, size_t *loaded)
 {
 	struct scan s;
 	int truncated = 0;
 	*loaded = 0;
-	if (d == NULL || reader == NULL || gw == NULL)
+	if (d == NULL || reader == NULL)
 		return 0;
 	memset(&s, 0, sizeof s);
 	s.d = d;
@@ -266,9 +283,9 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, struct gateway *gw, int
 		/* before the snapshot: covered by it (and by its "done" list) */
 		if (found && s.snap_off >= 0 && r->offset < s.snap_off)
 			continue;
-		/* not under mu: the recorder takes mu inside the outbox's lock */
+		/* not under mu: the recorder takes mu inside the set's lock */
 		if (r->ident == 0 ||
-		    gateway_already_delivered(gw, part, r->ident, r->uid, r->at + GWDONE_TTL) != 0)
+		    outbox_done_set_add(d->set, part, r->ident, r->uid, r->at + GWDONE_TTL) != 0)
 			continue;
 		pthread_mutex_lock(&d->mu);
 		remember(d, part, r->uid); /* tombstoned once this member's snapshot covers it */
@@ -325,6 +342,7 @@ void gwdone_forget(struct gwdone *d, int32_t part)
 {
 	if (d == NULL)
 		return;
+	outbox_done_set_clear(d->set, part);
 	pthread_mutex_lock(&d->mu);
 	for (size_t i = 0; i < d->nparts; i++)
 		if (d->parts[i].part == part) {
@@ -333,6 +351,59 @@ void gwdone_forget(struct gwdone *d, int32_t part)
 			break;
 		}
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- in the partition's snapshot ---- */
+
+struct export_ctx {
+	json_t *arr;
+	int ok;
+};
+
+static void export_one(void *ctx, uint64_t ident, const char *uid, double expires)
+{
+	struct export_ctx *x = ctx;
+	char h[17];
+	hash_hex(ident, h);
+	json_t *o = json_pack("{s:s, s:s, s:f}", "ident", h, "uid", uid, "expires", expires);
+	if (o == NULL || json_array_append_new(x->arr, o) != 0)
+		x->ok = 0;
+}
+
+int gwdone_export(struct gwdone *d, int32_t part, json_t *snap)
+{
+	struct export_ctx x = {json_array(), 1};
+	if (x.arr == NULL)
+		return -VIGIL_ENOMEM;
+	outbox_done_set_export(d->set, part, export_one, &x);
+	if (!x.ok) {
+		json_decref(x.arr);
+		return -VIGIL_ENOMEM;
+	}
+	/* set_new takes the array, also when it fails */
+	return json_object_set_new(snap, "done", x.arr) == 0 ? 0 : -VIGIL_ENOMEM;
+}
+
+int gwdone_import(struct gwdone *d, int32_t part, json_t *snap)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(snap, "done"), i, o)
+	{
+		const char *hx = json_string_value(json_object_get(o, "ident"));
+		const char *uid = json_string_value(json_object_get(o, "uid"));
+		json_t *ex = json_object_get(o, "expires");
+		uint64_t ident = hx ? strtoull(hx, NULL, 16) : 0;
+		if (ident && uid && json_is_number(ex) &&
+		    outbox_done_set_add(d->set, part, ident, uid, json_number_value(ex)) != 0)
+			return -VIGIL_ENOMEM;
+	}
+	return 0;
+}
+
+size_t gwdone_drop_unused(struct gwdone *d, int32_t part)
+{
+	return d ? outbox_done_set_clear(d->set, part) : 0;
 }
 
 void gwdone_counts(struct gwdone *d, uint64_t *written, uint64_t *lost)

@@ -29,19 +29,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/kafka.h"
-#include "sinks/gateway.h"
+#include "sinks/outbox.h"
 
 #define GWDONE_TTL 600.0 /* seconds a record suppresses its notification */
 
 struct gwdone;
 
 /* Records for alerts_topic's partitions on state_topic (nstate partitions),
- * produced on prod (borrowed; the KAFKA_MSG_STATE opaque). 0 or
- * -VIGIL_ENOMEM. */
+ * produced on prod (borrowed; the KAFKA_MSG_STATE opaque), with the done
+ * set to attach to the gateway (gwdone_set; its recorder is gwdone_record).
+ * 0 or -VIGIL_ENOMEM. */
 int gwdone_open(const char *state_topic, int32_t nstate, const char *alerts_topic, rd_kafka_t *prod,
 		struct gwdone **out);
+/* After the gateway (its outbox) is gone. NULL is fine. */
 void gwdone_close(struct gwdone *d);
+/* The set the gateway's outbox uses (gateway_attach_done). */
+struct outbox_done_set *gwdone_set(struct gwdone *d);
+/* No more records from now on (before prod goes). */
+void gwdone_stop(struct gwdone *d);
 
 /* The gateway's recorder (gateway_set_recorder): queue the record of one
  * delivered notification of partition part. Never blocks (a full producer
@@ -49,20 +57,28 @@ void gwdone_close(struct gwdone *d);
 void gwdone_record(void *ctx, int32_t part, uint64_t ident);
 
 /* Taking partition part over: read its state partition (reader: a
- * group-less consumer) and hand to gw the records after snapshot sid (or
- * every record when found is 0). *loaded gets their count. 0, or
+ * group-less consumer) and put in the set the records after snapshot sid
+ * (or every record when found is 0). *loaded gets their count. 0, or
  * -VIGIL_EIO when the partition could not be read in timeout_ms (nothing
- * handed over: what was delivered may be delivered again). */
-int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, struct gateway *gw, int32_t part, int found,
-		   uint64_t sid, int timeout_ms, size_t *loaded);
+ * taken: what was delivered may be delivered again). */
+int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found, uint64_t sid,
+		   int timeout_ms, size_t *loaded);
+/* The partition's unused records in its snapshot, as snap's "done" array
+ * [{"ident","uid","expires"}], and back (before gateway_import re-queues
+ * the snapshot's pending notifications). 0 or -VIGIL_ENOMEM. */
+int gwdone_export(struct gwdone *d, int32_t part, json_t *snap);
+int gwdone_import(struct gwdone *d, int32_t part, json_t *snap);
+/* The member caught up with partition part: drop its unused records.
+ * Returns how many there were. */
+size_t gwdone_drop_unused(struct gwdone *d, int32_t part);
 
 /* Before exporting partition part's snapshot: the number of its records
  * written or loaded so far, all of which that snapshot covers. */
 size_t gwdone_mark(struct gwdone *d, int32_t part);
 /* Once that snapshot is durable: tombstone the first n of them (mark). */
 void gwdone_retire(struct gwdone *d, int32_t part, size_t n);
-/* The partition was handed over: forget its records (not tombstoned: its
- * next owner's snapshot will cover them). */
+/* The partition was handed over: forget its records and its part of the
+ * set (not tombstoned: its next owner's snapshot will cover them). */
 void gwdone_forget(struct gwdone *d, int32_t part);
 
 /* Records queued, records that could not be queued, since open. */

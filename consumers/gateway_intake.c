@@ -118,6 +118,10 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 		 * records a send as it removes it, under the lock export takes) */
 		done_marks[i] = gwdone_mark(g->done, p->part);
 		json_t *snap = gateway_export(g->gw, p->part);
+		if (snap && gwdone_export(g->done, p->part, snap) != 0) {
+			json_decref(snap);
+			snap = NULL;
+		}
 		ctl_covers[i] = gwctl_next(g->ctl, p->part);
 		if (snap && json_object_set_new(snap, "control_next", json_integer(ctl_covers[i])) != 0) {
 			json_decref(snap);
@@ -225,7 +229,7 @@ static void restore(struct gateway_intake *g, int32_t part)
 	/* what the previous owner delivered after that snapshot: before the
 	 * snapshot's pending notifications are queued again */
 	size_t done = 0;
-	gwdone_restore(g->done, g->reader, g->gw, part, found, found ? k.ref.sid : 0, 10000, &done);
+	gwdone_restore(g->done, g->reader, part, found, found ? k.ref.sid : 0, 10000, &done);
 	if (p) {
 		p->taking_over = 1; /* the snapshot's own done list counts too */
 		p->catchup_end = -1;
@@ -233,7 +237,8 @@ static void restore(struct gateway_intake *g, int32_t part)
 	if (found) {
 		json_error_t je;
 		json_t *snap = json_loadb((const char *)k.blob, k.bloblen, 0, &je);
-		if (snap == NULL || gateway_import(g->gw, part, snap) != 0)
+		if (snap == NULL || gwdone_import(g->done, part, snap) != 0 ||
+		    gateway_import(g->gw, part, snap) != 0)
 			LOG_ERR(COMP,
 				"event=gateway_restore_failed partition=%" PRId32 " err=\"bad snapshot\"",
 				part);
@@ -332,8 +337,7 @@ void gateway_intake_close(struct gateway_intake *g)
 		rd_kafka_destroy(g->rk);
 	}
 	gwctl_close(g->ctl);
-	if (g->gw) /* no more records: the producer goes */
-		gateway_set_recorder(g->gw, NULL, NULL);
+	gwdone_stop(g->done); /* no more records: the producer goes */
 	if (g->prod) {
 		rd_kafka_flush(g->prod, 5000);
 		rd_kafka_destroy(g->prod);
@@ -409,7 +413,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	if ((rc = gwdone_open(c->gateway_state_topic, g->state_nparts, c->alerts_topic, g->prod, &g->done)) !=
 	    0)
 		goto fail;
-	gateway_set_recorder(g->gw, gwdone_record, g->done);
+	gateway_attach_done(g->gw, gwdone_set(g->done));
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -542,7 +546,7 @@ static void done_catchup(struct gateway_intake *g)
 		}
 		if (pos < p->catchup_end || gateway_min_pending(g->gw, p->part) != INT64_MAX)
 			continue;
-		size_t n = gateway_delivered_forget(g->gw, p->part);
+		size_t n = gwdone_drop_unused(g->done, p->part);
 		p->taking_over = 0;
 		LOG_INFO(COMP,
 			 "event=gateway_caught_up partition=%" PRId32 " at=%" PRId64

@@ -8,16 +8,11 @@
  *    "open":[{"ep","fp","started","start_pos","owner","text"?}],
  *    "recent":[{"ep","status"}],            oldest first
  *    "pending":[{"dest","seq","at","json"}],  the unfinished notifications
- *    "done":[{"ident","uid","expires"}],     notifications a previous owner
- *                                            delivered that this one has not
- *                                            regenerated yet (gateway_done.c)
  *    "groups":[…], "escalations":[…], "budgets":[…], "silences":[…]}
  *                                            the on-call state (gateway_persist.c)
  * Importing re-queues the pending notifications (dedup keys unchanged, so a
  * receiver drops one that the previous owner had delivered after its last
  * snapshot) and restores episodes and recent transitions, tagged with P.
- * The "done" records are installed first, so a pending notification that
- * was delivered after all is not sent twice.
  * @thread the gateway's caller. */
 #include <jansson.h>
 #include <stdio.h>
@@ -26,7 +21,6 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
-#include "sinks/gateway_done.h"
 #include "sinks/gateway_int.h"
 
 #define SNAP_SCHEMA "vigil.gateway/1"
@@ -88,10 +82,6 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 		json_decref(snap);
 		return NULL;
 	}
-	if (snap && gw_done_export(gw, part, snap) != 0) {
-		json_decref(snap);
-		return NULL;
-	}
 	return snap;
 }
 
@@ -147,8 +137,6 @@ int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
 			return -VIGIL_ENOMEM;
 		}
 	}
-	if (gw_done_import(gw, part, snap) != 0)
-		return -VIGIL_ENOMEM;
 	json_array_foreach(json_object_get(snap, "pending"), i, o)
 	{
 		const char *dest = json_string_value(json_object_get(o, "dest"));

@@ -51,14 +51,6 @@ struct queue {
 	struct complain complain;
 };
 
-/* One "already delivered" record (outbox_skip_add). */
-struct skip {
-	int32_t part;
-	uint64_t ident;
-	double expires; /* wall */
-	char uid[48];
-};
-
 struct outbox {
 	pthread_mutex_t mu;
 	pthread_cond_t idle; /* signalled when an entry finishes */
@@ -68,11 +60,7 @@ struct outbox {
 	struct outbox_hooks hooks;
 	size_t pending;
 	int stop;
-	void (*rec)(void *ctx, int32_t part, uint64_t ident);
-	void *rec_ctx;
-	struct skip *skips; /* unordered; small (what one member delivered between snapshots) */
-	size_t nskips, capskips;
-	uint64_t skipped;
+	struct outbox_done_set *done; /* borrowed, NULL = none (outbox_attach_done) */
 };
 
 double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd)
@@ -378,8 +366,8 @@ static void *worker(void *arg)
 		 * final (a type with a flush hook buffers: not yet durable). A
 		 * send handed over while in progress is recorded too when it
 		 * went through: the partition's next owner may still see it. */
-		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->rec && !d->type->flush)
-			ob->rec(ob->rec_ctx, e->tag_part, e->ident);
+		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->done && !d->type->flush)
+			outbox_done_set_record(ob->done, e->tag_part, e->ident);
 		if (finished) {
 			q->head = e->next;
 			if (q->head == NULL)
@@ -463,104 +451,15 @@ void outbox_destroy(struct outbox *ob)
 	}
 	pthread_cond_destroy(&ob->idle);
 	pthread_mutex_destroy(&ob->mu);
-	free(ob->skips);
 	free(ob->q);
 	free(ob);
 }
 
-/* ---- already delivered ---- */
-
-/* Consume one unexpired record of (part, ident): 1 if there was one. Under mu. */
-static int skip_take(struct outbox *ob, int32_t part, uint64_t ident)
-{
-	double now = clock_wall();
-	for (size_t i = 0; i < ob->nskips; i++) {
-		struct skip *k = &ob->skips[i];
-		if (k->part != part || k->ident != ident || k->expires <= now)
-			continue;
-		ob->skips[i] = ob->skips[--ob->nskips];
-		return 1;
-	}
-	return 0;
-}
-
-void outbox_set_recorder(struct outbox *ob, void (*rec)(void *ctx, int32_t part, uint64_t ident), void *ctx)
+void outbox_attach_done(struct outbox *ob, struct outbox_done_set *set)
 {
 	pthread_mutex_lock(&ob->mu);
-	ob->rec = rec;
-	ob->rec_ctx = ctx;
+	ob->done = set;
 	pthread_mutex_unlock(&ob->mu);
-}
-
-int outbox_skip_add(struct outbox *ob, int32_t part, uint64_t ident, const char *uid, double expires)
-{
-	int rc = 0;
-	pthread_mutex_lock(&ob->mu);
-	double now = clock_wall();
-	for (size_t i = 0; i < ob->nskips;) { /* drop the expired; a uid once */
-		struct skip *k = &ob->skips[i];
-		if (k->expires <= now) {
-			*k = ob->skips[--ob->nskips];
-			continue;
-		}
-		if (k->part == part && strcmp(k->uid, uid) == 0)
-			goto out;
-		i++;
-	}
-	if (expires <= now)
-		goto out;
-	if (ob->nskips == ob->capskips) {
-		size_t cap = ob->capskips ? ob->capskips * 2 : 16;
-		struct skip *v = realloc(ob->skips, cap * sizeof *v);
-		if (v == NULL) {
-			rc = -VIGIL_ENOMEM;
-			goto out;
-		}
-		ob->skips = v;
-		ob->capskips = cap;
-	}
-	struct skip *k = &ob->skips[ob->nskips++];
-	k->part = part;
-	k->ident = ident;
-	k->expires = expires;
-	snprintf(k->uid, sizeof k->uid, "%s", uid);
-out:
-	pthread_mutex_unlock(&ob->mu);
-	return rc;
-}
-
-void outbox_skip_export(struct outbox *ob, int32_t part,
-			void (*fn)(void *ctx, uint64_t ident, const char *uid, double expires), void *ctx)
-{
-	pthread_mutex_lock(&ob->mu);
-	double now = clock_wall();
-	for (size_t i = 0; i < ob->nskips; i++)
-		if (ob->skips[i].part == part && ob->skips[i].expires > now)
-			fn(ctx, ob->skips[i].ident, ob->skips[i].uid, ob->skips[i].expires);
-	pthread_mutex_unlock(&ob->mu);
-}
-
-size_t outbox_skip_clear(struct outbox *ob, int32_t part)
-{
-	size_t n = 0;
-	pthread_mutex_lock(&ob->mu);
-	for (size_t i = 0; i < ob->nskips;)
-		if (ob->skips[i].part == part) {
-			ob->skips[i] = ob->skips[--ob->nskips];
-			n++;
-		} else {
-			i++;
-		}
-	pthread_mutex_unlock(&ob->mu);
-	return n;
-}
-
-uint64_t outbox_skipped(struct outbox *ob)
-{
-	pthread_mutex_lock(&ob->mu);
-	uint64_t n = ob->skipped;
-	pthread_mutex_unlock(&ob->mu);
-	return n;
 }
 
 int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
@@ -581,8 +480,7 @@ int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *jso
 	if (tag_part >= 0)
 		e->ident = notify_ident(ob->dests[dest].id, json);
 	pthread_mutex_lock(&ob->mu);
-	if (tag_part >= 0 && skip_take(ob, tag_part, e->ident)) {
-		ob->skipped++;
+	if (tag_part >= 0 && ob->done && outbox_done_set_take(ob->done, tag_part, e->ident)) {
 		pthread_mutex_unlock(&ob->mu);
 		char hx[17];
 		hash_hex(e->ident, hx);
@@ -646,12 +544,6 @@ size_t outbox_cancel(struct outbox *ob, int32_t part)
 		for (struct entry *e = q->head; e; e = e->next)
 			q->tail = e;
 	}
-	for (size_t i = 0; i < ob->nskips;) /* the partition's next owner has them */
-		if (ob->skips[i].part == part)
-			ob->skips[i] = ob->skips[--ob->nskips];
-		else
-			i++;
-	/* (outbox_skip_clear takes the lock itself: inlined here) */
 	pthread_cond_broadcast(&ob->idle);
 	pthread_mutex_unlock(&ob->mu);
 	return n;

@@ -189,8 +189,11 @@ static void records_what_was_delivered(void **state)
 	struct outbox_dest d = dest_of(&counting_type, &c);
 	struct outbox *ob = NULL;
 	char *a = alert_text(T0, ALERT_FIRING, 97.0);
+	struct outbox_done_set *set = NULL;
+	assert_int_equal(outbox_done_set_new(&set), 0);
+	outbox_done_set_recorder(set, on_record, &r);
 	assert_int_equal(outbox_create(&d, 1, NULL, &ob), 0);
-	outbox_set_recorder(ob, on_record, &r);
+	outbox_attach_done(ob, set);
 	assert_int_equal(outbox_enqueue(ob, 0, 1, a, 2, 40, clock_wall()), 0);
 	assert_int_equal(outbox_enqueue(ob, 0, 2, a, -1, -1, clock_wall()), 0); /* untagged: no record */
 	assert_int_equal(outbox_drain(ob, 30), 0);
@@ -207,13 +210,15 @@ static void records_what_was_delivered(void **state)
 	struct counting c2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct recorded r2 = {0};
 	d = dest_of(&buffering_type, &c2);
+	outbox_done_set_recorder(set, on_record, &r2);
 	assert_int_equal(outbox_create(&d, 1, NULL, &ob), 0);
-	outbox_set_recorder(ob, on_record, &r2);
+	outbox_attach_done(ob, set);
 	assert_int_equal(outbox_enqueue(ob, 0, 1, a, 2, 40, clock_wall()), 0);
 	assert_int_equal(outbox_drain(ob, 30), 0);
 	outbox_destroy(ob);
 	assert_int_equal(c2.sent, 1);
 	assert_int_equal(r2.n, 0);
+	outbox_done_set_free(set);
 	free(a);
 }
 
@@ -235,14 +240,18 @@ static void skips_what_was_delivered(void **state)
 	char *r = alert_text(T0, ALERT_RESOLVED, 10.0);
 	uint64_t ia = notify_ident("storage#0", a);
 	double now = clock_wall();
+	struct outbox_done_set *set = NULL;
+	assert_int_equal(outbox_done_set_new(&set), 0);
 	assert_int_equal(outbox_create(&d, 1, NULL, &ob), 0);
-	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-1", now + 600), 0);
-	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-1", now + 600), 0); /* the same record twice: once */
-	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-2", now - 1), 0);   /* expired: ignored */
+	outbox_attach_done(ob, set);
+	assert_int_equal(outbox_done_set_add(set, 2, ia, "m-1", now + 600), 0);
+	assert_int_equal(outbox_done_set_add(set, 2, ia, "m-1", now + 600),
+			 0); /* the same record twice: once */
+	assert_int_equal(outbox_done_set_add(set, 2, ia, "m-2", now - 1), 0); /* expired: ignored */
 
 	/* what the snapshot carries on */
 	int n = 0;
-	outbox_skip_export(ob, 2, count_one, &n);
+	outbox_done_set_export(set, 2, count_one, &n);
 	assert_int_equal(n, 1);
 
 	assert_int_equal(outbox_enqueue(ob, 0, 1, a, 1, 5, now), 0); /* another partition: sent */
@@ -251,25 +260,33 @@ static void skips_what_was_delivered(void **state)
 	assert_int_equal(outbox_enqueue(ob, 0, 4, a, 2, 7, now), 0); /* the record was used: sent */
 	assert_int_equal(outbox_drain(ob, 30), 0);
 	assert_int_equal(c.sent, 3);
-	assert_int_equal(outbox_skipped(ob), 1);
+	assert_int_equal(outbox_done_set_skipped(set), 1);
 
 	/* caught up: the unused records go */
-	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-4", now + 600), 0);
-	assert_int_equal(outbox_skip_add(ob, 1, ia, "m-5", now + 600), 0);
-	assert_int_equal(outbox_skip_clear(ob, 2), 1);
+	assert_int_equal(outbox_done_set_add(set, 2, ia, "m-4", now + 600), 0);
+	assert_int_equal(outbox_done_set_add(set, 1, ia, "m-5", now + 600), 0);
+	assert_int_equal(outbox_done_set_clear(set, 2), 1);
 	n = 0;
-	outbox_skip_export(ob, 2, count_one, &n);
+	outbox_done_set_export(set, 2, count_one, &n);
 	assert_int_equal(n, 0);
-	outbox_skip_export(ob, 1, count_one, &n);
+	outbox_done_set_export(set, 1, count_one, &n);
 	assert_int_equal(n, 1);
 
-	/* handing the partition over forgets its records */
-	assert_int_equal(outbox_skip_add(ob, 2, ia, "m-3", now + 600), 0);
-	outbox_cancel(ob, 2);
-	n = 0;
-	outbox_skip_export(ob, 2, count_one, &n);
-	assert_int_equal(n, 0);
+	/* another outbox sharing the set (a second generation of queues) sees
+	 * the same records */
+	struct outbox *ob2 = NULL;
+	assert_int_equal(outbox_create(&d, 1, NULL, &ob2), 0);
+	outbox_attach_done(ob2, set);
+	assert_int_equal(outbox_done_set_add(set, 2, ia, "m-6", now + 600), 0);
+	assert_int_equal(outbox_enqueue(ob2, 0, 5, a, 2, 8, now), 0); /* skipped */
+	assert_int_equal(outbox_enqueue(ob, 0, 6, a, 2, 9, now), 0);  /* the record was used: sent */
+	assert_int_equal(outbox_drain(ob, 30), 0);
+	assert_int_equal(outbox_drain(ob2, 30), 0);
+	assert_int_equal(c.sent, 4);
+	assert_int_equal(outbox_done_set_skipped(set), 2);
+	outbox_destroy(ob2);
 	outbox_destroy(ob);
+	outbox_done_set_free(set);
 	free(a);
 	free(r);
 }
