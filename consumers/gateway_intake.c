@@ -304,6 +304,14 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 				break;
 			}
 	}
+	/* Forget the alert ids seen: if a partition comes back to this member
+	 * from an older snapshot (its revoke snapshot missing: a lost
+	 * assignment, a failed write), the alerts after that snapshot must be
+	 * decided again, or what was still queued here and cancelled above is
+	 * never sent. What was delivered is not sent twice (done records); the
+	 * restored episodes suppress repeats. */
+	hset_clear(&g->seen[0]);
+	hset_clear(&g->seen[1]);
 	gwctl_revoke(g->ctl, parts);
 	if (coop)
 		e = rd_kafka_incremental_unassign(rk, parts);
