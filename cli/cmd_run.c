@@ -61,10 +61,11 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 " dead_lettered=%" PRIu64 " dropped_unowned=%" PRIu64 " dropped_done=%" PRIu64
 		 " lag=%" PRId64 " rebalances=%" PRIu64 " assigned=%" PRIu64 " revoked=%" PRIu64
 		 " lost=%" PRIu64 " gaps=%" PRIu64 " checkpoints=%" PRIu64 " checkpoint_skipped=%" PRIu64
-		 " state_bytes=%" PRIu64 " restores=%" PRIu64 " restore_ms_max=%.1f gw_received=%" PRIu64
-		 " gw_submitted=%" PRIu64 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64
-		 " gw_control_applied=%" PRIu64 " gw_control_bad=%" PRIu64 " points=%" PRIu64
-		 " alloc_failed=%" PRIu64 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
+		 " state_bytes=%" PRIu64 " restores=%" PRIu64
+		 " restore_ms_max=%.1f restore_ms_total=%.1f gw_received=%" PRIu64 " gw_submitted=%" PRIu64
+		 " gw_duplicates=%" PRIu64 " gw_bad=%" PRIu64 " gw_control_applied=%" PRIu64
+		 " gw_control_bad=%" PRIu64 " points=%" PRIu64 " alloc_failed=%" PRIu64
+		 " first_record_at=%.3f last_record_at=%.3f alert_latency_n=%" PRIu64
 		 " alert_latency_ms_p50=%.1f alert_latency_ms_p99=%.1f alert_latency_ms_max=%.1f"
 		 " split_series=%" PRIu64 " split_untracked=%" PRIu64 " routed=%" PRIu64
 		 " routed_lines=%" PRIu64 " route_keyless=%" PRIu64 " route_multi=%" PRIu64
@@ -73,10 +74,10 @@ static void log_stats(const struct kafka_counters *c, const char *event, size_t 
 		 event, nparts, c->records, c->alerts_published, c->alerts_suppressed, c->alerts_failed,
 		 c->poison, c->dead_lettered, c->dropped_unowned, c->dropped_done, c->lag, c->rebalances,
 		 c->assigned, c->revoked, c->lost, c->gaps, c->checkpoints, c->checkpoint_skipped,
-		 c->state_bytes, c->restores, c->restore_ms_max, c->gw_received, c->gw_submitted,
-		 c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad, c->points,
-		 c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1], lat[2],
-		 c->split_series, c->split_untracked, c->routed, c->routed_lines, c->route_keyless,
+		 c->state_bytes, c->restores, c->restore_ms_max, c->restore_ms_total, c->gw_received,
+		 c->gw_submitted, c->gw_duplicates, c->gw_bad, c->gw_control_applied, c->gw_control_bad,
+		 c->points, c->alloc_failed, c->first_record_at, c->last_record_at, c->lat_n, lat[0], lat[1],
+		 lat[2], c->split_series, c->split_untracked, c->routed, c->routed_lines, c->route_keyless,
 		 c->route_multi, c->route_retries, c->route_commits, c->out_of_order, c->txn_commits,
 		 c->txn_aborts, c->txn_fatal);
 	if (rr != NULL)

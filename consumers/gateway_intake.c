@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "consumers/gateway_control.h"
+#include "consumers/gateway_done.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/htab.h"
 #include "core/log.h"
 #include "sinks/alert_topic.h"
 #include "sinks/gateway.h"
+#include "sinks/gateway_done.h"
 
 #define COMP "kafka"
 
@@ -26,6 +28,7 @@ struct gateway_intake {
 	rd_kafka_t *prod;     /* the snapshots on the gateway state topic, and dead letters */
 	rd_kafka_t *reader;   /* group-less: reads snapshots back when partitions are assigned */
 	struct gwctl *ctl;    /* the control topic's partitions of the owned alerts partitions */
+	struct gwdone *done;  /* records of the sends finished since each partition's snapshot */
 	double next_ctl_ckpt; /* no control-triggered snapshot before (after a failed one) */
 	int32_t state_nparts;
 	uint64_t state_fail; /* snapshot messages the broker refused (delivery reports) */
@@ -47,10 +50,15 @@ struct gateway_intake {
 };
 
 /* One owned alerts-topic partition: the next offset to read, the offset
- * its newest durable snapshot covers, and the last commit. */
+ * its newest durable snapshot covers, and the last commit. After a
+ * takeover (done records handed to the gateway), catchup_end is the
+ * partition's end offset once known (-1 before): read up to there, and with
+ * nothing decided left waiting, the unused records are dropped. */
 struct ipart {
 	int32_t part;
 	int64_t next, ckpt_next, committed;
+	int64_t catchup_end;
+	int taking_over;
 };
 
 static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
@@ -60,7 +68,7 @@ static struct ipart *ipart_of(struct gateway_intake *g, int32_t part)
 			return &g->parts[i];
 	if (vec_reserve((void **)&g->parts, &g->capparts, g->nparts + 1, sizeof *g->parts) != 0)
 		return NULL;
-	g->parts[g->nparts] = (struct ipart){part, -1, -1, -1};
+	g->parts[g->nparts] = (struct ipart){part, -1, -1, -1, -1, 0};
 	return &g->parts[g->nparts++];
 }
 
@@ -92,6 +100,7 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 {
 	uint64_t fail_before = g->state_fail;
 	int64_t covers[1024], ctl_covers[1024];
+	size_t done_marks[1024];
 	unsigned char written[1024];
 	size_t n = 0, bytes = 0;
 	int rc = 0;
@@ -105,7 +114,14 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 		written[i] = 0;
 		if (!in_list(only, p->part) || (p->next < 0 && !gwctl_dirty(g->ctl, p->part)))
 			continue;
+		/* the done records so far: the snapshot covers them (the outbox
+		 * records a send as it removes it, under the lock export takes) */
+		done_marks[i] = gwdone_mark(g->done, p->part);
 		json_t *snap = gateway_export(g->gw, p->part);
+		if (snap && gwdone_export(g->done, p->part, snap) != 0) {
+			json_decref(snap);
+			snap = NULL;
+		}
 		ctl_covers[i] = gwctl_next(g->ctl, p->part);
 		if (snap && json_object_set_new(snap, "control_next", json_integer(ctl_covers[i])) != 0) {
 			json_decref(snap);
@@ -143,8 +159,10 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 	for (size_t i = 0; i < g->nparts && i < 1024; i++) {
 		if (covers[i] >= 0)
 			g->parts[i].ckpt_next = covers[i];
-		if (written[i])
+		if (written[i]) {
 			gwctl_saved(g->ctl, g->parts[i].part, ctl_covers[i]);
+			gwdone_retire(g->done, g->parts[i].part, done_marks[i]);
+		}
 	}
 	LOG_DBG(COMP, "event=gateway_checkpoint why=%s partitions=%zu bytes=%zu", why, n, bytes);
 	return rc;
@@ -208,10 +226,19 @@ static void restore(struct gateway_intake *g, int32_t part)
 		gwctl_assign(g->ctl, g->reader, part, -1);
 		return;
 	}
+	/* what the previous owner delivered after that snapshot: before the
+	 * snapshot's pending notifications are queued again */
+	size_t done = 0;
+	gwdone_restore(g->done, g->reader, part, found, found ? k.ref.sid : 0, 10000, &done);
+	if (p) {
+		p->taking_over = 1; /* the snapshot's own done list counts too */
+		p->catchup_end = -1;
+	}
 	if (found) {
 		json_error_t je;
 		json_t *snap = json_loadb((const char *)k.blob, k.bloblen, 0, &je);
-		if (snap == NULL || gateway_import(g->gw, part, snap) != 0)
+		if (snap == NULL || gwdone_import(g->done, part, snap) != 0 ||
+		    gateway_import(g->gw, part, snap) != 0)
 			LOG_ERR(COMP,
 				"event=gateway_restore_failed partition=%" PRId32 " err=\"bad snapshot\"",
 				part);
@@ -225,8 +252,8 @@ static void restore(struct gateway_intake *g, int32_t part)
 	}
 	LOG_INFO(COMP,
 		 "event=gateway_partition_assigned partition=%" PRId32 " snapshot=%s next=%" PRId64
-		 " ms=%.1f",
-		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, (clock_mono() - t0) * 1e3);
+		 " done_records=%zu ms=%.1f",
+		 part, found ? "yes" : "none", found ? k.next : (int64_t)-1, done, (clock_mono() - t0) * 1e3);
 	kafka_ckpt_free(&k);
 	gwctl_assign(g->ctl, g->reader, part, ctl_from);
 }
@@ -270,12 +297,21 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		gateway_release(g->gw, parts->elems[i].partition);
+		gwdone_forget(g->done, parts->elems[i].partition);
 		for (size_t k = 0; k < g->nparts; k++)
 			if (g->parts[k].part == parts->elems[i].partition) {
 				g->parts[k] = g->parts[--g->nparts];
 				break;
 			}
 	}
+	/* Forget the alert ids seen: if a partition comes back to this member
+	 * from an older snapshot (its revoke snapshot missing: a lost
+	 * assignment, a failed write), the alerts after that snapshot must be
+	 * decided again, or what was still queued here and cancelled above is
+	 * never sent. What was delivered is not sent twice (done records); the
+	 * restored episodes suppress repeats. */
+	hset_clear(&g->seen[0]);
+	hset_clear(&g->seen[1]);
 	gwctl_revoke(g->ctl, parts);
 	if (coop)
 		e = rd_kafka_incremental_unassign(rk, parts);
@@ -309,6 +345,7 @@ void gateway_intake_close(struct gateway_intake *g)
 		rd_kafka_destroy(g->rk);
 	}
 	gwctl_close(g->ctl);
+	gwdone_stop(g->done); /* no more records: the producer goes */
 	if (g->prod) {
 		rd_kafka_flush(g->prod, 5000);
 		rd_kafka_destroy(g->prod);
@@ -319,6 +356,7 @@ void gateway_intake_close(struct gateway_intake *g)
 	}
 	if (g->gw)
 		gateway_destroy(g->gw);
+	gwdone_close(g->done);
 	hset_clear(&g->seen[0]);
 	hset_clear(&g->seen[1]);
 	free(g->batch);
@@ -380,6 +418,10 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 		g->alerts_nparts = 0; /* asked again when needed */
 	if ((rc = gwctl_open(c, g->gw, g->prod, ctr, &g->ctl)) != 0)
 		goto fail;
+	if ((rc = gwdone_open(c->gateway_state_topic, g->state_nparts, c->alerts_topic, g->prod, &g->done)) !=
+	    0)
+		goto fail;
+	gateway_attach_done(g->gw, gwdone_set(g->done));
 	rd_kafka_poll_set_consumer(g->rk);
 	g->q = rd_kafka_queue_get_consumer(g->rk);
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
@@ -483,6 +525,44 @@ store:;
 		p->next = m->offset + 1;
 }
 
+/* Drop the done records a partition taken over did not use, once the member
+ * has read up to the partition's end offset as first known after the
+ * takeover (at or past where the previous owner was) and nothing decided
+ * from the alerts is waiting (groups, outbox). */
+static void done_catchup(struct gateway_intake *g)
+{
+	for (size_t i = 0; i < g->nparts; i++) {
+		struct ipart *p = &g->parts[i];
+		int64_t lo = -1, hi = -1, pos = p->next;
+		if (!p->taking_over)
+			continue;
+		if (p->catchup_end < 0) {
+			if (rd_kafka_get_watermark_offsets(g->rk, g->cfg->alerts_topic, p->part, &lo, &hi) ==
+				    RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    hi >= 0)
+				p->catchup_end = hi;
+			continue;
+		}
+		if (pos < 0) { /* nothing read since the takeover: where the consumer is */
+			rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+			if (l == NULL)
+				continue;
+			rd_kafka_topic_partition_list_add(l, g->cfg->alerts_topic, p->part);
+			if (rd_kafka_position(g->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR)
+				pos = l->elems[0].offset;
+			rd_kafka_topic_partition_list_destroy(l);
+		}
+		if (pos < p->catchup_end || gateway_min_pending(g->gw, p->part) != INT64_MAX)
+			continue;
+		size_t n = gwdone_drop_unused(g->done, p->part);
+		p->taking_over = 0;
+		LOG_INFO(COMP,
+			 "event=gateway_caught_up partition=%" PRId32 " at=%" PRId64
+			 " unused_done_records=%zu",
+			 p->part, pos, n);
+	}
+}
+
 /* Snapshot the partitions with control records applied since their last
  * snapshot, at once: a silence or an acknowledgement must survive a kill
  * within seconds. After a failed attempt, not again for a second. */
@@ -535,6 +615,7 @@ int gateway_intake_step(struct gateway_intake *g, int timeout_ms)
 		g->next_ckpt = now + g->cfg->checkpoint_interval;
 	}
 	if (now >= g->next_commit) {
+		done_catchup(g);
 		commit_safe(g, NULL, 1);
 		g->next_commit = now + 1.0;
 	}

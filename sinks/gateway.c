@@ -544,6 +544,8 @@ int gw_outbox_grow(struct gateway *gw)
 	struct outbox_hooks hooks = {g, on_done};
 	if ((rc = outbox_create(g->obd, g->n, &hooks, &g->ob)) != 0)
 		goto fail;
+	if (gw->done_set)
+		outbox_attach_done(g->ob, gw->done_set); /* a reload's new queues share the record */
 	for (size_t k = 0; k < g->n; k++) {
 		g->slots[k]->ob = g->ob;
 		g->slots[k]->obi = k;

@@ -202,8 +202,9 @@ struct gateway {
 	size_t nslots, capslots;
 	struct obgen **gens; /* owned: the outboxes, gens[0] from gateway_create */
 	size_t ngens, capgens;
-	struct dslot *fallback_slot;    /* the fallback's (delivery threads read it) */
-	const struct dest *reload_from; /* during gateway_reload: the running dests (to reuse) */
+	struct outbox_done_set *done_set; /* borrowed (gateway_attach_done): every outbox gets it */
+	struct dslot *fallback_slot;      /* the fallback's (delivery threads read it) */
+	const struct dest *reload_from;   /* during gateway_reload: the running dests (to reuse) */
 	size_t reload_nfrom;
 	struct gwlog *log; /* NULL without a state directory */
 	char *dead_path;   /* NULL: dead letters only logged */

@@ -506,6 +506,38 @@ void http_post_json(struct http_client *c, const char *url, const char *body, si
 	scrub_detail(c, res);
 }
 
+void http_post_json_idem(struct http_client *c, const char *url, const char *body, size_t len,
+			 const char *idem_key, struct sink_result *res)
+{
+	char h[200];
+	if (idem_key == NULL || idem_key[0] == '\0') {
+		http_post_json(c, url, body, len, res);
+		return;
+	}
+	int n = snprintf(h, sizeof h, "Idempotency-Key: %s", idem_key);
+	for (size_t i = 17; n > 0 && i < (size_t)n && i < sizeof h - 1; i++)
+		if (h[i] <= ' ' || h[i] > '~')
+			h[i] = '_';
+	/* a copy of the client's headers plus this one, for this request only */
+	struct curl_slist *l = NULL, *t;
+	for (const struct curl_slist *x = c->headers; x; x = x->next) {
+		if ((t = curl_slist_append(l, x->data)) == NULL)
+			goto nomem;
+		l = t;
+	}
+	if ((t = curl_slist_append(l, h)) == NULL)
+		goto nomem;
+	l = t;
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, l);
+	http_post_json(c, url, body, len, res);
+	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers);
+	curl_slist_free_all(l);
+	return;
+nomem:
+	curl_slist_free_all(l);
+	sink_result_set(res, SINK_RETRY, 0, "out of memory building the request headers");
+}
+
 /* ---- rendering shared by the destinations ---- */
 
 const char *dest_severity(const char *action)

@@ -157,6 +157,11 @@ void http_client_scrub(struct http_client *c, const char *secret);
 void http_post_json(struct http_client *c, const char *url, const char *body, size_t len,
 		    struct sink_result *res);
 
+/* The same with the header "Idempotency-Key: <idem_key>" (NULL or "": none;
+ * characters outside printable ASCII, and spaces, sent as '_'). */
+void http_post_json_idem(struct http_client *c, const char *url, const char *body, size_t len,
+			 const char *idem_key, struct sink_result *res);
+
 /* The status of the last response (0 = none) and the start of its body
  * (NUL-terminated, at most HTTP_BODY_KEEP bytes). */
 const char *http_last_body(const struct http_client *c);

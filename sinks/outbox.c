@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "sinks/notify_ident.h"
 
 static const char comp[] = "gateway";
 
@@ -32,6 +33,7 @@ struct entry {
 	double decided_at; /* wall */
 	double first_at;   /* monotonic, first attempt or enqueue */
 	double next_at;    /* monotonic: not before */
+	uint64_t ident;    /* notify_ident, for tagged entries (0: untagged) */
 	int attempts;
 	int cancelled; /* handed over (outbox_cancel) while being sent: dropped after the send */
 };
@@ -58,6 +60,7 @@ struct outbox {
 	struct outbox_hooks hooks;
 	size_t pending;
 	int stop;
+	struct outbox_done_set *done; /* borrowed, NULL = none (outbox_attach_done) */
 };
 
 double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd)
@@ -236,7 +239,9 @@ static void send_group(const struct outbox_dest *d, const struct entry *e, json_
 		sink_result_set(res, SINK_DROP, 0, "the group notification cannot be read back: %s", err);
 		return;
 	}
+	char idem[160];
 	struct notification n = {
+		.idem_key = notify_idem_key(e->json, idem, sizeof idem),
 		.ev = &gr.alerts[0],
 		.fingerprint = "",
 		.episode = "",
@@ -280,7 +285,9 @@ static void send_once(const struct outbox_dest *d, const struct entry *e, struct
 	const char *fp = json_string_value(json_object_get(j, "fingerprint"));
 	const char *ep = json_string_value(json_object_get(j, "episode"));
 	snprintf(key, sizeof key, "vigil/%s/%s", fp ? fp : "-", ep ? ep : "-");
+	char idem[160];
 	struct notification n = {
+		.idem_key = notify_idem_key(e->json, idem, sizeof idem),
 		.ev = &ev,
 		.fingerprint = fp ? fp : "",
 		.episode = ep ? ep : "",
@@ -355,6 +362,12 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
+		/* atomically with the removal; only where an accepted send is
+		 * final (a type with a flush hook buffers: not yet durable). A
+		 * send handed over while in progress is recorded too when it
+		 * went through: the partition's next owner may still see it. */
+		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->done && !d->type->flush)
+			outbox_done_set_record(ob->done, e->tag_part, e->ident);
 		if (finished) {
 			q->head = e->next;
 			if (q->head == NULL)
@@ -442,6 +455,13 @@ void outbox_destroy(struct outbox *ob)
 	free(ob);
 }
 
+void outbox_attach_done(struct outbox *ob, struct outbox_done_set *set)
+{
+	pthread_mutex_lock(&ob->mu);
+	ob->done = set;
+	pthread_mutex_unlock(&ob->mu);
+}
+
 int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *json, int32_t tag_part,
 		   int64_t tag_off, double decided_at)
 {
@@ -457,7 +477,20 @@ int outbox_enqueue(struct outbox *ob, size_t dest, uint64_t seq, const char *jso
 	e->tag_off = tag_off;
 	e->decided_at = decided_at;
 	e->first_at = e->next_at = clock_mono_real();
+	if (tag_part >= 0)
+		e->ident = notify_ident(ob->dests[dest].id, json);
 	pthread_mutex_lock(&ob->mu);
+	if (tag_part >= 0 && ob->done && outbox_done_set_take(ob->done, tag_part, e->ident)) {
+		pthread_mutex_unlock(&ob->mu);
+		char hx[17];
+		hash_hex(e->ident, hx);
+		LOG_INFO(comp,
+			 "event=notification_already_delivered partition=%d dest=%s ident=%s: the previous "
+			 "owner of the partition delivered it, not sent again",
+			 (int)tag_part, ob->dests[dest].id ? ob->dests[dest].id : "?", hx);
+		entry_free(e);
+		return 0;
+	}
 	struct queue *q = &ob->q[dest];
 	if (q->tail)
 		q->tail->next = e;

@@ -103,6 +103,55 @@ int64_t outbox_min_pending(struct outbox *ob, int32_t part);
  * forever). Returns the entries still pending. */
 size_t outbox_drain(struct outbox *ob, double timeout);
 
+/* ---- what a previous owner of a partition already delivered ----
+ * (the Kafka gateway's takeover: consumers/gateway_done.c; the set is in
+ * sinks/outbox_done.c and may be shared by several outboxes)
+ *
+ * With a done set attached, an outbox
+ *  - reports every entry tagged with a partition (tag_part >= 0) that a
+ *    destination accepted (also one cancelled while being sent) to the
+ *    set's recorder, with its identity (notify_ident of the destination id
+ *    and the text), under the outbox's lock and in the same critical
+ *    section that removes the entry from its queue, so outbox_export either
+ *    still lists the entry or runs after the recorder. Not for destinations
+ *    whose type buffers (has a flush hook: file, stdout, kafka): an accepted
+ *    send there is not final until the flush;
+ *  - queues nothing for an entry of a partition and identity the set holds
+ *    a record of: it consumes the record instead (counted, logged as
+ *    event=notification_already_delivered).
+ * Lock order: the outbox's lock, then the set's. */
+struct outbox_done_set;
+
+int outbox_done_set_new(struct outbox_done_set **out);
+/* Detach it from every outbox first. NULL is fine. */
+void outbox_done_set_free(struct outbox_done_set *set);
+/* rec(ctx, part, ident) runs on a delivery thread with the outbox's and
+ * the set's locks held: it must not block nor call the outbox or the set.
+ * NULL: none. Once this returns, the previous recorder is not running. */
+void outbox_done_set_recorder(struct outbox_done_set *set,
+			      void (*rec)(void *ctx, int32_t part, uint64_t ident), void *ctx);
+/* Remember that the notification of identity ident was delivered for
+ * partition part (record uid; a second add of the same uid is ignored)
+ * until wall time expires. 0 or -VIGIL_ENOMEM. */
+int outbox_done_set_add(struct outbox_done_set *set, int32_t part, uint64_t ident, const char *uid,
+			double expires);
+/* Forget the partition's records; returns how many there were. */
+size_t outbox_done_set_clear(struct outbox_done_set *set, int32_t part);
+/* Hand the partition's unexpired records to fn (under the set's lock: fn
+ * must not call the set). */
+void outbox_done_set_export(struct outbox_done_set *set, int32_t part,
+			    void (*fn)(void *ctx, uint64_t ident, const char *uid, double expires),
+			    void *ctx);
+/* Entries not queued because a record said they were delivered. */
+uint64_t outbox_done_set_skipped(struct outbox_done_set *set);
+/* For the outbox: consume one unexpired record of (part, ident), 1 if
+ * there was one; report a delivered entry to the recorder. */
+int outbox_done_set_take(struct outbox_done_set *set, int32_t part, uint64_t ident);
+void outbox_done_set_record(struct outbox_done_set *set, int32_t part, uint64_t ident);
+
+/* Attach set (borrowed; NULL detaches) to ob. */
+void outbox_attach_done(struct outbox *ob, struct outbox_done_set *set);
+
 /* The delay before attempt `attempt` (>= 1 failures so far): full jitter
  * over min(max_delay, initial * 2^(attempt-1)), at least retry_after.
  * rnd in [0, 1). Exposed for tests. */

@@ -68,6 +68,11 @@ struct notification {
 	const char *json;        /* alert_to_json() rendering plus identity, one line; for a
 				  * group, the whole group document (schema "vigil.group/v1") */
 	size_t json_len;
+	/* the same for every re-send of this notification by any gateway
+	 * process (sinks/notify_ident.h): webhook-like destinations send it as
+	 * the Idempotency-Key header so a receiver can drop a duplicate; may be
+	 * NULL */
+	const char *idem_key;
 	const struct notification_group *group; /* NULL: one alert (ev); else ev = &group->alerts[0] */
 };
 

@@ -209,7 +209,7 @@ static void am_send(void *priv, const struct notification *n, struct sink_result
 		sink_result_set(res, SINK_RETRY, 0, "alertmanager: out of memory building the alert");
 		return;
 	}
-	http_post_json(s->http, s->url, text, strlen(text), res);
+	http_post_json_idem(s->http, s->url, text, strlen(text), n->idem_key, res);
 	free(text);
 }
 

@@ -315,7 +315,7 @@ static void wh_send(void *priv, const struct notification *n, struct sink_result
 		sink_result_set(res, SINK_RETRY, 0, "webhook: out of memory building the message");
 		return;
 	}
-	http_post_json(s->http, s->url, text, strlen(text), res);
+	http_post_json_idem(s->http, s->url, text, strlen(text), n->idem_key, res);
 	free(text);
 }
 

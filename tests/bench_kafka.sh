@@ -34,7 +34,8 @@
 #      the members' `processing:`; exactly_once needs VIGIL_KAFKA=real, and
 #      gives every member and the gateway a group.instance.id),
 #      BENCH_KAFKA_ONLY ("throughput latency", or one of them),
-#      BENCH_KAFKA_REPART (1; 0 skips keyed_by none), BENCH_KAFKA_LATENCY (1; 0 skips the latency part).
+#      BENCH_KAFKA_REPART (1; 0 skips keyed_by none), BENCH_KAFKA_LATENCY (1; 0 skips the latency part),
+#      BENCH_KAFKA_HANDOVER (1; 0 skips the join/rebalance/restore part).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/tests/fixtures/kafka/lib.sh"
@@ -153,12 +154,60 @@ throughput() { # throughput NMEMBERS LINES_PER_MESSAGE [KEYED_BY]
 	rm -f "$KT_DIR"/m*.log
 }
 
+# handover: member m1 drains the preloaded topic and checkpoints; then m2
+# joins. Measured: the time from m2's start until every partition is owned
+# and m2 has restored each of its own from the state topic (join, rebalance
+# and restore), and per restored partition its restore time.
+handover() {
+	kt_broker "$nparts"
+	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --lines 1 --key series \
+		--set linger.ms=100 --set batch.num.messages=100000 "$KT_DIR/in.txt" 2>"$KT_DIR/produce.log" ||
+		kt_fail "produce"
+	bench_config m1 bench-handover
+	bench_config m2 bench-handover
+	kt_member m1
+	kt_wait 300 "m1 drained the topic" all_done m1
+	local c0 c1
+	c0=$(kt_stat m1 checkpoints)
+	ckpt_after() { c1=$(kt_stat m1 checkpoints); [ "${c1:-0}" -gt "${c0:-0}" ]; }
+	kt_wait 60 "a checkpoint after the drain" ckpt_after
+	local t0 t1 r0
+	r0=$(kt_stat m1 restores)
+	t0=$(date +%s.%N)
+	kt_member m2
+	settled() {
+		local o1 o2 r2
+		o1=$(kt_nowned m1)
+		o2=$(kt_nowned m2)
+		r2=$(kt_stat m2 restores)
+		[ "$o2" -gt 0 ] && [ $((o1 + o2)) -eq "$nparts" ] && [ "${r2:-0}" -ge "$o2" ]
+	}
+	kt_wait 300 "m2 owning and restored its partitions" settled
+	t1=$(date +%s.%N)
+	python3 - "$t0" "$t1" "$(kt_nowned m2)" "$(kt_stat m2 restores)" "$(kt_stat m2 restore_ms_total)" \
+		"$(kt_stat m2 restore_ms_max)" "$(kt_stat m1 state_bytes)" "$r0" "$(kt_stat m1 restores)" <<'PY'
+import sys
+t0, t1, owned, rest, tot, mx, sb, r0, r1 = sys.argv[1:]
+rest = int(rest or 0)
+print("handover partitions=%s join_to_restored_s=%.2f m2_restores=%d restore_ms_mean=%.1f restore_ms_max=%s "
+      "m1_state_bytes=%s m1_restores_again=%d" % (owned, float(t1) - float(t0), rest,
+      float(tot or 0) / max(rest, 1), mx, sb, int(r1 or 0) - int(r0 or 0)))
+PY
+	kt_stop "$KT_PID_m1" "$KT_PID_m2"
+	kt_broker_stop
+	rm -f "$KT_DIR"/m*.log
+}
+
 only=${BENCH_KAFKA_ONLY:-throughput latency}
 case " $only " in *" throughput "*) ;; *) members= ;; esac
 echo "== kafka ($KT_MODE broker, processing: $processing, checkpoint_interval ${BENCH_CKPT:-5s}): $points points over $series series, $nparts partitions, members drain a preloaded topic"
 for lines in 1 100; do
 	for nm in $members; do throughput "$nm" "$lines"; done
 done
+if [ "${BENCH_KAFKA_HANDOVER:-1}" != 0 ] && [ -n "$members" ]; then
+	echo "== kafka: a second member joins one that holds every partition's state ($points points over $series series)"
+	handover
+fi
 case " $only " in *" latency "*) ;; *) exit 0 ;; esac
 
 if [ "${BENCH_KAFKA_REPART:-1}" != 0 ]; then
