@@ -16,8 +16,13 @@
  * time order reaches the repartition topic in order even when the consumer
  * hands over long runs of one partition (a backlog). While an owned
  * partition has nothing queued but is behind its high watermark, routing
- * waits for it, at most REPART_IDLE_S per stall, and never while more than
+ * waits for it, as long as some empty partition keeps receiving records and
+ * at most REPART_IDLE_S after the last did, and never while more than
  * REPART_BUF_MAX records are held (Kafka Streams' max.task.idle.ms idea).
+ * A partition whose queue holds its share of REPART_BUF_MAX is paused (and
+ * resumed once it has drained to a quarter), so that in a backlog the
+ * consumer fetches the partitions that are behind instead of filling the
+ * buffer with one partition's run and forcing routing out of order.
  *
  * A failed delivery (the producer gave up: message.timeout.ms, a fatal
  * error) is produced again from the delivery report; if even that fails
@@ -40,7 +45,7 @@
 #define REPART_COMMIT_MS  500
 #define REPART_RECOMMIT_S 5.0 /* commit every owned partition again (a lost async commit) */
 #define REPART_CHECK_S    15.0
-#define REPART_IDLE_S     0.2     /* wait at most this long for a partition that is behind */
+#define REPART_IDLE_S     2.0 /* wait at most this long after the last progress of a partition that is behind */
 #define REPART_BUF_MAX    200000u /* raw records held for the merge at most */
 
 /* One raw input partition this router owns or owned. */
@@ -59,6 +64,7 @@ struct rp_part {
 	size_t qhead, qlen, qcap;
 	int64_t fetched; /* offset after the newest record taken; -1 = none yet */
 	int64_t lo, hi;  /* watermarks at the start of the step; -1 = unknown */
+	int paused;      /* fetching paused: its queue is full for the merge */
 };
 
 struct rp_slot {
@@ -298,6 +304,13 @@ static void rp_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
 			rd_kafka_assign(rk, parts);
+		/* a partition paused under an earlier assignment fetches again */
+		rd_kafka_resume_partitions(rk, parts);
+		for (int i = 0; i < parts->cnt; i++) {
+			struct rp_part *p = rp_find(r, parts->elems[i].topic, parts->elems[i].partition);
+			if (p)
+				p->paused = 0;
+		}
 	} else {
 		int lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
 		if (!lost) {
@@ -490,6 +503,41 @@ static int rp_behind(const struct rp_part *p)
 	return p->fetched < p->hi;
 }
 
+/* Pause or resume fetching of p (see the merge); errors only logged (a
+ * partition that stays unpaused still merges, with more out of order). */
+static void rp_pause(struct repart *r, struct rp_part *p, int pause)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+	rd_kafka_resp_err_t e =
+		pause ? rd_kafka_pause_partitions(r->rk, l) : rd_kafka_resume_partitions(r->rk, l);
+	if (e == 0 && l->elems[0].err == 0)
+		p->paused = pause;
+	else
+		LOG_WARN(COMP, "event=route_%s_failed partition=%s err=\"%s\"", pause ? "pause" : "resume",
+			 p->source, rd_kafka_err2str(e ? e : l->elems[0].err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Each owned partition's share of the merge buffer: pause above it, resume
+ * below a quarter of it. */
+static void rp_flow(struct repart *r)
+{
+	size_t owned = 0;
+	for (size_t i = 0; i < r->nparts_seen; i++)
+		owned += r->parts[i]->owned != 0;
+	size_t high = owned ? REPART_BUF_MAX / (2 * owned) : REPART_BUF_MAX;
+	if (high < 256)
+		high = 256;
+	for (size_t i = 0; i < r->nparts_seen; i++) {
+		struct rp_part *p = r->parts[i];
+		if (p->owned && !p->paused && p->qlen >= high)
+			rp_pause(r, p, 1);
+		else if (p->paused && (!p->owned || p->qlen <= high / 4))
+			rp_pause(r, p, 0);
+	}
+}
+
 /* Route queued records, oldest Kafka timestamp first (see the merge). */
 static void rp_merge(struct repart *r)
 {
@@ -552,8 +600,12 @@ int repart_step(struct repart *r, int timeout_ms)
 			struct rp_part *p = rp_find(r, rd_kafka_topic_name(m->rkt), m->partition);
 			/* revoked inside this batch's call: the next owner routes it */
 			if (p && p->owned && m->offset >= p->done) {
-				if (rp_queue_push(r, p, m) == 0)
+				if (rp_queue_push(r, p, m) == 0) {
+					if (p->qlen == 1)
+						r->stall_since =
+							0; /* a partition that was empty moved: wait on */
 					continue;
+				}
 				rp_route(r, p, m); /* no memory to queue it: route it now */
 			}
 		}
@@ -565,7 +617,9 @@ int repart_step(struct repart *r, int timeout_ms)
 		    rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &p->lo, &p->hi) != 0)
 			p->lo = p->hi = -1;
 	}
+	rp_flow(r);
 	rp_merge(r);
+	rp_flow(r);
 	rd_kafka_poll(r->prod, 0);
 	rp_advance(r);
 	double now = clock_mono();
