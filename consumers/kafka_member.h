@@ -131,6 +131,14 @@ struct kc {
 struct kpart *part_find(struct kc *kc, const char *topic, int32_t partition);
 int part_add(struct kc *kc, const char *topic, int32_t partition);
 void part_drop(struct kc *kc, const char *topic, int32_t partition);
+/* Save p's engine and write it to the state topic as a snapshot with its
+ * own keys, covering the input up to p->next, with the alerts topic's
+ * positions hwm (nalert entries, borrowed). On success *ref names the
+ * snapshot (to retire it later) and *bytes its size. The producer is the
+ * member's (transactional in exactly_once mode: the snapshot is then part of
+ * the open transaction). 0 or -VIGIL_* (-VIGIL_ELIMIT: too large). */
+int part_snapshot(struct kc *kc, struct kpart *p, int32_t nalert, int64_t *hwm, struct kafka_ckpt_ref *ref,
+		  size_t *bytes);
 
 /* kafka_member_split.c */
 /* Note a decoded point of partition kp: counts and logs a series seen on a

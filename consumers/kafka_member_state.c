@@ -14,6 +14,27 @@
 #include "core/hash.h"
 #include "sinks/alert_topic.h"
 
+int part_snapshot(struct kc *kc, struct kpart *p, int32_t nalert, int64_t *hwm, struct kafka_ckpt_ref *ref,
+		  size_t *bytes)
+{
+	struct buf b = {0};
+	struct kafka_ckpt k = {
+		.next = p->next, .nalert_parts = nalert, .alert_hwm = hwm, .per_snapshot_keys = 1};
+	int rc = engine_save(p->eng, &b);
+	if (rc == 0 && !buf_ok(&b))
+		rc = -VIGIL_ENOMEM;
+	if (rc == 0) {
+		k.blob = b.data;
+		k.bloblen = b.len;
+		rc = kafka_ckpt_write(kc->prod, kc->cfg->state_topic, p->partition % kc->state_nparts,
+				      p->topic, p->partition, &k, bytes);
+	}
+	buf_free(&b);
+	if (rc == 0)
+		*ref = k.ref;
+	return rc;
+}
+
 /* ---- checkpoints and commits ---- */
 
 static int in_list(const rd_kafka_topic_partition_list_t *l, const struct kpart *p)
@@ -76,22 +97,9 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 	size_t bytes_total = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct kpart *p = todo[i];
-		struct buf b = {0};
-		struct kafka_ckpt k = {.next = p->next,
-				       .nalert_parts = kc->alert_nparts,
-				       .alert_hwm = hwm,
-				       .per_snapshot_keys = 1};
+		struct kafka_ckpt_ref ref;
 		size_t bytes = 0;
-		rc = engine_save(p->eng, &b);
-		if (rc == 0 && !buf_ok(&b))
-			rc = -VIGIL_ENOMEM;
-		if (rc == 0) {
-			k.blob = b.data;
-			k.bloblen = b.len;
-			rc = kafka_ckpt_write(kc->prod, kc->cfg->state_topic, p->partition % kc->state_nparts,
-					      p->topic, p->partition, &k, &bytes);
-		}
-		buf_free(&b);
+		rc = part_snapshot(kc, p, kc->alert_nparts, hwm, &ref, &bytes);
 		if (rc == -VIGIL_ELIMIT)
 			LOG_ERR(COMP,
 				"event=checkpoint_too_large partition=%s limit=%u: state does not fit the "
@@ -102,7 +110,7 @@ int member_checkpoint(struct kc *kc, const rd_kafka_topic_partition_list_t *only
 			rc = 0;
 			continue;
 		}
-		refs[i] = k.ref;
+		refs[i] = ref;
 		bytes_total += bytes;
 	}
 	/* 4. the snapshots are durable */

@@ -249,22 +249,9 @@ int txn_commit(struct kc *kc, const char *why)
 		struct kpart *p = kc->parts[i];
 		if (!p->restored || p->next < 0 || p->next == p->ckpt_next)
 			continue;
-		struct buf b = {0};
-		struct kafka_ckpt k = {.next = p->next,
-				       .nalert_parts = t->nalert,
-				       .alert_hwm = t->alert_next,
-				       .per_snapshot_keys = 1};
+		struct kafka_ckpt_ref ref;
 		size_t bytes = 0;
-		rc = engine_save(p->eng, &b);
-		if (rc == 0 && !buf_ok(&b))
-			rc = -VIGIL_ENOMEM;
-		if (rc == 0) {
-			k.blob = b.data;
-			k.bloblen = b.len;
-			rc = kafka_ckpt_write(kc->prod, kc->cfg->state_topic, p->partition % kc->state_nparts,
-					      p->topic, p->partition, &k, &bytes);
-		}
-		buf_free(&b);
+		rc = part_snapshot(kc, p, t->nalert, t->alert_next, &ref, &bytes);
 		if (rc == 0 && p->have_ref)
 			rc = kafka_ckpt_retire(kc->prod, kc->cfg->state_topic,
 					       p->partition % kc->state_nparts, p->topic, p->partition,
@@ -279,7 +266,7 @@ int txn_commit(struct kc *kc, const char *why)
 			return t->fatal ? -VIGIL_EIO : -VIGIL_EAGAIN;
 		}
 		rd_kafka_topic_partition_list_add(offs, p->topic, p->partition)->offset = p->next;
-		refs[n] = k.ref;
+		refs[n] = ref;
 		todo[n++] = p;
 		bytes_total += bytes;
 	}
