@@ -319,15 +319,16 @@ matrix() {
 summarize() {
 	local load1
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
-	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" "$out/load.txt" <<-'PY' | tee "$out/results.md"
+	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" "$out/load.txt" \
+		"${FAULTS_HANG_S:-20}" "${FAULTS_500_S:-60}" <<-'PY' | tee "$out/results.md"
 	import sys, collections
-	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf = sys.argv[1:]
+	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf, hang_s, http500_s = sys.argv[1:]
 	loads = [float(x) for x in open(loadf).read().split()]
 	desc = {
 	    "broker": "1. broker down ~5 s mid-stream, then up",
 	    "rebalance": "2. a second member joins and leaves every 3 s",
-	    "hang": "3. destination hangs 20 s, then 200",
-	    "http500": "4. destination answers 500 for 60 s, then 200",
+	    "hang": "3. destination hangs %s s, then 200" % hang_s,
+	    "http500": "4. destination answers 500 for %s s, then 200" % http500_s,
 	    "kill-member": "5. kill -9 of a member at a random moment, restart",
 	    "kill-gateway": "6. kill -9 of a gateway member at a random moment, restart",
 	    "disk-full": "7. single mode: the gateway's disk full for a whole replay, then space freed and run again",
