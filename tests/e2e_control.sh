@@ -26,11 +26,7 @@
 #     tells everyone reached, once.
 #  4. `vigil oncall` from the owners file alone.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
-RT_DIR=$KT_DIR
-RT_PIDS=()
-rt_fail() { kt_fail "$@"; }
-source "$(dirname "$0")/fixtures/receivers/lib.sh"
-trap 'for p in "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; kt_cleanup' EXIT
+kt_receivers
 kt_timeout 400
 BOB_AFTER=${BOB_AFTER:-30} # > kill + take-over (session timeout 6 s + a rebalance, ~11 s) with slack
 

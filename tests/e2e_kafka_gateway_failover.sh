@@ -9,11 +9,7 @@
 # again: g2 knows the episodes are open and sends nothing; their resolves
 # close them, once each.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
-RT_DIR=$KT_DIR
-RT_PIDS=()
-rt_fail() { kt_fail "$@"; }
-source "$(dirname "$0")/fixtures/receivers/lib.sh"
-trap 'for p in "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; kt_cleanup' EXIT
+kt_receivers
 kt_timeout 120
 kt_broker 3
 port=$(rt_free_port)

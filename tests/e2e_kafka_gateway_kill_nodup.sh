@@ -9,11 +9,7 @@
 # The one to the healthy webhook was delivered (its done record is on the
 # gateway state topic): it must not be sent again; the pending one is.
 source "$(dirname "$0")/fixtures/kafka/lib.sh"
-RT_DIR=$KT_DIR
-RT_PIDS=()
-rt_fail() { kt_fail "$@"; }
-source "$(dirname "$0")/fixtures/receivers/lib.sh"
-trap 'for p in "${RT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; kt_cleanup' EXIT
+kt_receivers
 kt_timeout 120
 kt_broker 3
 port=$(rt_free_port)
