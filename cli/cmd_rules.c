@@ -1,7 +1,10 @@
 /* vigil rules: validate and list rule and owner files.
- *   vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...
- *   vigil rules list  [--owners FILE] PATH...
- *   vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json] PATH...
+ *   vigil rules check [-c CONFIG] [--owners FILE] [--data FILE]... [--format NAME] [PATH...]
+ *   vigil rules list  [-c CONFIG] [--owners FILE] [PATH...]
+ *   vigil rules test  [-c CONFIG] [--owners FILE] --data FILE... [--baseline PATH]... [--json] [PATH...]
+ * With -c, the run/gateway config's destinations.allow_hosts applies to the
+ * owners' destinations (as in vigil run/replay/gateway), and its rules and
+ * owners paths are used when none is given on the command line.
  * Exit 0 ok, 1 the files have an error (printed as file:line:column: ...),
  * 2 usage error. */
 #include <stdio.h>
@@ -12,24 +15,28 @@
 #include "cli/cmds.h"
 #include "cli/rules_backtest.h"
 #include "cli/rules_data.h"
+#include "core/config.h"
 #include "rules/rules.h"
 #include "sinks/gateway.h"
+#include "sinks/http.h"
 
 static void rules_usage_short(FILE *f)
 {
-	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
-		   "       vigil rules list  [--owners FILE] PATH...\n"
-		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json]\n"
-		   "                         [--svg DIR] PATH...\n"
+	fprintf(f, "usage: vigil rules check [-c CONFIG] [--owners FILE] [--data FILE]... [--format NAME]\n"
+		   "                         [PATH...]\n"
+		   "       vigil rules list  [-c CONFIG] [--owners FILE] [PATH...]\n"
+		   "       vigil rules test  [-c CONFIG] [--owners FILE] --data FILE... [--baseline PATH]...\n"
+		   "                         [--json] [--svg DIR] [PATH...]\n"
 		   "Try 'vigil rules --help'.\n");
 }
 
 static void rules_usage(FILE *f)
 {
-	fprintf(f, "usage: vigil rules check [--owners FILE] [--data FILE]... [--format NAME] PATH...\n"
-		   "       vigil rules list  [--owners FILE] PATH...\n"
-		   "       vigil rules test  [--owners FILE] --data FILE... [--baseline PATH]... [--json]\n"
-		   "                         [--svg DIR] PATH...\n\n"
+	fprintf(f, "usage: vigil rules check [-c CONFIG] [--owners FILE] [--data FILE]... [--format NAME]\n"
+		   "                         [PATH...]\n"
+		   "       vigil rules list  [-c CONFIG] [--owners FILE] [PATH...]\n"
+		   "       vigil rules test  [-c CONFIG] [--owners FILE] --data FILE... [--baseline PATH]...\n"
+		   "                         [--json] [--svg DIR] [PATH...]\n\n"
 		   "Load rule files (and owners), strictly: any unknown key, wrong type, unknown\n"
 		   "detector/owner/parameter or duplicate name is reported as file:line:column.\n"
 		   "Destinations are checked as the gateway would create them (known type, valid\n"
@@ -56,6 +63,10 @@ static void rules_usage(FILE *f)
 		   "  --json          (test) the same report as one JSON document\n"
 		   "  --svg DIR       (test) write each alert episode's chart to DIR/<episode>.svg,\n"
 		   "                  the picture vigil replay --svg and the gateway draw\n"
+		   "  -c, --config CONFIG  the run/gateway config (vigil run -c): its\n"
+		   "                  destinations.allow_hosts is applied to the owners'\n"
+		   "                  destinations, and its rules/owners paths are used when\n"
+		   "                  no PATH / --owners is given\n"
 		   "  --owners FILE   owners file (or directory); optional when the rule files\n"
 		   "                  carry an 'owners:' section\n"
 		   "  --data FILE     (check, repeatable) also run the rules over FILE, one record\n"
@@ -160,17 +171,58 @@ out:
 	return rc;
 }
 
+static int rules_sub(const char *sub, const char *const *paths, size_t npaths, const char *owners,
+		     const char *const *data, size_t ndata, const char *const *base, size_t nbase,
+		     const char *format, int json, const char *svg_dir);
+
+/* -c CONFIG: apply its destinations.allow_hosts, and take its rules and
+ * owners paths where the command line gave none, then run the subcommand.
+ * The host allow-list is process-wide (sinks/http.h): cleared before return. */
+static int rules_with_config(const char *config, const char *sub, const char **paths, size_t npaths,
+			     const char *owners, const char *const *data, size_t ndata,
+			     const char *const *base, size_t nbase, const char *format, int json,
+			     const char *svg_dir)
+{
+	struct kafka_cfg *kc = NULL;
+	char err[1024];
+	int rc;
+
+	if (kafka_cfg_load_local(config, &kc, err, sizeof err) != 0) {
+		fprintf(stderr, "vigil rules: %s\n", err);
+		return 1;
+	}
+	if (kc->allow_hosts_where &&
+	    dest_allow_hosts_set(kc->allow_hosts, kc->nallow_hosts, kc->allow_hosts_where) != 0) {
+		fprintf(stderr, "vigil rules: out of memory\n");
+		kafka_cfg_free(kc);
+		return 1;
+	}
+	if (npaths == 0) {
+		paths = (const char **)kc->rules;
+		npaths = kc->nrules;
+	}
+	if (owners == NULL)
+		owners = kc->owners;
+	if (npaths == 0) {
+		fprintf(stderr, "vigil rules %s: no PATH given and %s names no rules\n", sub, config);
+		rc = 2;
+	} else {
+		rc = rules_sub(sub, paths, npaths, owners, data, ndata, base, nbase, format, json, svg_dir);
+	}
+	dest_allow_hosts_clear();
+	kafka_cfg_free(kc);
+	return rc;
+}
+
 int cmd_rules(int argc, char **argv)
 {
-	const char *owners = NULL, *sub, *format = "auto";
+	const char *owners = NULL, *sub, *format = "auto", *config = NULL;
 	const char **paths, *data[64], *base[64];
 	size_t ndata = 0, nbase = 0;
 	int json = 0;
 	const char *svg_dir = NULL;
-	struct ruleset *rs = NULL;
-	char err[1024];
 	size_t npaths = 0;
-	int i, rc;
+	int i;
 
 	if (cmd_wants_help(argc, argv)) {
 		rules_usage(stdout);
@@ -205,6 +257,12 @@ int cmd_rules(int argc, char **argv)
 				return 2;
 			}
 			owners = argv[i] + 9;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc || config != NULL) {
+				fprintf(stderr, "vigil rules: %s needs a CONFIG (once)\n", argv[i]);
+				return 2;
+			}
+			config = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
 		} else if (strcmp(argv[i], "--svg") == 0 && i + 1 < argc) {
@@ -239,11 +297,26 @@ int cmd_rules(int argc, char **argv)
 			paths[npaths++] = argv[i];
 		}
 	}
-	if (npaths == 0) {
+	if (npaths == 0 && config == NULL) {
 		fprintf(stderr, "vigil rules %s: no PATH given\n", sub);
 		rules_usage_short(stderr);
 		return 2;
 	}
+	if (config != NULL)
+		return rules_with_config(config, sub, paths, npaths, owners, data, ndata, base, nbase, format,
+					 json, svg_dir);
+	return rules_sub(sub, paths, npaths, owners, data, ndata, base, nbase, format, json, svg_dir);
+}
+
+/* The subcommand proper, on parsed arguments. Exit status as cmd_rules. */
+static int rules_sub(const char *sub, const char *const *paths, size_t npaths, const char *owners,
+		     const char *const *data, size_t ndata, const char *const *base, size_t nbase,
+		     const char *format, int json, const char *svg_dir)
+{
+	struct ruleset *rs = NULL;
+	char err[1024];
+	int rc;
+
 	if (strcmp(sub, "test") == 0) {
 		if (ndata == 0) {
 			fprintf(stderr, "vigil rules test: --data FILE is required\n");

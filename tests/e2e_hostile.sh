@@ -15,8 +15,9 @@
 #   4. YAML alias bomb and 100,000-deep nesting in the rules, owners and
 #      config files: refused at file:line:column within a second each.
 #   5. destinations.allow_hosts: an owners file naming a host not on the
-#      list is refused at load; a listed receiver answering 307 to an
-#      unlisted host is never followed (the second receiver sees nothing).
+#      list is refused at load (by replay and by rules check -c); a listed
+#      receiver answering 307 to an unlisted host is never followed (the
+#      second receiver sees nothing).
 # $VIGIL is the binary under test.
 set -uo pipefail
 VIGIL=${VIGIL:-bin/vigil}
@@ -257,6 +258,11 @@ rc=$?
 [ $rc != 0 ] || fail "an owners file naming localhost was accepted"
 grep -qF "$tmp/o-bad.yaml:6:9: payments: $tmp/o-bad.yaml:6:25: webhook destination: url: host 'localhost' is not in destinations.allow_hosts ($tmp/allow.yaml:2:16)" "$tmp/r5a.out" ||
 	fail "load error: $(cat "$tmp/r5a.out")"
+# rules check applies the same allow-list when given the config
+"$VIGIL" rules check -c "$tmp/allow.yaml" --owners "$tmp/o-bad.yaml" "$RULES/payments" >"$tmp/r5k.out" 2>&1 &&
+	fail "rules check -c accepted an owners file naming localhost"
+grep -qF "$tmp/o-bad.yaml:6:9: payments: $tmp/o-bad.yaml:6:25: webhook destination: url: host 'localhost' is not in destinations.allow_hosts ($tmp/allow.yaml:2:16)" "$tmp/r5k.out" ||
+	fail "rules check -c: $(cat "$tmp/r5k.out")"
 webhook_owners "$tmp/o-ui.yaml" "http://127.0.0.1@localhost:$pb/hook/payments"
 "$VIGIL" replay -c "$tmp/allow.yaml" --rules "$RULES/payments" --owners "$tmp/o-ui.yaml" "$DATA" >"$tmp/r5b.out" 2>&1 &&
 	fail "a URL with a listed host as userinfo was accepted"
@@ -269,6 +275,8 @@ nb=$(wc -l <"$tmp/other.jsonl")
 [ "$na" -ge 1 ] || fail "the listed receiver got no request"
 [ "$nb" = 0 ] || fail "the unlisted receiver got $nb requests"
 grep -q 'redirects are not followed' "$tmp/r5c.err" || fail "no 'redirects are not followed' in the delivery error"
+"$VIGIL" rules check -c "$tmp/allow.yaml" --owners "$tmp/o-ok.yaml" "$RULES/payments" >"$tmp/r5l.out" 2>&1 ||
+	fail "rules check -c refused a listed host: $(cat "$tmp/r5l.out")"
 echo "allow_hosts: listed receiver $na requests (answered 307), unlisted $nb"
 
 echo "e2e_hostile: $fails failed"
