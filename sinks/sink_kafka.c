@@ -18,8 +18,8 @@
  * that takes the alerts partition over after a kill -9 of this one does not
  * produce it again. No report within the timeout: the message is
  * purged from the local queue and the verdict is SINK_RETRY (a message
- * already on the wire may still arrive: at-least-once; consumers dedupe by
- * episode). A permanent error in the report (topic unknown or not
+ * already on the wire may still arrive: at-least-once; consumers dedupe on
+ * idempotency_key). A permanent error in the report (topic unknown or not
  * authorised, message too large, invalid) is SINK_DROP; others SINK_RETRY.
  * @thread see sinks/sink.h; the producer is used by send() only. */
 #include <stdint.h>
