@@ -362,11 +362,11 @@ static void *worker(void *arg)
 
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
-		/* atomically with the removal; only where an accepted send is
-		 * final (a type with a flush hook buffers: not yet durable). A
-		 * send handed over while in progress is recorded too when it
-		 * went through: the partition's next owner may still see it. */
-		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->done && !d->type->flush)
+		/* atomically with the removal (an accepted send is final,
+		 * sinks/sink.h). A send handed over while in progress is
+		 * recorded too when it went through: the partition's next owner
+		 * may still see it. */
+		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->done)
 			outbox_done_set_record(ob->done, e->tag_part, e->ident);
 		if (finished) {
 			q->head = e->next;
@@ -375,8 +375,8 @@ static void *worker(void *arg)
 			q->n--;
 			entry_free(e);
 			if (q->head == NULL && d->type->flush) {
-				/* the last for now: flush buffered output before
-				 * the entry counts as finished */
+				/* the last for now: the type's optional flush
+				 * (nothing a SINK_OK depends on) */
 				pthread_mutex_unlock(&ob->mu);
 				d->type->flush(d->priv);
 				pthread_mutex_lock(&ob->mu);

@@ -113,9 +113,9 @@ size_t outbox_drain(struct outbox *ob, double timeout);
  *    set's recorder, with its identity (notify_ident of the destination id
  *    and the text), under the outbox's lock and in the same critical
  *    section that removes the entry from its queue, so outbox_export either
- *    still lists the entry or runs after the recorder. Not for destinations
- *    whose type buffers (has a flush hook: file, stdout, kafka): an accepted
- *    send there is not final until the flush;
+ *    still lists the entry or runs after the recorder. Every type's
+ *    SINK_OK is final (sinks/sink.h: file and stdout have written the line
+ *    to the kernel, kafka has the broker's delivery report);
  *  - queues nothing for an entry of a partition and identity the set holds
  *    a record of: it consumes the record instead (counted, logged as
  *    event=notification_already_delivered).

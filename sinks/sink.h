@@ -94,9 +94,18 @@ struct sink_type {
 	 * (no file created, no connection, secrets not read): what `vigil rules
 	 * check` runs. 0 or -VIGIL_EINVAL with the message create() would give. */
 	int (*check)(const struct kv *kv, size_t nkv, char *err, size_t errlen);
-	/* Deliver n, blocking at most the destination's timeout; fill *res. */
+	/* Deliver n, blocking at most the destination's timeout; fill *res.
+	 * SINK_OK is final: the notification has left this process (accepted
+	 * by the receiver, written to the kernel, acknowledged by the broker),
+	 * so a kill -9 right after cannot lose it. The gateway takes it off its
+	 * outbox at once and, in the Kafka gateway, writes its done record
+	 * (consumers/gateway_done.h) so that the member taking the alerts
+	 * partition over does not send it again. A type that buffers must not
+	 * answer SINK_OK before its buffer is flushed: what it still holds
+	 * would be lost by a kill and never sent again. */
 	void (*send)(void *priv, const struct notification *n, struct sink_result *res);
-	/* Flush buffered output (optional). */
+	/* Optional, called when the destination's queue runs empty: push out
+	 * anything send() left behind (nothing a SINK_OK depends on). */
 	int (*flush)(void *priv);
 	/* Seconds between re-sends of a still-firing notification, for
 	 * receivers that expire what they stop hearing about (Alertmanager);
@@ -125,5 +134,13 @@ const struct sink_type *const *sink_all(void); /* NULL-terminated */
 /* Fill res with verdict v and a printf-formatted detail. */
 void sink_result_set(struct sink_result *res, enum sink_verdict v, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The line form of the destinations that write n's JSON as it is (file,
+ * stdout, kafka): the JSON object with an "idempotency_key" member added
+ * last, n->idem_key (the webhooks' Idempotency-Key), so that a reader can
+ * drop a notification it already has. Write the first *head bytes of
+ * n->json, then tail (NUL-terminated, at most taillen bytes with the NUL).
+ * Without a key, or when n->json is not one JSON object or the key would
+ * need escaping, *head = n->json_len and tail = "" (the JSON unchanged). */
+void sink_line_key(const struct notification *n, size_t *head, char *tail, size_t taillen);
 
 #endif

@@ -7,13 +7,22 @@
  *          error at create time.
  *   fsync  (bool, default false) fsync(2) after every line.
  *
+ * Each line is the notification's JSON with its "idempotency_key" added
+ * (sink_line_key: vigil/<fingerprint>/<episode>/<status>, or vigil-group/...
+ * for a group; the webhooks' Idempotency-Key): a reader dedupes on it.
+ *
  * Writes are unbuffered (one write(2) per line, looping over partial writes
- * and EINTR) so a line is on disk, or at least in the kernel, when send()
- * returns SINK_OK. A write error returns SINK_RETRY; if part of a line had
+ * and EINTR) so a line is in the kernel when send() returns SINK_OK, and on
+ * disk with fsync: true (fsync after the line). SINK_OK is final
+ * (sinks/sink.h): the Kafka gateway records the line as delivered at once,
+ * and the member that takes the alerts partition over after a kill -9 of
+ * this one does not write it again. With fsync: false a crash of the
+ * machine (not of vigil) can lose the newest lines; they are not written
+ * again. A write error returns SINK_RETRY; if part of a line had
  * already been written, the next successful send first terminates that torn
  * line with a newline, so every line a reader sees either parses or is a
  * single damaged line, never two notifications glued together.
- * @thread gateway thread only. */
+ * @thread the destination's delivery thread (sinks/sink.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -171,7 +180,8 @@ static enum sink_verdict file_write(struct file_sink *fs, const struct notificat
 	static char nl[] = "\n";
 	struct iovec iov[3];
 	int niov = 0;
-	size_t wrote;
+	size_t wrote, head;
+	char tail[192];
 
 	if (fs->torn) {
 		/* Close the damaged line first; only then is the new line clean. */
@@ -181,8 +191,11 @@ static enum sink_verdict file_write(struct file_sink *fs, const struct notificat
 			return SINK_RETRY;
 		fs->torn = 0;
 	}
+	sink_line_key(n, &head, tail, sizeof tail);
 	iov[niov].iov_base = (void *)n->json;
-	iov[niov++].iov_len = n->json_len;
+	iov[niov++].iov_len = head;
+	iov[niov].iov_base = tail;
+	iov[niov++].iov_len = strlen(tail);
 	iov[niov].iov_base = nl;
 	iov[niov++].iov_len = 1;
 	if (write_all(fs->fd, iov, niov, &wrote) != 0) {

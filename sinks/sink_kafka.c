@@ -1,6 +1,8 @@
 /* "kafka" destination: the notification's JSON (alert event plus identity,
- * notification.json) produced to a Kafka topic, keyed by the episode so an
- * episode's trigger and resolve land on one partition in order.
+ * notification.json, with its "idempotency_key" added as in the file
+ * destination: sink_line_key) produced to a Kafka topic, keyed by the
+ * episode so an episode's trigger and resolve land on one partition in
+ * order.
  *
  * Settings:
  *   topic    (required) the topic name
@@ -11,10 +13,13 @@
  * section of `vigil run` / `gateway` / `replay -c`, role "producer"); without
  * one, create() fails. send() produces and then flushes until the delivery
  * report arrives, so SINK_OK means the broker has the message (with the
- * acks the config asks for). No report within the timeout: the message is
+ * acks the config asks for), and is final (sinks/sink.h): the Kafka
+ * gateway records it as delivered once that report arrived, and the member
+ * that takes the alerts partition over after a kill -9 of this one does not
+ * produce it again. No report within the timeout: the message is
  * purged from the local queue and the verdict is SINK_RETRY (a message
- * already on the wire may still arrive: at-least-once; consumers dedupe by
- * episode). A permanent error in the report (topic unknown or not
+ * already on the wire may still arrive: at-least-once; consumers dedupe on
+ * idempotency_key). A permanent error in the report (topic unknown or not
  * authorised, message too large, invalid) is SINK_DROP; others SINK_RETRY.
  * @thread see sinks/sink.h; the producer is used by send() only. */
 #include <stdint.h>
@@ -159,12 +164,25 @@ static void kf_send(void *priv, const struct notification *n, struct sink_result
 {
 	struct kafka_sink *s = priv;
 	const char *key = n->episode ? n->episode : "";
+	size_t head, tl;
+	char tail[192], *val;
+	int rc;
 
+	sink_line_key(n, &head, tail, sizeof tail);
+	tl = strlen(tail);
+	if (!(val = malloc(head + tl + 1))) {
+		sink_result_set(res, SINK_RETRY, 0, "kafka: out of memory");
+		return;
+	}
+	memcpy(val, n->json, head);
+	memcpy(val + head, tail, tl + 1);
 	s->seq++;
 	s->done = 0;
 	s->result = RD_KAFKA_RESP_ERR_NO_ERROR;
-	if (kafka_produce(s->rk, s->topic, key, strlen(key), n->json, n->json_len, NULL,
-			  (void *)(uintptr_t)s->seq) != 0) {
+	rc = kafka_produce(s->rk, s->topic, key, strlen(key), val, head + tl, NULL,
+			   (void *)(uintptr_t)s->seq);
+	free(val); /* copied by the producer */
+	if (rc != 0) {
 		sink_result_set(res, SINK_RETRY, 0, "kafka: could not queue the message for topic %s",
 				s->topic);
 		return;

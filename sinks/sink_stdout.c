@@ -1,8 +1,18 @@
 /* "stdout" destination: one notification JSON object per line on standard
- * output. No settings. Output is stdio-buffered; flush() flushes it.
- * @thread gateway thread only (stdout is shared with nothing else that
- * writes JSON lines). */
+ * output, with its "idempotency_key" added (as the file destination, see
+ * sink_line_key). No settings.
+ *
+ * send() writes the line and flushes standard output before it answers:
+ * SINK_OK means the line is in the kernel (the pipe or file behind stdout)
+ * and is final (sinks/sink.h: the Kafka gateway records it as delivered,
+ * and the member that takes the alerts partition over after a kill -9 of
+ * this one does not write it again). A failed write or flush is SINK_RETRY
+ * (part of the line may have gone out: the retry can repeat it).
+ * @thread the delivery threads of every stdout destination of the process
+ * (stdout's own lock keeps each line whole; nothing else writes JSON lines
+ * to stdout). */
 #include <stdio.h>
+#include <string.h>
 
 #include "sinks/sink.h"
 
@@ -32,8 +42,19 @@ static int stdout_create(const struct sink_env *env, const struct kv *kv, size_t
 static void stdout_send(void *priv, const struct notification *n, struct sink_result *res)
 {
 	(void)priv;
-	if (fwrite(n->json, 1, n->json_len, stdout) != n->json_len || fputc('\n', stdout) == EOF) {
+	size_t head, tl;
+	char tail[192];
+	int ok;
+
+	sink_line_key(n, &head, tail, sizeof tail);
+	tl = strlen(tail);
+	flockfile(stdout);
+	ok = fwrite(n->json, 1, head, stdout) == head && fwrite(tail, 1, tl, stdout) == tl &&
+	     fputc('\n', stdout) != EOF && fflush(stdout) == 0;
+	if (!ok)
 		clearerr(stdout);
+	funlockfile(stdout);
+	if (!ok) {
 		sink_result_set(res, SINK_RETRY, 0, "write to standard output failed");
 		return;
 	}

@@ -37,3 +37,29 @@ void sink_result_set(struct sink_result *res, enum sink_verdict v, int status, c
 	vsnprintf(res->detail, sizeof res->detail, fmt, ap);
 	va_end(ap);
 }
+
+void sink_line_key(const struct notification *n, size_t *head, char *tail, size_t taillen)
+{
+	const char *k = n->idem_key;
+	size_t len = n->json_len;
+
+	*head = len;
+	tail[0] = 0;
+	while (len > 0 && (n->json[len - 1] == '\n' || n->json[len - 1] == ' '))
+		len--;
+	if (!k || !k[0] || len < 2 || n->json[0] != '{' || n->json[len - 1] != '}')
+		return;
+	for (const char *p = k; *p; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
+			return;
+	/* "{}" gets no comma */
+	size_t inner = len - 1;
+	while (inner > 1 && (n->json[inner - 1] == ' ' || n->json[inner - 1] == '\n'))
+		inner--;
+	int w = snprintf(tail, taillen, "%s\"idempotency_key\":\"%s\"}", inner > 1 ? "," : "", k);
+	if (w < 0 || (size_t)w >= taillen) {
+		tail[0] = 0;
+		return;
+	}
+	*head = len - 1;
+}

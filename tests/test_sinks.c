@@ -44,6 +44,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "sinks/http.h"
+#include "sinks/notify_ident.h"
 #include "sinks/gateway.h"
 #include "sinks/outbox.h"
 #include "sinks/sink.h"
@@ -1281,6 +1282,19 @@ static char *slurp(const char *path)
 	return p;
 }
 
+/* What the file, stdout and kafka destinations write for the document doc
+ * queued in the outbox: doc with its "idempotency_key" (notify_idem_key)
+ * added last, then a newline. Caller frees. */
+static char *line_of(const char *doc)
+{
+	char key[160], *out;
+	notify_idem_key(doc, key, sizeof key);
+	size_t n = strlen(doc);
+	assert_true(n > 2 && doc[n - 1] == '}');
+	assert_true(asprintf(&out, "%.*s,\"idempotency_key\":\"%s\"}\n", (int)(n - 1), doc, key) > 0);
+	return out;
+}
+
 static void test_email_real(void **state)
 {
 	struct fix fire;
@@ -1629,11 +1643,11 @@ static void test_group_refused(void **state)
 	assert_int_equal(r.dead[0], 0);
 	assert_int_equal(r.last[0].verdict, SINK_OK);
 	sink_find("file")->destroy(fd);
-	char *written = slurp(path + 5);
+	char *written = slurp(path + 5), *want_line = line_of(bad[6]);
 	assert_non_null(written);
-	assert_int_equal(strlen(written), strlen(bad[6]) + 1);
-	assert_memory_equal(written, bad[6], strlen(bad[6]));
+	assert_string_equal(written, want_line);
 	free(written);
+	free(want_line);
 	for (int i = 0; i < 7; i++)
 		free(bad[i]);
 	free(ok);
@@ -1985,19 +1999,64 @@ static void test_ack_others(void **state)
 	assert_has(msg, "X-RcptTo: ack@example.com");
 	free(msg);
 
-	/* file (as stdout and kafka): the JSON as it is */
+	/* file (as stdout and kafka): the JSON as it is, plus its
+	 * idempotency_key (vigil/<fingerprint>/<episode>/acknowledged) */
 	snprintf(path, sizeof path, "path=%s/ack.jsonl", tmpdir);
 	void *fd = dest_new("file", NULL, err, sizeof err, 1, 1, path);
 	through_outbox("file", fd, (const char *const *)&doc, 1, &r);
 	assert_int_equal(r.last[0].verdict, SINK_OK);
 	sink_find("file")->destroy(fd);
-	char *written = slurp(path + 5);
+	char *written = slurp(path + 5), *want_line = line_of(doc);
 	assert_non_null(written);
-	assert_int_equal(strlen(written), strlen(doc) + 1);
-	assert_memory_equal(written, doc, strlen(doc));
+	assert_string_equal(written, want_line);
+	assert_has(written, "/acknowledged\"}\n");
 	free(written);
+	free(want_line);
 	free(doc);
 	free(bare);
+}
+
+/* sink_line_key: the key goes in as the last member of the object; a text
+ * it cannot go into safely is written unchanged. */
+static void test_line_key(void **state)
+{
+	(void)state;
+	struct {
+		const char *json, *key, *want;
+	} c[] = {
+		{"{\"a\":1}", "vigil/f/e/firing", "{\"a\":1,\"idempotency_key\":\"vigil/f/e/firing\"}"},
+		{"{}", "k", "{\"idempotency_key\":\"k\"}"},
+		{"{\"a\":1}\n", "k", "{\"a\":1,\"idempotency_key\":\"k\"}"},
+		{"{\"a\":1}", NULL, "{\"a\":1}"},   /* no key */
+		{"{\"a\":1}", "", "{\"a\":1}"},     /* empty key */
+		{"[1,2]", "k", "[1,2]"},            /* not an object */
+		{"not json", "k", "not json"},      /* not JSON */
+		{"{\"a\":1}", "a\"b", "{\"a\":1}"}, /* the key would need escaping */
+		{"{\"a\":1}", "a\\b", "{\"a\":1}"},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		struct notification n = {
+			.json = c[i].json, .json_len = strlen(c[i].json), .idem_key = c[i].key};
+		char tail[192], got[256];
+		size_t head = 999;
+		sink_line_key(&n, &head, tail, sizeof tail);
+		assert_true(head <= n.json_len);
+		snprintf(got, sizeof got, "%.*s%s", (int)head, c[i].json, tail);
+		if (strcmp(got, c[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, got, c[i].want);
+		if (!strcmp(c[i].want, c[i].json)) /* unchanged: all of it, nothing added */
+			assert_true(head == n.json_len && !tail[0]);
+	}
+	/* a key too long for the tail: unchanged */
+	char big[300];
+	memset(big, 'k', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	struct notification n = {.json = "{\"a\":1}", .json_len = 7, .idem_key = big};
+	char tail[64];
+	size_t head;
+	sink_line_key(&n, &head, tail, sizeof tail);
+	assert_int_equal(head, 7);
+	assert_string_equal(tail, "");
 }
 
 /* ---- Kafka, through the embedded mock broker (`vigil broker`) ---- */
@@ -2038,11 +2097,15 @@ static void test_kafka_real(void **state)
 	struct sink_env env = {.kafka = &cfg, .external_url = NULL};
 	void *kd = dest_new("kafka", &env, err, sizeof err, 1, 2, "topic=payments.alerts", "timeout=10s");
 	fix_make(&fire, ALERT_FIRING, clock_wall());
+	char idem[160];
+	fire.n.idem_key = notify_idem_key(fire.json, idem, sizeof idem);
 	struct sink_result r = do_send("kafka", kd, &fire.n);
 	if (r.verdict != SINK_OK)
 		fail_msg("kafka send: %s", r.detail);
+	char *want_val = line_of(fire.json); /* with its newline, which the value has not */
 
-	/* read it back: key = episode, value = the notification JSON */
+	/* read it back: key = episode, value = the notification JSON with its
+	 * idempotency_key */
 	rd_kafka_conf_t *cc = rd_kafka_conf_new();
 	char e[256];
 	assert_int_equal(rd_kafka_conf_set(cc, "bootstrap.servers", boot, e, sizeof e), RD_KAFKA_CONF_OK);
@@ -2061,8 +2124,8 @@ static void test_kafka_real(void **state)
 		if (!m->err) {
 			assert_int_equal(m->key_len, strlen(fire.n.episode));
 			assert_memory_equal(m->key, fire.n.episode, m->key_len);
-			assert_int_equal(m->len, fire.n.json_len);
-			assert_memory_equal(m->payload, fire.n.json, m->len);
+			assert_int_equal(m->len, strlen(want_val) - 1);
+			assert_memory_equal(m->payload, want_val, m->len);
 			found = 1;
 		}
 		rd_kafka_message_destroy(m);
@@ -2085,6 +2148,7 @@ static void test_kafka_real(void **state)
 	kill(broker_pid, SIGUSR2);
 	sink_find("kafka")->destroy(kd);
 	reap(&broker_pid);
+	free(want_val);
 	fix_free(&fire);
 }
 
@@ -2096,6 +2160,7 @@ int main(void)
 		cmocka_unit_test(test_url_origin),
 		cmocka_unit_test(test_retry_after_and_verdicts),
 		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_line_key),
 		cmocka_unit_test(test_pagerduty_payload),
 		cmocka_unit_test(test_webhook_payload),
 		cmocka_unit_test(test_slack_payload),
