@@ -471,8 +471,8 @@ static int compact(struct gwlog *l, struct recs *r, int64_t reserve, char *why, 
 		    (old_left >= reserve || file_preallocate(fd, (int64_t)st.st_size, old_left) != 0)) {
 			snprintf(why, whylen,
 				 "no room for the compacted log (%lld bytes) and its reserve (%lld bytes): "
-				 "%s; the "
-				 "log keeps %lld bytes reserved past its end",
+				 "%s; "
+				 "the log keeps %lld bytes reserved past its end",
 				 (long long)st.st_size, (long long)reserve, strerror(-pr),
 				 (long long)old_left);
 			close(fd);
@@ -685,9 +685,10 @@ int gwlog_sync(struct gwlog *l)
 {
 	int rc = 0;
 	pthread_mutex_lock(&l->mu);
-	if (wbuf_flush(l) == 0 && fdatasync(l->fd) != 0 && !l->failed) {
+	if (wbuf_flush(l) == 0 && fdatasync(l->fd) != 0) { /* what was written may not be on disk */
+		if (!l->failed)
+			l->err = errno;
 		l->failed = 1;
-		l->err = errno;
 		l->poison_upto = l->next_group;
 	}
 	if (l->failed) {
