@@ -15,7 +15,7 @@
 #   duplicated  extra notifications of an already notified firing episode
 #   lost        expected episodes never notified
 #   unexpected  firing episodes notified that kt_gen did not inject
-# Rows (FAULTS_ROWS, numbers or names, default all):
+# Rows (FAULTS_ROWS, numbers or names, default all six):
 #   1 broker     every mock broker down for FAULTS_DOWN_S (5) s mid-stream
 #   2 rebalance  a second member started and stopped (TERM) every
 #                FAULTS_REBALANCE_S (3) s for the whole stream, produced at
