@@ -22,6 +22,7 @@
 #include "core/secret.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/params.h"
 #include "engine/engine.h"
 #include "sinks/http.h"
 #include "sinks/silence.h"
@@ -32,7 +33,7 @@
 static void replay_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
-		   "                    [--out FILE] [--max-series N] [--state DIR]\n"
+		   "                    [--out FILE] [--max-series N] [--state DIR [--state-reserve SIZE]]\n"
 		   "                    [--drain-timeout SECONDS] [--serve ADDR [--port-file F]]\n"
 		   "                    [--chart-points N] [--svg DIR] [--watch-rules]\n"
 		   "                    [--quiet] FILE...\n\n"
@@ -41,10 +42,11 @@ static void replay_usage(FILE *f)
 		   "taking time from the data's timestamps. Files are read in the order given.\n\n"
 		   "  -c CONFIG         the config file of `vigil run` (its rules, owners,\n"
 		   "                    input.format, max_series, max_future, chart_points,\n"
-		   "                    http; its Kafka keys are optional here); options given\n"
-		   "                    here win. Points more than max_future (default 1h)\n"
-		   "                    ahead of the wall clock are rejected; new series\n"
-		   "                    beyond max_memory (default 60 %% of RAM) are refused\n"
+		   "                    state_reserve, http; its Kafka keys are optional\n"
+		   "                    here); options given here win. Points more than\n"
+		   "                    max_future (default 1h) ahead of the wall clock are\n"
+		   "                    rejected; new series beyond max_memory (default 60 %%\n"
+		   "                    of RAM) are refused\n"
 		   "  --rules PATH      rule file or directory of *.yaml (repeatable); default:\n"
 		   "                    one rule watching every series with the default detector\n"
 		   "  --owners FILE     owners file (teams and their destinations)\n"
@@ -59,6 +61,11 @@ static void replay_usage(FILE *f)
 		   "  --state DIR       keep the gateway's state in DIR (write-ahead log of open\n"
 		   "                    episodes and undelivered notifications, dead letters):\n"
 		   "                    a restarted replay finishes what an earlier one decided\n"
+		   "  --state-reserve SIZE  disk space the log keeps allocated past its end\n"
+		   "                    (like 4MiB, the default, or state_reserve of -c CONFIG;\n"
+		   "                    0 = none): a disk that fills up costs no durability\n"
+		   "                    until it is used up; the summary's log_reserve= is\n"
+		   "                    what is left\n"
 		   "  --drain-timeout S wait at most S seconds (default 60) after the input ends\n"
 		   "                    for every notification to be delivered or dead-lettered\n"
 		   "  --serve ADDR      serve HTTP on ADDR (host:port, port 0 = any free port):\n"
@@ -165,7 +172,7 @@ int cmd_replay(int argc, char **argv)
 {
 	const char *rule_paths[MAX_RULE_PATHS], *owners = NULL, *format = NULL, *out_file = NULL;
 	const char *config = NULL, *state_dir = NULL, *serve_addr = NULL, *port_file = NULL;
-	double drain_timeout = 60.0;
+	double drain_timeout = 60.0, state_reserve = -1; /* -1: not given */
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
 	double max_future = ENGINE_DEFAULT_MAX_FUTURE, max_memory = -1;
@@ -230,6 +237,13 @@ int cmd_replay(int argc, char **argv)
 			ra.svg.dir = argv[++i];
 		} else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
 			state_dir = argv[++i];
+		} else if (strcmp(argv[i], "--state-reserve") == 0 && i + 1 < argc) {
+			if (params_parse_size(argv[++i], &state_reserve) != 0 ||
+			    state_reserve > 17179869184.0) {
+				fprintf(stderr, "vigil replay: --state-reserve wants a size like 4MiB (0 to "
+						"16GiB)\n");
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--drain-timeout") == 0 && i + 1 < argc) {
 			char *end;
 			drain_timeout = strtod(argv[++i], &end);
@@ -291,6 +305,8 @@ int cmd_replay(int argc, char **argv)
 		max_memory = kc->max_memory;
 		if (chart_points < 0)
 			chart_points = kc->chart_points;
+		if (state_reserve < 0)
+			state_reserve = kc->state_reserve;
 	}
 	if (chart_points < 0)
 		chart_points = ENGINE_WINDOW_DEFAULT;
@@ -311,6 +327,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	rc = 1;
 	struct gateway_opts go = {.fallback_sink = "stdout", .state_dir = state_dir, .data_time = 1};
+	if (state_reserve >= 0) /* 0 = none (-1 for the gateway); unset: its default */
+		go.log_reserve = state_reserve > 0 ? (int64_t)state_reserve : -1;
 	if (kc) {
 		go.env.kafka = kc;
 		go.env.external_url = kc->http.public_url;
@@ -443,7 +461,8 @@ int cmd_replay(int argc, char **argv)
 			"resolved=%llu "
 			"suppressed=%llu delivered=%llu delivery_failed=%llu retries=%llu pending=%llu "
 			"split_series=%llu orphan_resolves=%llu restored=%llu open_episodes=%llu "
-			"groups=%llu late=%llu group_refused=%llu log_failed=%llu "
+			"groups=%llu late=%llu group_refused=%llu log_failed=%llu log_reserve=%llu "
+			"log_reserve_short=%llu "
 			"bytes_per_series=%.0f seconds=%.3f points_per_s=%.0f\n",
 			(unsigned long long)cs.lines, (unsigned long long)es.points,
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
@@ -458,6 +477,7 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)gs.restored, (unsigned long long)gs.open_episodes,
 			(unsigned long long)es.groups, (unsigned long long)es.late,
 			(unsigned long long)es.group_refused, (unsigned long long)gs.log_failures,
+			(unsigned long long)gs.log_reserve_bytes, (unsigned long long)gs.log_reserve_short,
 			es.series ? (double)es.bytes / (double)es.series : 0.0, secs,
 			secs > 0 ? (double)es.points / secs : 0.0);
 		if (rr.reloads || rr.errors)

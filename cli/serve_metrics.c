@@ -177,6 +177,14 @@ static void gateway_metrics(struct buf *b, const struct gateway_stats *gs)
 		"Flushes of the gateway's state log that failed (disk full...): that state may not survive a "
 		"restart.",
 		gs->log_failures);
+	gauge(b, "vigil_gateway_log_reserve_bytes",
+	      "Disk space the gateway's state log holds allocated past its end (written into when the disk "
+	      "is "
+	      "full).",
+	      (double)gs->log_reserve_bytes);
+	counter(b, "vigil_gateway_log_reserve_short_total",
+		"Refreshes of the state log's reserve that could not get all of it (disk full).",
+		gs->log_reserve_short);
 	dest_metrics(b, gs);
 	family(b, "vigil_gateway_alerts", "gauge",
 	       "Open alerts by state as the API lists them (an alert can be both muted and held).");

@@ -24,6 +24,8 @@
  *   max_future: 1h  # points further ahead of the wall clock are rejected; 0 = no limit
  *   max_memory: 8GiB # memory budget for series and detector states; default 60 % of RAM; 0 = none
  *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
+ *   state_reserve: 4MiB          # `vigil replay --state DIR`: disk space the gateway's log
+ *                                # keeps allocated past its end (0 = none, <= 16GiB)
  *   mode: member | gateway | single
  *   processing: at_least_once | exactly_once   # default at_least_once; see
  *                                # consumers/kafka_txn.c (real Kafka >= 2.5 only)
@@ -59,6 +61,7 @@ static const char *const top_keys[] = {"kafka",
 				       "http",
 				       "destinations",
 				       "processing",
+				       "state_reserve",
 				       NULL};
 enum {
 	TK_KAFKA,
@@ -82,6 +85,7 @@ enum {
 	TK_HTTP,
 	TK_DEST,
 	TK_PROCESSING,
+	TK_STATE_RESERVE,
 	TK_N
 };
 
@@ -359,6 +363,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 	case TK_HTTP: return http_cfg_parse(y, vn, &c->http);
 	case TK_DEST: return load_destinations(y, vn, c);
 	case TK_PROCESSING: return load_processing(y, vn, c);
+	case TK_STATE_RESERVE: return vy_size(y, vn, name, 0, 17179869184.0, &c->state_reserve);
 	}
 	return vy_fail(y, vn, "internal error: key %d", key);
 }
@@ -417,6 +422,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	c->batch_size = 1000;
 	c->max_future = ENGINE_DEFAULT_MAX_FUTURE;
 	c->max_memory = -1;
+	c->state_reserve = -1;
 	c->mode = KAFKA_MODE_MEMBER;
 	http_cfg_init(&c->http);
 	if ((rc = vy_load(&y, path, &f)) != 0)

@@ -88,6 +88,8 @@ struct kafka_cfg {
 	double max_future;          /* seconds a point may be ahead of the wall clock; default
 				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
+	double state_reserve;       /* bytes the gateway's state log (`replay --state DIR`) keeps
+				     * allocated past its end; -1 = not set (4 MiB), 0 = none */
 	enum kafka_mode mode;
 	int exactly_once; /* processing: exactly_once (1) or at_least_once (0, the default) */
 	struct http_cfg http;

@@ -36,6 +36,38 @@ int params_parse_duration(const char *text, double *out)
 	return 0;
 }
 
+int params_parse_size(const char *text, double *out)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {{"", 1},
+		     {"B", 1},
+		     {"KB", 1e3},
+		     {"MB", 1e6},
+		     {"GB", 1e9},
+		     {"TB", 1e12},
+		     {"KiB", 1024.0},
+		     {"MiB", 1048576.0},
+		     {"GiB", 1073741824.0},
+		     {"TiB", 1099511627776.0}};
+	char *end;
+
+	if (text == NULL)
+		return -VIGIL_EINVAL;
+	double v = strtod(text, &end);
+	while (*end == ' ')
+		end++;
+	double mult = -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].unit) == 0)
+			mult = units[i].mult;
+	if (end == text || mult < 0 || !isfinite(v) || v < 0 || !isfinite(v * mult))
+		return -VIGIL_EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
 static const char *kind_name(enum param_kind k)
 {
 	switch (k) {

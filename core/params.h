@@ -44,6 +44,11 @@ int params_parse_value(const struct param_spec *p, const char *text, void *dst, 
 /* Parse a duration like "5m" into seconds. Returns 0 or -VIGIL_EINVAL. */
 int params_parse_duration(const char *text, double *out);
 
+/* Parse a size in bytes: a number with an optional unit B, KB, MB, GB, TB
+ * (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 512MiB,
+ * 8GB, 1.5GiB. Returns 0 (finite, >= 0) or -VIGIL_EINVAL. */
+int params_parse_size(const char *text, double *out);
+
 /* Print "  name (kind, default D): help" lines for --help. */
 void params_print_help(FILE *f, const struct param_spec *spec);
 

@@ -247,35 +247,14 @@ int vy_duration(struct vy_ctx *y, const yaml_node_t *n, const char *what, double
 
 int vy_size(struct vy_ctx *y, const yaml_node_t *n, const char *what, double lo, double hi, double *out)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {{"", 1},
-		     {"B", 1},
-		     {"KB", 1e3},
-		     {"MB", 1e6},
-		     {"GB", 1e9},
-		     {"TB", 1e12},
-		     {"KiB", 1024.0},
-		     {"MiB", 1048576.0},
-		     {"GiB", 1073741824.0},
-		     {"TiB", 1099511627776.0}};
 	const char *s;
-	char *end;
+	double v;
 	int rc = vy_text(y, n, what, &s);
 
 	if (rc != 0)
 		return rc;
-	double v = strtod(s, &end);
-	while (*end == ' ')
-		end++;
-	double mult = -1;
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strcmp(end, units[i].unit) == 0)
-			mult = units[i].mult;
-	if (end == s || mult < 0 || !isfinite(v) || v < 0 || !isfinite(v * mult))
+	if (params_parse_size(s, &v) != 0)
 		return vy_fail(y, n, "%s: '%s' is not a size (like 512MiB, 8GB)", what, s);
-	v *= mult;
 	if (!(v >= lo && v <= hi))
 		return vy_fail(y, n, "%s: '%s' is outside [%.15g, %.15g] bytes", what, s, lo, hi);
 	*out = v;

@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/file_reserve.h"
 #include "core/hash.h"
 #include "core/params.h"
 #include "core/timefmt.h"
@@ -663,7 +664,11 @@ int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struc
 		}
 		struct gwlog_replay rp = {&rctx, restore_open, restore_closed, restore_pending, restore_put};
 		uint64_t next = 1, skipped = 0;
-		if ((rc = gwlog_open(o->state_dir, &rp, &gw->log, &next, &skipped, err, errlen)) != 0)
+		int64_t reserve = o->log_reserve == 0  ? FILE_RESERVE_DEFAULT
+				  : o->log_reserve < 0 ? 0
+						       : o->log_reserve;
+		if ((rc = gwlog_open(o->state_dir, reserve, &rp, &gw->log, &next, &skipped, err, errlen)) !=
+		    0)
 			goto fail;
 		atomic_store(&gw->seq, next);
 		if (skipped)

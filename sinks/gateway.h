@@ -49,6 +49,10 @@ struct gateway_opts {
 	/* Directory for the write-ahead log and dead letters (created if
 	 * missing); NULL = in memory only (dead letters then only logged). */
 	const char *state_dir;
+	/* Bytes the write-ahead log keeps allocated past its end, so a disk
+	 * that fills up costs no durability until they are used up
+	 * (sinks/gateway_log.h): 0 = FILE_RESERVE_DEFAULT (4 MiB), < 0 = none. */
+	int64_t log_reserve;
 	/* 1: time for grouping, muting, budgets and escalation is the data
 	 * time of the events submitted (`vigil replay`, a backtest): it moves
 	 * to each event's ts, and timers due before an event run before it.
@@ -85,6 +89,8 @@ struct gateway_stats {
 				       (logged, dead-lettered) */
 	uint64_t owner_reloads;      /* owners (destinations, routes, policies) reloaded */
 	uint64_t log_failures;       /* flushes of the state log (--state DIR) that failed: not durable */
+	uint64_t log_reserve_bytes;  /* disk space the state log holds past its end (estimate), now */
+	uint64_t log_reserve_short;  /* refreshes of that reserve that could not get all of it */
 	/* open alerts in groups by state, as the API lists them: active (none
 	 * of the others), acknowledged, muted, held (computed by get_stats) */
 	uint64_t alerts_active, alerts_acked, alerts_muted, alerts_held;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/file_reserve.h"
 #include "core/hash.h"
 #include "core/htab.h"
 #include "core/log.h"
@@ -20,12 +21,19 @@
 
 static const char comp[] = "gateway";
 
+#define WBUF_FLUSH 4096 /* the write buffer goes to the file beyond this (as stdio's did) */
+
 struct gwlog {
 	pthread_mutex_t mu;
-	FILE *f;
+	int fd;        /* O_APPEND */
+	struct buf wb; /* records not written yet (whole lines) */
+	int need_nl;   /* a failed write left part of a line: the next write starts a new one */
+	int failed;    /* a write failed since the last sync */
+	int err;       /* its errno */
 	char path[4096];
-	int failed;          /* a write failed since the last sync */
-	uint64_t next_group; /* the last group id handed out (under mu) */
+	uint64_t next_group;    /* the last group id handed out (under mu) */
+	uint64_t poison_upto;   /* groups up to this id may have lost records: no end record for them */
+	struct file_reserve rs; /* disk space held past the end (want 0 for the compaction writer) */
 };
 
 /* The group open on this thread (gwlog_begin/gwlog_end): its records carry
@@ -203,6 +211,7 @@ struct held {
 		int ready;    /* outside any group, or its group ended */
 	} * v;
 	size_t n, cap;
+	uint64_t max_group; /* the highest group id read (appending after it must not reuse one) */
 };
 
 /* Apply the ready records at the head of h; 1 per record that could not be read. */
@@ -233,6 +242,8 @@ static uint64_t replay_line(struct recs *r, struct held *h, const char *line, co
 	}
 	json_t *g = json_object_get(j, "g");
 	const char *op = json_string_value(json_object_get(j, "op"));
+	if (json_is_integer(g) && json_integer_value(g) > 0 && (uint64_t)json_integer_value(g) > h->max_group)
+		h->max_group = (uint64_t)json_integer_value(g);
 	if (json_is_integer(g) && op && strcmp(op, "end") == 0) {
 		for (size_t i = 0; i < h->n; i++)
 			if (h->v[i].g == json_integer_value(g))
@@ -280,10 +291,56 @@ static uint64_t held_finish(struct recs *r, struct held *h, const char *path, co
 
 /* ---- writing ---- */
 
+/* Write the buffer to the file. 0, or -1 when the file refused some of it
+ * (disk full...): the rest is dropped (l->failed, every group open now gets
+ * no end record, see poison_upto), and when what did reach the file ends in
+ * part of a line, the next write starts with a newline. (under mu) */
+static int wbuf_flush(struct gwlog *l)
+{
+	size_t off = 0;
+	int e = 0;
+	if (l->wb.len == 0)
+		return 0;
+	if (l->need_nl) {
+		ssize_t n;
+		while ((n = write(l->fd, "\n", 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1) {
+			l->need_nl = 0;
+			file_reserve_advance(&l->rs, 1);
+		} else {
+			e = n < 0 ? errno : EIO;
+		}
+	}
+	while (e == 0 && off < l->wb.len) {
+		ssize_t n = write(l->fd, l->wb.data + off, l->wb.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			e = n < 0 ? errno : EIO;
+		else
+			off += (size_t)n;
+	}
+	if (e == 0) {
+		buf_reset(&l->wb);
+		return 0;
+	}
+	if (off > 0 && l->wb.data[off - 1] != '\n')
+		l->need_nl = 1;
+	l->rs.end -= (int64_t)(l->wb.len - off); /* not in the file after all */
+	buf_reset(&l->wb);
+	l->failed = 1;
+	l->err = e;
+	l->poison_upto = l->next_group;
+	return -1;
+}
+
 static void put_line(struct gwlog *l, json_t *j)
 {
 	if (j == NULL) {
 		l->failed = 1;
+		l->err = ENOMEM;
+		l->poison_upto = l->next_group;
 		return;
 	}
 	if (tl_log == l && tl_depth > 0) {
@@ -292,9 +349,25 @@ static void put_line(struct gwlog *l, json_t *j)
 	}
 	char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(j);
-	if (s == NULL || fputs(s, l->f) == EOF || fputc('\n', l->f) == EOF)
-		l->failed = 1;
+	size_t n = s ? strlen(s) : 0, before = l->wb.len;
+	int ok = s != NULL;
+	if (ok) {
+		buf_put(&l->wb, s, n);
+		buf_put(&l->wb, "\n", 1);
+		ok = buf_ok(&l->wb);
+	}
 	free(s);
+	if (!ok) { /* out of memory: the record is lost, whole */
+		l->wb.failed = 0;
+		l->wb.len = before;
+		l->failed = 1;
+		l->err = ENOMEM;
+		l->poison_upto = l->next_group;
+		return;
+	}
+	file_reserve_advance(&l->rs, n + 1);
+	if (l->wb.len >= WBUF_FLUSH)
+		wbuf_flush(l);
 }
 
 static json_t *open_json(uint64_t ep, uint64_t fp, double started, int64_t start_pos)
@@ -330,24 +403,39 @@ static json_t *put_json(const char *ns, uint64_t key, const char *vtext, json_t 
 	return json_pack("{s:s, s:s, s:s, s:o}", "op", "put", "ns", ns, "key", k, "v", v ? v : json_null());
 }
 
-static int sync_file(FILE *f)
-{
-	if (fflush(f) != 0)
-		return -1;
-	return fdatasync(fileno(f));
-}
+#define COMPACT_SKIPPED 1 /* compact(): the old log stays as it is */
 
-/* Rewrite the log with the live records only (temp file, fsync, rename). */
-static int compact(struct gwlog *l, struct recs *r, char *err, size_t errlen)
+/* Rewrite the log with the live records only: a temp file, its reserve,
+ * fdatasync, rename. When the disk has no room for the compacted file plus
+ * its reserve and there is an old log to keep, the old log stays as it is
+ * (COMPACT_SKIPPED, why says so): its own reserve, allocated past its end
+ * by the previous process, is still there to append into. "Room for the
+ * reserve" is the whole reserve, or at least what the old log holds past
+ * its end (compacting then costs no durability). Without an old log the
+ * compacted file (empty) is used whatever its reserve. Returns 0,
+ * COMPACT_SKIPPED or -VIGIL_EIO (err names the file). */
+static int compact(struct gwlog *l, struct recs *r, int64_t reserve, char *why, size_t whylen, char *err,
+		   size_t errlen)
 {
 	char tmp[4200];
+	struct stat old, st;
+	int have_old = stat(l->path, &old) == 0;
+	int64_t old_left = have_old && (int64_t)old.st_blocks * 512 > (int64_t)old.st_size
+				   ? (int64_t)old.st_blocks * 512 - (int64_t)old.st_size
+				   : 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		int e = errno;
+		if (have_old) {
+			snprintf(why, whylen, "cannot create the compacted log (gateway.log.tmp): %s",
+				 strerror(e));
+			return COMPACT_SKIPPED;
+		}
+		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
 		return -VIGIL_EIO;
 	}
-	struct gwlog w = {.f = f};
+	struct gwlog w = {.fd = fd};
 	size_t closed = 0, skip;
 	for (size_t i = 0; i < r->n; i++)
 		closed += r->v[i].live && r->v[i].op == 2;
@@ -368,22 +456,86 @@ static int compact(struct gwlog *l, struct recs *r, char *err, size_t errlen)
 						  : put_json(x->dest, x->fp, x->json, NULL));
 		}
 	}
-	if (w.failed || sync_file(f) != 0) {
+	int e = 0;
+	wbuf_flush(&w);
+	buf_free(&w.wb);
+	if (w.failed)
+		e = w.err;
+	else if (fstat(fd, &st) != 0)
+		e = errno;
+	else if (reserve > 0) {
+		/* the reserve before the rename: a compacted log must not start
+		 * with less room than the old one has */
+		int pr = file_preallocate(fd, (int64_t)st.st_size, reserve);
+		if (pr != 0 && pr != -EOPNOTSUPP && have_old && old_left > 0 &&
+		    (old_left >= reserve || file_preallocate(fd, (int64_t)st.st_size, old_left) != 0)) {
+			snprintf(why, whylen,
+				 "no room for the compacted log (%lld bytes) and its reserve (%lld bytes): "
+				 "%s; "
+				 "the log keeps %lld bytes reserved past its end",
+				 (long long)st.st_size, (long long)reserve, strerror(-pr),
+				 (long long)old_left);
+			close(fd);
+			unlink(tmp);
+			return COMPACT_SKIPPED;
+		}
+	}
+	if (e == 0 && fdatasync(fd) != 0)
+		e = errno;
+	if (e != 0) {
+		close(fd);
+		unlink(tmp);
+		if (have_old) {
+			snprintf(why, whylen, "no room for the compacted log (gateway.log.tmp): %s",
+				 strerror(e));
+			return COMPACT_SKIPPED;
+		}
+		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
+		return -VIGIL_EIO;
+	}
+	if (close(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(f);
 		unlink(tmp);
 		return -VIGIL_EIO;
 	}
-	fclose(f);
 	if (rename(tmp, l->path) != 0) {
 		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		unlink(tmp);
 		return -VIGIL_EIO;
 	}
 	return 0;
 }
 
-int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **out, uint64_t *next_seq,
-	       uint64_t *skipped, char *err, size_t errlen)
+/* The log opened for appending, with its reserve. After a skipped
+ * compaction the old log may end in a torn line (a crash in mid-write):
+ * a newline first, so the next record starts a line of its own. */
+static int open_append(struct gwlog *l, int64_t reserve, int compacted, char *err, size_t errlen)
+{
+	struct stat st;
+	l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (l->fd < 0 || fstat(l->fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		return -VIGIL_EIO;
+	}
+	int64_t end = (int64_t)st.st_size;
+	char last = '\n';
+	if (!compacted && end > 0 && pread(l->fd, &last, 1, (off_t)(end - 1)) == 1 && last != '\n')
+		l->need_nl = 1;
+	file_reserve_init(&l->rs, l->fd, l->path, reserve, end);
+	if (file_reserve_refresh(&l->rs, 1) != 0 && !l->rs.unsupported && file_reserve_left(&l->rs) == 0)
+		LOG_WARN(comp,
+			 "event=log_durability_off path=%s reason=\"no disk space for the log's reserve\" "
+			 "(notifications are still delivered; what the disk cannot take is not recorded and "
+			 "may be sent again after a restart)",
+			 l->path);
+	return 0;
+}
+
+int gwlog_open(const char *dir, int64_t reserve, const struct gwlog_replay *rp, struct gwlog **out,
+	       uint64_t *next_seq, uint64_t *skipped, char *err, size_t errlen)
 {
 	struct gwlog *l = calloc(1, sizeof *l);
 	struct recs r = {0};
@@ -418,8 +570,15 @@ int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **ou
 	if (in)
 		fclose(in);
 	*skipped += held_finish(&r, &held, l->path, rp, &max_seq);
-	if ((rc = compact(l, &r, err, errlen)) != 0)
+	l->next_group = held.max_group; /* appended groups after the old ones when compaction is skipped */
+	char why[1024] = "";
+	int compacted = (rc = compact(l, &r, reserve, why, sizeof why, err, errlen)) == 0;
+	if (rc < 0)
 		goto out;
+	if (!compacted)
+		LOG_WARN(comp,
+			 "event=log_compaction_skipped path=%s reason=\"%s\" (appending to the log as it is)",
+			 l->path, why);
 	for (size_t i = 0; i < r.n; i++) {
 		const struct rec *x = &r.v[i];
 		if (x->live && x->op == 0 && rp->open_ep)
@@ -438,12 +597,8 @@ int gwlog_open(const char *dir, const struct gwlog_replay *rp, struct gwlog **ou
 		if (x->live && x->op == 1 && rp->pending)
 			rp->pending(rp->ctx, x->key, x->dest, x->json, x->at);
 	}
-	l->f = fopen(l->path, "a");
-	if (l->f == NULL) {
-		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
-		rc = -VIGIL_EIO;
+	if ((rc = open_append(l, reserve, compacted, err, errlen)) != 0)
 		goto out;
-	}
 	*next_seq = max_seq + 1;
 	*out = l;
 	rc = 0;
@@ -516,7 +671,10 @@ void gwlog_end(struct gwlog *l)
 	if (tl_records > 0) {
 		tl_depth = 0; /* the end record itself is outside the group */
 		pthread_mutex_lock(&l->mu);
-		put_line(l, json_pack("{s:s, s:I}", "op", "end", "g", (json_int_t)tl_group));
+		/* a write failed while the group was open: some of its records may
+		 * be missing, so it must not count (decided again after a restart) */
+		if (tl_group > l->poison_upto)
+			put_line(l, json_pack("{s:s, s:I}", "op", "end", "g", (json_int_t)tl_group));
 		pthread_mutex_unlock(&l->mu);
 	}
 	tl_log = NULL;
@@ -527,8 +685,15 @@ int gwlog_sync(struct gwlog *l)
 {
 	int rc = 0;
 	pthread_mutex_lock(&l->mu);
-	if (sync_file(l->f) != 0 || l->failed) {
-		LOG_ERR(comp, "event=log_write_failed path=%s err=\"%s\"", l->path, strerror(errno));
+	if (wbuf_flush(l) == 0 && fdatasync(l->fd) != 0) { /* what was written may not be on disk */
+		if (!l->failed)
+			l->err = errno;
+		l->failed = 1;
+		l->poison_upto = l->next_group;
+	}
+	if (l->failed) {
+		LOG_ERR(comp, "event=log_write_failed path=%s err=\"%s\" reserve_bytes=%" PRId64, l->path,
+			strerror(l->err), file_reserve_left(&l->rs));
 		rc = -VIGIL_EIO;
 	}
 	l->failed = 0;
@@ -536,12 +701,21 @@ int gwlog_sync(struct gwlog *l)
 	return rc;
 }
 
+void gwlog_reserve_stats(struct gwlog *l, int64_t *left, uint64_t *failures)
+{
+	pthread_mutex_lock(&l->mu);
+	*left = file_reserve_left(&l->rs);
+	*failures = l->rs.failures;
+	pthread_mutex_unlock(&l->mu);
+}
+
 void gwlog_close(struct gwlog *l)
 {
 	if (l == NULL)
 		return;
 	gwlog_sync(l);
-	fclose(l->f);
+	close(l->fd);
+	buf_free(&l->wb);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }

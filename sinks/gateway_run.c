@@ -102,4 +102,9 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out)
 	out->pending = 0;
 	for (size_t g = 0; g < gw->ngens; g++)
 		out->pending += outbox_pending(gw->gens[g]->ob);
+	if (gw->log) { /* the log's own mutex, outside gw->mu */
+		int64_t left;
+		gwlog_reserve_stats(gw->log, &left, &out->log_reserve_short);
+		out->log_reserve_bytes = left > 0 ? (uint64_t)left : 0;
+	}
 }

@@ -27,9 +27,12 @@
 #                stream, restarted 1 s later
 #   6 kill-gateway  kill -9 of one of two gateway members at a random moment
 #                of the stream, restarted 1 s later
-#   7 disk-full  single mode (`vigil replay --state`) with its state
-#                directory on a full tmpfs, then again with space (below;
+#   7 disk-full  single mode (`vigil replay --state`): the state directory
+#                made with space, then its tmpfs filled to the last byte,
+#                then a replay that sends, then again with space (below;
 #                root only, else skipped)
+#   7b disk-full-start  the same with the tmpfs full from the first start
+#                (no log, no reserve possible)
 # FAULTS_RUNS runs per row (default 20 for rows 5-6, 5 for the others),
 # one run at a time. The table goes to stdout and build/faults/results.md,
 # every run to build/faults/runs.tsv; a run's temp dir is kept when it fails
@@ -42,15 +45,23 @@ export VIGIL=${VIGIL:-$here/bin/vigil}
 
 # ---------------------------------------------------------------- disk full
 # Single mode (`vigil replay --state DIR`, one process: engine and gateway),
-# the demo data, every team's webhook at the receiver; DIR is on a tmpfs of
-# FAULTS_DISK_KB (256) KiB filled to the last byte by a filler file, so
-# every write to the gateway's log fails from the start. The expected
-# notifications are the firing episodes of a reference run with file
-# destinations. Then the filler is removed and the replay run again on the
-# same state directory: what the first run could not record may be sent
-# again (counted as duplicated).
-if [ "${1:-}" = --one ] && [ "$2" = disk-full ]; then
-	run=$3
+# the demo data, every team's webhook at the receiver; DIR is on a tmpfs
+# filled to the last byte by a filler file. The expected notifications are
+# the firing episodes of a reference run with file destinations.
+#   disk-full        a tmpfs of FAULTS_DISK_KB (16384) KiB; DIR is made by a
+#                    first replay with space (the demo's first line: no
+#                    alert), which leaves the gateway's log and its reserve
+#                    (--state-reserve, default 4 MiB) allocated; then the
+#                    disk is filled, and the demo replay must send while
+#                    it is full.
+#   disk-full-start  a tmpfs of FAULTS_DISK_START_KB (256) KiB, full before
+#                    DIR is first used: no log and no reserve can be made, so
+#                    every write to the log fails from the start.
+# Then the filler is removed and the replay run again on the same state
+# directory: what the full-disk run could not record may be sent again
+# (counted as duplicated).
+if [ "${1:-}" = --one ] && { [ "$2" = disk-full ] || [ "$2" = disk-full-start ]; }; then
+	row=$2 run=$3
 	tmp=$(mktemp -d /tmp/vigil-faults-disk.XXXXXX)
 	mnt=$tmp/state-fs
 	mkdir "$mnt"
@@ -67,10 +78,23 @@ if [ "${1:-}" = --one ] && [ "$2" = disk-full ]; then
 	}
 	trap disk_cleanup EXIT
 	. "$here/tests/fixtures/receivers/lib.sh"
-	mount -t tmpfs -o size="${FAULTS_DISK_KB:-256}k" tmpfs "$mnt" || { echo "FAIL: mount -t tmpfs (needs root)" >&2; exit 1; }
-	mkdir "$mnt/state"
-	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	[ "$row" = disk-full ] && kb=${FAULTS_DISK_KB:-16384} || kb=${FAULTS_DISK_START_KB:-256}
+	mount -t tmpfs -o size="${kb}k" tmpfs "$mnt" || { echo "FAIL: mount -t tmpfs (needs root)" >&2; exit 1; }
 	cd "$here" || exit 1
+	if [ "$row" = disk-full ]; then
+		head -n 1 data/demo/metrics.log >"$tmp/first.log"
+		mkdir "$tmp/out0"
+		sed "s|data/demo/out/|$tmp/out0/|" data/demo/owners.yaml >"$tmp/owners0.yaml"
+		"$VIGIL" replay --rules data/demo/rules --owners "$tmp/owners0.yaml" \
+			--state "$mnt/state" "$tmp/first.log" >/dev/null 2>"$tmp/r0.err" ||
+			{ keep=1; echo "FAIL: the replay that makes the state directory" >&2; exit 1; }
+		grep -q 'alerts=0 ' "$tmp/r0.err" || { keep=1; echo "FAIL: the first replay raised alerts" >&2; exit 1; }
+	else
+		mkdir "$mnt/state"
+	fi
+	dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+	dd if=/dev/zero of="$mnt/filler" bs=1 oflag=append conv=notrunc 2>/dev/null # the last bytes
+	df_left=$(df -k --output=avail "$mnt" | tail -n 1 | tr -d ' ')
 	mkdir "$tmp/ref"
 	sed "s|data/demo/out/|$tmp/ref/|" data/demo/owners.yaml >"$tmp/ref-owners.yaml"
 	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/ref-owners.yaml" data/demo/metrics.log \
@@ -85,13 +109,16 @@ if [ "${1:-}" = --one ] && [ "$2" = disk-full ]; then
 		done
 	} >"$tmp/owners.yaml"
 	rt_receiver recv "$port"
-	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+	"$VIGIL" replay --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
 		--drain-timeout 60 data/demo/metrics.log >"$tmp/r1.out" 2>"$tmp/r1.err"
 	rc1=$?
 	werr=$(grep -c 'event=log_write_failed' "$tmp/r1.err")
+	reserve1=$(grep -o ' log_reserve=[0-9]*' "$tmp/r1.err" | cut -d= -f2)
+	skipped1=$(grep -c 'event=log_compaction_skipped' "$tmp/r1.err")
+	off1=$(grep -c 'event=log_durability_off' "$tmp/r1.err")
 	n1=$(grep -c . "$tmp/recv.jsonl")
 	rm -f "$mnt/filler"
-	"$VIGIL" replay --quiet --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
+	"$VIGIL" replay --rules data/demo/rules --owners "$tmp/owners.yaml" --state "$mnt/state" \
 		--drain-timeout 60 data/demo/metrics.log >"$tmp/r2.out" 2>"$tmp/r2.err"
 	rc2=$?
 	n2=$(($(grep -c . "$tmp/recv.jsonl") - n1))
@@ -118,8 +145,9 @@ PY
 )
 	set -- $res
 	[ "$4" -eq 0 ] || keep=1
-	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' disk-full "$run" $res \
-		"full disk: exit $rc1, $werr log_write_failed lines, $n1 requests; space freed, same state: exit $rc2, $n2 requests"
+	[ "$row" = disk-full-start ] || [ "$3" -eq 0 ] || keep=1 # 7b duplicates by design
+	printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$run" $res \
+		"full disk (${df_left} KiB free): exit $rc1, $werr log_write_failed, $skipped1 log_compaction_skipped, $off1 log_durability_off lines, log_reserve=${reserve1:-?} at the end, $n1 requests; space freed, same state: exit $rc2, $n2 requests"
 	exit 0
 fi
 
@@ -270,13 +298,13 @@ fi
 matrix() {
 	out=$here/build/faults
 	mkdir -p "$out"
-	all="broker rebalance hang http500 kill-member kill-gateway disk-full"
+	all="broker rebalance hang http500 kill-member kill-gateway disk-full disk-full-start"
 	rows=
 	for r in ${FAULTS_ROWS:-$all}; do
 		case "$r" in
-		1) r=broker ;; 2) r=rebalance ;; 3) r=hang ;; 4) r=http500 ;; 5) r=kill-member ;; 6) r=kill-gateway ;; 7) r=disk-full ;;
+		1) r=broker ;; 2) r=rebalance ;; 3) r=hang ;; 4) r=http500 ;; 5) r=kill-member ;; 6) r=kill-gateway ;; 7) r=disk-full ;; 7b) r=disk-full-start ;;
 		esac
-		case " $all " in *" $r "*) rows="$rows $r" ;; *) echo "faults: unknown row '$r' (1-7 or: $all)" >&2; exit 2 ;; esac
+		case " $all " in *" $r "*) rows="$rows $r" ;; *) echo "faults: unknown row '$r' (1-7, 7b or: $all)" >&2; exit 2 ;; esac
 	done
 	[ -x "$VIGIL" ] || { echo "faults: $VIGIL missing (make bin/vigil)" >&2; exit 2; }
 	child=
@@ -289,8 +317,8 @@ matrix() {
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
 	for row in $rows; do
 		case "$row" in kill-*) n=${FAULTS_RUNS:-20} ;; *) n=${FAULTS_RUNS:-5} ;; esac
-		if [ "$row" = disk-full ] && [ "$(id -u)" != 0 ]; then
-			echo "SKIP disk-full: mounting a small tmpfs needs root" >&2
+		if [ "${row#disk-full}" != "$row" ] && [ "$(id -u)" != 0 ]; then
+			echo "SKIP $row: mounting a small tmpfs needs root" >&2
 			continue
 		fi
 		for i in $(seq 1 "$n"); do
@@ -331,7 +359,8 @@ summarize() {
 	    "http500": "4. destination answers 500 for %s s, then 200" % http500_s,
 	    "kill-member": "5. kill -9 of a member at a random moment, restart",
 	    "kill-gateway": "6. kill -9 of a gateway member at a random moment, restart",
-	    "disk-full": "7. single mode: the gateway's disk full for a whole replay, then space freed and run again",
+	    "disk-full": "7. single mode: state made with space, then the disk full for a whole replay (the log's reserve), then space freed and run again",
+	    "disk-full-start": "7b. single mode: the disk full from the first start (no log, no reserve), then space freed and run again",
 	}
 	by = collections.OrderedDict()
 	for l in open(tsv):

@@ -103,6 +103,17 @@ static void test_params__durations(void **st)
 	assert_int_not_equal(params_parse_duration("5x", &d), 0);
 	assert_int_not_equal(params_parse_duration("-5m", &d), 0);
 	assert_int_not_equal(params_parse_duration("", &d), 0);
+	/* sizes (--state-reserve, the config's sizes) */
+	assert_int_equal(params_parse_size("4MiB", &d), 0);
+	assert_near(d, 4194304, 0);
+	assert_int_equal(params_parse_size("512 KB", &d), 0);
+	assert_near(d, 512000, 0);
+	assert_int_equal(params_parse_size("0", &d), 0);
+	assert_near(d, 0, 0);
+	assert_int_not_equal(params_parse_size("4Mb", &d), 0);
+	assert_int_not_equal(params_parse_size("-1MiB", &d), 0);
+	assert_int_not_equal(params_parse_size("MiB", &d), 0);
+	assert_int_not_equal(params_parse_size("1e400", &d), 0);
 }
 
 static void test_time__parse_forms(void **st)
