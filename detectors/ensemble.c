@@ -53,7 +53,9 @@
  *     below the fast level can be novel).
  *  2. Anomaly likelihood per channel (docs/detectors.md §8): m = mean raw over
  *     the last `avg_window` points against an exponentially weighted Gaussian
- *     of m (horizon `lik_horizon`); Q = upper (or two-sided) tail; red-run
+ *     of m (horizon `lik_horizon`; it restarts after the first `lik_warm`
+ *     values, which come from residual scales still growing from 0, and the
+ *     next `lik_warm` stand in for them); Q = upper (or two-sided) tail; red-run
  *     filter; the channel with the smaller Q speaks:
  *     score = (-log10 Q + sensitivity) / 10, clamped to [0, 1].
  *  3. Range novelty (HTM's spatial override): a value outside the range seen
@@ -177,7 +179,9 @@ static const struct param_spec ens_params[] = {
 	{"ctx_gate", PARAM_DOUBLE, "0.2", OFF(ctx_gate),
 	 "level/derivative signal below which context novelty is scaled by signal/ctx_gate (0 disables)", 0,
 	 1, NULL, 0},
-	{"lik_warm", PARAM_INT, "50", OFF(lik_warm), "raw values a likelihood channel sees before it speaks",
+	{"lik_warm", PARAM_INT, "50", OFF(lik_warm),
+	 "raw values a likelihood channel sees before it speaks; its Gaussian restarts after them and the "
+	 "next as many take their place",
 	 1, 100000, NULL, 0},
 	{.name = NULL},
 };
@@ -235,8 +239,15 @@ static double ens_lik_step(const struct ens_cfg *c, struct ens_lik *l, double ra
 	m = l->sum / (double)(l->n < c->avg_window ? l->n : c->avg_window);
 	d = (m - l->mu) / fmax(sqrt(l->var), sfloor);
 	q = l->n > c->lik_warm ? 0.5 * erfc((c->two_sided ? fabs(d) : d) / M_SQRT2) : 1.0;
-	/* EW mean/variance with a running-mean start: alpha = max(1/n, 1/H) */
-	a = fmax(1.0 / (double)l->n, 1.0 / c->lik_horizon);
+	/* EW mean/variance with a running-mean start: alpha = max(1/n, 1/H).
+	 * The first lik_warm short means come from scales still being
+	 * learned (no sample of the series' normal): the fit restarts after
+	 * them and the next lik_warm take their place (a running mean of
+	 * those alone, weighted as 2 lik_warm values from then on). */
+	if (l->n > c->lik_warm && l->n < 2 * (int64_t)c->lik_warm)
+		a = 1.0 / (double)(l->n - c->lik_warm);
+	else
+		a = fmax(1.0 / (double)l->n, 1.0 / c->lik_horizon);
 	d = m - l->mu;
 	l->mu += a * d;
 	l->var = (1 - a) * (l->var + a * d * d);

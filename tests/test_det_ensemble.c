@@ -431,6 +431,45 @@ static void test_absurd_values_restart(void **unused)
 	run_close(&b);
 }
 
+/* The likelihood Gaussians leave out the first lik_warm raw values (the
+ * residual scales start at 0, so those values are inflated): a sustained
+ * shift soon after the warm-up, inside the range an early outlier opened,
+ * stands out more than with lik_warm 1 (the Gaussian fitted on every raw
+ * value, as before the restart), and the quiet stretch before it stays
+ * quiet. */
+static void shift_after_start(const struct kv *set, size_t nset, double *quiet, double *shift)
+{
+	struct run r;
+	uint64_t st = 7;
+	*quiet = *shift = 0;
+	run_open(&r, set, nset);
+	for (int i = 0; i < 300; i++) {
+		double x = 9.0 + 2.0 * uni(&st), sc;
+		if (i == 3)
+			x = 30;
+		if (i >= 250 && i < 270)
+			x += 3;
+		sc = feed(&r, 60.0 * i, x);
+		if (i >= 150 && i < 250)
+			*quiet = fmax(*quiet, sc);
+		else if (i >= 250)
+			*shift = fmax(*shift, sc);
+	}
+	run_close(&r);
+}
+
+static void test_lik_warm_restart(void **unused)
+{
+	(void)unused;
+	struct kv old[] = {{"lik_warm", "1", "test"}};
+	double q0, s0, q1, s1;
+	shift_after_start(NULL, 0, &q1, &s1);
+	shift_after_start(old, 1, &q0, &s0);
+	print_message("restart: quiet %.3f shift %.3f; lik_warm 1: quiet %.3f shift %.3f\n", q1, s1, q0, s0);
+	assert_true(s1 >= 1.2 * s0);
+	assert_true(q1 < 0.5 * s1);
+}
+
 static void test_bad_params(void **unused)
 {
 	struct detector d;
@@ -656,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_valid_states_load),
 		cmocka_unit_test(test_absurd_values_restart),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_lik_warm_restart),
 		cmocka_unit_test(test_sawtooth_spike),
 		cmocka_unit_test(test_refractory_break),
 		cmocka_unit_test(test_nab_ec2_latency),
