@@ -57,7 +57,13 @@
  *     values, which come from residual scales still growing from 0, and the
  *     next `lik_warm` stand in for them); Q = upper (or two-sided) tail; red-run
  *     filter; the channel with the smaller Q speaks:
- *     score = (-log10 Q + sensitivity) / 10, clamped to [0, 1].
+ *     score = (-log10 Q - lik_margin + sensitivity) / 10, clamped to [0, 1].
+ *     lik_margin (0.07 decades) makes a likelihood event need slightly
+ *     more evidence than range novelty and the refractory's scaled 1 (both
+ *     untouched by it): it removes the weakest events of the context and
+ *     spread channels (BENCHMARKS.md, fourth pass: larger margins gain more
+ *     at NAB's optimised threshold but lose on the even half, and at the
+ *     engine's alert level 0.5 from 0.15 on).
  *  3. Range novelty (HTM's spatial override): a value outside the range seen
  *     so far, widened by `range_margin` of that range, scores 1 (+ sens./10).
  *  4. Refractory: after a score >= alert_level, the next `refractory` scores
@@ -183,6 +189,10 @@ static const struct param_spec ens_params[] = {
 	 "raw values a likelihood channel sees before it speaks; its Gaussian restarts after them and the "
 	 "next as many take their place",
 	 1, 100000, NULL, 0},
+	{"lik_margin", PARAM_DOUBLE, "0.07", OFF(lik_margin),
+	 "decades of tail probability taken off the likelihood score (not off range novelty): a likelihood "
+	 "event needs this many decades more to reach a given score",
+	 0, 10, NULL, 0},
 	{.name = NULL},
 };
 
@@ -538,7 +548,7 @@ static int ens_update(const void *cfgp, void *state, double ts, double x, struct
 	if (s->n <= c->warmup)
 		return 0;
 	dec = -log10(fmax(q, 1e-300));
-	score = (dec + c->sensitivity) / 10.0;
+	score = (dec - c->lik_margin + c->sensitivity) / 10.0;
 	if (spatial) {
 		score = fmax(score, 1.0 + c->sensitivity / 10.0);
 		dec = fmax(dec, 10.0);

@@ -69,6 +69,7 @@ struct ens_cfg {
 	int recur_min;
 	int ctx_sqrt;
 	double ctx_gate;
+	double lik_margin;
 };
 
 /* Anomaly likelihood of one raw channel (docs/detectors.md §8), O(1). */

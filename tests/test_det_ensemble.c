@@ -170,6 +170,35 @@ static void test_sensitivity_shifts(void **unused)
 	run_close(&b);
 }
 
+/* lik_margin (default 0.07) takes lik_margin/10 off every likelihood score
+ * but not off range novelty: the spike far beyond the seen range scores 1
+ * with and without it (refractory off, so that both runs see the same
+ * points outside a refractory period). */
+static void test_lik_margin_spares_range_novelty(void **unused)
+{
+	static double xs[NPTS];
+	struct run a, b;
+	struct kv set[] = {{"refractory", "0", "test"}, {"lik_margin", "0", "test"}};
+	int compared = 0;
+	(void)unused;
+	make_series(xs, NPTS, 2500, 25.0);
+	run_open(&a, set, 1); /* the default margin */
+	run_open(&b, set, 2); /* no margin */
+	for (size_t i = 0; i < NPTS; i++) {
+		double sa = feed(&a, 60.0 * (double)i, xs[i]), sb = feed(&b, 60.0 * (double)i, xs[i]);
+		if (i == 2500) {
+			assert_near(sa, 1.0, 0);
+			assert_near(sb, 1.0, 0);
+		} else if (isfinite(sb) && sb > 0.03 && sb < 1) {
+			assert_near(sa, sb - 0.007, 1e-9);
+			compared++;
+		}
+	}
+	assert_true(compared > 100);
+	run_close(&a);
+	run_close(&b);
+}
+
 /* A NaN value or an out-of-order time is a gap: it scores NaN and leaves the
  * model as it was, so the rest of the stream scores as if it were absent. */
 static void test_gaps_leave_state_valid(void **unused)
@@ -688,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_flat_then_spike),
 		cmocka_unit_test(test_direction_up_ignores_drop),
 		cmocka_unit_test(test_sensitivity_shifts),
+		cmocka_unit_test(test_lik_margin_spares_range_novelty),
 		cmocka_unit_test(test_gaps_leave_state_valid),
 		cmocka_unit_test(test_long_gap_restarts),
 		cmocka_unit_test(test_save_load_continue),

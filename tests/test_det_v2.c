@@ -224,16 +224,21 @@ static void test_every_detector_survives_extreme_value(void **st)
 /* ensemble: on a quantised idle series (like a CPU at 0.07 %) a burst to
  * 1.4 that comes back every day (288 five-minute points, a few points of
  * jitter) alerts the first times, then is taken as a recurrence (scored
- * below the threshold); the same burst 20 hours after the last one still alerts. */
+ * below the threshold); the same burst 20 hours after the last one still alerts.
+ * The recurrence rule is what is tested, so the likelihood margin is off:
+ * the stray burst, a value seen twelve times before, peaks at 0.517 without
+ * it, near the threshold, so a margin of 0.2 decades or more (BENCHMARKS.md,
+ * "Issue 14, fourth pass") would hide it. */
 static void test_ensemble_recurring_event(void **st)
 {
 	static const int jit[] = {0, 3, -2, 5, -4, 1, 6, -3, 2, -5, 4, 0, -1, 3};
 	struct rig r;
 	double thr, peak[16] = {0}, stray = 0;
 	int ev = -1, late = 0;
+	struct kv nomargin[] = {{"lik_margin", "0", "test"}};
 	(void)st;
 	rng = 9;
-	rig_open(&r, "ensemble", NULL, 0);
+	rig_open(&r, "ensemble", nomargin, 1);
 	thr = r.d.type->default_threshold;
 	for (int i = 0, k = 0; i < 400 + 288 * 13; i++) {
 		int at = 400 + 288 * k + jit[k], odd = 400 + 288 * 12 + 240;
