@@ -158,7 +158,10 @@ if [ "${1:-}" = --one ]; then
 		if [ -n "${FAULTS_REAL_DIR:-}" ]; then
 			rdir=$FAULTS_REAL_DIR
 		else
-			out=$(bash "$KT_RB" provision 2>>"$KT_DIR/broker.log") || { echo "$out"; exit 0; }
+			prc=0
+			out=$(bash "$KT_RB" provision 2>>"$KT_DIR/broker.log") || prc=$?
+			[ "$prc" != 3 ] || { echo "SKIP (VIGIL_KAFKA=real): $out"; exit 0; }
+			[ "$prc" = 0 ] || kt_fail "provisioning the real broker failed (rc=$prc)"
 			rdir=$KT_DIR/kafka
 			KT_REAL_DIR=$rdir
 			bash "$KT_RB" start "$rdir" 1 2>>"$KT_DIR/broker.log" || kt_fail "real broker did not start"
