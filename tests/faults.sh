@@ -174,7 +174,16 @@ if [ "${1:-}" = --one ]; then
 	else
 		kt_broker 6
 	fi
-	port=$(rt_free_port)
+	# the receiver binds a port the kernel picks (port 0) and reports it: a
+	# port chosen beforehand can be taken by any client's ephemeral port
+	# before the receiver binds it (it happened once on a loaded machine)
+	case "$row" in
+	hang) rt_receiver recv0 0 --rule /hook/kt-team=hang ;;
+	http500) rt_receiver recv0 0 --rule /hook/kt-team=500 ;;
+	*) rt_receiver recv0 0 ;;
+	esac
+	recv=recv0
+	port=$(cat "$KT_DIR/recv0.port")
 	owners="$KT_DIR/owners-hook.yaml"
 	cat >"$owners" <<EOT
 owners:
@@ -193,12 +202,6 @@ EOT
 			"$KT_DIR/$1.yaml")" = 5 ] || kt_fail "$1.yaml: the run's topics and group not set (kt_config changed?)"
 	}
 	for n in m1 m2 m2r g1 g2 g2r; do cfg $n; done
-	case "$row" in
-	hang) rt_receiver recv0 "$port" --rule /hook/kt-team=hang ;;
-	http500) rt_receiver recv0 "$port" --rule /hook/kt-team=500 ;;
-	*) rt_receiver recv0 "$port" ;;
-	esac
-	recv=recv0
 	kt_gateway g1
 	gws="g1"
 	if [ "$row" = kill-gateway ]; then kt_gateway g2; gws="g1 g2"; fi
