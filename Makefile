@@ -70,7 +70,7 @@ help:
 	@echo "make test-real-kafka  only the Kafka e2e tests against the real broker (both variants)"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
-	@echo "make faults     fault matrix, FAULTS_RUNS each (20 kill rows, 5 others): lost/duplicated alerts (build/faults)"
+	@echo "make faults     fault matrix, FAULTS_RUNS each (20 kill rows, 5 others): lost/duplicated alerts (build/faults); VIGIL_KAFKA=real on Apache Kafka"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make tsan       the threaded tests (HTTP, delivery workers, Kafka) under ThreadSanitizer"
 	@echo "make valgrind   unit tests under valgrind"
@@ -237,6 +237,8 @@ soak: deps bin/vigil
 # FAULTS_RUNS times (20 for the kill rows, 5 for the others; FAULTS_ROWS
 # picks rows); expected / delivered / duplicated / lost notifications at the
 # owner's webhook receiver, table in build/faults/results.md. Not in make test.
+# VIGIL_KAFKA=real runs the Kafka rows on one Apache Kafka broker (row 1:
+# kill -9 of the broker process).
 faults: deps bin/vigil
 	@bash tests/faults.sh
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make faults: a scripted fault matrix (issue 16). Not part of `make test`.
 #
-# Every run is the production shape on loopback: the embedded broker (`vigil
-# broker`, metrics on 6 partitions), `vigil run` members in one group, the
+# Every run is the production shape on loopback: the broker (metrics on 6
+# partitions), `vigil run` members in one group, the
 # central `vigil gateway`, and a real HTTP receiver
 # (tests/fixtures/receivers/http_receiver.py) behind the owner's webhook
 # destination. kt_gen writes a stream with known spikes (24 series x 80
@@ -15,8 +15,18 @@
 #   duplicated  extra notifications of an already notified firing episode
 #   lost        expected episodes never notified
 #   unexpected  firing episodes notified that kt_gen did not inject
-# Rows (FAULTS_ROWS, numbers or names, default all six):
-#   1 broker     every mock broker down for FAULTS_DOWN_S (5) s mid-stream
+# The broker (VIGIL_KAFKA, tests/fixtures/kafka/lib.sh): `embedded` (default:
+# `vigil broker`, librdkafka's mock cluster, a fresh one per run) or `real`
+# (Apache Kafka through tests/kafka/real-broker.sh: the matrix starts one
+# KRaft broker for all its runs and stops it at the end; each run has its own
+# topics, FAULTS_TAG.metrics etc., and its own groups, deleted after the run;
+# a run started alone with --one starts a broker of its own).
+# Rows (FAULTS_ROWS, numbers or names, default all):
+#   1 broker     embedded: every mock broker down for FAULTS_DOWN_S (5) s
+#                mid-stream (its control "down"/"up"); real: the broker
+#                process killed with SIGKILL (FAULTS_BROKER_SIGNAL=TERM for a
+#                controlled shutdown) mid-stream and started again
+#                FAULTS_DOWN_S s later on the same ports and log dir
 #   2 rebalance  a second member started and stopped (TERM) every
 #                FAULTS_REBALANCE_S (3) s for the whole stream, produced at
 #                FAULTS_REBALANCE_RATE (80) records/s here (24 s)
@@ -167,8 +177,41 @@ if [ "${1:-}" = --one ]; then
 	rate=${FAULTS_RATE:-240}
 	# rebalancing needs a longer stream to rebalance several times in it
 	[ "$row" = rebalance ] && rate=${FAULTS_REBALANCE_RATE:-80}
-	kt_broker 6
-	port=$(rt_free_port)
+	# tp: the run's topic prefix and group (real broker only: the matrix's
+	# broker is shared by its runs); rdir: that broker's directory
+	tp= rdir=
+	if [ "$KT_MODE" = real ]; then
+		tag=${FAULTS_TAG:-faults-$row-$run-$$}
+		tp=$tag.
+		if [ -n "${FAULTS_REAL_DIR:-}" ]; then
+			rdir=$FAULTS_REAL_DIR
+		else
+			prc=0
+			out=$(bash "$KT_RB" provision 2>>"$KT_DIR/broker.log") || prc=$?
+			[ "$prc" != 3 ] || { echo "SKIP (VIGIL_KAFKA=real): $out"; exit 0; }
+			[ "$prc" = 0 ] || kt_fail "provisioning the real broker failed (rc=$prc)"
+			rdir=$KT_DIR/kafka
+			KT_REAL_DIR=$rdir
+			bash "$KT_RB" start "$rdir" 1 2>>"$KT_DIR/broker.log" || kt_fail "real broker did not start"
+		fi
+		KT_BOOT=$(cat "$rdir/boot")
+		bash "$KT_RB" admin create "$KT_BOOT" 1 6 "${tp}metrics:6" "${tp}metrics.state:6:cleanup.policy=compact" \
+			"${tp}alerts:3" "${tp}alerts.state:3:cleanup.policy=compact" "${tp}alerts.control:3" "${tp}metrics.dlq:6" \
+			2>>"$KT_DIR/broker.log" || kt_fail "creating the topics ${tp}* on the real broker at $KT_BOOT failed"
+		kt_log "real Kafka at $KT_BOOT, topics ${tp}*, groups $tag and $tag-gateway"
+	else
+		kt_broker 6
+	fi
+	# the receiver binds a port the kernel picks (port 0) and reports it: a
+	# port chosen beforehand can be taken by any client's ephemeral port
+	# before the receiver binds it (it happened once on a loaded machine)
+	case "$row" in
+	hang) rt_receiver recv0 0 --rule /hook/kt-team=hang ;;
+	http500) rt_receiver recv0 0 --rule /hook/kt-team=500 ;;
+	*) rt_receiver recv0 0 ;;
+	esac
+	recv=recv0
+	port=$(cat "$KT_DIR/recv0.port")
 	owners="$KT_DIR/owners-hook.yaml"
 	cat >"$owners" <<EOT
 owners:
@@ -176,14 +219,17 @@ owners:
     destinations:
       - {type: webhook, url: "http://127.0.0.1:$port/hook/kt-team", timeout: 2s, retry_initial: 200ms, retry_max: 2s, max_attempts: 1000, max_age: 30m}
 EOT
-	cfg() { kt_config "$1"; sed -i "s|^owners: .*|owners: $owners|" "$KT_DIR/$1.yaml"; }
+	cfg() {
+		kt_config "$1"
+		sed -i "s|^owners: .*|owners: $owners|" "$KT_DIR/$1.yaml"
+		[ -n "$tp" ] || return 0
+		sed -i -e "s|^  group.id: kt\$|  group.id: $tag|" -e "s|^input: {topics: \[metrics\]|input: {topics: [${tp}metrics]|" \
+			-e "s|^state_topic: metrics.state\$|state_topic: ${tp}metrics.state|" -e "s|^alerts_topic: alerts\$|alerts_topic: ${tp}alerts|" \
+			-e "s|^dead_letter_topic: metrics.dlq\$|dead_letter_topic: ${tp}metrics.dlq|" "$KT_DIR/$1.yaml"
+		[ "$(grep -cF -e "group.id: $tag" -e "[${tp}metrics]" -e " ${tp}metrics.state" -e " ${tp}alerts" -e " ${tp}metrics.dlq" \
+			"$KT_DIR/$1.yaml")" = 5 ] || kt_fail "$1.yaml: the run's topics and group not set (kt_config changed?)"
+	}
 	for n in m1 m2 m2r g1 g2 g2r; do cfg $n; done
-	case "$row" in
-	hang) rt_receiver recv0 "$port" --rule /hook/kt-team=hang ;;
-	http500) rt_receiver recv0 "$port" --rule /hook/kt-team=500 ;;
-	*) rt_receiver recv0 "$port" ;;
-	esac
-	recv=recv0
 	kt_gateway g1
 	gws="g1"
 	if [ "$row" = kill-gateway ]; then kt_gateway g2; gws="g1 g2"; fi
@@ -201,7 +247,7 @@ EOT
 	kt_gen 24 80 "$KT_DIR/data.txt" "$KT_DIR/spikes.txt"
 	nrec=$(wc -l <"$KT_DIR/data.txt")
 	stream_s=$((nrec / rate))
-	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --rate "$rate" "$KT_DIR/data.txt" \
+	"$VIGIL" produce -b "$KT_BOOT" -t "${tp}metrics" --format graphite --rate "$rate" "$KT_DIR/data.txt" \
 		2>"$KT_DIR/produce.log" &
 	prod=$!
 	KT_PIDS+=($prod)
@@ -213,11 +259,28 @@ EOT
 	case "$row" in
 	broker)
 		sleep $((stream_s / 2 - 1))
-		echo down >"$KT_DIR/control"
-		note="down at $(at)s"
-		sleep "${FAULTS_DOWN_S:-5}"
-		echo up >"$KT_DIR/control"
-		note="$note, up at $(at)s"
+		if [ -z "$rdir" ]; then
+			echo down >"$KT_DIR/control"
+			note="down at $(at)s"
+			sleep "${FAULTS_DOWN_S:-5}"
+			echo up >"$KT_DIR/control"
+			note="$note, up at $(at)s"
+		else
+			# the broker process, as a crash: SIGKILL, no controlled shutdown
+			if [ "${FAULTS_BROKER_SIGNAL:-KILL}" = TERM ]; then
+				bash "$KT_RB" stop "$rdir" || kt_fail "stopping the broker"
+				note="TERM of the broker at $(at)s"
+			else
+				bash "$KT_RB" kill "$rdir" || kt_fail "killing the broker"
+				note="kill -9 of the broker at $(at)s"
+			fi
+			sleep "${FAULTS_DOWN_S:-5}"
+			for i in $(seq 1 "$(cat "$rdir/nodes")"); do bash "$KT_RB" restart "$rdir" "$i"; done
+			note="$note, started at $(at)s"
+			listening() { python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "${KT_BOOT##*:}" 2>/dev/null; }
+			kt_wait 120 "the restarted broker's port" listening
+			note="$note, listening at $(at)s"
+		fi
 		;;
 	rebalance)
 		k=0
@@ -308,6 +371,17 @@ matrix() {
 	done
 	[ -x "$VIGIL" ] || { echo "faults: $VIGIL missing (make bin/vigil)" >&2; exit 2; }
 	child=
+	broker="embedded (vigil broker, a fresh one per run)"
+	rb=$here/tests/kafka/real-broker.sh
+	export FAULTS_REAL_DIR=
+	# the rows that run on a broker: all but the single-mode disk-full ones
+	kafka_row() { case "$1" in disk-full*) return 1 ;; esac; }
+	real_wanted=
+	for row in $rows; do kafka_row "$row" && real_wanted=1; done
+	if [ "${VIGIL_KAFKA:-embedded}" = real ] && [ -n "$real_wanted" ]; then
+		real_start || exit 2
+	fi
+	trap 'real_stop' EXIT
 	trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; summarize; exit 130' INT TERM
 	tsv=$out/runs.tsv
 	: >"$tsv"
@@ -321,13 +395,19 @@ matrix() {
 			echo "SKIP $row: mounting a small tmpfs needs root" >&2
 			continue
 		fi
+		if kafka_row "$row" && [ "${VIGIL_KAFKA:-embedded}" = real ] && [ -z "$FAULTS_REAL_DIR" ]; then
+			echo "SKIP $row: no real broker" >&2
+			continue
+		fi
 		for i in $(seq 1 "$n"); do
 			echo "[$(date -u +%T)] $row run $i/$n" >&2
-			bash "$0" --one "$row" "$i" >"$out/run.out" 2>"$out/run.err" &
+			tag=faults-$row-$i-$(date +%s)
+			FAULTS_TAG=$tag bash "$0" --one "$row" "$i" >"$out/run.out" 2>"$out/run.err" &
 			child=$!
 			wait "$child"
 			rc=$?
 			child=
+			[ -z "$FAULTS_REAL_DIR" ] || ! kafka_row "$row" || real_after_run "$tag" >>"$out/run.err" 2>&1
 			cut -d' ' -f1 /proc/loadavg >>"$out/load.txt"
 			if line=$(grep '^RESULT' "$out/run.out"); then
 				echo "$line" | cut -f2- >>"$tsv"
@@ -343,17 +423,56 @@ matrix() {
 	rm -f "$out/run.out" "$out/run.err"
 	summarize
 }
+# The real broker of the matrix (VIGIL_KAFKA=real): one KRaft node in a temp
+# dir, started once, shared by the runs (each with its own topics and
+# groups), stopped and removed on exit. Its directory goes to the runs in
+# FAULTS_REAL_DIR.
+real_start() {
+	local cache rc=0
+	cache=$(bash "$rb" provision 2>"$out/broker-provision.log") || rc=$?
+	if [ "$rc" = 3 ]; then
+		echo "SKIP (VIGIL_KAFKA=real): the Kafka rows: $cache" >&2
+		return 0
+	fi
+	[ "$rc" = 0 ] || { echo "faults: provisioning the real broker failed (rc=$rc, $out/broker-provision.log)" >&2; return 1; }
+	FAULTS_REAL_DIR=$(mktemp -d /tmp/vigil-faults-kafka.XXXXXX)
+	bash "$rb" start "$FAULTS_REAL_DIR" 1 || { echo "faults: the real broker did not start ($FAULTS_REAL_DIR)" >&2; real_stop; return 1; }
+	broker="Apache Kafka $(basename "$cache") (tests/kafka/real-broker.sh: one KRaft node for the whole matrix, each run its own topics and groups)"
+	echo "faults: real Kafka $(basename "$cache") at $(cat "$FAULTS_REAL_DIR/boot") ($FAULTS_REAL_DIR)" >&2
+}
+real_stop() {
+	[ -n "${FAULTS_REAL_DIR:-}" ] || return 0
+	bash "$rb" stop "$FAULTS_REAL_DIR"
+	if [ "${FAULTS_KEEP:-0}" = 1 ]; then echo "kept $FAULTS_REAL_DIR (the real broker's logs)" >&2; else rm -rf "$FAULTS_REAL_DIR"; fi
+	FAULTS_REAL_DIR=
+}
+# real_after_run TAG: the broker is up again (a run that failed between its
+# kill and its restart would leave it down for the next runs), then the run's
+# topics are deleted (its groups go with their offsets).
+real_after_run() {
+	local p i
+	p=$(cat "$FAULTS_REAL_DIR/node1/pid" 2>/dev/null)
+	if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
+		echo "faults: the real broker is down after run $1: starting it again"
+		for i in $(seq 1 "$(cat "$FAULTS_REAL_DIR/nodes")"); do bash "$rb" restart "$FAULTS_REAL_DIR" "$i"; done
+		bash "$rb" admin wait "$(cat "$FAULTS_REAL_DIR/boot")" 120 >/dev/null || echo "faults: the real broker did not answer again"
+	fi
+	bash "$rb" admin delete "$(cat "$FAULTS_REAL_DIR/boot")" "$1.metrics" "$1.metrics.state" "$1.alerts" \
+		"$1.alerts.state" "$1.alerts.control" "$1.metrics.dlq" || echo "faults: deleting the topics $1.* failed"
+}
 # the table of the runs in runs.tsv (also when the matrix is interrupted)
 summarize() {
 	local load1
 	load1=$(cut -d' ' -f1-3 /proc/loadavg)
 	python3 - "$tsv" "$t0" "$(date -u +%FT%TZ)" "$load0" "$load1" "${FAULTS_ROWS:-all}" "${FAULTS_RUNS:-default}" "$out/load.txt" \
-		"${FAULTS_HANG_S:-20}" "${FAULTS_500_S:-60}" <<-'PY' | tee "$out/results.md"
+		"${FAULTS_HANG_S:-20}" "${FAULTS_500_S:-60}" "$broker" "${FAULTS_BROKER_SIGNAL:-KILL}" <<-'PY' | tee "$out/results.md"
 	import sys, collections
-	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf, hang_s, http500_s = sys.argv[1:]
+	tsv, t0, t1, l0, l1, rows_arg, runs_arg, loadf, hang_s, http500_s, broker, bsig = sys.argv[1:]
+	real = broker.startswith("Apache")
 	loads = [float(x) for x in open(loadf).read().split()]
 	desc = {
-	    "broker": "1. broker down ~5 s mid-stream, then up",
+	    "broker": ("1. broker process killed (%s) mid-stream, started again ~5 s later" % ("kill -9" if bsig == "KILL" else "TERM")) if real
+	              else "1. broker down ~5 s mid-stream, then up",
 	    "rebalance": "2. a second member joins and leaves every 3 s",
 	    "hang": "3. destination hangs %s s, then 200" % hang_s,
 	    "http500": "4. destination answers 500 for %s s, then 200" % http500_s,
@@ -367,6 +486,7 @@ summarize() {
 	    f = l.rstrip("\n").split("\t")
 	    by.setdefault(f[0], []).append(f)
 	print("# Fault matrix (tests/faults.sh)\n")
+	print("Broker: %s.\n" % broker)
 	print("From %s to %s; load average (1/5/15 min) %s at the start, %s at the end; 1-minute load after each run %s; FAULTS_ROWS=%s FAULTS_RUNS=%s.\n"
 	      % (t0, t1, l0, l1, "%.2f-%.2f" % (min(loads), max(loads)) if loads else "-", rows_arg, runs_arg))
 	print("| row | runs | expected | delivered | duplicated | lost | unexpected | worst run (dup / lost) | failed runs |")

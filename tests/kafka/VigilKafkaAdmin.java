@@ -7,6 +7,7 @@
 //   leader BOOT TOPIC PARTITION          print the partition's leader node id
 //   count  BOOT TOPIC                    records of TOPIC a read_committed consumer sees
 //                                        (group-less, from the start to the end offsets)
+//   delete BOOT TOPIC...                 delete topics; an absent topic is not an error
 //
 // Optional client properties (SASL for instance) come from the file named by
 // the environment variable VIGIL_KAFKA_ADMIN_PROPS. Exit 0 on success, 1 on
@@ -28,6 +29,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 public final class VigilKafkaAdmin {
@@ -173,6 +175,23 @@ public final class VigilKafkaAdmin {
     }
   }
 
+  private static int delete(String boot, List<String> topics) throws Exception {
+    int rc = 0;
+    try (Admin a = Admin.create(props(boot))) {
+      for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e :
+          a.deleteTopics(topics).topicNameValues().entrySet()) {
+        try {
+          e.getValue().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException ex) {
+          if (ex.getCause() instanceof UnknownTopicOrPartitionException) continue;
+          System.err.println("topic " + e.getKey() + ": " + ex.getCause());
+          rc = 1;
+        }
+      }
+    }
+    return rc;
+  }
+
   public static void main(String[] args) throws Exception {
     int rc = 2;
     try {
@@ -187,7 +206,10 @@ public final class VigilKafkaAdmin {
       else if (args.length == 4 && args[0].equals("leader"))
         rc = leader(args[1], args[2], Integer.parseInt(args[3]));
       else if (args.length == 3 && args[0].equals("count")) rc = count(args[1], args[2]);
-      else System.err.println("usage: VigilKafkaAdmin wait|create|leader|count ... (see the source)");
+      else if (args.length >= 3 && args[0].equals("delete"))
+        rc = delete(args[1], List.of(args).subList(2, args.length));
+      else
+        System.err.println("usage: VigilKafkaAdmin wait|create|leader|count|delete ... (see the source)");
     } catch (Exception e) {
       System.err.println("VigilKafkaAdmin " + args[0] + ": " + e);
       rc = 1;

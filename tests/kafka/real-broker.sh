@@ -14,9 +14,13 @@
 #                                   bootstrap list), DIR/node<I>/pid, DIR/node<I>/broker.log.
 #   real-broker.sh stop DIR [I...]  stop brokers (all, or node ids I) by pid:
 #                                   TERM, then KILL after 20 s.
+#   real-broker.sh kill DIR [I...]  kill -9 brokers (all, or node ids I) by pid,
+#                                   no controlled shutdown (a crash); returns
+#                                   once they are gone (the log dir is left as
+#                                   the crash left it, for `restart`).
 #   real-broker.sh restart DIR I    start node I again on its log dir and ports.
 #   real-broker.sh admin ARGS...    run tests/kafka/VigilKafkaAdmin (wait,
-#                                   create, leader, count: see its source).
+#                                   create, leader, count, delete: see its source).
 #
 # Environment: VIGIL_KAFKA_VERSION (another kafka_2.13 version than the
 # pom's, for checking one), VIGIL_KAFKA_HEAP (default 512m), VIGIL_KAFKA_JVM_OPTS (extra
@@ -222,13 +226,35 @@ stop() {
 	kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
+# crash DIR [I...]: SIGKILL by pid, then wait (at most 10 s) until gone.
+crash() {
+	local dir=$1 i pids=() p
+	shift
+	local nodes=("$@")
+	[ ${#nodes[@]} -gt 0 ] || nodes=($(seq 1 "$(cat "$dir/nodes" 2>/dev/null || echo 0)"))
+	for i in "${nodes[@]}"; do
+		[ -f "$dir/node$i/pid" ] && pids+=("$(cat "$dir/node$i/pid")")
+		rm -f "$dir/node$i/pid"
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+	for _ in $(seq 100); do
+		local alive=0
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && return 0
+		sleep 0.1
+	done
+	die "brokers ${pids[*]} still alive 10 s after SIGKILL"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
 provision) provision ;;
 start) [ $# -ge 1 ] || die "usage: start DIR [N]"; start "$@" ;;
 stop) [ $# -ge 1 ] || die "usage: stop DIR [I...]"; stop "$@" ;;
+kill) [ $# -ge 1 ] || die "usage: kill DIR [I...]"; crash "$@" ;;
 restart) [ $# -eq 2 ] || die "usage: restart DIR I"; restart "$@" ;;
 admin) [ -f "$CACHE/classes/VigilKafkaAdmin.class" ] || provision >/dev/null; admin "$@" ;;
-*) die "usage: real-broker.sh provision | start DIR [N] | stop DIR [I...] | restart DIR I | admin ARGS" ;;
+*) die "usage: real-broker.sh provision | start DIR [N] | stop DIR [I...] | kill DIR [I...] | restart DIR I | admin ARGS" ;;
 esac
