@@ -280,9 +280,13 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found
 			 part);
 	for (size_t i = 0; i < s.n; i++) {
 		const struct found_rec *r = &s.v[i];
-		/* before the snapshot: covered by it (and by its "done" list) */
-		if (found && s.snap_off >= 0 && r->offset < s.snap_off)
-			continue;
+		/* Every live record counts, also one written before the snapshot:
+		 * a send that finished between the snapshot's export and its
+		 * write is listed as pending in it, yet its record precedes it on
+		 * the partition. The records a durable snapshot covered are
+		 * tombstoned (gwdone_retire); one left live by a kill before its
+		 * tombstone names a notification that was delivered, so using it
+		 * is right too (unused ones are dropped on catch-up). */
 		/* not under mu: the recorder takes mu inside the set's lock */
 		if (r->ident == 0 ||
 		    outbox_done_set_add(d->set, part, r->ident, r->uid, r->at + GWDONE_TTL) != 0)

@@ -12,8 +12,9 @@
  * snapshot covers what was delivered before it, and carries the records it
  * has not used yet): the member then writes tombstones for its keys, so a
  * compacted state topic drops them. A member taking P over reads the state
- * partition, keeps the records of P written after the snapshot it restores
- * (every record without a snapshot) and not tombstoned, and hands them to
+ * partition, keeps every record of P not tombstoned (those after the
+ * snapshot it restores, and those of sends that finished between the
+ * snapshot's export and its write, which precede it), and hands them to
  * the gateway before the snapshot's pending notifications are re-queued
  * and the alerts after it are read again. A record expires GWDONE_TTL
  * seconds after its send.
