@@ -223,7 +223,7 @@ tsan: deps build/tsan/vigil $(TSAN_UNIT)
 # Every release unit test under memcheck, VALGRIND_JOBS (2) at a time
 # (tests/valgrind.sh: errors and definite/possible leaks fail; logs and each
 # test's seconds in build/valgrind/). Part of make test (the same call):
-# about 5-9 minutes here (RELIABILITY.md, ThreadSanitizer and valgrind).
+# 3.5-8 minutes here by the load (RELIABILITY.md, ThreadSanitizer and valgrind).
 VALGRIND_RUN = bash tests/valgrind.sh $(rel_TESTS)
 valgrind: deps $(rel_TESTS)
 	@$(VALGRIND_RUN)
