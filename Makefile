@@ -50,9 +50,21 @@ asan_TESTS := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 # The tests that exercise threads (libmicrohttpd's threads, the gateway's
 # delivery workers, librdkafka's callbacks), run by `make tsan` against the
 # tsan build with tests/tsan.supp (third-party races only, each with a reason).
+# TSAN_E2E run on the embedded broker: HTTP (e2e_http, e2e_kafka_http), the
+# delivery workers across faults, reloads and kill -9 of gateway members
+# (e2e_delivery_faults, e2e_owners_reload, e2e_kafka_gateway_*, e2e_control),
+# consumer group rebalances (e2e_kafka_group). TSAN_REAL_E2E run on the real
+# broker (tests/tsan.sh: a loud SKIP where it cannot be had) with
+# TSAN_REAL_ENV: the exactly-once transactions and their rebalance callbacks,
+# one run per case (kill -9, zombie, join, pause) in exactly_once mode.
+# About 9 minutes in all here (RELIABILITY.md, ThreadSanitizer and valgrind).
 TSAN_UNIT := $(addprefix build/tsan/tests/,test_httpd test_gateway test_sinks test_kafka_conf)
-TSAN_E2E  := tests/e2e_http.sh tests/e2e_delivery_faults.sh tests/e2e_kafka_group.sh \
-             tests/e2e_kafka_gateway_failover.sh
+TSAN_E2E  := tests/e2e_http.sh tests/e2e_kafka_http.sh tests/e2e_delivery_faults.sh tests/e2e_owners_reload.sh \
+             tests/e2e_kafka_group.sh tests/e2e_kafka_gateway_failover.sh tests/e2e_kafka_gateway_kill_nodup.sh \
+             tests/e2e_kafka_gateway_reload.sh tests/e2e_kafka_gateway_restart.sh tests/e2e_control.sh
+TSAN_REAL_E2E := tests/e2e_kafka_eos.sh
+TSAN_REAL_ENV := EOS_RUNS=1 EOS_MODES=exactly_once
+TSAN_RUN   = TSAN_REAL_ENV="$(TSAN_REAL_ENV)" bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)" "$(TSAN_REAL_E2E)"
 
 .PHONY: all deps test test-real-kafka unit e2e asan-test tsan valgrind bench soak faults demo console nab format \
         format-check clean help fuzz fuzz-build
@@ -64,16 +76,17 @@ help:
 	@echo "make            build bin/vigil (installs missing Debian packages as root)"
 	@echo "make demo       replay the bundled demo data set and print each team's pages"
 	@echo "make console    replay the demo mid-incident and keep its API and web console on http://127.0.0.1:8080/"
-	@echo "make test       unit + end-to-end tests, then again under ASan+UBSan; the Kafka"
-	@echo "                e2e tests also against a real Apache Kafka broker (needs Java 17 +"
-	@echo "                Maven; installed as root, else a loud SKIP); then make tsan's tests"
+	@echo "make test       unit + end-to-end tests, the unit tests under valgrind, then again"
+	@echo "                under ASan+UBSan; the Kafka e2e tests also against a real Apache"
+	@echo "                Kafka broker (needs Java 17 + Maven; installed as root, else a loud"
+	@echo "                SKIP); then make tsan's tests"
 	@echo "make test-real-kafka  only the Kafka e2e tests against the real broker (both variants)"
 	@echo "make bench      throughput and memory benchmarks (writes BENCHMARKS.md figures to stdout)"
 	@echo "make soak       SOAK_MINUTES (30) of sustained load: RSS, CPU, fds, lag, latency (build/soak)"
 	@echo "make faults     fault matrix, FAULTS_RUNS each (20 kill rows, 5 others): lost/duplicated alerts (build/faults); VIGIL_KAFKA=real on Apache Kafka"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make tsan       the threaded tests (HTTP, delivery workers, Kafka) under ThreadSanitizer"
-	@echo "make valgrind   unit tests under valgrind"
+	@echo "make valgrind   the unit tests under valgrind memcheck, two at a time (also in make test)"
 	@echo "make fuzz       run every libFuzzer target in tests/fuzz for FUZZ_SECONDS (default 60) each"
 	@echo "make format     clang-format every C file"
 
@@ -186,13 +199,16 @@ define RUN_REAL_KAFKA
 	[ $$fail -eq 0 ]
 endef
 
+# make test: the release suite, its unit tests under valgrind (VALGRIND_RUN),
+# the real-broker runs, the ASan suite, then the ThreadSanitizer part.
 test: deps bin/vigil build/asan/vigil build/tsan/vigil $(rel_TESTS) $(asan_TESTS) $(TSAN_UNIT)
 	$(call RUN_SUITE,$(rel_TESTS),rel,$(CURDIR)/bin/vigil)
+	@$(VALGRIND_RUN)
 	$(call RUN_REAL_KAFKA,rel,$(CURDIR)/bin/vigil)
 	$(call RUN_SUITE,$(asan_TESTS),asan,$(CURDIR)/build/asan/vigil)
 	$(call RUN_REAL_KAFKA,asan,$(CURDIR)/build/asan/vigil)
-	@bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)"
-	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 + $(words $(TSAN_UNIT) $(TSAN_E2E)) + $$(cat build/rel/real-kafka.passed) + $$(cat build/asan/real-kafka.passed) )) passed, 0 failed"
+	@$(TSAN_RUN)
+	@echo "all tests: $$(( $(words $(rel_TESTS) $(E2E)) * 2 + $(words $(rel_TESTS)) + $$(cat build/tsan/tsan.passed) + $$(cat build/rel/real-kafka.passed) + $$(cat build/asan/real-kafka.passed) )) passed, 0 failed"
 
 test-real-kafka: deps bin/vigil build/asan/vigil
 	@mkdir -p build/rel build/asan
@@ -202,19 +218,15 @@ test-real-kafka: deps bin/vigil build/asan/vigil
 # The threaded tests under ThreadSanitizer (tests/tsan.sh; reports in
 # build/tsan/reports, suppressions for third-party code in tests/tsan.supp).
 tsan: deps build/tsan/vigil $(TSAN_UNIT)
-	@bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)"
+	@$(TSAN_RUN)
 
-# Every unit test under memcheck (errors and definite/possible leaks fail it;
-# logs in build/valgrind/). Not in make test: it takes about 10 minutes here
-# (RELIABILITY.md, Load and soak).
+# Every release unit test under memcheck, VALGRIND_JOBS (2) at a time
+# (tests/valgrind.sh: errors and definite/possible leaks fail; logs and each
+# test's seconds in build/valgrind/). Part of make test (the same call):
+# 3.5-8 minutes here by the load (RELIABILITY.md, ThreadSanitizer and valgrind).
+VALGRIND_RUN = bash tests/valgrind.sh $(rel_TESTS)
 valgrind: deps $(rel_TESTS)
-	@mkdir -p build/valgrind; start=$$(date +%s); fail=0; \
-	for t in $(rel_TESTS); do \
-	  log=build/valgrind/$$(basename $$t).log; \
-	  valgrind -q --error-exitcode=1 --leak-check=full $$t >$$log 2>&1 || \
-	    { fail=$$((fail+1)); echo "FAIL $$t under valgrind (log: $$log)"; grep '^==' $$log | head -n 30; }; \
-	done; \
-	echo "valgrind: $(words $(rel_TESTS)) unit tests, $$fail failed, $$(( $$(date +%s) - start )) s"; [ $$fail -eq 0 ]
+	@$(VALGRIND_RUN)
 
 demo: deps bin/vigil
 	@bash data/demo/run-demo.sh

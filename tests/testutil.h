@@ -25,6 +25,17 @@ static inline void assert_near(double got, double want, double tol)
 		fail_msg("got %.17g want %.17g (tol %g)", got, want, tol);
 }
 
+/* A loop length for a test whose iteration count only buys confidence (a
+ * brute-force comparison over many random steps): full normally, and
+ * under_valgrind when tests/valgrind.sh runs the test under memcheck
+ * (VIGIL_UNDER_VALGRIND=1; 30-60 times slower there). Only the number of
+ * iterations changes, never which checks run. */
+static inline int test_workload(int full, int under_valgrind)
+{
+	const char *v = getenv("VIGIL_UNDER_VALGRIND");
+	return v && *v && strcmp(v, "0") != 0 ? under_valgrind : full;
+}
+
 /* A configured detector with one state block. */
 struct rig {
 	struct detector d;
