@@ -16,6 +16,12 @@
 # (python3-matplotlib, installed when missing); the summary at the end says
 # whether RSS was flat after warm-up, descriptors did not grow and lag stayed
 # bounded. Never part of `make test`; figures go to RELIABILITY.md by hand.
+#
+# Knobs for looking into memory: SOAK_SPIKE_EVERY (seconds, default 2400) is
+# the mean time between two spikes of one series (smaller: more alerts a
+# minute, so per-alert growth shows sooner); SOAK_GW_WRAP is a command the
+# gateway runs under (e.g. "heaptrack -o DIR/gw" or "valgrind --tool=massif
+# --massif-out-file=F"), empty by default.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${VIGIL:-$here/bin/vigil}
@@ -24,6 +30,8 @@ minutes=${SOAK_MINUTES:-30}
 rate=${SOAK_RATE:-5000}
 nser=${SOAK_SERIES:-2000}
 every=${SOAK_EVERY:-10}
+spike_every=${SOAK_SPIKE_EVERY:-2400}
+gw_wrap=${SOAK_GW_WRAP:-}
 out=${SOAK_DIR:-$here/build/soak}
 mkdir -p "$out"
 KT_KEEP_ON_FAIL=1
@@ -60,7 +68,7 @@ for n in m1 m2 gw; do
 done
 kt_member m1 --port-file "$KT_DIR/m1.port"
 kt_member m2 --port-file "$KT_DIR/m2.port"
-"$VIGIL" gateway -c "$KT_DIR/gw.yaml" --port-file "$KT_DIR/gw.port" >"$KT_DIR/gw.out" 2> >(kt_stamp >"$KT_DIR/gw.log") &
+$gw_wrap "$VIGIL" gateway -c "$KT_DIR/gw.yaml" --port-file "$KT_DIR/gw.port" >"$KT_DIR/gw.out" 2> >(kt_stamp >"$KT_DIR/gw.log") &
 KT_PIDS+=($!)
 KT_PID_gw=$!
 for n in m1 m2 gw; do kt_wait 60 "$n port file" test -s "$KT_DIR/$n.port"; done
@@ -70,7 +78,7 @@ for n in m1 m2 gw; do kt_wait 60 "$n port file" test -s "$KT_DIR/$n.port"; done
 # some fire in any few minutes)
 cat >"$KT_DIR/gen.py" <<'PY'
 import random, sys, time
-nser, rate = int(sys.argv[1]), int(sys.argv[2])
+nser, rate, spike_every = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 rnd = random.Random(7)
 t = time.time()
 k = 0
@@ -80,7 +88,7 @@ while True:
     now = t + k * step  # data time: the wall clock the producer's --rate keeps to
     for s in range(nser):
         v = 100.0 + rnd.random() * 4
-        if rnd.random() < 1.0 / (2400 * rate / nser):
+        if rnd.random() < 1.0 / (spike_every * rate / nser):
             v = 1000.0
         out.write("soak.s%d %.2f %.3f\n" % (s, v, now))
     k += 1
@@ -90,7 +98,7 @@ while True:
     if ahead > 2:
         time.sleep(ahead - 2)
 PY
-python3 "$KT_DIR/gen.py" "$nser" "$rate" |
+python3 "$KT_DIR/gen.py" "$nser" "$rate" "$spike_every" |
 	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --rate "$rate" - 2>"$KT_DIR/produce.log" &
 KT_PIDS+=($!)
 prod=$!
