@@ -6,13 +6,21 @@
  * A snapshot is one JSON object (schema "vigil.gateway/1"):
  *   {"schema":…, "partition":P,
  *    "open":[{"ep","fp","started","start_pos","owner","text"?}],
- *    "recent":[{"ep","status"}],            oldest first
+ *    "recent_packed":"<ep><status>…",      the recent transitions, oldest
+ *                                            first: 16 hex digits of the
+ *                                            episode and one decimal digit of
+ *                                            its status each (17 characters)
  *    "pending":[{"dest","seq","at","json"}],  the unfinished notifications
  *    "groups":[…], "escalations":[…], "budgets":[…], "silences":[…]}
  *                                            the on-call state (gateway_persist.c)
  * Importing re-queues the pending notifications (dedup keys unchanged, so a
  * receiver drops one that the previous owner had delivered after its last
  * snapshot) and restores episodes and recent transitions, tagged with P.
+ * Snapshots written before "recent_packed" carry "recent":[{"ep","status"}]
+ * instead; both are read. The packed form is one string rather than one
+ * JSON object per transition: a full ring (GW_RECENT) built as objects took
+ * about 1.7 MB of short-lived heap at every checkpoint, which the process
+ * kept as RSS (RELIABILITY.md, Load and soak); packed it is 70 KB.
  * @thread the gateway's caller. */
 #include <jansson.h>
 #include <stdio.h>
@@ -42,9 +50,60 @@ static void export_pending(void *ctx, size_t dest, uint64_t seq, const char *jso
 		x->ok = 0;
 }
 
+#define PACKED_LEN 17 /* one recent transition in "recent_packed" */
+
+/* The recent transitions of partition part, oldest first, as the text of
+ * "recent_packed" (a new string; NULL on allocation failure). */
+static json_t *export_recent(const struct gateway *gw, int32_t part)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < gw->ring_n; k++)
+		if (gw->ring[(gw->ring_head + k) % GW_RECENT].part == part)
+			n++;
+	char *text = malloc(n * PACKED_LEN + 1), *at = text;
+	if (text == NULL)
+		return NULL;
+	for (size_t k = 0; k < gw->ring_n; k++) {
+		const struct recent *r = &gw->ring[(gw->ring_head + k) % GW_RECENT];
+		if (r->part != part || r->status > 9)
+			continue;
+		hash_hex(r->ep, at);
+		at[16] = (char)('0' + r->status);
+		at += PACKED_LEN;
+	}
+	*at = '\0';
+	json_t *s = json_stringn_nocheck(text, (size_t)(at - text));
+	free(text);
+	return s;
+}
+
+/* Remember the transitions of "recent_packed"; returns how many entries
+ * were malformed (skipped). */
+static size_t import_packed(struct gateway *gw, int32_t part, const char *s, size_t len)
+{
+	size_t bad = len % PACKED_LEN ? 1 : 0;
+	for (size_t at = 0; at + PACKED_LEN <= len; at += PACKED_LEN) {
+		uint64_t ep = 0;
+		int ok = 1;
+		for (size_t i = 0; i < 16 && ok; i++) {
+			char c = s[at + i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			ok = d >= 0;
+			ep = ep << 4 | (uint64_t)(d & 15);
+		}
+		char st = s[at + 16];
+		if (!ok || ep == 0 || st < '0' || st > '9') {
+			bad++;
+			continue;
+		}
+		gw_recent_add(gw, ep, (uint8_t)(st - '0'), part);
+	}
+	return bad;
+}
+
 json_t *gateway_export(struct gateway *gw, int32_t part)
 {
-	json_t *open = json_array(), *recent = json_array(), *pending = json_array();
+	json_t *open = json_array(), *recent = export_recent(gw, part), *pending = json_array();
 	char e[17], f[17];
 	int ok = open && recent && pending;
 
@@ -59,14 +118,6 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 				  "start_pos", (json_int_t)x->start_pos, "owner", x->owner, "text", x->text);
 		ok = o && json_array_append_new(open, o) == 0;
 	}
-	for (size_t k = 0; ok && k < gw->ring_n; k++) {
-		const struct recent *r = &gw->ring[(gw->ring_head + k) % GW_RECENT];
-		if (r->part != part)
-			continue;
-		hash_hex(r->ep, e);
-		json_t *o = json_pack("{s:s, s:i}", "ep", e, "status", (int)r->status);
-		ok = o && json_array_append_new(recent, o) == 0;
-	}
 	struct export_ctx x = {gw, pending, 1};
 	if (ok)
 		gw_outbox_export(gw, part, export_pending, &x);
@@ -77,7 +128,7 @@ json_t *gateway_export(struct gateway *gw, int32_t part)
 		return NULL;
 	}
 	json_t *snap = json_pack("{s:s, s:i, s:o, s:o, s:o}", "schema", SNAP_SCHEMA, "partition", (int)part,
-				 "open", open, "recent", recent, "pending", pending);
+				 "open", open, "recent_packed", recent, "pending", pending);
 	if (snap && gw_policy_export(gw, part, snap) != 0) {
 		json_decref(snap);
 		return NULL;
@@ -102,12 +153,19 @@ int gateway_import(struct gateway *gw, int32_t part, json_t *snap)
 	const char *schema = json_string_value(json_object_get(snap, "schema"));
 	if (schema == NULL || strcmp(schema, SNAP_SCHEMA) != 0)
 		return -VIGIL_EINVAL;
-	json_array_foreach(json_object_get(snap, "recent"), i, o)
+	json_array_foreach(json_object_get(snap, "recent"), i, o) /* written before recent_packed */
 	{
 		uint64_t ep = hex_of(o, "ep");
 		json_t *st = json_object_get(o, "status");
 		if (ep && json_is_integer(st))
 			gw_recent_add(gw, ep, (uint8_t)json_integer_value(st), part);
+	}
+	json_t *packed = json_object_get(snap, "recent_packed");
+	if (json_is_string(packed)) {
+		size_t bad = import_packed(gw, part, json_string_value(packed), json_string_length(packed));
+		if (bad)
+			LOG_WARN(comp, "event=snapshot_recent_malformed partition=%d entries=%zu", (int)part,
+				 bad);
 	}
 	json_array_foreach(json_object_get(snap, "open"), i, o)
 	{

@@ -8,7 +8,9 @@
 # generated on the fly with the wall clock as data time; every series spikes
 # now and then, so alerts flow all the time.
 #
-# Every SOAK_EVERY seconds (default 10) it samples, per process, RSS, CPU
+# Every SOAK_EVERY seconds (default 10) it samples, per process, RSS (and
+# its anonymous part, RssAnon: the process's own heap, arenas and stacks,
+# without the pages of the shared libraries it has touched), CPU
 # (share of one core since the previous sample) and open file descriptors,
 # and from the processes' /metrics the consumer lag, points, the gateway's
 # alert latency (p99 of the newest alerts) and notifications. The samples go
@@ -16,6 +18,14 @@
 # (python3-matplotlib, installed when missing); the summary at the end says
 # whether RSS was flat after warm-up, descriptors did not grow and lag stayed
 # bounded. Never part of `make test`; figures go to RELIABILITY.md by hand.
+#
+# Knobs for looking into memory: SOAK_SPIKE_EVERY (seconds, default 2400) is
+# the mean time between two spikes of one series (smaller: more alerts a
+# minute, so per-alert growth shows sooner); SOAK_GW_WRAP is a command the
+# gateway runs under (e.g. "heaptrack -o DIR/gw" or "valgrind --tool=massif
+# --massif-out-file=F"), empty by default; the gateway's samples are then of
+# the wrapper's child named vigil when there is one (heaptrack), else of the
+# wrapper (valgrind).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 VIGIL=${VIGIL:-$here/bin/vigil}
@@ -24,6 +34,8 @@ minutes=${SOAK_MINUTES:-30}
 rate=${SOAK_RATE:-5000}
 nser=${SOAK_SERIES:-2000}
 every=${SOAK_EVERY:-10}
+spike_every=${SOAK_SPIKE_EVERY:-2400}
+gw_wrap=${SOAK_GW_WRAP:-}
 out=${SOAK_DIR:-$here/build/soak}
 mkdir -p "$out"
 KT_KEEP_ON_FAIL=1
@@ -60,17 +72,20 @@ for n in m1 m2 gw; do
 done
 kt_member m1 --port-file "$KT_DIR/m1.port"
 kt_member m2 --port-file "$KT_DIR/m2.port"
-"$VIGIL" gateway -c "$KT_DIR/gw.yaml" --port-file "$KT_DIR/gw.port" >"$KT_DIR/gw.out" 2> >(kt_stamp >"$KT_DIR/gw.log") &
+$gw_wrap "$VIGIL" gateway -c "$KT_DIR/gw.yaml" --port-file "$KT_DIR/gw.port" >"$KT_DIR/gw.out" 2> >(kt_stamp >"$KT_DIR/gw.log") &
 KT_PIDS+=($!)
 KT_PID_gw=$!
 for n in m1 m2 gw; do kt_wait 60 "$n port file" test -s "$KT_DIR/$n.port"; done
+if [ -n "$gw_wrap" ] && child=$(pgrep -n -P "$KT_PID_gw" -x vigil); then
+	KT_PID_gw=$child
+fi
 
 # the load: one line per point, data time = the start plus the produce rate's
 # pace (so, the wall clock), a spike per series about every 40 minutes (so
 # some fire in any few minutes)
 cat >"$KT_DIR/gen.py" <<'PY'
 import random, sys, time
-nser, rate = int(sys.argv[1]), int(sys.argv[2])
+nser, rate, spike_every = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 rnd = random.Random(7)
 t = time.time()
 k = 0
@@ -80,7 +95,7 @@ while True:
     now = t + k * step  # data time: the wall clock the producer's --rate keeps to
     for s in range(nser):
         v = 100.0 + rnd.random() * 4
-        if rnd.random() < 1.0 / (2400 * rate / nser):
+        if rnd.random() < 1.0 / (spike_every * rate / nser):
             v = 1000.0
         out.write("soak.s%d %.2f %.3f\n" % (s, v, now))
     k += 1
@@ -90,7 +105,7 @@ while True:
     if ahead > 2:
         time.sleep(ahead - 2)
 PY
-python3 "$KT_DIR/gen.py" "$nser" "$rate" |
+python3 "$KT_DIR/gen.py" "$nser" "$rate" "$spike_every" |
 	"$VIGIL" produce -b "$KT_BOOT" -t metrics --format graphite --rate "$rate" - 2>"$KT_DIR/produce.log" &
 KT_PIDS+=($!)
 prod=$!
@@ -98,16 +113,17 @@ prod=$!
 metric() { # metric PORTFILE NAME: the value of NAME in that process's /metrics
 	curl -s "http://127.0.0.1:$(cat "$1")/metrics" | awk -v n="$2" '$1 == n {print $2; exit}'
 }
-proc_sample() { # proc_sample PID: rss_kb cpu_ticks fds
-	local rss ticks fds
+proc_sample() { # proc_sample PID: rss_kb cpu_ticks fds anon_kb
+	local rss ticks fds anon
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	anon=$(awk '/^RssAnon:/ {print $2}' "/proc/$1/status" 2>/dev/null)
 	ticks=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null)
 	fds=$(ls "/proc/$1/fd" 2>/dev/null | wc -l)
-	echo "${rss:-0} ${ticks:-0} $fds"
+	echo "${rss:-0} ${ticks:-0} $fds ${anon:-0}"
 }
 hz=$(getconf CLK_TCK)
 csv=$out/samples.csv
-echo "t,proc,rss_mb,cpu,fds,lag,points,latency_p99_s,notifications" >"$csv"
+echo "t,proc,rss_mb,cpu,fds,lag,points,latency_p99_s,notifications,rss_anon_mb" >"$csv"
 declare -A last_ticks
 end=$(($(date +%s) + minutes * 60))
 t0=$(date +%s)
@@ -119,7 +135,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 	for n in m1 m2 gw; do
 		eval "pid=\$KT_PID_$n"
 		kt_alive "$pid" || kt_fail "$n died"
-		read -r rss ticks fds < <(proc_sample "$pid")
+		read -r rss ticks fds anon < <(proc_sample "$pid")
 		prev=${last_ticks[$n]:-$ticks}
 		last_ticks[$n]=$ticks
 		cpu=$(python3 -c "print('%.3f' % (($ticks - $prev) / $hz / $every))")
@@ -134,7 +150,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 			lat=""
 			nt=""
 		fi
-		echo "$t,$n,$(python3 -c "print('%.1f' % ($rss / 1024))"),$cpu,$fds,${lag:-},${pts:-},${lat:-},${nt:-}" >>"$csv"
+		echo "$t,$n,$(python3 -c "print('%.1f' % ($rss / 1024))"),$cpu,$fds,${lag:-},${pts:-},${lat:-},${nt:-},$(python3 -c "print('%.1f' % ($anon / 1024))")" >>"$csv"
 	done
 done
 kt_stop "$prod"
@@ -157,10 +173,14 @@ def col(p, k):
 fig, ax = plt.subplots(5, 1, figsize=(9, 13), sharex=True)
 for k, (key, label) in enumerate([("rss_mb", "RSS (MB)"), ("cpu", "CPU (cores)"), ("fds", "open fds"),
                                   ("lag", "consumer lag (messages)"), ("latency_p99_s", "alert latency p99 (s)")]):
-    for p in procs:
+    for i, p in enumerate(procs):
         xs, ys = col(p, key)
         if ys:
-            ax[k].plot(xs, ys, label=p)
+            ax[k].plot(xs, ys, label=p, color="C%d" % i)
+        if key == "rss_mb":
+            xs, ys = col(p, "rss_anon_mb")
+            if ys:
+                ax[k].plot(xs, ys, label=p + " anon", color="C%d" % i, linestyle="--")
     ax[k].set_ylabel(label)
     ax[k].grid(alpha=0.3)
     ax[k].legend(loc="upper left", fontsize=8)
@@ -179,11 +199,16 @@ for p in procs:
     warm = [y for x, y in zip(xs, rss) if x * 60 >= n / 5]
     q = max(1, len(warm) // 4)
     first, last = sum(warm[:q]) / q, sum(warm[-q:]) / q
+    _, anon = col(p, "rss_anon_mb")
+    wanon = anon[len(anon) - len(warm):] if anon else []
+    aq = min(q, len(wanon))
+    afirst = sum(wanon[:aq]) / aq if aq else 0
+    alast = sum(wanon[-aq:]) / aq if aq else 0
     _, fds = col(p, "fds")
     _, lag = col(p, "lag")
     grow = (last - first) / first * 100 if first else 0
-    print("%s: rss %.1f -> %.1f MB (%+.1f %% after warm-up), fds %d -> %d, lag max %d" %
-          (p, first, last, grow, fds[0], fds[-1], max(lag) if lag else -1))
+    print("%s: rss %.1f -> %.1f MB (%+.1f %% after warm-up; anonymous %.1f -> %.1f MB), fds %d -> %d, lag max %d" %
+          (p, first, last, grow, afirst, alast, fds[0], fds[-1], max(lag) if lag else -1))
     if grow > 10:
         bad.append("%s RSS grew %.1f %%" % (p, grow))
     if fds and fds[-1] > fds[len(fds) // 5] + 2:
