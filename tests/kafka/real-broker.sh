@@ -206,45 +206,46 @@ restart() {
 	start_node "$dir" "$i"
 }
 
-stop() {
-	local dir=$1 i pids=() p
+# node_pids DIR [I...]: the pids of the given nodes (all by default), their
+# pid files removed.
+node_pids() {
+	local dir=$1 i
 	shift
 	local nodes=("$@")
 	[ ${#nodes[@]} -gt 0 ] || nodes=($(seq 1 "$(cat "$dir/nodes" 2>/dev/null || echo 0)"))
 	for i in "${nodes[@]}"; do
-		[ -f "$dir/node$i/pid" ] && pids+=("$(cat "$dir/node$i/pid")")
+		[ -f "$dir/node$i/pid" ] && cat "$dir/node$i/pid"
 		rm -f "$dir/node$i/pid"
 	done
-	[ ${#pids[@]} -gt 0 ] || return 0
-	kill -TERM "${pids[@]}" 2>/dev/null || true
-	for _ in $(seq 200); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+}
+
+# gone_within TENTHS PID...: 0 once every PID has exited, 1 after TENTHS x 0.1 s.
+gone_within() {
+	local tenths=$1 p alive
+	shift
+	for _ in $(seq "$tenths"); do
+		alive=0
+		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
 		[ $alive = 0 ] && return 0
 		sleep 0.1
 	done
-	kill -KILL "${pids[@]}" 2>/dev/null || true
+	return 1
+}
+
+# stop DIR [I...]: SIGTERM, SIGKILL after 20 s.
+stop() {
+	local pids=($(node_pids "$@"))
+	[ ${#pids[@]} -gt 0 ] || return 0
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	gone_within 200 "${pids[@]}" || kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 # crash DIR [I...]: SIGKILL by pid, then wait (at most 10 s) until gone.
 crash() {
-	local dir=$1 i pids=() p
-	shift
-	local nodes=("$@")
-	[ ${#nodes[@]} -gt 0 ] || nodes=($(seq 1 "$(cat "$dir/nodes" 2>/dev/null || echo 0)"))
-	for i in "${nodes[@]}"; do
-		[ -f "$dir/node$i/pid" ] && pids+=("$(cat "$dir/node$i/pid")")
-		rm -f "$dir/node$i/pid"
-	done
+	local pids=($(node_pids "$@"))
 	[ ${#pids[@]} -gt 0 ] || return 0
 	kill -KILL "${pids[@]}" 2>/dev/null || true
-	for _ in $(seq 100); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && return 0
-		sleep 0.1
-	done
-	die "brokers ${pids[*]} still alive 10 s after SIGKILL"
+	gone_within 100 "${pids[@]}" || die "brokers ${pids[*]} still alive 10 s after SIGKILL"
 }
 
 cmd=${1:-}
