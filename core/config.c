@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -149,6 +150,14 @@ static int check_prop(struct vy_ctx *y, const yaml_node_t *kn, rd_kafka_conf_t *
 		if (rc)
 			return vy_fail(y, kn, "%s", e);
 		val = "probe";
+	} else if (is_secret_prop(key)) {
+		/* a literal credential: only in a file other users cannot read */
+		struct stat st;
+		if (stat(y->path, &st) == 0 && (st.st_mode & S_IROTH))
+			return vy_fail(y, kn,
+				       "'%s' holds a literal credential but %s is readable by every user "
+				       "(mode %04o): write it as env:NAME or file:PATH, or chmod o-r %s",
+				       key, y->path, (unsigned)(st.st_mode & 07777), y->path);
 	}
 	rd_kafka_conf_res_t r = rd_kafka_conf_set(probe, key, val, e, sizeof e);
 	if (r == RD_KAFKA_CONF_UNKNOWN)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -417,6 +418,31 @@ static void test_config__kafka_secret_refs(void **state)
 	kafka_cfg_free(c);
 }
 
+/* A literal credential property is refused, at its position, while the
+ * config file is readable by every user, and accepted once it is not. */
+static void test_config__literal_secret_mode(void **state)
+{
+	static const char text[] = "kafka: {bootstrap.servers: \"127.0.0.1:9\", group.id: g,\n"
+				   "  sasl.username: u, sasl.password: hunter2-literal}\n"
+				   "input: {topics: [m]}\n";
+	struct kafka_cfg *c = NULL;
+	char path[256], err[1024];
+
+	(void)state;
+	write_tmp("lit.yaml", text, path, sizeof path);
+	assert_int_equal(chmod(path, 0644), 0);
+	err[0] = '\0';
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), -VIGIL_EINVAL);
+	assert_null(c);
+	assert_non_null(strstr(err, ":2:21: 'sasl.password' holds a literal credential but "));
+	assert_non_null(strstr(err, "(mode 0644)"));
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(kafka_cfg_load(path, &c, err, sizeof err), 0);
+	assert_string_equal(kafka_cfg_prop(c, "sasl.password"), "hunter2-literal");
+	kafka_cfg_free(c);
+}
+
 /* conf_get of prop in the conf built for role (NULL conf: build failed). */
 static const char *role_prop(const struct kafka_cfg *c, const char *role, const char *prop, char *val,
 			     size_t vlen)
@@ -634,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_config__wrong_kinds),
 		cmocka_unit_test(test_config__other_errors),
 		cmocka_unit_test(test_config__kafka_secret_refs),
+		cmocka_unit_test(test_config__literal_secret_mode),
 		cmocka_unit_test(test_config__exactly_once_confs),
 		cmocka_unit_test(test_config__missing_file),
 		cmocka_unit_test(test_config__allow_hosts),
