@@ -174,15 +174,11 @@ struct found_rec {
 	char uid[UID_LEN];
 	uint64_t ident;
 	double at;
-	int64_t offset;
 };
 
 struct scan {
 	struct gwdone *d;
 	char prefix[KEY_MAX]; /* "vigil.done/<topic>/<P>/" */
-	char snap_key[KEY_MAX];
-	char sid[17];
-	int64_t snap_off; /* offset of the last chunk of snapshot sid, -1 = not seen */
 	struct found_rec *v;
 	size_t n, cap;
 	uint64_t bad;
@@ -201,18 +197,9 @@ static void scan_drop(struct scan *s, const char *uid)
 static void scan_msg(void *ctx, const rd_kafka_message_t *m)
 {
 	struct scan *s = ctx;
-	size_t pl = strlen(s->prefix), kl = strlen(s->snap_key);
-	char uid[UID_LEN], hdr[128], id[17];
-	size_t idx, cnt;
-	long long nx;
+	size_t pl = strlen(s->prefix);
+	char uid[UID_LEN];
 
-	if (m->key_len == kl && memcmp(m->key, s->snap_key, kl) == 0) {
-		if (m->payload && kafka_header_str(m, "vigil.ckpt", hdr, sizeof hdr) == 0 &&
-		    sscanf(hdr, "%16[0-9a-f]:%zu:%zu:%lld", id, &idx, &cnt, &nx) == 4 && idx + 1 == cnt &&
-		    strcmp(id, s->sid) == 0)
-			s->snap_off = m->offset;
-		return;
-	}
 	if (m->key_len <= pl || m->key_len - pl >= UID_LEN || memcmp(m->key, s->prefix, pl) != 0)
 		return;
 	memcpy(uid, (const char *)m->key + pl, m->key_len - pl);
@@ -244,12 +231,10 @@ static void scan_msg(void *ctx, const rd_kafka_message_t *m)
 	snprintf(r->uid, sizeof r->uid, "%s", uid);
 	r->ident = strtoull(hx, NULL, 16);
 	r->at = json_number_value(at);
-	r->offset = m->offset;
 	json_decref(j);
 }
 
-int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found, uint64_t sid,
-		   int timeout_ms, size_t *loaded)
+int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeout_ms, size_t *loaded)
 {
 	struct scan s;
 	int truncated = 0;
@@ -258,10 +243,7 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found
 		return 0;
 	memset(&s, 0, sizeof s);
 	s.d = d;
-	s.snap_off = -1;
 	snprintf(s.prefix, sizeof s.prefix, KEY_SPACE "%s/%" PRId32 "/", d->alerts_topic, part);
-	snprintf(s.snap_key, sizeof s.snap_key, "%s/%" PRId32, d->alerts_topic, part);
-	hash_hex(sid, s.sid);
 	int rc = kafka_scan_partition(reader, d->state_topic, part % d->nstate, -1, timeout_ms, NULL,
 				      scan_msg, &s, &truncated);
 	if (rc != 0) {
@@ -273,11 +255,6 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found
 		free(s.v);
 		return rc;
 	}
-	if (found && s.snap_off < 0)
-		LOG_WARN(COMP,
-			 "event=gateway_done_snapshot_unseen partition=%" PRId32
-			 ": every done record of the partition is used",
-			 part);
 	for (size_t i = 0; i < s.n; i++) {
 		const struct found_rec *r = &s.v[i];
 		/* Every live record counts, also one written before the snapshot:

@@ -58,12 +58,11 @@ void gwdone_stop(struct gwdone *d);
 void gwdone_record(void *ctx, int32_t part, uint64_t ident);
 
 /* Taking partition part over: read its state partition (reader: a
- * group-less consumer) and put in the set the records after snapshot sid
- * (or every record when found is 0). *loaded gets their count. 0, or
+ * group-less consumer) and put in the set every record of part not
+ * tombstoned (see above). *loaded gets their count. 0, or
  * -VIGIL_EIO when the partition could not be read in timeout_ms (nothing
  * taken: what was delivered may be delivered again). */
-int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int found, uint64_t sid,
-		   int timeout_ms, size_t *loaded);
+int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeout_ms, size_t *loaded);
 /* The partition's unused records in its snapshot, as snap's "done" array
  * [{"ident","uid","expires"}], and back (before gateway_import re-queues
  * the snapshot's pending notifications). 0 or -VIGIL_ENOMEM. */

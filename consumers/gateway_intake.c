@@ -229,7 +229,7 @@ static void restore(struct gateway_intake *g, int32_t part)
 	/* what the previous owner delivered after that snapshot: before the
 	 * snapshot's pending notifications are queued again */
 	size_t done = 0;
-	gwdone_restore(g->done, g->reader, part, found, found ? k.ref.sid : 0, 10000, &done);
+	gwdone_restore(g->done, g->reader, part, 10000, &done);
 	if (p) {
 		p->taking_over = 1; /* the snapshot's own done list counts too */
 		p->catchup_end = -1;
