@@ -405,6 +405,20 @@ static json_t *put_json(const char *ns, uint64_t key, const char *vtext, json_t 
 
 #define COMPACT_SKIPPED 1 /* compact(): the old log stays as it is */
 
+/* compact() could not write the temp file (errno e): with an old log to
+ * keep, COMPACT_SKIPPED (why: what, the file, the error); without one,
+ * -VIGIL_EIO (err: the temp file's path and the error). */
+static int compact_fail(int have_old, const char *tmp, const char *what, int e, char *why, size_t whylen,
+			char *err, size_t errlen)
+{
+	if (have_old) {
+		snprintf(why, whylen, "%s (gateway.log.tmp): %s", what, strerror(e));
+		return COMPACT_SKIPPED;
+	}
+	snprintf(err, errlen, "%s: %s", tmp, strerror(e));
+	return -VIGIL_EIO;
+}
+
 /* Rewrite the log with the live records only: a temp file, its reserve,
  * fdatasync, rename. When the disk has no room for the compacted file plus
  * its reserve and there is an old log to keep, the old log stays as it is
@@ -425,16 +439,9 @@ static int compact(struct gwlog *l, struct recs *r, int64_t reserve, char *why, 
 				   : 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		int e = errno;
-		if (have_old) {
-			snprintf(why, whylen, "cannot create the compacted log (gateway.log.tmp): %s",
-				 strerror(e));
-			return COMPACT_SKIPPED;
-		}
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		return -VIGIL_EIO;
-	}
+	if (fd < 0)
+		return compact_fail(have_old, tmp, "cannot create the compacted log", errno, why, whylen, err,
+				    errlen);
 	struct gwlog w = {.fd = fd};
 	size_t closed = 0, skip;
 	for (size_t i = 0; i < r->n; i++)
@@ -485,13 +492,8 @@ static int compact(struct gwlog *l, struct recs *r, int64_t reserve, char *why, 
 	if (e != 0) {
 		close(fd);
 		unlink(tmp);
-		if (have_old) {
-			snprintf(why, whylen, "no room for the compacted log (gateway.log.tmp): %s",
-				 strerror(e));
-			return COMPACT_SKIPPED;
-		}
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		return -VIGIL_EIO;
+		return compact_fail(have_old, tmp, "no room for the compacted log", e, why, whylen, err,
+				    errlen);
 	}
 	if (close(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
