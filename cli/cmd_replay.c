@@ -18,6 +18,7 @@
 #include "consumers/decoder.h"
 #include "core/chart.h"
 #include "core/clock.h"
+#include "core/harden.h"
 #include "core/progress.h"
 #include "core/secret.h"
 #include "core/config.h"
@@ -359,6 +360,7 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	if (serve_addr) {
+		harden_log(); /* a long-running service: say which core dump mode is in effect */
 		struct serve_opts so = {.cfg = kc ? &kc->http : NULL,
 					.listen = serve_addr,
 					.rs = rs,

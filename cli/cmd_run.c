@@ -23,6 +23,7 @@
 #include "consumers/consumer.h"
 #include "consumers/gateway_intake.h"
 #include "core/clock.h"
+#include "core/harden.h"
 #include "core/log.h"
 #include "sinks/http.h"
 #include "sinks/silence.h"
@@ -315,6 +316,7 @@ static int run_common(int argc, char **argv, int gateway)
 			return 2;
 		}
 	}
+	harden_log(); /* which core dump mode main() applied (core/harden.h) */
 	if (path == NULL) {
 		run_usage(stderr, argv[0]);
 		return 2;

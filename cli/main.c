@@ -6,6 +6,7 @@
 #include "cli/cmds.h"
 #include "core/chart.h"
 #include "cli/serve.h"
+#include "core/harden.h"
 #include "core/vigil.h"
 
 int cmd_read_first_line(const char *path, char *out, size_t outlen)
@@ -119,6 +120,12 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* before any command reads a config or resolves a secret: no core
+	 * dump and no same-user /proc/PID/mem read of this process (unless
+	 * VIGIL_ALLOW_CORE_DUMPS=1); the usual state is logged by the daemons,
+	 * any other at once */
+	if (harden_core_dumps() != HARDEN_OFF)
+		harden_log();
 	gsl_set_error_handler_off();
 	if (argc < 2) {
 		usage(stderr);

@@ -133,13 +133,17 @@ int secret_resolve(const char *value, const char *key, const char *where, char *
 	return 0;
 }
 
+void secret_wipe(void *p, size_t n)
+{
+	if (p && n)
+		explicit_bzero(p, n); /* unlike memset, never removed as a dead store */
+}
+
 void secret_free(char *s)
 {
 	if (!s)
 		return;
-	/* volatile so the wipe is not optimised away before free */
-	for (volatile char *p = s; *p; p++)
-		*p = 0;
+	secret_wipe(s, strlen(s));
 	free(s);
 }
 

@@ -30,8 +30,14 @@ int secret_resolve(const char *value, const char *key, const char *where, char *
 /* 1 when value is an `env:` or `file:` reference, 0 for a literal. */
 int secret_is_ref(const char *value);
 
-/* Wipe and free a resolved value (NULL is fine). */
+/* Wipe and free a resolved value (NULL is fine): its bytes up to the NUL are
+ * zeroed with explicit_bzero (not optimised away) before free(). */
 void secret_free(char *s);
+
+/* Zero n bytes at p with explicit_bzero, for a copy of a secret vigil owns
+ * that is not a plain string (a buffer, a request body) before it is freed
+ * or reused. NULL or n 0: nothing to do. */
+void secret_wipe(void *p, size_t n);
 
 /* Replace every occurrence of secret in text (NUL-terminated, edited in
  * place) with "***". Secrets shorter than 4 characters are left alone (too

@@ -229,7 +229,12 @@ static void pd_send(void *priv, const struct notification *n, struct sink_result
 	struct pd_sink *s = priv;
 	json_t *b = pd_body(s, n);
 	char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_t *rk = b ? json_object_get(b, "routing_key") : NULL;
 
+	/* the body's copy of the routing key lives in a buffer jansson
+	 * allocated for this object alone: wiped before it goes back to the heap */
+	if (rk)
+		secret_wipe((char *)json_string_value(rk), json_string_length(rk));
 	json_decref(b);
 	if (!text) {
 		sink_result_set(res, SINK_RETRY, 0, "pagerduty: out of memory building the event");
@@ -240,7 +245,7 @@ static void pd_send(void *priv, const struct notification *n, struct sink_result
 	 * for how long: wait at least 30 s, as it suggests */
 	if (res->status == 429 && res->retry_after < PD_THROTTLE_WAIT)
 		res->retry_after = PD_THROTTLE_WAIT;
-	secret_scrub(text, s->routing_key); /* wiped before it goes back to the heap */
+	secret_wipe(text, strlen(text)); /* holds the routing key: wiped before it goes back to the heap */
 	free(text);
 }
 

@@ -101,7 +101,7 @@ static int sl_create(const struct sink_env *env, const struct kv *kv, size_t nkv
 	    (env && env->url_key && !(s->url_key = strdup(env->url_key)))) {
 		if (s) {
 			free(s->external_url);
-			free(s->url_key);
+			secret_free(s->url_key); /* a copy of http.url_key */
 		}
 		free(s);
 		snprintf(err, errlen, "slack destination: out of memory");
