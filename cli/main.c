@@ -76,7 +76,10 @@ static void usage(FILE *f)
 		   "each to the owner a rule names.\n\ncommands:\n");
 	for (const struct vigil_cmd *c = vigil_cmds; c->name; c++)
 		fprintf(f, "  %-9s %s\n", c->name, c->summary);
-	fprintf(f, "\nRun `vigil COMMAND --help` for a command's options.\n");
+	fprintf(f, "\nRun `vigil COMMAND --help` for a command's options.\n\n"
+		   "Core dumps are off and the process is not dumpable (no same-user ptrace or\n"
+		   "/proc/PID/mem reads): it holds resolved secrets. VIGIL_ALLOW_CORE_DUMPS=1 in\n"
+		   "the environment keeps the system's settings, for debugging.\n");
 }
 
 int cmd_wants_help(int argc, char **argv)
