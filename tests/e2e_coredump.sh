@@ -140,9 +140,10 @@ start_vigil() {
 	"${lim[@]}" "${AS_USER[@]}" sleep 300 &
 	refpid=$!
 	pids+=("$refpid")
-	# ASan keeps its own core limit of 0 unless told: the opt-out side must
-	# show the limit the shell gave
+	# the sanitizers set their own core limit of 0 unless told: the opt-out
+	# side must show the limit the shell gave
 	"${lim[@]}" "${AS_USER[@]}" env "$@" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0" \
+		TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}disable_coredump=0" \
 		"$VIGIL" replay -c "$tmp/cfg.yaml" --serve 127.0.0.1:0 --port-file "$dir/port" \
 		"$tmp/points.jsonl" >"$dir/out.log" 2>"$dir/err.log" &
 	vpid=$!
