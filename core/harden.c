@@ -43,11 +43,13 @@ enum harden_state harden_core_dumps(void)
 		note_failure("setrlimit(RLIMIT_CORE)", errno);
 		ok = 0;
 	}
-	/* LeakSanitizer's leak check attaches to the threads with ptrace from a
-	 * helper task; the sanitizer runtime makes the process dumpable for
-	 * the duration of that stop-the-world and restores the flag after
-	 * (checked as a non-root user by tests/e2e_coredump.sh on the ASan
-	 * build), so the flag is cleared under sanitizers too. */
+	/* LeakSanitizer's exit check attaches to the threads with ptrace from
+	 * a helper task, which a process that is not dumpable refuses to a
+	 * non-root user; the sanitizer runtime makes the process dumpable for
+	 * that stop-the-world and clears the flag again. Checked as user
+	 * nobody: a leaking ASan probe after PR_SET_DUMPABLE 0 still reports
+	 * its leak, and tests/e2e_coredump.sh runs the ASan vigil as nobody
+	 * to a clean exit. So the flag is cleared under sanitizers too. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
 		note_failure("prctl(PR_SET_DUMPABLE)", errno);
 		ok = 0;

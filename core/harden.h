@@ -38,8 +38,9 @@ enum harden_state harden_state(void);
 
 /* Log the state in effect, once per process: info for off and allowed, warn
  * for partial; later calls do nothing. main() calls it at once for a state
- * other than off; the daemons (run, gateway) call it after their options so
- * that their start-up log says which mode is in effect. */
+ * other than off; the long-running commands (run, gateway, replay --serve)
+ * call it after their options so that their start-up log says which mode is
+ * in effect. */
 void harden_log(void);
 
 #endif
