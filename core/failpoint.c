@@ -95,7 +95,7 @@ int failpoint_setup(const char *spec, char *err, size_t errlen)
 	int any = 0;
 
 	memset(parsed, 0, sizeof parsed);
-	for (const char *s = spec; s && *s;) {
+	for (const char *s = spec; s && *spec;) {
 		const char *e = strchr(s, ',');
 		if (e == NULL)
 			e = s + strlen(s);
@@ -103,7 +103,9 @@ int failpoint_setup(const char *spec, char *err, size_t errlen)
 		if (rc != 0)
 			return rc;
 		any = 1;
-		s = *e ? e + 1 : e;
+		if (*e == '\0')
+			break;
+		s = e + 1; /* an empty entry after a comma is refused */
 	}
 	for (size_t i = 0; i < FP_N; i++) {
 		fps[i].action = parsed[i].action;

@@ -23,7 +23,7 @@ extern int failpoints_armed;
 
 /* Parse spec (VIGIL_FAILPOINT's syntax) and arm what it names, replacing
  * what was armed; NULL or "" disarms all. 0, or -VIGIL_EINVAL with
- * "column N: ..." in err (nothing armed then). */
+ * "column N: ..." in err (what was armed stays armed). */
 int failpoint_setup(const char *spec, char *err, size_t errlen);
 
 /* The slow path of FAILPOINT: act if name is armed. */
