@@ -1,10 +1,12 @@
 /* bin/vigil: dispatch to the subcommands in core/cmd_*.c. */
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmds.h"
 #include "core/chart.h"
+#include "core/failpoint.h"
 #include "cli/serve.h"
 #include "core/harden.h"
 #include "core/vigil.h"
@@ -130,6 +132,12 @@ int main(int argc, char **argv)
 	if (harden_core_dumps() != HARDEN_OFF)
 		harden_log();
 	gsl_set_error_handler_off();
+	/* test hooks (core/failpoint.h): read once, before any thread */
+	char fperr[512];
+	if (failpoint_setup(getenv("VIGIL_FAILPOINT"), fperr, sizeof fperr) != 0) {
+		fprintf(stderr, "vigil: VIGIL_FAILPOINT: %s\n", fperr);
+		return 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -12,6 +12,7 @@
 #include "consumers/gateway_done.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/failpoint.h"
 #include "core/htab.h"
 #include "core/log.h"
 #include "sinks/alert_topic.h"
@@ -133,6 +134,9 @@ static int checkpoint(struct gateway_intake *g, const rd_kafka_topic_partition_l
 			rc = -VIGIL_ENOMEM;
 			continue;
 		}
+		/* test hook: a send that finishes from here until the write is
+		 * pending in this snapshot while its done record precedes it */
+		FAILPOINT("gateway_snapshot_after_export");
 		struct kafka_ckpt k = {.next = p->next, .blob = (uint8_t *)blob, .bloblen = strlen(blob)};
 		size_t b = 0;
 		int wrc = kafka_ckpt_write(g->prod, g->cfg->gateway_state_topic, p->part % g->state_nparts,

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/failpoint.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "sinks/notify_ident.h"
@@ -360,6 +361,9 @@ static void *worker(void *arg)
 			ob->hooks.done(ob->hooks.ctx, &od);
 		}
 
+		/* test hook: accepted by the receiver, its done record not queued */
+		if (finished && res.verdict == SINK_OK && e->tag_part >= 0 && ob->done)
+			FAILPOINT("gateway_send_accepted");
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
 		/* atomically with the removal (an accepted send is final,
