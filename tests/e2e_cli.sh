@@ -124,10 +124,13 @@ case "$VIGIL" in
 	python3 -c '
 for t in range(3):
     for i in range(150000):
-        print("oom.m%d %d %d" % (i, 100 + (i * 7 + t) % 5, 1700000000 + 60 * t))' >"$tmp/many.log"
+        print("oom.m;host=h%d %d %d" % (i, 100 + (i * 7 + t) % 5, 1700000000 + 60 * t))' >"$tmp/many.log"
 	(ulimit -v 700000; "$VIGIL" replay "$tmp/many.log" >/dev/null 2>"$tmp/oom.err"); rc=$?
 	check "out of memory: exit 1" test $rc -eq 1
 	check "out of memory: logged" grep -q 'event=out_of_memory' "$tmp/oom.err"
+	# the log names the series (name and tags), not just its metric name
+	check "out of memory: the series is named with its tags" \
+		grep -Eq 'event=out_of_memory .* series=oom\.m\{host=h[0-9]+\} ' "$tmp/oom.err"
 	check "out of memory: said at the end" grep -q 'points lost: memory for their series could not be allocated' "$tmp/oom.err"
 	check "out of memory: the lost points are counted, none vanish" python3 -c '
 import re, sys
