@@ -77,6 +77,17 @@ check "replay names invalid UTF-8" grep -q "metrics.log:603: column .*UTF-8" "$t
 check "replay alert for the spike" bash -c "grep -q '\"series\": *\"svc.lat{host=a}\"' '$tmp/alerts.jsonl'"
 check "replay alerts are JSON" python3 -c "import json,sys; [json.loads(l) for l in open('$tmp/alerts.jsonl')]"
 check "replay missing file fails" bash -c "! '$VIGIL' replay '$tmp/none.log' >/dev/null 2>&1"
+# an unknown input.format in a config is refused at its file:line:column,
+# by replay and by a Kafka member (which refuses it before any connection)
+printf 'x.m 1 1700000000\n' >"$tmp/one.log"
+printf 'input: {topics: [m], format: xml}\n' >"$tmp/fmt.yaml"
+"$VIGIL" replay -c "$tmp/fmt.yaml" "$tmp/one.log" >/dev/null 2>"$tmp/fmt.err"
+check "replay: unknown input.format named at its position" \
+	grep -qF "vigil replay: $tmp/fmt.yaml:1:30: input.format: unknown input format" "$tmp/fmt.err"
+printf 'kafka: {bootstrap.servers: "127.0.0.1:1", group.id: g}\ninput: {topics: [m], format: xml}\n' >"$tmp/fmt-run.yaml"
+timeout 20 "$VIGIL" run -c "$tmp/fmt-run.yaml" >/dev/null 2>"$tmp/fmt-run.err"
+check "run: unknown input.format named at its position" \
+	grep -qF "event=config_error where=$tmp/fmt-run.yaml:2:30 err=\"input.format: unknown input format" "$tmp/fmt-run.err"
 printf 'rules:\n  - name: x\n    series: "*"\n    owner: nobody\n    colour: red\n' >"$tmp/bad.yaml"
 check "replay bad rules names file:line:col" bash -c "'$VIGIL' replay --rules '$tmp/bad.yaml' '$tmp/metrics.log' 2>&1 >/dev/null | grep -q 'bad.yaml:[0-9]*:[0-9]*:'"
 check "rules check fails on bad file" bash -c "! '$VIGIL' rules check '$tmp/bad.yaml' >/dev/null 2>&1"
