@@ -125,6 +125,13 @@ printf 'big.m 1 1700000000\nbig.m 1e200 1700000060\nbig.m 2 1700000120\n' >"$tmp
 check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| above 1e150" "$tmp/big.err"
 check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
 
+# the refusal counters count points: each point of a refused series (3
+# series of 2 points each over a 1 KB budget: 6), as README documents
+printf 'b.m;h=1 1 1700000000\nb.m;h=2 1 1700000000\nb.m;h=3 1 1700000000\nb.m;h=1 1 1700000060\nb.m;h=2 1 1700000060\nb.m;h=3 1 1700000060\n' >"$tmp/budget.log"
+printf 'max_memory: 1KB\n' >"$tmp/budget.yaml"
+"$VIGIL" replay -c "$tmp/budget.yaml" "$tmp/budget.log" >/dev/null 2>"$tmp/budget.err"
+check "budget: every point of a refused series counted" grep -q 'series_refused=6 refused_memory=6 ' "$tmp/budget.err"
+
 # out of memory is never silent: every point is accounted for, the loss is
 # logged and counted, and the exit status says so (not under ASan, which
 # reserves far more address space than the limit). 150,000 series of the
