@@ -473,6 +473,28 @@ static int engine_future(struct engine *e, const struct point *p, const char *so
 	return 1;
 }
 
+/* p is not after its series' newest point s->last_ts: counted
+ * (out_of_order) and said with its position at a limited rate, naming the
+ * newest time, so one wrong timestamp that holds a series back shows. */
+static void out_of_order(struct engine *e, const struct point *p, const struct series *s, const char *source,
+			 int64_t pos)
+{
+	e->st.out_of_order++;
+	if (!complain_due(&e->order_complain, e->now > 0 ? e->now : 0, 10.0, 20))
+		return;
+	char at[40], newest[40];
+	time_format_rfc3339(p->ts, at, sizeof at);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	if (e->order_complain.suppressed) {
+		LOG_WARN("input", "event=out_of_order_suppressed count=%llu",
+			 (unsigned long long)e->order_complain.suppressed);
+		e->order_complain.suppressed = 0;
+	}
+	LOG_WARN("input",
+		 "event=out_of_order where=%s:%lld: time %s is not after the newest point of series %s (%s)",
+		 source ? source : "-", (long long)pos, at, e->key, newest);
+}
+
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos)
 {
 	int klen;
@@ -502,7 +524,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	if (s == NULL && (s = eng_add_series(e, p, (size_t)klen, h)) == NULL)
 		return -VIGIL_ELIMIT;
 	if (!(p->ts > s->last_ts)) {
-		e->st.out_of_order++;
+		out_of_order(e, p, s, source, pos);
 		return 0;
 	}
 	s->last_ts = p->ts;

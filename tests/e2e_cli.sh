@@ -125,6 +125,15 @@ printf 'big.m 1 1700000000\nbig.m 1e200 1700000060\nbig.m 2 1700000120\n' >"$tmp
 check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| above 1e150" "$tmp/big.err"
 check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
 
+# a point out of order is said with its position and its series' newest
+# time (one wrong timestamp before the wall clock can hold a series back:
+# the message names the time it is held at), and counted
+printf 'ooo.m 1 1396310400\nooo.m 1 1735689600\nooo.m 1 1396310460\nooo.m 1 1396310520\n' >"$tmp/ooo.log"
+"$VIGIL" replay "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
+check "replay: out-of-order point said with its line" \
+	grep -qF "event=out_of_order where=$tmp/ooo.log:3: time 2014-04-01T00:01:00Z is not after the newest point of series ooo.m (2025-01-01T00:00:00Z)" "$tmp/ooo.err"
+check "replay: out-of-order points counted" grep -q ' out_of_order=2 ' "$tmp/ooo.err"
+
 # the refusal counters count points: each point of a refused series (3
 # series of 2 points each over a 1 KB budget: 6), as README documents
 printf 'b.m;h=1 1 1700000000\nb.m;h=2 1 1700000000\nb.m;h=3 1 1700000000\nb.m;h=1 1 1700000060\nb.m;h=2 1 1700000060\nb.m;h=3 1 1700000060\n' >"$tmp/budget.log"
