@@ -53,6 +53,25 @@ check "detect bad rows keep row count" test "$(wc -l <"$tmp/bad.out")" -eq 5
 check "detect bad value names line:col" grep -q "bad.csv:3:21: bad value 'abc'" "$tmp/bad.err"
 check "detect bad timestamp names line:col" grep -q "bad.csv:4:10: bad timestamp" "$tmp/bad.err"
 check "detect non-finite value rejected" grep -q "bad.csv:5:21: bad value 'inf'" "$tmp/bad.err"
+# hostile rows: a field is quoted short and printable (a terminal escape or a
+# 5,000-byte value never reaches stderr as it is), at most 20 rows are
+# named, and every bad row is still counted
+python3 -c '
+import sys
+o = sys.stdout.buffer
+o.write(b"timestamp,value\n2014-04-01 00:00:00,1\n")
+o.write(b"2014-04-01 00:01:00,\x1b]0;owned\x07\x1b[2J\n")
+o.write(b"2014-04-01 00:02:00," + b"9" * 5000 + b"\n")
+for i in range(40):
+    o.write(b"2014-04-01 01:%02d:00,x%d\n" % (i, i))
+' >"$tmp/hostile.csv"
+"$VIGIL" detect "$tmp/hostile.csv" >"$tmp/hostile.out" 2>"$tmp/hostile.err"
+check "detect hostile rows: every row kept" test "$(wc -l <"$tmp/hostile.out")" -eq 44
+check "detect hostile rows: no escape byte on stderr" bash -c "! grep -q \$'\\x1b' '$tmp/hostile.err'"
+check "detect hostile rows: the escape shown quoted" grep -qF "hostile.csv:3:21: bad value '\\x1b]0;owned\\x07\\x1b[2J'" "$tmp/hostile.err"
+check "detect hostile rows: a long field cut" bash -c "awk 'length > 200 { bad=1 } END { exit bad }' '$tmp/hostile.err'"
+check "detect hostile rows: at most 20 named, all counted" bash -c \
+	"[ \$(grep -c ': bad value' '$tmp/hostile.err') -eq 20 ] && grep -q 'hostile.csv: 42 bad rows (scored 0)' '$tmp/hostile.err'"
 
 # replay: default rules, alerts on stdout, summary on stderr, bad lines counted
 {
