@@ -30,6 +30,38 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Field f as a message shows it: printable ASCII as is (' and \\ escaped),
+ * any other byte as \\xNN, so input never writes raw bytes (terminal
+ * escapes) to stderr; cut after 64 bytes of f, with its length. Returns out
+ * (outlen >= 64 * 4 + 32 keeps the whole cut form). */
+static const char *shown(const char *f, char *out, size_t outlen)
+{
+	size_t n = strlen(f), o = 0, i;
+	for (i = 0; i < n && i < 64 && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)f[i];
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	if (i < n)
+		snprintf(out + o, outlen - o, "...(%zu bytes)", n);
+	return out;
+}
+
+/* A bad row: said with its position for the first 20, then once that more
+ * are not shown; *bad counts every one. */
+static void bad_row(const char *path, long lineno, int col, const char *what, const char *field, long *bad)
+{
+	char q[64 * 4 + 32];
+	if (++*bad <= 20)
+		say("vigil detect: %s:%ld:%d: bad %s '%s'\n", path, lineno, col, what,
+		    shown(field, q, sizeof q));
+	else if (*bad == 21)
+		say("vigil detect: %s: more bad rows not shown\n", path);
+}
+
 static void detect_usage(FILE *f)
 {
 	fprintf(f,
@@ -193,17 +225,15 @@ int cmd_detect(int argc, char **argv)
 		for (int k = 0; k < val_col && k < nf; k++)
 			col_v += (int)strlen(fields[k]) + 1;
 		if (ts_col >= nf || time_parse_text(tsf, strlen(tsf), &ts, &bad_col) != 0) {
-			say("vigil detect: %s:%ld:%d: bad timestamp '%s'\n", path, lineno,
-			    col_ts + (bad_col > 0 ? bad_col - 1 : 0), tsf);
-			bad++;
+			bad_row(path, lineno, col_ts + (bad_col > 0 ? bad_col - 1 : 0), "timestamp", tsf,
+				&bad);
 			ts = NAN;
 		} else {
 			char *end;
 			errno = 0;
 			x = strtod(vf, &end);
 			if (val_col >= nf || end == vf || *end != '\0' || errno != 0 || !isfinite(x)) {
-				say("vigil detect: %s:%ld:%d: bad value '%s'\n", path, lineno, col_v, vf);
-				bad++;
+				bad_row(path, lineno, col_v, "value", vf, &bad);
 				x = NAN;
 			}
 		}

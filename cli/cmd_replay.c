@@ -296,8 +296,18 @@ int cmd_replay(int argc, char **argv)
 			nrule_paths = kc->nrules < MAX_RULE_PATHS ? kc->nrules : MAX_RULE_PATHS;
 		if (owners == NULL)
 			owners = kc->owners;
-		if (format == NULL)
+		if (format == NULL && kc->format != NULL) {
+			struct decoder *probe;
+			struct decoder_opts po = {0};
+			if (decoder_open(kc->format, &po, &probe, err, sizeof err) != 0) {
+				fprintf(stderr, "vigil replay: %s: input.format: %s\n",
+					kc->format_where ? kc->format_where : config, err);
+				kafka_cfg_free(kc);
+				return 1;
+			}
+			decoder_close(probe);
 			format = kc->format;
+		}
 		if (cd_raw < 0)
 			cd_raw = kc->collectd_raw;
 		if (max_series == 0)

@@ -63,9 +63,12 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	counter(b, "vigil_points_alloc_failed_total", "Points lost for want of memory for their series.",
 		es->alloc_failed);
 	counter(b, "vigil_series_refused_total",
-		"New series refused by a cardinality limit or the memory budget.", es->series_refused);
+		"Points refused because their new series was over a cardinality limit or the memory budget "
+		"(every point of a refused series counts).",
+		es->series_refused);
 	counter(b, "vigil_series_refused_memory_total",
-		"New series refused by the memory budget (max_memory).", es->series_refused_memory);
+		"Points refused because their new series did not fit the memory budget (max_memory).",
+		es->series_refused_memory);
 	gauge(b, "vigil_series", "Series in the series table.", (double)es->series);
 	gauge(b, "vigil_series_bytes", "Memory held by the series table and detector states, in bytes.",
 	      (double)es->bytes);

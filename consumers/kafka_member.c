@@ -469,7 +469,8 @@ static int kc_open(const struct kafka_cfg *c, const struct ruleset *rs, struct k
 		goto fail;
 	/* refuse an unknown format at start-up, not at the first partition */
 	if (decoder_open(c->format, &dopts, &probe, err, sizeof err) != 0) {
-		LOG_ERR(COMP, "event=config_error err=\"input.format: %s\"", err);
+		LOG_ERR(COMP, "event=config_error where=%s err=\"input.format: %s\"",
+			c->format_where ? c->format_where : "-", err);
 		rc = -VIGIL_EINVAL;
 		goto fail;
 	}

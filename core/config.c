@@ -215,6 +215,9 @@ static int load_input(struct vy_ctx *y, const yaml_node_t *n, struct kafka_cfg *
 		return rc;
 	if (v[IK_FORMAT] && (rc = vy_dup(y, v[IK_FORMAT], "input.format", 0, &c->format)) != 0)
 		return rc;
+	/* the decoders (a layer above) check the name: this says where it is */
+	if (v[IK_FORMAT] && (c->format_where = vy_where(y, v[IK_FORMAT])) == NULL)
+		return vy_nomem(y);
 	if (v[IK_DEFAULT_SERIES] &&
 	    (rc = vy_dup(y, v[IK_DEFAULT_SERIES], "input.default_series", 0, &c->default_series)) != 0)
 		return rc;
@@ -493,6 +496,7 @@ void kafka_cfg_free(struct kafka_cfg *c)
 	vy_strv_free(c->rules, c->nrules);
 	free(c->path);
 	free(c->format);
+	free(c->format_where);
 	free(c->default_series);
 	free(c->state_topic);
 	free(c->alerts_topic);

@@ -67,6 +67,7 @@ struct kafka_cfg {
 	char **raw_topics; /* input.topics as written, with keyed_by none */
 	size_t nraw_topics;
 	char *format;            /* input.format, default "auto" */
+	char *format_where;      /* file:line:col of input.format, NULL when absent */
 	char *default_series;    /* input.default_series, may be NULL */
 	int collectd_raw;        /* input.collectd.store_rates false: 1; default 0 (rates) */
 	char *state_topic;       /* default "<first input topic>.state" */

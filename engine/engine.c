@@ -260,14 +260,15 @@ static int refuse(struct engine *e, const struct point *p, const struct owner *o
 }
 
 /* Create the series for p: match rules, check limits, build its block. */
-/* An allocation failed for p's series: counted (alloc_failed), logged at
- * a limited rate; the point is not processed. */
-static void out_of_memory(struct engine *e, const struct point *p, const char *what)
+/* An allocation failed for the series being added (e->key: name and tags,
+ * as the other series logs name it): counted (alloc_failed), logged at a
+ * limited rate; the point is not processed. */
+static void out_of_memory(struct engine *e, const char *what)
 {
 	e->st.alloc_failed++;
 	if (complain_due(&e->limit_complain, e->now > 0 ? e->now : 0, 10.0, 5))
-		LOG_ERR("engine", "event=out_of_memory what=\"%s\" series=%s points_lost=%llu", what,
-			p->name ? p->name : "-", (unsigned long long)e->st.alloc_failed);
+		LOG_ERR("engine", "event=out_of_memory what=\"%s\" series=%s points_lost=%llu", what, e->key,
+			(unsigned long long)e->st.alloc_failed);
 }
 
 /* The candidate rules of series name `name` (series glob matches): from the
@@ -318,7 +319,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	const uint32_t *cand;
 	size_t nc;
 	if (candidates(e, p->name ? p->name : "", &cand, &nc) != 0) {
-		out_of_memory(e, p, "rule index");
+		out_of_memory(e, "rule index");
 		return NULL;
 	}
 	for (size_t i = 0; i < nc && nm < VIGIL_ARRAY_LEN(matched); i++)
@@ -344,7 +345,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	}
 	s = series_insert(&e->tab, e->key, klen, h);
 	if (s == NULL) {
-		out_of_memory(e, p, "series table");
+		out_of_memory(e, "series table");
 		return NULL;
 	}
 	if (nm == 0)
@@ -353,7 +354,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	if (s->block == NULL) {
 		/* known but unwatched: each of its points is counted as lost */
 		s->flags |= SERIES_NO_MEMORY;
-		out_of_memory(e, p, "rule and detector state");
+		out_of_memory(e, "rule and detector state");
 		return s;
 	}
 	struct slot *sl = s->block;
@@ -472,6 +473,28 @@ static int engine_future(struct engine *e, const struct point *p, const char *so
 	return 1;
 }
 
+/* p is not after its series' newest point s->last_ts: counted
+ * (out_of_order) and said with its position at a limited rate, naming the
+ * newest time, so one wrong timestamp that holds a series back shows. */
+static void out_of_order(struct engine *e, const struct point *p, const struct series *s, const char *source,
+			 int64_t pos)
+{
+	e->st.out_of_order++;
+	if (!complain_due(&e->order_complain, e->now > 0 ? e->now : 0, 10.0, 20))
+		return;
+	char at[40], newest[40];
+	time_format_rfc3339(p->ts, at, sizeof at);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	if (e->order_complain.suppressed) {
+		LOG_WARN("input", "event=out_of_order_suppressed count=%llu",
+			 (unsigned long long)e->order_complain.suppressed);
+		e->order_complain.suppressed = 0;
+	}
+	LOG_WARN("input",
+		 "event=out_of_order where=%s:%lld: time %s is not after the newest point of series %s (%s)",
+		 source ? source : "-", (long long)pos, at, e->key, newest);
+}
+
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos)
 {
 	int klen;
@@ -501,7 +524,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	if (s == NULL && (s = eng_add_series(e, p, (size_t)klen, h)) == NULL)
 		return -VIGIL_ELIMIT;
 	if (!(p->ts > s->last_ts)) {
-		e->st.out_of_order++;
+		out_of_order(e, p, s, source, pos);
 		return 0;
 	}
 	s->last_ts = p->ts;

@@ -96,7 +96,7 @@ struct engine {
 	struct series_table ncache;
 	uint32_t *cbuf; /* scratch for a name beyond the cache */
 	size_t ccap;
-	struct complain reject_complain, limit_complain, group_complain;
+	struct complain reject_complain, limit_complain, group_complain, order_complain;
 	uint32_t upd_tick;        /* updates since the last timed one (engine_timing.c) */
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */

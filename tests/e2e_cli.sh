@@ -53,6 +53,25 @@ check "detect bad rows keep row count" test "$(wc -l <"$tmp/bad.out")" -eq 5
 check "detect bad value names line:col" grep -q "bad.csv:3:21: bad value 'abc'" "$tmp/bad.err"
 check "detect bad timestamp names line:col" grep -q "bad.csv:4:10: bad timestamp" "$tmp/bad.err"
 check "detect non-finite value rejected" grep -q "bad.csv:5:21: bad value 'inf'" "$tmp/bad.err"
+# hostile rows: a field is quoted short and printable (a terminal escape or a
+# 5,000-byte value never reaches stderr as it is), at most 20 rows are
+# named, and every bad row is still counted
+python3 -c '
+import sys
+o = sys.stdout.buffer
+o.write(b"timestamp,value\n2014-04-01 00:00:00,1\n")
+o.write(b"2014-04-01 00:01:00,\x1b]0;owned\x07\x1b[2J\n")
+o.write(b"2014-04-01 00:02:00," + b"9" * 5000 + b"\n")
+for i in range(40):
+    o.write(b"2014-04-01 01:%02d:00,x%d\n" % (i, i))
+' >"$tmp/hostile.csv"
+"$VIGIL" detect "$tmp/hostile.csv" >"$tmp/hostile.out" 2>"$tmp/hostile.err"
+check "detect hostile rows: every row kept" test "$(wc -l <"$tmp/hostile.out")" -eq 44
+check "detect hostile rows: no escape byte on stderr" bash -c "! grep -q \$'\\x1b' '$tmp/hostile.err'"
+check "detect hostile rows: the escape shown quoted" grep -qF "hostile.csv:3:21: bad value '\\x1b]0;owned\\x07\\x1b[2J'" "$tmp/hostile.err"
+check "detect hostile rows: a long field cut" bash -c "awk 'length > 200 { bad=1 } END { exit bad }' '$tmp/hostile.err'"
+check "detect hostile rows: at most 20 named, all counted" bash -c \
+	"[ \$(grep -c ': bad value' '$tmp/hostile.err') -eq 20 ] && grep -q 'hostile.csv: 42 bad rows (scored 0)' '$tmp/hostile.err'"
 
 # replay: default rules, alerts on stdout, summary on stderr, bad lines counted
 {
@@ -77,6 +96,17 @@ check "replay names invalid UTF-8" grep -q "metrics.log:603: column .*UTF-8" "$t
 check "replay alert for the spike" bash -c "grep -q '\"series\": *\"svc.lat{host=a}\"' '$tmp/alerts.jsonl'"
 check "replay alerts are JSON" python3 -c "import json,sys; [json.loads(l) for l in open('$tmp/alerts.jsonl')]"
 check "replay missing file fails" bash -c "! '$VIGIL' replay '$tmp/none.log' >/dev/null 2>&1"
+# an unknown input.format in a config is refused at its file:line:column,
+# by replay and by a Kafka member (which refuses it before any connection)
+printf 'x.m 1 1700000000\n' >"$tmp/one.log"
+printf 'input: {topics: [m], format: xml}\n' >"$tmp/fmt.yaml"
+"$VIGIL" replay -c "$tmp/fmt.yaml" "$tmp/one.log" >/dev/null 2>"$tmp/fmt.err"
+check "replay: unknown input.format named at its position" \
+	grep -qF "vigil replay: $tmp/fmt.yaml:1:30: input.format: unknown input format" "$tmp/fmt.err"
+printf 'kafka: {bootstrap.servers: "127.0.0.1:1", group.id: g}\ninput: {topics: [m], format: xml}\n' >"$tmp/fmt-run.yaml"
+timeout 20 "$VIGIL" run -c "$tmp/fmt-run.yaml" >/dev/null 2>"$tmp/fmt-run.err"
+check "run: unknown input.format named at its position" \
+	grep -qF "event=config_error where=$tmp/fmt-run.yaml:2:30 err=\"input.format: unknown input format" "$tmp/fmt-run.err"
 printf 'rules:\n  - name: x\n    series: "*"\n    owner: nobody\n    colour: red\n' >"$tmp/bad.yaml"
 check "replay bad rules names file:line:col" bash -c "'$VIGIL' replay --rules '$tmp/bad.yaml' '$tmp/metrics.log' 2>&1 >/dev/null | grep -q 'bad.yaml:[0-9]*:[0-9]*:'"
 check "rules check fails on bad file" bash -c "! '$VIGIL' rules check '$tmp/bad.yaml' >/dev/null 2>&1"
@@ -114,6 +144,22 @@ printf 'big.m 1 1700000000\nbig.m 1e200 1700000060\nbig.m 2 1700000120\n' >"$tmp
 check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| above 1e150" "$tmp/big.err"
 check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
 
+# a point out of order is said with its position and its series' newest
+# time (one wrong timestamp before the wall clock can hold a series back:
+# the message names the time it is held at), and counted
+printf 'ooo.m 1 1396310400\nooo.m 1 1735689600\nooo.m 1 1396310460\nooo.m 1 1396310520\n' >"$tmp/ooo.log"
+"$VIGIL" replay "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
+check "replay: out-of-order point said with its line" \
+	grep -qF "event=out_of_order where=$tmp/ooo.log:3: time 2014-04-01T00:01:00Z is not after the newest point of series ooo.m (2025-01-01T00:00:00Z)" "$tmp/ooo.err"
+check "replay: out-of-order points counted" grep -q ' out_of_order=2 ' "$tmp/ooo.err"
+
+# the refusal counters count points: each point of a refused series (3
+# series of 2 points each over a 1 KB budget: 6), as README documents
+printf 'b.m;h=1 1 1700000000\nb.m;h=2 1 1700000000\nb.m;h=3 1 1700000000\nb.m;h=1 1 1700000060\nb.m;h=2 1 1700000060\nb.m;h=3 1 1700000060\n' >"$tmp/budget.log"
+printf 'max_memory: 1KB\n' >"$tmp/budget.yaml"
+"$VIGIL" replay -c "$tmp/budget.yaml" "$tmp/budget.log" >/dev/null 2>"$tmp/budget.err"
+check "budget: every point of a refused series counted" grep -q 'series_refused=6 refused_memory=6 ' "$tmp/budget.err"
+
 # out of memory is never silent: every point is accounted for, the loss is
 # logged and counted, and the exit status says so (not under ASan, which
 # reserves far more address space than the limit). 150,000 series of the
@@ -124,10 +170,13 @@ case "$VIGIL" in
 	python3 -c '
 for t in range(3):
     for i in range(150000):
-        print("oom.m%d %d %d" % (i, 100 + (i * 7 + t) % 5, 1700000000 + 60 * t))' >"$tmp/many.log"
+        print("oom.m;host=h%d %d %d" % (i, 100 + (i * 7 + t) % 5, 1700000000 + 60 * t))' >"$tmp/many.log"
 	(ulimit -v 700000; "$VIGIL" replay "$tmp/many.log" >/dev/null 2>"$tmp/oom.err"); rc=$?
 	check "out of memory: exit 1" test $rc -eq 1
 	check "out of memory: logged" grep -q 'event=out_of_memory' "$tmp/oom.err"
+	# the log names the series (name and tags), not just its metric name
+	check "out of memory: the series is named with its tags" \
+		grep -Eq 'event=out_of_memory .* series=oom\.m\{host=h[0-9]+\} ' "$tmp/oom.err"
 	check "out of memory: said at the end" grep -q 'points lost: memory for their series could not be allocated' "$tmp/oom.err"
 	check "out of memory: the lost points are counted, none vanish" python3 -c '
 import re, sys
