@@ -18,7 +18,9 @@
  * a match gives a non-empty value per {param}) and through
  * httpd_parse_listen. Contracts: the server answers within 8 s (or closes
  * an incomplete request), every answer is "HTTP/1.x NNN" with NNN
- * 100..599, and no token value ever reaches the audit log.
+ * 100..599, and no token sent as a credential (an Authorization header)
+ * reaches the audit log (one the client wrote into a path or body may:
+ * the audit names the target asked for).
  * About a thousand inputs a second: a connection and a server thread each. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -225,12 +227,36 @@ static int connect_from(uint8_t a, uint8_t b)
 	return fd;
 }
 
-/* No token value in the audit log, whatever was asked. */
-static void check_audit(void)
+/* 1 when tok occurs in the request outside its Authorization header lines
+ * (a client may put any text in a path or body, and the audit log names
+ * the target it asked for). */
+static int token_elsewhere(const uint8_t *data, size_t size, const char *tok)
+{
+	uint8_t *c = malloc(size ? size : 1);
+	size_t at = 0;
+	int found;
+	if (c == NULL)
+		return 1;
+	memcpy(c, data, size);
+	while (at < size) { /* blank the Authorization lines */
+		const uint8_t *nl = memchr(c + at, '\n', size - at);
+		size_t end = nl ? (size_t)(nl - c) + 1 : size;
+		if (end - at >= 14 && strncasecmp((const char *)c + at, "Authorization:", 14) == 0)
+			memset(c + at, ' ', end - at);
+		at = end;
+	}
+	found = memmem(c, size, tok, strlen(tok)) != NULL;
+	free(c);
+	return found;
+}
+
+/* No token value the client sent as its credentials in the audit log. */
+static void check_audit(const uint8_t *data, size_t size)
 {
 	static long seen;
 	FILE *f = fopen(audit, "r");
 	char line[8192];
+	int adm = !token_elsewhere(data, size, ADMIN_TOKEN), team = !token_elsewhere(data, size, TEAM_TOKEN);
 	if (f == NULL)
 		return;
 	if (fseek(f, seen, SEEK_SET) != 0) {
@@ -238,7 +264,7 @@ static void check_audit(void)
 		return;
 	}
 	while (fgets(line, sizeof line, f) != NULL)
-		if (strstr(line, ADMIN_TOKEN) || strstr(line, TEAM_TOKEN)) {
+		if ((adm && strstr(line, ADMIN_TOKEN)) || (team && strstr(line, TEAM_TOKEN))) {
 			fprintf(stderr, "fuzz_httpd: a token in the audit log: %s", line);
 			abort();
 		}
@@ -303,6 +329,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (st < 100 || st > 599)
 			abort();
 	}
-	check_audit();
+	check_audit(data + 2, size - 2);
 	return 0;
 }

@@ -7,30 +7,41 @@
  * states, detector states, peer groups). The gateway's snapshots use the
  * same reader; their JSON is fuzz_gateway_state's.
  *
- * Input: a sequence of state messages, each
+ * Input: one mode byte, then (mode % 3 == 0, 1: a member's partition; 2:
+ * the gateway's) a sequence of state messages, each
  *   u8 flags (bit 0: tombstone, bit 1: no vigil.ckpt header)
  *   u16 key length, key; u8 header length, header; u32 value length, value
  * (little endian; a short tail is cut to what is there), fed in order to
- * kafka_ckpt_scan_msg for input partition "in/3". A snapshot found is
- * loaded into an engine over the rules below, which then takes points of
- * every series it restored and saves again. Contracts: a found snapshot
- * has its alert_hwm array and blob; engine_load either succeeds or leaves
- * an empty engine; a restored engine saves and loads back.
+ * kafka_ckpt_scan_msg for input partition "in/3". A member's snapshot found
+ * is loaded into an engine over the rules below, which then takes points
+ * of every series it restored and saves again; a gateway's snapshot is
+ * JSON whose "done" list (consumers/gateway_done.c gwdone_import: the sends
+ * the previous owner finished) is taken and exported again, as
+ * consumers/gateway_intake.c does before gateway_import (whose part is
+ * fuzz_gateway_state's). Mode 0xEE: the rest is an engine blob, loaded
+ * directly. Contracts: a found snapshot has its alert_hwm array and blob;
+ * engine_load either succeeds or leaves an empty engine; a restored engine
+ * saves and loads back.
  *
  * Seeds: VIGIL_FUZZ_SEEDS=DIR build/fuzz/bin/fuzz_kafka_ckpt -runs=0 writes
  * the messages kafka_ckpt_encode (kafka_ckpt_write's encoder) makes of
- * engines that ran 400 points, in both key schemes. */
+ * engines that ran 400 points, in both key schemes, one such engine blob
+ * alone, and a gateway's snapshot (tests/fuzz/fuzz_gw.h) as the gateway
+ * writes it. */
 #include <math.h>
 
 #include "core/buf.h"
 #include "core/kafka.h"
 #include "core/log.h"
+#include "consumers/gateway_done.h"
 #include "engine/engine.h"
 #include "rules/rules.h"
-#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_gw.h"
 
-#define IN_TOPIC "in"
-#define IN_PART  3
+#define IN_TOPIC  "in"
+#define IN_PART   3
+#define MODE_GW   2    /* mode % 3: a gateway's snapshot */
+#define MODE_BLOB 0xEE /* the rest is an engine blob */
 
 static const char rules_yaml[] = "rules:\n"
 				 "  - name: lat\n"
@@ -117,6 +128,39 @@ static int seed_chunk(void *ctx, const char *key, const char *hdr, const void *c
 	return 0;
 }
 
+static void write_seed(const char *dir, const char *name, const struct buf *b);
+
+static void write_gw_seed(const char *dir)
+{
+	char err[512];
+	struct gateway *gw = NULL;
+	struct gateway_opts o = {.fallback_sink = "stdout", .data_time = 1};
+	struct ruleset *grs = fuzz_gw_ruleset();
+	struct gwdone *d = NULL;
+	struct seed_out s = {{0}};
+	size_t bytes;
+	uint8_t mode = MODE_GW;
+	if (gateway_create(grs, &o, &gw, err, sizeof err) != 0 ||
+	    gwdone_open("st", 1, "alerts", NULL, &d) != 0)
+		abort();
+	fuzz_gw_drive(gw, IN_PART);
+	json_t *snap = gateway_export(gw, IN_PART);
+	if (snap == NULL || gwdone_export(d, IN_PART, snap) != 0)
+		abort();
+	char *txt = json_dumps(snap, JSON_COMPACT);
+	struct kafka_ckpt k = {.next = 21, .blob = (uint8_t *)txt, .bloblen = strlen(txt)};
+	buf_put(&s.b, &mode, 1);
+	if (kafka_ckpt_encode(IN_TOPIC, IN_PART, &k, seed_chunk, &s, &bytes) != 0)
+		abort();
+	write_seed(dir, "gateway_snapshot", &s.b);
+	buf_free(&s.b);
+	free(txt);
+	json_decref(snap);
+	gwdone_close(d);
+	gateway_destroy(gw);
+	ruleset_free(grs);
+}
+
 static void write_seed(const char *dir, const char *name, const struct buf *b)
 {
 	char path[1024];
@@ -133,6 +177,8 @@ static void write_seeds(const char *dir)
 		struct buf blob = {0};
 		struct seed_out s = {{0}};
 		size_t bytes;
+		uint8_t mode = (uint8_t)keys;
+		buf_put(&s.b, &mode, 1);
 		feed(e, keys * 200, 200 + keys * 200);
 		if (engine_save(e, &blob) != 0)
 			abort();
@@ -155,10 +201,20 @@ static void write_seeds(const char *dir)
 		buf_put(&s.b, &vl, 4);
 		write_seed(dir, keys ? "member_snapshot" : "legacy_key_snapshot", &s.b);
 		buf_free(&s.b);
+		if (keys) {
+			mode = MODE_BLOB;
+			buf_put(&s.b, &mode, 1);
+			buf_put(&s.b, blob.data, blob.len);
+			write_seed(dir, "engine_blob", &s.b);
+			buf_free(&s.b);
+		}
 		buf_free(&blob);
 	}
 	engine_destroy(e);
+	write_gw_seed(dir);
 }
+
+static struct gwdone *done;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -174,6 +230,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	unlink(path);
+	if (gwdone_open("state", 1, "alerts", NULL, &done) != 0)
+		abort();
 	const char *seeds = getenv("VIGIL_FUZZ_SEEDS");
 	if (seeds != NULL && *seeds != '\0')
 		write_seeds(seeds);
@@ -219,9 +277,47 @@ static void use_engine(struct engine *e)
 	buf_free(&b);
 }
 
+static void load_engine(const uint8_t *blob, size_t len)
+{
+	struct engine *e = new_engine();
+	if (engine_load(e, blob, len) == 0) {
+		use_engine(e);
+	} else {
+		struct engine_stats es;
+		engine_get_stats(e, &es);
+		if (es.series != 0)
+			abort(); /* a refused restore leaves nothing behind */
+	}
+	engine_destroy(e);
+}
+
+/* The gateway's side: the snapshot's "done" list in and out again. */
+static void load_gateway(const uint8_t *blob, size_t len)
+{
+	json_error_t je;
+	json_t *snap = json_loadb((const char *)blob, len, 0, &je);
+	if (snap == NULL)
+		return;
+	if (gwdone_import(done, IN_PART, snap) == 0) {
+		json_t *out = json_object();
+		if (out == NULL || gwdone_export(done, IN_PART, out) != 0)
+			abort();
+		json_decref(out);
+	}
+	gwdone_drop_unused(done, IN_PART);
+	json_decref(snap);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct in in = {data, size};
+	if (size == 0)
+		return 0;
+	uint8_t mode = data[0];
+	if (mode == MODE_BLOB) {
+		load_engine(data + 1, size - 1);
+		return 0;
+	}
+	struct in in = {data + 1, size - 1};
 	struct kafka_ckpt_scan *s = kafka_ckpt_scan_new(IN_TOPIC, IN_PART);
 	struct kafka_ckpt k;
 	int found = 0;
@@ -250,16 +346,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (found) {
 		if (k.nalert_parts < 0 || (k.nalert_parts > 0 && k.alert_hwm == NULL) || k.blob == NULL)
 			abort();
-		struct engine *e = new_engine();
-		if (engine_load(e, k.blob, k.bloblen) == 0) {
-			use_engine(e);
-		} else {
-			struct engine_stats es;
-			engine_get_stats(e, &es);
-			if (es.series != 0)
-				abort(); /* a refused restore leaves nothing behind */
-		}
-		engine_destroy(e);
+		if (mode % 3 == MODE_GW)
+			load_gateway(k.blob, k.bloblen);
+		else
+			load_engine(k.blob, k.bloblen);
 	}
 	if (k.nstale > 0 && k.stale == NULL)
 		abort();
