@@ -14,11 +14,13 @@
  * (little endian; a short tail is cut to what is there), fed in order to
  * kafka_ckpt_scan_msg for input partition "in/3". A member's snapshot found
  * is loaded into an engine over the rules below, which then takes points
- * of every series it restored and saves again; a gateway's snapshot is
- * JSON whose "done" list (consumers/gateway_done.c gwdone_import: the sends
- * the previous owner finished) is taken and exported again, as
- * consumers/gateway_intake.c does before gateway_import (whose part is
- * fuzz_gateway_state's). Mode 0xEE: the rest is an engine blob, loaded
+ * of every series it restored and saves again. On a gateway's partition
+ * every message also goes to the scan of its done records
+ * (consumers/gateway_done.c gwdone_scan_*: "vigil.done/in/3/<uid>" ->
+ * {"ident","at"}, which share the partition), and the snapshot is JSON
+ * whose "done" list (gwdone_import: the sends the previous owner finished)
+ * is taken and exported again, as consumers/gateway_intake.c does before
+ * gateway_import (whose part is fuzz_gateway_state's). Mode 0xEE: the rest is an engine blob, loaded
  * directly. Contracts: a found snapshot has its alert_hwm array and blob;
  * engine_load either succeeds or leaves an empty engine; a restored engine
  * saves and loads back.
@@ -27,7 +29,8 @@
  * the messages kafka_ckpt_encode (kafka_ckpt_write's encoder) makes of
  * engines that ran 400 points, in both key schemes, one such engine blob
  * alone, and a gateway's snapshot (tests/fuzz/fuzz_gw.h) as the gateway
- * writes it. */
+ * writes it, followed by done records in the form gwdone_record writes
+ * (which needs a producer: written out here) and a tombstone of one. */
 #include <math.h>
 
 #include "core/buf.h"
@@ -152,6 +155,23 @@ static void write_gw_seed(const char *dir)
 	buf_put(&s.b, &mode, 1);
 	if (kafka_ckpt_encode(IN_TOPIC, IN_PART, &k, seed_chunk, &s, &bytes) != 0)
 		abort();
+	static const char *const recs[][2] = {
+		{"vigil.done/in/3/5f0c2a9b7d1e3344-1",
+		 "{\"ident\":\"84a598bcb17c9847\",\"at\":1772440500.125}"},
+		{"vigil.done/in/3/5f0c2a9b7d1e3344-2",
+		 "{\"ident\":\"abaa773ad8e55ecf\",\"at\":1772440501.500}"},
+		{"vigil.done/in/3/5f0c2a9b7d1e3344-1", NULL},
+	};
+	for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+		uint8_t fl = recs[i][1] ? 2 : 3, hl = 0; /* no header; a tombstone */
+		uint32_t vl = recs[i][1] ? (uint32_t)strlen(recs[i][1]) : 0;
+		buf_put(&s.b, &fl, 1);
+		put16(&s.b, (uint16_t)strlen(recs[i][0]));
+		buf_put(&s.b, recs[i][0], strlen(recs[i][0]));
+		buf_put(&s.b, &hl, 1);
+		buf_put(&s.b, &vl, 4);
+		buf_put(&s.b, recs[i][1] ? recs[i][1] : "", vl);
+	}
 	write_seed(dir, "gateway_snapshot", &s.b);
 	buf_free(&s.b);
 	free(txt);
@@ -230,7 +250,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	unlink(path);
-	if (gwdone_open("state", 1, "alerts", NULL, &done) != 0)
+	if (gwdone_open("state", 1, IN_TOPIC, NULL, &done) != 0)
 		abort();
 	const char *seeds = getenv("VIGIL_FUZZ_SEEDS");
 	if (seeds != NULL && *seeds != '\0')
@@ -304,7 +324,6 @@ static void load_gateway(const uint8_t *blob, size_t len)
 			abort();
 		json_decref(out);
 	}
-	gwdone_drop_unused(done, IN_PART);
 	json_decref(snap);
 }
 
@@ -319,11 +338,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct in in = {data + 1, size - 1};
 	struct kafka_ckpt_scan *s = kafka_ckpt_scan_new(IN_TOPIC, IN_PART);
+	struct gwdone_scan *ds = mode % 3 == MODE_GW ? gwdone_scan_new(done, IN_PART) : NULL;
 	struct kafka_ckpt k;
 	int found = 0;
 	char hdr[256];
-	if (s == NULL)
-		return 0;
+	if (s == NULL || (mode % 3 == MODE_GW && ds == NULL))
+		abort();
 	while (in.left > 0) {
 		size_t kl, hl, vl;
 		uint32_t flags = take_le(&in, 1);
@@ -340,7 +360,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    : val       ? val
 						: (const uint8_t *)"",
 				    vl, (flags & 2) ? NULL : hdr);
+		if (ds != NULL)
+			gwdone_scan_msg(ds, key, kl,
+					(flags & 1) ? NULL
+					: val       ? val
+						    : (const uint8_t *)"",
+					vl);
 	}
+	if (ds != NULL)
+		gwdone_scan_end(ds);
 	if (kafka_ckpt_scan_end(s, "state/3", &k, &found) != 0)
 		return 0;
 	if (found) {
@@ -354,5 +382,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (k.nstale > 0 && k.stale == NULL)
 		abort();
 	kafka_ckpt_free(&k);
+	gwdone_forget(done, IN_PART); /* the next input starts from none */
 	return 0;
 }
