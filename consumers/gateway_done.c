@@ -176,8 +176,9 @@ struct found_rec {
 	double at;
 };
 
-struct scan {
+struct gwdone_scan {
 	struct gwdone *d;
+	int32_t part;
 	char prefix[KEY_MAX]; /* "vigil.done/<topic>/<P>/" */
 	struct found_rec *v;
 	size_t n, cap;
@@ -185,7 +186,7 @@ struct scan {
 	int nomem;
 };
 
-static void scan_drop(struct scan *s, const char *uid)
+static void scan_drop(struct gwdone_scan *s, const char *uid)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->v[i].uid, uid) == 0) {
@@ -194,21 +195,20 @@ static void scan_drop(struct scan *s, const char *uid)
 		}
 }
 
-static void scan_msg(void *ctx, const rd_kafka_message_t *m)
+void gwdone_scan_msg(struct gwdone_scan *s, const void *key, size_t keylen, const void *val, size_t len)
 {
-	struct scan *s = ctx;
 	size_t pl = strlen(s->prefix);
 	char uid[UID_LEN];
 
-	if (m->key_len <= pl || m->key_len - pl >= UID_LEN || memcmp(m->key, s->prefix, pl) != 0)
+	if (key == NULL || keylen <= pl || keylen - pl >= UID_LEN || memcmp(key, s->prefix, pl) != 0)
 		return;
-	memcpy(uid, (const char *)m->key + pl, m->key_len - pl);
-	uid[m->key_len - pl] = '\0';
+	memcpy(uid, (const char *)key + pl, keylen - pl);
+	uid[keylen - pl] = '\0';
 	scan_drop(s, uid); /* a newer record or a tombstone replaces it */
-	if (m->payload == NULL)
+	if (val == NULL)
 		return;
 	json_error_t je;
-	json_t *j = json_loadb(m->payload, m->len, 0, &je);
+	json_t *j = json_loadb(val, len, 0, &je);
 	const char *hx = json_string_value(json_object_get(j, "ident"));
 	json_t *at = json_object_get(j, "at");
 	if (hx == NULL || !json_is_number(at)) {
@@ -234,29 +234,29 @@ static void scan_msg(void *ctx, const rd_kafka_message_t *m)
 	json_decref(j);
 }
 
-int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeout_ms, size_t *loaded)
+static void scan_msg(void *ctx, const rd_kafka_message_t *m)
 {
-	struct scan s;
-	int truncated = 0;
-	*loaded = 0;
-	if (d == NULL || reader == NULL)
-		return 0;
-	memset(&s, 0, sizeof s);
-	s.d = d;
-	snprintf(s.prefix, sizeof s.prefix, KEY_SPACE "%s/%" PRId32 "/", d->alerts_topic, part);
-	int rc = kafka_scan_partition(reader, d->state_topic, part % d->nstate, -1, timeout_ms, NULL,
-				      scan_msg, &s, &truncated);
-	if (rc != 0) {
-		LOG_ERR(COMP,
-			"event=gateway_done_read_failed partition=%" PRId32
-			" err=\"%s\": what the previous owner delivered after its snapshot may be delivered "
-			"again",
-			part, vigil_strerror(rc));
-		free(s.v);
-		return rc;
-	}
-	for (size_t i = 0; i < s.n; i++) {
-		const struct found_rec *r = &s.v[i];
+	gwdone_scan_msg(ctx, m->key, m->key_len, m->payload, m->len);
+}
+
+struct gwdone_scan *gwdone_scan_new(struct gwdone *d, int32_t part)
+{
+	struct gwdone_scan *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->d = d;
+	s->part = part;
+	snprintf(s->prefix, sizeof s->prefix, KEY_SPACE "%s/%" PRId32 "/", d->alerts_topic, part);
+	return s;
+}
+
+size_t gwdone_scan_end(struct gwdone_scan *s)
+{
+	struct gwdone *d = s->d;
+	int32_t part = s->part;
+	size_t loaded = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct found_rec *r = &s->v[i];
 		/* Every live record counts, also one written before the snapshot:
 		 * a send that finished between the snapshot's export and its
 		 * write is listed as pending in it, yet its record precedes it on
@@ -271,12 +271,38 @@ int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeo
 		pthread_mutex_lock(&d->mu);
 		remember(d, part, r->uid); /* tombstoned once this member's snapshot covers it */
 		pthread_mutex_unlock(&d->mu);
-		(*loaded)++;
+		loaded++;
 	}
-	if (s.bad || s.nomem)
+	if (s->bad || s->nomem)
 		LOG_WARN(COMP, "event=gateway_done_bad_records partition=%" PRId32 " bad=%" PRIu64 "%s", part,
-			 s.bad, s.nomem ? " err=\"out of memory: some records skipped\"" : "");
-	free(s.v);
+			 s->bad, s->nomem ? " err=\"out of memory: some records skipped\"" : "");
+	free(s->v);
+	free(s);
+	return loaded;
+}
+
+int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeout_ms, size_t *loaded)
+{
+	int truncated = 0;
+	*loaded = 0;
+	if (d == NULL || reader == NULL)
+		return 0;
+	struct gwdone_scan *s = gwdone_scan_new(d, part);
+	if (s == NULL)
+		return -VIGIL_ENOMEM;
+	int rc = kafka_scan_partition(reader, d->state_topic, part % d->nstate, -1, timeout_ms, NULL,
+				      scan_msg, s, &truncated);
+	if (rc != 0) {
+		LOG_ERR(COMP,
+			"event=gateway_done_read_failed partition=%" PRId32
+			" err=\"%s\": what the previous owner delivered after its snapshot may be delivered "
+			"again",
+			part, vigil_strerror(rc));
+		free(s->v);
+		free(s);
+		return rc;
+	}
+	*loaded = gwdone_scan_end(s);
 	return 0;
 }
 

@@ -61,8 +61,20 @@ void gwdone_record(void *ctx, int32_t part, uint64_t ident);
  * group-less consumer) and put in the set every record of part not
  * tombstoned (see above). *loaded gets their count. 0, or
  * -VIGIL_EIO when the partition could not be read in timeout_ms (nothing
- * taken: what was delivered may be delivered again). */
+ * taken: what was delivered may be delivered again), or -VIGIL_ENOMEM. */
 int gwdone_restore(struct gwdone *d, rd_kafka_t *reader, int32_t part, int timeout_ms, size_t *loaded);
+/* The decoding half of gwdone_restore, without a broker (it feeds the
+ * state partition's messages in offset order; tests/fuzz/fuzz_kafka_ckpt.c
+ * feeds bytes). gwdone_scan_new: a scan of partition part's records, NULL
+ * when out of memory. gwdone_scan_msg: one message, key[0..keylen) and
+ * val[0..len) (val NULL: a tombstone); any bytes are accepted, a record
+ * that is not {"ident": hex, "at": number} is counted and logged at the
+ * end. gwdone_scan_end: put the live records in the set as gwdone_restore
+ * does, free s, return how many were taken. */
+struct gwdone_scan;
+struct gwdone_scan *gwdone_scan_new(struct gwdone *d, int32_t part);
+void gwdone_scan_msg(struct gwdone_scan *s, const void *key, size_t keylen, const void *val, size_t len);
+size_t gwdone_scan_end(struct gwdone_scan *s);
 /* The partition's unused records in its snapshot, as snap's "done" array
  * [{"ident","uid","expires"}], and back (before gateway_import re-queues
  * the snapshot's pending notifications). 0 or -VIGIL_ENOMEM. */

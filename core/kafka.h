@@ -153,6 +153,14 @@ int kafka_ckpt_retire(rd_kafka_t *prod, const char *state_topic, int32_t state_p
  * succeeds). */
 int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
 		     int32_t partition, struct kafka_ckpt *k, size_t *bytes);
+/* The encoding half of kafka_ckpt_write: each state message of snapshot k
+ * (its key, its vigil.ckpt header value, and its bytes, all borrowed for
+ * the call) goes to fn, in order; a non-zero return from fn stops and is
+ * returned. Otherwise as kafka_ckpt_write (k->ref set on success). */
+typedef int (*kafka_ckpt_chunk_fn)(void *ctx, const char *key, const char *hdr, const void *chunk,
+				   size_t len);
+int kafka_ckpt_encode(const char *topic, int32_t partition, struct kafka_ckpt *k, kafka_ckpt_chunk_fn fn,
+		      void *ctx, size_t *bytes);
 /* Read state_topic partition state_part from its start and keep the newest
  * complete checkpoint of topic/partition (either key scheme; tombstones are
  * skipped); k->ref names it and k->stale every other snapshot of that input
@@ -163,6 +171,23 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
 		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
 		    int *found);
+
+/* The decoding half of kafka_ckpt_read, without a broker (it is fed the
+ * state partition's messages in offset order; tests/fuzz/fuzz_kafka_ckpt.c
+ * feeds it bytes). kafka_ckpt_scan_new: a scan for input topic/partition,
+ * NULL when out of memory. kafka_ckpt_scan_msg: one message, key[0..keylen)
+ * and val[0..len) (val NULL: a tombstone), hdr the NUL-terminated value of
+ * its vigil.ckpt header (NULL: none; a bad one is counted and logged at
+ * the end). Any bytes are accepted. kafka_ckpt_scan_end: decode the newest
+ * complete snapshot into k as kafka_ckpt_read does (a corrupt one is
+ * logged as event=ckpt_corrupt naming the input and `what`, the state
+ * topic/partition, and is not found), free s; 0 with *found 0/1 or
+ * -VIGIL_ENOMEM (k then empty). */
+struct kafka_ckpt_scan;
+struct kafka_ckpt_scan *kafka_ckpt_scan_new(const char *topic, int32_t partition);
+void kafka_ckpt_scan_msg(struct kafka_ckpt_scan *s, const void *key, size_t keylen, const void *val,
+			 size_t len, const char *hdr);
+int kafka_ckpt_scan_end(struct kafka_ckpt_scan *s, const char *what, struct kafka_ckpt *k, int *found);
 
 /* Read partition `part` of `topic` from offset `from` (clamped to the low
  * watermark; *truncated set when it had to be) to the high watermark at the

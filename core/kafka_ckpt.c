@@ -55,8 +55,8 @@ static uint64_t snapshot_id(const char *topic, int32_t partition, int64_t next)
 	return hash_mix(h);
 }
 
-int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
-		     int32_t partition, struct kafka_ckpt *k, size_t *bytes)
+int kafka_ckpt_encode(const char *topic, int32_t partition, struct kafka_ckpt *k, kafka_ckpt_chunk_fn fn,
+		      void *ctx, size_t *bytes)
 {
 	struct buf b = {0};
 	char key[300], hdr[128];
@@ -89,27 +89,44 @@ int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_pa
 		else
 			snprintf(key, sizeof key, "%s/%" PRId32, topic, partition);
 		size_t len = b.len - off < KAFKA_CKPT_CHUNK ? b.len - off : KAFKA_CKPT_CHUNK;
-		void *chunk = b.data + off;
 		snprintf(hdr, sizeof hdr, "%016" PRIx64 ":%zu:%zu:%" PRId64, id, i, n, k->next);
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			prod, RD_KAFKA_V_TOPIC(state_topic), RD_KAFKA_V_PARTITION(state_part),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(chunk, len),
-			RD_KAFKA_V_KEY(key, strlen(key)),
-			RD_KAFKA_V_HEADER(CKPT_HEADER, hdr, (ssize_t)strlen(hdr)),
-			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE), RD_KAFKA_V_END);
-		if (e) {
-			LOG_WARN("kafka",
-				 "event=ckpt_produce_failed topic=%s partition=%" PRId32 " err=\"%s\"",
-				 state_topic, state_part, rd_kafka_err2str(e));
-			rc = -VIGIL_EIO;
+		if ((rc = fn(ctx, key, hdr, b.data + off, len)) != 0)
 			goto out;
-		}
 	}
 	*bytes = b.len;
 	k->ref = (struct kafka_ckpt_ref){id, (uint32_t)n, !k->per_snapshot_keys};
 out:
 	buf_free(&b);
 	return rc;
+}
+
+struct produce_ctx {
+	rd_kafka_t *prod;
+	const char *state_topic;
+	int32_t state_part;
+};
+
+static int produce_chunk(void *ctx, const char *key, const char *hdr, const void *chunk, size_t len)
+{
+	const struct produce_ctx *c = ctx;
+	rd_kafka_resp_err_t e = rd_kafka_producev(
+		c->prod, RD_KAFKA_V_TOPIC(c->state_topic), RD_KAFKA_V_PARTITION(c->state_part),
+		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)(uintptr_t)chunk, len),
+		RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_HEADER(CKPT_HEADER, hdr, (ssize_t)strlen(hdr)),
+		RD_KAFKA_V_OPAQUE((void *)(uintptr_t)KAFKA_MSG_STATE), RD_KAFKA_V_END);
+	if (e) {
+		LOG_WARN("kafka", "event=ckpt_produce_failed topic=%s partition=%" PRId32 " err=\"%s\"",
+			 c->state_topic, c->state_part, rd_kafka_err2str(e));
+		return -VIGIL_EIO;
+	}
+	return 0;
+}
+
+int kafka_ckpt_write(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
+		     int32_t partition, struct kafka_ckpt *k, size_t *bytes)
+{
+	struct produce_ctx c = {prod, state_topic, state_part};
+	return kafka_ckpt_encode(topic, partition, k, produce_chunk, &c, bytes);
 }
 
 int kafka_ckpt_retire(rd_kafka_t *prod, const char *state_topic, int32_t state_part, const char *topic,
@@ -175,7 +192,7 @@ static int parse_snapshot(const uint8_t *p, size_t n, struct kafka_ckpt *k)
 
 #define CKPT_MAX_REFS 256 /* snapshots of one input partition remembered by a scan */
 
-struct ckpt_scan {
+struct kafka_ckpt_scan {
 	char key[300];
 	char cur_id[17];
 	size_t cur_next_idx, cur_count;
@@ -190,7 +207,7 @@ struct ckpt_scan {
 };
 
 /* Remember snapshot (sid, count, legacy) once. */
-static void scan_ref(struct ckpt_scan *s, uint64_t sid, size_t cnt, int legacy)
+static void scan_ref(struct kafka_ckpt_scan *s, uint64_t sid, size_t cnt, int legacy)
 {
 	for (size_t i = 0; i < s->nrefs; i++)
 		if (s->refs[i].sid == sid && s->refs[i].legacy == legacy)
@@ -199,27 +216,35 @@ static void scan_ref(struct ckpt_scan *s, uint64_t sid, size_t cnt, int legacy)
 		s->refs[s->nrefs++] = (struct kafka_ckpt_ref){sid, (uint32_t)cnt, legacy};
 }
 
-static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
+struct kafka_ckpt_scan *kafka_ckpt_scan_new(const char *topic, int32_t partition)
 {
-	struct ckpt_scan *s = ctx;
-	char hdr[128], id[17];
+	struct kafka_ckpt_scan *s = calloc(1, sizeof *s);
+	if (s != NULL)
+		snprintf(s->key, sizeof s->key, "%s/%" PRId32, topic, partition);
+	return s;
+}
+
+void kafka_ckpt_scan_msg(struct kafka_ckpt_scan *s, const void *key, size_t keylen, const void *val,
+			 size_t len, const char *hdr)
+{
+	char id[17];
 	size_t idx, cnt, kl = strlen(s->key);
 	long long nx;
 	int legacy;
 
 	/* "<topic>/<partition>" exactly, or followed by "/<snapshot id>/<index>" */
-	if (m->key_len < kl || memcmp(m->key, s->key, kl) != 0)
+	if (key == NULL || keylen < kl || memcmp(key, s->key, kl) != 0)
 		return;
-	if (m->key_len == kl)
+	if (keylen == kl)
 		legacy = 1;
-	else if (((const char *)m->key)[kl] == '/')
+	else if (((const char *)key)[kl] == '/')
 		legacy = 0;
 	else
 		return;
-	if (m->payload == NULL)
+	if (val == NULL)
 		return; /* a tombstone of a retired snapshot */
-	if (kafka_header_str(m, CKPT_HEADER, hdr, sizeof hdr) != 0 ||
-	    sscanf(hdr, "%16[0-9a-f]:%zu:%zu:%lld", id, &idx, &cnt, &nx) != 4 || cnt == 0 || idx >= cnt) {
+	if (hdr == NULL || sscanf(hdr, "%16[0-9a-f]:%zu:%zu:%lld", id, &idx, &cnt, &nx) != 4 || cnt == 0 ||
+	    idx >= cnt) {
 		s->bad++;
 		return;
 	}
@@ -234,7 +259,7 @@ static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 		/* a chunk of a snapshot whose head we did not see */
 		return;
 	}
-	buf_put(&s->cur, m->payload, m->len);
+	buf_put(&s->cur, val, len);
 	s->cur_next_idx = idx + 1;
 	if (s->cur_next_idx == s->cur_count && buf_ok(&s->cur)) {
 		struct buf t = s->best;
@@ -248,34 +273,33 @@ static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 	}
 }
 
-int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
-		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
-		    int *found)
+static void ckpt_scan_msg(void *ctx, const rd_kafka_message_t *m)
 {
-	struct ckpt_scan s; /* ~6 KiB */
-	int truncated = 0, rc;
+	char hdr[128];
+	int has = kafka_header_str(m, CKPT_HEADER, hdr, sizeof hdr) == 0;
+	kafka_ckpt_scan_msg(ctx, m->key, m->key_len, m->payload, m->len, has ? hdr : NULL);
+}
 
-	memset(&s, 0, sizeof s);
+int kafka_ckpt_scan_end(struct kafka_ckpt_scan *s, const char *what, struct kafka_ckpt *k, int *found)
+{
+	int rc = 0;
 	memset(k, 0, sizeof *k);
 	*found = 0;
-	snprintf(s.key, sizeof s.key, "%s/%" PRId32, topic, partition);
-	rc = kafka_scan_partition(reader, state_topic, state_part, -1, timeout_ms, stop, ckpt_scan_msg, &s,
-				  &truncated);
-	if (rc == 0 && s.have_best) {
-		rc = parse_snapshot(s.best.data, s.best.len, k);
+	if (s->have_best) {
+		rc = parse_snapshot(s->best.data, s->best.len, k);
 		if (rc == 0) {
 			*found = 1;
-			k->ref = s.best_ref;
+			k->ref = s->best_ref;
 		} else
-			LOG_ERR("kafka", "event=ckpt_corrupt topic=%s partition=%" PRId32 " err=\"%s\"",
-				topic, partition, vigil_strerror(rc));
+			LOG_ERR("kafka", "event=ckpt_corrupt input=%s state=%s err=\"%s\"", s->key, what,
+				vigil_strerror(rc));
 		rc = rc == -VIGIL_ENOMEM ? rc : 0;
 	}
-	if (rc == 0 && s.nrefs > 0) {
-		k->stale = calloc(s.nrefs, sizeof *k->stale);
+	if (rc == 0 && s->nrefs > 0) {
+		k->stale = calloc(s->nrefs, sizeof *k->stale);
 		int legacy_done = *found && k->ref.legacy; /* legacy ones share the kept one's key */
-		for (size_t i = 0; k->stale && i < s.nrefs; i++) {
-			const struct kafka_ckpt_ref *r = &s.refs[i];
+		for (size_t i = 0; k->stale && i < s->nrefs; i++) {
+			const struct kafka_ckpt_ref *r = &s->refs[i];
 			if (*found && r->sid == k->ref.sid && r->legacy == k->ref.legacy)
 				continue;
 			if (r->legacy && legacy_done)
@@ -284,10 +308,38 @@ int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_p
 			k->stale[k->nstale++] = *r;
 		}
 	}
-	if (s.bad)
-		LOG_WARN("kafka", "event=ckpt_bad_messages topic=%s partition=%" PRId32 " count=%" PRIu64,
-			 state_topic, state_part, s.bad);
-	buf_free(&s.cur);
-	buf_free(&s.best);
+	if (s->bad)
+		LOG_WARN("kafka", "event=ckpt_bad_messages input=%s state=%s count=%" PRIu64, s->key, what,
+			 s->bad);
+	if (rc != 0)
+		kafka_ckpt_free(k);
+	buf_free(&s->cur);
+	buf_free(&s->best);
+	free(s);
 	return rc;
+}
+
+int kafka_ckpt_read(rd_kafka_t *reader, const char *state_topic, int32_t state_part, const char *topic,
+		    int32_t partition, int timeout_ms, volatile sig_atomic_t *stop, struct kafka_ckpt *k,
+		    int *found)
+{
+	struct kafka_ckpt_scan *s = kafka_ckpt_scan_new(topic, partition);
+	char what[200];
+	int truncated = 0, rc;
+
+	memset(k, 0, sizeof *k);
+	*found = 0;
+	if (s == NULL)
+		return -VIGIL_ENOMEM;
+	snprintf(what, sizeof what, "%s/%" PRId32, state_topic, state_part);
+	rc = kafka_scan_partition(reader, state_topic, state_part, -1, timeout_ms, stop, ckpt_scan_msg, s,
+				  &truncated);
+	if (rc != 0) {
+		s->have_best = 0; /* decode nothing: only free */
+		s->nrefs = 0;
+		s->bad = 0;
+		kafka_ckpt_scan_end(s, what, k, found);
+		return rc;
+	}
+	return kafka_ckpt_scan_end(s, what, k, found);
 }
