@@ -43,12 +43,16 @@ done
 # may die in its producer queue with it, and the new owner then rightly
 # publishes them again. So count what the topic holds, as read by the
 # gateway: every distinct (alert_id, fingerprint) published by anyone
-# arrives exactly once (gw_received = distinct count, no duplicate dropped).
+# arrives exactly once (no duplicate dropped, gw_received >= distinct count).
 distinct=$(cat "$KT_DIR"/m?.log | grep -o 'alert_published alert_id=[^ ]* fingerprint=[^ ]*' | sort -u | wc -l)
 gw_all() { [ "$(kt_stat gw gw_received)" -ge "$distinct" ] 2>/dev/null; }
 kt_wait 10 "gateway stats: gw_received >= $distinct" gw_all
 sleep 2 # one more stats line
 [ "$(kt_stat gw gw_duplicates)" = 0 ] || kt_fail "$(kt_stat gw gw_duplicates) alerts were on the alerts topic twice"
-[ "$(kt_stat gw gw_received)" = "$distinct" ] || kt_fail "the gateway read $(kt_stat gw gw_received) alerts, $distinct distinct ones were published"
+# At least: a kill -9 can land between the victim's produce call and its
+# `alert_published` line, so the topic may hold one alert more than the logs
+# name (seen once under ASan: 192 read, 191 logged); duplicates are checked
+# above, so "more" can only be such an unlogged one.
+[ "$(kt_stat gw gw_received)" -ge "$distinct" ] || kt_fail "the gateway read $(kt_stat gw gw_received) alerts, $distinct distinct ones were published"
 sup=$(( $(kt_stat m1 alerts_suppressed) + $(kt_stat m3 alerts_suppressed) ))
 kt_log "PASS: $(wc -l <"$KT_DIR/want.txt") spikes once each after kill -9; regenerated alerts suppressed: $sup; gateway duplicates dropped: $(kt_stat gw gw_duplicates)"
