@@ -231,17 +231,18 @@ tsan: deps build/tsan/vigil $(TSAN_UNIT)
 tsan-real: deps build/tsan/vigil
 	@TSAN_SET=real bash tests/tsan.sh "" "" "$(TSAN_REAL_ALL)"
 
-# Fault-matrix rows 2, 3, 5 and 6 (rebalancing, a hanging destination, kill
-# -9 of a member and of a gateway member) on the real broker with the TSan
-# vigil, TSAN_FAULTS_RUNS (2) runs each (tests/faults.sh; table in
-# build/faults/results.md). Fails on any TSan report (build/tsan/
+# Fault-matrix rows (TSAN_FAULTS_ROWS: 2, 3, 5 and 6, rebalancing, a
+# hanging destination, kill -9 of a member and of a gateway member) on the
+# real broker with the TSan vigil, TSAN_FAULTS_RUNS (2) runs each
+# (tests/faults.sh; table in build/faults/results.md). Fails on any TSan report (build/tsan/
 # reports-faults), a failed run or a lost notification; duplicates are
 # counted in the table only (row 6's known window). Not in make test.
 TSAN_FAULTS_RUNS ?= 2
+TSAN_FAULTS_ROWS ?= 2 3 5 6
 tsan-faults: deps build/tsan/vigil
 	@rep=$(CURDIR)/build/tsan/reports-faults; rm -rf $$rep; mkdir -p $$rep; \
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$$rep/tsan second_deadlock_stack=1" \
-	  VIGIL=$(CURDIR)/build/tsan/vigil VIGIL_KAFKA=real FAULTS_ROWS="2 3 5 6" FAULTS_RUNS=$(TSAN_FAULTS_RUNS) \
+	  VIGIL=$(CURDIR)/build/tsan/vigil VIGIL_KAFKA=real FAULTS_ROWS="$(TSAN_FAULTS_ROWS)" FAULTS_RUNS=$(TSAN_FAULTS_RUNS) \
 	  bash tests/faults.sh || exit 1; \
 	n=$$(find $$rep -type f | wc -l); [ $$n -eq 0 ] || grep -h -A12 '^WARNING: ThreadSanitizer' $$rep/* | head -n 80; \
 	bad=$$(awk -F'\t' '$$3 == "FAILED" || $$6 > 0' build/faults/runs.tsv | wc -l); \
