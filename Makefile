@@ -65,8 +65,14 @@ TSAN_E2E  := tests/e2e_http.sh tests/e2e_kafka_http.sh tests/e2e_delivery_faults
 TSAN_REAL_E2E := tests/e2e_kafka_eos.sh
 TSAN_REAL_ENV := EOS_RUNS=1 EOS_MODES=exactly_once
 TSAN_RUN   = TSAN_REAL_ENV="$(TSAN_REAL_ENV)" bash tests/tsan.sh "$(TSAN_UNIT)" "$(TSAN_E2E)" "$(TSAN_REAL_E2E)"
+# `make tsan-real` (not in make test: it takes far longer than make test's
+# budget allows, RELIABILITY.md, ThreadSanitizer and valgrind): every other
+# Kafka e2e script on the real broker under the TSan vigil (e2e_kafka_eos is
+# in TSAN_REAL_E2E; e2e_kafka_restore is embedded-only), its own reports dir
+# (TSAN_SET=real: build/tsan/reports-real, build/tsan/real-*.log).
+TSAN_REAL_ALL := $(filter-out $(TSAN_REAL_E2E) tests/e2e_kafka_restore.sh,$(KAFKA_E2E))
 
-.PHONY: all deps test test-real-kafka unit e2e asan-test tsan valgrind bench soak faults demo console nab format \
+.PHONY: all deps test test-real-kafka unit e2e asan-test tsan tsan-real tsan-faults valgrind bench soak faults demo console nab format \
         format-check clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
@@ -86,6 +92,8 @@ help:
 	@echo "make faults     fault matrix, FAULTS_RUNS each (20 kill rows, 5 others): lost/duplicated alerts (build/faults); VIGIL_KAFKA=real on Apache Kafka"
 	@echo "make nab        score bin/vigil detect on NAB_DIR (default ../shared/nab)"
 	@echo "make tsan       the threaded tests (HTTP, delivery workers, Kafka) under ThreadSanitizer"
+	@echo "make tsan-real  the other Kafka e2e scripts on the real broker under ThreadSanitizer (long)"
+	@echo "make tsan-faults  fault-matrix rows 2, 3, 5, 6 on the real broker under ThreadSanitizer"
 	@echo "make valgrind   the unit tests under valgrind memcheck, two at a time (also in make test)"
 	@echo "make fuzz       run every libFuzzer target in tests/fuzz for FUZZ_SECONDS (default 60) each"
 	@echo "make format     clang-format every C file"
@@ -219,6 +227,27 @@ test-real-kafka: deps bin/vigil build/asan/vigil
 # build/tsan/reports, suppressions for third-party code in tests/tsan.supp).
 tsan: deps build/tsan/vigil $(TSAN_UNIT)
 	@$(TSAN_RUN)
+
+tsan-real: deps build/tsan/vigil
+	@TSAN_SET=real bash tests/tsan.sh "" "" "$(TSAN_REAL_ALL)"
+
+# Fault-matrix rows (TSAN_FAULTS_ROWS: 2, 3, 5 and 6, rebalancing, a
+# hanging destination, kill -9 of a member and of a gateway member) on the
+# real broker with the TSan vigil, TSAN_FAULTS_RUNS (2) runs each
+# (tests/faults.sh; table in build/faults/results.md). Fails on any TSan report (build/tsan/
+# reports-faults), a failed run or a lost notification; duplicates are
+# counted in the table only (row 6's known window). Not in make test.
+TSAN_FAULTS_RUNS ?= 2
+TSAN_FAULTS_ROWS ?= 2 3 5 6
+tsan-faults: deps build/tsan/vigil
+	@rep=$(CURDIR)/build/tsan/reports-faults; rm -rf $$rep; mkdir -p $$rep; \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$$rep/tsan second_deadlock_stack=1" \
+	  VIGIL=$(CURDIR)/build/tsan/vigil VIGIL_KAFKA=real FAULTS_ROWS="$(TSAN_FAULTS_ROWS)" FAULTS_RUNS=$(TSAN_FAULTS_RUNS) \
+	  bash tests/faults.sh || exit 1; \
+	n=$$(find $$rep -type f | wc -l); [ $$n -eq 0 ] || grep -h -A12 '^WARNING: ThreadSanitizer' $$rep/* | head -n 80; \
+	bad=$$(awk -F'\t' '$$3 == "FAILED" || $$6 > 0' build/faults/runs.tsv | wc -l); \
+	echo "tsan-faults: $$n TSan report file(s), $$bad run(s) failed or lost notifications"; \
+	[ $$n -eq 0 ] && [ $$bad -eq 0 ]
 
 # Every release unit test under memcheck, VALGRIND_JOBS (2) at a time
 # (tests/valgrind.sh: errors and definite/possible leaks fail; logs and each

@@ -17,12 +17,16 @@
 # build/tsan/reports/tsan.<pid>, so a report from a daemon that a script
 # kills is not lost in its log; the run fails when a test fails or when any
 # report was written. Suppressions: tests/tsan.supp (third-party only).
+# TSAN_SET=NAME (make tsan-real: real) keeps a second set's reports, logs
+# and passed count apart (build/tsan/reports-NAME, build/tsan/NAME-*.log,
+# build/tsan/tsan-NAME.passed), so it never clears make tsan's.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 units=$1
 e2es=$2
 reals=${3:-}
-rep=$PWD/build/tsan/reports
+set_=${TSAN_SET:-}
+rep=$PWD/build/tsan/reports${set_:+-$set_}
 rm -rf "$rep"
 mkdir -p "$rep"
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp log_path=$rep/tsan second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
@@ -59,7 +63,7 @@ if [ -n "$reals" ]; then
 		tail -n 30 build/tsan/real-kafka-provision.log
 	else
 		for e in $reals; do
-			log=build/tsan/real-kafka-$(basename "$e").log
+			log=build/tsan/${set_:+$set_-}real-kafka-$(basename "$e").log
 			# shellcheck disable=SC2086 # TSAN_REAL_ENV is a list of NAME=VALUE words
 			if env ${TSAN_REAL_ENV:-} VIGIL_KAFKA=real VIGIL=$PWD/build/tsan/vigil bash "$e" >"$log" 2>&1; then
 				if grep -q '^SKIP (VIGIL_KAFKA=real)' "$log"; then
@@ -76,9 +80,9 @@ if [ -n "$reals" ]; then
 fi
 reports=$(find "$rep" -type f | wc -l)
 if [ "$reports" -gt 0 ]; then
-	echo "ThreadSanitizer: $reports process(es) reported (build/tsan/reports):"
+	echo "ThreadSanitizer: $reports process(es) reported ($rep):"
 	grep -h -A12 '^WARNING: ThreadSanitizer' "$rep"/* | head -n 80
 fi
 echo "tsan: $pass passed, $fail failed, $skip skipped, $reports TSan report file(s), $(($(date +%s) - start)) s"
-echo "$pass" >build/tsan/tsan.passed
+echo "$pass" >build/tsan/tsan${set_:+-$set_}.passed
 [ "$fail" -eq 0 ] && [ "$reports" -eq 0 ]
