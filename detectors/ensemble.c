@@ -109,7 +109,7 @@ static const struct param_spec ens_params[] = {
 	 "shift of the score in decades of tail probability: +1 alerts on 10x likelier events", -10, 10, NULL,
 	 0},
 	{"alpha_fast", PARAM_DOUBLE, "0.3", OFF(alpha_fast), "smoothing of the fast level", 1e-4, 1, NULL, 0},
-	{"alpha_slow", PARAM_DOUBLE, "0.02", OFF(alpha_slow), "smoothing of the slow level", 1e-5, 1, NULL,
+	{"alpha_slow", PARAM_DOUBLE, "0.04", OFF(alpha_slow), "smoothing of the slow level", 1e-5, 1, NULL,
 	 0},
 	{"alpha_dev", PARAM_DOUBLE, "0.003", OFF(alpha_dev), "smoothing of the residual scales", 1e-5, 1,
 	 NULL, 0},
