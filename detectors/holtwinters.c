@@ -569,20 +569,22 @@ static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_resu
  * the first HW_MIN_WARM points, then EW with gamma. From the
  * HW_MIN_WARM-th finite point on, x is scored against yhat = fa + fb (carried
  * over skipped ticks) with the half-width delta * fd known before x (at least
- * 1e-9 |yhat|), like the model it hands over to. */
-static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, struct det_result *out)
+ * 1e-9 |yhat|), like the model it hands over to. Returns the value it
+ * absorbed: x, or x clipped once warm (HW_CLIP, issue 16). */
+static double fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x,
+		       struct det_result *out)
 {
 	double yhat, half, e, a_new;
 
 	if (!isfinite(x))
-		return;
+		return x;
 	if (s->fn == 0) {
 		s->fa = x;
 		s->fb = 0;
 		s->fd = 0;
 		s->fn = 1;
 		s->ftick = t;
-		return;
+		return x;
 	}
 	yhat = s->fa + (double)(t - s->ftick) * s->fb;
 	half = c->delta * s->fd;
@@ -594,6 +596,15 @@ static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 		out->lower = yhat - half;
 		out->upper = yhat + half;
 		out->score = e > half ? 1.0 : half > 0 ? 0.5 * e / half : 0.0;
+		/* bounded influence, as in hw_point */
+		if (e > HW_CLIP * half) {
+			if (++s->clip_run < HW_CLIP_RUN) {
+				x = yhat + (x > yhat ? HW_CLIP * half : -HW_CLIP * half);
+				e = HW_CLIP * half;
+			}
+		} else {
+			s->clip_run = 0;
+		}
 	}
 	a_new = c->alpha * x + (1 - c->alpha) * yhat;
 	s->fb = c->beta * (a_new - s->fa) / (double)(t - s->ftick) + (1 - c->beta) * s->fb;
@@ -605,6 +616,7 @@ static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	else
 		s->fd += c->gamma * ((e > 4 * s->fd ? 4 * s->fd : e) - s->fd);
 	s->fn++;
+	return x;
 }
 
 /* Feed a finite-ts point at tick t (> last tick) in vigil mode. */
@@ -617,8 +629,9 @@ static void hw_feed(const struct hw_cfg *c, struct hw_state *s, int64_t t, doubl
 		int64_t k = t - s->origin;
 		struct det_result ignored;
 		if (k < s->npend) {
-			s->ring[s->cap + k] = x;
-			fb_point(c, s, t, x, out);
+			/* the buffer keeps what the fallback absorbed (a glitch
+			 * clipped): the seasonal model starts from it */
+			s->ring[s->cap + k] = fb_point(c, s, t, x, out);
 			s->last_tick = t;
 			if (k == s->npend - 1) {
 				struct det_result fb = *out;
