@@ -100,6 +100,10 @@ struct ens_state {
 	int64_t refr;                /* points left in the refractory period */
 	double refr_dec;             /* decades of the event that started it */
 	int64_t ev1, ev2, ev3;       /* n at the last three event starts (0: none) */
+	/* issue 16: a point far beyond the seen range (ENS_FAR widths) is held
+	 * out of lo/hi until a comparable one comes (ens_widen) */
+	double far_lo, far_hi; /* the newest such point below / above (0: none) */
+	int64_t far;           /* bit 0: far_hi held, bit 1: far_lo held */
 	/* pattern channel: ENS_NLVL quantisers of widths wbase 2^(l/ENS_STEPS)
 	 * for lattice levels l in mid - ENS_HALF .. mid + ENS_HALF; slot l mod ENS_NLVL */
 	double q_lo, q_hi;    /* tracked 5 % / 95 % quantiles */

@@ -20,6 +20,12 @@
  * is what NAB's threshold of 1.0 relies on; the default threshold here is
  * 0.9999 (|z| >= 3.719).
  *
+ * Bounded influence (`clip`, vigil's, default 20; 0 = NAB exactly): once
+ * the window holds GAUSS_CLIP_MIN points, a point enters it clipped to
+ * mean +- clip x std (scored as it is), so one glitch cannot hold the mean
+ * and std for a whole window; a real level shift still widens the std with
+ * each clipped point, and is fully in the window after it slides past.
+ *
  * State: plain data: header + a ring of window + step_points doubles; load
  * validates it. */
 #include <math.h>
@@ -32,6 +38,7 @@ struct gauss_cfg {
 	int window;
 	int step_points;
 	int min_points;
+	double clip;
 };
 
 struct gauss_state {
@@ -48,6 +55,7 @@ struct gauss_state {
 };
 
 #define GAUSS_THRESHOLD 0.9999
+#define GAUSS_CLIP_MIN  100                /* window points before `clip` applies */
 #define GAUSS_BAND_Z    3.7190164854555685 /* 1 - Q(z) = GAUSS_THRESHOLD */
 
 static const struct param_spec gauss_params[] = {
@@ -72,6 +80,14 @@ static const struct param_spec gauss_params[] = {
 	 .help = "warm-up: points in the window before scoring",
 	 .min = 1,
 	 .max = 1000000},
+	{.name = "clip",
+	 .kind = PARAM_DOUBLE,
+	 .def = "20",
+	 .offset = offsetof(struct gauss_cfg, clip),
+	 .help = "a point enters the window clipped to mean +- clip x std once it holds 100 points (its "
+		 "score is unchanged); 0 keeps every point as it is (NAB's baseline)",
+	 .min = 0,
+	 .max = 1e6},
 	{.name = NULL},
 };
 
@@ -174,6 +190,12 @@ static int gauss_update(const void *cfg, void *state, double ts, double x, struc
 		out->score = 1.0 - 0.5 * erfc(z / M_SQRT2);
 		if (!(out->score >= 0)) /* z NaN cannot happen; be safe */
 			out->score = NAN;
+	}
+	/* issue 16, bounded influence: a glitch of 1e12 would hold the mean
+	 * and std for a whole window (6,400 points) */
+	if (c->clip > 0 && s->n >= GAUSS_CLIP_MIN) {
+		double b = c->clip * s->std;
+		x = x > s->mean + b ? s->mean + b : (x < s->mean - b ? s->mean - b : x);
 	}
 	s->ring[(s->head + s->n + s->pending) % s->cap] = x;
 	if (s->n < c->window) {

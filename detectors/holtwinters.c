@@ -95,6 +95,14 @@
 
 #define HW_MAX_SLOTS 10080
 #define HW_MIN_WARM  16 /* ticks */
+/* Issue 16, bounded influence (vigil mode, once the model is warm): a point
+ * more than HW_CLIP band half-widths from the forecast is fed to the level,
+ * slope, seasonal and deviation updates as if it were HW_CLIP half-widths
+ * out (its score is not changed), so one glitch of 1e12 moves the model by
+ * a bounded amount; after HW_CLIP_RUN such points in a row the series has
+ * moved and points are fed as they are, like des's robust feeding. */
+#define HW_CLIP     3.0
+#define HW_CLIP_RUN 16
 _Static_assert(HW_MAX_SLOTS <= SEASON_MAX_LAG, "season detection must handle every ring size");
 
 struct hw_cfg {
@@ -130,7 +138,8 @@ struct hw_state {
 	 * fills (Holt with bands, see fb_point) */
 	double fa, fb, fd;
 	int64_t fn, ftick;
-	double ring[]; /* see the header comment */
+	int64_t clip_run; /* vigil: consecutive points fed clipped (hw_point) */
+	double ring[];    /* see the header comment */
 };
 
 static const char *const auto_keyword[] = {"auto", NULL};
@@ -379,7 +388,7 @@ static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	double *cs = s->ring, *ds = s->ring + s->cap;
 	int64_t ph = floor_mod(t - s->origin, s->L);
 	int64_t warm = 2 * (int64_t)s->L > HW_MIN_WARM ? 2 * (int64_t)s->L : HW_MIN_WARM;
-	double yhat, half, dl, c_old, d_old, a_new, e, ae, lam;
+	double yhat, half, dl, c_old, d_old, a_new, e, ae, lam, xf, af;
 
 	if (t - s->last_tick - 1 > 0) {
 		int64_t k = t - s->last_tick - 1;
@@ -419,14 +428,22 @@ static void hw_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	s->gap_run = 0;
 	e = x - yhat;
 	ae = fabs(e);
-	a_new = c->alpha * (x - c_old) + (1 - c->alpha) * (s->a + s->b);
+	xf = x;
+	if (t - s->level_tick >= warm && ae > HW_CLIP * half) {
+		if (++s->clip_run < HW_CLIP_RUN)
+			xf = yhat + (e > 0 ? HW_CLIP * half : -HW_CLIP * half);
+	} else {
+		s->clip_run = 0;
+	}
+	af = fabs(xf - yhat);
+	a_new = c->alpha * (xf - c_old) + (1 - c->alpha) * (s->a + s->b);
 	s->b = c->beta * (a_new - s->a) + (1 - c->beta) * s->b;
 	s->a = a_new;
 	if (s->L > 1)
-		cs[ph] = c->gamma * (x - a_new) + (1 - c->gamma) * c_old;
-	ds[ph] = c->gamma * ae + (1 - c->gamma) * d_old;
+		cs[ph] = c->gamma * (xf - a_new) + (1 - c->gamma) * c_old;
+	ds[ph] = c->gamma * af + (1 - c->gamma) * d_old;
 	lam = 1.0 / s->L < c->gamma ? 1.0 / s->L : c->gamma;
-	s->g += lam * ((s->g > 0 && ae > 4 * s->g ? 4 * s->g : ae) - s->g);
+	s->g += lam * ((s->g > 0 && af > 4 * s->g ? 4 * s->g : af) - s->g);
 	if (t - s->level_tick >= warm) {
 		if (ae > half)
 			out->score = 1.0;
@@ -552,20 +569,22 @@ static void hw_start(const struct hw_cfg *c, struct hw_state *s, struct det_resu
  * the first HW_MIN_WARM points, then EW with gamma. From the
  * HW_MIN_WARM-th finite point on, x is scored against yhat = fa + fb (carried
  * over skipped ticks) with the half-width delta * fd known before x (at least
- * 1e-9 |yhat|), like the model it hands over to. */
-static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x, struct det_result *out)
+ * 1e-9 |yhat|), like the model it hands over to. Returns the value it
+ * absorbed: x, or x clipped once warm (HW_CLIP, issue 16). */
+static double fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, double x,
+		       struct det_result *out)
 {
 	double yhat, half, e, a_new;
 
 	if (!isfinite(x))
-		return;
+		return x;
 	if (s->fn == 0) {
 		s->fa = x;
 		s->fb = 0;
 		s->fd = 0;
 		s->fn = 1;
 		s->ftick = t;
-		return;
+		return x;
 	}
 	yhat = s->fa + (double)(t - s->ftick) * s->fb;
 	half = c->delta * s->fd;
@@ -577,6 +596,15 @@ static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 		out->lower = yhat - half;
 		out->upper = yhat + half;
 		out->score = e > half ? 1.0 : half > 0 ? 0.5 * e / half : 0.0;
+		/* bounded influence, as in hw_point */
+		if (e > HW_CLIP * half) {
+			if (++s->clip_run < HW_CLIP_RUN) {
+				x = yhat + (x > yhat ? HW_CLIP * half : -HW_CLIP * half);
+				e = HW_CLIP * half;
+			}
+		} else {
+			s->clip_run = 0;
+		}
 	}
 	a_new = c->alpha * x + (1 - c->alpha) * yhat;
 	s->fb = c->beta * (a_new - s->fa) / (double)(t - s->ftick) + (1 - c->beta) * s->fb;
@@ -588,6 +616,7 @@ static void fb_point(const struct hw_cfg *c, struct hw_state *s, int64_t t, doub
 	else
 		s->fd += c->gamma * ((e > 4 * s->fd ? 4 * s->fd : e) - s->fd);
 	s->fn++;
+	return x;
 }
 
 /* Feed a finite-ts point at tick t (> last tick) in vigil mode. */
@@ -600,8 +629,9 @@ static void hw_feed(const struct hw_cfg *c, struct hw_state *s, int64_t t, doubl
 		int64_t k = t - s->origin;
 		struct det_result ignored;
 		if (k < s->npend) {
-			s->ring[s->cap + k] = x;
-			fb_point(c, s, t, x, out);
+			/* the buffer keeps what the fallback absorbed (a glitch
+			 * clipped): the seasonal model starts from it */
+			s->ring[s->cap + k] = fb_point(c, s, t, x, out);
 			s->last_tick = t;
 			if (k == s->npend - 1) {
 				struct det_result fb = *out;
@@ -706,8 +736,8 @@ static int hw_valid(const void *cfg, const void *state)
 	ok = s->cap == c->cap && s->L >= 0 && s->L <= s->cap && (s->have_level == 0 || s->have_level == 1) &&
 	     isfinite(s->a) && isfinite(s->b) && isfinite(s->g) && s->g >= 0 && s->gap_run >= 0 &&
 	     isfinite(s->fa) && isfinite(s->fb) && s->fd >= 0 && isfinite(s->fd) && s->fn >= 0 &&
-	     (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0) && s->npend >= 0 &&
-	     s->npend <= 2 * s->cap;
+	     s->clip_run >= 0 && (s->L > 0 || !s->have_level) && (s->L == 0 || s->step > 0) &&
+	     s->npend >= 0 && s->npend <= 2 * s->cap;
 	if (ok && c->graphite_compat)
 		ok = s->L != 1 && s->npend == 0;
 	ok = ok && tick_valid(&k, s->L > 0 || s->npend > 0) && tick_in_range(s->origin) &&
@@ -750,7 +780,7 @@ static const char *hw_model(const void *cfg, const void *state)
 const struct detector_type det_holtwinters = {
 	.name = "holtwinters",
 	.summary = "Holt-Winters with Brutlag seasonal deviation bands, season detected (seasonal breaks)",
-	.state_version = 3,
+	.state_version = 4,
 	.params = hw_params,
 	.config_size = sizeof(struct hw_cfg),
 	.default_threshold = 1.0,
