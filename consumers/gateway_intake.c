@@ -339,6 +339,12 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 		handover_wait(g, parts);
 		checkpoint(g, parts, "revoke");
 		commit_safe(g, parts, 0);
+	} else {
+		/* another member may own them already: no snapshot, no wait */
+		LOG_WARN(COMP,
+			 "event=gateway_assignment_lost partitions=%d: no hand-over snapshot; the next owner "
+			 "continues from the last one",
+			 parts->cnt);
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		gateway_release(g->gw, parts->elems[i].partition);
