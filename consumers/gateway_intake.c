@@ -45,6 +45,7 @@ struct gateway_intake {
 	struct ipart *parts; /* alerts-topic partitions seen, with progress */
 	size_t nparts, capparts;
 	double drain_timeout;
+	double handover_wait; /* s: a revoke waits this long at most for sends in flight */
 	struct complain bad_complain;
 	int assigned;          /* 1 after the first assignment (its snapshots restored) */
 	int32_t alerts_nparts; /* partitions of the alerts topic; 0 = unknown */
@@ -271,9 +272,48 @@ static void intake_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		g->state_fail++;
 }
 
+/* Before the revoke snapshot of the partitions in `parts`: no new send of
+ * theirs starts, and the sends already in progress get until
+ * g->handover_wait seconds from now to finish, so that what they delivered
+ * is a done record before the snapshot (which then no longer lists it) and
+ * the next owner does not send it again. A send still in progress at the
+ * bound stays in the snapshot as pending: the next owner sends it again,
+ * with the same Idempotency-Key. The bound keeps a stuck destination from
+ * stalling the group: the callback counts against max.poll.interval.ms
+ * (60 s), which is also the rebalance timeout (docs/kafka.md). */
+static void handover_wait(struct gateway_intake *g, const rd_kafka_topic_partition_list_t *parts)
+{
+	double t0 = clock_mono_real(), until = t0 + g->handover_wait;
+	size_t inflight = 0, left = 0;
+	for (int i = 0; i < parts->cnt; i++) {
+		if (gateway_hold(g->gw, parts->elems[i].partition, 1) != 0)
+			LOG_WARN(COMP,
+				 "event=gateway_handover_hold_failed partition=%" PRId32
+				 " err=\"out of memory\": a send may start during the hand-over",
+				 parts->elems[i].partition);
+		inflight += gateway_wait_sending(g->gw, parts->elems[i].partition, 0);
+	}
+	if (inflight == 0)
+		return;
+	LOG_INFO(COMP, "event=gateway_handover_wait partitions=%d in_flight=%zu bound_s=%.1f", parts->cnt,
+		 inflight, g->handover_wait);
+	for (int i = 0; i < parts->cnt; i++)
+		left += gateway_wait_sending(g->gw, parts->elems[i].partition, until);
+	double ms = (clock_mono_real() - t0) * 1e3;
+	if (left)
+		LOG_WARN(COMP,
+			 "event=gateway_handover_timeout in_flight=%zu ms=%.0f: still pending in the "
+			 "snapshot, "
+			 "the next owner sends them again (same Idempotency-Key)",
+			 left, ms);
+	else
+		LOG_INFO(COMP, "event=gateway_handover_done in_flight=%zu ms=%.0f", inflight, ms);
+}
+
 /* Assignments: each partition's snapshot is restored before its messages
- * flow. A revoke (a hand-over) snapshots and commits the revoked partitions,
- * then forgets them: their new owner continues from the snapshot. */
+ * flow. A revoke (a hand-over) waits, bounded, for the sends in flight of the
+ * revoked partitions (handover_wait), snapshots and commits them, then
+ * forgets them: their new owner continues from the snapshot. */
 static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			     void *opaque)
 {
@@ -296,11 +336,19 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 		return;
 	}
 	if (!rd_kafka_assignment_lost(rk)) {
+		handover_wait(g, parts);
 		checkpoint(g, parts, "revoke");
 		commit_safe(g, parts, 0);
+	} else {
+		/* another member may own them already: no snapshot, no wait */
+		LOG_WARN(COMP,
+			 "event=gateway_assignment_lost partitions=%d: no hand-over snapshot; the next owner "
+			 "continues from the last one",
+			 parts->cnt);
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		gateway_release(g->gw, parts->elems[i].partition);
+		gateway_hold(g->gw, parts->elems[i].partition, 0); /* nothing of it is left */
 		gwdone_forget(g->done, parts->elems[i].partition);
 		for (size_t k = 0; k < g->nparts; k++)
 			if (g->parts[k].part == parts->elems[i].partition) {
@@ -384,6 +432,7 @@ int gateway_intake_open(const struct kafka_cfg *c, const struct ruleset *rs, str
 	g->ctr = ctr;
 	g->gen_max = 500000;
 	g->drain_timeout = 10.0;
+	g->handover_wait = 15.0;
 	g->batch = calloc((size_t)c->batch_size, sizeof *g->batch);
 	g->lat_src = calloc((size_t)c->batch_size, sizeof *g->lat_src);
 	if (g->batch == NULL || g->lat_src == NULL)

@@ -598,6 +598,25 @@ size_t gw_outbox_cancel(struct gateway *gw, int32_t part)
 	return n;
 }
 
+int gateway_hold(struct gateway *gw, int32_t part, int on)
+{
+	int rc = 0;
+	for (size_t g = 0; g < gw->ngens; g++) {
+		int r = outbox_hold(gw->gens[g]->ob, part, on);
+		if (r != 0)
+			rc = r;
+	}
+	return rc;
+}
+
+size_t gateway_wait_sending(struct gateway *gw, int32_t part, double until)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < gw->ngens; g++)
+		n += outbox_wait_sending(gw->gens[g]->ob, part, until);
+	return n;
+}
+
 int gateway_create(const struct ruleset *rs, const struct gateway_opts *o, struct gateway **out, char *err,
 		   size_t errlen)
 {

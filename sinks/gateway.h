@@ -171,6 +171,15 @@ void gateway_get_stats(struct gateway *gw, struct gateway_stats *out);
 json_t *gateway_export(struct gateway *gw, int32_t part);
 int gateway_import(struct gateway *gw, int32_t part, json_t *snap);
 void gateway_release(struct gateway *gw, int32_t part);
+/* A hand-over of partition part (the Kafka gateway's revoke):
+ * gateway_hold(gw, part, 1) stops new sends of its notifications from
+ * starting (they stay queued, so exported); gateway_wait_sending waits until
+ * the sends of part already in progress have finished (their done records
+ * made) or the monotonic time `until` (clock_mono_real) has come, and
+ * returns how many are still in progress; gateway_hold(gw, part, 0) after
+ * gateway_release. 0 or -VIGIL_ENOMEM (not held). */
+int gateway_hold(struct gateway *gw, int32_t part, int on);
+size_t gateway_wait_sending(struct gateway *gw, int32_t part, double until);
 /* ---- on-call control (sinks/gateway_control.c; issue 10) ----
  * The operations behind `vigil silence`, `vigil ack`, the control topic
  * and the HTTP API. Each applies at the current wall time and is made

@@ -62,7 +62,18 @@ struct outbox {
 	size_t pending;
 	int stop;
 	struct outbox_done_set *done; /* borrowed, NULL = none (outbox_attach_done) */
+	int32_t *held;                /* partitions being handed over: no send of them starts */
+	size_t nheld, capheld;
 };
+
+/* 1 if partition part is held (outbox_hold); with ob->mu held. */
+static int is_held(const struct outbox *ob, int32_t part)
+{
+	for (size_t i = 0; part >= 0 && i < ob->nheld; i++)
+		if (ob->held[i] == part)
+			return 1;
+	return 0;
+}
 
 double outbox_backoff(const struct retry_policy *p, int attempt, double retry_after, double rnd)
 {
@@ -313,8 +324,8 @@ static void *worker(void *arg)
 			break;
 		struct entry *e = q->head;
 		double now = clock_mono_real();
-		if (e == NULL || e->next_at > now) {
-			if (e == NULL) {
+		if (e == NULL || e->next_at > now || is_held(ob, e->tag_part)) {
+			if (e == NULL || is_held(ob, e->tag_part)) {
 				pthread_cond_wait(&q->cv, &ob->mu);
 			} else {
 				struct timespec ts;
@@ -366,6 +377,7 @@ static void *worker(void *arg)
 			FAILPOINT("gateway_send_accepted");
 		pthread_mutex_lock(&ob->mu);
 		q->busy = 0;
+		pthread_cond_broadcast(&ob->idle); /* outbox_wait_sending, also on a retry */
 		/* atomically with the removal (an accepted send is final,
 		 * sinks/sink.h). A send handed over while in progress is
 		 * recorded too when it went through: the partition's next owner
@@ -455,6 +467,7 @@ void outbox_destroy(struct outbox *ob)
 	}
 	pthread_cond_destroy(&ob->idle);
 	pthread_mutex_destroy(&ob->mu);
+	free(ob->held);
 	free(ob->q);
 	free(ob);
 }
@@ -589,6 +602,59 @@ size_t outbox_drain(struct outbox *ob, double timeout)
 		pthread_cond_timedwait(&ob->idle, &ob->mu, &ts);
 	}
 	size_t n = ob->pending;
+	pthread_mutex_unlock(&ob->mu);
+	return n;
+}
+
+int outbox_hold(struct outbox *ob, int32_t part, int on)
+{
+	int rc = 0;
+	pthread_mutex_lock(&ob->mu);
+	if (on && !is_held(ob, part)) {
+		if (ob->nheld == ob->capheld) {
+			size_t cap = ob->capheld ? ob->capheld * 2 : 8;
+			int32_t *h = realloc(ob->held, cap * sizeof *h);
+			if (h == NULL)
+				rc = -VIGIL_ENOMEM;
+			else {
+				ob->held = h;
+				ob->capheld = cap;
+			}
+		}
+		if (rc == 0)
+			ob->held[ob->nheld++] = part;
+	} else if (!on) {
+		for (size_t i = 0; i < ob->nheld; i++)
+			if (ob->held[i] == part) {
+				ob->held[i] = ob->held[--ob->nheld];
+				break;
+			}
+		for (size_t i = 0; i < ob->ndests; i++)
+			pthread_cond_broadcast(&ob->q[i].cv);
+	}
+	pthread_mutex_unlock(&ob->mu);
+	return rc;
+}
+
+/* The sends of part in progress; with ob->mu held. */
+static size_t sending(const struct outbox *ob, int32_t part)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ob->ndests; i++)
+		if (ob->q[i].busy && ob->q[i].head && ob->q[i].head->tag_part == part)
+			n++;
+	return n;
+}
+
+size_t outbox_wait_sending(struct outbox *ob, int32_t part, double until)
+{
+	pthread_mutex_lock(&ob->mu);
+	size_t n;
+	while ((n = sending(ob, part)) > 0 && clock_mono_real() < until) {
+		struct timespec ts;
+		abs_time(until, &ts);
+		pthread_cond_timedwait(&ob->idle, &ob->mu, &ts);
+	}
 	pthread_mutex_unlock(&ob->mu);
 	return n;
 }

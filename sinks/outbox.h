@@ -103,6 +103,19 @@ int64_t outbox_min_pending(struct outbox *ob, int32_t part);
  * forever). Returns the entries still pending. */
 size_t outbox_drain(struct outbox *ob, double timeout);
 
+/* ---- a partition handed over (the Kafka gateway's revoke) ----
+ * outbox_hold(ob, part, 1): no send of an entry tagged with part starts
+ * from now on (its destination's queue waits at that entry; the entries
+ * stay queued and exported); outbox_hold(ob, part, 0) lets them go again
+ * (after outbox_cancel, nothing of part is left to go). A partition is held
+ * once: holding it again is a no-op. 0, or -VIGIL_ENOMEM (not held).
+ * outbox_wait_sending: wait until no send of an entry tagged with part is
+ * in progress, or until the monotonic time `until` (clock_mono_real).
+ * Returns the sends of part still in progress (0: every one finished, its
+ * done hook and done record made). */
+int outbox_hold(struct outbox *ob, int32_t part, int on);
+size_t outbox_wait_sending(struct outbox *ob, int32_t part, double until);
+
 /* ---- what a previous owner of a partition already delivered ----
  * (the Kafka gateway's takeover: consumers/gateway_done.c; the set is in
  * sinks/outbox_done.c and may be shared by several outboxes)

@@ -15,6 +15,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +29,7 @@
 #include "sinks/gateway.h"
 #include "sinks/outbox.h"
 #include "sinks/sink.h"
+#include "core/clock.h"
 
 /* ---- helpers ---- */
 
@@ -1404,6 +1409,97 @@ static void test_partition_handover(void **state)
 	tmp_fini(&t);
 }
 
+/* Read what a client sent on fd until it is quiet for 200 ms. */
+static void read_request(int fd)
+{
+	char buf[4096];
+	struct pollfd p = {fd, POLLIN, 0};
+	while (poll(&p, 1, 200) > 0 && read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+/* The hand-over of a partition with a send in flight (the Kafka gateway's
+ * revoke, consumers/gateway_intake.c): a real webhook send to a listening
+ * socket that answers only when the test says so. While partition 2 is
+ * held, the send in flight finishes (its answer comes) and the next
+ * notification of partition 2 does not start; gateway_wait_sending returns
+ * at its bound while the send is in flight, and at once when it is done. */
+static void test_handover_waits_for_send(void **state)
+{
+	struct fixture fx;
+	struct gateway *gw = NULL;
+	struct gateway_stats st;
+	struct alert_event ev, other;
+	char err[256], url[64];
+	(void)state;
+
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ls >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof a;
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", ntohs(a.sin_port));
+
+	memset(&fx, 0, sizeof fx);
+	fx.kv[0][0] = (struct kv){"url", url, "owners.yaml:3:5"};
+	fx.kv[0][1] = (struct kv){"timeout", "20s", "owners.yaml:4:5"};
+	fx.dests[0].type = (char *)"webhook";
+	fx.dests[0].kv = fx.kv[0];
+	fx.dests[0].nkv = 2;
+	fx.dests[0].where = (char *)"owners.yaml:3:5";
+	add_owner(&fx, 0, "storage", 0, 1);
+	assert_int_equal(gateway_create(&fx.rs, NULL, &gw, err, sizeof err), 0);
+	base_event(&ev);
+	other = ev;
+	other.series = "disk.write_latency{cluster=eu-1,host=db9}";
+	assert_int_equal(gateway_submit_tagged(gw, &ev, 2, 5), 0);
+	assert_int_equal(gateway_submit_tagged(gw, &other, 2, 6), 0);
+	gateway_flush(gw);
+	/* the first send is in flight: connected, no answer */
+	size_t n = 0;
+	for (int i = 0; i < 500 && (n = gateway_wait_sending(gw, 2, 0)) == 0; i++)
+		usleep(10000);
+	assert_int_equal(n, 1);
+	assert_int_equal(gateway_wait_sending(gw, 1, 0), 0); /* nothing of partition 1 */
+
+	assert_int_equal(gateway_hold(gw, 2, 1), 0);
+	assert_int_equal(gateway_hold(gw, 2, 1), 0); /* once */
+	double t0 = clock_mono_real();
+	assert_int_equal(gateway_wait_sending(gw, 2, t0 + 0.3), 1); /* bounded */
+	double dt = clock_mono_real() - t0;
+	assert_true(dt >= 0.29 && dt < 5);
+
+	int c = accept(ls, NULL, NULL);
+	assert_true(c >= 0);
+	read_request(c);
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+	assert_int_equal(write(c, ok, sizeof ok - 1), (ssize_t)(sizeof ok - 1));
+	t0 = clock_mono_real();
+	assert_int_equal(gateway_wait_sending(gw, 2, t0 + 10), 0);
+	assert_true(clock_mono_real() - t0 < 5);
+	close(c);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.delivered, 1);
+	/* held: the second notification of partition 2 stays queued, exported */
+	usleep(300000);
+	assert_int_equal(gateway_wait_sending(gw, 2, 0), 0);
+	struct pollfd p = {ls, POLLIN, 0};
+	assert_int_equal(poll(&p, 1, 0), 0); /* no new connection */
+	json_t *snap = gateway_export(gw, 2);
+	assert_non_null(snap);
+	assert_int_equal(json_array_size(json_object_get(snap, "pending")), 1);
+	json_decref(snap);
+	gateway_release(gw, 2);
+	assert_int_equal(gateway_hold(gw, 2, 0), 0);
+	gateway_get_stats(gw, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(poll(&p, 1, 300), 0); /* released and cancelled: never sent */
+	gateway_destroy(gw);
+	close(ls);
+}
+
 static void test_backoff(void **state)
 {
 	(void)state;
@@ -1496,6 +1592,7 @@ int main(void)
 		cmocka_unit_test(test_torn_decision),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_partition_handover),
+		cmocka_unit_test(test_handover_waits_for_send),
 		cmocka_unit_test(test_snapshot_recent_packed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
