@@ -60,6 +60,11 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	counter(b, "vigil_points_future_total",
 		"Points further ahead of the wall clock than max_future, rejected (also in input_rejected).",
 		es->future);
+	counter(b, "vigil_points_skew_held_total",
+		"Points held as more than max_skew ahead of their series' newest point (until its next).",
+		es->skew_held);
+	counter(b, "vigil_points_skewed_total",
+		"Held points refused: their series' next point was back near its old time.", es->skewed);
 	counter(b, "vigil_points_alloc_failed_total", "Points lost for want of memory for their series.",
 		es->alloc_failed);
 	counter(b, "vigil_series_refused_total",

@@ -97,6 +97,7 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
 	eo.max_future = kc->cfg->max_future;
+	eo.max_skew = kc->cfg->max_skew;
 	eo.budget = &kc->budget;
 	eo.window = kc->cfg->chart_points < 0 ? ENGINE_WINDOW_DEFAULT : (uint32_t)kc->cfg->chart_points;
 	eo.on_alert = on_alert;

@@ -35,6 +35,7 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->hook_ctx = o->before_point ? o->hook_ctx : default_hook_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->max_future = o->max_future > 0 ? o->max_future : 0;
+	e->max_skew = o->max_skew > 0 ? o->max_skew : 0;
 	if (o->window > ALERT_WINDOW_MAX) {
 		snprintf(err, errlen, "chart window: %u points is over the limit of %d", o->window,
 			 ALERT_WINDOW_MAX);
@@ -495,6 +496,96 @@ static void out_of_order(struct engine *e, const struct point *p, const struct s
 		 source ? source : "-", (long long)pos, at, e->key, newest);
 }
 
+static int series_point(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos);
+
+/* Say one skew event (rate-limited with the out-of-order lines' pace). */
+static void skew_say(struct engine *e, const char *event, const char *source, int64_t pos, const char *msg)
+{
+	if (!complain_due(&e->skew_complain, e->now > 0 ? e->now : 0, 10.0, 20))
+		return;
+	if (e->skew_complain.suppressed) {
+		LOG_WARN("input", "event=skew_suppressed count=%llu",
+			 (unsigned long long)e->skew_complain.suppressed);
+		e->skew_complain.suppressed = 0;
+	}
+	LOG_WARN("input", "event=%s where=%s:%lld: %s", event, source ? source : "-", (long long)pos, msg);
+}
+
+/* Hold p (more than max_skew ahead of s->last_ts) as s's tentative point. */
+static void skew_hold(struct engine *e, struct series *s, const struct point *p, const char *source,
+		      int64_t pos)
+{
+	char msg[KEY_MAX + 256], at[40], newest[40];
+	s->held_ts = p->ts;
+	s->held_val = p->value;
+	e->st.skew_held++;
+	e->st.skew_pending++;
+	time_format_rfc3339(p->ts, at, sizeof at);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	snprintf(msg, sizeof msg,
+		 "time %s is more than %.0f s ahead of the newest point of series %s (%s) (max_skew): "
+		 "held until the series' next point",
+		 at, e->max_skew, e->key, newest);
+	skew_say(e, "skew_held", source, pos, msg);
+}
+
+/* The held point of s is refused: p (at source:pos) is its series' next
+ * point and does not confirm it. */
+static void skew_refuse(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos)
+{
+	char msg[KEY_MAX + 320], at[40], next[40], newest[40];
+	e->st.skewed++;
+	e->st.skew_pending--;
+	time_format_rfc3339(s->held_ts, at, sizeof at);
+	time_format_rfc3339(p->ts, next, sizeof next);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	snprintf(msg, sizeof msg,
+		 "the held point of series %s at %s is refused as a wrong time (max_skew %.0f s): "
+		 "this next point (%s) does not confirm it (newest accepted %s)",
+		 e->key, at, e->max_skew, next, newest);
+	skew_say(e, "skewed", source, pos, msg);
+	s->held_ts = -INFINITY;
+}
+
+/* max_skew is on: p for series s either is processed, or held, or
+ * decides the fate of the point held before it (see engine_opts). A first
+ * point of a series (last_ts -inf) is never held. */
+static int skew_gate(struct engine *e, struct series *s, const struct point *p, const char *source,
+		     int64_t pos)
+{
+	int far = isfinite(s->last_ts) && p->ts > s->last_ts + e->max_skew;
+	if (isinf(s->held_ts)) {
+		if (!far)
+			return series_point(e, s, p, source, pos);
+		skew_hold(e, s, p, source, pos);
+		return 0;
+	}
+	if (!far) { /* back near the series' time: the held point was wrong */
+		skew_refuse(e, s, p, source, pos);
+		return series_point(e, s, p, source, pos);
+	}
+	if (!(p->ts < s->held_ts) && !(p->ts > s->held_ts)) { /* the held time again: still held */
+		out_of_order(e, p, s, source, pos);
+		return 0;
+	}
+	if (p->ts < s->held_ts) { /* two far times that disagree: the later-arriving one waits */
+		skew_refuse(e, s, p, source, pos);
+		skew_hold(e, s, p, source, pos);
+		return 0;
+	}
+	/* confirmed: the series jumped; the held point first, at p's position */
+	struct point hp = *p;
+	hp.ts = s->held_ts;
+	hp.value = s->held_val;
+	s->held_ts = -INFINITY;
+	e->st.skew_pending--;
+	int rc = series_point(e, s, &hp, source, pos);
+	int rc2 = series_point(e, s, p, source, pos);
+	return rc != 0 ? rc : rc2;
+}
+
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos)
 {
 	int klen;
@@ -523,6 +614,16 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	s = series_find(&e->tab, e->key, (size_t)klen, h);
 	if (s == NULL && (s = eng_add_series(e, p, (size_t)klen, h)) == NULL)
 		return -VIGIL_ELIMIT;
+	if (e->max_skew > 0)
+		return skew_gate(e, s, p, source, pos);
+	return series_point(e, s, p, source, pos);
+}
+
+/* p goes to its series s (found or added; its key in e->key): the order
+ * check, then every rule slot. */
+static int series_point(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos)
+{
 	if (!(p->ts > s->last_ts)) {
 		out_of_order(e, p, s, source, pos);
 		return 0;
@@ -569,6 +670,28 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res, ring);
 	}
 	return 0;
+}
+
+int engine_flush_held(struct engine *e)
+{
+	int rc = 0;
+	for (size_t i = 0; i < e->tab.n; i++) {
+		struct series *s = &e->tab.items[i];
+		struct point p;
+		if (isinf(s->held_ts))
+			continue;
+		memcpy(e->key, series_key_str(&e->tab, s), s->key_len + 1);
+		if (eng_key_to_point(e->key, s->key_len, e->mkey_scratch, &p) != 0)
+			continue; /* keys are built by series_key: cannot happen */
+		p.ts = s->held_ts;
+		p.value = s->held_val;
+		s->held_ts = -INFINITY;
+		e->st.skew_pending--;
+		int r = series_point(e, &e->tab.items[i], &p, e->cur_source, e->cur_pos);
+		if (r != 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
 }
 
 size_t engine_series_names(const struct engine *e, const char **out, size_t max)

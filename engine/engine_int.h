@@ -18,8 +18,8 @@
 #define KEY_MAX            4096
 #define DEFAULT_MAX_SERIES 1000000
 #define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
-#define ENGINE_VERSION     3u          /* 2: peer groups; 3: a model hash per rule */
-#define ENGINE_VERSION_MIN 2u          /* oldest version engine_load reads */
+#define ENGINE_VERSION     4u /* 2: peer groups; 3: a model hash per rule; 4: held point per series */
+#define ENGINE_VERSION_MIN 2u /* oldest version engine_load reads */
 #define NO_GROUP           UINT32_MAX
 #define NAME_CACHE_MAX     262144 /* series names whose candidate rules are kept */
 #define REFUSED_GROUP      (UINT32_MAX - 1)
@@ -76,6 +76,7 @@ struct engine {
 	void *hook_ctx;
 	size_t max_series;
 	double max_future;            /* 0: no limit */
+	double max_skew;              /* 0: off */
 	struct engine_budget *budget; /* borrowed, may be NULL */
 	size_t budget_taken;          /* bytes of budget->used this engine holds */
 	int loading;                  /* eng_load runs: the budget does not refuse */
@@ -96,7 +97,7 @@ struct engine {
 	struct series_table ncache;
 	uint32_t *cbuf; /* scratch for a name beyond the cache */
 	size_t ccap;
-	struct complain reject_complain, limit_complain, group_complain, order_complain;
+	struct complain reject_complain, limit_complain, group_complain, order_complain, skew_complain;
 	uint32_t upd_tick;        /* updates since the last timed one (engine_timing.c) */
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */

@@ -145,13 +145,60 @@ check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| a
 check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
 
 # a point out of order is said with its position and its series' newest
-# time (one wrong timestamp before the wall clock can hold a series back:
-# the message names the time it is held at), and counted
+# time (with max_skew off, one wrong timestamp before the wall clock holds a
+# series back: the message names the time it is held at), and counted
 printf 'ooo.m 1 1396310400\nooo.m 1 1735689600\nooo.m 1 1396310460\nooo.m 1 1396310520\n' >"$tmp/ooo.log"
-"$VIGIL" replay "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
+"$VIGIL" replay --max-skew 0 "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
 check "replay: out-of-order point said with its line" \
 	grep -qF "event=out_of_order where=$tmp/ooo.log:3: time 2014-04-01T00:01:00Z is not after the newest point of series ooo.m (2025-01-01T00:00:00Z)" "$tmp/ooo.err"
 check "replay: out-of-order points counted" grep -q ' out_of_order=2 ' "$tmp/ooo.err"
+
+# max_skew (default 1d): one wrong time far ahead of its series' newest
+# point is held, then refused when the next point is back near the series'
+# time; it no longer stalls the series (the issue 16 audit's reproduction: a
+# 2014 series, one point at 2025-01-01, a spike 1,000 points later)
+python3 -c '
+import random
+r = random.Random(7)
+for i in range(3000):
+    if i == 1500:
+        print("skew.m 100 1735689600")
+    print("skew.m %.3f %d" % (300 if i == 2500 else 100 + r.uniform(-3, 3), 1396310400 + 60 * i))' >"$tmp/skew.log"
+"$VIGIL" replay --out "$tmp/skew.json" "$tmp/skew.log" >/dev/null 2>"$tmp/skew.err"
+check "max_skew: the later spike alerts" grep -q '"status":"firing".*"ts":"2014-04-02T17:40:00Z".*"observed":300.0' "$tmp/skew.json"
+check "max_skew: the wrong time held with its line" \
+	grep -qF "event=skew_held where=$tmp/skew.log:1501: time 2025-01-01T00:00:00Z is more than 86400 s ahead of the newest point of series skew.m (2014-04-02T00:59:00Z)" "$tmp/skew.err"
+check "max_skew: the wrong time refused at the next line" \
+	grep -qF "event=skewed where=$tmp/skew.log:1502: the held point of series skew.m at 2025-01-01T00:00:00Z is refused" "$tmp/skew.err"
+check "max_skew: counted, nothing else out of order" grep -q ' out_of_order=0 future=0 skew_held=1 skewed=1 ' "$tmp/skew.err"
+"$VIGIL" replay --max-skew 0 --out "$tmp/skew0.json" "$tmp/skew.log" >/dev/null 2>"$tmp/skew0.err"
+check "max_skew 0: the old stall (the spike is missed)" bash -c "! grep -q firing '$tmp/skew0.json' && grep -q ' out_of_order=1500 ' '$tmp/skew0.err'"
+# a series that resumes after a 3-day gap keeps every point: the first point
+# after the gap is held, the next confirms it, both are processed (a spike
+# there alerts); a last point after a second gap is processed at the end
+python3 -c '
+import random
+r = random.Random(8)
+t0 = 1396310400
+for i in range(2000):
+    print("gap.m %.3f %d" % (100 + r.uniform(-3, 3), t0 + 60 * i))
+t1 = t0 + 60 * 1999 + 3 * 86400
+print("gap.m 300 %d" % t1)
+for i in range(1, 500):
+    print("gap.m %.3f %d" % (100 + r.uniform(-3, 3), t1 + 60 * i))
+print("gap.m 100 %d" % (t1 + 60 * 500 + 3 * 86400))' >"$tmp/gap.log"
+"$VIGIL" replay --out "$tmp/gap.json" "$tmp/gap.log" >/dev/null 2>"$tmp/gap.err"
+check "max_skew: a resumed series keeps every point" \
+	grep -q ' points=2501 .* out_of_order=0 future=0 skew_held=2 skewed=0 ' "$tmp/gap.err"
+check "max_skew: the first point after the gap is processed (its spike alerts)" \
+	grep -q '"status":"firing".*"ts":"2014-04-05T09:19:00Z".*"observed":300.0' "$tmp/gap.json"
+printf 'max_skew: 2h\n' >"$tmp/skew.yaml"
+"$VIGIL" replay -c "$tmp/skew.yaml" "$tmp/gap.log" >/dev/null 2>"$tmp/gapc.err"
+check "max_skew: config key read" grep -qF 'more than 7200 s ahead' "$tmp/gapc.err"
+printf 'max_skew: soon\n' >"$tmp/skewbad.yaml"
+"$VIGIL" replay -c "$tmp/skewbad.yaml" "$tmp/gap.log" >/dev/null 2>"$tmp/skewbad.err"
+check "max_skew: a bad value named at its position" grep -qF "$tmp/skewbad.yaml:1:11" "$tmp/skewbad.err"
+check "max_skew: a bad --max-skew is a usage error" bash -c "'$VIGIL' replay --max-skew -1 '$tmp/gap.log' >/dev/null 2>&1; [ \$? -eq 2 ]"
 
 # the refusal counters count points: each point of a refused series (3
 # series of 2 points each over a 1 KB budget: 6), as README documents
