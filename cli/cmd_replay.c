@@ -153,6 +153,7 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 				   .ready = ready,
 				   .start_time = start_time,
 				   .es = &es,
+				   .engine = e,
 				   .lines = cs.lines,
 				   .gs = &gs,
 				   .rules_version = rr->version,
@@ -486,6 +487,14 @@ int cmd_replay(int argc, char **argv)
 		struct gateway_stats gs;
 		engine_get_stats(e, &es);
 		gateway_get_stats(gw, &gs);
+		/* refusals per owner, before the summary (which stays the last line) */
+		for (size_t i = 0; i <= rs->nowners; i++) {
+			uint64_t pts, n = engine_owner_refused(e, i, &pts);
+			if (pts)
+				fprintf(stderr, "vigil replay: refused owner=%s series=%llu points=%llu\n",
+					i < rs->nowners ? rs->owners[i].name : "(none)",
+					(unsigned long long)n, (unsigned long long)pts);
+		}
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
 			"unmatched=%llu out_of_order=%llu future=%llu skew_held=%llu skewed=%llu "

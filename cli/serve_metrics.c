@@ -48,6 +48,51 @@ static void det_time_metrics(struct buf *b, const struct timing *t)
 	}
 }
 
+/* A label value: backslash, quote and newline escaped. */
+static void label_value(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Series and points refused by the cardinality limits and the memory
+ * budget, per owner (owners come from the owners file: bounded). */
+static void owner_refused_metrics(struct buf *b, const struct engine *e)
+{
+	const struct ruleset *rs = engine_ruleset(e);
+	static const char *const fam[2] = {"vigil_series_refused_by_owner",
+					   "vigil_points_refused_by_owner_total"};
+	static const char *const type[2] = {"gauge", "counter"};
+	static const char *const help[2] = {
+		"Distinct series refused by a cardinality limit or the memory budget, by owner of their "
+		"first "
+		"rule ((none): no rule; estimated: exact for small counts, about 1 % up to a few 100,000).",
+		"Points of those refused series, by owner."};
+	for (int k = 0; k < 2; k++) {
+		family(b, fam[k], type[k], help[k]);
+		for (size_t i = 0; i <= rs->nowners; i++) {
+			uint64_t pts, n = engine_owner_refused(e, i, &pts);
+			if (pts == 0)
+				continue;
+			char lv[512];
+			label_value(i < rs->nowners ? rs->owners[i].name : "(none)", lv, sizeof lv);
+			buf_printf(b, "%s{owner=\"%s\"} %llu\n", fam[k], lv,
+				   (unsigned long long)(k == 0 ? n : pts));
+		}
+	}
+}
+
 static void engine_metrics(struct buf *b, const struct serve_counters *c)
 {
 	const struct engine_stats *es = c->es;
@@ -74,6 +119,8 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	counter(b, "vigil_series_refused_memory_total",
 		"Points refused because their new series did not fit the memory budget (max_memory).",
 		es->series_refused_memory);
+	if (c->engine)
+		owner_refused_metrics(b, c->engine);
 	gauge(b, "vigil_series", "Series in the series table.", (double)es->series);
 	gauge(b, "vigil_series_bytes", "Memory held by the series table and detector states, in bytes.",
 	      (double)es->bytes);
@@ -88,24 +135,6 @@ static void engine_metrics(struct buf *b, const struct serve_counters *c)
 	gauge(b, "vigil_data_time_seconds", "Data time of the newest point received (Unix seconds).",
 	      es->newest_ts);
 	det_time_metrics(b, es->det_time);
-}
-
-/* A label value: backslash, quote and newline escaped. */
-static void label_value(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-	for (; *in && o + 3 < outlen; in++) {
-		if (*in == '\\' || *in == '"') {
-			out[o++] = '\\';
-			out[o++] = *in;
-		} else if (*in == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *in;
-		}
-	}
-	out[o] = '\0';
 }
 
 /* Notifications and retries per destination (the first GATEWAY_STAT_DESTS). */

@@ -50,10 +50,11 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
 	e->owner_limit_told = calloc(o->rs->nowners + 1, 1);
 	e->owner_mem_told = calloc(o->rs->nowners + 1, sizeof *e->owner_mem_told);
+	e->owner_refused = calloc(o->rs->nowners + 1, sizeof *e->owner_refused);
 	e->budget = o->budget;
 	e->rstat = calloc(o->rs->nrules + 1, sizeof *e->rstat);
 	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->owner_mem_told == NULL ||
-	    e->rstat == NULL)
+	    e->owner_refused == NULL || e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
 	series_table_init(&e->ncache);
@@ -148,6 +149,9 @@ void engine_destroy(struct engine *e)
 	free(e->owner_series);
 	free(e->owner_limit_told);
 	free(e->owner_mem_told);
+	for (size_t i = 0; e->owner_refused && i <= e->rs->nowners; i++)
+		free(e->owner_refused[i].bits);
+	free(e->owner_refused);
 	if (e->budget)
 		e->budget->used -= e->budget_taken;
 	free(e->wbuf);
@@ -218,12 +222,45 @@ static void limit_alert(struct engine *e, const char *owner, size_t limit, const
 #define BUDGET_ALERT_EVERY 3600.0 /* data seconds between two budget alerts to one owner */
 #define SERIES_OVERHEAD    64     /* table entry and bookkeeping of a series, bytes */
 
+/* One refused point of the series of key hash h, for owner index oi. */
+static void note_refused(struct engine *e, size_t oi, uint64_t h)
+{
+	struct owner_refused *r = &e->owner_refused[oi];
+	r->points++;
+	if (r->bits == NULL && (r->bits = calloc(REFUSED_BITS / 8, 1)) == NULL)
+		return; /* the points are still counted */
+	uint32_t bit = (uint32_t)(h % REFUSED_BITS);
+	r->bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+uint64_t engine_owner_refused(const struct engine *e, size_t oi, uint64_t *points)
+{
+	if (oi > e->rs->nowners) {
+		if (points)
+			*points = 0;
+		return 0;
+	}
+	const struct owner_refused *r = &e->owner_refused[oi];
+	if (points)
+		*points = r->points;
+	if (r->bits == NULL)
+		return 0;
+	size_t zeros = 0;
+	for (size_t i = 0; i < REFUSED_BITS / 8; i++)
+		zeros += 8 - (size_t)__builtin_popcount(r->bits[i]);
+	if (zeros == 0)
+		zeros = 1; /* saturated: a lower bound */
+	return (uint64_t)llround(-(double)REFUSED_BITS * log((double)zeros / REFUSED_BITS));
+}
+
 /* p's new series (watched by owner o's rule) does not fit the memory
  * budget: counted, logged at a limited rate, and owner o told with a
  * `vigil-memory-budget` meta alert at most once an hour of data time. */
-static void refuse_memory(struct engine *e, const struct point *p, const struct owner *o, size_t need)
+static void refuse_memory(struct engine *e, const struct point *p, const struct owner *o, size_t need,
+			  uint64_t h)
 {
 	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
+	note_refused(e, oi, h);
 	e->st.series_refused++;
 	e->st.series_refused_memory++;
 	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
@@ -243,8 +280,14 @@ static void refuse_memory(struct engine *e, const struct point *p, const struct 
 	}
 }
 
-static int refuse(struct engine *e, const struct point *p, const struct owner *o, size_t limit)
+/* A limit refuses p's new series: limit_owner is the owner whose
+ * max_series it is (NULL: the global max_series); counted for owner o (the
+ * owner of its first matching rule, NULL: none). */
+static int refuse(struct engine *e, const struct point *p, const struct owner *limit_owner, size_t limit,
+		  const struct owner *o, uint64_t h)
 {
+	note_refused(e, o ? (size_t)(o - e->rs->owners) : e->rs->nowners, h);
+	o = limit_owner;
 	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
 	e->st.series_refused++;
 	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
@@ -313,10 +356,6 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t nm = 0, bytes;
 	struct series *s;
 
-	if (e->tab.n >= e->max_series) {
-		refuse(e, p, NULL, e->max_series);
-		return NULL;
-	}
 	const uint32_t *cand;
 	size_t nc;
 	if (candidates(e, p->name ? p->name : "", &cand, &nc) != 0) {
@@ -326,10 +365,15 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	for (size_t i = 0; i < nc && nm < VIGIL_ARRAY_LEN(matched); i++)
 		if (rule_matches_tags(&e->rs->rules[cand[i]], p->tags, p->ntags))
 			matched[nm++] = cand[i];
+	const struct owner *first = nm > 0 ? e->rs->rules[matched[0]].owner : NULL;
+	if (e->tab.n >= e->max_series) {
+		refuse(e, p, NULL, e->max_series, first, h);
+		return NULL;
+	}
 	for (size_t i = 0; i < nm; i++) {
 		const struct owner *o = e->rs->rules[matched[i]].owner;
 		if (o && o->max_series && e->owner_series[o - e->rs->owners] >= o->max_series) {
-			refuse(e, p, o, o->max_series);
+			refuse(e, p, o, o->max_series, o, h);
 			return NULL;
 		}
 	}
@@ -341,7 +385,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t need = bytes + klen + SERIES_OVERHEAD;
 	if (nm > 0 && e->budget && e->budget->limit && !e->loading &&
 	    e->budget->used + need > e->budget->limit) {
-		refuse_memory(e, p, e->rs->rules[matched[0]].owner, need);
+		refuse_memory(e, p, first, need, h);
 		return NULL;
 	}
 	s = series_insert(&e->tab, e->key, klen, h);

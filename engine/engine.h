@@ -127,6 +127,15 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
  * before the first point. */
 double engine_now(const struct engine *e);
 
+/* Refusals by the cardinality limits and the memory budget since the
+ * engine was created (or its last rule reload), for owner oi: oi <
+ * nowners is rs->owners[oi], oi == nowners the series no owner's rule
+ * watches. Returns the distinct series refused, estimated by linear
+ * counting over 2^18 bits of their key hashes (exact but for hash
+ * collisions at small counts; within about 1 % up to a few 100,000, a
+ * lower bound beyond); *points (may be NULL) gets the refused points. */
+uint64_t engine_owner_refused(const struct engine *e, size_t oi, uint64_t *points);
+
 /* The input has ended (replay): every point still held by max_skew is
  * processed as if its series' next point had confirmed it (nothing came
  * after it to stall). 0, or the first error of a point (counted). */

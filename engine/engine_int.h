@@ -25,6 +25,15 @@
 #define REFUSED_GROUP      (UINT32_MAX - 1)
 #define TICK_NONE          INT64_MIN
 
+/* Refusals of one owner: points, and the distinct series seen refused as a
+ * linear-counting bitmap (REFUSED_BITS bits by key hash, allocated at the
+ * owner's first refusal). */
+#define REFUSED_BITS (1u << 18)
+struct owner_refused {
+	uint64_t points;
+	uint8_t *bits; /* [REFUSED_BITS / 8] or NULL */
+};
+
 struct slot {
 	uint32_t rule;
 	uint32_t det_off; /* byte offset of the detector state within the block (0 for a group rule) */
@@ -75,13 +84,14 @@ struct engine {
 	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
 	size_t max_series;
-	double max_future;            /* 0: no limit */
-	double max_skew;              /* 0: off */
-	struct engine_budget *budget; /* borrowed, may be NULL */
-	size_t budget_taken;          /* bytes of budget->used this engine holds */
-	int loading;                  /* eng_load runs: the budget does not refuse */
-	double *owner_mem_told;       /* [nowners + 1] data time of the last budget alert; 0 = never */
-	double future_limit;          /* cached clock_wall() + max_future; refreshed when passed */
+	double max_future;                   /* 0: no limit */
+	double max_skew;                     /* 0: off */
+	struct engine_budget *budget;        /* borrowed, may be NULL */
+	size_t budget_taken;                 /* bytes of budget->used this engine holds */
+	int loading;                         /* eng_load runs: the budget does not refuse */
+	double *owner_mem_told;              /* [nowners + 1] data time of the last budget alert; 0 = never */
+	struct owner_refused *owner_refused; /* [nowners + 1] refusals per owner (engine_owner_refused) */
+	double future_limit;                 /* cached clock_wall() + max_future; refreshed when passed */
 	struct series_table tab;
 	size_t *owner_series; /* series count per owner index */
 	uint8_t *owner_limit_told;

@@ -207,6 +207,40 @@ printf 'max_memory: 1KB\n' >"$tmp/budget.yaml"
 "$VIGIL" replay -c "$tmp/budget.yaml" "$tmp/budget.log" >/dev/null 2>"$tmp/budget.err"
 check "budget: every point of a refused series counted" grep -q 'series_refused=6 refused_memory=6 ' "$tmp/budget.err"
 
+# refusals are counted per owner (the owner of the series' first rule): in
+# the summary and in /metrics, series and points; other owners unaffected
+mkdir -p "$tmp/own"
+cat >"$tmp/own/owners.yaml" <<EOF
+owners:
+  - name: team-a
+    max_series: 2
+    destinations: [{type: file, path: $tmp/own/a.jsonl}]
+  - name: team-b
+    destinations: [{type: file, path: $tmp/own/b.jsonl}]
+EOF
+printf 'rules:\n  - {name: ra, series: "a.*", owner: team-a}\n  - {name: rb, series: "b.*", owner: team-b}\n' >"$tmp/own/rules.yaml"
+python3 -c '
+for t in range(3):
+    for h in range(5):
+        print("a.m;h=%d 1 %d" % (h, 1700000000 + 60 * t))
+    for h in range(2):
+        print("b.m;h=%d 1 %d" % (h, 1700000000 + 60 * t))' >"$tmp/own/in.log"
+"$VIGIL" replay --rules "$tmp/own/rules.yaml" --owners "$tmp/own/owners.yaml" --serve 127.0.0.1:0 \
+	--port-file "$tmp/own/port" "$tmp/own/in.log" >/dev/null 2>"$tmp/own/err" &
+own_pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/own/port" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(cat "$tmp/own/port")/readyz")" = 200 ] && break
+	sleep 0.1
+done
+sleep 1.2 # /metrics is refreshed about once a second
+curl -s "http://127.0.0.1:$(cat "$tmp/own/port")/metrics" >"$tmp/own/metrics"
+kill "$own_pid"; wait "$own_pid" 2>/dev/null
+check "refusals per owner: in the summary" grep -qx 'vigil replay: refused owner=team-a series=3 points=9' "$tmp/own/err"
+check "refusals per owner: only the owner refused" bash -c "! grep -q 'refused owner=team-b' '$tmp/own/err'"
+check "refusals per owner: the summary stays the last line" bash -c "grep '^vigil replay: lines=' '$tmp/own/err' | grep -q ' series_refused=9 '"
+check "refusals per owner: /metrics series" grep -qx 'vigil_series_refused_by_owner{owner="team-a"} 3' "$tmp/own/metrics"
+check "refusals per owner: /metrics points" grep -qx 'vigil_points_refused_by_owner_total{owner="team-a"} 9' "$tmp/own/metrics"
+
 # out of memory is never silent: every point is accounted for, the loss is
 # logged and counted, and the exit status says so (not under ASan, which
 # reserves far more address space than the limit). 150,000 series of the

@@ -228,6 +228,15 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	assert_int_equal(g->n, 1);
 	assert_string_equal(g->ev[0].rule, "vigil-series-limit");
 	assert_string_equal(g->ev[0].owner, "team-a");
+	/* counted per owner (rs->owners: team-a, team-b; then "none"): two
+	 * series, three points (h4 again) */
+	test_feed(e, "t", 5, "svc.x;host=h4 1 1700000060", 26);
+	uint64_t pts = 0;
+	assert_int_equal(engine_owner_refused(e, 0, &pts), 2);
+	assert_int_equal(pts, 3);
+	assert_int_equal(engine_owner_refused(e, 1, &pts), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(engine_owner_refused(e, 2, &pts), 0);
 	/* a canary series is not watched by rule "lat" and so is not team-a's */
 	assert_int_equal(test_feed(e, "t", 9, "svc.x;host=h9;tier=canary 1 1700000000", 37), 0);
 	engine_get_stats(e, &es);
@@ -255,6 +264,9 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	assert_int_equal(es.series, 2);
 	assert_int_equal(es.series_refused, 2);
 	assert_int_equal(g->n, 1);
+	/* the global limit: series no rule watches count under "none" */
+	assert_int_equal(engine_owner_refused(e, rs->nowners, &pts), 2);
+	assert_int_equal(pts, 2);
 	engine_destroy(e);
 	ruleset_free(rs);
 	free(g);
