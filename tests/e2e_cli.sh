@@ -73,6 +73,33 @@ check "detect hostile rows: a long field cut" bash -c "awk 'length > 200 { bad=1
 check "detect hostile rows: at most 20 named, all counted" bash -c \
 	"[ \$(grep -c ': bad value' '$tmp/hostile.err') -eq 20 ] && grep -q 'hostile.csv: 42 bad rows (scored 0)' '$tmp/hostile.err'"
 
+# detect reads a row of at most 1 MiB (as replay does a record): a longer
+# one is a bad row named with its line and column, scored 0 with empty
+# fields, and memory stays bounded (before: getline held the whole line)
+{
+  printf 'timestamp,value\n'
+  for i in 1 2 3; do printf '2014-04-01 00:0%d:00,1\n' "$i"; done
+  head -c 3000000 /dev/zero | tr '\0' 'x'
+  printf '\n2014-04-01 00:05:00,2\n'
+} >"$tmp/longrow.csv"
+"$VIGIL" detect "$tmp/longrow.csv" >"$tmp/longrow.out" 2>"$tmp/longrow.err"
+check "detect long row: exit 0" test $? -eq 0
+check "detect long row: named with file:line:column" \
+	grep -qxF "vigil detect: $tmp/longrow.csv:5:1048577: line of 3000000 bytes, longer than a row may be (1048576)" "$tmp/longrow.err"
+check "detect long row: counted" grep -qF "longrow.csv: 1 bad rows" "$tmp/longrow.err"
+check "detect long row: one output row per input row" \
+	bash -c "[ \"\$(sed -n 5p '$tmp/longrow.out')\" = ',,0' ] && [ \"\$(wc -l <'$tmp/longrow.out')\" -eq 6 ] && tail -1 '$tmp/longrow.out' | grep -q '^2014-04-01 00:05:00,2,'"
+check "detect long header: refused with its position" bash -c \
+	"{ head -c 2000000 /dev/zero | tr '\\0' 'x'; echo; } | '$VIGIL' detect - 2>&1 >/dev/null | grep -qF -- '-:1:1048577: header line of 2000000 bytes'"
+case "$VIGIL" in
+*/asan/*) echo "skip detect memory bound under ASan" ;;
+*)
+	kb=$( { printf 'timestamp,value\n'; head -c 100000000 /dev/zero | tr '\0' 'x'; printf '\n2014-04-01 00:05:00,2\n'; } |
+		/usr/bin/time -f '%M' "$VIGIL" detect - 2>&1 >/dev/null | tail -1)
+	check "detect 100 MB row: memory bounded (max RSS ${kb} KB < 40 MB)" test "$kb" -lt 40000
+	;;
+esac
+
 # replay: default rules, alerts on stdout, summary on stderr, bad lines counted
 {
   for i in $(seq 0 299); do
