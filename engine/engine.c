@@ -595,15 +595,17 @@ static void skew_refuse(struct engine *e, struct series *s, const struct point *
 
 /* max_skew is on: p for series s either is processed, or held, or
  * decides the fate of the point held before it (see engine_opts). A first
- * point of a series (last_ts -inf) is never held. */
+ * point of a series (last_ts -inf) is never held. A held point leaves the
+ * data time (newest_ts, newest_before before p) where it was. */
 static int skew_gate(struct engine *e, struct series *s, const struct point *p, const char *source,
-		     int64_t pos)
+		     int64_t pos, double newest_before)
 {
 	int far = isfinite(s->last_ts) && p->ts > s->last_ts + e->max_skew;
 	if (isinf(s->held_ts)) {
 		if (!far)
 			return series_point(e, s, p, source, pos);
 		skew_hold(e, s, p, source, pos);
+		e->st.newest_ts = newest_before;
 		return 0;
 	}
 	if (!far) { /* back near the series' time: the held point was wrong */
@@ -617,6 +619,7 @@ static int skew_gate(struct engine *e, struct series *s, const struct point *p, 
 	if (p->ts < s->held_ts) { /* two far times that disagree: the later-arriving one waits */
 		skew_refuse(e, s, p, source, pos);
 		skew_hold(e, s, p, source, pos);
+		e->st.newest_ts = newest_before;
 		return 0;
 	}
 	/* confirmed: the series jumped; the held point first, at p's position */
@@ -643,6 +646,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	e->st.points++;
 	if (e->max_future > 0 && p->ts > e->future_limit && engine_future(e, p, source, pos))
 		return -VIGIL_EINVAL;
+	double newest_before = e->st.newest_ts; /* a held point does not move it (skew_gate) */
 	if (p->ts > e->st.newest_ts)
 		e->st.newest_ts = p->ts;
 	if (fabs(p->value) > DET_MAX_ABS) {
@@ -659,7 +663,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	if (s == NULL && (s = eng_add_series(e, p, (size_t)klen, h)) == NULL)
 		return -VIGIL_ELIMIT;
 	if (e->max_skew > 0)
-		return skew_gate(e, s, p, source, pos);
+		return skew_gate(e, s, p, source, pos, newest_before);
 	return series_point(e, s, p, source, pos);
 }
 
@@ -731,6 +735,8 @@ int engine_flush_held(struct engine *e)
 		p.value = s->held_val;
 		s->held_ts = -INFINITY;
 		e->st.skew_pending--;
+		if (p.ts > e->st.newest_ts)
+			e->st.newest_ts = p.ts;
 		int r = series_point(e, &e->tab.items[i], &p, e->cur_source, e->cur_pos);
 		if (r != 0 && rc == 0)
 			rc = r;

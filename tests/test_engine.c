@@ -350,6 +350,7 @@ static void test_engine__skewed_point_refused(void **st)
 	assert_int_equal(es.skew_held, 1);
 	assert_int_equal(es.skew_pending, 1);
 	assert_true(engine_now(e) < 1700000000.0 + 60 * 300); /* the held point moves no clock */
+	assert_true(es.newest_ts < 1700000000.0 + 60 * 300);
 	feed_range(e, 300, 1000);
 	engine_get_stats(e, &es);
 	assert_int_equal(es.skew_held, 1);
