@@ -293,6 +293,9 @@ static void kafka_metrics(struct buf *b, const struct serve_counters *c)
 	      (double)k->points);
 	gauge(b, "vigil_kafka_points_future",
 	      "Of those, rejected as further ahead of the wall clock than max_future.", (double)k->future);
+	gauge(b, "vigil_kafka_points_skewed",
+	      "Of those, held as more than max_skew ahead of their series' newest point, then refused.",
+	      (double)k->skewed);
 	gauge(b, "vigil_kafka_last_record_time_seconds", "Wall time of the newest processed batch (0: none).",
 	      k->last_record_at);
 	counter(b, "vigil_gateway_intake_received_total", "Messages read from the alerts topic.",
