@@ -723,13 +723,14 @@ static int series_point(struct engine *e, struct series *s, const struct point *
 int engine_flush_held(struct engine *e)
 {
 	int rc = 0;
+	char scratch[KEY_MAX + 1]; /* p's strings (e->mkey_scratch is the peer groups') */
 	for (size_t i = 0; i < e->tab.n; i++) {
 		struct series *s = &e->tab.items[i];
 		struct point p;
 		if (isinf(s->held_ts))
 			continue;
 		memcpy(e->key, series_key_str(&e->tab, s), s->key_len + 1);
-		if (eng_key_to_point(e->key, s->key_len, e->mkey_scratch, &p) != 0)
+		if (eng_key_to_point(e->key, s->key_len, scratch, &p) != 0)
 			continue; /* keys are built by series_key: cannot happen */
 		p.ts = s->held_ts;
 		p.value = s->held_val;
