@@ -77,7 +77,7 @@ static void owner_refused_metrics(struct buf *b, const struct engine *e)
 	static const char *const help[2] = {
 		"Distinct series refused by a cardinality limit or the memory budget, by owner of their "
 		"first "
-		"rule ((none): no rule; estimated: exact for small counts, about 1 % up to a few 100,000).",
+		"rule ((none): no rule; estimated: exact for small counts, about 1 % up to 300,000).",
 		"Points of those refused series, by owner."};
 	for (int k = 0; k < 2; k++) {
 		family(b, fam[k], type[k], help[k]);

@@ -131,9 +131,11 @@ double engine_now(const struct engine *e);
  * engine was created (or its last rule reload), for owner oi: oi <
  * nowners is rs->owners[oi], oi == nowners the series no owner's rule
  * watches. Returns the distinct series refused, estimated by linear
- * counting over 2^18 bits of their key hashes (exact but for hash
- * collisions at small counts; within about 1 % up to a few 100,000, a
- * lower bound beyond); *points (may be NULL) gets the refused points. */
+ * counting over 2^16 bits of their key hashes (exact but for hash
+ * collisions at small counts; standard error about 1 % up to 300,000,
+ * a lower bound once the bits fill, past about 700,000); *points (may be
+ * NULL) gets the refused points. The bits (8 KB) are allocated at the
+ * owner's first refusal. */
 uint64_t engine_owner_refused(const struct engine *e, size_t oi, uint64_t *points);
 
 /* The input has ended (replay): every point still held by max_skew is

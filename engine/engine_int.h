@@ -28,7 +28,7 @@
 /* Refusals of one owner: points, and the distinct series seen refused as a
  * linear-counting bitmap (REFUSED_BITS bits by key hash, allocated at the
  * owner's first refusal). */
-#define REFUSED_BITS (1u << 18)
+#define REFUSED_BITS (1u << 16)
 struct owner_refused {
 	uint64_t points;
 	uint8_t *bits; /* [REFUSED_BITS / 8] or NULL */
