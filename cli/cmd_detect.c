@@ -17,6 +17,30 @@
 #include "detectors/detector.h"
 
 #define MAX_SETS 64
+#define ROW_MAX  (1u << 20) /* bytes of one row (its newline excluded), as replay's records */
+
+/* Read one row into buf (ROW_MAX + 2 bytes): *blen bytes, its newline
+ * included, NUL-terminated. A longer row is read to its end but not kept:
+ * *over gets its length (0 otherwise) and buf is "". Returns the bytes
+ * read, 0 at the end of the input. Memory stays bounded by ROW_MAX
+ * whatever the input. */
+static size_t read_row(FILE *in, char *buf, size_t *blen, size_t *over)
+{
+	size_t n = 0, total = 0;
+	int c = EOF;
+	while ((c = getc_unlocked(in)) != EOF) {
+		total++;
+		if (n <= ROW_MAX)
+			buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	size_t content = total - (c == '\n');
+	*over = content > ROW_MAX ? content : 0;
+	*blen = *over ? 0 : n;
+	buf[*blen] = '\0';
+	return total;
+}
 
 /* A message on stderr, clearing the progress line first if one is shown. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -122,8 +146,7 @@ int cmd_detect(int argc, char **argv)
 	void *state = NULL;
 	FILE *in = NULL;
 	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	size_t len, over, got;
 	long lineno = 0, bad = 0, refused = 0;
 	double last_ts = -INFINITY;
 
@@ -184,7 +207,17 @@ int cmd_detect(int argc, char **argv)
 		say("vigil detect: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	if ((len = getline(&line, &cap, in)) < 0 || find_columns(line, &ts_col, &val_col) != 0) {
+	if ((line = malloc(ROW_MAX + 2)) == NULL) {
+		say("vigil detect: out of memory\n");
+		goto out;
+	}
+	got = read_row(in, line, &len, &over);
+	if (over) {
+		say("vigil detect: %s:1:%u: header line of %zu bytes, longer than a row may be (%u)\n", path,
+		    ROW_MAX + 1, over, ROW_MAX);
+		goto out;
+	}
+	if (got == 0 || find_columns(line, &ts_col, &val_col) != 0) {
 		say("vigil detect: %s:1:1: header must name `timestamp` and `value` columns\n", path);
 		goto out;
 	}
@@ -193,13 +226,13 @@ int cmd_detect(int argc, char **argv)
 	uint64_t total = in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)
 				 ? (uint64_t)sb.st_size
 				 : 0,
-		 done = (uint64_t)len;
+		 done = (uint64_t)got;
 	struct progress prog;
 	progress_start(&prog, "vigil detect", "rows");
 	printf(why ? "timestamp,value,anomaly_score,expected,lower,upper,model\n"
 		   : "timestamp,value,anomaly_score\n");
-	while ((len = getline(&line, &cap, in)) >= 0) {
-		done += (uint64_t)len;
+	while ((got = read_row(in, line, &len, &over)) > 0) {
+		done += (uint64_t)got;
 		if ((lineno & 1023) == 0)
 			progress_update(&prog, (uint64_t)lineno, done, total);
 		char *fields[64], *p = line;
@@ -209,6 +242,18 @@ int cmd_detect(int argc, char **argv)
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
+		if (over) {
+			/* too long to hold: a bad row (scored 0, empty fields), said and counted */
+			bad++;
+			if (bad <= 20)
+				say("vigil detect: %s:%ld:%u: line of %zu bytes, longer than a row may be "
+				    "(%u)\n",
+				    path, lineno, ROW_MAX + 1, over, ROW_MAX);
+			else if (bad == 21)
+				say("vigil detect: %s: more bad rows not shown\n", path);
+			fputs(why ? ",,0,,,,\n" : ",,0\n", stdout);
+			continue;
+		}
 		if (len == 0)
 			continue;
 		fields[nf++] = p;

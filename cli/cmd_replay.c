@@ -34,7 +34,8 @@
 static void replay_usage(FILE *f)
 {
 	fprintf(f, "usage: vigil replay [-c CONFIG] [--rules PATH ...] [--owners FILE] [--format NAME]\n"
-		   "                    [--out FILE] [--max-series N] [--state DIR [--state-reserve SIZE]]\n"
+		   "                    [--out FILE] [--max-series N] [--max-skew DURATION]\n"
+		   "                    [--state DIR [--state-reserve SIZE]]\n"
 		   "                    [--drain-timeout SECONDS] [--serve ADDR [--port-file F]]\n"
 		   "                    [--chart-points N] [--svg DIR] [--watch-rules]\n"
 		   "                    [--quiet] FILE...\n\n"
@@ -59,6 +60,11 @@ static void replay_usage(FILE *f)
 		   "                    counters, turned into rates here\n"
 		   "  --out FILE        also append every notification to FILE (JSON lines)\n"
 		   "  --max-series N    global series limit (default 1000000)\n"
+		   "  --max-skew D      a point more than D (like 1d, the default, or max_skew\n"
+		   "                    of -c CONFIG; 0 = off) ahead of its series' newest\n"
+		   "                    point is held: the series' next point near the old\n"
+		   "                    time refuses it (skewed=), a next point after it\n"
+		   "                    confirms it; held points are processed at the end\n"
 		   "  --state DIR       keep the gateway's state in DIR (write-ahead log of open\n"
 		   "                    episodes and undelivered notifications, dead letters):\n"
 		   "                    a restarted replay finishes what an earlier one decided\n"
@@ -147,6 +153,7 @@ static void replay_metrics(struct serve *sv, int ready, double start_time, struc
 				   .ready = ready,
 				   .start_time = start_time,
 				   .es = &es,
+				   .engine = e,
 				   .lines = cs.lines,
 				   .gs = &gs,
 				   .rules_version = rr->version,
@@ -176,7 +183,7 @@ int cmd_replay(int argc, char **argv)
 	double drain_timeout = 60.0, state_reserve = -1; /* -1: not given */
 	struct kafka_cfg *kc = NULL;
 	size_t nrule_paths = 0, max_series = 0;
-	double max_future = ENGINE_DEFAULT_MAX_FUTURE, max_memory = -1;
+	double max_future = ENGINE_DEFAULT_MAX_FUTURE, max_memory = -1, max_skew = -1;
 	int cd_raw = -1; /* --collectd-store-rates false: 1; unset: -1 */
 	long chart_points = -1;
 	struct replay_alerts ra = {0};
@@ -224,6 +231,13 @@ int cmd_replay(int argc, char **argv)
 			max_series = strtoul(argv[++i], &end, 10);
 			if (*end != '\0' || max_series == 0) {
 				fprintf(stderr, "vigil replay: --max-series wants a positive integer\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--max-skew") == 0 && i + 1 < argc) {
+			if (params_parse_duration(argv[++i], &max_skew) != 0 || !(max_skew >= 0) ||
+			    max_skew > 366 * 86400.0) {
+				fprintf(stderr, "vigil replay: --max-skew wants a duration like 1d or 6h "
+						"(0 = off, at most 366d)\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--chart-points") == 0 && i + 1 < argc) {
@@ -313,6 +327,8 @@ int cmd_replay(int argc, char **argv)
 		if (max_series == 0)
 			max_series = kc->max_series;
 		max_future = kc->max_future;
+		if (max_skew < 0)
+			max_skew = kc->max_skew;
 		max_memory = kc->max_memory;
 		if (chart_points < 0)
 			chart_points = kc->chart_points;
@@ -403,6 +419,7 @@ int cmd_replay(int argc, char **argv)
 	struct engine_opts eo = {.rs = rs,
 				 .max_series = max_series,
 				 .max_future = max_future,
+				 .max_skew = max_skew < 0 ? ENGINE_DEFAULT_MAX_SKEW : max_skew,
 				 .budget = &budget,
 				 .on_alert = on_alert,
 				 .alert_ctx = &ra,
@@ -439,6 +456,12 @@ int cmd_replay(int argc, char **argv)
 	}
 	progress_end(&prog);
 	int ok = in.ops->finish(in.self) == 0;
+	engine_flush_held(e); /* max_skew: nothing came after them; errors are counted */
+	{
+		struct engine_stats fl;
+		engine_get_stats(e, &fl);
+		gateway_advance(gw, fl.newest_ts);
+	}
 	double secs = clock_mono() - t0;
 	gateway_settle(gw); /* groups waiting for group_wait / group_interval: the input is over */
 	size_t left = gateway_drain(gw, drain_timeout);
@@ -464,9 +487,18 @@ int cmd_replay(int argc, char **argv)
 		struct gateway_stats gs;
 		engine_get_stats(e, &es);
 		gateway_get_stats(gw, &gs);
+		/* refusals per owner, before the summary (which stays the last line) */
+		for (size_t i = 0; i <= rs->nowners; i++) {
+			uint64_t pts, n = engine_owner_refused(e, i, &pts);
+			if (pts)
+				fprintf(stderr, "vigil replay: refused owner=%s series=%llu points=%llu\n",
+					i < rs->nowners ? rs->owners[i].name : "(none)",
+					(unsigned long long)n, (unsigned long long)pts);
+		}
 		fprintf(stderr,
 			"vigil replay: lines=%llu points=%llu series=%llu alerts=%llu rejected=%llu "
-			"unmatched=%llu out_of_order=%llu future=%llu series_refused=%llu "
+			"unmatched=%llu out_of_order=%llu future=%llu skew_held=%llu skewed=%llu "
+			"series_refused=%llu "
 			"refused_memory=%llu "
 			"alloc_failed=%llu "
 			"fired=%llu "
@@ -480,6 +512,7 @@ int cmd_replay(int argc, char **argv)
 			(unsigned long long)es.series, (unsigned long long)es.alerts,
 			(unsigned long long)es.rejected, (unsigned long long)es.unmatched,
 			(unsigned long long)es.out_of_order, (unsigned long long)es.future,
+			(unsigned long long)es.skew_held, (unsigned long long)es.skewed,
 			(unsigned long long)es.series_refused, (unsigned long long)es.series_refused_memory,
 			(unsigned long long)es.alloc_failed, (unsigned long long)gs.fired,
 			(unsigned long long)gs.resolved, (unsigned long long)gs.suppressed,

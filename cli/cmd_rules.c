@@ -83,7 +83,7 @@ static void rules_usage(FILE *f)
 /* Run the rules over the data files and print the warnings. 0 or -1. */
 static int check_data(const struct ruleset *rs, const char *const *data, size_t ndata, const char *format)
 {
-	struct engine_opts eo = {.rs = rs};
+	struct engine_opts eo = {.rs = rs, .max_skew = ENGINE_DEFAULT_MAX_SKEW};
 	struct engine *e = NULL;
 	struct engine_stats es;
 	char err[1024];
@@ -95,6 +95,7 @@ static int check_data(const struct ruleset *rs, const char *const *data, size_t 
 		engine_destroy(e);
 		return -1;
 	}
+	engine_flush_held(e); /* the data has ended, as replay does */
 	nwarn = rules_data_warn(stdout, rs, e);
 	engine_get_stats(e, &es);
 	printf("data: %llu points, %llu series, %llu rejected lines, %zu warning%s\n",

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/timefmt.h"
 #include "core/tz.h"
+#include "core/config.h"
 #include "engine/engine.h"
 #include "engine/series.h"
 
@@ -99,6 +100,7 @@ int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const c
 				 .alert_ctx = out,
 				 .before_point = on_point,
 				 .hook_ctx = out,
+				 .max_skew = ENGINE_DEFAULT_MAX_SKEW, /* as replay and run decide */
 				 .window = svg && svg->dir ? ENGINE_WINDOW_DEFAULT : 0};
 	struct engine *e = NULL;
 	struct engine_stats es;
@@ -113,6 +115,7 @@ int bt_run(const struct ruleset *rs, const char *const *files, size_t n, const c
 		bt_free(out);
 		return rc;
 	}
+	engine_flush_held(e); /* the data has ended, as replay does */
 	if (out->failed) {
 		snprintf(err, errlen, "out of memory while collecting the episodes");
 		engine_destroy(e);

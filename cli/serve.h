@@ -84,6 +84,7 @@ struct serve_counters {
 	int ready;
 	double start_time;               /* wall seconds */
 	const struct engine_stats *es;   /* replay */
+	const struct engine *engine;     /* replay: per-owner refusals (NULL: not shown) */
 	uint64_t lines;                  /* replay: input records read */
 	const struct gateway_stats *gs;  /* where a gateway runs */
 	const struct kafka_counters *kc; /* Kafka modes */

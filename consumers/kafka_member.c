@@ -46,6 +46,7 @@ void part_drop(struct kc *kc, const char *topic, int32_t partition)
 				kc->points_retired += st.points;
 				kc->alloc_failed_retired += st.alloc_failed;
 				kc->future_retired += st.future;
+				kc->skewed_retired += st.skewed;
 				kc->ooo_retired += st.out_of_order;
 				timing_add(kc->det_time_retired, st.det_time);
 			}
@@ -97,6 +98,7 @@ int part_add(struct kc *kc, const char *topic, int32_t partition)
 	eo.rs = kc->rs;
 	eo.max_series = kc->cfg->max_series;
 	eo.max_future = kc->cfg->max_future;
+	eo.max_skew = kc->cfg->max_skew;
 	eo.budget = &kc->budget;
 	eo.window = kc->cfg->chart_points < 0 ? ENGINE_WINDOW_DEFAULT : (uint32_t)kc->cfg->chart_points;
 	eo.on_alert = on_alert;
@@ -312,7 +314,7 @@ static size_t update_gauges(struct kc *kc)
 {
 	int64_t lag = 0;
 	uint64_t points = kc->points_retired, lost = kc->alloc_failed_retired, future = kc->future_retired;
-	uint64_t ooo = kc->ooo_retired;
+	uint64_t ooo = kc->ooo_retired, skewed = kc->skewed_retired;
 	struct kafka_counters *c = kc->ctr;
 	memcpy(c->det_time, kc->det_time_retired, sizeof c->det_time);
 	c->npart_lag = 0;
@@ -323,6 +325,7 @@ static size_t update_gauges(struct kc *kc)
 		points += st.points;
 		lost += st.alloc_failed;
 		future += st.future;
+		skewed += st.skewed;
 		ooo += st.out_of_order;
 		timing_add(c->det_time, st.det_time);
 		int64_t lo, hi, plag = -1;
@@ -343,6 +346,7 @@ static size_t update_gauges(struct kc *kc)
 	c->points = points;
 	c->alloc_failed = lost;
 	c->future = future;
+	c->skewed = skewed;
 	c->out_of_order = ooo;
 	return kc->nparts;
 }

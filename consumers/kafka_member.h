@@ -112,7 +112,8 @@ struct kc {
 	uint64_t points_retired; /* points of engines already dropped (revoked partitions) */
 	uint64_t alloc_failed_retired;
 	uint64_t future_retired;
-	uint64_t ooo_retired; /* out_of_order of dropped engines */
+	uint64_t skewed_retired; /* skewed points of engines retired (revoked partitions) */
+	uint64_t ooo_retired;    /* out_of_order of dropped engines */
 	struct timing det_time_retired[TIMING_KINDS];
 	/* the entry of the previous message (batches come in runs of one
 	 * partition); reset when an entry is freed */

@@ -22,6 +22,7 @@
  *   batch_size: 1000
  *   max_series: 0
  *   max_future: 1h  # points further ahead of the wall clock are rejected; 0 = no limit
+ *   max_skew: 1d    # a point further ahead of its series' newest is held until the next; 0 = off
  *   max_memory: 8GiB # memory budget for series and detector states; default 60 % of RAM; 0 = none
  *   chart_points: 120            # series window sent with each alert (0 = off, <= 300)
  *   state_reserve: 4MiB          # `vigil replay --state DIR`: disk space the gateway's log
@@ -56,6 +57,7 @@ static const char *const top_keys[] = {"kafka",
 				       "batch_size",
 				       "max_series",
 				       "max_future",
+				       "max_skew",
 				       "max_memory",
 				       "chart_points",
 				       "mode",
@@ -80,6 +82,7 @@ enum {
 	TK_BATCH,
 	TK_MAX_SERIES,
 	TK_MAX_FUTURE,
+	TK_MAX_SKEW,
 	TK_MAX_MEMORY,
 	TK_CHART_POINTS,
 	TK_MODE,
@@ -366,6 +369,7 @@ static int load_key(struct vy_ctx *y, int key, const yaml_node_t *vn, struct kaf
 			c->max_series = (size_t)ll;
 		return rc;
 	case TK_MAX_FUTURE: return vy_duration(y, vn, name, 0, 366 * 86400.0, &c->max_future);
+	case TK_MAX_SKEW: return vy_duration(y, vn, name, 0, 366 * 86400.0, &c->max_skew);
 	case TK_MAX_MEMORY: return vy_size(y, vn, name, 0, 1e15, &c->max_memory);
 	case TK_CHART_POINTS:
 		if ((rc = vy_integer(y, vn, name, 0, 300, &ll)) == 0)
@@ -433,6 +437,7 @@ static int cfg_load(const char *path, int need_kafka, struct kafka_cfg **out, ch
 	c->chart_points = -1;
 	c->batch_size = 1000;
 	c->max_future = ENGINE_DEFAULT_MAX_FUTURE;
+	c->max_skew = ENGINE_DEFAULT_MAX_SKEW;
 	c->max_memory = -1;
 	c->state_reserve = -1;
 	c->mode = KAFKA_MODE_MEMBER;

@@ -50,6 +50,9 @@ struct http_cfg {
 
 /* A parsed config file. All strings owned by the struct (kafka_cfg_free). */
 #define ENGINE_DEFAULT_MAX_FUTURE 3600.0
+/* max_skew default: a wrong time stalls its series for at most a day of
+ * data; series that report less often than daily wait one point. */
+#define ENGINE_DEFAULT_MAX_SKEW 86400.0
 
 struct kafka_cfg {
 	char *path;
@@ -88,6 +91,9 @@ struct kafka_cfg {
 				     * (the default, 60 % of physical memory); 0 = no budget */
 	double max_future;          /* seconds a point may be ahead of the wall clock; default
 				     * ENGINE_DEFAULT_MAX_FUTURE; 0 = no limit */
+	double max_skew;            /* seconds a point may be ahead of its series' newest point before
+				     * it is held (engine_opts.max_skew); default
+				     * ENGINE_DEFAULT_MAX_SKEW; 0 = off */
 	int chart_points;           /* chart window per (rule, series); -1 = not set (default), 0 = off */
 	double state_reserve;       /* bytes the gateway's state log (`replay --state DIR`) keeps
 				     * allocated past its end; -1 = not set (4 MiB), 0 = none */

@@ -49,6 +49,7 @@ struct kafka_counters {
 	uint64_t points;           /* points decoded by this member's engines (gauge, refreshed with lag) */
 	uint64_t alloc_failed;     /* of those, lost for want of memory (gauge, as points) */
 	uint64_t future;           /* of those, rejected as too far ahead of the wall clock (as points) */
+	uint64_t skewed;           /* of those, held by max_skew then refused as a wrong time (as points) */
 	uint64_t out_of_order;     /* of those, skipped: not newer than their series' last point (as points);
 				    * with keyed_by none mostly points a router delivered late */
 	/* per owned partition (the first KAFKA_LAG_PARTS), refreshed with lag */

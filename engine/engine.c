@@ -35,6 +35,7 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->hook_ctx = o->before_point ? o->hook_ctx : default_hook_ctx;
 	e->max_series = o->max_series ? o->max_series : DEFAULT_MAX_SERIES;
 	e->max_future = o->max_future > 0 ? o->max_future : 0;
+	e->max_skew = o->max_skew > 0 ? o->max_skew : 0;
 	if (o->window > ALERT_WINDOW_MAX) {
 		snprintf(err, errlen, "chart window: %u points is over the limit of %d", o->window,
 			 ALERT_WINDOW_MAX);
@@ -49,10 +50,11 @@ int engine_create(const struct engine_opts *o, struct engine **out, char *err, s
 	e->owner_series = calloc(o->rs->nowners + 1, sizeof *e->owner_series);
 	e->owner_limit_told = calloc(o->rs->nowners + 1, 1);
 	e->owner_mem_told = calloc(o->rs->nowners + 1, sizeof *e->owner_mem_told);
+	e->owner_refused = calloc(o->rs->nowners + 1, sizeof *e->owner_refused);
 	e->budget = o->budget;
 	e->rstat = calloc(o->rs->nrules + 1, sizeof *e->rstat);
 	if (e->owner_series == NULL || e->owner_limit_told == NULL || e->owner_mem_told == NULL ||
-	    e->rstat == NULL)
+	    e->owner_refused == NULL || e->rstat == NULL)
 		goto nomem;
 	series_table_init(&e->gtab);
 	series_table_init(&e->ncache);
@@ -147,6 +149,9 @@ void engine_destroy(struct engine *e)
 	free(e->owner_series);
 	free(e->owner_limit_told);
 	free(e->owner_mem_told);
+	for (size_t i = 0; e->owner_refused && i <= e->rs->nowners; i++)
+		free(e->owner_refused[i].bits);
+	free(e->owner_refused);
 	if (e->budget)
 		e->budget->used -= e->budget_taken;
 	free(e->wbuf);
@@ -217,12 +222,45 @@ static void limit_alert(struct engine *e, const char *owner, size_t limit, const
 #define BUDGET_ALERT_EVERY 3600.0 /* data seconds between two budget alerts to one owner */
 #define SERIES_OVERHEAD    64     /* table entry and bookkeeping of a series, bytes */
 
+/* One refused point of the series of key hash h, for owner index oi. */
+static void note_refused(struct engine *e, size_t oi, uint64_t h)
+{
+	struct owner_refused *r = &e->owner_refused[oi];
+	r->points++;
+	if (r->bits == NULL && (r->bits = calloc(REFUSED_BITS / 8, 1)) == NULL)
+		return; /* the points are still counted */
+	uint32_t bit = (uint32_t)(h % REFUSED_BITS);
+	r->bits[bit / 8] |= (uint8_t)(1u << (bit % 8));
+}
+
+uint64_t engine_owner_refused(const struct engine *e, size_t oi, uint64_t *points)
+{
+	if (oi > e->rs->nowners) {
+		if (points)
+			*points = 0;
+		return 0;
+	}
+	const struct owner_refused *r = &e->owner_refused[oi];
+	if (points)
+		*points = r->points;
+	if (r->bits == NULL)
+		return 0;
+	size_t zeros = 0;
+	for (size_t i = 0; i < REFUSED_BITS / 8; i++)
+		zeros += 8 - (size_t)__builtin_popcount(r->bits[i]);
+	if (zeros == 0)
+		zeros = 1; /* saturated: a lower bound */
+	return (uint64_t)llround(-(double)REFUSED_BITS * log((double)zeros / REFUSED_BITS));
+}
+
 /* p's new series (watched by owner o's rule) does not fit the memory
  * budget: counted, logged at a limited rate, and owner o told with a
  * `vigil-memory-budget` meta alert at most once an hour of data time. */
-static void refuse_memory(struct engine *e, const struct point *p, const struct owner *o, size_t need)
+static void refuse_memory(struct engine *e, const struct point *p, const struct owner *o, size_t need,
+			  uint64_t h)
 {
 	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
+	note_refused(e, oi, h);
 	e->st.series_refused++;
 	e->st.series_refused_memory++;
 	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
@@ -242,8 +280,14 @@ static void refuse_memory(struct engine *e, const struct point *p, const struct 
 	}
 }
 
-static int refuse(struct engine *e, const struct point *p, const struct owner *o, size_t limit)
+/* A limit refuses p's new series: limit_owner is the owner whose
+ * max_series it is (NULL: the global max_series); counted for owner o (the
+ * owner of its first matching rule, NULL: none). */
+static int refuse(struct engine *e, const struct point *p, const struct owner *limit_owner, size_t limit,
+		  const struct owner *o, uint64_t h)
 {
+	note_refused(e, o ? (size_t)(o - e->rs->owners) : e->rs->nowners, h);
+	o = limit_owner;
 	size_t oi = o ? (size_t)(o - e->rs->owners) : e->rs->nowners;
 	e->st.series_refused++;
 	if (complain_due(&e->limit_complain, p->ts, 60.0, 1))
@@ -312,10 +356,6 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t nm = 0, bytes;
 	struct series *s;
 
-	if (e->tab.n >= e->max_series) {
-		refuse(e, p, NULL, e->max_series);
-		return NULL;
-	}
 	const uint32_t *cand;
 	size_t nc;
 	if (candidates(e, p->name ? p->name : "", &cand, &nc) != 0) {
@@ -325,10 +365,15 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	for (size_t i = 0; i < nc && nm < VIGIL_ARRAY_LEN(matched); i++)
 		if (rule_matches_tags(&e->rs->rules[cand[i]], p->tags, p->ntags))
 			matched[nm++] = cand[i];
+	const struct owner *first = nm > 0 ? e->rs->rules[matched[0]].owner : NULL;
+	if (e->tab.n >= e->max_series) {
+		refuse(e, p, NULL, e->max_series, first, h);
+		return NULL;
+	}
 	for (size_t i = 0; i < nm; i++) {
 		const struct owner *o = e->rs->rules[matched[i]].owner;
 		if (o && o->max_series && e->owner_series[o - e->rs->owners] >= o->max_series) {
-			refuse(e, p, o, o->max_series);
+			refuse(e, p, o, o->max_series, o, h);
 			return NULL;
 		}
 	}
@@ -340,7 +385,7 @@ struct series *eng_add_series(struct engine *e, const struct point *p, size_t kl
 	size_t need = bytes + klen + SERIES_OVERHEAD;
 	if (nm > 0 && e->budget && e->budget->limit && !e->loading &&
 	    e->budget->used + need > e->budget->limit) {
-		refuse_memory(e, p, e->rs->rules[matched[0]].owner, need);
+		refuse_memory(e, p, first, need, h);
 		return NULL;
 	}
 	s = series_insert(&e->tab, e->key, klen, h);
@@ -495,6 +540,99 @@ static void out_of_order(struct engine *e, const struct point *p, const struct s
 		 source ? source : "-", (long long)pos, at, e->key, newest);
 }
 
+static int series_point(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos);
+
+/* Say one skew event (rate-limited with the out-of-order lines' pace). */
+static void skew_say(struct engine *e, const char *event, const char *source, int64_t pos, const char *msg)
+{
+	if (!complain_due(&e->skew_complain, e->now > 0 ? e->now : 0, 10.0, 20))
+		return;
+	if (e->skew_complain.suppressed) {
+		LOG_WARN("input", "event=skew_suppressed count=%llu",
+			 (unsigned long long)e->skew_complain.suppressed);
+		e->skew_complain.suppressed = 0;
+	}
+	LOG_WARN("input", "event=%s where=%s:%lld: %s", event, source ? source : "-", (long long)pos, msg);
+}
+
+/* Hold p (more than max_skew ahead of s->last_ts) as s's tentative point. */
+static void skew_hold(struct engine *e, struct series *s, const struct point *p, const char *source,
+		      int64_t pos)
+{
+	char msg[KEY_MAX + 256], at[40], newest[40];
+	s->held_ts = p->ts;
+	s->held_val = p->value;
+	e->st.skew_held++;
+	e->st.skew_pending++;
+	time_format_rfc3339(p->ts, at, sizeof at);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	snprintf(msg, sizeof msg,
+		 "time %s is more than %.0f s ahead of the newest point of series %s (%s) (max_skew): "
+		 "held until the series' next point",
+		 at, e->max_skew, e->key, newest);
+	skew_say(e, "skew_held", source, pos, msg);
+}
+
+/* The held point of s is refused: p (at source:pos) is its series' next
+ * point and does not confirm it. */
+static void skew_refuse(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos)
+{
+	char msg[KEY_MAX + 320], at[40], next[40], newest[40];
+	e->st.skewed++;
+	e->st.skew_pending--;
+	time_format_rfc3339(s->held_ts, at, sizeof at);
+	time_format_rfc3339(p->ts, next, sizeof next);
+	time_format_rfc3339(s->last_ts, newest, sizeof newest);
+	snprintf(msg, sizeof msg,
+		 "the held point of series %s at %s is refused as a wrong time (max_skew %.0f s): "
+		 "this next point (%s) does not confirm it (newest accepted %s)",
+		 e->key, at, e->max_skew, next, newest);
+	skew_say(e, "skewed", source, pos, msg);
+	s->held_ts = -INFINITY;
+}
+
+/* max_skew is on: p for series s either is processed, or held, or
+ * decides the fate of the point held before it (see engine_opts). A first
+ * point of a series (last_ts -inf) is never held. A held point leaves the
+ * data time (newest_ts, newest_before before p) where it was. */
+static int skew_gate(struct engine *e, struct series *s, const struct point *p, const char *source,
+		     int64_t pos, double newest_before)
+{
+	int far = isfinite(s->last_ts) && p->ts > s->last_ts + e->max_skew;
+	if (isinf(s->held_ts)) {
+		if (!far)
+			return series_point(e, s, p, source, pos);
+		skew_hold(e, s, p, source, pos);
+		e->st.newest_ts = newest_before;
+		return 0;
+	}
+	if (!far) { /* back near the series' time: the held point was wrong */
+		skew_refuse(e, s, p, source, pos);
+		return series_point(e, s, p, source, pos);
+	}
+	if (!(p->ts < s->held_ts) && !(p->ts > s->held_ts)) { /* the held time again: still held */
+		out_of_order(e, p, s, source, pos);
+		return 0;
+	}
+	if (p->ts < s->held_ts) { /* two far times that disagree: the later-arriving one waits */
+		skew_refuse(e, s, p, source, pos);
+		skew_hold(e, s, p, source, pos);
+		e->st.newest_ts = newest_before;
+		return 0;
+	}
+	/* confirmed: the series jumped; the held point first, at p's position */
+	struct point hp = *p;
+	hp.ts = s->held_ts;
+	hp.value = s->held_val;
+	s->held_ts = -INFINITY;
+	e->st.skew_pending--;
+	int rc = series_point(e, s, &hp, source, pos);
+	int rc2 = series_point(e, s, p, source, pos);
+	return rc != 0 ? rc : rc2;
+}
+
 int engine_point(struct engine *e, const struct point *p, const char *source, int64_t pos)
 {
 	int klen;
@@ -508,6 +646,7 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	e->st.points++;
 	if (e->max_future > 0 && p->ts > e->future_limit && engine_future(e, p, source, pos))
 		return -VIGIL_EINVAL;
+	double newest_before = e->st.newest_ts; /* a held point does not move it (skew_gate) */
 	if (p->ts > e->st.newest_ts)
 		e->st.newest_ts = p->ts;
 	if (fabs(p->value) > DET_MAX_ABS) {
@@ -523,6 +662,16 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 	s = series_find(&e->tab, e->key, (size_t)klen, h);
 	if (s == NULL && (s = eng_add_series(e, p, (size_t)klen, h)) == NULL)
 		return -VIGIL_ELIMIT;
+	if (e->max_skew > 0)
+		return skew_gate(e, s, p, source, pos, newest_before);
+	return series_point(e, s, p, source, pos);
+}
+
+/* p goes to its series s (found or added; its key in e->key): the order
+ * check, then every rule slot. */
+static int series_point(struct engine *e, struct series *s, const struct point *p, const char *source,
+			int64_t pos)
+{
 	if (!(p->ts > s->last_ts)) {
 		out_of_order(e, p, s, source, pos);
 		return 0;
@@ -569,6 +718,31 @@ int engine_point(struct engine *e, const struct point *p, const char *source, in
 			eng_emit(e, r, &sl[i].st, tr, e->key, p, pos, &res, ring);
 	}
 	return 0;
+}
+
+int engine_flush_held(struct engine *e)
+{
+	int rc = 0;
+	char scratch[KEY_MAX + 1]; /* p's strings (e->mkey_scratch is the peer groups') */
+	for (size_t i = 0; i < e->tab.n; i++) {
+		struct series *s = &e->tab.items[i];
+		struct point p;
+		if (isinf(s->held_ts))
+			continue;
+		memcpy(e->key, series_key_str(&e->tab, s), s->key_len + 1);
+		if (eng_key_to_point(e->key, s->key_len, scratch, &p) != 0)
+			continue; /* keys are built by series_key: cannot happen */
+		p.ts = s->held_ts;
+		p.value = s->held_val;
+		s->held_ts = -INFINITY;
+		e->st.skew_pending--;
+		if (p.ts > e->st.newest_ts)
+			e->st.newest_ts = p.ts;
+		int r = series_point(e, &e->tab.items[i], &p, e->cur_source, e->cur_pos);
+		if (r != 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
 }
 
 size_t engine_series_names(const struct engine *e, const char **out, size_t max)

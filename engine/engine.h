@@ -43,6 +43,14 @@ struct engine_opts {
 	size_t max_series;        /* global cardinality limit; 0 = 1,000,000 */
 	double max_future;        /* seconds a point's time may be ahead of the wall clock
 				   * (clock_wall); further is rejected; 0 = no limit */
+	/* Seconds a point may be ahead of its series' newest point before it
+	 * is held as tentative: the series' next point then decides. Next
+	 * point also more than max_skew ahead and after the held one: the
+	 * series jumped (outage, resume after a gap), both are processed, the
+	 * held one first. Next point within max_skew of the old newest point:
+	 * the held one was a wrong time, refused (skewed, said with the
+	 * positions). 0 = off (every point after the newest is processed). */
+	double max_skew;
 	engine_alert_fn on_alert;
 	void *alert_ctx;
 	/* Chart window: points kept per (rule, series) and sent with each
@@ -70,6 +78,9 @@ struct engine_stats {
 	uint64_t alloc_failed; /* points lost because memory for their series could not be allocated */
 	uint64_t out_of_order; /* points older than their series' last point, skipped */
 	uint64_t future;       /* points too far ahead of the wall clock, rejected (also in rejected) */
+	uint64_t skew_held;    /* points held as more than max_skew ahead of their series' newest */
+	uint64_t skewed;       /* of those, refused: the series' next point was near its old time */
+	uint64_t skew_pending; /* of those, still held (waiting for their series' next point) */
 	uint64_t alerts;       /* alert events emitted */
 	uint64_t alert_failures;
 	uint64_t det_errors; /* detector update failures */
@@ -115,6 +126,22 @@ void engine_note_reject(struct engine *e, const char *source, int64_t pos, const
 /* The newest data timestamp seen (the engine's clock for replays); -inf
  * before the first point. */
 double engine_now(const struct engine *e);
+
+/* Refusals by the cardinality limits and the memory budget since the
+ * engine was created (or its last rule reload), for owner oi: oi <
+ * nowners is rs->owners[oi], oi == nowners the series no owner's rule
+ * watches. Returns the distinct series refused, estimated by linear
+ * counting over 2^16 bits of their key hashes (exact but for hash
+ * collisions at small counts; standard error about 1 % up to 300,000,
+ * a lower bound once the bits fill, past about 700,000); *points (may be
+ * NULL) gets the refused points. The bits (8 KB) are allocated at the
+ * owner's first refusal. */
+uint64_t engine_owner_refused(const struct engine *e, size_t oi, uint64_t *points);
+
+/* The input has ended (replay): every point still held by max_skew is
+ * processed as if its series' next point had confirmed it (nothing came
+ * after it to stall). 0, or the first error of a point (counted). */
+int engine_flush_held(struct engine *e);
 
 void engine_get_stats(const struct engine *e, struct engine_stats *out);
 /* The distinct series names the engine has seen (those its name cache holds:

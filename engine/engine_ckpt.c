@@ -12,7 +12,8 @@
 /* ---- checkpoint ----
  * u32 magic, u32 version, u32 nrules, nrules × (str rule name, u64
  *   model_hash: version 3 on),
- * u64 nseries, per series: str key, f64 last_ts, u32 nslots,
+ * u64 nseries, per series: str key, f64 last_ts, (version 4 on: f64 held_ts,
+ *   -inf when none, f64 held value), u32 nslots,
  *   per slot: u32 rule index (into the saved names), rule_state bytes,
  *   u32 det blob length, det blob (det_state_save envelope; empty for a
  *   group rule),
@@ -106,6 +107,8 @@ int engine_save(const struct engine *e, struct buf *out)
 		buf_put_u32(out, s->key_len);
 		buf_put(out, series_key_str(&e->tab, s), s->key_len);
 		buf_put_f64(out, s->last_ts);
+		buf_put_f64(out, s->held_ts);
+		buf_put_f64(out, s->held_val);
 		buf_put_u32(out, s->nslots);
 		for (uint32_t j = 0; j < s->nslots; j++) {
 			const struct rule *r = &e->rs->rules[sl[j].rule];
@@ -330,6 +333,8 @@ static int load_body(struct engine *e, const uint8_t *data, size_t len, const st
 		rd_get(&r, key, klen);
 		key[klen] = '\0';
 		double last_ts = rd_f64(&r);
+		double held_ts = version >= 4 ? rd_f64(&r) : -INFINITY;
+		double held_val = version >= 4 ? rd_f64(&r) : 0;
 		nslots = rd_u32(&r);
 		if (!reader_ok(&r) || eng_key_to_point(key, klen, scratch, &p) != 0)
 			goto out;
@@ -340,6 +345,11 @@ static int load_body(struct engine *e, const uint8_t *data, size_t len, const st
 		if (s == NULL && (s = eng_add_series(e, &p, klen, h)) == NULL)
 			goto out;
 		s->last_ts = last_ts;
+		if (isinf(s->held_ts) && !isinf(held_ts) && !isnan(held_ts) && isfinite(held_val)) {
+			s->held_ts = held_ts; /* a point waiting for its series' next (max_skew) */
+			s->held_val = held_val;
+			e->st.skew_pending++;
+		}
 		for (uint32_t j = 0; j < nslots; j++) {
 			uint32_t ri = rd_u32(&r), blen;
 			struct rule_state st;

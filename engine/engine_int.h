@@ -18,12 +18,21 @@
 #define KEY_MAX            4096
 #define DEFAULT_MAX_SERIES 1000000
 #define ENGINE_MAGIC       0x4e454756u /* "VGEN" */
-#define ENGINE_VERSION     3u          /* 2: peer groups; 3: a model hash per rule */
-#define ENGINE_VERSION_MIN 2u          /* oldest version engine_load reads */
+#define ENGINE_VERSION     4u /* 2: peer groups; 3: a model hash per rule; 4: held point per series */
+#define ENGINE_VERSION_MIN 2u /* oldest version engine_load reads */
 #define NO_GROUP           UINT32_MAX
 #define NAME_CACHE_MAX     262144 /* series names whose candidate rules are kept */
 #define REFUSED_GROUP      (UINT32_MAX - 1)
 #define TICK_NONE          INT64_MIN
+
+/* Refusals of one owner: points, and the distinct series seen refused as a
+ * linear-counting bitmap (REFUSED_BITS bits by key hash, allocated at the
+ * owner's first refusal). */
+#define REFUSED_BITS (1u << 16)
+struct owner_refused {
+	uint64_t points;
+	uint8_t *bits; /* [REFUSED_BITS / 8] or NULL */
+};
 
 struct slot {
 	uint32_t rule;
@@ -75,12 +84,14 @@ struct engine {
 	void (*before_point)(void *ctx, struct engine *e, const struct point *p);
 	void *hook_ctx;
 	size_t max_series;
-	double max_future;            /* 0: no limit */
-	struct engine_budget *budget; /* borrowed, may be NULL */
-	size_t budget_taken;          /* bytes of budget->used this engine holds */
-	int loading;                  /* eng_load runs: the budget does not refuse */
-	double *owner_mem_told;       /* [nowners + 1] data time of the last budget alert; 0 = never */
-	double future_limit;          /* cached clock_wall() + max_future; refreshed when passed */
+	double max_future;                   /* 0: no limit */
+	double max_skew;                     /* 0: off */
+	struct engine_budget *budget;        /* borrowed, may be NULL */
+	size_t budget_taken;                 /* bytes of budget->used this engine holds */
+	int loading;                         /* eng_load runs: the budget does not refuse */
+	double *owner_mem_told;              /* [nowners + 1] data time of the last budget alert; 0 = never */
+	struct owner_refused *owner_refused; /* [nowners + 1] refusals per owner (engine_owner_refused) */
+	double future_limit;                 /* cached clock_wall() + max_future; refreshed when passed */
 	struct series_table tab;
 	size_t *owner_series; /* series count per owner index */
 	uint8_t *owner_limit_told;
@@ -96,7 +107,7 @@ struct engine {
 	struct series_table ncache;
 	uint32_t *cbuf; /* scratch for a name beyond the cache */
 	size_t ccap;
-	struct complain reject_complain, limit_complain, group_complain, order_complain;
+	struct complain reject_complain, limit_complain, group_complain, order_complain, skew_complain;
 	uint32_t upd_tick;        /* updates since the last timed one (engine_timing.c) */
 	struct series_table gtab; /* peer groups; items[i].block is a struct group */
 	size_t maxK;              /* largest max_members of any group rule */

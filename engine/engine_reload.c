@@ -58,6 +58,7 @@ int engine_reload(struct engine *e, const struct ruleset *rs, char *err, size_t 
 	struct engine_opts o = {.rs = rs,
 				.max_series = e->max_series,
 				.max_future = e->max_future,
+				.max_skew = e->max_skew,
 				.budget = e->budget,
 				.window = e->win_cap,
 				.on_alert = e->on_alert,

@@ -142,6 +142,8 @@ struct series *series_insert(struct series_table *t, const char *key, size_t len
 	s->key_off = (uint32_t)t->arena_len;
 	s->key_len = (uint32_t)len;
 	s->last_ts = -INFINITY;
+	s->held_ts = -INFINITY;
+	s->held_val = 0;
 	if (htab_insert(&t->index, hash, (uint32_t)t->n, item_hash, t) != 0)
 		return NULL;
 	memcpy(t->arena + t->arena_len, key, len);

@@ -21,6 +21,10 @@ struct series {
 	void *block;     /* per-series rule/detector states; owned by the table user */
 	uint32_t nslots; /* rule slots in block (0 = no rule watches this series) */
 	uint32_t flags;  /* SERIES_* */
+	/* A point more than max_skew ahead of last_ts, held until the series'
+	 * next point says whether it was a glitch (refused) or a real jump
+	 * (processed before that next point); held_ts is -inf when none. */
+	double held_ts, held_val;
 };
 
 #define SERIES_NO_MEMORY 1u /* its rule/detector block could not be allocated */

@@ -73,6 +73,33 @@ check "detect hostile rows: a long field cut" bash -c "awk 'length > 200 { bad=1
 check "detect hostile rows: at most 20 named, all counted" bash -c \
 	"[ \$(grep -c ': bad value' '$tmp/hostile.err') -eq 20 ] && grep -q 'hostile.csv: 42 bad rows (scored 0)' '$tmp/hostile.err'"
 
+# detect reads a row of at most 1 MiB (as replay does a record): a longer
+# one is a bad row named with its line and column, scored 0 with empty
+# fields, and memory stays bounded (before: getline held the whole line)
+{
+  printf 'timestamp,value\n'
+  for i in 1 2 3; do printf '2014-04-01 00:0%d:00,1\n' "$i"; done
+  head -c 3000000 /dev/zero | tr '\0' 'x'
+  printf '\n2014-04-01 00:05:00,2\n'
+} >"$tmp/longrow.csv"
+"$VIGIL" detect "$tmp/longrow.csv" >"$tmp/longrow.out" 2>"$tmp/longrow.err"
+check "detect long row: exit 0" test $? -eq 0
+check "detect long row: named with file:line:column" \
+	grep -qxF "vigil detect: $tmp/longrow.csv:5:1048577: line of 3000000 bytes, longer than a row may be (1048576)" "$tmp/longrow.err"
+check "detect long row: counted" grep -qF "longrow.csv: 1 bad rows" "$tmp/longrow.err"
+check "detect long row: one output row per input row" \
+	bash -c "[ \"\$(sed -n 5p '$tmp/longrow.out')\" = ',,0' ] && [ \"\$(wc -l <'$tmp/longrow.out')\" -eq 6 ] && tail -1 '$tmp/longrow.out' | grep -q '^2014-04-01 00:05:00,2,'"
+check "detect long header: refused with its position" bash -c \
+	"{ head -c 2000000 /dev/zero | tr '\\0' 'x'; echo; } | '$VIGIL' detect - 2>&1 >/dev/null | grep -qF -- '-:1:1048577: header line of 2000000 bytes'"
+case "$VIGIL" in
+*/asan/*) echo "skip detect memory bound under ASan" ;;
+*)
+	kb=$( { printf 'timestamp,value\n'; head -c 100000000 /dev/zero | tr '\0' 'x'; printf '\n2014-04-01 00:05:00,2\n'; } |
+		/usr/bin/time -f '%M' "$VIGIL" detect - 2>&1 >/dev/null | tail -1)
+	check "detect 100 MB row: memory bounded (max RSS ${kb} KB < 40 MB)" test "$kb" -lt 40000
+	;;
+esac
+
 # replay: default rules, alerts on stdout, summary on stderr, bad lines counted
 {
   for i in $(seq 0 299); do
@@ -145,13 +172,60 @@ check "replay: huge value rejected with its line" grep -qF "big.log:2: |value| a
 check "replay: huge value counted" grep -q "points=3 .*rejected=1 " "$tmp/big.err"
 
 # a point out of order is said with its position and its series' newest
-# time (one wrong timestamp before the wall clock can hold a series back:
-# the message names the time it is held at), and counted
+# time (with max_skew off, one wrong timestamp before the wall clock holds a
+# series back: the message names the time it is held at), and counted
 printf 'ooo.m 1 1396310400\nooo.m 1 1735689600\nooo.m 1 1396310460\nooo.m 1 1396310520\n' >"$tmp/ooo.log"
-"$VIGIL" replay "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
+"$VIGIL" replay --max-skew 0 "$tmp/ooo.log" >/dev/null 2>"$tmp/ooo.err"
 check "replay: out-of-order point said with its line" \
 	grep -qF "event=out_of_order where=$tmp/ooo.log:3: time 2014-04-01T00:01:00Z is not after the newest point of series ooo.m (2025-01-01T00:00:00Z)" "$tmp/ooo.err"
 check "replay: out-of-order points counted" grep -q ' out_of_order=2 ' "$tmp/ooo.err"
+
+# max_skew (default 1d): one wrong time far ahead of its series' newest
+# point is held, then refused when the next point is back near the series'
+# time; it no longer stalls the series (the issue 16 audit's reproduction: a
+# 2014 series, one point at 2025-01-01, a spike 1,000 points later)
+python3 -c '
+import random
+r = random.Random(7)
+for i in range(3000):
+    if i == 1500:
+        print("skew.m 100 1735689600")
+    print("skew.m %.3f %d" % (300 if i == 2500 else 100 + r.uniform(-3, 3), 1396310400 + 60 * i))' >"$tmp/skew.log"
+"$VIGIL" replay --out "$tmp/skew.json" "$tmp/skew.log" >/dev/null 2>"$tmp/skew.err"
+check "max_skew: the later spike alerts" grep -q '"status":"firing".*"ts":"2014-04-02T17:40:00Z".*"observed":300.0' "$tmp/skew.json"
+check "max_skew: the wrong time held with its line" \
+	grep -qF "event=skew_held where=$tmp/skew.log:1501: time 2025-01-01T00:00:00Z is more than 86400 s ahead of the newest point of series skew.m (2014-04-02T00:59:00Z)" "$tmp/skew.err"
+check "max_skew: the wrong time refused at the next line" \
+	grep -qF "event=skewed where=$tmp/skew.log:1502: the held point of series skew.m at 2025-01-01T00:00:00Z is refused" "$tmp/skew.err"
+check "max_skew: counted, nothing else out of order" grep -q ' out_of_order=0 future=0 skew_held=1 skewed=1 ' "$tmp/skew.err"
+"$VIGIL" replay --max-skew 0 --out "$tmp/skew0.json" "$tmp/skew.log" >/dev/null 2>"$tmp/skew0.err"
+check "max_skew 0: the old stall (the spike is missed)" bash -c "! grep -q firing '$tmp/skew0.json' && grep -q ' out_of_order=1500 ' '$tmp/skew0.err'"
+# a series that resumes after a 3-day gap keeps every point: the first point
+# after the gap is held, the next confirms it, both are processed (a spike
+# there alerts); a last point after a second gap is processed at the end
+python3 -c '
+import random
+r = random.Random(8)
+t0 = 1396310400
+for i in range(2000):
+    print("gap.m %.3f %d" % (100 + r.uniform(-3, 3), t0 + 60 * i))
+t1 = t0 + 60 * 1999 + 3 * 86400
+print("gap.m 300 %d" % t1)
+for i in range(1, 500):
+    print("gap.m %.3f %d" % (100 + r.uniform(-3, 3), t1 + 60 * i))
+print("gap.m 100 %d" % (t1 + 60 * 500 + 3 * 86400))' >"$tmp/gap.log"
+"$VIGIL" replay --out "$tmp/gap.json" "$tmp/gap.log" >/dev/null 2>"$tmp/gap.err"
+check "max_skew: a resumed series keeps every point" \
+	grep -q ' points=2501 .* out_of_order=0 future=0 skew_held=2 skewed=0 ' "$tmp/gap.err"
+check "max_skew: the first point after the gap is processed (its spike alerts)" \
+	grep -q '"status":"firing".*"ts":"2014-04-05T09:19:00Z".*"observed":300.0' "$tmp/gap.json"
+printf 'max_skew: 2h\n' >"$tmp/skew.yaml"
+"$VIGIL" replay -c "$tmp/skew.yaml" "$tmp/gap.log" >/dev/null 2>"$tmp/gapc.err"
+check "max_skew: config key read" grep -qF 'more than 7200 s ahead' "$tmp/gapc.err"
+printf 'max_skew: soon\n' >"$tmp/skewbad.yaml"
+"$VIGIL" replay -c "$tmp/skewbad.yaml" "$tmp/gap.log" >/dev/null 2>"$tmp/skewbad.err"
+check "max_skew: a bad value named at its position" grep -qF "$tmp/skewbad.yaml:1:11" "$tmp/skewbad.err"
+check "max_skew: a bad --max-skew is a usage error" bash -c "'$VIGIL' replay --max-skew -1 '$tmp/gap.log' >/dev/null 2>&1; [ \$? -eq 2 ]"
 
 # the refusal counters count points: each point of a refused series (3
 # series of 2 points each over a 1 KB budget: 6), as README documents
@@ -159,6 +233,40 @@ printf 'b.m;h=1 1 1700000000\nb.m;h=2 1 1700000000\nb.m;h=3 1 1700000000\nb.m;h=
 printf 'max_memory: 1KB\n' >"$tmp/budget.yaml"
 "$VIGIL" replay -c "$tmp/budget.yaml" "$tmp/budget.log" >/dev/null 2>"$tmp/budget.err"
 check "budget: every point of a refused series counted" grep -q 'series_refused=6 refused_memory=6 ' "$tmp/budget.err"
+
+# refusals are counted per owner (the owner of the series' first rule): in
+# the summary and in /metrics, series and points; other owners unaffected
+mkdir -p "$tmp/own"
+cat >"$tmp/own/owners.yaml" <<EOF
+owners:
+  - name: team-a
+    max_series: 2
+    destinations: [{type: file, path: $tmp/own/a.jsonl}]
+  - name: team-b
+    destinations: [{type: file, path: $tmp/own/b.jsonl}]
+EOF
+printf 'rules:\n  - {name: ra, series: "a.*", owner: team-a}\n  - {name: rb, series: "b.*", owner: team-b}\n' >"$tmp/own/rules.yaml"
+python3 -c '
+for t in range(3):
+    for h in range(5):
+        print("a.m;h=%d 1 %d" % (h, 1700000000 + 60 * t))
+    for h in range(2):
+        print("b.m;h=%d 1 %d" % (h, 1700000000 + 60 * t))' >"$tmp/own/in.log"
+"$VIGIL" replay --rules "$tmp/own/rules.yaml" --owners "$tmp/own/owners.yaml" --serve 127.0.0.1:0 \
+	--port-file "$tmp/own/port" "$tmp/own/in.log" >/dev/null 2>"$tmp/own/err" &
+own_pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/own/port" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(cat "$tmp/own/port")/readyz")" = 200 ] && break
+	sleep 0.1
+done
+sleep 1.2 # /metrics is refreshed about once a second
+curl -s "http://127.0.0.1:$(cat "$tmp/own/port")/metrics" >"$tmp/own/metrics"
+kill "$own_pid"; wait "$own_pid" 2>/dev/null
+check "refusals per owner: in the summary" grep -qx 'vigil replay: refused owner=team-a series=3 points=9' "$tmp/own/err"
+check "refusals per owner: only the owner refused" bash -c "! grep -q 'refused owner=team-b' '$tmp/own/err'"
+check "refusals per owner: the summary stays the last line" bash -c "grep '^vigil replay: lines=' '$tmp/own/err' | grep -q ' series_refused=9 '"
+check "refusals per owner: /metrics series" grep -qx 'vigil_series_refused_by_owner{owner="team-a"} 3' "$tmp/own/metrics"
+check "refusals per owner: /metrics points" grep -qx 'vigil_points_refused_by_owner_total{owner="team-a"} 9' "$tmp/own/metrics"
 
 # out of memory is never silent: every point is accounted for, the loss is
 # logged and counted, and the exit status says so (not under ASan, which

@@ -186,6 +186,17 @@ cat "$tmp/r3/search.jsonl" "$tmp/r3/storage.jsonl" | grep -q 'vigil-series-limit
 refused=$(summary "$tmp/r3.err" series_refused)
 [ -n "$refused" ] && [ "$refused" -gt 19000 ] || fail "series_refused=$refused"
 grep -q 'series limit 100 reached for owner payments' "$tmp/r3/payments.jsonl" || fail "meta-alert summary"
+# counted per owner: one point per bomb series, so series ~ points (the
+# series count is estimated, 1 % allowed); no other owner refused
+grep -q 'refused owner=search\|refused owner=storage' "$tmp/r3.err" && fail "another owner counted as refused"
+python3 - "$tmp/r3.err" <<'PY' || fail "per-owner refusal line: $(grep 'refused owner=' "$tmp/r3.err")"
+import re, sys
+m = re.search(r"refused owner=payments series=(\d+) points=(\d+)", open(sys.argv[1]).read())
+assert m, "no line"
+n, p = int(m.group(1)), int(m.group(2))
+assert p > 19000 and abs(n - p) <= p // 100, (n, p)
+print("bomb: refused owner=payments series=%d points=%d" % (n, p))
+PY
 echo "bomb: series_refused=$refused, payments meta-alerts=$meta, other notifications unchanged"
 
 echo "== 4. YAML alias bombs and deep nesting in rules, owners and config"

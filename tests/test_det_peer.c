@@ -411,7 +411,7 @@ static void test_peer__checkpoint_round_trip(void **state)
 	uint32_t v1 = 1;
 	memcpy(blob.data + 4, &v1, sizeof v1);
 	assert_int_equal(engine_load(c, blob.data, blob.len), -VIGIL_EVERSION);
-	v1 = 3; /* the current version (3: model hashes) */
+	v1 = 4; /* the current version (4: a held point per series) */
 	memcpy(blob.data + 4, &v1, sizeof v1);
 	for (size_t cutlen = 0; cutlen < blob.len; cutlen += 1 + cutlen / 7)
 		assert_int_not_equal(engine_load(c, blob.data, cutlen), 0);

@@ -228,6 +228,15 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	assert_int_equal(g->n, 1);
 	assert_string_equal(g->ev[0].rule, "vigil-series-limit");
 	assert_string_equal(g->ev[0].owner, "team-a");
+	/* counted per owner (rs->owners: team-a, team-b; then "none"): two
+	 * series, three points (h4 again) */
+	test_feed(e, "t", 5, "svc.x;host=h4 1 1700000060", 26);
+	uint64_t pts = 0;
+	assert_int_equal(engine_owner_refused(e, 0, &pts), 2);
+	assert_int_equal(pts, 3);
+	assert_int_equal(engine_owner_refused(e, 1, &pts), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(engine_owner_refused(e, 2, &pts), 0);
 	/* a canary series is not watched by rule "lat" and so is not team-a's */
 	assert_int_equal(test_feed(e, "t", 9, "svc.x;host=h9;tier=canary 1 1700000000", 37), 0);
 	engine_get_stats(e, &es);
@@ -255,6 +264,9 @@ static void test_engine__limits_out_of_order_and_rejects(void **st)
 	assert_int_equal(es.series, 2);
 	assert_int_equal(es.series_refused, 2);
 	assert_int_equal(g->n, 1);
+	/* the global limit: series no rule watches count under "none" */
+	assert_int_equal(engine_owner_refused(e, rs->nowners, &pts), 2);
+	assert_int_equal(pts, 2);
 	engine_destroy(e);
 	ruleset_free(rs);
 	free(g);
@@ -300,6 +312,133 @@ static void test_engine__future_point_refused(void **st)
 	assert_int_equal(es.out_of_order, 10);
 	clock_fake_off();
 	engine_destroy(e);
+	ruleset_free(rs);
+	free(g);
+}
+
+static struct engine *skew_engine(struct ruleset *rs, struct alerts_got *g, double max_skew)
+{
+	struct engine *e = NULL;
+	char err[256];
+	struct engine_opts o = {.rs = rs, .max_skew = max_skew, .on_alert = alerts_collect, .alert_ctx = g};
+	assert_int_equal(engine_create(&o, &e, err, sizeof err), 0);
+	return e;
+}
+
+static int fired_on(const struct alerts_got *g, const char *series)
+{
+	int n = 0;
+	for (int i = 0; i < g->n; i++)
+		n += g->ev[i].status == ALERT_FIRING && strcmp(g->ev[i].series, series) == 0;
+	return n;
+}
+
+/* max_skew: one wrong time far ahead of its series' newest point (but not
+ * of the wall clock) is held, then refused when the series' next point is
+ * back near its time: the series is not stalled, the later spike pages.
+ * With max_skew off, the same point stalls the series. */
+static void test_engine__skewed_point_refused(void **st)
+{
+	(void)st;
+	struct ruleset *rs = load_rules();
+	struct alerts_got *g = calloc(1, sizeof *g);
+	struct engine *e = skew_engine(rs, g, 3600);
+	struct engine_stats es;
+	feed_range(e, 0, 300);
+	assert_int_equal(test_feed(e, "t", 1, "svc.lat;host=a 100 1800000000", 29), 0);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.skew_held, 1);
+	assert_int_equal(es.skew_pending, 1);
+	assert_true(engine_now(e) < 1700000000.0 + 60 * 300); /* the held point moves no clock */
+	assert_true(es.newest_ts < 1700000000.0 + 60 * 300);
+	feed_range(e, 300, 1000);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.skew_held, 1);
+	assert_int_equal(es.skewed, 1);
+	assert_int_equal(es.skew_pending, 0);
+	assert_int_equal(es.out_of_order, 0);
+	assert_true(fired_on(g, "svc.lat{host=a}") >= 1);
+	engine_destroy(e);
+	/* off: the same point stalls svc.lat{host=a}, its spike is missed */
+	g->n = 0;
+	e = skew_engine(rs, g, 0);
+	feed_range(e, 0, 300);
+	assert_int_equal(test_feed(e, "t", 1, "svc.lat;host=a 100 1800000000", 29), 0);
+	feed_range(e, 300, 1000);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.out_of_order, 700);
+	assert_int_equal(fired_on(g, "svc.lat{host=a}"), 0);
+	engine_destroy(e);
+	ruleset_free(rs);
+	free(g);
+}
+
+/* Points the rules were given, summed over rules. */
+static uint64_t rule_points(const struct engine *e, const struct ruleset *rs)
+{
+	const struct engine_rule_stats *rst = engine_rule_stats(e);
+	uint64_t n = 0;
+	for (size_t i = 0; i < rs->nrules; i++)
+		n += rst[i].points;
+	return n;
+}
+
+/* max_skew never loses data: after an outage of every series (3 days),
+ * each series' first point is held and confirmed by its next, so the rules
+ * see exactly what they see with max_skew off; a held point survives a
+ * checkpoint and restore, and engine_flush_held processes the last ones. */
+static void test_engine__skew_jump_keeps_every_point(void **st)
+{
+	(void)st;
+	struct ruleset *rs = load_rules();
+	struct alerts_got *g = calloc(1, sizeof *g);
+	struct engine *e = skew_engine(rs, g, 3600), *off = skew_engine(rs, g, 0), *e2 = NULL;
+	struct engine_stats es;
+	const int gap = 3 * 1440; /* steps of 60 s */
+	feed_range(e, 0, 300);
+	feed_range(off, 0, 300);
+	feed_range(e, 300 + gap, 400 + gap);
+	feed_range(off, 300 + gap, 400 + gap);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.skew_held, 3);
+	assert_int_equal(es.skewed, 0);
+	assert_int_equal(es.skew_pending, 0);
+	assert_int_equal(es.out_of_order, 0);
+	assert_int_equal(rule_points(e, rs), rule_points(off, rs));
+	/* a second jump, checkpointed while the first point after it is held */
+	uint64_t before_off = rule_points(off, rs);
+	feed_range(e, 400 + 2 * gap, 401 + 2 * gap);
+	feed_range(off, 400 + 2 * gap, 401 + 2 * gap);
+	engine_get_stats(e, &es);
+	assert_int_equal(es.skew_pending, 3);
+	struct buf blob = {0};
+	assert_int_equal(engine_save(e, &blob), 0);
+	e2 = skew_engine(rs, g, 3600);
+	assert_int_equal(engine_load(e2, blob.data, blob.len), 0);
+	buf_free(&blob);
+	engine_get_stats(e2, &es);
+	assert_int_equal(es.skew_pending, 3);
+	uint64_t before = rule_points(e2, rs);        /* the held points are not in it yet */
+	feed_range(e2, 401 + 2 * gap, 402 + 2 * gap); /* confirms the restored held points */
+	feed_range(off, 401 + 2 * gap, 402 + 2 * gap);
+	engine_get_stats(e2, &es);
+	assert_int_equal(es.skew_pending, 0);
+	assert_int_equal(es.skewed, 0);
+	assert_int_equal(rule_points(e2, rs) - before, rule_points(off, rs) - before_off);
+	/* the input ends with held points: processed by engine_flush_held */
+	before = rule_points(e2, rs);
+	before_off = rule_points(off, rs);
+	feed_range(e2, 402 + 3 * gap, 403 + 3 * gap);
+	feed_range(off, 402 + 3 * gap, 403 + 3 * gap);
+	engine_get_stats(e2, &es);
+	assert_int_equal(es.skew_pending, 3);
+	assert_int_equal(engine_flush_held(e2), 0);
+	engine_get_stats(e2, &es);
+	assert_int_equal(es.skew_pending, 0);
+	assert_int_equal(rule_points(e2, rs) - before, rule_points(off, rs) - before_off);
+	engine_destroy(e);
+	engine_destroy(e2);
+	engine_destroy(off);
 	ruleset_free(rs);
 	free(g);
 }
@@ -376,10 +515,13 @@ static int count_events(const struct alerts_got *g, int from, const char *rule, 
 
 /* The checkpoint of v2 (before model hashes): blob without the u64 after
  * each rule name. */
-static void to_v2(const struct buf *v3, struct buf *v2)
+/* A version 2 blob from a version 4 one: no model hashes, no held point
+ * per series. */
+static void to_v2(const struct buf *v4, struct buf *v2)
 {
-	const uint8_t *p = v3->data;
-	uint32_t nrules, len, ver = 2;
+	const uint8_t *p = v4->data;
+	uint32_t nrules, len, ver = 2, nslots;
+	uint64_t nseries;
 	size_t off = 12;
 	memcpy(&nrules, p + 8, 4);
 	buf_put(v2, p, 4);
@@ -390,7 +532,24 @@ static void to_v2(const struct buf *v3, struct buf *v2)
 		buf_put(v2, p + off, 4 + len);
 		off += 4 + len + 8;
 	}
-	buf_put(v2, p + off, v3->len - off);
+	memcpy(&nseries, p + off, 8);
+	buf_put(v2, p + off, 8);
+	off += 8;
+	for (uint64_t i = 0; i < nseries; i++) {
+		memcpy(&len, p + off, 4);
+		buf_put(v2, p + off, 4 + len + 8); /* key, last_ts */
+		off += 4 + len + 8 + 16;           /* held_ts, held value: not in v2 */
+		memcpy(&nslots, p + off, 4);
+		size_t start = off;
+		off += 4;
+		for (uint32_t j = 0; j < nslots; j++) {
+			off += 4 + sizeof(struct rule_state);
+			memcpy(&len, p + off, 4);
+			off += 4 + len;
+		}
+		buf_put(v2, p + start, off - start);
+	}
+	buf_put(v2, p + off, v4->len - off);
 }
 
 /* A restart whose rule changed its params while vigil was down: the saved
@@ -469,6 +628,8 @@ int main(void)
 		cmocka_unit_test(test_engine__limits_out_of_order_and_rejects),
 		cmocka_unit_test(test_engine__future_point_refused),
 		cmocka_unit_test(test_engine__memory_budget),
+		cmocka_unit_test(test_engine__skewed_point_refused),
+		cmocka_unit_test(test_engine__skew_jump_keeps_every_point),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
