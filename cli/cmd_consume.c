@@ -685,8 +685,7 @@ out:
 	if (md)
 		rd_kafka_metadata_destroy(md);
 	if (rk) {
-		rd_kafka_consumer_close(rk);
-		rd_kafka_destroy(rk);
+		kafka_consumer_close_destroy(rk, "consume");
 	}
 	return rc;
 usage_fail:

@@ -302,8 +302,7 @@ void gwctl_close(struct gwctl *x)
 	if (x == NULL)
 		return;
 	if (x->rk) {
-		rd_kafka_consumer_close(x->rk);
-		rd_kafka_destroy(x->rk);
+		kafka_consumer_close_destroy(x->rk, "control");
 	}
 	free(x->parts);
 	free(x);

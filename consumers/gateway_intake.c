@@ -320,6 +320,7 @@ static void intake_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 	struct gateway_intake *g = opaque;
 	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	rd_kafka_error_t *e = NULL;
+	kafka_group_note(rk, err);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++)
 			restore(g, parts->elems[i].partition);
@@ -393,8 +394,7 @@ void gateway_intake_close(struct gateway_intake *g)
 		if (g->q)
 			rd_kafka_queue_destroy(g->q);
 		/* the final revoke snapshots, commits and releases every partition */
-		rd_kafka_consumer_close(g->rk);
-		rd_kafka_destroy(g->rk);
+		kafka_consumer_close_destroy(g->rk, "gateway");
 	}
 	gwctl_close(g->ctl);
 	gwdone_stop(g->done); /* no more records: the producer goes */
@@ -403,8 +403,7 @@ void gateway_intake_close(struct gateway_intake *g)
 		rd_kafka_destroy(g->prod);
 	}
 	if (g->reader) {
-		rd_kafka_consumer_close(g->reader);
-		rd_kafka_destroy(g->reader);
+		kafka_consumer_close_destroy(g->reader, "reader");
 	}
 	if (g->gw)
 		gateway_destroy(g->gw);

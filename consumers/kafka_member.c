@@ -366,8 +366,7 @@ static void kc_close(struct kc *kc)
 			 * was seen to hang for minutes on 2.0.2) */
 			rd_kafka_destroy_flags(kc->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 		} else {
-			rd_kafka_consumer_close(kc->rk);
-			rd_kafka_destroy(kc->rk);
+			kafka_consumer_close_destroy(kc->rk, "consumer");
 		}
 	}
 	while (kc->nparts)
@@ -381,8 +380,7 @@ static void kc_close(struct kc *kc)
 		rd_kafka_destroy(kc->prod);
 	}
 	if (kc->reader) {
-		rd_kafka_consumer_close(kc->reader);
-		rd_kafka_destroy(kc->reader);
+		kafka_consumer_close_destroy(kc->reader, "reader");
 	}
 	split_fini(&kc->split);
 	free(kc->batch);

@@ -192,6 +192,7 @@ void member_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	rd_kafka_error_t *e = NULL;
 	rd_kafka_resp_err_t ae = 0;
 
+	kafka_group_note(rk, err);
 	kc->ctr->rebalances++;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++) {

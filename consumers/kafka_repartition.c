@@ -289,6 +289,7 @@ static void rp_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	rd_kafka_error_t *e = NULL;
 
+	kafka_group_note(rk, err);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		for (int i = 0; i < parts->cnt; i++) {
 			struct rp_part *p = rp_get(r, parts->elems[i].topic, parts->elems[i].partition);
@@ -727,8 +728,7 @@ void repart_close(struct repart *r)
 		if (r->q)
 			rd_kafka_queue_destroy(r->q);
 		/* the final revoke drains and commits */
-		rd_kafka_consumer_close(r->rk);
-		rd_kafka_destroy(r->rk);
+		kafka_consumer_close_destroy(r->rk, "router");
 	}
 	if (r->prod) {
 		if (rd_kafka_flush(r->prod, 10000) || rd_kafka_outq_len(r->prod) > 0)

@@ -81,6 +81,22 @@ int kafka_client(const struct kafka_cfg *c, const char *role, rd_kafka_type_t ty
 		 void (*rebal)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *, void *),
 		 void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), rd_kafka_t **out);
 
+/* Workaround for librdkafka bug 4312 (before 2.3.0; RELIABILITY.md):
+ * destroying a subscribed consumer whose group chose the cooperative-sticky
+ * assignor but never handed this member an assignment aborts the process.
+ * kafka_group_note: call first thing in every rebalance callback of a
+ * subscribed consumer (thread-safe; records an ASSIGN, even an empty one).
+ * kafka_consumer_close_destroy: rd_kafka_consumer_close then
+ * rd_kafka_destroy, except on an affected library when rk is subscribed
+ * and was never assigned: then rk is closed, logged as
+ * event=consumer_destroy_skipped (what names it) and kept (reachable) until
+ * exit; returns 1 in that case, else 0. Call only while the process is
+ * shutting down. kafka_close_affected: whether a librdkafka version
+ * (rd_kafka_version() form) has the bug. */
+void kafka_group_note(rd_kafka_t *rk, rd_kafka_resp_err_t err);
+int kafka_consumer_close_destroy(rd_kafka_t *rk, const char *what);
+int kafka_close_affected(int version);
+
 /* Apply "PROP=VALUE" strings (a command's --set options) to conf in order.
  * 0, or -1 with err naming the bad one (or librdkafka's reason). */
 int kafka_conf_sets(rd_kafka_conf_t *conf, const char *const *sets, size_t n, char *err, size_t errlen);
