@@ -37,14 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . tests/fixtures/receivers/lib.sh
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
+. tests/fixtures/wait.sh # wait_for SECONDS CMD...
 
 # the demo up to 2026-03-04 09:04: the latency spike (09:00) is firing
 head -n 34050 data/demo/metrics.log >"$tmp/in.log"

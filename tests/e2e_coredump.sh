@@ -22,26 +22,7 @@ VIGIL=${VIGIL:-bin/vigil}
 case $VIGIL in /*) ;; *) VIGIL=$PWD/$VIGIL ;; esac
 cd "$(dirname "$0")/.." || exit 1
 tmp=$(mktemp -d /tmp/vigil-core.XXXXXX)
-pids=()
-fails=0
-fail() {
-	echo "FAIL $*"
-	fails=$((fails + 1))
-}
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "$fails" -gt 0 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
+. tests/fixtures/script.sh # pids, fail, cleanup at exit, wait_for
 
 # AS_USER: the prefix that runs a command as the unprivileged user of this test
 if [ "$(id -u)" = 0 ]; then

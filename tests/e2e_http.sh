@@ -22,28 +22,8 @@ set -uo pipefail
 VIGIL=${VIGIL:-bin/vigil}
 cd "$(dirname "$0")/.." || exit 1
 tmp=$(mktemp -d /tmp/vigil-http.XXXXXX)
-pids=()
-fails=0
-fail() {
-	echo "FAIL $*"
-	fails=$((fails + 1))
-}
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "$fails" -gt 0 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
+. tests/fixtures/script.sh # pids, fail, cleanup at exit, wait_for
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wait_for SECONDS CMD...: poll CMD every 0.2 s
-wait_for() {
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
 
 # Two hours of one-minute points for two teams' series, ending now: both
 # jump at the end and stay up (keep_firing_for 1d), so two episodes are open

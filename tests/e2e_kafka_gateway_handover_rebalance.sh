@@ -14,7 +14,7 @@
 # Real broker only: librdkafka's mock cluster ends g1's generation when g2
 # joins, so g1's revoke is a lost assignment (event=gateway_assignment_lost:
 # no hand-over snapshot, nothing to wait for) and the case does not occur.
-source "$(dirname "$0")/fixtures/kafka/lib.sh"
+source "$(dirname "$0")/fixtures/kafka/gateway.sh"
 if [ "$KT_MODE" = embedded ]; then
 	echo "SKIP (VIGIL_KAFKA=embedded): $(basename "$0"): the mock cluster revokes as a lost assignment; run with VIGIL_KAFKA=real"
 	exit 0
@@ -23,9 +23,8 @@ kt_receivers
 kt_timeout 150
 kt_broker 3
 
-rt_receiver recv 0 --first "/hook/0=1:hold:$KT_DIR/release" --first "/hook/1=1:hold:$KT_DIR/release" \
+kg_receiver --first "/hook/0=1:hold:$KT_DIR/release" --first "/hook/1=1:hold:$KT_DIR/release" \
 	--first "/hook/2=1:hold:$KT_DIR/release"
-PORT=$(cat "$KT_DIR/recv.port")
 for g in g1 g2; do
 	kt_config $g
 	{
@@ -35,15 +34,12 @@ for g in g1 g2; do
 		for i in 0 1 2; do
 			echo "  - name: kt-$i"
 			echo "    destinations:"
-			echo "      - {type: webhook, url: \"http://127.0.0.1:$PORT/hook/$i\", timeout: 30s, retry_initial: 200ms, retry_max: 1s, max_attempts: 1000, max_age: 10m}"
+			kg_webhook "/hook/$i" 30s
 		done
 	} >"$KT_DIR/owners-$g.yaml"
 done
-count() { python3 -c 'import sys; print(sum(1 for _ in open(sys.argv[1])))' "$KT_DIR/recv.jsonl" 2>/dev/null || echo 0; }
-assigned() { grep -q 'event=gateway_partition_assigned' "$KT_DIR/$1.log" 2>/dev/null; }
 
-kt_gateway g1
-kt_wait 40 "g1 owns the alerts partitions" assigned g1
+kg_start g1
 for i in 0 1 2; do
 	h=$(echo "0 4 1" | cut -d' ' -f$((i + 1)))
 	echo "{\"status\":\"firing\",\"rule\":\"disk-full\",\"owner\":\"kt-$i\",\"series\":\"disk.used.h$h\",\"startsAt\":\"2026-03-02T08:15:00Z\",\"ts\":\"2026-03-02T08:15:00Z\",\"value\":1}"
@@ -56,17 +52,14 @@ import sys, json
 parts = sorted(json.loads(l)["partition"] for l in open(sys.argv[1]) if l.strip())
 sys.exit(0 if parts == [0, 1, 2] else 1)
 PY
-sent() { [ "$(count)" -ge 3 ]; }
+sent() { [ "$(kg_count)" -ge 3 ]; }
 kt_wait 30 "the three pages sent to the receiver (held)" sent
 kt_gateway g2
 revoking() { grep -qE 'event=(gateway_handover_wait|partition_released)' "$KT_DIR/g1.log"; }
 kt_wait 60 "g1 revoking a partition for g2" revoking
 sleep 3                 # g1's revoke waits (before the fix: g2 has the partition by now)
 touch "$KT_DIR/release" # the three requests are answered now
-kt_wait 60 "g2 owns a partition" assigned g2
-caught() { grep -q 'event=gateway_caught_up' "$KT_DIR/g2.log"; }
-kt_wait 40 "g2 caught up with the partitions it took over" caught
-sleep 3
+kg_took_over g2 40
 python3 - "$KT_DIR/recv.jsonl" <<'PY' || kt_fail "the hand-over window (rebalance)"
 import sys, json, collections
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]

@@ -21,43 +21,16 @@
 #  4. g1r (no failpoint) takes the partitions over.
 # The test checks the order on the state partition (the record before the
 # snapshot) so that it cannot pass without the window having happened.
-source "$(dirname "$0")/fixtures/kafka/lib.sh"
-kt_receivers
-kt_timeout 150
-kt_broker 3
-
-rt_receiver recv 0 --first "/hook/slow=1:hold:$KT_DIR/release"
-PORT=$(cat "$KT_DIR/recv.port")
-for g in g1 g1r; do
-	kt_config $g
-	cat >"$KT_DIR/owners-$g.yaml" <<EOT
-owners:
-  - name: kt-team
-    destinations:
-      - {type: webhook, url: "http://127.0.0.1:$PORT/hook/slow", timeout: 20s, retry_initial: 200ms, retry_max: 1s, max_attempts: 1000, max_age: 10m}
-EOT
-done
+source "$(dirname "$0")/fixtures/kafka/gateway.sh"
+kg_setup 150 /hook/slow 20s --first "/hook/slow=1:hold:$KT_DIR/release"
 
 # requests to /hook/slow the receiver got
-slow_count() {
-	python3 - "$KT_DIR/recv.jsonl" <<'PY'
-import sys, json
-try:
-    lines = open(sys.argv[1]).read().splitlines()
-except FileNotFoundError:
-    lines = []
-print(sum(1 for l in lines if json.loads(l)["path"] == "/hook/slow"))
-PY
-}
+slow_count() { kg_count /hook/slow; }
 hits() { kt_grep_count "event=failpoint name=gateway_snapshot_after_export" "$KT_DIR/g1.log"; }
-assigned() { grep -q 'event=gateway_partition_assigned' "$KT_DIR/$1.log" 2>/dev/null; }
 
-VIGIL_FAILPOINT=gateway_snapshot_after_export:sleep=4000 kt_gateway g1
-kt_wait 40 "g1 owns the alerts partitions" assigned g1
+kg_start g1 gateway_snapshot_after_export:sleep=4000
 [ "$(hits)" -eq 0 ] || kt_fail "g1 snapshotted before the alert (nothing had happened)"
-fire='{"status":"firing","rule":"disk-full","owner":"kt-team","series":"disk.used{host=db1}","startsAt":"2026-03-02T08:15:00Z"}'
-echo "$fire" | "$VIGIL" produce -b "$KT_BOOT" -t alerts --key none - 2>>"$KT_DIR/produce.log" ||
-	kt_fail "produce firing"
+kg_fire
 
 # 1. the page is at the receiver, unanswered, and g1 exported a snapshot
 sent() { [ "$(slow_count)" -ge 1 ]; }
@@ -111,7 +84,7 @@ PY
 
 # 4. the takeover
 kt_gateway g1r
-kt_wait 60 "g1r owns the alerts partitions" assigned g1r
+kt_wait 60 "g1r owns the alerts partitions" kg_assigned g1r
 decided() {
 	grep -q 'event=notification_already_delivered' "$KT_DIR/g1r.log" 2>/dev/null || [ "$(slow_count)" -ge 2 ]
 }
