@@ -34,6 +34,7 @@ struct loader {
 	size_t nseen, cap_seen;
 	const char *team, *team_dir;      /* set while reading a team directory's files */
 	uint64_t version, owners_version; /* running content hashes (ruleset.version) */
+	double re_spent;                  /* re_cost of every regex matcher compiled so far */
 };
 
 /* Fold the YAML node n (of the current document; NULL = absent) into hash h:

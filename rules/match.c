@@ -226,7 +226,8 @@ int matcher_build(const char *key, enum match_op op, const char *value, struct t
 			snprintf(
 				err, errlen,
 				"regular expression '%.80s' is too complex (%.3g compiled nodes, at most %d; "
-				"repetitions at most 2 deep, never adjacent, counts at most 1000)",
+				"repetitions at most 2 deep, never adjacent, counts at most 1000; a count "
+				"over what can match nothing costs its copies squared)",
 				value, cost, RE_MAX_COST);
 			return -VIGIL_EINVAL;
 		}

@@ -77,6 +77,15 @@ static int parse_matcher(struct loader *L, const yaml_node_t *k, const yaml_node
 		t.op = MATCH_EQ;
 	}
 	char msg[200];
+	if (t.op == MATCH_RE || t.op == MATCH_NRE) {
+		double cost = re_cost(vs); /* matcher_build refuses one above RE_MAX_COST */
+		if (cost <= RE_MAX_COST && L->re_spent + cost > RE_MAX_TOTAL)
+			return vy_fail(&L->y, v,
+				       "match '%s': the rules' regular expressions together are too "
+				       "complex (more than %d compiled nodes; aliases count each use)",
+				       ks, RE_MAX_TOTAL);
+		L->re_spent += cost <= RE_MAX_COST ? cost : 0;
+	}
 	int rc2 = matcher_build(ks, t.op, vs, &t, msg, sizeof msg);
 	if (rc2 == -VIGIL_ENOMEM)
 		return vy_nomem(&L->y);

@@ -9,9 +9,11 @@
  * +inf for what is refused outright: adjacent repetition operators ("a+*",
  * undefined in POSIX), repetitions nested more than RE_MAX_NEST deep, an
  * interval count over RE_MAX_COUNT. Callers refuse a pattern above
- * RE_MAX_COST. Measured with glibc 2.36, the worst of a few patterns let
- * through took 58 MB and 0.04 s ("(a|b*){1,900}"); this is a guard, not a
- * proof. Syntax errors are left to regcomp. */
+ * RE_MAX_COST. An interval over an operand that may match the empty string
+ * costs the square of its copies' size:
+ * "(a|b*){1,900}" passed the linear estimate and took 11.6 GB and 9 minutes
+ * in regcomp (glibc 2.36, 7 December 2026; the issue 16 audit). This is a
+ * guard, not a proof. Syntax errors are left to regcomp. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -47,6 +49,10 @@ double re_cost(const char *p)
 {
 	double outer[RE_MAX_DEPTH]; /* the enclosing sequence's cost before each open '(' */
 	int outer_lvl[RE_MAX_DEPTH];
+	/* may match the empty string: the enclosing branch before the group and
+	 * whether an earlier branch of the enclosing group may */
+	int outer_pre[RE_MAX_DEPTH], outer_alt[RE_MAX_DEPTH];
+	int pre_null = 1, last_null = 1, alt_null = 0; /* this branch before its last atom, that atom */
 	double sum = 0, last = 0;  /* cost of the current group so far, of its last atom */
 	int lvl = 0, last_lvl = 0; /* repetition nesting in the group so far, in its last atom */
 	int depth = 0, prev_rep = 0;
@@ -66,17 +72,25 @@ double re_cost(const char *p)
 			if (depth == RE_MAX_DEPTH)
 				return INFINITY;
 			outer[depth] = sum;
+			outer_pre[depth] = pre_null && last_null;
+			outer_alt[depth] = alt_null;
 			outer_lvl[depth++] = lvl;
 			sum = last = 0;
 			lvl = last_lvl = 0;
+			pre_null = last_null = 1;
+			alt_null = 0;
 		} else if (c == ')' && depth > 0) {
 			last = sum + 1;
 			last_lvl = lvl;
+			last_null = alt_null || (pre_null && last_null);
 			sum = outer[--depth] + last;
 			lvl = outer_lvl[depth] > lvl ? outer_lvl[depth] : lvl;
+			pre_null = outer_pre[depth];
+			alt_null = outer_alt[depth];
 		} else if (c == '*' || c == '?') {
 			sum += 1;
 			last += 1;
+			last_null = 1;
 		} else if (c == '+') { /* X+ is X X*: one more copy of X */
 			sum += last + 1;
 			last = 2 * last + 1;
@@ -92,12 +106,25 @@ double re_cost(const char *p)
 				return INFINITY;
 			k = k > 1 ? k : 1;
 			p = *end == '}' ? end + 1 : end;
-			sum += last * (k - 1) + 1;
-			last = last * k + 1;
+			if (last_null && k > 1) {
+				/* the operand may match the empty string: regcomp's
+				 * epsilon closures then chain across all k copies,
+				 * quadratic in their size ("(a|b*){1,900}": 11.6 GB
+				 * and 9 minutes) */
+				double q = last * k;
+				sum += q * q;
+				last = q * q;
+			} else {
+				sum += last * (k - 1) + 1;
+				last = last * k + 1;
+			}
+			last_null = last_null || m < 1;
 		} else if (c == '|') {
 			sum += 1;
 			last = 0;
 			last_lvl = 0;
+			alt_null = alt_null || (pre_null && last_null);
+			pre_null = last_null = 1;
 		} else {
 			if (c == '\\' && *p)
 				p++;
@@ -106,6 +133,8 @@ double re_cost(const char *p)
 			sum += 1;
 			last = 1;
 			last_lvl = 0;
+			pre_null = pre_null && last_null;
+			last_null = 0;
 		}
 	}
 	while (depth > 0) /* unbalanced: regcomp refuses it; count what was seen */
